@@ -1,0 +1,71 @@
+using CafConnect.Domain.Households;
+
+namespace CafConnect.Domain.Accounts;
+
+/// <summary>What kind of secret the account currently holds; decides which steps a login must go through.</summary>
+public enum CredentialKind
+{
+    /// <summary>No secret yet (e.g. created by import without a legacy code).</summary>
+    None = 0,
+    /// <summary>Personal alphanumeric password chosen by the person.</summary>
+    Personal = 1,
+    /// <summary>Provisional password sent by SMS or letter; must be replaced at first use.</summary>
+    Provisional = 2,
+}
+
+public enum Civility
+{
+    Unknown = 0,
+    Monsieur = 1,
+    Madame = 2,
+}
+
+/// <summary>
+/// One person's account ("connexion à la personne"). Identified by a NIR or, without one, a provisional id.
+/// The subject (<see cref="Subject"/>) is opaque and never derived from the NIR.
+/// </summary>
+public sealed class PersonAccount
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+
+    /// <summary>Stable opaque OIDC subject, random at creation.</summary>
+    public string Subject { get; set; } = NewSubject();
+
+    /// <summary>13 normalised NIR characters, or null for a person registered without one.</summary>
+    public string? Nir { get; set; }
+
+    /// <summary>"P" + 8 digits, only while the person has no NIR.</summary>
+    public string? ProvisionalId { get; set; }
+
+    public Civility Civility { get; set; }
+    public string BirthName { get; set; } = string.Empty;
+    public string? UsageName { get; set; }
+    public string GivenNames { get; set; } = string.Empty;
+    public DateOnly? BirthDate { get; set; }
+
+    public string? Email { get; set; }
+    public bool EmailVerified { get; set; }
+    public string? MobilePhone { get; set; }
+    public bool MobilePhoneVerified { get; set; }
+
+    /// <summary>Argon2id PHC string; never the secret itself.</summary>
+    public string? PasswordHash { get; set; }
+    public CredentialKind CredentialKind { get; set; }
+    public DateTimeOffset? PasswordSetAt { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset? LastLoginAt { get; set; }
+    public DateTimeOffset? ClosedAt { get; set; }
+
+    /// <summary>Optimistic concurrency token, changed at every update.</summary>
+    public Guid ConcurrencyStamp { get; set; } = Guid.NewGuid();
+
+    public List<HouseholdMembership> Memberships { get; set; } = [];
+
+    public bool IsClosed => ClosedAt is not null;
+
+    /// <summary>The name people see: usage name when they have one, else birth name.</summary>
+    public string FamilyName => string.IsNullOrWhiteSpace(UsageName) ? BirthName : UsageName!;
+
+    public static string NewSubject() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+}

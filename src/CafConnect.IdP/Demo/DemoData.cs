@@ -1,0 +1,62 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.IdP.Demo;
+
+/// <summary>A demo person with the password the README documents.</summary>
+public sealed record DemoPerson(string? Nir, string? ProvisionalId, Civility Civility, string GivenNames, string BirthName, DateOnly BirthDate, string? Email, string? Mobile, string Password);
+
+/// <summary>
+/// Households with known test credentials for the embedded default (Demo:Enabled, Development only by default).
+/// Seeded only into an empty store. The numbers are made up and follow the NIR format.
+/// </summary>
+public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeProvider clock)
+{
+    public static readonly DemoPerson JeanneDupont = new("2850375112048", null, Civility.Madame, "Jeanne", "DUPONT", new DateOnly(1985, 3, 14), "jeanne.dupont@example.fr", "+33615000001", "Soleil2Paris");
+    public static readonly DemoPerson MarcDupont = new("1831175115230", null, Civility.Monsieur, "Marc", "DUPONT", new DateOnly(1983, 11, 2), "marc.dupont@example.fr", "+33615000002", "Riviere7Lyon");
+    public static readonly DemoPerson LouiseDubois = new("2920769383017", null, Civility.Madame, "Louise", "DUBOIS", new DateOnly(1992, 7, 21), "louise.dubois@example.fr", "+33615000003", "Montagne4Nice");
+    public static readonly DemoPerson AminaDiallo = new(null, "P33392250", Civility.Madame, "Amina", "DIALLO", new DateOnly(1990, 5, 9), "amina.diallo@example.fr", null, "Baobab8Dakar");
+
+    public async Task SeedWhenEmptyAsync(CancellationToken cancellationToken = default)
+    {
+        if (await db.Persons.AnyAsync(cancellationToken))
+        {
+            return;
+        }
+
+        var jeanne = Create(JeanneDupont);
+        var marc = Create(MarcDupont);
+        var louise = Create(LouiseDubois);
+        var amina = Create(AminaDiallo);
+        db.Persons.AddRange(jeanne, marc, louise, amina);
+
+        var dupont = new Household { FileNumber = "0260311" };
+        dupont.Members.Add(new HouseholdMembership { Person = jeanne, Role = HouseholdRole.Allocataire });
+        dupont.Members.Add(new HouseholdMembership { Person = marc, Role = HouseholdRole.Conjoint });
+        var dubois = new Household { FileNumber = "1234567" };
+        dubois.Members.Add(new HouseholdMembership { Person = louise, Role = HouseholdRole.Allocataire });
+        db.Households.AddRange(dupont, dubois);
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private PersonAccount Create(DemoPerson demo) => new()
+    {
+        Nir = demo.Nir,
+        ProvisionalId = demo.ProvisionalId,
+        Civility = demo.Civility,
+        GivenNames = demo.GivenNames,
+        BirthName = demo.BirthName,
+        BirthDate = demo.BirthDate,
+        Email = demo.Email,
+        EmailVerified = demo.Email is not null,
+        MobilePhone = demo.Mobile,
+        MobilePhoneVerified = demo.Mobile is not null,
+        PasswordHash = hasher.Hash(demo.Password),
+        CredentialKind = CredentialKind.Personal,
+        PasswordSetAt = clock.GetUtcNow(),
+    };
+}

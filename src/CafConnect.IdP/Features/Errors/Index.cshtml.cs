@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using OpenIddict.Server.AspNetCore;
+using Microsoft.AspNetCore;
+using ProtocolErrors = OpenIddict.Abstractions.OpenIddictConstants.Errors;
+
+namespace CafConnect.IdP.Features.Errors;
+
+/// <summary>
+/// Every error a person can see: protocol errors that cannot go back to the relying party (unknown client,
+/// unregistered redirect URI…), missing pages and unexpected failures. Never a stack trace.
+/// </summary>
+[AllowAnonymous]
+[IgnoreAntiforgeryToken]
+public sealed class ErrorPage : PageModel
+{
+    public string Title { get; private set; } = "Une erreur est survenue";
+    public string Message { get; private set; } = "Le service a rencontré un problème. Réessayez dans quelques instants.";
+    public string? ProtocolError { get; private set; }
+    public string Reference => HttpContext.TraceIdentifier;
+
+    public void OnGet(int? code) => Describe(code);
+
+    public void OnPost(int? code) => Describe(code);
+
+    private void Describe(int? code)
+    {
+        var response = HttpContext.GetOpenIddictServerResponse();
+        if (response?.Error is { } error)
+        {
+            ProtocolError = error;
+            Title = "La demande de connexion n'a pas pu aboutir";
+            Message = error switch
+            {
+                ProtocolErrors.InvalidClient or ProtocolErrors.UnauthorizedClient => "Le service qui vous a dirigé ici n'est pas reconnu par Mon Compte.",
+                ProtocolErrors.InvalidRequest or ProtocolErrors.InvalidRequestObject => "La demande transmise par le service en ligne est incomplète ou invalide.",
+                ProtocolErrors.InvalidScope => "Le service en ligne a demandé des informations qu'il n'est pas autorisé à recevoir.",
+                ProtocolErrors.AccessDenied => "L'accès a été refusé.",
+                _ => "La demande transmise par le service en ligne n'a pas pu être traitée.",
+            };
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        if (code == StatusCodes.Status404NotFound)
+        {
+            Title = "Page introuvable";
+            Message = "La page que vous cherchez n'existe pas ou a été déplacée.";
+        }
+        else if (code is >= 400 and < 500)
+        {
+            Title = "Demande invalide";
+            Message = "La demande n'a pas pu être traitée. Revenez à la page de connexion et réessayez.";
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Features.Login;
+using CafConnect.IdP.Protocol;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Clients;
+using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CafConnect.IdP.Hosting;
+
+/// <summary>Everything the host is made of, in one readable place: services, then the request pipeline, then start-up work.</summary>
+public static class CafConnectHost
+{
+    public static void AddCafConnect(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        var requireHttps = configuration.GetValue("Oidc:RequireHttps", true);
+
+        services.AddHttpContextAccessor();
+        services.AddSingleton<IAuditContextAccessor, HttpAuditContextAccessor>();
+        services.AddCafConnectInfrastructure(configuration, builder.Environment.ContentRootPath)
+            .AddServer(options =>
+            {
+                if (configuration["Oidc:Issuer"] is { Length: > 0 } issuer)
+                {
+                    options.SetIssuer(new Uri(issuer, UriKind.Absolute));
+                }
+
+                options.SetAuthorizationEndpointUris(ProtocolEndpoints.AuthorizePath.TrimStart('/'))
+                    .SetTokenEndpointUris(ProtocolEndpoints.TokenPath.TrimStart('/'))
+                    .SetUserInfoEndpointUris(ProtocolEndpoints.UserInfoPath.TrimStart('/'))
+                    .SetEndSessionEndpointUris(ProtocolEndpoints.EndSessionPath.TrimStart('/'))
+                    .SetRevocationEndpointUris(ProtocolEndpoints.RevocationPath.TrimStart('/'))
+                    .SetIntrospectionEndpointUris(ProtocolEndpoints.IntrospectionPath.TrimStart('/'))
+                    .SetJsonWebKeySetEndpointUris(ProtocolEndpoints.JwksPath.TrimStart('/'));
+
+                // Code flow only: no implicit, no hybrid, no password grant.
+                options.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow();
+                options.RequireProofKeyForCodeExchange();
+
+                options.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Phone, Scopes.OfflineAccess, CafScopes.Caf, CafScopes.Nir);
+                options.RegisterClaims(Claims.Subject, Claims.Name, Claims.GivenName, Claims.FamilyName, Claims.Birthdate, Claims.Gender,
+                    Claims.Email, Claims.EmailVerified, Claims.PhoneNumber, Claims.PhoneNumberVerified, Claims.AuthenticationTime,
+                    CafClaimTypes.AuthenticationMethods, CafClaimTypes.SessionId, CafClaimTypes.Files, CafClaimTypes.Nir);
+
+                options.SetAuthorizationCodeLifetime(TimeSpan.FromSeconds(60))
+                    .SetAccessTokenLifetime(TimeSpan.FromMinutes(5))
+                    .SetIdentityTokenLifetime(TimeSpan.FromMinutes(5))
+                    .SetRefreshTokenLifetime(TimeSpan.FromDays(14));
+                // A refresh token is good for exactly one use: any reuse revokes the whole authorization.
+                options.SetRefreshTokenReuseLeeway(TimeSpan.Zero);
+
+                var aspNetCore = options.UseAspNetCore()
+                    .EnableAuthorizationEndpointPassthrough()
+                    .EnableTokenEndpointPassthrough()
+                    .EnableUserInfoEndpointPassthrough()
+                    .EnableEndSessionEndpointPassthrough()
+                    .EnableStatusCodePagesIntegration();
+                if (!requireHttps)
+                {
+                    // Only for loopback development and tests; production runs behind TLS.
+                    aspNetCore.DisableTransportSecurityRequirement();
+                }
+            });
+
+        services.AddSingleton<TokenKeyRing>();
+        services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, TokenKeyRingConfigurator>();
+
+        services.AddAuthentication(PersonSession.Scheme)
+            .AddCookie(PersonSession.Scheme, options =>
+            {
+                options.Cookie.Name = requireHttps ? "__Host-cafconnect.session" : "cafconnect.session";
+                options.Cookie.HttpOnly = true;
+                options.Cookie.SameSite = SameSiteMode.Lax;
+                options.Cookie.SecurePolicy = requireHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+                options.Cookie.Path = "/";
+                options.LoginPath = "/connexion";
+                options.LogoutPath = "/deconnexion";
+                options.ReturnUrlParameter = "returnUrl";
+                options.ExpireTimeSpan = configuration.GetValue("Session:IdleTimeout", TimeSpan.FromMinutes(30));
+                options.SlidingExpiration = true;
+            });
+        services.AddAuthorization();
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = requireHttps ? "__Host-cafconnect.af" : "cafconnect.af";
+            options.Cookie.SecurePolicy = requireHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+        });
+
+        services.AddRazorPages(options =>
+        {
+            options.RootDirectory = "/Features";
+            options.Conventions.AuthorizeFolder("/Account");
+        });
+
+        services.AddScoped<LoginHandler>();
+        services.AddSingleton<RememberedIdentifier>();
+        services.AddScoped<DemoData>();
+        services.AddHttpClient();
+    }
+
+    public static void UseCafConnect(this WebApplication app)
+    {
+        app.UseExceptionHandler("/erreur");
+        app.UseStatusCodePagesWithReExecute("/erreur/{0}");
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseStaticFiles();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        app.MapRazorPages();
+        app.MapProtocolEndpoints();
+        if (app.Configuration.GetValue("Demo:Enabled", false))
+        {
+            app.MapDemoRelyingParty();
+        }
+    }
+
+    /// <summary>Before serving: migrate the store, load (or create) token keys, register configured clients, seed demo data.</summary>
+    public static async Task InitializeCafConnectAsync(this WebApplication app, CancellationToken cancellationToken = default)
+    {
+        using var scope = app.Services.CreateScope();
+        var provider = scope.ServiceProvider;
+        if (app.Configuration.GetValue("Storage:MigrateOnStartup", true))
+        {
+            await provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        }
+
+        app.Services.GetRequiredService<TokenKeyRing>().Load(await provider.GetRequiredService<TokenKeyStore>().LoadOrCreateAsync(cancellationToken));
+
+        // Configured clients are created when missing and otherwise left as operators (CLI) made them.
+        var clients = provider.GetRequiredService<ClientAdministration>();
+        foreach (var registration in app.Configuration.GetSection("Clients").Get<List<ClientRegistration>>() ?? [])
+        {
+            if (!await clients.ExistsAsync(registration.ClientId, cancellationToken))
+            {
+                await clients.AddAsync(registration, cancellationToken);
+            }
+        }
+
+        if (app.Configuration.GetValue("Demo:Enabled", false))
+        {
+            await provider.GetRequiredService<DemoData>().SeedWhenEmptyAsync(cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System.Security.Claims;
+using System.Text.Json;
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
+using CafConnect.Infrastructure.Clients;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CafConnect.IdP.Protocol;
+
+/// <summary>Claim names of the CafConnect contract (docs/claims.md) beyond the OIDC standard ones.</summary>
+public static class CafClaimTypes
+{
+    public const string Files = "caf_files";
+    public const string Nir = "nir";
+    public const string SessionId = "sid";
+    public const string AuthenticationMethods = "amr";
+}
+
+/// <summary>
+/// The one function that decides which claims a person releases for a set of scopes. The ID token, the access
+/// token and userinfo all come from it, always from the current state of the store (so a change — a delegation,
+/// a separation — shows at the next refresh or userinfo call).
+/// </summary>
+public static class CafClaims
+{
+    public static Dictionary<string, object> Release(PersonAccount person, IEnumerable<string> scopes)
+    {
+        var granted = scopes.ToHashSet(StringComparer.Ordinal);
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = person.Subject };
+
+        if (granted.Contains(Scopes.Profile))
+        {
+            claims[Claims.GivenName] = person.GivenNames;
+            claims[Claims.FamilyName] = person.FamilyName;
+            claims[Claims.Name] = $"{person.GivenNames} {person.FamilyName}".Trim();
+            if (person.BirthDate is { } birthDate)
+            {
+                claims[Claims.Birthdate] = birthDate.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            if (person.Civility != Civility.Unknown)
+            {
+                claims[Claims.Gender] = person.Civility == Civility.Madame ? "female" : "male";
+            }
+        }
+        if (granted.Contains(Scopes.Email) && person.Email is not null)
+        {
+            claims[Claims.Email] = person.Email;
+            claims[Claims.EmailVerified] = person.EmailVerified;
+        }
+        if (granted.Contains(Scopes.Phone) && person.MobilePhone is not null)
+        {
+            claims[Claims.PhoneNumber] = person.MobilePhone;
+            claims[Claims.PhoneNumberVerified] = person.MobilePhoneVerified;
+        }
+        if (granted.Contains(CafScopes.Caf))
+        {
+            claims[CafClaimTypes.Files] = person.Memberships
+                .Where(m => m.Household is not null)
+                .OrderBy(m => m.Household!.FileNumber, StringComparer.Ordinal)
+                .Select(m => new Dictionary<string, object>
+                {
+                    ["file_number"] = m.Household!.FileNumber,
+                    ["role"] = m.Role.ToClaimValue(),
+                    ["delegated"] = m.Delegated,
+                })
+                .ToList();
+        }
+        if (granted.Contains(CafScopes.Nir) && person.Nir is not null)
+        {
+            claims[CafClaimTypes.Nir] = person.Nir;
+        }
+        return claims;
+    }
+
+    /// <summary>
+    /// Builds the principal OpenIddict signs: the released claims plus the authentication facts of the session
+    /// (<c>auth_time</c>, <c>amr</c>, <c>sid</c>). Identity claims go to the ID token; the access token carries only
+    /// the subject and session (resource servers ask userinfo or introspection for more).
+    /// </summary>
+    public static ClaimsPrincipal CreatePrincipal(PersonAccount person, IReadOnlyCollection<string> scopes, SessionFacts session)
+    {
+        var identity = new ClaimsIdentity(
+            authenticationType: "CafConnect",
+            nameType: Claims.Name,
+            roleType: Claims.Role);
+
+        foreach (var (type, value) in Release(person, scopes))
+        {
+            switch (value)
+            {
+                case string text:
+                    identity.AddClaim(new Claim(type, text));
+                    break;
+                case bool flag:
+                    identity.AddClaim(new Claim(type, flag ? "true" : "false", ClaimValueTypes.Boolean));
+                    break;
+                default:
+                    identity.AddClaim(type, JsonSerializer.SerializeToElement(value));
+                    break;
+            }
+        }
+
+        identity.AddClaim(new Claim(Claims.AuthenticationTime, session.AuthenticatedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
+        identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, session.Method));
+        identity.AddClaim(new Claim(CafClaimTypes.SessionId, session.SessionId));
+
+        var principal = new ClaimsPrincipal(identity);
+        principal.SetScopes(scopes);
+        identity.SetDestinations(claim => claim.Type switch
+        {
+            Claims.Subject or CafClaimTypes.SessionId => [Destinations.AccessToken, Destinations.IdentityToken],
+            Claims.AuthenticationTime or CafClaimTypes.AuthenticationMethods => [Destinations.IdentityToken],
+            // caf_files and nir are served by userinfo, computed live; they never ride in a token that could outlive a change.
+            CafClaimTypes.Files or CafClaimTypes.Nir => [],
+            _ => [Destinations.IdentityToken],
+        });
+        return principal;
+    }
+}
+
+/// <summary>What the session knows about how and when the person authenticated.</summary>
+public sealed record SessionFacts(DateTimeOffset AuthenticatedAt, string Method, string SessionId);

@@ -1,0 +1,29 @@
+using CafConnect.Infrastructure.Audit;
+using CafConnect.IdP.Protocol;
+
+namespace CafConnect.IdP.Sessions;
+
+/// <summary>Fills each audit record with the request's facts: channel, IP, user agent, session and correlation id.</summary>
+public sealed class HttpAuditContextAccessor(IHttpContextAccessor accessor) : IAuditContextAccessor
+{
+    public AuditContext Current
+    {
+        get
+        {
+            var http = accessor.HttpContext;
+            if (http is null)
+            {
+                return AuditContext.None;
+            }
+            return new AuditContext(
+                Channel: "web",
+                IpAddress: http.Connection.RemoteIpAddress?.ToString(),
+                UserAgent: http.Request.Headers.UserAgent.ToString(),
+                SessionId: http.User.FindFirst(CafClaimTypes.SessionId)?.Value ?? http.Items[SessionIdItem] as string,
+                CorrelationId: System.Diagnostics.Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier);
+        }
+    }
+
+    /// <summary>Set by a sign-in during the request, before the new cookie is read back on the next one.</summary>
+    public const string SessionIdItem = "cafconnect:session-id";
+}

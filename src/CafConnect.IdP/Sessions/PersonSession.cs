@@ -1,0 +1,49 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using CafConnect.Domain.Accounts;
+using CafConnect.IdP.Protocol;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CafConnect.IdP.Sessions;
+
+/// <summary>
+/// The provider's own sign-in session (a cookie), distinct from the tokens it issues to relying parties.
+/// It carries only the person's internal id, subject and the facts of the authentication — never personal data.
+/// </summary>
+public static class PersonSession
+{
+    public const string Scheme = CookieAuthenticationDefaults.AuthenticationScheme;
+    private const string PersonIdClaim = "cafconnect:person_id";
+
+    /// <summary>Signs the person in with a brand-new session id, replacing any previous session on this browser.</summary>
+    public static async Task<SessionFacts> SignInAsync(HttpContext http, PersonAccount person, string method, TimeProvider clock)
+    {
+        var facts = new SessionFacts(clock.GetUtcNow(), method, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+        var identity = new ClaimsIdentity(Scheme, Claims.Subject, Claims.Role);
+        identity.AddClaim(new Claim(Claims.Subject, person.Subject));
+        identity.AddClaim(new Claim(PersonIdClaim, person.Id.ToString()));
+        identity.AddClaim(new Claim(Claims.AuthenticationTime, facts.AuthenticatedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, method));
+        identity.AddClaim(new Claim(CafClaimTypes.SessionId, facts.SessionId));
+
+        await http.SignOutAsync(Scheme);
+        await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, IssuedUtc = facts.AuthenticatedAt });
+        return facts;
+    }
+
+    public static Guid? PersonId(this ClaimsPrincipal principal) =>
+        Guid.TryParse(principal.FindFirst(PersonIdClaim)?.Value, out var id) ? id : null;
+
+    public static SessionFacts? Facts(this ClaimsPrincipal principal)
+    {
+        if (!long.TryParse(principal.FindFirst(Claims.AuthenticationTime)?.Value, out var authTime))
+        {
+            return null;
+        }
+        var sessionId = principal.FindFirst(CafClaimTypes.SessionId)?.Value;
+        var method = principal.FindFirst(CafClaimTypes.AuthenticationMethods)?.Value;
+        return sessionId is null || method is null ? null : new SessionFacts(DateTimeOffset.FromUnixTimeSeconds(authTime), method, sessionId);
+    }
+}

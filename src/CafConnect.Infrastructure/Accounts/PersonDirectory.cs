@@ -1,0 +1,29 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.Infrastructure.Accounts;
+
+/// <summary>Finds person accounts; always loads their files, since every claim set needs them.</summary>
+public sealed class PersonDirectory(CafConnectDbContext db)
+{
+    private IQueryable<PersonAccount> WithFiles => db.Persons.Include(p => p.Memberships).ThenInclude(m => m.Household);
+
+    public Task<PersonAccount?> FindByNirAsync(string normalisedNir, CancellationToken cancellationToken = default) =>
+        WithFiles.FirstOrDefaultAsync(p => p.Nir == normalisedNir, cancellationToken);
+
+    public Task<PersonAccount?> FindByProvisionalIdAsync(string provisionalId, CancellationToken cancellationToken = default) =>
+        WithFiles.FirstOrDefaultAsync(p => p.ProvisionalId == provisionalId, cancellationToken);
+
+    public Task<PersonAccount?> FindBySubjectAsync(string subject, CancellationToken cancellationToken = default) =>
+        WithFiles.FirstOrDefaultAsync(p => p.Subject == subject, cancellationToken);
+
+    public Task<PersonAccount?> FindByIdAsync(Guid id, CancellationToken cancellationToken = default) =>
+        WithFiles.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+
+    public async Task SaveAsync(PersonAccount person, CancellationToken cancellationToken = default)
+    {
+        person.ConcurrencyStamp = Guid.NewGuid();
+        await db.SaveChangesAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,35 @@
+namespace CafConnect.Infrastructure.Audit;
+
+/// <summary>
+/// One row of the append-only audit trail. Never holds a NIR, password or code in clear:
+/// the person is their internal id, details are free text written by the code, not by users.
+/// </summary>
+public sealed class AuditEvent
+{
+    public long Id { get; set; }
+    public DateTimeOffset OccurredAt { get; set; }
+    public string Type { get; set; } = string.Empty;
+    public string? Outcome { get; set; }
+    public Guid? PersonId { get; set; }
+    public string? ClientId { get; set; }
+    public string? Channel { get; set; }
+    public string? IpAddress { get; set; }
+    public string? UserAgent { get; set; }
+    public string? SessionId { get; set; }
+    public string? CorrelationId { get; set; }
+    public string? Details { get; set; }
+}
+
+/// <summary>Names of audited events (stable strings: they are queried by operators).</summary>
+public static class AuditEventTypes
+{
+    public const string LoginSucceeded = "login.succeeded";
+    public const string LoginFailed = "login.failed";
+    public const string Logout = "logout";
+    public const string TokenIssued = "token.issued";
+    public const string PasswordRehashed = "password.rehashed";
+    public const string ClientAdded = "admin.client.added";
+    public const string ClientUpdated = "admin.client.updated";
+    public const string ClientRemoved = "admin.client.removed";
+    public const string KeysRotated = "admin.keys.rotated";
+}

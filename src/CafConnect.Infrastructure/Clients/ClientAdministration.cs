@@ -1,0 +1,149 @@
+using System.Text.Json;
+using FluentValidation;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CafConnect.Infrastructure.Clients;
+
+/// <summary>A registered client as listed by operators (never its secret: only its hash is stored).</summary>
+public sealed record ClientSummary(string ClientId, string DisplayName, string Kind, IReadOnlyList<string> RedirectUris, IReadOnlyList<string> PostLogoutRedirectUris, IReadOnlyList<string> Scopes);
+
+/// <summary>Adds, updates, removes and lists relying parties through OpenIddict's application manager.</summary>
+public sealed class ClientAdministration(IOpenIddictApplicationManager applications)
+{
+    public const string BackchannelLogoutUriProperty = "backchannel_logout_uri";
+    private static readonly ClientRegistrationValidator Validator = new();
+
+    public async Task<IReadOnlyList<ClientSummary>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var result = new List<ClientSummary>();
+        await foreach (var application in applications.ListAsync(cancellationToken: cancellationToken))
+        {
+            var descriptor = new OpenIddictApplicationDescriptor();
+            await applications.PopulateAsync(descriptor, application, cancellationToken);
+            result.Add(new ClientSummary(
+                descriptor.ClientId!,
+                descriptor.DisplayName ?? string.Empty,
+                descriptor.ClientType ?? string.Empty,
+                descriptor.RedirectUris.Select(u => u.OriginalString).Order().ToList(),
+                descriptor.PostLogoutRedirectUris.Select(u => u.OriginalString).Order().ToList(),
+                descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+                    .Select(p => p[Permissions.Prefixes.Scope.Length..]).Order().ToList()));
+        }
+        return result.OrderBy(c => c.ClientId, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<bool> ExistsAsync(string clientId, CancellationToken cancellationToken = default) =>
+        await applications.FindByClientIdAsync(clientId, cancellationToken) is not null;
+
+    public async Task AddAsync(ClientRegistration registration, CancellationToken cancellationToken = default)
+    {
+        await Validator.ValidateAndThrowAsync(registration, cancellationToken);
+        if (await ExistsAsync(registration.ClientId, cancellationToken))
+        {
+            throw new InvalidOperationException($"client '{registration.ClientId}' already exists");
+        }
+        await applications.CreateAsync(ToDescriptor(registration), cancellationToken);
+    }
+
+    /// <summary>Replaces the registration; a confidential client keeps its secret when none is given.</summary>
+    public async Task UpdateAsync(ClientRegistration registration, CancellationToken cancellationToken = default)
+    {
+        var application = await applications.FindByClientIdAsync(registration.ClientId, cancellationToken)
+            ?? throw new InvalidOperationException($"client '{registration.ClientId}' does not exist");
+        var keepSecret = registration.Kind == ClientKind.Confidential && string.IsNullOrEmpty(registration.ClientSecret);
+        var toValidate = keepSecret ? registration with { ClientSecret = new string('x', 24) } : registration;
+        await Validator.ValidateAndThrowAsync(toValidate, cancellationToken);
+
+        var descriptor = ToDescriptor(registration);
+        if (keepSecret)
+        {
+            descriptor.ClientSecret = null;
+        }
+        await applications.PopulateAsync(application, descriptor, cancellationToken);
+        await applications.UpdateAsync(application, cancellationToken);
+        if (!keepSecret && registration.ClientSecret is not null)
+        {
+            // UpdateAsync(application, secret) hashes the new secret.
+            await applications.UpdateAsync(application, registration.ClientSecret, cancellationToken);
+        }
+    }
+
+    public async Task<bool> RemoveAsync(string clientId, CancellationToken cancellationToken = default)
+    {
+        var application = await applications.FindByClientIdAsync(clientId, cancellationToken);
+        if (application is null)
+        {
+            return false;
+        }
+        await applications.DeleteAsync(application, cancellationToken);
+        return true;
+    }
+
+    public async Task<ClientRegistration?> FindAsync(string clientId, CancellationToken cancellationToken = default)
+    {
+        var application = await applications.FindByClientIdAsync(clientId, cancellationToken);
+        if (application is null)
+        {
+            return null;
+        }
+        var descriptor = new OpenIddictApplicationDescriptor();
+        await applications.PopulateAsync(descriptor, application, cancellationToken);
+        return new ClientRegistration
+        {
+            ClientId = descriptor.ClientId!,
+            DisplayName = descriptor.DisplayName ?? descriptor.ClientId!,
+            Kind = descriptor.ClientType == ClientTypes.Public ? ClientKind.Public : ClientKind.Confidential,
+            RedirectUris = descriptor.RedirectUris.Select(u => u.OriginalString).ToList(),
+            PostLogoutRedirectUris = descriptor.PostLogoutRedirectUris.Select(u => u.OriginalString).ToList(),
+            Scopes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+                .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToList(),
+            BackchannelLogoutUri = descriptor.Properties.TryGetValue(BackchannelLogoutUriProperty, out var uri) ? uri.GetString() : null,
+        };
+    }
+
+    internal static OpenIddictApplicationDescriptor ToDescriptor(ClientRegistration registration)
+    {
+        var descriptor = new OpenIddictApplicationDescriptor
+        {
+            ClientId = registration.ClientId,
+            ClientSecret = registration.Kind == ClientKind.Confidential ? registration.ClientSecret : null,
+            ClientType = registration.Kind == ClientKind.Confidential ? ClientTypes.Confidential : ClientTypes.Public,
+            DisplayName = registration.DisplayName,
+            // Every client here is the Caf's own service: no consent screen.
+            ConsentType = ConsentTypes.Implicit,
+            Permissions =
+            {
+                Permissions.Endpoints.Authorization,
+                Permissions.Endpoints.Token,
+                Permissions.Endpoints.EndSession,
+                Permissions.Endpoints.Revocation,
+                Permissions.GrantTypes.AuthorizationCode,
+                Permissions.GrantTypes.RefreshToken,
+                Permissions.ResponseTypes.Code,
+            },
+            Requirements = { Requirements.Features.ProofKeyForCodeExchange },
+        };
+        if (registration.Kind == ClientKind.Confidential)
+        {
+            descriptor.Permissions.Add(Permissions.Endpoints.Introspection);
+        }
+        foreach (var scope in registration.Scopes.Distinct(StringComparer.Ordinal))
+        {
+            descriptor.Permissions.Add(Permissions.Prefixes.Scope + scope);
+        }
+        foreach (var uri in registration.RedirectUris)
+        {
+            descriptor.RedirectUris.Add(new Uri(uri, UriKind.Absolute));
+        }
+        foreach (var uri in registration.PostLogoutRedirectUris)
+        {
+            descriptor.PostLogoutRedirectUris.Add(new Uri(uri, UriKind.Absolute));
+        }
+        if (registration.BackchannelLogoutUri is not null)
+        {
+            descriptor.Properties[BackchannelLogoutUriProperty] = JsonSerializer.SerializeToElement(registration.BackchannelLogoutUri);
+        }
+        return descriptor;
+    }
+}

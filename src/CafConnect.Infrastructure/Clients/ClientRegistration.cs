@@ -1,0 +1,101 @@
+using FluentValidation;
+
+namespace CafConnect.Infrastructure.Clients;
+
+public enum ClientKind
+{
+    /// <summary>A server-side web application that keeps a secret.</summary>
+    Confidential,
+    /// <summary>A native or browser application that cannot keep a secret: PKCE is its only proof.</summary>
+    Public,
+}
+
+/// <summary>A relying party as operators describe it (CLI, seed configuration).</summary>
+public sealed record ClientRegistration
+{
+    public required string ClientId { get; init; }
+    public required string DisplayName { get; init; }
+    public ClientKind Kind { get; init; } = ClientKind.Confidential;
+    public string? ClientSecret { get; init; }
+    public IReadOnlyList<string> RedirectUris { get; init; } = [];
+    public IReadOnlyList<string> PostLogoutRedirectUris { get; init; } = [];
+
+    /// <summary>Scopes beyond <c>openid</c> the client may ask for: profile, email, phone, caf, nir, offline_access.</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>Where OpenID back-channel logout tokens are posted (incident response), if the client supports it.</summary>
+    public string? BackchannelLogoutUri { get; init; }
+}
+
+public static class CafScopes
+{
+    public const string Caf = "caf";
+    public const string Nir = "nir";
+
+    /// <summary>Every scope a client may be registered for (openid is implicit).</summary>
+    public static readonly IReadOnlySet<string> Registrable = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "profile", "email", "phone", "offline_access", Caf, Nir,
+    };
+}
+
+/// <summary>Rules every client registration obeys, whether it comes from the CLI or from seed configuration.</summary>
+public sealed class ClientRegistrationValidator : AbstractValidator<ClientRegistration>
+{
+    public ClientRegistrationValidator()
+    {
+        RuleFor(c => c.ClientId)
+            .NotEmpty().WithMessage("client id is required")
+            .Matches("^[a-z0-9][a-z0-9._-]{1,63}$").WithMessage("client id must be 2–64 characters: lower-case letters, digits, '.', '_' or '-'");
+        RuleFor(c => c.DisplayName).NotEmpty().MaximumLength(100);
+        RuleFor(c => c.ClientSecret)
+            .NotEmpty().When(c => c.Kind == ClientKind.Confidential).WithMessage("a confidential client needs a secret")
+            .MinimumLength(24).When(c => c.Kind == ClientKind.Confidential).WithMessage("a client secret must be at least 24 characters");
+        RuleFor(c => c.ClientSecret).Empty().When(c => c.Kind == ClientKind.Public).WithMessage("a public client has no secret");
+        RuleFor(c => c.RedirectUris).NotEmpty().WithMessage("at least one redirect URI is required");
+        RuleForEach(c => c.RedirectUris).Custom((uri, context) => CheckRedirectUri(uri, context.InstanceToValidate.Kind, context));
+        RuleForEach(c => c.PostLogoutRedirectUris).Custom((uri, context) => CheckRedirectUri(uri, context.InstanceToValidate.Kind, context));
+        RuleFor(c => c.BackchannelLogoutUri!).Custom((uri, context) => CheckRedirectUri(uri, ClientKind.Confidential, context)).When(c => c.BackchannelLogoutUri is not null);
+        RuleForEach(c => c.Scopes).Must(CafScopes.Registrable.Contains).WithMessage((_, scope) => $"unknown scope '{scope}'");
+    }
+
+    /// <summary>
+    /// Absolute, no wildcard, no fragment; https except on loopback; a public (native) client may use a
+    /// private-use scheme containing a dot, as RFC 8252 §7.1 asks (<c>fr.caf.mobile:/callback</c>).
+    /// </summary>
+    private static void CheckRedirectUri(string value, ClientKind kind, ValidationContext<ClientRegistration> context)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value.Contains('*'))
+        {
+            context.AddFailure($"'{value}': wildcards are not allowed");
+            return;
+        }
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri))
+        {
+            context.AddFailure($"'{value}' is not an absolute URI");
+            return;
+        }
+        if (!string.IsNullOrEmpty(uri.Fragment))
+        {
+            context.AddFailure($"'{value}': a redirect URI cannot have a fragment");
+            return;
+        }
+        if (uri.Scheme == Uri.UriSchemeHttps)
+        {
+            return;
+        }
+        if (uri.Scheme == Uri.UriSchemeHttp)
+        {
+            if (!uri.IsLoopback)
+            {
+                context.AddFailure($"'{value}': http is only allowed on loopback (127.0.0.1, [::1], localhost); use https");
+            }
+            return;
+        }
+        if (kind == ClientKind.Public && uri.Scheme.Contains('.'))
+        {
+            return;
+        }
+        context.AddFailure($"'{value}': use https (or, for a native public client, a private-use scheme such as fr.caf.mobile:/callback)");
+    }
+}

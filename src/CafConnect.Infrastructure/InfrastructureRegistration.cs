@@ -1,0 +1,38 @@
+using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Clients;
+using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Security;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CafConnect.Infrastructure;
+
+public static class InfrastructureRegistration
+{
+    /// <summary>
+    /// Everything the host and the CLI share: the store, OpenIddict's core managers on it, hashing, token keys,
+    /// client administration and the audit trail. The OpenIddict server itself is added by the host only.
+    /// </summary>
+    public static OpenIddictBuilder AddCafConnectInfrastructure(this IServiceCollection services, IConfiguration configuration, string contentRoot)
+    {
+        var storage = StorageSettings.FromConfiguration(configuration, contentRoot);
+        services.AddCafConnectStorage(storage);
+        services.TryAddSingleton(TimeProvider.System);
+
+        var argon2 = configuration.GetSection("Security:Argon2id").Get<Argon2idOptions>() ?? new Argon2idOptions();
+        services.AddSingleton(argon2);
+        services.AddSingleton<ISecretHasher, Argon2idSecretHasher>();
+
+        services.AddScoped<TokenKeyStore>();
+        services.AddScoped<PersonDirectory>();
+        services.AddScoped<ClientAdministration>();
+        services.AddScoped<AuditTrail>();
+        services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));
+
+        return services.AddOpenIddict()
+            .AddCore(options => options.UseEntityFrameworkCore().UseDbContext<CafConnectDbContext>());
+    }
+}

@@ -1,0 +1,32 @@
+namespace CafConnect.Infrastructure.Keys;
+
+/// <summary>
+/// A key that protects tokens, persisted so that tokens survive restarts and every instance shares it.
+/// The private material is encrypted at rest with ASP.NET Core Data Protection.
+/// </summary>
+public sealed class TokenKeyRecord
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+
+    /// <summary>The JWK <c>kid</c>.</summary>
+    public string KeyId { get; set; } = string.Empty;
+
+    /// <summary><c>sig</c> (RSA, signs ID and access tokens) or <c>enc</c> (AES-256, encrypts codes and tokens).</summary>
+    public string Use { get; set; } = string.Empty;
+
+    public string Algorithm { get; set; } = string.Empty;
+
+    /// <summary>Data-Protection-encrypted PKCS#8 (RSA) or raw key bytes (AES), base64.</summary>
+    public string ProtectedMaterial { get; set; } = string.Empty;
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Set when a newer key replaced this one: still published and accepted, no longer used to protect.</summary>
+    public DateTimeOffset? RetiredAt { get; set; }
+}
+
+public static class TokenKeyUses
+{
+    public const string Signing = "sig";
+    public const string Encryption = "enc";
+}

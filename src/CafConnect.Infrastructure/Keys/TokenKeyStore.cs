@@ -1,0 +1,133 @@
+using System.Security.Cryptography;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CafConnect.Infrastructure.Keys;
+
+/// <summary>A token key ready for use, newest first within its use.</summary>
+public sealed record TokenKey(TokenKeyRecord Record, SecurityKey SecurityKey)
+{
+    public bool IsActive => Record.RetiredAt is null;
+}
+
+/// <summary>
+/// Creates, loads and rotates the keys that sign and encrypt tokens.
+/// A retired key stays published (and accepted) for <see cref="RetiredKeyLifetime"/> so tokens it protected remain valid.
+/// </summary>
+public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvider dataProtection, TimeProvider clock)
+{
+    /// <summary>Longer than any token lifetime (refresh tokens live 14 days).</summary>
+    public static readonly TimeSpan RetiredKeyLifetime = TimeSpan.FromDays(30);
+
+    private const string SigningAlgorithm = SecurityAlgorithms.RsaSha256;
+    private const string EncryptionAlgorithm = "A256KW";
+
+    private readonly IDataProtector _protector = dataProtection.CreateProtector("CafConnect.TokenKeys.v1");
+
+    /// <summary>Loads the usable keys, creating a first signing and encryption key when the store has none.</summary>
+    public async Task<IReadOnlyList<TokenKey>> LoadOrCreateAsync(CancellationToken cancellationToken = default)
+    {
+        var keys = await LoadAsync(cancellationToken);
+        var created = false;
+        if (!keys.Any(k => k.Record.Use == TokenKeyUses.Signing && k.IsActive))
+        {
+            db.TokenKeys.Add(NewSigningKey());
+            created = true;
+        }
+        if (!keys.Any(k => k.Record.Use == TokenKeyUses.Encryption && k.IsActive))
+        {
+            db.TokenKeys.Add(NewEncryptionKey());
+            created = true;
+        }
+        if (!created)
+        {
+            return keys;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        // Reload: another instance may have created keys at the same moment; all then agree on the oldest active one.
+        return await LoadAsync(cancellationToken);
+    }
+
+    /// <summary>Keys that still protect or validate tokens, active ones first (oldest active first, so instances agree), then retired ones.</summary>
+    public async Task<IReadOnlyList<TokenKey>> LoadAsync(CancellationToken cancellationToken = default)
+    {
+        var cutoff = clock.GetUtcNow() - RetiredKeyLifetime;
+        var records = await db.TokenKeys.AsNoTracking().ToListAsync(cancellationToken);
+        var active = records.Where(r => r.RetiredAt is null).OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
+        var retired = records.Where(r => r.RetiredAt > cutoff).OrderByDescending(r => r.RetiredAt);
+        return active.Concat(retired).Select(r => new TokenKey(r, ToSecurityKey(r))).ToList();
+    }
+
+    public async Task<IReadOnlyList<TokenKeyRecord>> ListAsync(CancellationToken cancellationToken = default) =>
+        (await db.TokenKeys.AsNoTracking().ToListAsync(cancellationToken)).OrderBy(r => r.CreatedAt).ToList();
+
+    /// <summary>Retires the active keys of <paramref name="use"/> (both uses when null) and creates new ones.</summary>
+    public async Task<IReadOnlyList<TokenKeyRecord>> RotateAsync(string? use, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetUtcNow();
+        var uses = use is null ? new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption } : new[] { use };
+        var created = new List<TokenKeyRecord>();
+        foreach (var u in uses)
+        {
+            foreach (var active in await db.TokenKeys.Where(k => k.Use == u && k.RetiredAt == null).ToListAsync(cancellationToken))
+            {
+                active.RetiredAt = now;
+            }
+            var fresh = u == TokenKeyUses.Signing ? NewSigningKey() : NewEncryptionKey();
+            db.TokenKeys.Add(fresh);
+            created.Add(fresh);
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return created;
+    }
+
+    private TokenKeyRecord NewSigningKey()
+    {
+        using var rsa = RSA.Create(2048);
+        return NewRecord(TokenKeyUses.Signing, SigningAlgorithm, rsa.ExportPkcs8PrivateKey());
+    }
+
+    private TokenKeyRecord NewEncryptionKey() =>
+        NewRecord(TokenKeyUses.Encryption, EncryptionAlgorithm, RandomNumberGenerator.GetBytes(32));
+
+    private TokenKeyRecord NewRecord(string use, string algorithm, byte[] material)
+    {
+        try
+        {
+            return new TokenKeyRecord
+            {
+                KeyId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(12)),
+                Use = use,
+                Algorithm = algorithm,
+                ProtectedMaterial = Convert.ToBase64String(_protector.Protect(material)),
+                CreatedAt = clock.GetUtcNow(),
+            };
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(material);
+        }
+    }
+
+    private SecurityKey ToSecurityKey(TokenKeyRecord record)
+    {
+        var material = _protector.Unprotect(Convert.FromBase64String(record.ProtectedMaterial));
+        try
+        {
+            if (record.Use == TokenKeyUses.Signing)
+            {
+                var rsa = RSA.Create();
+                rsa.ImportPkcs8PrivateKey(material, out _);
+                return new RsaSecurityKey(rsa) { KeyId = record.KeyId };
+            }
+            return new SymmetricSecurityKey(material.ToArray()) { KeyId = record.KeyId };
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(material);
+        }
+    }
+}

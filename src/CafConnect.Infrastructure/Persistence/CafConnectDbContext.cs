@@ -1,0 +1,96 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Keys;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.Infrastructure.Persistence;
+
+/// <summary>
+/// The one store of CafConnect: accounts, households, OpenIddict's applications/authorizations/tokens,
+/// token keys, Data Protection keys and the audit trail. Each database provider has its own subclass
+/// (see <see cref="SqliteCafConnectDbContext"/>…) only so that each keeps its own migrations.
+/// </summary>
+public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
+{
+    public DbSet<PersonAccount> Persons => Set<PersonAccount>();
+    public DbSet<Household> Households => Set<Household>();
+    public DbSet<HouseholdMembership> Memberships => Set<HouseholdMembership>();
+    public DbSet<TokenKeyRecord> TokenKeys => Set<TokenKeyRecord>();
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.UseOpenIddict();
+
+        builder.Entity<PersonAccount>(person =>
+        {
+            person.ToTable("Persons");
+            person.HasKey(p => p.Id);
+            person.Property(p => p.Subject).HasMaxLength(64).IsRequired();
+            person.HasIndex(p => p.Subject).IsUnique();
+            person.Property(p => p.Nir).HasMaxLength(13);
+            person.HasIndex(p => p.Nir).IsUnique();
+            person.Property(p => p.ProvisionalId).HasMaxLength(9);
+            person.HasIndex(p => p.ProvisionalId).IsUnique();
+            person.Property(p => p.BirthName).HasMaxLength(100);
+            person.Property(p => p.UsageName).HasMaxLength(100);
+            person.Property(p => p.GivenNames).HasMaxLength(200);
+            person.Property(p => p.Email).HasMaxLength(254);
+            person.Property(p => p.MobilePhone).HasMaxLength(20);
+            person.Property(p => p.PasswordHash).HasMaxLength(256);
+            person.Property(p => p.ConcurrencyStamp).IsConcurrencyToken();
+            person.Ignore(p => p.FamilyName);
+            person.Ignore(p => p.IsClosed);
+        });
+
+        builder.Entity<Household>(household =>
+        {
+            household.ToTable("Households");
+            household.HasKey(h => h.Id);
+            household.Property(h => h.FileNumber).HasMaxLength(7).IsRequired();
+            household.HasIndex(h => h.FileNumber).IsUnique();
+            household.Property(h => h.LegacySecretHash).HasMaxLength(256);
+        });
+
+        builder.Entity<HouseholdMembership>(membership =>
+        {
+            membership.ToTable("HouseholdMemberships");
+            membership.HasKey(m => m.Id);
+            membership.HasIndex(m => new { m.HouseholdId, m.PersonId }).IsUnique();
+            membership.HasOne(m => m.Household).WithMany(h => h.Members).HasForeignKey(m => m.HouseholdId).OnDelete(DeleteBehavior.Cascade);
+            membership.HasOne(m => m.Person).WithMany(p => p.Memberships).HasForeignKey(m => m.PersonId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<TokenKeyRecord>(key =>
+        {
+            key.ToTable("TokenKeys");
+            key.HasKey(k => k.Id);
+            key.Property(k => k.KeyId).HasMaxLength(64).IsRequired();
+            key.HasIndex(k => k.KeyId).IsUnique();
+            key.Property(k => k.Use).HasMaxLength(8).IsRequired();
+            key.Property(k => k.Algorithm).HasMaxLength(16).IsRequired();
+            key.Property(k => k.ProtectedMaterial).IsRequired();
+        });
+
+        builder.Entity<AuditEvent>(audit =>
+        {
+            audit.ToTable("AuditEvents");
+            audit.HasKey(a => a.Id);
+            audit.Property(a => a.Type).HasMaxLength(64).IsRequired();
+            audit.Property(a => a.Outcome).HasMaxLength(64);
+            audit.Property(a => a.ClientId).HasMaxLength(100);
+            audit.Property(a => a.Channel).HasMaxLength(32);
+            audit.Property(a => a.IpAddress).HasMaxLength(64);
+            audit.Property(a => a.UserAgent).HasMaxLength(512);
+            audit.Property(a => a.SessionId).HasMaxLength(64);
+            audit.Property(a => a.CorrelationId).HasMaxLength(64);
+            audit.Property(a => a.Details).HasMaxLength(2000);
+            audit.HasIndex(a => new { a.PersonId, a.OccurredAt });
+            audit.HasIndex(a => a.OccurredAt);
+        });
+    }
+}

@@ -1,0 +1,103 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CafConnect.Infrastructure.Persistence;
+
+public enum StorageProvider
+{
+    Sqlite,
+    PostgreSql,
+    SqlServer,
+}
+
+/// <summary><c>Storage:Provider</c> and <c>ConnectionStrings:CafConnect</c>, resolved once at start-up.</summary>
+public sealed record StorageSettings(StorageProvider Provider, string ConnectionString)
+{
+    public const string ConnectionStringName = "CafConnect";
+
+    /// <summary>
+    /// Reads the configuration; without a connection string, SQLite defaults to <c>data/cafconnect.db</c>
+    /// under <paramref name="contentRoot"/> (the embedded default needs no set-up).
+    /// Unknown provider names fail here, at start-up, not at the first request.
+    /// </summary>
+    public static StorageSettings FromConfiguration(IConfiguration configuration, string contentRoot)
+    {
+        var providerName = configuration["Storage:Provider"];
+        var provider = string.IsNullOrWhiteSpace(providerName)
+            ? StorageProvider.Sqlite
+            : Enum.TryParse<StorageProvider>(providerName, ignoreCase: true, out var parsed)
+                ? parsed
+                : throw new InvalidOperationException(
+                    $"Storage:Provider '{providerName}' is not supported; use Sqlite, PostgreSql or SqlServer.");
+
+        var connectionString = configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            if (provider != StorageProvider.Sqlite)
+            {
+                throw new InvalidOperationException(
+                    $"ConnectionStrings:{ConnectionStringName} is required when Storage:Provider is {provider}.");
+            }
+
+            var dataDirectory = Path.GetFullPath(configuration["Storage:DataDirectory"] ?? "data", contentRoot);
+            connectionString = $"Data Source={Path.Combine(dataDirectory, "cafconnect.db")}";
+        }
+
+        return new StorageSettings(provider, connectionString);
+    }
+}
+
+public static class StorageRegistration
+{
+    /// <summary>The Data Protection application name shared by the host and the CLI (both read the same key ring).</summary>
+    public const string DataProtectionApplicationName = "CafConnect";
+
+    public static IServiceCollection AddCafConnectStorage(this IServiceCollection services, StorageSettings settings)
+    {
+        services.AddSingleton(settings);
+        switch (settings.Provider)
+        {
+            case StorageProvider.Sqlite:
+                services.AddDbContext<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                break;
+            case StorageProvider.PostgreSql:
+                services.AddDbContext<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                break;
+            case StorageProvider.SqlServer:
+                services.AddDbContext<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                break;
+        }
+
+        // Keys for cookies, anti-forgery tokens and the protection of token keys at rest live in the store,
+        // so that several instances (and the CLI) share them and a restart keeps sessions valid.
+        services.AddDataProtection()
+            .SetApplicationName(DataProtectionApplicationName)
+            .PersistKeysToDbContext<CafConnectDbContext>();
+
+        services.AddScoped<DatabaseMigrator>();
+        return services;
+    }
+
+    public static DbContextOptionsBuilder<TContext> Configure<TContext>(DbContextOptionsBuilder<TContext> builder, StorageProvider provider, string connectionString)
+        where TContext : DbContext
+    {
+        Configure((DbContextOptionsBuilder)builder, provider, connectionString);
+        return builder;
+    }
+
+    public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, StorageProvider provider, string connectionString)
+    {
+        var migrationsAssembly = typeof(CafConnectDbContext).Assembly.GetName().Name;
+        _ = provider switch
+        {
+            StorageProvider.Sqlite => builder.UseSqlite(connectionString, o => o.MigrationsAssembly(migrationsAssembly)),
+            StorageProvider.PostgreSql => builder.UseNpgsql(connectionString, o => o.MigrationsAssembly(migrationsAssembly)),
+            StorageProvider.SqlServer => builder.UseSqlServer(connectionString, o => o.MigrationsAssembly(migrationsAssembly).EnableRetryOnFailure()),
+            _ => throw new ArgumentOutOfRangeException(nameof(provider)),
+        };
+        builder.UseOpenIddict();
+        return builder;
+    }
+}
