@@ -95,6 +95,13 @@ public static class CafClaims
                 case bool flag:
                     identity.AddClaim(new Claim(type, flag ? "true" : "false", ClaimValueTypes.Boolean));
                     break;
+                case System.Collections.IEnumerable items:
+                    // A multi-valued claim is one claim per element; OpenIddict writes them back as a JSON array.
+                    foreach (var item in items)
+                    {
+                        identity.AddClaim(type, JsonSerializer.SerializeToElement(item));
+                    }
+                    break;
                 default:
                     identity.AddClaim(type, JsonSerializer.SerializeToElement(value));
                     break;
