@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace CafConnect.IdP.Tests.Support;
+
+/// <summary>
+/// The real host (Program) on the in-memory test server, in its Development configuration (the five seeded
+/// clients, the demo households), pointed at a test store. Two factories on the same store are two instances
+/// sharing it — or one instance restarted.
+/// </summary>
+public sealed class CafConnectFactory(TestStore store, IReadOnlyDictionary<string, string?>? overrides = null) : WebApplicationFactory<Program>
+{
+    public TestStore Store { get; } = store;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.ConfigureAppConfiguration(configuration =>
+        {
+            var settings = new Dictionary<string, string?>(Store.Settings)
+            {
+                // Cheaper hashes keep the suite fast; production parameters are tested in the hasher's own tests.
+                ["Security:Argon2id:MemoryKiB"] = "8192",
+                ["Security:Argon2id:Iterations"] = "1",
+            };
+            foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+            {
+                settings[key] = value;
+            }
+            configuration.AddInMemoryCollection(settings);
+        });
+    }
+
+    /// <summary>A browser-like client: keeps cookies, does not follow redirects (tests assert each hop).</summary>
+    public HttpClient CreateBrowser() => CreateClient(new WebApplicationFactoryClientOptions
+    {
+        AllowAutoRedirect = false,
+        HandleCookies = true,
+        BaseAddress = new Uri("http://localhost"),
+    });
+}
