@@ -108,7 +108,7 @@ public readonly record struct Nir
     }
 
     /// <summary>Grouped as printed on the carte Vitale: <c>1 97 06 78 646 489</c>.</summary>
-    public string ToDisplayString() => $"{Value[..1]} {Value[1..3]} {Value[3..5]} {Value[5..7]} {Value[7..10]} {Value[10..13]}";
+    public string ToDisplayString() => Value is null ? string.Empty : $"{Value[..1]} {Value[1..3]} {Value[3..5]} {Value[5..7]} {Value[7..10]} {Value[10..13]}";
 
     /// <summary>Grouped, optionally followed by the key: <c>1 97 06 78 646 489 45</c>.</summary>
     public string ToDisplayString(bool includeKey) =>

@@ -179,6 +179,7 @@ public class NirTests
         Assert.That(nir.ToString(), Is.EqualTo("**********489"));
         Assert.That($"login for {nir}", Does.Not.Contain("1970678"));
         Assert.That(default(Nir).ToString(), Is.Empty, "default value must not throw when logged");
+        Assert.That(default(Nir).ToDisplayString(), Is.Empty);
     }
 
     [Test]
