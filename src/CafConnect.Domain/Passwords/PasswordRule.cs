@@ -55,7 +55,7 @@ public static class PasswordRules
         PasswordRule.LegacyBirthDate => "Le mot de passe ne peut pas correspondre à une date de naissance connue du dossier.",
         PasswordRule.LegacyPhoneNumber => "Le mot de passe ne peut pas correspondre à un numéro de téléphone connu du dossier.",
         PasswordRule.LegacyNirPrefix => "Le mot de passe ne peut pas correspondre aux 8 premiers chiffres de votre numéro de Sécurité sociale.",
-        PasswordRule.LegacyFileNumber => "Le mot de passe ne peut pas correspondre à votre numéro allocataire.",
+        PasswordRule.LegacyFileNumber => "Le mot de passe ne peut pas contenir votre numéro allocataire.",
         _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, null),
     };
 }
