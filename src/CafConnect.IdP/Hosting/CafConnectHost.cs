@@ -112,7 +112,9 @@ public static class CafConnectHost
     public static void UseCafConnect(this WebApplication app)
     {
         app.UseExceptionHandler("/erreur");
-        app.UseStatusCodePagesWithReExecute("/erreur/{0}");
+        // People get a French page for errors; relying parties calling the back-channel endpoints get the bare status
+        // and OpenIddict's RFC 6750 / 6749 headers and JSON, never HTML.
+        app.UseWhen(http => !ProtocolEndpoints.IsBackChannel(http.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/erreur/{0}"));
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseStaticFiles();
         app.UseRouting();

@@ -31,6 +31,11 @@ public static class ProtocolEndpoints
     /// <summary>Carries, across the login page, the proof that this authorization request already forced a fresh login.</summary>
     internal const string ReauthenticationParameter = "cafconnect_reauth";
 
+    /// <summary>Endpoints called by relying parties' servers, not by browsers.</summary>
+    public static bool IsBackChannel(PathString path) =>
+        path.StartsWithSegments(TokenPath) || path.StartsWithSegments(UserInfoPath) || path.StartsWithSegments(RevocationPath)
+        || path.StartsWithSegments(IntrospectionPath) || path.StartsWithSegments(JwksPath);
+
     public static void MapProtocolEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapMethods(AuthorizePath, [HttpMethods.Get, HttpMethods.Post], AuthorizeAsync).DisableAntiforgery();

@@ -31,15 +31,18 @@ public sealed class ErrorPage : PageModel
         {
             ProtocolError = error;
             Title = "La demande de connexion n'a pas pu aboutir";
+            // OpenIddict names the faulty parameter in its (English) description; people get the French reason.
+            var description = response.ErrorDescription ?? string.Empty;
             Message = error switch
             {
                 ProtocolErrors.InvalidClient or ProtocolErrors.UnauthorizedClient => "Le service qui vous a dirigé ici n'est pas reconnu par Mon Compte.",
+                _ when description.Contains("'client_id'", StringComparison.Ordinal) => "Le service qui vous a dirigé ici n'est pas reconnu par Mon Compte.",
+                _ when description.Contains("'redirect_uri'", StringComparison.Ordinal) => "L'adresse de retour demandée par le service en ligne n'est pas autorisée : par sécurité, vous n'y êtes pas redirigé.",
                 ProtocolErrors.InvalidRequest or ProtocolErrors.InvalidRequestObject => "La demande transmise par le service en ligne est incomplète ou invalide.",
                 ProtocolErrors.InvalidScope => "Le service en ligne a demandé des informations qu'il n'est pas autorisé à recevoir.",
                 ProtocolErrors.AccessDenied => "L'accès a été refusé.",
                 _ => "La demande transmise par le service en ligne n'a pas pu être traitée.",
             };
-            Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
 

@@ -48,13 +48,13 @@ public sealed class LoginHandler(PersonDirectory persons, ISecretHasher hasher, 
                 fieldErrors[IdentifierField] = Nir.MessageFor(nirError);
             }
         }
-        else if (ProvisionalIdentifier.TryNormalise(attempt.Identifier, out var provisional, out var provisionalError))
+        else if (ProvisionalId.TryParse(attempt.Identifier, out var provisional, out var provisionalError))
         {
-            normalised = provisional;
+            normalised = provisional.Value;
         }
         else
         {
-            fieldErrors[IdentifierField] = provisionalError;
+            fieldErrors[IdentifierField] = ProvisionalId.MessageFor(provisionalError);
         }
 
         var password = attempt.Password ?? string.Empty;
@@ -107,27 +107,4 @@ public sealed class LoginHandler(PersonDirectory persons, ISecretHasher hasher, 
 
     private static void LogFailure(ILogger logger, Guid? personId) =>
         logger.LogInformation(new EventId(2001, "LoginFailed"), "Login failed for person {PersonId}", personId?.ToString() ?? "(unknown)");
-}
-
-/// <summary>Provisional identifier as typed: <c>P</c> + 8 digits, case-insensitive.</summary>
-internal static class ProvisionalIdentifier
-{
-    public static bool TryNormalise(string? input, out string normalised, out string error)
-    {
-        normalised = string.Empty;
-        var compact = (input ?? string.Empty).Replace(" ", string.Empty).Trim().ToUpperInvariant();
-        if (compact.Length == 0)
-        {
-            error = "Saisissez votre identifiant provisoire.";
-            return false;
-        }
-        if (compact.Length != 9 || compact[0] != 'P' || !compact[1..].All(char.IsAsciiDigit))
-        {
-            error = "L'identifiant provisoire commence par la lettre P suivie de 8 chiffres (exemple : P12345678).";
-            return false;
-        }
-        normalised = compact;
-        error = string.Empty;
-        return true;
-    }
 }
