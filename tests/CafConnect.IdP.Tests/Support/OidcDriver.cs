@@ -169,7 +169,7 @@ public sealed partial class OidcDriver(HttpClient browser)
     public static async Task<string> ErrorsOf(HttpResponseMessage response)
     {
         var html = await response.Content.ReadAsStringAsync();
-        return string.Join(" | ", ErrorText().Matches(html).Select(m => WebUtility.HtmlDecode(m.Groups[1].Value.Trim())));
+        return string.Join(" | ", ErrorText().Matches(html).Select(m => WebUtility.HtmlDecode((m.Groups[1].Success ? m.Groups[1] : m.Groups[2]).Value.Trim())));
     }
 
     public static (string Action, string Token) LoginForm(string html)

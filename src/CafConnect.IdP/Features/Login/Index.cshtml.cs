@@ -1,4 +1,3 @@
-using CafConnect.IdP.Sessions;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -7,7 +6,7 @@ namespace CafConnect.IdP.Features.Login;
 
 /// <summary>"CONNEXION": NIR (or provisional identifier) and password.</summary>
 [AllowAnonymous]
-public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, TimeProvider clock) : PageModel
+public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered) : PageModel
 {
     public sealed class LoginForm
     {
@@ -48,7 +47,7 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
     {
         var rememberedIdentifier = remembered.Read(HttpContext, Kind);
         var identifier = string.IsNullOrWhiteSpace(Input.Identifier) && rememberedIdentifier is not null ? rememberedIdentifier.Value : Input.Identifier;
-        var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, ClientIdOf(SafeReturnUrl())), HttpContext.RequestAborted);
+        var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, ClientIdOf(SafeReturnUrl())), HttpContext, HttpContext.RequestAborted);
 
         if (!outcome.Succeeded)
         {
@@ -64,8 +63,6 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
             return Page();
         }
 
-        var facts = await PersonSession.SignInAsync(HttpContext, outcome.Person!, "pwd", clock);
-        HttpContext.Items[HttpAuditContextAccessor.SessionIdItem] = facts.SessionId;
         if (Input.RememberMe)
         {
             remembered.Remember(HttpContext, Kind, identifier!);

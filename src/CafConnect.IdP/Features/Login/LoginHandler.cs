@@ -3,6 +3,7 @@ using CafConnect.Domain.Identity;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Security;
+using CafConnect.IdP.Sessions;
 
 namespace CafConnect.IdP.Features.Login;
 
@@ -21,7 +22,7 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
 }
 
 /// <summary>
-/// Checks an identifier and password. A wrong identifier and a wrong password are indistinguishable to the
+/// Checks an identifier and password and, when they are right, opens the person's session. A wrong identifier and a wrong password are indistinguishable to the
 /// person typing (same message) and to a stopwatch (an unknown identifier still pays one Argon2id verification).
 /// </summary>
 public sealed class LoginHandler(PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, TimeProvider clock, ILogger<LoginHandler> logger)
@@ -33,7 +34,7 @@ public sealed class LoginHandler(PersonDirectory persons, ISecretHasher hasher, 
         ? "Le numéro de Sécurité sociale ou le mot de passe est incorrect."
         : "L'identifiant provisoire ou le mot de passe est incorrect.";
 
-    public async Task<LoginOutcome> HandleAsync(LoginAttempt attempt, CancellationToken cancellationToken = default)
+    public async Task<LoginOutcome> HandleAsync(LoginAttempt attempt, HttpContext http, CancellationToken cancellationToken = default)
     {
         var fieldErrors = new Dictionary<string, string>();
         string? normalised = null;
@@ -101,6 +102,10 @@ public sealed class LoginHandler(PersonDirectory persons, ISecretHasher hasher, 
 
         person.LastLoginAt = clock.GetUtcNow();
         await persons.SaveAsync(person, cancellationToken);
+
+        // A brand-new session for every authentication (no fixation); audited with that session's id.
+        var session = await PersonSession.SignInAsync(http, person, "pwd", clock);
+        http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId), cancellationToken);
         return new LoginOutcome(person, fieldErrors, null);
     }
