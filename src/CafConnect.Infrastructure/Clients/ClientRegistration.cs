@@ -70,7 +70,8 @@ public sealed class ClientRegistrationValidator : AbstractValidator<ClientRegist
             context.AddFailure($"'{value}': wildcards are not allowed");
             return;
         }
-        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri))
+        // On Unix, "/callback" parses as an absolute file:// URI: require an explicit scheme.
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.IsFile || value.StartsWith('/'))
         {
             context.AddFailure($"'{value}' is not an absolute URI");
             return;

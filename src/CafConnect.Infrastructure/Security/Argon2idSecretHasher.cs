@@ -80,7 +80,7 @@ public sealed class Argon2idSecretHasher : ISecretHasher
             return SecretVerification.Failed;
         }
 
-        return memoryKiB < _options.MemoryKiB || iterations < _options.Iterations || expected.Length < Argon2idOptions.HashLength || salt.Length < Argon2idOptions.SaltLength
+        return memoryKiB < _options.MemoryKiB || iterations < _options.Iterations || expected.Length < Argon2idOptions.HashLength
             ? SecretVerification.SucceededRehashNeeded
             : SecretVerification.Succeeded;
     }
@@ -147,7 +147,8 @@ public sealed class Argon2idSecretHasher : ISecretHasher
             return false;
         }
 
-        if (!TryDecode(parts[1], out salt) || !TryDecode(parts[2], out hash) || salt.Length < 8 || hash.Length < 16 || hash.Length > 64)
+        // libsodium takes exactly 16 bytes of salt; other lengths need another verifier (legacy imports).
+        if (!TryDecode(parts[1], out salt) || !TryDecode(parts[2], out hash) || salt.Length != Argon2idOptions.SaltLength || hash.Length < 16 || hash.Length > 64)
         {
             return false;
         }

@@ -1,0 +1,82 @@
+using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Time.Testing;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CafConnect.Infrastructure.Tests.Keys;
+
+public sealed class TokenKeyStoreTests
+{
+    private string _directory = null!;
+    private SqliteCafConnectDbContext _db = null!;
+    private FakeTimeProvider _clock = null!;
+    private TokenKeyStore _store = null!;
+
+    [SetUp]
+    public async Task CreateStore()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "cafconnect-keys-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_directory);
+        _db = new SqliteCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<SqliteCafConnectDbContext>(), StorageProvider.Sqlite, $"Data Source={Path.Combine(_directory, "k.db")}").Options);
+        await _db.Database.MigrateAsync();
+        _clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero));
+        _store = new TokenKeyStore(_db, DataProtectionProvider.Create(new DirectoryInfo(_directory)), _clock);
+    }
+
+    [TearDown]
+    public async Task DropStore()
+    {
+        await _db.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Test]
+    public async Task First_load_creates_one_signing_and_one_encryption_key_and_later_loads_reuse_them()
+    {
+        var first = await _store.LoadOrCreateAsync();
+        var second = await _store.LoadOrCreateAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.Select(k => k.Record.Use), Is.EquivalentTo(new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption }));
+            Assert.That(second.Select(k => k.Record.KeyId), Is.EquivalentTo(first.Select(k => k.Record.KeyId)));
+            Assert.That(first.Single(k => k.Record.Use == TokenKeyUses.Signing).SecurityKey, Is.InstanceOf<RsaSecurityKey>());
+            Assert.That(first.Single(k => k.Record.Use == TokenKeyUses.Encryption).SecurityKey, Is.InstanceOf<SymmetricSecurityKey>());
+        });
+    }
+
+    [Test]
+    public async Task Key_material_is_encrypted_at_rest()
+    {
+        var keys = await _store.LoadOrCreateAsync();
+        var signing = (RsaSecurityKey)keys.Single(k => k.Record.Use == TokenKeyUses.Signing).SecurityKey;
+        var pkcs8 = Convert.ToBase64String(signing.Rsa.ExportPkcs8PrivateKey());
+        var stored = await _db.TokenKeys.AsNoTracking().Select(k => k.ProtectedMaterial).ToListAsync();
+
+        Assert.That(stored, Has.None.EqualTo(pkcs8));
+    }
+
+    [Test]
+    public async Task Rotation_puts_the_new_key_first_and_keeps_the_retired_key_for_thirty_days()
+    {
+        var original = (await _store.LoadOrCreateAsync()).First(k => k.Record.Use == TokenKeyUses.Signing).Record.KeyId;
+        _clock.Advance(TimeSpan.FromHours(1));
+
+        await _store.RotateAsync(TokenKeyUses.Signing);
+        var afterRotation = (await _store.LoadAsync()).Where(k => k.Record.Use == TokenKeyUses.Signing).ToList();
+        _clock.Advance(TokenKeyStore.RetiredKeyLifetime + TimeSpan.FromMinutes(1));
+        var muchLater = (await _store.LoadAsync()).Where(k => k.Record.Use == TokenKeyUses.Signing).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterRotation, Has.Count.EqualTo(2));
+            Assert.That(afterRotation[0].IsActive, Is.True);
+            Assert.That(afterRotation[0].Record.KeyId, Is.Not.EqualTo(original));
+            Assert.That(afterRotation[1].Record.KeyId, Is.EqualTo(original));
+            Assert.That(muchLater.Select(k => k.Record.KeyId), Is.EqualTo(new[] { afterRotation[0].Record.KeyId }));
+        });
+    }
+}
