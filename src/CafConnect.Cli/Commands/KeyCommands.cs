@@ -70,9 +70,8 @@ public static class KeyCommands
                 session.Console.MarkupLine($"Retired {Markup.Escape(key.Use)} key {Markup.Escape(key.KeyId)}.");
             }
             var days = (int)TokenKeyStore.RetiredKeyLifetime.TotalDays;
-            session.Console.MarkupLine(
-                $"[yellow]Running IdP instances keep their current keys until they restart: restart them to sign and encrypt with the new key. "
-                + $"Retired keys stay published (and accepted) for {days} days so that tokens they protected remain valid.[/]");
+            session.Console.MarkupLine("[yellow]Running IdP instances pick the new key up at their next restart: restart them to sign and encrypt with it.[/]");
+            session.Console.MarkupLine($"[yellow]Retired keys stay published (and accepted) for {days} days, so tokens they protected remain valid.[/]");
             return ExitCodes.Success;
         });
         return command;
