@@ -56,16 +56,23 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
         await Validator.ValidateAndThrowAsync(toValidate, cancellationToken);
 
         var descriptor = ToDescriptor(registration);
-        if (keepSecret)
+        if (registration.Kind == ClientKind.Confidential)
         {
-            descriptor.ClientSecret = null;
+            // PopulateAsync(application, descriptor) copies the secret as is, unhashed: hand it the stored hash
+            // (null would erase the secret, a clear-text one would be saved before being hashed below).
+            var stored = new OpenIddictApplicationDescriptor();
+            await applications.PopulateAsync(stored, application, cancellationToken);
+            descriptor.ClientSecret = stored.ClientSecret;
         }
         await applications.PopulateAsync(application, descriptor, cancellationToken);
-        await applications.UpdateAsync(application, cancellationToken);
-        if (!keepSecret && registration.ClientSecret is not null)
+        if (!keepSecret && registration.Kind == ClientKind.Confidential && registration.ClientSecret is not null)
         {
-            // UpdateAsync(application, secret) hashes the new secret.
+            // UpdateAsync(application, secret) hashes the new secret, then saves.
             await applications.UpdateAsync(application, registration.ClientSecret, cancellationToken);
+        }
+        else
+        {
+            await applications.UpdateAsync(application, cancellationToken);
         }
     }
 

@@ -1,0 +1,316 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Clients;
+using FluentValidation.Results;
+using Spectre.Console;
+
+namespace CafConnect.Cli.Commands;
+
+/// <summary><c>cafconnect clients list|add|update|remove</c>: relying parties, through <see cref="ClientAdministration"/>.</summary>
+public static partial class ClientCommands
+{
+    private static readonly ClientRegistrationValidator Validator = new();
+
+    public static Command Create(GlobalOptions globals)
+    {
+        return new Command("clients", "Relying parties (OpenID Connect clients)")
+        {
+            List(globals),
+            Add(globals),
+            Update(globals),
+            Remove(globals),
+        };
+    }
+
+    private static Command List(GlobalOptions globals)
+    {
+        var command = new Command("list", "List the registered clients (never their secrets: only a hash is stored)");
+        CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, _, cancellationToken) =>
+        {
+            var clients = await session.Get<ClientAdministration>().ListAsync(cancellationToken);
+            if (clients.Count == 0)
+            {
+                session.Console.MarkupLine("No client registered.");
+                return ExitCodes.Success;
+            }
+            session.Console.Write(Table(clients));
+            session.Console.MarkupLine($"{clients.Count} client(s).");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Add(GlobalOptions globals)
+    {
+        var options = new ClientOptions(forAdd: true);
+        var command = new Command("add", "Register a client; a generated secret is printed once, store it right away");
+        options.AddTo(command);
+        CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
+        {
+            var clients = session.Get<ClientAdministration>();
+            var generated = parseResult.GetValue(options.GenerateSecret) ? NewSecret() : null;
+            var registration = new ClientRegistration
+            {
+                ClientId = parseResult.GetRequiredValue(options.Id),
+                DisplayName = parseResult.GetValue(options.Name)!,
+                Kind = ParseKind(parseResult.GetValue(options.Kind)!),
+                ClientSecret = generated ?? parseResult.GetValue(options.Secret),
+                RedirectUris = parseResult.GetValue(options.RedirectUris) ?? [],
+                PostLogoutRedirectUris = parseResult.GetValue(options.PostLogoutRedirectUris) ?? [],
+                Scopes = parseResult.GetValue(options.Scopes) ?? [],
+                BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri),
+            };
+
+            var failures = Validate(registration);
+            if (await clients.ExistsAsync(registration.ClientId, cancellationToken))
+            {
+                failures.Add($"--id: client '{registration.ClientId}' already exists (use 'clients update' to change it)");
+            }
+            ThrowIfAny(failures);
+
+            await session.AuditedAsync(async ct =>
+            {
+                await clients.AddAsync(registration, ct);
+                return new AuditEntry(AuditEventTypes.ClientAdded, "success", ClientId: registration.ClientId,
+                    Details: AuditDetails(registration, registration.Kind == ClientKind.Confidential ? generated is null ? "given" : "generated" : "none"));
+            }, cancellationToken);
+
+            session.Console.MarkupLine($"Client [bold]{Markup.Escape(registration.ClientId)}[/] added.");
+            session.Console.Write(Table([await SummaryAsync(clients, registration.ClientId, cancellationToken)]));
+            PrintGeneratedSecret(session, generated);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Update(GlobalOptions globals)
+    {
+        var options = new ClientOptions(forAdd: false);
+        var command = new Command("update",
+            "Change a client: options given replace the current values (a repeated option replaces the whole list), "
+            + "options omitted keep them; the secret is kept unless --secret or --generate-secret is given");
+        options.AddTo(command);
+        CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
+        {
+            var clients = session.Get<ClientAdministration>();
+            var clientId = parseResult.GetRequiredValue(options.Id);
+            var current = await clients.FindAsync(clientId, cancellationToken)
+                ?? throw CliException.Failure($"client '{clientId}' does not exist");
+
+            var generated = parseResult.GetValue(options.GenerateSecret) ? NewSecret() : null;
+            var kind = parseResult.GetValue(options.Kind) is { } kindText ? ParseKind(kindText) : current.Kind;
+            var updated = current with
+            {
+                DisplayName = parseResult.GetValue(options.Name) ?? current.DisplayName,
+                Kind = kind,
+                ClientSecret = generated ?? parseResult.GetValue(options.Secret),
+                RedirectUris = Given(parseResult, options.RedirectUris) ?? current.RedirectUris,
+                PostLogoutRedirectUris = Given(parseResult, options.PostLogoutRedirectUris) ?? current.PostLogoutRedirectUris,
+                Scopes = Given(parseResult, options.Scopes) ?? current.Scopes,
+                BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri) ?? current.BackchannelLogoutUri,
+            };
+
+            var keepSecret = updated.Kind == ClientKind.Confidential && string.IsNullOrEmpty(updated.ClientSecret);
+            List<string> failures;
+            if (keepSecret && current.Kind == ClientKind.Public)
+            {
+                // A public client has no secret to keep: ClientAdministration would store a confidential client without one.
+                failures = Validate(updated with { ClientSecret = new string('x', 32) });
+                failures.Insert(0, "--secret: a public client becoming confidential needs a secret (--secret or --generate-secret)");
+            }
+            else
+            {
+                // The stored secret is only a hash: validate the rest of the registration as if it were given.
+                failures = Validate(keepSecret ? updated with { ClientSecret = new string('x', 32) } : updated);
+            }
+            ThrowIfAny(failures);
+
+            await session.AuditedAsync(async ct =>
+            {
+                await clients.UpdateAsync(updated, ct);
+                return new AuditEntry(AuditEventTypes.ClientUpdated, "success", ClientId: clientId,
+                    Details: AuditDetails(updated, updated.Kind == ClientKind.Public ? "none" : keepSecret ? "kept" : generated is null ? "given" : "generated"));
+            }, cancellationToken);
+
+            session.Console.MarkupLine($"Client [bold]{Markup.Escape(clientId)}[/] updated" + (keepSecret ? " (secret unchanged)." : "."));
+            session.Console.Write(Table([await SummaryAsync(clients, clientId, cancellationToken)]));
+            PrintGeneratedSecret(session, generated);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Remove(GlobalOptions globals)
+    {
+        var id = new Option<string>("--id") { Description = "Client id", HelpName = "id", Required = true };
+        var command = new Command("remove", "Remove a client with its authorizations and tokens") { id };
+        CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
+        {
+            var clients = session.Get<ClientAdministration>();
+            var clientId = parseResult.GetRequiredValue(id);
+            await session.AuditedAsync(async ct =>
+            {
+                if (!await clients.RemoveAsync(clientId, ct))
+                {
+                    throw CliException.Failure($"client '{clientId}' does not exist");
+                }
+                return new AuditEntry(AuditEventTypes.ClientRemoved, "success", ClientId: clientId);
+            }, cancellationToken);
+
+            session.Console.MarkupLine($"Client [bold]{Markup.Escape(clientId)}[/] removed.");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// A validation failure as one line naming the option at fault, e.g.
+    /// <c>--redirect-uri: 'http://rp.example/cb': http is only allowed on loopback…</c>.
+    /// </summary>
+    public static string Describe(ValidationFailure failure)
+    {
+        var property = IndexSuffix().Replace(failure.PropertyName ?? string.Empty, string.Empty);
+        var option = property switch
+        {
+            nameof(ClientRegistration.ClientId) => "--id",
+            nameof(ClientRegistration.DisplayName) => "--name",
+            nameof(ClientRegistration.Kind) => "--kind",
+            nameof(ClientRegistration.ClientSecret) => "--secret",
+            nameof(ClientRegistration.RedirectUris) => "--redirect-uri",
+            nameof(ClientRegistration.PostLogoutRedirectUris) => "--post-logout-redirect-uri",
+            nameof(ClientRegistration.Scopes) => "--scope",
+            nameof(ClientRegistration.BackchannelLogoutUri) => "--backchannel-logout-uri",
+            _ => null,
+        };
+        var message = failure.ErrorMessage;
+        if (option == "--secret" && message == "a confidential client needs a secret")
+        {
+            message += ": give --secret or --generate-secret";
+        }
+        return option is null ? message : $"{option}: {message}";
+    }
+
+    /// <summary>256 bits from the OS's CSPRNG, base64url: 43 characters.</summary>
+    internal static string NewSecret() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    private static List<string> Validate(ClientRegistration registration) =>
+        Validator.Validate(registration).Errors.Select(Describe).ToList();
+
+    private static void ThrowIfAny(List<string> failures)
+    {
+        if (failures.Count > 0)
+        {
+            throw new CliException(ExitCodes.Usage, failures);
+        }
+    }
+
+    private static ClientKind ParseKind(string value) => Enum.Parse<ClientKind>(value, ignoreCase: true);
+
+    /// <summary>The values of a repeatable option when it was given at all, otherwise null (keep the current ones).</summary>
+    private static IReadOnlyList<string>? Given(ParseResult parseResult, Option<string[]> option) =>
+        parseResult.GetResult(option) is { Implicit: false } ? parseResult.GetValue(option) ?? [] : null;
+
+    private static async Task<ClientSummary> SummaryAsync(ClientAdministration clients, string clientId, CancellationToken cancellationToken) =>
+        (await clients.ListAsync(cancellationToken)).Single(c => c.ClientId == clientId);
+
+    private static string AuditDetails(ClientRegistration registration, string secret) =>
+        $"kind={registration.Kind.ToString().ToLowerInvariant()}; secret={secret}; "
+        + $"redirect_uris={string.Join(' ', registration.RedirectUris)}; "
+        + $"post_logout_redirect_uris={string.Join(' ', registration.PostLogoutRedirectUris)}; "
+        + $"scopes={string.Join(' ', registration.Scopes)}"
+        + (registration.BackchannelLogoutUri is null ? string.Empty : $"; backchannel_logout_uri={registration.BackchannelLogoutUri}");
+
+    private static void PrintGeneratedSecret(CliSession session, string? secret)
+    {
+        if (secret is null)
+        {
+            return;
+        }
+        session.Console.MarkupLine("[yellow]Client secret (shown only this once: only its hash is stored; put it in the relying party's vault now):[/]");
+        session.Console.WriteLine(secret);
+    }
+
+    private static Table Table(IEnumerable<ClientSummary> clients)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("Client id").AddColumn("Name").AddColumn("Kind").AddColumn("Redirect URIs").AddColumn("Post-logout redirect URIs").AddColumn("Scopes");
+        foreach (var client in clients)
+        {
+            table.AddRow(
+                new Text(client.ClientId),
+                new Text(client.DisplayName),
+                new Text(client.Kind),
+                new Text(string.Join('\n', client.RedirectUris)),
+                new Text(string.Join('\n', client.PostLogoutRedirectUris)),
+                new Text(string.Join(' ', client.Scopes.Prepend("openid"))));
+        }
+        return table;
+    }
+
+    [GeneratedRegex(@"\[\d+\]$")]
+    private static partial Regex IndexSuffix();
+
+    /// <summary>The options of <c>add</c> and <c>update</c> (one set per command).</summary>
+    private sealed class ClientOptions
+    {
+        public ClientOptions(bool forAdd)
+        {
+            Id = new("--id") { Description = "Client id: 2–64 characters, lower-case letters, digits, '.', '_' or '-'", HelpName = "id", Required = true };
+            Name = new("--name") { Description = "Display name shown to users", HelpName = "name", Required = forAdd };
+            Kind = new("--kind") { Description = "confidential (a server that keeps a secret) or public (native app, PKCE only)", HelpName = "confidential|public", Required = forAdd };
+            Kind.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<string?>() is { } value && !Enum.TryParse<ClientKind>(value, ignoreCase: true, out _))
+                {
+                    result.AddError($"--kind '{value}' is not valid: use confidential or public");
+                }
+            });
+            Secret = new("--secret") { Description = "Client secret, at least 24 characters (prefer --generate-secret: a command line can end up in shell history)", HelpName = "secret" };
+            GenerateSecret = new("--generate-secret") { Description = "Generate a random 256-bit secret and print it once" };
+            RedirectUris = new("--redirect-uri")
+            {
+                Description = forAdd
+                    ? "Redirect URI (repeatable): absolute, https except on loopback, no wildcard or fragment; a public client may use a private-use scheme such as fr.caf.mobile:/callback"
+                    : "Redirect URI (repeatable): replaces all current redirect URIs",
+                HelpName = "uri",
+                Required = false,
+            };
+            PostLogoutRedirectUris = new("--post-logout-redirect-uri") { Description = "Post-logout redirect URI (repeatable), same rules", HelpName = "uri" };
+            Scopes = new("--scope") { Description = "Scope beyond openid (repeatable): " + string.Join(", ", CafScopes.Registrable.Order()), HelpName = "scope" };
+            BackchannelLogoutUri = new("--backchannel-logout-uri") { Description = "Where back-channel logout tokens are posted (https)", HelpName = "uri" };
+        }
+
+        public Option<string> Id { get; }
+        public Option<string?> Name { get; }
+        public Option<string?> Kind { get; }
+        public Option<string?> Secret { get; }
+        public Option<bool> GenerateSecret { get; }
+        public Option<string[]> RedirectUris { get; }
+        public Option<string[]> PostLogoutRedirectUris { get; }
+        public Option<string[]> Scopes { get; }
+        public Option<string?> BackchannelLogoutUri { get; }
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Id);
+            command.Options.Add(Name);
+            command.Options.Add(Kind);
+            command.Options.Add(Secret);
+            command.Options.Add(GenerateSecret);
+            command.Options.Add(RedirectUris);
+            command.Options.Add(PostLogoutRedirectUris);
+            command.Options.Add(Scopes);
+            command.Options.Add(BackchannelLogoutUri);
+            command.Validators.Add(result =>
+            {
+                if (result.GetResult(Secret) is not null && result.GetValue(GenerateSecret))
+                {
+                    result.AddError("--secret and --generate-secret cannot be used together");
+                }
+            });
+        }
+    }
+}

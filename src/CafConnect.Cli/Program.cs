@@ -1,0 +1,3 @@
+using CafConnect.Cli;
+
+return await CafConnectCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,183 @@
+using System.Text.RegularExpressions;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
+
+namespace CafConnect.Cli.Tests;
+
+/// <summary>The same administration round trip on every store provider (see the fixtures below).</summary>
+public abstract partial class StoreRoundTripTests
+{
+    private ITestStore _store = null!;
+
+    protected CliRunner Cli => _store.Cli;
+
+    protected abstract Task<ITestStore> CreateStoreAsync();
+
+    [SetUp]
+    public async Task CreateStore() => _store = await CreateStoreAsync();
+
+    [TearDown]
+    public async Task DropStore()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+            _store = null!;
+        }
+    }
+
+    [Test]
+    public async Task Db_migrate_creates_the_store_then_has_nothing_left_to_apply()
+    {
+        var first = await Cli.RunAsync("db", "migrate");
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.ToString());
+        Assert.That(first.Out, Does.StartWith($"Store: {Cli.Provider}"));
+        Assert.That(first.Out, Does.Match(@"Applied \d+ migration\(s\)"));
+        Assert.That(first.Out, Does.Contain("_Initial"));
+
+        var second = await Cli.RunAsync("db", "migrate");
+        Assert.That(second.ExitCode, Is.EqualTo(0), second.ToString());
+        Assert.That(second.Out, Does.Contain("up to date"));
+
+        var pending = await Cli.WithServicesAsync(async s =>
+            (await s.GetRequiredService<CafConnectDbContext>().Database.GetPendingMigrationsAsync()).Count());
+        Assert.That(pending, Is.Zero);
+    }
+
+    [Test]
+    public async Task Clients_add_list_update_remove_round_trip()
+    {
+        Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));
+
+        var added = await Cli.RunAsync("clients", "add", "--id", "rp-test", "--name", "Relying party [test]", "--kind", "confidential",
+            "--generate-secret", "--redirect-uri", "https://rp.example.fr/callback", "--redirect-uri", "http://127.0.0.1:5400/callback",
+            "--post-logout-redirect-uri", "https://rp.example.fr/", "--scope", "profile", "--scope", "caf");
+        Assert.That(added.ExitCode, Is.EqualTo(0), added.ToString());
+        var secret = GeneratedSecret().Match(added.Out).Groups["secret"].Value;
+        Assert.That(secret, Has.Length.GreaterThanOrEqualTo(32), added.ToString());
+
+        var list = await Cli.RunAsync("clients", "list");
+        Assert.That(list.ExitCode, Is.EqualTo(0), list.ToString());
+        Assert.That(list.Out, Does.Contain("rp-test").And.Contain("Relying party [test]").And.Contain("confidential")
+            .And.Contain("https://rp.example.fr/callback").And.Contain("http://127.0.0.1:5400/callback").And.Contain("openid caf profile"));
+        Assert.That(list.Out + list.Err, Does.Not.Contain(secret), "the secret is never listed");
+
+        var updated = await Cli.RunAsync("clients", "update", "--id", "rp-test", "--redirect-uri", "https://rp.example.fr/signin-oidc");
+        Assert.That(updated.ExitCode, Is.EqualTo(0), updated.ToString());
+        list = await Cli.RunAsync("clients", "list");
+        Assert.That(list.Out, Does.Contain("https://rp.example.fr/signin-oidc"));
+        Assert.That(list.Out, Does.Not.Contain("https://rp.example.fr/callback").And.Not.Contain("http://127.0.0.1:5400/callback"));
+        Assert.That(list.Out, Does.Contain("Relying party [test]").And.Contain("openid caf profile").And.Contain("https://rp.example.fr/"),
+            "omitted options keep their values");
+        Assert.That(await SecretIsValidAsync("rp-test", secret), Is.True, "update without --secret keeps the secret");
+
+        var removed = await Cli.RunAsync("clients", "remove", "--id", "rp-test");
+        Assert.That(removed.ExitCode, Is.EqualTo(0), removed.ToString());
+        list = await Cli.RunAsync("clients", "list");
+        Assert.That(list.Out, Does.Not.Contain("rp-test"));
+        Assert.That(list.Out, Does.Contain("No client registered."));
+
+        var audit = await AuditAsync();
+        Assert.That(audit.Select(a => a.Type), Is.SupersetOf(new[] { AuditEventTypes.ClientAdded, AuditEventTypes.ClientUpdated, AuditEventTypes.ClientRemoved }));
+        foreach (var row in audit.Where(a => a.Type.StartsWith("admin.client.", StringComparison.Ordinal)))
+        {
+            Assert.That(row.Channel, Is.EqualTo("cli"));
+            Assert.That(row.ClientId, Is.EqualTo("rp-test"));
+            Assert.That(row.CorrelationId, Is.Not.Null.And.Not.Empty);
+            Assert.That(row.IpAddress, Is.Null);
+            Assert.That(row.Details, Does.Contain($"operator={Environment.UserName}"));
+            Assert.That(row.Details, Does.Not.Contain(secret));
+        }
+        Assert.That(audit.Single(a => a.Type == AuditEventTypes.ClientUpdated).Details, Does.Contain("secret=kept"));
+    }
+
+    [Test]
+    public async Task Clients_update_with_a_new_secret_replaces_it()
+    {
+        Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));
+        const string first = "first-secret-0123456789abcdef";
+        const string second = "second-secret-0123456789abcdef";
+        Assert.That((await Cli.RunAsync("clients", "add", "--id", "rp-secret", "--name", "RP", "--kind", "confidential",
+            "--secret", first, "--redirect-uri", "https://rp.example.fr/cb")).ExitCode, Is.EqualTo(0));
+
+        var updated = await Cli.RunAsync("clients", "update", "--id", "rp-secret", "--secret", second);
+        Assert.That(updated.ExitCode, Is.EqualTo(0), updated.ToString());
+        Assert.That(await SecretIsValidAsync("rp-secret", second), Is.True);
+        Assert.That(await SecretIsValidAsync("rp-secret", first), Is.False);
+    }
+
+    [Test]
+    public async Task Keys_rotate_retires_the_active_key_and_creates_a_new_one()
+    {
+        Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));
+
+        var initial = await Cli.RunAsync("keys", "rotate");
+        Assert.That(initial.ExitCode, Is.EqualTo(0), initial.ToString());
+        var keys = await KeysAsync();
+        Assert.That(keys, Has.Count.EqualTo(2));
+        var oldSigning = keys.Single(k => k.Use == TokenKeyUses.Signing);
+        var encryption = keys.Single(k => k.Use == TokenKeyUses.Encryption);
+
+        var rotated = await Cli.RunAsync("keys", "rotate", "--use", "sig");
+        Assert.That(rotated.ExitCode, Is.EqualTo(0), rotated.ToString());
+        Assert.That(rotated.Out, Does.Contain("restart").And.Contain("30 days"));
+        Assert.That(rotated.Out, Does.Contain($"Retired sig key {oldSigning.KeyId}"));
+
+        keys = await KeysAsync();
+        Assert.That(keys, Has.Count.EqualTo(3));
+        Assert.That(keys.Single(k => k.KeyId == oldSigning.KeyId).RetiredAt, Is.Not.Null);
+        Assert.That(keys.Single(k => k.KeyId == encryption.KeyId).RetiredAt, Is.Null, "--use sig leaves the encryption key alone");
+        var newSigning = keys.Single(k => k.Use == TokenKeyUses.Signing && k.RetiredAt is null);
+        Assert.That(rotated.Out, Does.Contain($"New sig key {newSigning.KeyId}"));
+
+        var list = await Cli.RunAsync("keys", "list");
+        Assert.That(list.ExitCode, Is.EqualTo(0), list.ToString());
+        Assert.That(LineWith(list.Out, oldSigning.KeyId), Does.Contain("sig").And.Contain("RS256").And.Contain("retired, published until"));
+        Assert.That(LineWith(list.Out, newSigning.KeyId), Does.Contain("sig").And.Contain("active"));
+        Assert.That(LineWith(list.Out, encryption.KeyId), Does.Contain("enc").And.Contain("A256KW").And.Contain("active"));
+        var material = keys.Select(k => k.ProtectedMaterial[..16]);
+        Assert.That(material, Has.None.Matches<string>(m => list.Out.Contains(m, StringComparison.Ordinal)), "never key material");
+
+        var audit = (await AuditAsync()).Where(a => a.Type == AuditEventTypes.KeysRotated).ToList();
+        Assert.That(audit, Has.Count.EqualTo(2));
+        Assert.That(audit.Select(a => a.Channel), Is.All.EqualTo("cli"));
+        Assert.That(audit[1].Details, Does.Contain($"operator={Environment.UserName}")
+            .And.Contain($"new=sig:{newSigning.KeyId}").And.Contain($"retired=sig:{oldSigning.KeyId}"));
+    }
+
+    private static string LineWith(string output, string text) =>
+        output.Split('\n').SingleOrDefault(l => l.Contains(text, StringComparison.Ordinal)) ?? $"(no line with {text})";
+
+    private Task<bool> SecretIsValidAsync(string clientId, string secret) => Cli.WithServicesAsync(async s =>
+    {
+        var applications = s.GetRequiredService<IOpenIddictApplicationManager>();
+        var application = await applications.FindByClientIdAsync(clientId) ?? throw new AssertionException($"{clientId} not found");
+        return await applications.ValidateClientSecretAsync(application, secret);
+    });
+
+    private Task<List<AuditEvent>> AuditAsync() => Cli.WithServicesAsync(s =>
+        s.GetRequiredService<CafConnectDbContext>().AuditEvents.AsNoTracking().OrderBy(a => a.Id).ToListAsync());
+
+    private Task<List<TokenKeyRecord>> KeysAsync() => Cli.WithServicesAsync(s =>
+        s.GetRequiredService<CafConnectDbContext>().TokenKeys.AsNoTracking().ToListAsync());
+
+    [GeneratedRegex(@"shown only this once[^\n]*\n(?<secret>\S+)")]
+    private static partial Regex GeneratedSecret();
+}
+
+[TestFixture]
+public sealed class SqliteRoundTripTests : StoreRoundTripTests
+{
+    protected override Task<ITestStore> CreateStoreAsync() => Task.FromResult<ITestStore>(new TemporarySqliteStore());
+}
+
+[TestFixture]
+[Category("PostgreSql")]
+public sealed class PostgreSqlRoundTripTests : StoreRoundTripTests
+{
+    protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();
+}
