@@ -1,0 +1,45 @@
+namespace CafConnect.Infrastructure.Notifications;
+
+public enum NotificationChannel
+{
+    Email,
+    Sms,
+    /// <summary>A letter, handed to the print service.</summary>
+    Letter,
+}
+
+/// <summary>One template per kind of message, in French (plain text and HTML for e-mail, short text for SMS).</summary>
+public enum NotificationKind
+{
+    /// <summary>Values: <c>code</c>, <c>validity</c> (e.g. "10 minutes").</summary>
+    VerificationCode,
+    /// <summary>Values: none required ("Vous venez de créer votre Espace Mon Compte…").</summary>
+    AccountCreated,
+    /// <summary>Values: <c>identifier</c> (P + 8 digits).</summary>
+    ProvisionalIdReminder,
+    /// <summary>Values: <c>password</c>, <c>valid_until</c> (dd/MM/yyyy).</summary>
+    ProvisionalPassword,
+    /// <summary>Values: none required.</summary>
+    PasswordChanged,
+    /// <summary>Values: <c>partner_name</c>, <c>delegated</c> ("true"/"false").</summary>
+    DelegationChanged,
+}
+
+/// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>
+public sealed record NotificationRequest(
+    NotificationKind Kind,
+    NotificationChannel Channel,
+    string Recipient,
+    IReadOnlyDictionary<string, string> Values,
+    Guid? PersonId,
+    string IdempotencyKey);
+
+/// <summary>
+/// The transactional outbox: <see cref="Enqueue"/> adds the rendered, encrypted message to the current unit of work
+/// (the caller's <c>SaveChangesAsync</c> commits it with the business change); a background dispatcher sends it with
+/// retries and never loses it. Message bodies (codes, passwords) are never logged.
+/// </summary>
+public interface INotificationOutbox
+{
+    void Enqueue(NotificationRequest request);
+}
