@@ -28,6 +28,8 @@ public static class InfrastructureRegistration
 
         services.AddScoped<TokenKeyStore>();
         services.AddScoped<PersonDirectory>();
+        services.AddScoped<Flows.FlowStore>();
+        services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();
         services.AddScoped<AuditTrail>();
         services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));

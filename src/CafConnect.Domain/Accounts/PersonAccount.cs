@@ -57,6 +57,16 @@ public sealed class PersonAccount
     public DateTimeOffset? LastLoginAt { get; set; }
     public DateTimeOffset? ClosedAt { get; set; }
 
+    /// <summary>Version of the terms of use the person last accepted, and when.</summary>
+    public int? AcceptedTermsVersion { get; set; }
+    public DateTimeOffset? TermsAcceptedAt { get; set; }
+
+    /// <summary>When the person last chose "Passer cette étape" on the contact step.</summary>
+    public DateTimeOffset? ContactStepSkippedAt { get; set; }
+
+    /// <summary>Actions set on the account by others, done at the next login.</summary>
+    public List<PendingRequiredAction> RequiredActions { get; set; } = [];
+
     /// <summary>Optimistic concurrency token, changed at every update.</summary>
     public Guid ConcurrencyStamp { get; set; } = Guid.NewGuid();
 

@@ -18,6 +18,11 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
     public static readonly DemoPerson JeanneDupont = new("2850375112048", null, Civility.Madame, "Jeanne", "DUPONT", new DateOnly(1985, 3, 14), "jeanne.dupont@example.fr", "+33615000001", "Soleil2Paris");
     public static readonly DemoPerson MarcDupont = new("1831175115230", null, Civility.Monsieur, "Marc", "DUPONT", new DateOnly(1983, 11, 2), "marc.dupont@example.fr", "+33615000002", "Riviere7Lyon");
     public static readonly DemoPerson LouiseDubois = new("2920769383017", null, Civility.Madame, "Louise", "DUBOIS", new DateOnly(1992, 7, 21), "louise.dubois@example.fr", "+33615000003", "Montagne4Nice");
+    // A household still on the legacy 8-digit file code: both partners migrate at their first login ("la bascule").
+    public static readonly DemoPerson PaulMartin = new("1780413055123", null, Civility.Monsieur, "Paul", "MARTIN", new DateOnly(1978, 4, 2), "paul.martin@example.fr", "+33615000004", Password: "");
+    public static readonly DemoPerson SophieMartin = new("2800913055456", null, Civility.Madame, "Sophie", "MARTIN", new DateOnly(1980, 9, 17), null, "+33615000005", Password: "");
+    public const string MartinLegacyCode = "58231947";
+
     public static readonly DemoPerson AminaDiallo = new(null, "P33392250", Civility.Madame, "Amina", "DIALLO", new DateOnly(1990, 5, 9), "amina.diallo@example.fr", null, "Baobab8Dakar");
 
     public async Task SeedWhenEmptyAsync(CancellationToken cancellationToken = default)
@@ -31,20 +36,40 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
         var marc = Create(MarcDupont);
         var louise = Create(LouiseDubois);
         var amina = Create(AminaDiallo);
-        db.Persons.AddRange(jeanne, marc, louise, amina);
+        var paul = CreateLegacy(PaulMartin);
+        var sophie = CreateLegacy(SophieMartin);
+        db.Persons.AddRange(jeanne, marc, louise, amina, paul, sophie);
 
         var dupont = new Household { FileNumber = "0260311" };
         dupont.Members.Add(new HouseholdMembership { Person = jeanne, Role = HouseholdRole.Allocataire });
         dupont.Members.Add(new HouseholdMembership { Person = marc, Role = HouseholdRole.Conjoint });
         var dubois = new Household { FileNumber = "1234567" };
         dubois.Members.Add(new HouseholdMembership { Person = louise, Role = HouseholdRole.Allocataire });
-        db.Households.AddRange(dupont, dubois);
+        var martin = new Household { FileNumber = "0412345", LegacySecretHash = hasher.Hash(MartinLegacyCode) };
+        martin.Members.Add(new HouseholdMembership { Person = paul, Role = HouseholdRole.Allocataire });
+        martin.Members.Add(new HouseholdMembership { Person = sophie, Role = HouseholdRole.Conjoint });
+        db.Households.AddRange(dupont, dubois, martin);
 
         await db.SaveChangesAsync(cancellationToken);
     }
 
+    /// <summary>Known to the file, never signed in: no password of their own, no terms accepted, contacts unverified.</summary>
+    private static PersonAccount CreateLegacy(DemoPerson demo) => new()
+    {
+        Nir = demo.Nir,
+        Civility = demo.Civility,
+        GivenNames = demo.GivenNames,
+        BirthName = demo.BirthName,
+        BirthDate = demo.BirthDate,
+        Email = demo.Email,
+        MobilePhone = demo.Mobile,
+        CredentialKind = CredentialKind.None,
+    };
+
     private PersonAccount Create(DemoPerson demo) => new()
     {
+        AcceptedTermsVersion = 1,
+        TermsAcceptedAt = clock.GetUtcNow(),
         Nir = demo.Nir,
         ProvisionalId = demo.ProvisionalId,
         Civility = demo.Civility,

@@ -1,4 +1,5 @@
 using CafConnect.IdP.Demo;
+using CafConnect.IdP.Features.FirstLogin;
 using CafConnect.IdP.Features.Login;
 using CafConnect.IdP.Protocol;
 using CafConnect.IdP.Sessions;
@@ -103,7 +104,10 @@ public static class CafConnectHost
             options.Conventions.AuthorizeFolder("/Account");
         });
 
+        services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
         services.AddScoped<LoginHandler>();
+        services.AddSingleton<FlowBrowserBinding>();
+        services.AddScoped<FirstLoginJourney>();
         services.AddSingleton<RememberedIdentifier>();
         services.AddScoped<DemoData>();
         services.AddHttpClient();
@@ -139,6 +143,7 @@ public static class CafConnectHost
             await provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
         }
 
+        await provider.GetRequiredService<CafConnect.Infrastructure.Terms.TermsOfUseCatalog>().EnsurePublishedAsync(cancellationToken);
         app.Services.GetRequiredService<TokenKeyRing>().Load(await provider.GetRequiredService<TokenKeyStore>().LoadOrCreateAsync(cancellationToken));
 
         // Configured clients are created when missing and otherwise left as operators (CLI) made them.

@@ -7,7 +7,17 @@ namespace CafConnect.Infrastructure.Accounts;
 /// <summary>Finds person accounts; always loads their files, since every claim set needs them.</summary>
 public sealed class PersonDirectory(CafConnectDbContext db)
 {
-    private IQueryable<PersonAccount> WithFiles => db.Persons.Include(p => p.Memberships).ThenInclude(m => m.Household);
+    private IQueryable<PersonAccount> WithFiles => db.Persons
+        .Include(p => p.Memberships).ThenInclude(m => m.Household)
+        .Include(p => p.RequiredActions)
+        .AsSplitQuery();
+
+    /// <summary>Everyone on the person's files (themselves included): the password rules check all their birth dates and phones.</summary>
+    public async Task<IReadOnlyList<PersonAccount>> HouseholdMembersOfAsync(PersonAccount person, CancellationToken cancellationToken = default)
+    {
+        var householdIds = person.Memberships.Select(m => m.HouseholdId).ToList();
+        return await db.Persons.Where(p => p.Memberships.Any(m => householdIds.Contains(m.HouseholdId))).ToListAsync(cancellationToken);
+    }
 
     public Task<PersonAccount?> FindByNirAsync(string normalisedNir, CancellationToken cancellationToken = default) =>
         WithFiles.FirstOrDefaultAsync(p => p.Nir == normalisedNir, cancellationToken);

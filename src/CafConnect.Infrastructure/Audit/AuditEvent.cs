@@ -25,6 +25,14 @@ public static class AuditEventTypes
 {
     public const string LoginSucceeded = "login.succeeded";
     public const string LoginFailed = "login.failed";
+    public const string LoginRequiredActions = "login.required_actions";
+    public const string FlowQuit = "flow.quit";
+    public const string TermsAccepted = "terms.accepted";
+    public const string PasswordChanged = "password.changed";
+    public const string ContactCodeSent = "contact.code_sent";
+    public const string ContactVerified = "contact.verified";
+    public const string ContactCodeRejected = "contact.code_rejected";
+    public const string ContactStepSkipped = "contact.skipped";
     public const string Logout = "logout";
     public const string TokenIssued = "token.issued";
     public const string PasswordRehashed = "password.rehashed";

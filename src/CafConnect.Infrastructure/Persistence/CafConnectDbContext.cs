@@ -1,6 +1,8 @@
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Flows;
+using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Keys;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -20,6 +22,10 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<TokenKeyRecord> TokenKeys => Set<TokenKeyRecord>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<SelfServiceFlow> Flows => Set<SelfServiceFlow>();
+    public DbSet<TermsOfUseVersion> TermsOfUse => Set<TermsOfUseVersion>();
+    public DbSet<TermsAcceptance> TermsAcceptances => Set<TermsAcceptance>();
+    public DbSet<PendingRequiredAction> RequiredActions => Set<PendingRequiredAction>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -45,6 +51,47 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             person.Property(p => p.ConcurrencyStamp).IsConcurrencyToken();
             person.Ignore(p => p.FamilyName);
             person.Ignore(p => p.IsClosed);
+        });
+
+        builder.Entity<PendingRequiredAction>(action =>
+        {
+            action.ToTable("PendingRequiredActions");
+            action.HasKey(a => a.Id);
+            action.Property(a => a.Reason).HasMaxLength(200);
+            action.HasOne<PersonAccount>().WithMany(p => p.RequiredActions).HasForeignKey(a => a.PersonId).OnDelete(DeleteBehavior.Cascade);
+            action.HasIndex(a => new { a.PersonId, a.Action }).IsUnique();
+        });
+
+        builder.Entity<SelfServiceFlow>(flow =>
+        {
+            flow.ToTable("Flows");
+            flow.HasKey(f => f.Id);
+            flow.Property(f => f.Id).HasMaxLength(64);
+            flow.Property(f => f.Type).HasMaxLength(32).IsRequired();
+            flow.Property(f => f.State).HasMaxLength(32).IsRequired();
+            flow.Property(f => f.ClientId).HasMaxLength(100);
+            flow.Property(f => f.ReturnUrl).HasMaxLength(4096).IsRequired();
+            flow.Property(f => f.BrowserBinding).HasMaxLength(64).IsRequired();
+            flow.Property(f => f.ConcurrencyStamp).IsConcurrencyToken();
+            flow.HasIndex(f => f.ExpiresAt);
+            flow.HasIndex(f => f.PersonId);
+        });
+
+        builder.Entity<TermsOfUseVersion>(terms =>
+        {
+            terms.ToTable("TermsOfUse");
+            terms.HasKey(t => t.Version);
+            terms.Property(t => t.Version).ValueGeneratedNever();
+            terms.Property(t => t.Title).HasMaxLength(200).IsRequired();
+            terms.Property(t => t.Text).IsRequired();
+        });
+
+        builder.Entity<TermsAcceptance>(acceptance =>
+        {
+            acceptance.ToTable("TermsAcceptances");
+            acceptance.HasKey(a => a.Id);
+            acceptance.Property(a => a.Channel).HasMaxLength(32);
+            acceptance.HasIndex(a => new { a.PersonId, a.Version });
         });
 
         builder.Entity<Household>(household =>

@@ -6,7 +6,7 @@ namespace CafConnect.IdP.Features.Login;
 
 /// <summary>"CONNEXION": NIR (or provisional identifier) and password.</summary>
 [AllowAnonymous]
-public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered) : PageModel
+public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, FirstLogin.FirstLoginJourney firstLogin) : PageModel
 {
     public sealed class LoginForm
     {
@@ -49,6 +49,15 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
         var identifier = string.IsNullOrWhiteSpace(Input.Identifier) && rememberedIdentifier is not null ? rememberedIdentifier.Value : Input.Identifier;
         var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, ClientIdOf(SafeReturnUrl())), HttpContext, HttpContext.RequestAborted);
 
+        if (outcome.NeedsActions)
+        {
+            // Right credentials, steps first (terms, new password, contact): no session until they are done.
+            RememberIfAsked(identifier!);
+            var flow = await firstLogin.StartAsync(HttpContext, outcome.Person!, outcome.PendingActions, outcome.SignedInWith,
+                SafeReturnUrl() ?? "/mon-compte", ClientIdOf(SafeReturnUrl()), HttpContext.RequestAborted);
+            return LocalRedirect(FirstLogin.FirstLoginJourney.UrlOf(flow));
+        }
+
         if (!outcome.Succeeded)
         {
             FieldErrors = outcome.FieldErrors;
@@ -63,16 +72,20 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
             return Page();
         }
 
+        RememberIfAsked(identifier!);
+        return LocalRedirect(SafeReturnUrl() ?? "/mon-compte");
+    }
+
+    private void RememberIfAsked(string identifier)
+    {
         if (Input.RememberMe)
         {
-            remembered.Remember(HttpContext, Kind, identifier!);
+            remembered.Remember(HttpContext, Kind, identifier);
         }
         else if (!string.IsNullOrWhiteSpace(Input.Identifier))
         {
             remembered.Forget(HttpContext);
         }
-
-        return LocalRedirect(SafeReturnUrl() ?? "/mon-compte");
     }
 
     public string? Error(string field) => FieldErrors.TryGetValue(field, out var message) ? message : null;

@@ -1,9 +1,12 @@
 using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
+using CafConnect.Domain.Passwords;
+using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Security;
-using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Terms;
 
 namespace CafConnect.IdP.Features.Login;
 
@@ -16,19 +19,39 @@ public enum LoginIdentifierKind
 
 public sealed record LoginAttempt(LoginIdentifierKind Kind, string? Identifier, string? Password, string? ClientId);
 
+/// <summary>
+/// The result of a login: refused (field or credential errors), signed in, or — right credentials but steps to go
+/// through first (terms, new password, contact) — <see cref="PendingActions"/> with no session yet.
+/// </summary>
 public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<string, string> FieldErrors, string? FormError)
 {
-    public bool Succeeded => Person is not null;
+    public PasswordKind SignedInWith { get; init; } = PasswordKind.Personal;
+    public IReadOnlyList<RequiredAction> PendingActions { get; init; } = [];
+    public bool Succeeded => Person is not null && PendingActions.Count == 0;
+    public bool NeedsActions => Person is not null && PendingActions.Count > 0;
+}
+
+/// <summary>Settings of the login (<c>Accounts:*</c>).</summary>
+public sealed class LoginOptions
+{
+    public PasswordExpiryOptions PasswordExpiry { get; set; } = new();
+    public TimeSpan ContactReminderInterval { get; set; } = RequiredActionTriggers.DefaultContactReminderInterval;
 }
 
 /// <summary>
-/// Checks an identifier and password and, when they are right, opens the person's session. A wrong identifier and a wrong password are indistinguishable to the
-/// person typing (same message) and to a stopwatch (an unknown identifier still pays one Argon2id verification).
+/// Checks an identifier and a secret and, when they are right and nothing is pending, opens the person's session.
+/// A wrong identifier and a wrong password are indistinguishable to the person typing (same message) and to a
+/// stopwatch (an unknown identifier still pays one Argon2id verification).
 /// </summary>
-public sealed class LoginHandler(PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, TimeProvider clock, ILogger<LoginHandler> logger)
+public sealed class LoginHandler(
+    PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, TermsOfUseCatalog terms, LoginOptions options,
+    TimeProvider clock, ILogger<LoginHandler> logger)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
+
+    /// <summary>Roles that may use the file's shared legacy code for their own first login (seed 003).</summary>
+    private static readonly HouseholdRole[] LegacyCodeRoles = [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
 
     public static string WrongCredentialsMessage(LoginIdentifierKind kind) => kind == LoginIdentifierKind.Nir
         ? "Le numéro de Sécurité sociale ou le mot de passe est incorrect."
@@ -77,37 +100,74 @@ public sealed class LoginHandler(PersonDirectory persons, ISecretHasher hasher, 
             ? await persons.FindByNirAsync(normalised!, cancellationToken)
             : await persons.FindByProvisionalIdAsync(normalised!, cancellationToken);
 
-        if (person is null || person.IsClosed || person.PasswordHash is null)
+        var (verified, signedInWith, reason) = person is null || person.IsClosed
+            ? (false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
+            : VerifySecret(person, password);
+        if (!verified)
         {
-            hasher.VerifyAgainstDummy(password);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, person is null ? "unknown_identifier" : "no_usable_credential", person?.Id, attempt.ClientId), cancellationToken);
+            if (person is null || person.IsClosed)
+            {
+                hasher.VerifyAgainstDummy(password);
+            }
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, reason, person?.Id, attempt.ClientId), cancellationToken);
             LogFailure(logger, person?.Id);
             return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
         }
 
-        var verification = hasher.Verify(password, person.PasswordHash);
-        if (verification == SecretVerification.Failed)
-        {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, "wrong_password", person.Id, attempt.ClientId), cancellationToken);
-            LogFailure(logger, person.Id);
-            return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
-        }
-
-        if (verification == SecretVerification.SucceededRehashNeeded)
-        {
-            // Cost parameters were raised since this hash was made: upgrade it while we hold the secret.
-            person.PasswordHash = hasher.Hash(password);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordRehashed, null, person.Id, attempt.ClientId), cancellationToken);
-        }
-
-        person.LastLoginAt = clock.GetUtcNow();
+        var now = clock.GetUtcNow();
+        person!.LastLoginAt = now;
         await persons.SaveAsync(person, cancellationToken);
+
+        var currentTerms = await terms.CurrentAsync(cancellationToken);
+        var pending = RequiredActionTriggers.Evaluate(person, new RequiredActionContext(
+            currentTerms?.Version ?? 0, now, signedInWith, options.PasswordExpiry, options.ContactReminderInterval));
+        if (pending.Count > 0)
+        {
+            // Right secret, but no session until the steps are done (the first-login flow opens it).
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginRequiredActions, string.Join(',', pending), person.Id, attempt.ClientId, $"secret={signedInWith}"), cancellationToken);
+            return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = pending };
+        }
 
         // A brand-new session for every authentication (no fixation); audited with that session's id.
         var session = await PersonSession.SignInAsync(http, person, "pwd", clock);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId), cancellationToken);
-        return new LoginOutcome(person, fieldErrors, null);
+        return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith };
+    }
+
+    /// <summary>
+    /// The person's own password when they have one; otherwise, only before their first login, the 8-digit code
+    /// shared by their file (the holder and the partner each use it once, with their own NIR).
+    /// </summary>
+    private (bool Verified, PasswordKind Kind, string Reason) VerifySecret(PersonAccount person, string secret)
+    {
+        if (person.PasswordHash is not null)
+        {
+            var result = hasher.Verify(secret, person.PasswordHash);
+            if (result == SecretVerification.Failed)
+            {
+                return (false, PasswordKind.Personal, "wrong_password");
+            }
+            if (result == SecretVerification.SucceededRehashNeeded)
+            {
+                // Cost parameters were raised since this hash was made: upgrade it while we hold the secret.
+                person.PasswordHash = hasher.Hash(secret);
+            }
+            return (true, person.CredentialKind == CredentialKind.Provisional ? PasswordKind.Provisional : PasswordKind.Personal, "pwd");
+        }
+
+        var legacyHashes = person.Memberships
+            .Where(m => LegacyCodeRoles.Contains(m.Role) && m.Household?.LegacySecretHash is not null)
+            .Select(m => m.Household!.LegacySecretHash!)
+            .ToList();
+        if (legacyHashes.Count == 0 || secret.Length != 8 || !secret.All(char.IsAsciiDigit))
+        {
+            hasher.VerifyAgainstDummy(secret);
+            return (false, PasswordKind.LegacyFileCode, person.PasswordHash is null && legacyHashes.Count == 0 ? "no_usable_credential" : "wrong_password");
+        }
+        return legacyHashes.Any(hash => hasher.Verify(secret, hash) != SecretVerification.Failed)
+            ? (true, PasswordKind.LegacyFileCode, "legacy_code")
+            : (false, PasswordKind.LegacyFileCode, "wrong_password");
     }
 
     private static void LogFailure(ILogger logger, Guid? personId) =>

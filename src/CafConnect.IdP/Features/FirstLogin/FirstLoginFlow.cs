@@ -1,0 +1,58 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Passwords;
+using CafConnect.Infrastructure.Verification;
+
+namespace CafConnect.IdP.Features.FirstLogin;
+
+/// <summary>
+/// States of the first-login journey ("la bascule") and of later required actions. Each state is a page.
+/// New states get new names; existing names keep their meaning so flows in progress stay consistent.
+/// </summary>
+public static class FirstLoginStates
+{
+    public const string FlowType = "first-login";
+    public const string Intro = "intro";
+    public const string Terms = "terms";
+    public const string Password = "password";
+    public const string Contact = "contact";
+    public const string Verify = "verify";
+
+    public static string For(RequiredAction action) => action switch
+    {
+        RequiredAction.AcceptTerms => Terms,
+        RequiredAction.ChooseNewPassword => Password,
+        RequiredAction.VerifyContact => Contact,
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
+    };
+
+    public static string PathOf(string state) => state switch
+    {
+        Intro => "/premiere-connexion",
+        Terms => "/premiere-connexion/conditions",
+        Password => "/premiere-connexion/mot-de-passe",
+        Contact => "/premiere-connexion/coordonnees",
+        Verify => "/premiere-connexion/verification",
+        _ => "/connexion",
+    };
+}
+
+/// <summary>What the flow remembers between pages. Never a secret: no password, no code.</summary>
+public sealed class FirstLoginContext
+{
+    /// <summary>Steps still to do, in order.</summary>
+    public List<RequiredAction> Remaining { get; set; } = [];
+
+    /// <summary>Every step asked in this flow (for "étape 2 sur 3").</summary>
+    public List<RequiredAction> Asked { get; set; } = [];
+
+    public PasswordKind SignedInWith { get; set; }
+
+    /// <summary>The contact the code was sent to (normalised), while verifying it.</summary>
+    public ContactChannel? Channel { get; set; }
+    public string? Contact { get; set; }
+
+    /// <summary>The "VOTRE CONNEXION À « MON COMPTE » CHANGE !" page: shown to people migrating from the legacy code.</summary>
+    public bool IsMigration => SignedInWith == PasswordKind.LegacyFileCode;
+
+    public int StepNumber(RequiredAction action) => Asked.IndexOf(action) + 1;
+}

@@ -1,0 +1,316 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Contacts;
+using CafConnect.Domain.Identity;
+using CafConnect.Domain.Passwords;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Flows;
+using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Security;
+using CafConnect.Infrastructure.Terms;
+using CafConnect.Infrastructure.Verification;
+
+namespace CafConnect.IdP.Features.FirstLogin;
+
+/// <summary>An open flow with its person and context, as a step page needs it.</summary>
+public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Context, PersonAccount Person);
+
+/// <summary>The outcome of a step: go to a URL, or stay on the page with messages (field → French message).</summary>
+public sealed record StepResult(string? RedirectTo, IReadOnlyDictionary<string, string> Errors)
+{
+    public static StepResult Go(string url) => new(url, new Dictionary<string, string>());
+    public static StepResult Stay(string field, string message) => new(null, new Dictionary<string, string> { [field] = message });
+    public static StepResult Stay(IReadOnlyDictionary<string, string> errors) => new(null, errors);
+}
+
+/// <summary>
+/// The first-login journey and later required actions, as Keycloak-style steps on a Kratos-style server-side flow:
+/// each step checks its input, commits what it changes, and moves the flow to the next pending action; the last
+/// one opens the session and returns to the relying party.
+/// </summary>
+public sealed class FirstLoginJourney(
+    FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
+    IVerificationCodeStore codes, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock)
+{
+    public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
+
+    public const string TermsField = "Accepted";
+    public const string PasswordField = "Password";
+    public const string ConfirmationField = "Confirmation";
+    public const string ChannelField = "Channel";
+    public const string MobileField = "Mobile";
+    public const string EmailField = "Email";
+    public const string CodeField = "Code";
+    public const string FormField = "";
+
+    public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
+        string returnUrl, string? clientId, CancellationToken cancellationToken)
+    {
+        var context = new FirstLoginContext { Remaining = [.. actions], Asked = [.. actions], SignedInWith = signedInWith };
+        var state = context.IsMigration ? FirstLoginStates.Intro : FirstLoginStates.For(actions[0]);
+        return await flows.CreateAsync(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
+    }
+
+    public async Task<(FlowLookup Lookup, FirstLoginStep? Step)> LoadAsync(HttpContext http, string? flowId, CancellationToken cancellationToken)
+    {
+        var (lookup, flow) = await flows.FindAsync(flowId, FirstLoginStates.FlowType, binding.Read(http), cancellationToken);
+        if (lookup != FlowLookup.Found || flow!.PersonId is not { } personId)
+        {
+            return (lookup == FlowLookup.Found ? FlowLookup.NotFound : lookup, null);
+        }
+        var person = await persons.FindByIdAsync(personId, cancellationToken);
+        if (person is null || person.IsClosed)
+        {
+            return (FlowLookup.NotFound, null);
+        }
+        return (FlowLookup.Found, new FirstLoginStep(flow, FlowStore.ReadContext<FirstLoginContext>(flow), person));
+    }
+
+    public static string UrlOf(SelfServiceFlow flow) => $"{FirstLoginStates.PathOf(flow.State)}?flow={Uri.EscapeDataString(flow.Id)}";
+
+    public Task<StepResult> BeginAsync(HttpContext http, FirstLoginStep step, CancellationToken cancellationToken) =>
+        AdvanceAsync(http, step, done: null, cancellationToken);
+
+    public async Task<StepResult> AcceptTermsAsync(HttpContext http, FirstLoginStep step, bool accepted, CancellationToken cancellationToken)
+    {
+        if (!accepted)
+        {
+            return StepResult.Stay(TermsField, "Cochez la case pour accepter les conditions générales d'utilisation : elles sont nécessaires pour continuer.");
+        }
+        var current = await terms.CurrentAsync(cancellationToken) ?? throw new InvalidOperationException("No terms of use are published.");
+        var now = clock.GetUtcNow();
+        step.Person.AcceptedTermsVersion = current.Version;
+        step.Person.TermsAcceptedAt = now;
+        db.TermsAcceptances.Add(new TermsAcceptance { PersonId = step.Person.Id, Version = current.Version, AcceptedAt = now, Channel = "web" });
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TermsAccepted, $"v{current.Version}", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        return await AdvanceAsync(http, step, RequiredAction.AcceptTerms, cancellationToken);
+    }
+
+    public async Task<StepResult> ChoosePasswordAsync(HttpContext http, FirstLoginStep step, string? password, string? confirmation, CancellationToken cancellationToken)
+    {
+        var check = PersonalPasswordPolicy.Check(password, await PasswordContextOfAsync(step.Person, cancellationToken));
+        if (!check.IsAccepted)
+        {
+            return StepResult.Stay(PasswordField, string.Join(" ", check.Violations.Select(v => v.Message)));
+        }
+        if (!string.Equals(password, confirmation, StringComparison.Ordinal))
+        {
+            return StepResult.Stay(ConfirmationField, PasswordRules.ConfirmationMismatchMessage);
+        }
+        if (step.Person.PasswordHash is not null && hasher.Verify(password!, step.Person.PasswordHash) != SecretVerification.Failed)
+        {
+            return StepResult.Stay(PasswordField, "Choisissez un mot de passe différent de votre mot de passe actuel.");
+        }
+
+        // From here on the legacy code no longer opens this account on the web: the person has their own password.
+        step.Person.PasswordHash = hasher.Hash(password!);
+        step.Person.CredentialKind = CredentialKind.Personal;
+        step.Person.PasswordSetAt = clock.GetUtcNow();
+        step.Person.RequiredActions.RemoveAll(a => a.Action == RequiredAction.ChooseNewPassword);
+        if (!step.Context.IsMigration)
+        {
+            NotifyVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
+        }
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
+    }
+
+    public async Task<StepResult> ChooseContactAsync(HttpContext http, FirstLoginStep step, ContactChannel? channel, string? mobile, string? email, CancellationToken cancellationToken)
+    {
+        string contact;
+        if (channel == ContactChannel.Sms)
+        {
+            if (!FrenchMobile.TryNormalise(mobile, out contact, out var error))
+            {
+                return StepResult.Stay(MobileField, error);
+            }
+        }
+        else if (channel == ContactChannel.Email)
+        {
+            if (!EmailAddress.TryNormalise(email, out contact, out var error))
+            {
+                return StepResult.Stay(EmailField, error);
+            }
+            // An e-mail identifies one person: not one already verified by another member of the household.
+            var members = await persons.HouseholdMembersOfAsync(step.Person, cancellationToken);
+            if (members.Any(m => m.Id != step.Person.Id && m.EmailVerified && EmailAddress.SameAddress(m.Email, contact)))
+            {
+                return StepResult.Stay(EmailField, "Cette adresse mail est déjà utilisée par un autre membre de votre foyer. Indiquez une adresse personnelle.");
+            }
+        }
+        else
+        {
+            return StepResult.Stay(ChannelField, "Choisissez de recevoir le code par SMS ou par mail.");
+        }
+
+        step.Context.Channel = channel;
+        step.Context.Contact = contact;
+        var sent = await SendCodeAsync(step, cancellationToken);
+        if (sent is not null)
+        {
+            return StepResult.Stay(channel == ContactChannel.Sms ? MobileField : EmailField, sent);
+        }
+        step.Flow.State = FirstLoginStates.Verify;
+        FlowStore.WriteContext(step.Flow, step.Context);
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        return StepResult.Go(UrlOf(step.Flow));
+    }
+
+    public async Task<StepResult> ResendCodeAsync(FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        var refused = await SendCodeAsync(step, cancellationToken);
+        if (refused is not null)
+        {
+            return StepResult.Stay(FormField, refused);
+        }
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        return StepResult.Go(UrlOf(step.Flow) + "&renvoye=1");
+    }
+
+    public async Task<StepResult> VerifyCodeAsync(HttpContext http, FirstLoginStep step, string? code, CancellationToken cancellationToken)
+    {
+        if (step.Context.Channel is not { } channel || step.Context.Contact is not { } contact)
+        {
+            return await BackToContactAsync(step, cancellationToken);
+        }
+        var typed = new string((code ?? string.Empty).Where(c => !char.IsWhiteSpace(c)).ToArray());
+        if (typed.Length != 6 || !typed.All(char.IsAsciiDigit))
+        {
+            return StepResult.Stay(CodeField, "Le code de vérification comporte 6 chiffres.");
+        }
+
+        var result = await codes.CheckAsync(step.Flow.Id, channel, contact, typed, cancellationToken);
+        if (result.Outcome != CodeCheck.Verified)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeRejected, result.Outcome.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+            return StepResult.Stay(CodeField, result.Outcome switch
+            {
+                CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
+                CodeCheck.Wrong => "Le code saisi est incorrect. Il vous reste 1 essai.",
+                CodeCheck.Exhausted => "Le code saisi est incorrect. Trop d'essais : ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
+                _ => "Ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
+            });
+        }
+
+        if (channel == ContactChannel.Sms)
+        {
+            step.Person.MobilePhone = contact;
+            step.Person.MobilePhoneVerified = true;
+        }
+        else
+        {
+            step.Person.Email = contact;
+            step.Person.EmailVerified = true;
+        }
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
+    }
+
+    public async Task<StepResult> SkipContactAsync(HttpContext http, FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        step.Person.ContactStepSkippedAt = clock.GetUtcNow();
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
+    }
+
+    public async Task<StepResult> BackToContactAsync(FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        step.Flow.State = FirstLoginStates.Contact;
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        return StepResult.Go(UrlOf(step.Flow));
+    }
+
+    /// <summary>"Quitter": the flow ends, nothing is signed in; what earlier steps saved stays saved.</summary>
+    public async Task<StepResult> QuitAsync(FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        await flows.VoidAsync(step.Flow, cancellationToken);
+        return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
+            ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
+            : "/connexion");
+    }
+
+    public async Task<PasswordContext> PasswordContextOfAsync(PersonAccount person, CancellationToken cancellationToken)
+    {
+        var members = await persons.HouseholdMembersOfAsync(person, cancellationToken);
+        return new PasswordContext
+        {
+            Nir = person.Nir is not null && Nir.TryParse(person.Nir, out var nir, out _) ? nir : null,
+            FileNumbers = person.Memberships.Where(m => m.Household is not null).Select(m => m.Household!.FileNumber).ToList(),
+            BirthDates = members.Append(person).Where(m => m.BirthDate is not null).Select(m => m.BirthDate!.Value).Distinct().ToList(),
+            PhoneNumbers = members.Append(person).Where(m => m.MobilePhone is not null).Select(m => m.MobilePhone!).Distinct().ToList(),
+        };
+    }
+
+    /// <summary>Issues a code and puts its message in the outbox, in the flow's unit of work; a French refusal otherwise.</summary>
+    private async Task<string?> SendCodeAsync(FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        var channel = step.Context.Channel!.Value;
+        var issue = await codes.IssueAsync(step.Flow.Id, channel, step.Context.Contact!, cancellationToken);
+        if (!issue.Issued)
+        {
+            return issue.Refusal == CodeRefusal.TooSoon
+                ? $"Un code vient de vous être envoyé. Patientez {Math.Max(1, (int)Math.Ceiling(issue.RetryAfter.TotalSeconds))} secondes avant d'en demander un nouveau."
+                : "Vous avez demandé le nombre maximum de codes pour ces coordonnées. Modifiez vos coordonnées de contact ou reconnectez-vous plus tard.";
+        }
+        var validity = channel == ContactChannel.Sms ? "10 minutes" : "15 minutes";
+        outbox.Enqueue(new NotificationRequest(NotificationKind.VerificationCode,
+            channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email,
+            step.Context.Contact!, new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = validity },
+            step.Person.Id, $"code:{step.Flow.Id}:{Guid.NewGuid():N}"));
+        FlowStore.WriteContext(step.Flow, step.Context);
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeSent, channel.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        return null;
+    }
+
+    private async Task<StepResult> AdvanceAsync(HttpContext http, FirstLoginStep step, RequiredAction? done, CancellationToken cancellationToken)
+    {
+        if (done is { } action)
+        {
+            step.Context.Remaining.Remove(action);
+            step.Person.RequiredActions.RemoveAll(a => a.Action == action);
+        }
+        FlowStore.WriteContext(step.Flow, step.Context);
+
+        if (step.Context.Remaining.Count > 0)
+        {
+            step.Flow.State = FirstLoginStates.For(step.Context.Remaining[0]);
+            await SaveAsync(step, cancellationToken);
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+
+        // Every step done: the journey ends signed in, where the login started.
+        if (step.Context.IsMigration)
+        {
+            NotifyVerifiedContact(step.Person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{step.Person.Id}");
+        }
+        step.Flow.CompletedAt = clock.GetUtcNow();
+        await SaveAsync(step, cancellationToken);
+        var session = await PersonSession.SignInAsync(http, step.Person, "pwd", clock);
+        http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd+required_actions", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        return StepResult.Go(step.Flow.ReturnUrl);
+    }
+
+    /// <summary>Person, flow, audit rows and outbox messages: one unit of work; a concurrent change to either fails it.</summary>
+    private Task SaveAsync(FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        step.Person.ConcurrencyStamp = Guid.NewGuid();
+        return flows.SaveAsync(step.Flow, cancellationToken);
+    }
+
+    /// <summary>Writes to the person's verified contact, preferring SMS (seed 003: the code goes to the phone first).</summary>
+    private void NotifyVerifiedContact(PersonAccount person, NotificationKind kind, Dictionary<string, string> values, string idempotencyKey)
+    {
+        if (person.MobilePhoneVerified && person.MobilePhone is not null)
+        {
+            outbox.Enqueue(new NotificationRequest(kind, NotificationChannel.Sms, person.MobilePhone, values, person.Id, idempotencyKey + ":sms"));
+        }
+        else if (person.EmailVerified && person.Email is not null)
+        {
+            outbox.Enqueue(new NotificationRequest(kind, NotificationChannel.Email, person.Email, values, person.Id, idempotencyKey + ":email"));
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using CafConnect.Domain.Contacts;
+using CafConnect.Infrastructure.Verification;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CafConnect.IdP.Features.FirstLogin;
+
+/// <summary>"VÉRIFICATION DE MES COORDONNÉES DE CONTACT": the 6-digit code, resend, change contact.</summary>
+public sealed class VerifyPage(FirstLoginJourney journey) : FirstLoginPage(journey)
+{
+    protected override string State => FirstLoginStates.Verify;
+
+    [BindProperty]
+    public string? Code { get; set; }
+
+    [BindProperty(SupportsGet = true, Name = "renvoye")]
+    public bool Resent { get; set; }
+
+    public bool BySms => Step.Context.Channel == ContactChannel.Sms;
+
+    public string ContactDisplay => BySms ? FrenchMobile.Display(Step.Context.Contact ?? string.Empty) : Step.Context.Contact ?? string.Empty;
+
+    public Task<IActionResult> OnPostAsync() => RunAsync(step => Journey.VerifyCodeAsync(HttpContext, step, Code, HttpContext.RequestAborted));
+
+    public Task<IActionResult> OnPostResendAsync() => RunAsync(step => Journey.ResendCodeAsync(step, HttpContext.RequestAborted));
+
+    public Task<IActionResult> OnPostChangeContactAsync() => RunAsync(step => Journey.BackToContactAsync(step, HttpContext.RequestAborted));
+}

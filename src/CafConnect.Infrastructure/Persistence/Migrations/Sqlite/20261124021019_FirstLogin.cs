@@ -1,0 +1,156 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class FirstLogin : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<int>(
+                name: "AcceptedTermsVersion",
+                table: "Persons",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.AddColumn<long>(
+                name: "ContactStepSkippedAt",
+                table: "Persons",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.AddColumn<long>(
+                name: "TermsAcceptedAt",
+                table: "Persons",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.CreateTable(
+                name: "Flows",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Type = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
+                    State = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
+                    PersonId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    ClientId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
+                    ReturnUrl = table.Column<string>(type: "TEXT", maxLength: 4096, nullable: false),
+                    BrowserBinding = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    IssuedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    ExpiresAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    CompletedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    VoidedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    Context = table.Column<string>(type: "TEXT", nullable: false),
+                    ConcurrencyStamp = table.Column<Guid>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Flows", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "PendingRequiredActions",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    PersonId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Action = table.Column<int>(type: "INTEGER", nullable: false),
+                    Reason = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_PendingRequiredActions", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_PendingRequiredActions_Persons_PersonId",
+                        column: x => x.PersonId,
+                        principalTable: "Persons",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "TermsAcceptances",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    PersonId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Version = table.Column<int>(type: "INTEGER", nullable: false),
+                    AcceptedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    Channel = table.Column<string>(type: "TEXT", maxLength: 32, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_TermsAcceptances", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "TermsOfUse",
+                columns: table => new
+                {
+                    Version = table.Column<int>(type: "INTEGER", nullable: false),
+                    Title = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    Text = table.Column<string>(type: "TEXT", nullable: false),
+                    PublishedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_TermsOfUse", x => x.Version);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Flows_ExpiresAt",
+                table: "Flows",
+                column: "ExpiresAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Flows_PersonId",
+                table: "Flows",
+                column: "PersonId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_PendingRequiredActions_PersonId_Action",
+                table: "PendingRequiredActions",
+                columns: new[] { "PersonId", "Action" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_TermsAcceptances_PersonId_Version",
+                table: "TermsAcceptances",
+                columns: new[] { "PersonId", "Version" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "Flows");
+
+            migrationBuilder.DropTable(
+                name: "PendingRequiredActions");
+
+            migrationBuilder.DropTable(
+                name: "TermsAcceptances");
+
+            migrationBuilder.DropTable(
+                name: "TermsOfUse");
+
+            migrationBuilder.DropColumn(
+                name: "AcceptedTermsVersion",
+                table: "Persons");
+
+            migrationBuilder.DropColumn(
+                name: "ContactStepSkippedAt",
+                table: "Persons");
+
+            migrationBuilder.DropColumn(
+                name: "TermsAcceptedAt",
+                table: "Persons");
+        }
+    }
+}
