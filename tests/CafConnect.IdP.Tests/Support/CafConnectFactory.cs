@@ -32,11 +32,10 @@ public sealed class CafConnectFactory(TestStore store, IReadOnlyDictionary<strin
         });
     }
 
-    /// <summary>A browser-like client: keeps cookies, does not follow redirects (tests assert each hop).</summary>
-    public HttpClient CreateBrowser() => CreateClient(new WebApplicationFactoryClientOptions
-    {
-        AllowAutoRedirect = false,
-        HandleCookies = true,
-        BaseAddress = new Uri("http://localhost"),
-    });
+    /// <summary>
+    /// A browser-like client: keeps cookies (in <paramref name="cookies"/> when given, so one browser can talk to
+    /// several instances), does not follow redirects (tests assert each hop).
+    /// </summary>
+    public HttpClient CreateBrowser(System.Net.CookieContainer? cookies = null) =>
+        CreateDefaultClient(new Uri("http://localhost"), new Microsoft.AspNetCore.Mvc.Testing.Handlers.CookieContainerHandler(cookies ?? new System.Net.CookieContainer()));
 }

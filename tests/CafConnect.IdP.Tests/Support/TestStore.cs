@@ -9,13 +9,15 @@ public enum StoreKind
 }
 
 /// <summary>
-/// A private, empty store for one fixture: a SQLite file in a temporary folder, or a fresh PostgreSQL database
-/// on the server named by <c>CAFCONNECT_TEST_POSTGRES</c> (the test command starts one), dropped afterwards.
+/// A private, empty store for one fixture: a SQLite file in a temporary folder (codes in memory, as the embedded
+/// default), or a fresh PostgreSQL database on the server named by <c>CAFCONNECT_TEST_POSTGRES</c> with the Redis of
+/// <c>CAFCONNECT_TEST_REDIS</c> (the test command starts both), dropped afterwards.
 /// </summary>
 public sealed class TestStore : IAsyncDisposable
 {
     public const string PostgresVariable = "CAFCONNECT_TEST_POSTGRES";
     public const string RequireServersVariable = "CAFCONNECT_REQUIRE_SERVERS";
+    public const string RedisVariable = "CAFCONNECT_TEST_REDIS";
 
     private TestStore(StoreKind kind, IReadOnlyDictionary<string, string?> settings, string? databaseName, string? directory)
     {
@@ -56,12 +58,24 @@ public sealed class TestStore : IAsyncDisposable
             Assert.Ignore($"PostgreSQL tests need {PostgresVariable} (the test command sets it).");
         }
 
+        var redis = Environment.GetEnvironmentVariable(RedisVariable);
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            if (Environment.GetEnvironmentVariable(RequireServersVariable) == "1")
+            {
+                Assert.Fail($"{RedisVariable} is not set although {RequireServersVariable}=1: the PostgreSQL + Redis tests must run.");
+            }
+            Assert.Ignore($"PostgreSQL tests run with Redis and need {RedisVariable} (the test command sets it).");
+        }
+
         var databaseName = "cafconnect_test_" + Guid.NewGuid().ToString("N")[..12];
         var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = databaseName }.ConnectionString;
         return new TestStore(kind, new Dictionary<string, string?>
         {
             ["Storage:Provider"] = "PostgreSql",
             ["ConnectionStrings:CafConnect"] = connectionString,
+            // Production shape: PostgreSQL for the store, Redis for codes and counters.
+            ["Redis:Configuration"] = redis,
         }, databaseName, null);
     }
 
