@@ -56,7 +56,22 @@ stop_servers() {
   [ -d "$run_dir/pg/data" ] && as_pg "$(pg_bin)/pg_ctl" -D "$run_dir/pg/data" -m immediate stop >/dev/null 2>&1 || true
 }
 
+# The browser tests' axe-core and the interop relying party (openid-client) come from npm with lock files:
+# installed again only when node_modules is missing or the lock file changed since the last install.
+npm_ci_when_needed() {
+  local dir="$root/$1" stamp="$root/$1/node_modules/.package-lock.sha256" sum npm_log
+  sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && return 0
+  log "npm ci in $1"
+  npm_log="$(mktemp)"
+  (cd "$dir" && npm ci --no-audit --no-fund >"$npm_log" 2>&1) || { cat "$npm_log" >&2; rm -f "$npm_log"; log "npm ci failed in $1"; exit 2; }
+  rm -f "$npm_log"
+  echo "$sum" >"$stamp"
+}
+
 install_missing
+npm_ci_when_needed tests/Browser
+npm_ci_when_needed tests/Interop
 trap stop_servers EXIT
 start_servers
 
