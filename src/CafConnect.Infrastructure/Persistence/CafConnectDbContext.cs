@@ -2,6 +2,7 @@ using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Notifications;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -9,7 +10,7 @@ namespace CafConnect.Infrastructure.Persistence;
 
 /// <summary>
 /// The one store of CafConnect: accounts, households, OpenIddict's applications/authorizations/tokens,
-/// token keys, Data Protection keys and the audit trail. Each database provider has its own subclass
+/// token keys, Data Protection keys, the audit trail and the notification outbox. Each database provider has its own subclass
 /// (see <see cref="SqliteCafConnectDbContext"/>…) only so that each keeps its own migrations.
 /// </summary>
 public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
@@ -20,6 +21,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<TokenKeyRecord> TokenKeys => Set<TokenKeyRecord>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -91,6 +93,23 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             audit.Property(a => a.Details).HasMaxLength(2000);
             audit.HasIndex(a => new { a.PersonId, a.OccurredAt });
             audit.HasIndex(a => a.OccurredAt);
+        });
+
+        builder.Entity<OutboxMessage>(message =>
+        {
+            message.ToTable("OutboxMessages");
+            message.HasKey(m => m.Id);
+            message.Property(m => m.Kind).HasConversion<string>().HasMaxLength(32);
+            message.Property(m => m.Channel).HasConversion<string>().HasMaxLength(16);
+            message.Property(m => m.Recipient).HasMaxLength(512).IsRequired();
+            message.Property(m => m.Subject).HasMaxLength(200);
+            message.Property(m => m.IdempotencyKey).HasMaxLength(200).IsRequired();
+            message.HasIndex(m => m.IdempotencyKey).IsUnique();
+            message.Property(m => m.LockedBy).HasMaxLength(100);
+            message.Property(m => m.LastError).HasMaxLength(500);
+            // The dispatcher's query: not sent, not given up, due.
+            message.HasIndex(m => new { m.SentAt, m.FailedAt, m.NextAttemptAt });
+            message.HasIndex(m => m.CreatedAt);
         });
     }
 }
