@@ -15,6 +15,7 @@ public enum StoreKind
 public sealed class TestStore : IAsyncDisposable
 {
     public const string PostgresVariable = "CAFCONNECT_TEST_POSTGRES";
+    public const string RedisVariable = "CAFCONNECT_TEST_REDIS";
     public const string RequireServersVariable = "CAFCONNECT_REQUIRE_SERVERS";
 
     private TestStore(StoreKind kind, IReadOnlyDictionary<string, string?> settings, string? databaseName, string? directory)
@@ -56,12 +57,24 @@ public sealed class TestStore : IAsyncDisposable
             Assert.Ignore($"PostgreSQL tests need {PostgresVariable} (the test command sets it).");
         }
 
+        // With a shared database the host keeps verification codes in Redis, and refuses to start without it.
+        var redis = Environment.GetEnvironmentVariable(RedisVariable);
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            if (Environment.GetEnvironmentVariable(RequireServersVariable) == "1")
+            {
+                Assert.Fail($"{RedisVariable} is not set although {RequireServersVariable}=1: the PostgreSQL tests need Redis too.");
+            }
+            Assert.Ignore($"PostgreSQL tests also need {RedisVariable} (the test command sets it).");
+        }
+
         var databaseName = "cafconnect_test_" + Guid.NewGuid().ToString("N")[..12];
         var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = databaseName }.ConnectionString;
         return new TestStore(kind, new Dictionary<string, string?>
         {
             ["Storage:Provider"] = "PostgreSql",
             ["ConnectionStrings:CafConnect"] = connectionString,
+            ["Redis:Configuration"] = redis,
         }, databaseName, null);
     }
 
