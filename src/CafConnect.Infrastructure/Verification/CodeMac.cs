@@ -25,29 +25,30 @@ public sealed class StoredMacKeyProvider(IServiceScopeFactory scopes, TimeProvid
     /// <summary>Longer than any code or send counter (1 h by default).</summary>
     public static readonly TimeSpan RetiredKeyAcceptance = TimeSpan.FromDays(1);
 
+    private sealed record Snapshot(IReadOnlyList<MacKey> Keys, DateTimeOffset LoadedAt);
+
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private IReadOnlyList<MacKey>? _keys;
-    private DateTimeOffset _loadedAt;
+    private volatile Snapshot? _snapshot;
 
     public async ValueTask<IReadOnlyList<MacKey>> GetKeysAsync(CancellationToken cancellationToken = default)
     {
-        var keys = _keys;
-        if (keys is not null && clock.GetUtcNow() - _loadedAt < RefreshInterval)
+        if (_snapshot is { } fresh && clock.GetUtcNow() - fresh.LoadedAt < RefreshInterval)
         {
-            return keys;
+            return fresh.Keys;
         }
 
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_keys is null || clock.GetUtcNow() - _loadedAt >= RefreshInterval)
+            if (_snapshot is { } current && clock.GetUtcNow() - current.LoadedAt < RefreshInterval)
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var store = scope.ServiceProvider.GetRequiredService<TokenKeyStore>();
-                _keys = await store.LoadOrCreateMacKeysAsync(RetiredKeyAcceptance, cancellationToken);
-                _loadedAt = clock.GetUtcNow();
+                return current.Keys;
             }
-            return _keys;
+            await using var scope = scopes.CreateAsyncScope();
+            var store = scope.ServiceProvider.GetRequiredService<TokenKeyStore>();
+            var keys = await store.LoadOrCreateMacKeysAsync(RetiredKeyAcceptance, cancellationToken);
+            _snapshot = new Snapshot(keys, clock.GetUtcNow());
+            return keys;
         }
         finally
         {
