@@ -2,8 +2,10 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
+using CafConnect.Infrastructure.Verification;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +16,8 @@ public static class InfrastructureRegistration
 {
     /// <summary>
     /// Everything the host and the CLI share: the store, OpenIddict's core managers on it, hashing, token keys,
-    /// client administration and the audit trail. The OpenIddict server itself is added by the host only.
+    /// client administration, the audit trail, verification codes and the notification outbox. The OpenIddict server
+    /// and the outbox dispatcher (<see cref="NotificationsRegistration.AddOutboxDispatcher"/>) are added by the host only.
     /// </summary>
     public static OpenIddictBuilder AddCafConnectInfrastructure(this IServiceCollection services, IConfiguration configuration, string contentRoot)
     {
@@ -33,6 +36,8 @@ public static class InfrastructureRegistration
         services.AddScoped<ClientAdministration>();
         services.AddScoped<AuditTrail>();
         services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));
+        services.AddCafConnectVerification(configuration, storage.Provider);
+        services.AddCafConnectNotifications(configuration, contentRoot);
 
         return services.AddOpenIddict()
             .AddCore(options => options.UseEntityFrameworkCore().UseDbContext<CafConnectDbContext>());

@@ -37,10 +37,10 @@ public static class KeyCommands
     {
         var use = new Option<string?>("--use")
         {
-            Description = "sig (signing) or enc (encryption); both when omitted",
-            HelpName = "sig|enc",
+            Description = "sig (signing), enc (encryption) or mac (verification codes); sig and enc when omitted",
+            HelpName = "sig|enc|mac",
         };
-        use.AcceptOnlyFromAmong(TokenKeyUses.Signing, TokenKeyUses.Encryption);
+        use.AcceptOnlyFromAmong(TokenKeyUses.Signing, TokenKeyUses.Encryption, TokenKeyUses.Mac);
         var command = new Command("rotate", "Retire the active key(s) and create new ones") { use };
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {

@@ -7,6 +7,7 @@ using CafConnect.Infrastructure;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
@@ -72,6 +73,9 @@ public static class CafConnectHost
                     aspNetCore.DisableTransportSecurityRequirement();
                 }
             });
+
+        // The host (not the CLI) sends what the outbox holds.
+        services.AddOutboxDispatcher();
 
         services.AddSingleton<TokenKeyRing>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, TokenKeyRingConfigurator>();

@@ -11,12 +11,15 @@ public sealed class TokenKeyRecord
     /// <summary>The JWK <c>kid</c>.</summary>
     public string KeyId { get; set; } = string.Empty;
 
-    /// <summary><c>sig</c> (RSA, signs ID and access tokens) or <c>enc</c> (AES-256, encrypts codes and tokens).</summary>
+    /// <summary>
+    /// <c>sig</c> (RSA, signs ID and access tokens), <c>enc</c> (AES-256, encrypts codes and tokens) or
+    /// <c>mac</c> (HMAC-SHA256, hashes verification codes; never given to OpenIddict).
+    /// </summary>
     public string Use { get; set; } = string.Empty;
 
     public string Algorithm { get; set; } = string.Empty;
 
-    /// <summary>Data-Protection-encrypted PKCS#8 (RSA) or raw key bytes (AES), base64.</summary>
+    /// <summary>Data-Protection-encrypted PKCS#8 (RSA) or raw key bytes (AES, HMAC), base64.</summary>
     public string ProtectedMaterial { get; set; } = string.Empty;
 
     public DateTimeOffset CreatedAt { get; set; }
@@ -29,4 +32,7 @@ public static class TokenKeyUses
 {
     public const string Signing = "sig";
     public const string Encryption = "enc";
+
+    /// <summary>The server key of the verification-code HMACs, shared by every instance (not a token key).</summary>
+    public const string Mac = "mac";
 }

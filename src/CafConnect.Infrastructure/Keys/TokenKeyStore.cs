@@ -12,8 +12,11 @@ public sealed record TokenKey(TokenKeyRecord Record, SecurityKey SecurityKey)
     public bool IsActive => Record.RetiredAt is null;
 }
 
+/// <summary>An HMAC-SHA256 key (use <c>mac</c>): the active one first, then recently retired ones (still accepted when checking).</summary>
+public sealed record MacKey(string KeyId, byte[] Material, bool IsActive);
+
 /// <summary>
-/// Creates, loads and rotates the keys that sign and encrypt tokens.
+/// Creates, loads and rotates the keys that sign and encrypt tokens, and the server key of the verification-code HMACs.
 /// A retired key stays published (and accepted) for <see cref="RetiredKeyLifetime"/> so tokens it protected remain valid.
 /// </summary>
 public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvider dataProtection, TimeProvider clock)
@@ -23,10 +26,14 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
 
     private const string SigningAlgorithm = SecurityAlgorithms.RsaSha256;
     private const string EncryptionAlgorithm = "A256KW";
+    private const string MacAlgorithm = "HS256";
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("CafConnect.TokenKeys.v1");
 
-    /// <summary>Loads the usable keys, creating a first signing and encryption key when the store has none.</summary>
+    /// <summary>
+    /// Loads the usable token keys, creating a first signing and encryption key when the store has none
+    /// (and the first <c>mac</c> key, which is not returned here: see <see cref="LoadOrCreateMacKeysAsync"/>).
+    /// </summary>
     public async Task<IReadOnlyList<TokenKey>> LoadOrCreateAsync(CancellationToken cancellationToken = default)
     {
         var keys = await LoadAsync(cancellationToken);
@@ -39,6 +46,11 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         if (!keys.Any(k => k.Record.Use == TokenKeyUses.Encryption && k.IsActive))
         {
             db.TokenKeys.Add(NewEncryptionKey());
+            created = true;
+        }
+        if (!await db.TokenKeys.AnyAsync(k => k.Use == TokenKeyUses.Mac && k.RetiredAt == null, cancellationToken))
+        {
+            db.TokenKeys.Add(NewMacKey());
             created = true;
         }
         if (!created)
@@ -55,20 +67,55 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
     public async Task<IReadOnlyList<TokenKey>> LoadAsync(CancellationToken cancellationToken = default)
     {
         var cutoff = clock.GetUtcNow() - RetiredKeyLifetime;
-        var records = await db.TokenKeys.AsNoTracking().ToListAsync(cancellationToken);
+        var records = await db.TokenKeys.AsNoTracking()
+            .Where(k => k.Use == TokenKeyUses.Signing || k.Use == TokenKeyUses.Encryption)
+            .ToListAsync(cancellationToken);
         var active = records.Where(r => r.RetiredAt is null).OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
         var retired = records.Where(r => r.RetiredAt > cutoff).OrderByDescending(r => r.RetiredAt);
         return active.Concat(retired).Select(r => new TokenKey(r, ToSecurityKey(r))).ToList();
     }
 
+    /// <summary>
+    /// The HMAC keys of the verification codes, creating the first one when missing: the active key first (oldest active,
+    /// so that instances racing at creation agree), then keys retired less than <paramref name="retiredWithin"/> ago.
+    /// </summary>
+    public async Task<IReadOnlyList<MacKey>> LoadOrCreateMacKeysAsync(TimeSpan retiredWithin, CancellationToken cancellationToken = default)
+    {
+        var records = await LoadMacRecordsAsync(cancellationToken);
+        if (!records.Any(r => r.RetiredAt is null))
+        {
+            db.TokenKeys.Add(NewMacKey());
+            await db.SaveChangesAsync(cancellationToken);
+            records = await LoadMacRecordsAsync(cancellationToken);
+        }
+
+        var cutoff = clock.GetUtcNow() - retiredWithin;
+        var active = records.Where(r => r.RetiredAt is null).OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
+        var retired = records.Where(r => r.RetiredAt > cutoff).OrderByDescending(r => r.RetiredAt);
+        return active.Concat(retired)
+            .Select(r => new MacKey(r.KeyId, _protector.Unprotect(Convert.FromBase64String(r.ProtectedMaterial)), r.RetiredAt is null))
+            .ToList();
+    }
+
+    private Task<List<TokenKeyRecord>> LoadMacRecordsAsync(CancellationToken cancellationToken) =>
+        db.TokenKeys.AsNoTracking().Where(k => k.Use == TokenKeyUses.Mac).ToListAsync(cancellationToken);
+
     public async Task<IReadOnlyList<TokenKeyRecord>> ListAsync(CancellationToken cancellationToken = default) =>
         (await db.TokenKeys.AsNoTracking().ToListAsync(cancellationToken)).OrderBy(r => r.CreatedAt).ToList();
 
-    /// <summary>Retires the active keys of <paramref name="use"/> (both uses when null) and creates new ones.</summary>
+    /// <summary>
+    /// Retires the active keys of <paramref name="use"/> (both token uses, <c>sig</c> and <c>enc</c>, when null; the
+    /// <c>mac</c> key only when asked by name) and creates new ones.
+    /// </summary>
     public async Task<IReadOnlyList<TokenKeyRecord>> RotateAsync(string? use, CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
-        var uses = use is null ? new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption } : new[] { use };
+        var uses = use switch
+        {
+            null => new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption },
+            TokenKeyUses.Signing or TokenKeyUses.Encryption or TokenKeyUses.Mac => new[] { use },
+            _ => throw new ArgumentException($"Unknown key use '{use}'.", nameof(use)),
+        };
         var created = new List<TokenKeyRecord>();
         foreach (var u in uses)
         {
@@ -76,7 +123,12 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
             {
                 active.RetiredAt = now;
             }
-            var fresh = u == TokenKeyUses.Signing ? NewSigningKey() : NewEncryptionKey();
+            var fresh = u switch
+            {
+                TokenKeyUses.Signing => NewSigningKey(),
+                TokenKeyUses.Encryption => NewEncryptionKey(),
+                _ => NewMacKey(),
+            };
             db.TokenKeys.Add(fresh);
             created.Add(fresh);
         }
@@ -92,6 +144,9 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
 
     private TokenKeyRecord NewEncryptionKey() =>
         NewRecord(TokenKeyUses.Encryption, EncryptionAlgorithm, RandomNumberGenerator.GetBytes(32));
+
+    private TokenKeyRecord NewMacKey() =>
+        NewRecord(TokenKeyUses.Mac, MacAlgorithm, RandomNumberGenerator.GetBytes(32));
 
     private TokenKeyRecord NewRecord(string use, string algorithm, byte[] material)
     {

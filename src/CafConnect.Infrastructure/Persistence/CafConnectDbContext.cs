@@ -4,6 +4,7 @@ using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Keys;
+using CafConnect.Infrastructure.Notifications;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,7 +12,7 @@ namespace CafConnect.Infrastructure.Persistence;
 
 /// <summary>
 /// The one store of CafConnect: accounts, households, OpenIddict's applications/authorizations/tokens,
-/// token keys, Data Protection keys and the audit trail. Each database provider has its own subclass
+/// token keys, Data Protection keys, the audit trail and the notification outbox. Each database provider has its own subclass
 /// (see <see cref="SqliteCafConnectDbContext"/>…) only so that each keeps its own migrations.
 /// </summary>
 public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
@@ -26,6 +27,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<TermsOfUseVersion> TermsOfUse => Set<TermsOfUseVersion>();
     public DbSet<TermsAcceptance> TermsAcceptances => Set<TermsAcceptance>();
     public DbSet<PendingRequiredAction> RequiredActions => Set<PendingRequiredAction>();
+    public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -138,6 +140,23 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             audit.Property(a => a.Details).HasMaxLength(2000);
             audit.HasIndex(a => new { a.PersonId, a.OccurredAt });
             audit.HasIndex(a => a.OccurredAt);
+        });
+
+        builder.Entity<OutboxMessage>(message =>
+        {
+            message.ToTable("OutboxMessages");
+            message.HasKey(m => m.Id);
+            message.Property(m => m.Kind).HasConversion<string>().HasMaxLength(32);
+            message.Property(m => m.Channel).HasConversion<string>().HasMaxLength(16);
+            message.Property(m => m.Recipient).HasMaxLength(512).IsRequired();
+            message.Property(m => m.Subject).HasMaxLength(200);
+            message.Property(m => m.IdempotencyKey).HasMaxLength(200).IsRequired();
+            message.HasIndex(m => m.IdempotencyKey).IsUnique();
+            message.Property(m => m.LockedBy).HasMaxLength(100);
+            message.Property(m => m.LastError).HasMaxLength(500);
+            // The dispatcher's query: not sent, not given up, due.
+            message.HasIndex(m => new { m.SentAt, m.FailedAt, m.NextAttemptAt });
+            message.HasIndex(m => m.CreatedAt);
         });
     }
 }

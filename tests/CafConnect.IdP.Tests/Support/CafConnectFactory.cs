@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Configuration;
 
 namespace CafConnect.IdP.Tests.Support;
 
@@ -16,20 +15,22 @@ public sealed class CafConnectFactory(TestStore store, IReadOnlyDictionary<strin
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.ConfigureAppConfiguration(configuration =>
+        var settings = new Dictionary<string, string?>(Store.Settings)
         {
-            var settings = new Dictionary<string, string?>(Store.Settings)
-            {
-                // Cheaper hashes keep the suite fast; production parameters are tested in the hasher's own tests.
-                ["Security:Argon2id:MemoryKiB"] = "8192",
-                ["Security:Argon2id:Iterations"] = "1",
-            };
-            foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
-            {
-                settings[key] = value;
-            }
-            configuration.AddInMemoryCollection(settings);
-        });
+            // Cheaper hashes keep the suite fast; production parameters are tested in the hasher's own tests.
+            ["Security:Argon2id:MemoryKiB"] = "8192",
+            ["Security:Argon2id:Iterations"] = "1",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        // UseSetting, not ConfigureAppConfiguration: with minimal hosting the latter is applied only after Program has
+        // read its configuration (the store, the hasher), so the host would silently run on its default SQLite file.
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     /// <summary>

@@ -1,0 +1,199 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.RegularExpressions;
+using System.Text.Unicode;
+
+namespace CafConnect.Infrastructure.Notifications;
+
+/// <summary>A rendered message: <see cref="Html"/> for e-mail only, <see cref="Subject"/> for e-mail and letters.</summary>
+public sealed record RenderedNotification(string? Subject, string Text, string? Html);
+
+/// <summary>
+/// The French wording of every message (seeds 003 and 004: "Accusé de réception de votre démarche en ligne",
+/// "Vous venez de demander votre identifiant de connexion…", the anti-phishing sentence, "Nous vous confirmons que votre
+/// conjoint…"). E-mail: subject, plain text and HTML (every value HTML-encoded); SMS: one short text; letter: the
+/// e-mail's text under a title. Values are substituted into <c>{name}</c> placeholders; a missing value is a bug of the
+/// caller and fails at enqueue time.
+/// </summary>
+public sealed partial class NotificationTemplates
+{
+    public const string Greeting = "Bonjour,";
+    public const string LetterGreeting = "Madame, Monsieur,";
+    public const string Closing = "A bientôt sur caf.fr ou sur l'application mobile Caf - Mon Compte.";
+    public const string Signature = "Votre caisse d'Allocations familiales";
+    public const string AntiPhishing =
+        "Votre Caf vous recommande de ne pas cliquer sur les liens contenus dans les courriels. Ils peuvent diriger vers des sites " +
+        "frauduleux. Il est préférable de saisir directement l'adresse du site dans votre navigateur.";
+
+    // Letters and digits of every script stay readable; <, >, &, quotes and the like are encoded.
+    private static readonly HtmlEncoder Html = HtmlEncoder.Create(UnicodeRanges.All);
+
+    private sealed record Template(string Subject, IReadOnlyList<string> Paragraphs, string Sms);
+
+    /// <summary>The value names a kind requires (see the doc comments of <see cref="NotificationKind"/>).</summary>
+    public static IReadOnlyList<string> RequiredValues(NotificationKind kind) => kind switch
+    {
+        NotificationKind.VerificationCode => ["code", "validity"],
+        NotificationKind.ProvisionalIdReminder => ["identifier"],
+        NotificationKind.ProvisionalPassword => ["password", "valid_until"],
+        NotificationKind.DelegationChanged => ["partner_name", "delegated"],
+        _ => [],
+    };
+
+    public RenderedNotification Render(NotificationKind kind, NotificationChannel channel, IReadOnlyDictionary<string, string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var name in RequiredValues(kind))
+        {
+            if (!values.TryGetValue(name, out var value) || string.IsNullOrWhiteSpace(value))
+            {
+                throw new ArgumentException($"The {kind} message needs the value '{name}'.", nameof(values));
+            }
+        }
+
+        var template = TemplateFor(kind, values);
+        return channel switch
+        {
+            NotificationChannel.Sms => new RenderedNotification(null, Substitute(template.Sms, values, encode: false), null),
+            NotificationChannel.Email => new RenderedNotification(template.Subject, EmailText(template, values), EmailHtml(template, values)),
+            NotificationChannel.Letter => new RenderedNotification(template.Subject, LetterText(template, values), null),
+            _ => throw new ArgumentOutOfRangeException(nameof(channel)),
+        };
+    }
+
+    private static Template TemplateFor(NotificationKind kind, IReadOnlyDictionary<string, string> values) => kind switch
+    {
+        NotificationKind.VerificationCode => new Template(
+            "Votre code de vérification",
+            [
+                "Vous venez de demander un code de vérification pour confirmer vos coordonnées de contact.",
+                "Votre code de vérification : {code}",
+                "Ce code est valable {validity}. Ne communiquez jamais ce code : votre Caf ne vous le demandera jamais, ni par téléphone ni par courriel.",
+                "Si vous n'êtes pas à l'origine de cette demande, ne tenez pas compte de ce message.",
+            ],
+            "Votre code de vérification Caf : {code}. Il est valable {validity}. Ne communiquez jamais ce code. A bientôt sur caf.fr"),
+
+        NotificationKind.AccountCreated when values.ContainsKey("identifier") => new Template(
+            "Accusé de réception de votre démarche en ligne",
+            [
+                "Vous venez de créer votre Espace Mon Compte.",
+                "Pour y accéder, utilisez votre identifiant provisoire : {identifier}. Veillez le conserver.",
+            ],
+            "Vous venez de créer votre Espace Mon Compte. Pour y accéder, utilisez votre identifiant provisoire : {identifier}. A bientôt sur caf.fr"),
+
+        NotificationKind.AccountCreated => new Template(
+            "Accusé de réception de votre démarche en ligne",
+            [
+                "Vous venez de créer votre Espace Mon Compte.",
+                "Pour y accéder, utilisez votre numéro de Sécurité sociale.",
+            ],
+            "Vous venez de créer votre Espace Mon Compte. Pour y accéder, utilisez votre numéro de Sécurité sociale. A bientôt sur caf.fr"),
+
+        NotificationKind.ProvisionalIdReminder => new Template(
+            "Votre identifiant provisoire",
+            [
+                "Vous venez de réaliser une demande d'envoi de votre identifiant de connexion à votre Espace Mon Compte.",
+                "Rappel de celui-ci : {identifier}.",
+                "Veillez le conserver.",
+            ],
+            "Vous venez de demander votre identifiant de connexion. Veillez le conserver : {identifier}. A bientôt sur caf.fr"),
+
+        NotificationKind.ProvisionalPassword => new Template(
+            "Votre mot de passe provisoire",
+            [
+                "Vous venez de demander un nouveau mot de passe pour votre Espace Mon Compte.",
+                "Votre mot de passe provisoire : {password}",
+                "Il est valable jusqu'au {valid_until}. Lors de votre prochaine connexion, vous choisirez votre mot de passe personnel.",
+                "Ne communiquez jamais ce mot de passe : votre Caf ne vous le demandera jamais.",
+            ],
+            "Votre mot de passe provisoire Caf : {password}. Il est valable jusqu'au {valid_until}. Ne le communiquez jamais. A bientôt sur caf.fr"),
+
+        NotificationKind.PasswordChanged => new Template(
+            "Modification de votre mot de passe",
+            [
+                "Le mot de passe de votre Espace Mon Compte vient d'être modifié.",
+                "Si vous n'êtes pas à l'origine de ce changement, contactez rapidement votre Caf.",
+            ],
+            "Le mot de passe de votre Espace Mon Compte vient d'être modifié. Si vous n'êtes pas à l'origine de ce changement, contactez votre Caf. A bientôt sur caf.fr"),
+
+        NotificationKind.DelegationChanged when IsTrue(values["delegated"]) => new Template(
+            "Mes autorisations",
+            [
+                "Nous vous confirmons que votre conjoint, {partner_name}, est maintenant autorisé à consulter l'ensemble du dossier et à réaliser les démarches en ligne.",
+                "Vous pouvez modifier ce choix depuis le menu > Gérer mon compte.",
+            ],
+            "Votre conjoint, {partner_name}, est maintenant autorisé à consulter votre dossier Caf et à réaliser les démarches en ligne. Vous pouvez modifier ce choix depuis Gérer mon compte sur caf.fr"),
+
+        NotificationKind.DelegationChanged => new Template(
+            "Mes autorisations",
+            [
+                "Nous vous confirmons que votre conjoint, {partner_name}, ne peut plus consulter l'ensemble du dossier et réaliser les démarches en ligne.",
+                "Vous pouvez modifier ce choix depuis le menu > Gérer mon compte.",
+            ],
+            "Votre conjoint, {partner_name}, ne peut plus consulter votre dossier Caf ni réaliser les démarches en ligne. Vous pouvez modifier ce choix depuis Gérer mon compte sur caf.fr"),
+
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No template for this kind of message."),
+    };
+
+    private static bool IsTrue(string value) =>
+        value.Trim() is var v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1" || v.Equals("oui", StringComparison.OrdinalIgnoreCase));
+
+    private static string EmailText(Template template, IReadOnlyDictionary<string, string> values)
+    {
+        var text = new StringBuilder().Append(Greeting).Append("\n\n");
+        foreach (var paragraph in template.Paragraphs)
+        {
+            text.Append(Substitute(paragraph, values, encode: false)).Append("\n\n");
+        }
+        return text.Append(Closing).Append("\n\n").Append(Signature).Append("\n\n").Append(AntiPhishing).Append('\n').ToString();
+    }
+
+    private static string LetterText(Template template, IReadOnlyDictionary<string, string> values)
+    {
+        var text = new StringBuilder().Append(template.Subject.ToUpperInvariant()).Append("\n\n").Append(LetterGreeting).Append("\n\n");
+        foreach (var paragraph in template.Paragraphs)
+        {
+            text.Append(Substitute(paragraph, values, encode: false)).Append("\n\n");
+        }
+        return text.Append(Closing).Append("\n\n").Append(Signature).Append('\n').ToString();
+    }
+
+    private static string EmailHtml(Template template, IReadOnlyDictionary<string, string> values)
+    {
+        var html = new StringBuilder()
+            .Append("<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>")
+            .Append(Html.Encode(template.Subject))
+            .Append("</title></head>\n<body style=\"font-family: Arial, Helvetica, sans-serif; color: #1d1d1b; line-height: 1.5;\">\n")
+            .Append("<p>").Append(Html.Encode(Greeting)).Append("</p>\n");
+        foreach (var paragraph in template.Paragraphs)
+        {
+            html.Append("<p>").Append(Substitute(paragraph, values, encode: true)).Append("</p>\n");
+        }
+        return html
+            .Append("<p>").Append(Html.Encode(Closing)).Append("</p>\n")
+            .Append("<p>").Append(Html.Encode(Signature)).Append("</p>\n")
+            .Append("<p style=\"font-size: 0.85em; color: #555555;\">").Append(Html.Encode(AntiPhishing)).Append("</p>\n")
+            .Append("</body>\n</html>\n")
+            .ToString();
+    }
+
+    /// <summary>Fills <c>{name}</c> placeholders; in HTML every piece is encoded and values are set in bold.</summary>
+    private static string Substitute(string template, IReadOnlyDictionary<string, string> values, bool encode)
+    {
+        var result = new StringBuilder();
+        var last = 0;
+        foreach (Match match in Placeholder().Matches(template))
+        {
+            var literal = template[last..match.Index];
+            result.Append(encode ? Html.Encode(literal) : literal);
+            var value = values[match.Groups[1].Value].Trim();
+            result.Append(encode ? "<strong>" + Html.Encode(value) + "</strong>" : value);
+            last = match.Index + match.Length;
+        }
+        var tail = template[last..];
+        return result.Append(encode ? Html.Encode(tail) : tail).ToString();
+    }
+
+    [GeneratedRegex(@"\{([a-z_]+)\}")]
+    private static partial Regex Placeholder();
+}

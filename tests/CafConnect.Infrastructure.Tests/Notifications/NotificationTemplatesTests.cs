@@ -1,0 +1,136 @@
+using CafConnect.Infrastructure.Notifications;
+
+namespace CafConnect.Infrastructure.Tests.Notifications;
+
+public sealed class NotificationTemplatesTests
+{
+    private readonly NotificationTemplates _templates = new();
+
+    private static Dictionary<string, string> ValuesFor(NotificationKind kind) => kind switch
+    {
+        NotificationKind.VerificationCode => new() { ["code"] = "048213", ["validity"] = "10 minutes" },
+        NotificationKind.ProvisionalIdReminder => new() { ["identifier"] = "P50575506" },
+        NotificationKind.ProvisionalPassword => new() { ["password"] = "Ab3<&>\"'", ["valid_until"] = "08/12/2026" },
+        NotificationKind.DelegationChanged => new() { ["partner_name"] = "Zohra <b>TADJ</b> & fils", ["delegated"] = "true" },
+        _ => new(),
+    };
+
+    private static IEnumerable<TestCaseData> EveryKindAndChannel() =>
+        from kind in Enum.GetValues<NotificationKind>()
+        from channel in Enum.GetValues<NotificationChannel>()
+        select new TestCaseData(kind, channel).SetName($"{kind} by {channel} renders in French");
+
+    [TestCaseSource(nameof(EveryKindAndChannel))]
+    public void Every_kind_renders_in_french_for_every_channel(NotificationKind kind, NotificationChannel channel)
+    {
+        var values = ValuesFor(kind);
+        var rendered = _templates.Render(kind, channel, values);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rendered.Text, Is.Not.Empty);
+            foreach (var value in values.Where(v => v.Key != "delegated").Select(v => v.Value))
+            {
+                Assert.That(rendered.Text, Does.Contain(value), "plain text carries the values as they are");
+            }
+            Assert.That(rendered.Text, Does.Contain("caf.fr").Or.Contain("Caf"));
+            switch (channel)
+            {
+                case NotificationChannel.Sms:
+                    Assert.That(rendered.Subject, Is.Null);
+                    Assert.That(rendered.Html, Is.Null);
+                    Assert.That(rendered.Text, Does.Not.Contain("\n"));
+                    Assert.That(rendered.Text.Length, Is.LessThanOrEqualTo(320), "two SMS at most");
+                    break;
+                case NotificationChannel.Email:
+                    Assert.That(rendered.Subject, Is.Not.Empty);
+                    Assert.That(rendered.Text, Does.StartWith("Bonjour,").And.Contain(NotificationTemplates.AntiPhishing).And.Contain("Votre caisse d'Allocations familiales"));
+                    Assert.That(rendered.Html, Does.Contain("<html lang=\"fr\">").And.Contain("Bonjour,"));
+                    Assert.That(rendered.Html, Does.Not.Contain("<b>").And.Not.Contain("Ab3<&>"), "values are HTML-encoded");
+                    break;
+                case NotificationChannel.Letter:
+                    Assert.That(rendered.Subject, Is.Not.Empty);
+                    Assert.That(rendered.Html, Is.Null);
+                    Assert.That(rendered.Text, Does.Contain("Madame, Monsieur,"));
+                    break;
+            }
+        });
+    }
+
+    [Test]
+    public void Html_encodes_every_value()
+    {
+        var delegation = _templates.Render(NotificationKind.DelegationChanged, NotificationChannel.Email, ValuesFor(NotificationKind.DelegationChanged));
+        var password = _templates.Render(NotificationKind.ProvisionalPassword, NotificationChannel.Email, ValuesFor(NotificationKind.ProvisionalPassword));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(delegation.Html, Does.Contain("<strong>Zohra &lt;b&gt;TADJ&lt;/b&gt; &amp; fils</strong>"));
+            Assert.That(password.Html, Does.Contain("<strong>Ab3&lt;&amp;&gt;&quot;&#x27;</strong>"));
+        });
+    }
+
+    [Test]
+    public void The_seed_sms_wordings_are_kept()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(_templates.Render(NotificationKind.AccountCreated, NotificationChannel.Sms, new Dictionary<string, string>()).Text,
+                Is.EqualTo("Vous venez de créer votre Espace Mon Compte. Pour y accéder, utilisez votre numéro de Sécurité sociale. A bientôt sur caf.fr"));
+            Assert.That(_templates.Render(NotificationKind.ProvisionalIdReminder, NotificationChannel.Sms, new Dictionary<string, string> { ["identifier"] = "P50575506" }).Text,
+                Is.EqualTo("Vous venez de demander votre identifiant de connexion. Veillez le conserver : P50575506. A bientôt sur caf.fr"));
+        });
+    }
+
+    [Test]
+    public void The_account_created_email_is_the_seed_acknowledgement()
+    {
+        var email = _templates.Render(NotificationKind.AccountCreated, NotificationChannel.Email, new Dictionary<string, string>());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(email.Subject, Is.EqualTo("Accusé de réception de votre démarche en ligne"));
+            Assert.That(email.Text, Is.EqualTo(
+                "Bonjour,\n\nVous venez de créer votre Espace Mon Compte.\n\nPour y accéder, utilisez votre numéro de Sécurité sociale.\n\n" +
+                "A bientôt sur caf.fr ou sur l'application mobile Caf - Mon Compte.\n\nVotre caisse d'Allocations familiales\n\n" +
+                "Votre Caf vous recommande de ne pas cliquer sur les liens contenus dans les courriels. Ils peuvent diriger vers des sites frauduleux. " +
+                "Il est préférable de saisir directement l'adresse du site dans votre navigateur.\n"));
+        });
+    }
+
+    [Test]
+    public void The_verification_code_says_its_validity_and_never_to_share_it()
+    {
+        var sms = _templates.Render(NotificationKind.VerificationCode, NotificationChannel.Sms, ValuesFor(NotificationKind.VerificationCode));
+        var email = _templates.Render(NotificationKind.VerificationCode, NotificationChannel.Email, new Dictionary<string, string> { ["code"] = "048213", ["validity"] = "15 minutes" });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sms.Text, Is.EqualTo("Votre code de vérification Caf : 048213. Il est valable 10 minutes. Ne communiquez jamais ce code. A bientôt sur caf.fr"));
+            Assert.That(email.Subject, Is.EqualTo("Votre code de vérification"));
+            Assert.That(email.Text, Does.Contain("Votre code de vérification : 048213").And.Contain("valable 15 minutes").And.Contain("Ne communiquez jamais ce code"));
+        });
+    }
+
+    [Test]
+    public void Delegation_granted_and_withdrawn_use_the_seed_confirmations()
+    {
+        var granted = _templates.Render(NotificationKind.DelegationChanged, NotificationChannel.Email, new Dictionary<string, string> { ["partner_name"] = "Zohra TADJ", ["delegated"] = "true" });
+        var withdrawn = _templates.Render(NotificationKind.DelegationChanged, NotificationChannel.Email, new Dictionary<string, string> { ["partner_name"] = "Zohra TADJ", ["delegated"] = "false" });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(granted.Text, Does.Contain("Nous vous confirmons que votre conjoint, Zohra TADJ, est maintenant autorisé à consulter l'ensemble du dossier et à réaliser les démarches en ligne."));
+            Assert.That(withdrawn.Text, Does.Contain("Nous vous confirmons que votre conjoint, Zohra TADJ, ne peut plus consulter l'ensemble du dossier et réaliser les démarches en ligne."));
+            Assert.That(granted.Text, Does.Contain("Vous pouvez modifier ce choix depuis le menu > Gérer mon compte."));
+        });
+    }
+
+    [Test]
+    public void A_missing_value_fails_at_enqueue_time_naming_the_value_not_the_others()
+    {
+        var error = Assert.Throws<ArgumentException>(() => _templates.Render(NotificationKind.ProvisionalPassword, NotificationChannel.Sms,
+            new Dictionary<string, string> { ["password"] = "Secret123" }));
+        Assert.That(error!.Message, Does.Contain("valid_until").And.Not.Contain("Secret123"));
+    }
+}
