@@ -11,7 +11,7 @@ public static class ThrottlingRegistration
 {
     /// <summary>
     /// The throttle of secret checks (section <c>Throttling</c>): counters in Redis when <c>Redis:Configuration</c> is
-    /// set, in memory with the embedded SQLite store, and a start-up failure with PostgreSql or SqlServer without Redis
+    /// set, in memory with the embedded SQLite store, and never without Redis on PostgreSql or SqlServer
     /// (several instances would each grant the full budget). Same pattern as <see cref="VerificationRegistration"/>.
     /// </summary>
     public static IServiceCollection AddCafConnectThrottling(this IServiceCollection services, IConfiguration configuration, StorageProvider provider)
@@ -38,11 +38,10 @@ public static class ThrottlingRegistration
         {
             var message = $"{VerificationRegistration.RedisConfigurationKey} is required with {provider}: login throttling counters must be " +
                 "shared by every instance. Only the embedded Sqlite store (one instance) keeps them in memory.";
+            // The host does not even start: VerificationRegistration's start-up check refuses the same configuration
+            // (one clear error rather than two); this guards anything resolving the store regardless.
             services.TryAddSingleton<IThrottleStore>(_ => throw new InvalidOperationException(message));
-            services.AddOptions<ThrottleStoreCheck>().Validate(_ => false, message).ValidateOnStart();
         }
         return services;
     }
-
-    internal sealed class ThrottleStoreCheck;
 }

@@ -37,7 +37,12 @@ public sealed class LoginThrottlingTests(StoreKind kind)
     {
         _host = null!;
         _clock = new ManualClock();
-        _host = JourneyHost.Start(kind, configureServices: services =>
+        var overrides = new Dictionary<string, string?>
+        {
+            // Lock notices by e-mail go to the file sink (no SMTP here): into a temporary folder, not the source tree.
+            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
+        };
+        _host = JourneyHost.Start(kind, overrides, services =>
         {
             services.AddSingleton<TimeProvider>(_clock);
             services.AddSingleton<IStartupFilter, TestClientIp>();
