@@ -5,6 +5,7 @@ using CafConnect.Infrastructure.Keys;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
+using CafConnect.Infrastructure.Throttling;
 using CafConnect.Infrastructure.Verification;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +38,7 @@ public static class InfrastructureRegistration
         services.AddScoped<AuditTrail>();
         services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));
         services.AddCafConnectVerification(configuration, storage.Provider);
+        services.AddCafConnectThrottling(configuration, storage.Provider);
         services.AddCafConnectNotifications(configuration, contentRoot);
 
         return services.AddOpenIddict()

@@ -19,7 +19,8 @@ public sealed class HttpAuditContextAccessor(IHttpContextAccessor accessor) : IA
                 Channel: "web",
                 IpAddress: http.Connection.RemoteIpAddress?.ToString(),
                 UserAgent: http.Request.Headers.UserAgent.ToString(),
-                SessionId: http.User.FindFirst(CafClaimTypes.SessionId)?.Value ?? http.Items[SessionIdItem] as string,
+                // A sign-in during this request wins over the session the request came with (the one it replaces).
+                SessionId: http.Items[SessionIdItem] as string ?? http.User.FindFirst(CafClaimTypes.SessionId)?.Value,
                 CorrelationId: System.Diagnostics.Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier);
         }
     }

@@ -26,6 +26,10 @@ public static class AuditEventTypes
     public const string LoginSucceeded = "login.succeeded";
     public const string LoginFailed = "login.failed";
     public const string LoginRequiredActions = "login.required_actions";
+    /// <summary>Ten consecutive failures locked the account (outcome <c>lock_N</c>; details: until, duration).</summary>
+    public const string AccountLocked = "account.locked";
+    /// <summary>A lock lifted before its end (outcome: why, e.g. <c>password_recovery</c>).</summary>
+    public const string AccountUnlocked = "account.unlocked";
     public const string FlowQuit = "flow.quit";
     public const string TermsAccepted = "terms.accepted";
     public const string PasswordChanged = "password.changed";

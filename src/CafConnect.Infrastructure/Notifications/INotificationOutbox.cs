@@ -23,6 +23,8 @@ public enum NotificationKind
     PasswordChanged,
     /// <summary>Values: <c>partner_name</c>, <c>delegated</c> ("true"/"false").</summary>
     DelegationChanged,
+    /// <summary>Values: <c>duration</c> (e.g. "15 minutes"): the account was locked after failed logins.</summary>
+    AccountLocked,
 }
 
 /// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>

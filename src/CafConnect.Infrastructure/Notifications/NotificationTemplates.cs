@@ -37,6 +37,7 @@ public sealed partial class NotificationTemplates
         NotificationKind.ProvisionalIdReminder => ["identifier"],
         NotificationKind.ProvisionalPassword => ["password", "valid_until"],
         NotificationKind.DelegationChanged => ["partner_name", "delegated"],
+        NotificationKind.AccountLocked => ["duration"],
         _ => [],
     };
 
@@ -131,6 +132,15 @@ public sealed partial class NotificationTemplates
                 "Vous pouvez modifier ce choix depuis le menu > Gérer mon compte.",
             ],
             "Votre conjoint, {partner_name}, ne peut plus consulter votre dossier Caf ni réaliser les démarches en ligne. Vous pouvez modifier ce choix depuis Gérer mon compte sur caf.fr"),
+
+        NotificationKind.AccountLocked => new Template(
+            "Votre compte a été temporairement bloqué",
+            [
+                "Votre compte a été temporairement bloqué après plusieurs tentatives de connexion infructueuses.",
+                "Il sera de nouveau accessible dans {duration}. Vous pouvez aussi le débloquer dès maintenant en choisissant un nouveau mot de passe avec « Mot de passe oublié ? » sur la page de connexion.",
+                "Si vous n'êtes pas à l'origine de ces tentatives, quelqu'un essaie peut-être d'accéder à votre compte : choisissez un nouveau mot de passe. Votre Caf ne vous demandera jamais votre mot de passe.",
+            ],
+            "Votre compte Caf a été temporairement bloqué après plusieurs tentatives de connexion infructueuses. Il sera de nouveau accessible dans {duration}. Si vous n'êtes pas à l'origine de ces tentatives, changez votre mot de passe. A bientôt sur caf.fr"),
 
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No template for this kind of message."),
     };

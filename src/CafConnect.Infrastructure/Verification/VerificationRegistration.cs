@@ -32,16 +32,7 @@ public static class VerificationRegistration
         var redisConfiguration = configuration[RedisConfigurationKey];
         if (!string.IsNullOrWhiteSpace(redisConfiguration))
         {
-            services.TryAddSingleton<IConnectionMultiplexer>(_ =>
-            {
-                var redisOptions = ConfigurationOptions.Parse(redisConfiguration);
-                if (!redisConfiguration.Contains("abortConnect", StringComparison.OrdinalIgnoreCase))
-                {
-                    // Keep retrying in the background rather than failing the first request if Redis restarts.
-                    redisOptions.AbortOnConnectFail = false;
-                }
-                return ConnectionMultiplexer.Connect(redisOptions);
-            });
+            RedisConnection.TryAdd(services, redisConfiguration);
             services.TryAddSingleton<IVerificationCodeStore>(sp => new RedisVerificationCodeStore(
                 sp.GetRequiredService<IConnectionMultiplexer>(),
                 sp.GetRequiredService<VerificationCodeOptions>(),

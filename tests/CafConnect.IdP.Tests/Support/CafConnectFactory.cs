@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 
 namespace CafConnect.IdP.Tests.Support;
 
@@ -8,7 +9,12 @@ namespace CafConnect.IdP.Tests.Support;
 /// clients, the demo households), pointed at a test store. Two factories on the same store are two instances
 /// sharing it — or one instance restarted.
 /// </summary>
-public sealed class CafConnectFactory(TestStore store, IReadOnlyDictionary<string, string?>? overrides = null) : WebApplicationFactory<Program>
+/// <paramref name="configureServices"/> replaces services after the host registered its own (e.g. a
+/// <see cref="ManualClock"/> as the TimeProvider).
+public sealed class CafConnectFactory(
+    TestStore store,
+    IReadOnlyDictionary<string, string?>? overrides = null,
+    Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null) : WebApplicationFactory<Program>
 {
     public TestStore Store { get; } = store;
 
@@ -30,6 +36,10 @@ public sealed class CafConnectFactory(TestStore store, IReadOnlyDictionary<strin
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (configureServices is not null)
+        {
+            builder.ConfigureTestServices(configureServices);
         }
     }
 

@@ -76,6 +76,8 @@ public sealed class TestStore : IAsyncDisposable
             ["ConnectionStrings:CafConnect"] = connectionString,
             // Production shape: PostgreSQL for the store, Redis for codes and counters.
             ["Redis:Configuration"] = redis,
+            // Throttling counters of this store only (the IP of the test server is the same for every fixture).
+            ["Throttling:KeyPrefix"] = $"cafconnect-test:{databaseName}:thr:",
         }, databaseName, null);
     }
 

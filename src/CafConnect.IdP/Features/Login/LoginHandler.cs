@@ -7,6 +7,7 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Terms;
+using CafConnect.Infrastructure.Throttling;
 
 namespace CafConnect.IdP.Features.Login;
 
@@ -40,12 +41,13 @@ public sealed class LoginOptions
 
 /// <summary>
 /// Checks an identifier and a secret and, when they are right and nothing is pending, opens the person's session.
-/// A wrong identifier and a wrong password are indistinguishable to the person typing (same message) and to a
-/// stopwatch (an unknown identifier still pays one Argon2id verification).
+/// A wrong identifier, a wrong password, a throttled attempt and a locked account are indistinguishable to the person
+/// typing (same message, same status) and to a stopwatch (each pays one Argon2id verification). Every credential check
+/// goes through <see cref="ILoginThrottle"/> (per account and per client IP, docs/security.md).
 /// </summary>
 public sealed class LoginHandler(
     PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, TermsOfUseCatalog terms, LoginOptions options,
-    TimeProvider clock, ILogger<LoginHandler> logger)
+    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
@@ -100,6 +102,17 @@ public sealed class LoginHandler(
             ? await persons.FindByNirAsync(normalised!, cancellationToken)
             : await persons.FindByProvisionalIdAsync(normalised!, cancellationToken);
 
+        var gate = await throttle.BeginAsync(person, http.Connection.RemoteIpAddress, cancellationToken);
+        if (!gate.Allowed)
+        {
+            // Refused before any check of the secret; the answer (and its cost) is that of a wrong password.
+            hasher.VerifyAgainstDummy(password);
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, person?.Id, attempt.ClientId,
+                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "account")}"), cancellationToken);
+            LogFailure(logger, person?.Id);
+            return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
+        }
+
         var (verified, signedInWith, reason) = person is null || person.IsClosed
             ? (false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
             : VerifySecret(person, password);
@@ -109,10 +122,12 @@ public sealed class LoginHandler(
             {
                 hasher.VerifyAgainstDummy(password);
             }
+            await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, reason, person?.Id, attempt.ClientId), cancellationToken);
             LogFailure(logger, person?.Id);
             return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
         }
+        await throttle.SucceededAsync(gate, cancellationToken);
 
         var now = clock.GetUtcNow();
         person!.LastLoginAt = now;

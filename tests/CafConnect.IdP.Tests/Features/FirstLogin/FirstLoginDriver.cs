@@ -7,20 +7,24 @@ namespace CafConnect.IdP.Tests.Features.FirstLogin;
 /// <summary>A host with its own store and SMS gateway, for journeys that change accounts (each test starts fresh).</summary>
 public sealed class JourneyHost : IAsyncDisposable
 {
-    private JourneyHost(TestStore store, SmsGatewaySink sms, IReadOnlyDictionary<string, string?> settings)
+    private JourneyHost(TestStore store, SmsGatewaySink sms, IReadOnlyDictionary<string, string?> settings, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices)
     {
         Store = store;
         Sms = sms;
         Settings = settings;
-        Host = new CafConnectFactory(store, settings);
+        _configureServices = configureServices;
+        Host = new CafConnectFactory(store, settings, configureServices);
     }
+
+    private readonly Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? _configureServices;
 
     public TestStore Store { get; }
     public SmsGatewaySink Sms { get; }
     public IReadOnlyDictionary<string, string?> Settings { get; }
     public CafConnectFactory Host { get; private set; }
 
-    public static JourneyHost Start(StoreKind kind, IDictionary<string, string?>? overrides = null)
+    public static JourneyHost Start(StoreKind kind, IDictionary<string, string?>? overrides = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null)
     {
         var store = TestStore.Create(kind);
         var sms = new SmsGatewaySink();
@@ -34,7 +38,7 @@ public sealed class JourneyHost : IAsyncDisposable
         {
             settings[key] = value;
         }
-        var host = new JourneyHost(store, sms, settings);
+        var host = new JourneyHost(store, sms, settings, configureServices);
         _ = host.Host.Server;
         return host;
     }
@@ -43,12 +47,12 @@ public sealed class JourneyHost : IAsyncDisposable
     public async Task RestartAsync()
     {
         await Host.DisposeAsync();
-        Host = new CafConnectFactory(Store, Settings);
+        Host = new CafConnectFactory(Store, Settings, _configureServices);
         _ = Host.Server;
     }
 
     /// <summary>A second instance on the same store (and Redis), running beside the first.</summary>
-    public CafConnectFactory SecondInstance() => new(Store, Settings);
+    public CafConnectFactory SecondInstance() => new(Store, Settings, _configureServices);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,140 @@
+using System.Net;
+using CafConnect.Domain.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Notifications;
+using Microsoft.Extensions.Logging;
+
+namespace CafConnect.Infrastructure.Throttling;
+
+/// <summary>An attempt to check a secret, as the throttle let it through (or not).</summary>
+public sealed record SecretAttempt(ThrottleDecision Decision, string? Account, string Ip)
+{
+    public bool Allowed => Decision.Allowed;
+
+    /// <summary>The audit outcome of a refused attempt: <c>locked</c> for a locked account, otherwise <c>throttled</c>.</summary>
+    public string? RefusalReason => Decision.Refusal switch
+    {
+        null => null,
+        ThrottleRefusal.AccountLocked => "locked",
+        _ => "throttled",
+    };
+}
+
+/// <summary>
+/// The one throttle in front of every check of a person's secret (password, legacy code, and later recovery codes):
+/// <see cref="BeginAsync"/> before checking, then <see cref="FailedAsync"/> or <see cref="SucceededAsync"/>. A refused
+/// attempt must look exactly like a wrong secret to the caller's user (same message, same status, one Argon2id
+/// verification spent): the caller does that, the throttle only decides.
+/// </summary>
+public interface ILoginThrottle
+{
+    /// <param name="person">The account the identifier names, or null when it names none (the IP budget still applies).</param>
+    /// <param name="clientIp">The connection's remote address (forwarded headers are the operators' configuration).</param>
+    Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The secret was wrong. When this failure locked the account: audits <c>account.locked</c> and tells the owner
+    /// (SMS and e-mail to verified contacts, once per lock) in the same unit of work.
+    /// </summary>
+    Task FailedAsync(SecretAttempt attempt, PersonAccount? person, string? clientId, CancellationToken cancellationToken = default);
+
+    /// <summary>The secret was right: consecutive failures, delay, lock and lock level are forgotten.</summary>
+    Task SucceededAsync(SecretAttempt attempt, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// For password recovery (a new password proves the person): forgets the account's counters and lifts a lock,
+    /// auditing <c>account.unlocked</c> with <paramref name="reason"/> when a lock was in force. Returns whether it was.
+    /// </summary>
+    Task<bool> ResetAsync(Guid personId, string reason, CancellationToken cancellationToken = default);
+}
+
+public sealed class LoginThrottle(
+    IThrottleStore store,
+    AuditTrail audit,
+    INotificationOutbox outbox,
+    TimeProvider clock,
+    ILogger<LoginThrottle> logger) : ILoginThrottle
+{
+    public async Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    {
+        var account = person is { IsClosed: false } ? ThrottleKeys.ForPerson(person.Id) : null;
+        var ip = ThrottleKeys.ForIp(clientIp);
+        var decision = await store.BeginAsync(account, ip, cancellationToken);
+        if (!decision.Allowed)
+        {
+            ThrottleLog.Refused(logger, decision.Refusal!.Value, person?.Id, decision.RetryAfter);
+        }
+        return new SecretAttempt(decision, account, ip);
+    }
+
+    public async Task FailedAsync(SecretAttempt attempt, PersonAccount? person, string? clientId, CancellationToken cancellationToken = default)
+    {
+        if (attempt.Decision.LocksUntil is not { } lockedUntil || person is null || attempt.Account is null)
+        {
+            return;
+        }
+        var duration = lockedUntil - clock.GetUtcNow();
+        var values = new Dictionary<string, string> { ["duration"] = FrenchDuration.Format(duration) };
+        // One message per lock and channel: the lock's end identifies the lock.
+        var key = $"account-locked:{person.Id:N}:{lockedUntil.ToUnixTimeMilliseconds()}";
+        if (person.MobilePhoneVerified && !string.IsNullOrWhiteSpace(person.MobilePhone))
+        {
+            outbox.Enqueue(new NotificationRequest(NotificationKind.AccountLocked, NotificationChannel.Sms, person.MobilePhone, values, person.Id, key + ":sms"));
+        }
+        if (person.EmailVerified && !string.IsNullOrWhiteSpace(person.Email))
+        {
+            outbox.Enqueue(new NotificationRequest(NotificationKind.AccountLocked, NotificationChannel.Email, person.Email, values, person.Id, key + ":email"));
+        }
+        // The audit write commits the queued messages with it.
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountLocked, $"lock_{attempt.Decision.LockNumber}", person.Id, clientId,
+            $"until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
+        ThrottleLog.Locked(logger, person.Id, attempt.Decision.LockNumber, duration);
+    }
+
+    public Task SucceededAsync(SecretAttempt attempt, CancellationToken cancellationToken = default) =>
+        store.SucceededAsync(attempt.Account, attempt.Ip, attempt.Decision.IpEntry, cancellationToken);
+
+    public async Task<bool> ResetAsync(Guid personId, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var before = await store.ResetAsync(ThrottleKeys.ForPerson(personId), cancellationToken);
+        var wasLocked = before?.LockedUntil is { } until && until > clock.GetUtcNow();
+        if (wasLocked)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountUnlocked, reason, personId, null, $"lock={before!.Locks}"), cancellationToken);
+            ThrottleLog.Unlocked(logger, personId, reason);
+        }
+        return wasLocked;
+    }
+}
+
+/// <summary>"15 minutes", "1 heure", "2 heures et 30 minutes": how long a lock lasts, for the person's message.</summary>
+public static class FrenchDuration
+{
+    public static string Format(TimeSpan duration)
+    {
+        // Rounded up to the minute: the message must never promise access earlier than the lock ends.
+        var minutes = Math.Max(1, (long)Math.Ceiling(duration.TotalMinutes - 1e-9));
+        var hours = minutes / 60;
+        var rest = minutes % 60;
+        static string Unit(long n, string singular) => n == 1 ? $"1 {singular}" : $"{n} {singular}s";
+        return hours == 0 ? Unit(rest, "minute")
+            : rest == 0 ? Unit(hours, "heure")
+            : $"{Unit(hours, "heure")} et {Unit(rest, "minute")}";
+    }
+}
+
+internal static partial class ThrottleLog
+{
+    [LoggerMessage(EventId = 2201, EventName = "ThrottleRefused", Level = LogLevel.Information,
+        Message = "Secret check refused ({Refusal}) for person {PersonId}; retry after {RetryAfter}")]
+    public static partial void Refused(ILogger logger, ThrottleRefusal refusal, Guid? personId, TimeSpan retryAfter);
+
+    [LoggerMessage(EventId = 2202, EventName = "AccountLocked", Level = LogLevel.Warning,
+        Message = "Account of person {PersonId} locked (lock {LockNumber}) for {Duration}")]
+    public static partial void Locked(ILogger logger, Guid personId, int lockNumber, TimeSpan duration);
+
+    [LoggerMessage(EventId = 2203, EventName = "AccountUnlocked", Level = LogLevel.Information,
+        Message = "Account of person {PersonId} unlocked ({Reason})")]
+    public static partial void Unlocked(ILogger logger, Guid personId, string reason);
+}

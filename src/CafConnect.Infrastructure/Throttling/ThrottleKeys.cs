@@ -1,0 +1,35 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace CafConnect.Infrastructure.Throttling;
+
+public static class ThrottleKeys
+{
+    public const string UnknownIp = "unknown";
+
+    /// <summary>
+    /// The unit an IP budget applies to: an IPv4 address, or the /64 of an IPv6 address (one subscriber usually holds a
+    /// whole /64, so counting single IPv6 addresses would give an attacker billions of budgets). IPv4-mapped IPv6 is IPv4.
+    /// </summary>
+    public static string ForIp(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return UnknownIp;
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            var bytes = address.GetAddressBytes();
+            Array.Clear(bytes, 8, 8);
+            return new IPAddress(bytes) + "/64";
+        }
+        return address.ToString();
+    }
+
+    /// <summary>The account a person's attempts count against.</summary>
+    public static string ForPerson(Guid personId) => personId.ToString("N");
+}
