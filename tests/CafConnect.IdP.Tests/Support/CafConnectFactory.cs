@@ -26,6 +26,8 @@ public sealed class CafConnectFactory(
             // Cheaper hashes keep the suite fast; production parameters are tested in the hasher's own tests.
             ["Security:Argon2id:MemoryKiB"] = "8192",
             ["Security:Argon2id:Iterations"] = "1",
+            // Messages without a gateway go to files: into a temporary folder, never the source tree.
+            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-test-outbox", Guid.NewGuid().ToString("N")),
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
