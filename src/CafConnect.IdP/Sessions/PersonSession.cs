@@ -33,6 +33,30 @@ public static class PersonSession
         return facts;
     }
 
+    /// <summary>
+    /// Cookie check at every request: the session ends when the account is closed or its password was replaced after
+    /// the session began (reset, provisional password): a thief's browser session dies with the old password.
+    /// </summary>
+    public static async Task ValidateAsync(CookieValidatePrincipalContext context)
+    {
+        var personId = context.Principal?.PersonId();
+        var facts = context.Principal?.Facts();
+        if (personId is null || facts is null)
+        {
+            return;
+        }
+        var db = context.HttpContext.RequestServices.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>();
+        var state = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
+            db.Persons.Where(p => p.Id == personId.Value).Select(p => new { p.ClosedAt, p.PasswordSetAt }), context.HttpContext.RequestAborted);
+        // auth_time has a one-second resolution: compare whole seconds.
+        if (state is null || state.ClosedAt is not null
+            || (state.PasswordSetAt is { } setAt && setAt.ToUnixTimeSeconds() > facts.AuthenticatedAt.ToUnixTimeSeconds()))
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(Scheme);
+        }
+    }
+
     public static Guid? PersonId(this ClaimsPrincipal principal) =>
         Guid.TryParse(principal.FindFirst(PersonIdClaim)?.Value, out var id) ? id : null;
 
