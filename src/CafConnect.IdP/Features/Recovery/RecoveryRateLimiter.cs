@@ -12,6 +12,9 @@ public sealed class RecoveryRateLimitOptions
     public TimeSpan PerIpWindow { get; set; } = TimeSpan.FromMinutes(15);
     public int PerIdentifierLimit { get; set; } = 5;
     public TimeSpan PerIdentifierWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Namespace of the counters (several deployments, or test hosts, sharing one Redis keep theirs apart).</summary>
+    public string KeyPrefix { get; set; } = "cafconnect:rl:";
 }
 
 /// <summary>
@@ -31,14 +34,14 @@ public static class RecoveryRateLimits
     /// <summary>Both counters are always counted (no short-circuit: a limited IP still counts against the identifier).</summary>
     public static async Task<bool> AllowAsync(this IRecoveryRateLimiter limiter, RecoveryRateLimitOptions options, string journey, string? ip, string identifier, CancellationToken cancellationToken)
     {
-        var byIp = await limiter.TryAcquireAsync(journey + ":ip", ip ?? "unknown", options.PerIpLimit, options.PerIpWindow, cancellationToken);
-        var byIdentifier = await limiter.TryAcquireAsync(journey + ":id", identifier, options.PerIdentifierLimit, options.PerIdentifierWindow, cancellationToken);
+        var byIp = await limiter.TryAcquireAsync(options.KeyPrefix + journey + ":ip", ip ?? "unknown", options.PerIpLimit, options.PerIpWindow, cancellationToken);
+        var byIdentifier = await limiter.TryAcquireAsync(options.KeyPrefix + journey + ":id", identifier, options.PerIdentifierLimit, options.PerIdentifierWindow, cancellationToken);
         return byIp && byIdentifier;
     }
 
     /// <summary>A NIR must not sit in Redis in clear: the subject is hashed (the counter only needs equality).</summary>
     internal static string Key(string scope, string subject) =>
-        "cafconnect:rl:" + scope + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("cafconnect.rl.v1\0" + scope + "\0" + subject)));
+        scope + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("cafconnect.rl.v1\0" + scope + "\0" + subject)));
 }
 
 /// <summary>Shared by every instance (production: PostgreSQL + Redis).</summary>
