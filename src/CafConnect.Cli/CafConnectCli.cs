@@ -11,7 +11,8 @@ namespace CafConnect.Cli;
 public static class CafConnectCli
 {
     public const string Description = """
-        Administers a CafConnect identity provider's store: migrations, relying parties (clients) and token keys.
+        Administers a CafConnect identity provider's store: migrations, relying parties (clients), token keys and
+        provisional passwords for people's accounts.
 
         The store comes from, lowest precedence first: appsettings.json next to this binary, environment variables
         (Storage__Provider, ConnectionStrings__CafConnect, Storage__DataDirectory), the --config file, then
@@ -30,6 +31,7 @@ public static class CafConnectCli
         root.Subcommands.Add(DbCommands.Create(globals));
         root.Subcommands.Add(ClientCommands.Create(globals));
         root.Subcommands.Add(KeyCommands.Create(globals));
+        root.Subcommands.Add(AccountCommands.Create(globals));
 
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)

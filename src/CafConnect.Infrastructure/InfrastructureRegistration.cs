@@ -36,6 +36,9 @@ public static class InfrastructureRegistration
         services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();
         services.AddScoped<AuditTrail>();
+        // Same section as the login's Accounts:PasswordExpiry, so a provisional password's letter and its expiry agree.
+        services.TryAddSingleton(configuration.GetSection("Accounts:PasswordExpiry").Get<Domain.Passwords.PasswordExpiryOptions>() ?? new Domain.Passwords.PasswordExpiryOptions());
+        services.AddScoped<Recovery.CredentialReset>();
         services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));
         services.AddCafConnectVerification(configuration, storage.Provider);
         services.AddCafConnectThrottling(configuration, storage.Provider);

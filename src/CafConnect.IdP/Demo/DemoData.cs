@@ -25,6 +25,9 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
 
     public static readonly DemoPerson AminaDiallo = new(null, "P33392250", Civility.Madame, "Amina", "DIALLO", new DateOnly(1990, 5, 9), "amina.diallo@example.fr", null, "Baobab8Dakar");
 
+    // Own password, but no verified contact (a mobile on file, never verified): "Mot de passe oublié ?" answers by letter.
+    public static readonly DemoPerson KarimBenali = new("1880633063042", null, Civility.Monsieur, "Karim", "BENALI", new DateOnly(1988, 6, 30), null, "+33615000006", "Cedre5Bordeaux");
+
     public async Task SeedWhenEmptyAsync(CancellationToken cancellationToken = default)
     {
         if (await db.Persons.AnyAsync(cancellationToken))
@@ -38,7 +41,9 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
         var amina = Create(AminaDiallo);
         var paul = CreateLegacy(PaulMartin);
         var sophie = CreateLegacy(SophieMartin);
-        db.Persons.AddRange(jeanne, marc, louise, amina, paul, sophie);
+        var karim = Create(KarimBenali);
+        karim.MobilePhoneVerified = false;
+        db.Persons.AddRange(jeanne, marc, louise, amina, paul, sophie, karim);
 
         var dupont = new Household { FileNumber = "0260311" };
         dupont.Members.Add(new HouseholdMembership { Person = jeanne, Role = HouseholdRole.Allocataire });

@@ -1,6 +1,8 @@
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.FirstLogin;
 using CafConnect.IdP.Features.Login;
+using CafConnect.IdP.Features.ProvisionalIdRecovery;
+using CafConnect.IdP.Features.Recovery;
 using CafConnect.IdP.Protocol;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure;
@@ -93,6 +95,8 @@ public static class CafConnectHost
                 options.ReturnUrlParameter = "returnUrl";
                 options.ExpireTimeSpan = configuration.GetValue("Session:IdleTimeout", TimeSpan.FromMinutes(30));
                 options.SlidingExpiration = true;
+                // A session older than the person's password (reset, provisional password) or of a closed account ends.
+                options.Events.OnValidatePrincipal = PersonSession.ValidateAsync;
             });
         services.AddAuthorization();
         services.AddAntiforgery(options =>
@@ -112,6 +116,13 @@ public static class CafConnectHost
         services.AddScoped<LoginHandler>();
         services.AddSingleton<FlowBrowserBinding>();
         services.AddScoped<FirstLoginJourney>();
+        services.AddScoped<RecoveryJourney>();
+        services.AddScoped<ProvisionalIdReminderJourney>();
+        services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<RecoveryRateLimitOptions>() ?? new RecoveryRateLimitOptions());
+        // Redis when the instances share one (production), in memory for the embedded single instance.
+        services.AddSingleton<IRecoveryRateLimiter>(sp => sp.GetService<StackExchange.Redis.IConnectionMultiplexer>() is { } redis
+            ? new RedisRecoveryRateLimiter(redis)
+            : new InMemoryRecoveryRateLimiter(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<RememberedIdentifier>();
         services.AddScoped<DemoData>();
         services.AddHttpClient();

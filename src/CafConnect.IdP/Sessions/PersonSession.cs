@@ -17,6 +17,9 @@ public static class PersonSession
     public const string Scheme = CookieAuthenticationDefaults.AuthenticationScheme;
     private const string PersonIdClaim = "cafconnect:person_id";
 
+    /// <summary>auth_time in milliseconds: a password set in the same second as a sign-in must still be told apart.</summary>
+    private const string AuthenticatedAtMsClaim = "cafconnect:auth_time_ms";
+
     /// <summary>Signs the person in with a brand-new session id, replacing any previous session on this browser.</summary>
     public static async Task<SessionFacts> SignInAsync(HttpContext http, PersonAccount person, string method, TimeProvider clock)
     {
@@ -25,12 +28,40 @@ public static class PersonSession
         identity.AddClaim(new Claim(Claims.Subject, person.Subject));
         identity.AddClaim(new Claim(PersonIdClaim, person.Id.ToString()));
         identity.AddClaim(new Claim(Claims.AuthenticationTime, facts.AuthenticatedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        identity.AddClaim(new Claim(AuthenticatedAtMsClaim, facts.AuthenticatedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
         identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, method));
         identity.AddClaim(new Claim(CafClaimTypes.SessionId, facts.SessionId));
 
         await http.SignOutAsync(Scheme);
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, IssuedUtc = facts.AuthenticatedAt });
         return facts;
+    }
+
+    /// <summary>
+    /// Cookie check at every request: the session ends when the account is closed or its password was replaced after
+    /// the session began (reset, provisional password): a thief's browser session dies with the old password.
+    /// </summary>
+    public static async Task ValidateAsync(CookieValidatePrincipalContext context)
+    {
+        var personId = context.Principal?.PersonId();
+        var facts = context.Principal?.Facts();
+        if (personId is null || facts is null)
+        {
+            return;
+        }
+        var db = context.HttpContext.RequestServices.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>();
+        var state = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
+            db.Persons.Where(p => p.Id == personId.Value).Select(p => new { p.ClosedAt, p.PasswordSetAt }), context.HttpContext.RequestAborted);
+        // Milliseconds when the session carries them; whole seconds (auth_time) for sessions opened before they did.
+        var signedInMs = long.TryParse(context.Principal!.FindFirst(AuthenticatedAtMsClaim)?.Value, out var ms) ? ms : (long?)null;
+        var stale = state?.PasswordSetAt is { } setAt && (signedInMs is { } precise
+            ? setAt.ToUnixTimeMilliseconds() > precise
+            : setAt.ToUnixTimeSeconds() > facts.AuthenticatedAt.ToUnixTimeSeconds());
+        if (state is null || state.ClosedAt is not null || stale)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(Scheme);
+        }
     }
 
     public static Guid? PersonId(this ClaimsPrincipal principal) =>

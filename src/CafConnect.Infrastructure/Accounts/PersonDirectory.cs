@@ -1,4 +1,6 @@
 using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Identity;
+using CafConnect.Domain.Passwords;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -18,6 +20,30 @@ public sealed class PersonDirectory(CafConnectDbContext db)
         var householdIds = person.Memberships.Select(m => m.HouseholdId).ToList();
         return await db.Persons.Where(p => p.Memberships.Any(m => householdIds.Contains(m.HouseholdId))).ToListAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// What the person's file knows (NIR, file numbers, every member's birth date and mobile): the facts a new password
+    /// or a provisional one must not be built from. One place for the first login, recovery and the agents' tool.
+    /// </summary>
+    public async Task<PasswordContext> PasswordContextOfAsync(PersonAccount person, CancellationToken cancellationToken = default)
+    {
+        var members = await HouseholdMembersOfAsync(person, cancellationToken);
+        return new PasswordContext
+        {
+            Nir = person.Nir is not null && Nir.TryParse(person.Nir, out var nir, out _) ? nir : null,
+            FileNumbers = person.Memberships.Where(m => m.Household is not null).Select(m => m.Household!.FileNumber).ToList(),
+            BirthDates = members.Append(person).Where(m => m.BirthDate is not null).Select(m => m.BirthDate!.Value).Distinct().ToList(),
+            PhoneNumbers = members.Append(person).Where(m => m.MobilePhone is not null).Select(m => m.MobilePhone!).Distinct().ToList(),
+        };
+    }
+
+    /// <summary>A NIR or a provisional identifier, as <see cref="LoginIdentifier"/> parsed it.</summary>
+    public Task<PersonAccount?> FindByLoginIdentifierAsync(LoginIdentifier identifier, CancellationToken cancellationToken = default) =>
+        identifier.Kind == LoginIdentifierKind.Nir ? FindByNirAsync(identifier.Value, cancellationToken) : FindByProvisionalIdAsync(identifier.Value, cancellationToken);
+
+    /// <summary>Open accounts with a provisional identifier born that day (the few candidates of "Identifiant provisoire oublié ?").</summary>
+    public async Task<IReadOnlyList<PersonAccount>> ProvisionalHoldersBornOnAsync(DateOnly birthDate, CancellationToken cancellationToken = default) =>
+        await db.Persons.Where(p => p.ProvisionalId != null && p.BirthDate == birthDate && p.ClosedAt == null).ToListAsync(cancellationToken);
 
     public Task<PersonAccount?> FindByNirAsync(string normalisedNir, CancellationToken cancellationToken = default) =>
         WithFiles.FirstOrDefaultAsync(p => p.Nir == normalisedNir, cancellationToken);

@@ -40,6 +40,15 @@ public static class AuditEventTypes
     public const string Logout = "logout";
     public const string TokenIssued = "token.issued";
     public const string PasswordRehashed = "password.rehashed";
+    public const string RecoveryRequested = "recovery.password.requested";
+    public const string RecoveryCodeSent = "recovery.code_sent";
+    public const string RecoveryCodeRejected = "recovery.code_rejected";
+    public const string RecoveryCodeVerified = "recovery.code_verified";
+    public const string RecoveryRateLimited = "recovery.rate_limited";
+    public const string PasswordReset = "password.reset";
+    public const string ProvisionalPasswordIssued = "password.provisional_issued";
+    public const string GrantsRevoked = "grants.revoked";
+    public const string ProvisionalIdReminderRequested = "recovery.provisional_id.requested";
     public const string ClientAdded = "admin.client.added";
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";

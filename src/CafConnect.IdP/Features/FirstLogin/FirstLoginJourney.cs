@@ -90,7 +90,7 @@ public sealed class FirstLoginJourney(
 
     public async Task<StepResult> ChoosePasswordAsync(HttpContext http, FirstLoginStep step, string? password, string? confirmation, CancellationToken cancellationToken)
     {
-        var check = PersonalPasswordPolicy.Check(password, await PasswordContextOfAsync(step.Person, cancellationToken));
+        var check = PersonalPasswordPolicy.Check(password, await persons.PasswordContextOfAsync(step.Person, cancellationToken));
         if (!check.IsAccepted)
         {
             return StepResult.Stay(PasswordField, string.Join(" ", check.Violations.Select(v => v.Message)));
@@ -230,18 +230,6 @@ public sealed class FirstLoginJourney(
         return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
             ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
             : "/connexion");
-    }
-
-    public async Task<PasswordContext> PasswordContextOfAsync(PersonAccount person, CancellationToken cancellationToken)
-    {
-        var members = await persons.HouseholdMembersOfAsync(person, cancellationToken);
-        return new PasswordContext
-        {
-            Nir = person.Nir is not null && Nir.TryParse(person.Nir, out var nir, out _) ? nir : null,
-            FileNumbers = person.Memberships.Where(m => m.Household is not null).Select(m => m.Household!.FileNumber).ToList(),
-            BirthDates = members.Append(person).Where(m => m.BirthDate is not null).Select(m => m.BirthDate!.Value).Distinct().ToList(),
-            PhoneNumbers = members.Append(person).Where(m => m.MobilePhone is not null).Select(m => m.MobilePhone!).Distinct().ToList(),
-        };
     }
 
     /// <summary>Issues a code and puts its message in the outbox, in the flow's unit of work; a French refusal otherwise.</summary>

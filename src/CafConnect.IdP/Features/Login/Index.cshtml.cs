@@ -24,6 +24,12 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
     [BindProperty(SupportsGet = true, Name = "mode")]
     public string? Mode { get; set; }
 
+    /// <summary>"modifie" after "Mot de passe oublié ?": the new password is to be typed once here.</summary>
+    [BindProperty(SupportsGet = true, Name = "motdepasse")]
+    public string? PasswordNotice { get; set; }
+
+    public bool PasswordJustChanged => PasswordNotice == "modifie";
+
     public LoginIdentifierKind Kind => Mode == "provisoire" ? LoginIdentifierKind.Provisional : LoginIdentifierKind.Nir;
 
     public IReadOnlyDictionary<string, string> FieldErrors { get; private set; } = new Dictionary<string, string>();

@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Text;
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Contacts;
+using CafConnect.IdP.Features.FirstLogin;
+using CafConnect.IdP.Features.Recovery;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Flows;
+using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Verification;
+
+namespace CafConnect.IdP.Features.ProvisionalIdRecovery;
+
+public static class ProvisionalIdReminderStates
+{
+    public const string FlowType = "provisional-id-reminder";
+    public const string Sent = "sent";
+    public const string StartPath = "/identifiant-provisoire-oublie";
+    public const string SentPath = "/identifiant-provisoire-oublie/envoye";
+}
+
+/// <summary>What the form asks: civil status and a contact. Everything as typed; the journey normalises it.</summary>
+public sealed record ProvisionalIdRequest(string? BirthName, string? GivenNames, string? BirthDate, string? Contact);
+
+/// <summary>The flow of a request: nothing but the fact it was answered (the page after it is the same for everyone).</summary>
+public sealed class ProvisionalIdReminderContext
+{
+    public bool ByEmail { get; set; }
+}
+
+/// <summary>
+/// "Identifiant provisoire oublié ?": when the civil status matches a person holding a provisional identifier and the
+/// contact typed is one of their verified contacts, the identifier is sent to that contact (seed 003's wording), never
+/// shown. Every request gets the same answer and is limited per IP and per contact.
+/// </summary>
+public sealed class ProvisionalIdReminderJourney(
+    FlowStore flows, PersonDirectory persons, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding,
+    IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits, TimeProvider clock)
+{
+    public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
+
+    public const string BirthNameField = "BirthName";
+    public const string GivenNamesField = "GivenNames";
+    public const string BirthDateField = "BirthDate";
+    public const string ContactField = "Contact";
+    public const string FormField = FirstLoginJourney.FormField;
+
+    public async Task<(StepResult Result, bool Limited)> RequestAsync(HttpContext http, ProvisionalIdRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string>();
+        var birthName = NormaliseName(request.BirthName);
+        var givenNames = NormaliseName(request.GivenNames);
+        if (birthName.Length == 0)
+        {
+            errors[BirthNameField] = "Saisissez votre nom de naissance.";
+        }
+        if (givenNames.Length == 0)
+        {
+            errors[GivenNamesField] = "Saisissez votre prénom (ou vos prénoms).";
+        }
+        if (!TryParseBirthDate(request.BirthDate, out var birthDate, out var dateError))
+        {
+            errors[BirthDateField] = dateError;
+        }
+        var (channel, contact, contactError) = ParseContact(request.Contact);
+        if (contactError is not null)
+        {
+            errors[ContactField] = contactError;
+        }
+        if (errors.Count > 0)
+        {
+            return (StepResult.Stay(errors), false);
+        }
+
+        if (!await limiter.AllowAsync(limits, "provisional-id", http.Connection.RemoteIpAddress?.ToString(), contact!, cancellationToken))
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "provisional_id"), cancellationToken);
+            return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);
+        }
+
+        var candidates = await persons.ProvisionalHoldersBornOnAsync(birthDate, cancellationToken);
+        var match = candidates.FirstOrDefault(p => NormaliseName(p.BirthName) == birthName && GivenNamesMatch(p.GivenNames, givenNames) && OwnsVerified(p, channel, contact!));
+
+        var flow = await flows.CreateAsync(ProvisionalIdReminderStates.FlowType, ProvisionalIdReminderStates.Sent, null, null,
+            ProvisionalIdReminderStates.StartPath, FlowLifetime, binding.GetOrCreate(http),
+            new ProvisionalIdReminderContext { ByEmail = channel == ContactChannel.Email }, cancellationToken);
+        if (match is not null)
+        {
+            outbox.Enqueue(new NotificationRequest(NotificationKind.ProvisionalIdReminder,
+                channel == ContactChannel.Email ? NotificationChannel.Email : NotificationChannel.Sms, contact!,
+                new Dictionary<string, string> { ["identifier"] = match.ProvisionalId! }, match.Id, $"provisional-id-reminder:{flow.Id}"));
+        }
+        // The person only when matched: an unmatched request names nobody.
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalIdReminderRequested, match is null ? "no_match" : "sent", match?.Id,
+            Details: $"channel={channel}"), cancellationToken);
+        return (StepResult.Go($"{ProvisionalIdReminderStates.SentPath}?flow={Uri.EscapeDataString(flow.Id)}"), false);
+    }
+
+    public async Task<(FlowLookup Lookup, ProvisionalIdReminderContext? Context)> LoadAsync(HttpContext http, string? flowId, CancellationToken cancellationToken)
+    {
+        var (lookup, flow) = await flows.FindAsync(flowId, ProvisionalIdReminderStates.FlowType, binding.Read(http), cancellationToken);
+        return lookup == FlowLookup.Found ? (lookup, FlowStore.ReadContext<ProvisionalIdReminderContext>(flow!)) : (lookup, null);
+    }
+
+    /// <summary>Upper case, no accents, hyphens and apostrophes as spaces, single spaces: "Élodie-Marie" = "ELODIE MARIE".</summary>
+    public static string NormaliseName(string? name)
+    {
+        var decomposed = (name ?? string.Empty).Trim().Normalize(NormalizationForm.FormD);
+        var builder = new StringBuilder(decomposed.Length);
+        foreach (var c in decomposed)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark)
+            {
+                continue;
+            }
+            builder.Append(c is '-' or '\'' or '’' or ',' ? ' ' : char.ToUpperInvariant(c));
+        }
+        return string.Join(' ', builder.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>All the given names, or the first one alone (people often type only their usual first name).</summary>
+    private static bool GivenNamesMatch(string stored, string typed)
+    {
+        var normalised = NormaliseName(stored);
+        return normalised == typed || normalised.Split(' ')[0] == typed;
+    }
+
+    private static bool OwnsVerified(PersonAccount person, ContactChannel channel, string contact) => channel == ContactChannel.Email
+        ? person.EmailVerified && EmailAddress.SameAddress(person.Email, contact)
+        : person.MobilePhoneVerified && person.MobilePhone is not null
+          && ContactNormalizer.NormalizePhone(person.MobilePhone) == ContactNormalizer.NormalizePhone(contact);
+
+    private static (ContactChannel Channel, string? Contact, string? Error) ParseContact(string? input)
+    {
+        var text = (input ?? string.Empty).Trim();
+        if (text.Length == 0)
+        {
+            return (ContactChannel.Email, null, "Saisissez votre adresse mail ou votre numéro de téléphone portable.");
+        }
+        if (text.Contains('@'))
+        {
+            return EmailAddress.TryNormalise(text, out var email, out var emailError) ? (ContactChannel.Email, email, null) : (ContactChannel.Email, null, emailError);
+        }
+        return FrenchMobile.TryNormalise(text, out var mobile, out var mobileError) ? (ContactChannel.Sms, mobile, null) : (ContactChannel.Sms, null, mobileError);
+    }
+
+    private bool TryParseBirthDate(string? input, out DateOnly date, out string error)
+    {
+        var text = (input ?? string.Empty).Trim();
+        error = string.Empty;
+        date = default;
+        if (text.Length == 0)
+        {
+            error = "Saisissez votre date de naissance.";
+            return false;
+        }
+        if (!DateOnly.TryParseExact(text, ["dd/MM/yyyy", "d/M/yyyy", "dd-MM-yyyy", "dd.MM.yyyy", "yyyy-MM-dd"], CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
+        {
+            error = "Saisissez une date de naissance valide au format JJ/MM/AAAA, par exemple 09/05/1990.";
+            return false;
+        }
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        if (date > today || date.Year < 1900)
+        {
+            error = "La date de naissance doit être passée et postérieure à 1900.";
+            return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,249 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Identity;
+using CafConnect.Domain.Passwords;
+using CafConnect.IdP.Features.FirstLogin;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Flows;
+using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Recovery;
+using CafConnect.Infrastructure.Security;
+using CafConnect.Infrastructure.Verification;
+
+namespace CafConnect.IdP.Features.Recovery;
+
+/// <summary>An open recovery flow with its context and, for a real account, its person.</summary>
+public sealed record RecoveryStep(SelfServiceFlow Flow, RecoveryContext Context, PersonAccount? Person);
+
+/// <summary>
+/// "Mot de passe oublié ?": identifier → code to the verified contact → new password, or, without a verified contact,
+/// a provisional password by letter. Every identifier gets the same answer, the same pages and the same amount of
+/// work (one flow, one code issued, one Argon2id computation, one audit row), so neither the page nor a stopwatch tells
+/// whether an account exists; the request is limited per IP and per identifier.
+/// </summary>
+public sealed class RecoveryJourney(
+    FlowStore flows, PersonDirectory persons, ISecretHasher hasher, IVerificationCodeStore codes, INotificationOutbox outbox,
+    CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
+    TimeProvider clock)
+{
+    public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
+
+    /// <summary>A self-service request does not replace a provisional password sent less than this long ago (no letter bombing).</summary>
+    public static readonly TimeSpan LetterInterval = TimeSpan.FromDays(1);
+
+    public const string IdentifierField = "Identifier";
+    public const string CodeField = FirstLoginJourney.CodeField;
+    public const string PasswordField = FirstLoginJourney.PasswordField;
+    public const string ConfirmationField = FirstLoginJourney.ConfirmationField;
+    public const string FormField = FirstLoginJourney.FormField;
+
+    public const string TooManyRequestsMessage = "Vous avez fait trop de demandes. Pour votre sécurité, réessayez dans une heure.";
+
+    // Placeholder contacts of decoy flows: valid for the code store, never delivered.
+    private const string DecoyMobile = "0600000000";
+    private const string DecoyEmail = "personne@invalid.invalid";
+
+    /// <summary>The identifier form. Null redirect with errors: stay; <see cref="StepResult.Errors"/> under <see cref="FormField"/> with 429: limited.</summary>
+    public async Task<(StepResult Result, bool Limited)> StartAsync(HttpContext http, string? identifierInput, CancellationToken cancellationToken)
+    {
+        // Format errors depend only on what was typed: they say nothing about accounts.
+        if (!LoginIdentifier.TryParse(identifierInput, out var identifier, out var error))
+        {
+            return (StepResult.Stay(IdentifierField, error), false);
+        }
+        if (!await limiter.AllowAsync(limits, "password", http.Connection.RemoteIpAddress?.ToString(), identifier.Value, cancellationToken))
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "password"), cancellationToken);
+            return (StepResult.Stay(FormField, TooManyRequestsMessage), true);
+        }
+
+        var found = await persons.FindByLoginIdentifierAsync(identifier, cancellationToken);
+        var person = found is { IsClosed: false } ? found : null;
+        var target = person is null ? null : PreferredContact(person, preferred: null);
+        var context = new RecoveryContext { Provisional = identifier.Kind == LoginIdentifierKind.Provisional };
+        (context.Channel, context.Contact) = target ?? (ContactChannel.Sms, DecoyMobile);
+        var flow = await flows.CreateAsync(RecoveryStates.FlowType, RecoveryStates.Code, target is null ? null : person!.Id, null,
+            RecoveryStates.StartPath, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
+        var step = new RecoveryStep(flow, context, target is null ? null : person);
+
+        string outcome;
+        if (target is not null)
+        {
+            await SendCodeAsync(step, cancellationToken);
+            // The letter path computes one Argon2id hash: so does this one (timing).
+            hasher.VerifyAgainstDummy(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
+            outcome = "code_sent";
+        }
+        else
+        {
+            await SendCodeAsync(step, cancellationToken);
+            if (person is null)
+            {
+                hasher.VerifyAgainstDummy(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
+                outcome = found is null ? "unknown_identifier" : "closed_account";
+            }
+            else if (person.CredentialKind == CredentialKind.Provisional && person.PasswordSetAt is { } sent && clock.GetUtcNow() - sent < LetterInterval)
+            {
+                hasher.VerifyAgainstDummy(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
+                outcome = "letter_recently_sent";
+            }
+            else
+            {
+                // No verified contact: a provisional password by letter (seed 000), valid 2 months, replaced at first login.
+                var delivery = await reset.InTransactionAsync(async ct =>
+                {
+                    var sentBy = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:{flow.Id}", ct);
+                    await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"), ct);
+                    return sentBy;
+                }, cancellationToken);
+                outcome = "provisional_" + delivery.Channel.ToString().ToLowerInvariant();
+            }
+        }
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id), cancellationToken);
+        return (StepResult.Go(UrlOf(flow)), false);
+    }
+
+    public async Task<(FlowLookup Lookup, RecoveryStep? Step)> LoadAsync(HttpContext http, string? flowId, CancellationToken cancellationToken)
+    {
+        var (lookup, flow) = await flows.FindAsync(flowId, RecoveryStates.FlowType, binding.Read(http), cancellationToken);
+        if (lookup != FlowLookup.Found)
+        {
+            return (lookup, null);
+        }
+        PersonAccount? person = null;
+        if (flow!.PersonId is { } personId)
+        {
+            person = await persons.FindByIdAsync(personId, cancellationToken);
+            if (person is null || person.IsClosed)
+            {
+                return (FlowLookup.NotFound, null);
+            }
+        }
+        return (FlowLookup.Found, new RecoveryStep(flow, FlowStore.ReadContext<RecoveryContext>(flow), person));
+    }
+
+    public static string UrlOf(SelfServiceFlow flow) => $"{RecoveryStates.PathOf(flow.State)}?flow={Uri.EscapeDataString(flow.Id)}";
+
+    /// <summary>"Demander un nouveau code", by SMS or by mail: to that verified contact, else to the other one.</summary>
+    public async Task<StepResult> ResendCodeAsync(RecoveryStep step, ContactChannel? channel, CancellationToken cancellationToken)
+    {
+        if (step.Person is not null && PreferredContact(step.Person, channel) is { } target)
+        {
+            (step.Context.Channel, step.Context.Contact) = target;
+        }
+        else if (step.Person is null && channel is { } wanted)
+        {
+            (step.Context.Channel, step.Context.Contact) = wanted == ContactChannel.Email ? (ContactChannel.Email, DecoyEmail) : (ContactChannel.Sms, DecoyMobile);
+        }
+        var refused = await SendCodeAsync(step, cancellationToken);
+        if (refused is not null)
+        {
+            return StepResult.Stay(FormField, refused);
+        }
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        return StepResult.Go(UrlOf(step.Flow) + "&renvoye=1");
+    }
+
+    public async Task<StepResult> VerifyCodeAsync(RecoveryStep step, string? code, CancellationToken cancellationToken)
+    {
+        var typed = new string((code ?? string.Empty).Where(c => !char.IsWhiteSpace(c)).ToArray());
+        if (typed.Length != 6 || !typed.All(char.IsAsciiDigit))
+        {
+            return StepResult.Stay(CodeField, "Le code de vérification comporte 6 chiffres.");
+        }
+        var result = await codes.CheckAsync(step.Flow.Id, step.Context.Channel, step.Context.Contact, typed, cancellationToken);
+        if (result.Outcome != CodeCheck.Verified || step.Person is null)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeRejected, result.Outcome.ToString(), step.Person?.Id), cancellationToken);
+            return StepResult.Stay(CodeField, result.Outcome switch
+            {
+                CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
+                CodeCheck.Wrong => "Le code saisi est incorrect. Il vous reste 1 essai.",
+                CodeCheck.Exhausted => "Le code saisi est incorrect. Trop d'essais : ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
+                _ => "Ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
+            });
+        }
+        step.Flow.State = RecoveryStates.Password;
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id), cancellationToken);
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        return StepResult.Go(UrlOf(step.Flow));
+    }
+
+    /// <summary>
+    /// The new password. The journey ends on the login page, not signed in: the code proves the contact, not the
+    /// password, and typing the new password once confirms it is known (or saved) before any session exists.
+    /// </summary>
+    public async Task<StepResult> ChoosePasswordAsync(RecoveryStep step, string? password, string? confirmation, CancellationToken cancellationToken)
+    {
+        var person = step.Person!;
+        var check = PersonalPasswordPolicy.Check(password, await persons.PasswordContextOfAsync(person, cancellationToken));
+        if (!check.IsAccepted)
+        {
+            return StepResult.Stay(PasswordField, string.Join(" ", check.Violations.Select(v => v.Message)));
+        }
+        if (!string.Equals(password, confirmation, StringComparison.Ordinal))
+        {
+            return StepResult.Stay(ConfirmationField, PasswordRules.ConfirmationMismatchMessage);
+        }
+        if (person.PasswordHash is not null && person.CredentialKind == CredentialKind.Personal && hasher.Verify(password!, person.PasswordHash) != SecretVerification.Failed)
+        {
+            return StepResult.Stay(PasswordField, "Choisissez un mot de passe différent de votre mot de passe actuel.");
+        }
+
+        await reset.InTransactionAsync(async ct =>
+        {
+            await reset.SetPersonalPasswordAsync(person, password!, $"password-reset:{step.Flow.Id}", ct);
+            step.Flow.CompletedAt = clock.GetUtcNow();
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id), ct);
+            return true;
+        }, cancellationToken);
+        return StepResult.Go("/connexion?motdepasse=modifie" + (step.Context.Provisional ? "&mode=provisoire" : string.Empty));
+    }
+
+    /// <summary>"Quitter": the flow ends; nothing changed.</summary>
+    public async Task<StepResult> QuitAsync(RecoveryStep step, CancellationToken cancellationToken)
+    {
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id), cancellationToken);
+        await flows.VoidAsync(step.Flow, cancellationToken);
+        return StepResult.Go("/connexion" + (step.Context.Provisional ? "?mode=provisoire" : string.Empty));
+    }
+
+    /// <summary>The verified contact to use: the one asked for when verified, else SMS first (seed 003), else e-mail.</summary>
+    private static (ContactChannel Channel, string Contact)? PreferredContact(PersonAccount person, ContactChannel? preferred)
+    {
+        var mobile = person.MobilePhoneVerified && person.MobilePhone is not null ? person.MobilePhone : null;
+        var email = person.EmailVerified && person.Email is not null ? person.Email : null;
+        return preferred switch
+        {
+            ContactChannel.Email when email is not null => (ContactChannel.Email, email),
+            _ when mobile is not null => (ContactChannel.Sms, mobile),
+            _ when email is not null => (ContactChannel.Email, email),
+            _ => null,
+        };
+    }
+
+    /// <summary>Issues a code for the flow's current target; a real one goes to the outbox, a decoy's goes nowhere.</summary>
+    private async Task<string?> SendCodeAsync(RecoveryStep step, CancellationToken cancellationToken)
+    {
+        var channel = step.Context.Channel;
+        var issue = await codes.IssueAsync(step.Flow.Id, channel, step.Context.Contact, cancellationToken);
+        if (!issue.Issued)
+        {
+            return issue.Refusal == CodeRefusal.TooSoon
+                ? $"Un code vient de vous être envoyé. Patientez {Math.Max(1, (int)Math.Ceiling(issue.RetryAfter.TotalSeconds))} secondes avant d'en demander un nouveau."
+                : "Vous avez demandé le nombre maximum de codes. Recommencez la démarche plus tard.";
+        }
+        if (step.Person is not null)
+        {
+            var validity = channel == ContactChannel.Sms ? "10 minutes" : "15 minutes";
+            outbox.Enqueue(new NotificationRequest(NotificationKind.VerificationCode,
+                channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email,
+                step.Context.Contact, new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = validity },
+                step.Person.Id, $"recovery-code:{step.Flow.Id}:{Guid.NewGuid():N}"));
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeSent, channel.ToString(), step.Person.Id), cancellationToken);
+        }
+        FlowStore.WriteContext(step.Flow, step.Context);
+        return null;
+    }
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Passwords;
+using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Security;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+
+namespace CafConnect.Infrastructure.Recovery;
+
+/// <summary>How a provisional password reached (or will reach) the person; never the password itself.</summary>
+public sealed record ProvisionalPasswordDelivery(NotificationChannel Channel, string MaskedRecipient, DateTimeOffset ValidUntil);
+
+/// <summary>
+/// What every replacement of a person's secret does, whoever triggers it (the person through "Mot de passe oublié ?",
+/// an agent through the CLI): the new secret, the end of every grant issued under the old one (a thief's refresh
+/// token dies with it), and the message to the person. Shared by the IdP and the CLI, so both follow one rule.
+/// Nothing here commits: callers run it in one transaction (<see cref="InTransactionAsync{T}"/>) with their audit rows.
+/// </summary>
+public sealed class CredentialReset(
+    CafConnectDbContext db, PersonDirectory persons, ISecretHasher hasher, INotificationOutbox outbox, AuditTrail audit,
+    IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, PasswordExpiryOptions expiry, TimeProvider clock)
+{
+    /// <summary>
+    /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (SQL Server retries):
+    /// the password, the revocations, the outbox message and the audit rows are stored together or not at all.
+    /// </summary>
+    public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var strategy = db.Database.CreateExecutionStrategy();
+        return strategy.ExecuteAsync(async ct =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var result = await work(ct);
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+            return result;
+        }, cancellationToken);
+    }
+
+    /// <summary>The person's own new password (checked by the caller against <see cref="PersonalPasswordPolicy"/>).</summary>
+    public async Task SetPersonalPasswordAsync(PersonAccount person, string password, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        person.PasswordHash = hasher.Hash(password);
+        person.CredentialKind = CredentialKind.Personal;
+        person.PasswordSetAt = clock.GetUtcNow();
+        person.RequiredActions.RemoveAll(a => a.Action == RequiredAction.ChooseNewPassword);
+        person.ConcurrencyStamp = Guid.NewGuid();
+        NotifyPasswordChanged(person, idempotencyKey);
+        await RevokeGrantsAsync(person, cancellationToken);
+    }
+
+    /// <summary>
+    /// A provisional password (8 digits, <see cref="LegacyCodePolicy"/>, cryptographic RNG), valid 2 months and replaced
+    /// at its first use: by SMS to the verified mobile when there is one, else by letter (seed 000). The account's
+    /// current password stops working. Returns where it goes; the password itself only ever leaves in the message.
+    /// </summary>
+    public async Task<ProvisionalPasswordDelivery> IssueProvisionalPasswordAsync(PersonAccount person, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        var password = NewProvisionalPassword(await persons.PasswordContextOfAsync(person, cancellationToken));
+        var now = clock.GetUtcNow();
+        person.PasswordHash = hasher.Hash(password);
+        person.CredentialKind = CredentialKind.Provisional;
+        person.PasswordSetAt = now;
+        person.ConcurrencyStamp = Guid.NewGuid();
+
+        var validUntil = PasswordExpiryPolicy.ExpiresAt(PasswordKind.Provisional, now, expiry)!.Value;
+        var values = new Dictionary<string, string>
+        {
+            ["password"] = password,
+            // The last day it works, as a letter reads it (Paris time).
+            ["valid_until"] = ToParis(validUntil.AddSeconds(-1)).ToString("dd/MM/yyyy", CultureInfo.InvariantCulture),
+        };
+        var (channel, recipient) = person.MobilePhoneVerified && person.MobilePhone is not null
+            ? (NotificationChannel.Sms, person.MobilePhone)
+            : (NotificationChannel.Letter, LetterRecipient(person));
+        outbox.Enqueue(new NotificationRequest(NotificationKind.ProvisionalPassword, channel, recipient, values, person.Id, idempotencyKey));
+        await RevokeGrantsAsync(person, cancellationToken);
+        return new ProvisionalPasswordDelivery(channel, RecipientMask.Mask(channel, recipient), validUntil);
+    }
+
+    /// <summary>
+    /// Every authorization and token of the person, for every client, marked revoked: refresh tokens stop working at
+    /// once, access tokens at their next introspection (they live 5 minutes). Browser sessions of the provider end
+    /// through the session check (a session older than the password is refused).
+    /// </summary>
+    public async Task RevokeGrantsAsync(PersonAccount person, CancellationToken cancellationToken)
+    {
+        var revokedAuthorizations = await authorizations.RevokeBySubjectAsync(person.Subject, cancellationToken);
+        var revokedTokens = await tokens.RevokeBySubjectAsync(person.Subject, cancellationToken);
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.GrantsRevoked, "password_replaced", person.Id,
+            Details: $"authorizations={revokedAuthorizations}; tokens={revokedTokens}"), cancellationToken);
+    }
+
+    /// <summary>8 digits from the cryptographic RNG, drawn again until <see cref="LegacyCodePolicy"/> accepts them.</summary>
+    public static string NewProvisionalPassword(PasswordContext context)
+    {
+        while (true)
+        {
+            var candidate = RandomNumberGenerator.GetInt32(0, 100_000_000).ToString("D8", CultureInfo.InvariantCulture);
+            if (LegacyCodePolicy.Check(candidate, context).IsAccepted)
+            {
+                return candidate;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The model holds no postal address (the Caf's file system does): a letter is addressed to the person's name and
+    /// internal reference, and the print service resolves the address from it (<see cref="OutboxMessage.PersonId"/> too).
+    /// </summary>
+    public static string LetterRecipient(PersonAccount person)
+    {
+        var civility = person.Civility switch { Civility.Madame => "Madame ", Civility.Monsieur => "Monsieur ", _ => string.Empty };
+        return $"{civility}{person.GivenNames} {person.FamilyName}\nRéférence personne : {person.Id:D}";
+    }
+
+    /// <summary>"Votre mot de passe vient d'être modifié", to the verified contact (SMS first, as every message).</summary>
+    private void NotifyPasswordChanged(PersonAccount person, string idempotencyKey)
+    {
+        if (person.MobilePhoneVerified && person.MobilePhone is not null)
+        {
+            outbox.Enqueue(new NotificationRequest(NotificationKind.PasswordChanged, NotificationChannel.Sms, person.MobilePhone, new Dictionary<string, string>(), person.Id, idempotencyKey + ":sms"));
+        }
+        else if (person.EmailVerified && person.Email is not null)
+        {
+            outbox.Enqueue(new NotificationRequest(NotificationKind.PasswordChanged, NotificationChannel.Email, person.Email, new Dictionary<string, string>(), person.Id, idempotencyKey + ":email"));
+        }
+    }
+
+    private static DateTime ToParis(DateTimeOffset instant)
+    {
+        try
+        {
+            return TimeZoneInfo.ConvertTime(instant, TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris")).DateTime;
+        }
+        catch (TimeZoneNotFoundException)
+        {
+            return instant.UtcDateTime;
+        }
+    }
+}
