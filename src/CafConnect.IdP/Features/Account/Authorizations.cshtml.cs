@@ -5,6 +5,7 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Households;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.EntityFrameworkCore;
 
 namespace CafConnect.IdP.Features.Account;
 
@@ -65,7 +66,18 @@ public sealed class AuthorizationsPage(PersonDirectory persons, DelegationServic
             Response.StatusCode = StatusCodes.Status400BadRequest;
             return Page();
         }
-        var change = await delegations.ChooseAsync(person, FileNumber ?? string.Empty, answer, clientId: null, HttpContext.RequestAborted);
+        DelegationChange change;
+        try
+        {
+            change = await delegations.ChooseAsync(person, FileNumber ?? string.Empty, answer, clientId: null, HttpContext.RequestAborted);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // The account changed meanwhile (another tab, a login): nothing was saved; ask again on fresh data.
+            Errors = new Dictionary<string, string> { [DelegateField] = "Votre choix n'a pas pu être enregistré. Vérifiez-le et validez à nouveau." };
+            Response.StatusCode = StatusCodes.Status409Conflict;
+            return Page();
+        }
         if (change == DelegationChange.NotAllowed)
         {
             // A file number this person does not hold as a couple: nothing changed, nothing revealed.
