@@ -32,6 +32,7 @@ public static class InfrastructureRegistration
 
         services.AddScoped<TokenKeyStore>();
         services.AddScoped<PersonDirectory>();
+        services.AddScoped<Households.DelegationService>();
         services.AddScoped<Flows.FlowStore>();
         services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();

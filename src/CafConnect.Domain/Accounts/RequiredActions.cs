@@ -1,3 +1,4 @@
+using CafConnect.Domain.Households;
 using CafConnect.Domain.Passwords;
 
 namespace CafConnect.Domain.Accounts;
@@ -11,6 +12,11 @@ public enum RequiredAction
     ChooseNewPassword = 2,
     /// <summary>"Coordonnées de contact": no verified contact (optional: may be skipped, asked again later).</summary>
     VerifyContact = 3,
+    /// <summary>
+    /// "Mes autorisations": a holder living as a couple who never answered whether the partner may act on the file
+    /// (optional: « Passer » asks again after the reminder interval). Last, as seed 003 puts it at the end of the first login.
+    /// </summary>
+    DelegationChoice = 4,
 }
 
 /// <summary>An action stored on the account by someone else (an agent, an incident response), done at the next login.</summary>
@@ -31,7 +37,11 @@ public sealed record RequiredActionContext(
     DateTimeOffset Now,
     PasswordKind SignedInWith,
     PasswordExpiryOptions PasswordExpiry,
-    TimeSpan ContactReminderInterval);
+    TimeSpan ContactReminderInterval)
+{
+    /// <summary>How long « Passer » on the delegation step keeps it from being asked again.</summary>
+    public TimeSpan DelegationReminderInterval { get; init; } = RequiredActionTriggers.DefaultDelegationReminderInterval;
+}
 
 /// <summary>
 /// Decides, at every login, which steps stand between the person and their session. One place, so the login page,
@@ -40,6 +50,7 @@ public sealed record RequiredActionContext(
 public static class RequiredActionTriggers
 {
     public static readonly TimeSpan DefaultContactReminderInterval = TimeSpan.FromDays(30);
+    public static readonly TimeSpan DefaultDelegationReminderInterval = TimeSpan.FromDays(30);
 
     public static IReadOnlyList<RequiredAction> Evaluate(PersonAccount person, RequiredActionContext context)
     {
@@ -62,6 +73,11 @@ public static class RequiredActionTriggers
         if (!hasVerifiedContact && !recentlySkipped)
         {
             actions.Add(RequiredAction.VerifyContact);
+        }
+
+        if (HouseholdDelegation.ChoicePending(person, context.Now, context.DelegationReminderInterval))
+        {
+            actions.Add(RequiredAction.DelegationChoice);
         }
 
         return actions.ToList();

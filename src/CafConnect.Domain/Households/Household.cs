@@ -39,6 +39,12 @@ public sealed class HouseholdMembership
     public HouseholdRole Role { get; set; }
     public bool Delegated { get; set; }
     public DateTimeOffset JoinedAt { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>On the holder's membership: when they last answered « Mes autorisations » (Oui or Non) for this file.</summary>
+    public DateTimeOffset? DelegationChoiceAt { get; set; }
+
+    /// <summary>On the holder's membership: when they last chose « Passer » on the delegation step of the login.</summary>
+    public DateTimeOffset? DelegationStepSkippedAt { get; set; }
 }
 
 public static class HouseholdRoleNames

@@ -45,9 +45,12 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
         karim.MobilePhoneVerified = false;
         db.Persons.AddRange(jeanne, marc, louise, amina, paul, sophie, karim);
 
+        var now = clock.GetUtcNow();
         var dupont = new Household { FileNumber = "0260311" };
-        dupont.Members.Add(new HouseholdMembership { Person = jeanne, Role = HouseholdRole.Allocataire });
-        dupont.Members.Add(new HouseholdMembership { Person = marc, Role = HouseholdRole.Conjoint });
+        // Jeanne already answered « Mes autorisations » with « Non » (Marc is not delegated): her logins go straight
+        // through and she changes it under /mon-compte/autorisations. Paul MARTIN has not: he is asked at the end of his first login.
+        dupont.Members.Add(new HouseholdMembership { Person = jeanne, Role = HouseholdRole.Allocataire, JoinedAt = now, DelegationChoiceAt = now });
+        dupont.Members.Add(new HouseholdMembership { Person = marc, Role = HouseholdRole.Conjoint, JoinedAt = now });
         var dubois = new Household { FileNumber = "1234567" };
         dubois.Members.Add(new HouseholdMembership { Person = louise, Role = HouseholdRole.Allocataire });
         var martin = new Household { FileNumber = "0412345", LegacySecretHash = hasher.Hash(MartinLegacyCode) };

@@ -54,7 +54,7 @@ public static class CafConnectHost
                 options.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Phone, Scopes.OfflineAccess, CafScopes.Caf, CafScopes.Nir);
                 options.RegisterClaims(Claims.Subject, Claims.Name, Claims.GivenName, Claims.FamilyName, Claims.Birthdate, Claims.Gender,
                     Claims.Email, Claims.EmailVerified, Claims.PhoneNumber, Claims.PhoneNumberVerified, Claims.AuthenticationTime,
-                    CafClaimTypes.AuthenticationMethods, CafClaimTypes.SessionId, CafClaimTypes.Files, CafClaimTypes.Nir);
+                    CafClaimTypes.AuthenticationMethods, CafClaimTypes.SessionId, CafClaimTypes.Files, CafClaimTypes.PrimoDemandeur, CafClaimTypes.Permissions, CafClaimTypes.Nir);
 
                 options.SetAuthorizationCodeLifetime(TimeSpan.FromSeconds(60))
                     .SetAccessTokenLifetime(TimeSpan.FromMinutes(5))

@@ -12,6 +12,10 @@ namespace CafConnect.IdP.Protocol;
 public static class CafClaimTypes
 {
     public const string Files = "caf_files";
+    /// <summary>true for a person with no file yet (primo-demandeur); absent otherwise.</summary>
+    public const string PrimoDemandeur = "caf_primo_demandeur";
+    /// <summary>What the person may do outside any file: the primo-demandeur's set; absent otherwise.</summary>
+    public const string Permissions = "caf_permissions";
     public const string Nir = "nir";
     public const string SessionId = "sid";
     public const string AuthenticationMethods = "amr";
@@ -63,8 +67,15 @@ public static class CafClaims
                     ["file_number"] = m.Household!.FileNumber,
                     ["role"] = m.Role.ToClaimValue(),
                     ["delegated"] = m.Delegated,
+                    // The one table (Domain, HouseholdPermissions) decides; relying parties read, never recompute.
+                    ["permissions"] = HouseholdPermissions.For(m.Role, m.Delegated).ToList(),
                 })
                 .ToList();
+            if (HouseholdPermissions.IsPrimoDemandeur(person))
+            {
+                claims[CafClaimTypes.PrimoDemandeur] = true;
+                claims[CafClaimTypes.Permissions] = HouseholdPermissions.ForPrimoDemandeur().ToList();
+            }
         }
         if (granted.Contains(CafScopes.Nir) && person.Nir is not null)
         {
@@ -118,8 +129,10 @@ public static class CafClaims
         {
             Claims.Subject or CafClaimTypes.SessionId => [Destinations.AccessToken, Destinations.IdentityToken],
             Claims.AuthenticationTime or CafClaimTypes.AuthenticationMethods => [Destinations.IdentityToken],
-            // caf_files and nir are served by userinfo, computed live; they never ride in a token that could outlive a change.
-            CafClaimTypes.Files or CafClaimTypes.Nir => [],
+            // caf_files (roles, delegation, permissions), the primo-demandeur facts and nir are served by userinfo, computed
+            // live; they never ride in a token that could outlive a change (a withdrawn delegation must not survive in a
+            // 5-minute ID token). The OIDC "claims" request parameter does not change this (OIDC Core 5.5: the OP may ignore it).
+            CafClaimTypes.Files or CafClaimTypes.Nir or CafClaimTypes.PrimoDemandeur or CafClaimTypes.Permissions => [],
             _ => [Destinations.IdentityToken],
         });
         return principal;

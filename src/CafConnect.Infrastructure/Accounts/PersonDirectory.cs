@@ -6,11 +6,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CafConnect.Infrastructure.Accounts;
 
-/// <summary>Finds person accounts; always loads their files, since every claim set needs them.</summary>
+/// <summary>
+/// Finds person accounts; always loads their files and the roles of everyone on them (not their accounts): every claim
+/// set needs the files, and the login's required actions need to know who lives as a couple.
+/// </summary>
 public sealed class PersonDirectory(CafConnectDbContext db)
 {
     private IQueryable<PersonAccount> WithFiles => db.Persons
-        .Include(p => p.Memberships).ThenInclude(m => m.Household)
+        .Include(p => p.Memberships).ThenInclude(m => m.Household).ThenInclude(h => h!.Members)
         .Include(p => p.RequiredActions)
         .AsSplitQuery();
 

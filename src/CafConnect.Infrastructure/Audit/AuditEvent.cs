@@ -37,6 +37,11 @@ public static class AuditEventTypes
     public const string ContactVerified = "contact.verified";
     public const string ContactCodeRejected = "contact.code_rejected";
     public const string ContactStepSkipped = "contact.skipped";
+    public const string DelegationGranted = "delegation.granted";
+    public const string DelegationWithdrawn = "delegation.withdrawn";
+    /// <summary>The holder answered « Non » while the partner had no delegation (a choice, not a change).</summary>
+    public const string DelegationDeclined = "delegation.declined";
+    public const string DelegationStepSkipped = "delegation.skipped";
     public const string Logout = "logout";
     public const string TokenIssued = "token.issued";
     public const string PasswordRehashed = "password.rehashed";

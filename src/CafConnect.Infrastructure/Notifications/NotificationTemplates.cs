@@ -62,6 +62,26 @@ public sealed partial class NotificationTemplates
         };
     }
 
+    /// <summary>
+    /// <see cref="NotificationKind.DelegationChanged"/> is written to the holder (the seed 004 confirmation) unless
+    /// <c>recipient</c> is <see cref="RecipientPartner"/>: then to the partner, and <c>holder_name</c> is required.
+    /// </summary>
+    public const string RecipientValue = "recipient";
+    public const string RecipientPartner = "conjoint";
+
+    private static bool ForPartner(IReadOnlyDictionary<string, string> values)
+    {
+        if (!values.TryGetValue(RecipientValue, out var recipient) || recipient != RecipientPartner)
+        {
+            return false;
+        }
+        if (!values.TryGetValue("holder_name", out var holder) || string.IsNullOrWhiteSpace(holder))
+        {
+            throw new ArgumentException("The DelegationChanged message to the partner needs the value 'holder_name'.", nameof(values));
+        }
+        return true;
+    }
+
     private static Template TemplateFor(NotificationKind kind, IReadOnlyDictionary<string, string> values) => kind switch
     {
         NotificationKind.VerificationCode => new Template(
@@ -116,6 +136,22 @@ public sealed partial class NotificationTemplates
                 "Si vous n'êtes pas à l'origine de ce changement, contactez rapidement votre Caf.",
             ],
             "Le mot de passe de votre Espace Mon Compte vient d'être modifié. Si vous n'êtes pas à l'origine de ce changement, contactez votre Caf. A bientôt sur caf.fr"),
+
+        NotificationKind.DelegationChanged when ForPartner(values) && IsTrue(values["delegated"]) => new Template(
+            "Mes autorisations",
+            [
+                "{holder_name}, responsable de votre dossier Caf, vous autorise désormais à consulter l'ensemble du dossier et à réaliser les démarches en ligne.",
+                "Vous retrouvez ces services dans votre Espace Mon Compte.",
+            ],
+            "{holder_name}, responsable de votre dossier Caf, vous autorise désormais à consulter le dossier et à réaliser les démarches en ligne. A bientôt sur caf.fr"),
+
+        NotificationKind.DelegationChanged when ForPartner(values) => new Template(
+            "Mes autorisations",
+            [
+                "{holder_name}, responsable de votre dossier Caf, ne vous autorise plus à consulter l'ensemble du dossier ni à réaliser les démarches en ligne.",
+                "Vous gardez l'accès à vos données personnelles, à vos coordonnées de contact et à la déclaration de séparation.",
+            ],
+            "{holder_name}, responsable de votre dossier Caf, ne vous autorise plus à consulter le dossier ni à réaliser les démarches en ligne. A bientôt sur caf.fr"),
 
         NotificationKind.DelegationChanged when IsTrue(values["delegated"]) => new Template(
             "Mes autorisations",

@@ -127,6 +127,27 @@ public sealed class NotificationTemplatesTests
         });
     }
 
+
+    [Test]
+    public void The_partner_is_told_in_their_own_words_and_needs_the_holders_name()
+    {
+        var values = new Dictionary<string, string>
+        {
+            ["partner_name"] = "Marc DUPONT", ["holder_name"] = "Jeanne DUPONT", ["recipient"] = NotificationTemplates.RecipientPartner,
+        };
+        var granted = _templates.Render(NotificationKind.DelegationChanged, NotificationChannel.Sms, new Dictionary<string, string>(values) { ["delegated"] = "true" });
+        var withdrawn = _templates.Render(NotificationKind.DelegationChanged, NotificationChannel.Email, new Dictionary<string, string>(values) { ["delegated"] = "false" });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(granted.Text, Does.StartWith("Jeanne DUPONT, responsable de votre dossier Caf, vous autorise désormais"));
+            Assert.That(withdrawn.Text, Does.Contain("Jeanne DUPONT, responsable de votre dossier Caf, ne vous autorise plus"));
+            Assert.That(withdrawn.Text, Does.Not.Contain("votre conjoint, Marc DUPONT"));
+        });
+        values.Remove("holder_name");
+        Assert.That(() => _templates.Render(NotificationKind.DelegationChanged, NotificationChannel.Sms, new Dictionary<string, string>(values) { ["delegated"] = "true" }),
+            Throws.ArgumentException.With.Message.Contains("holder_name"));
+    }
     [Test]
     public void A_missing_value_fails_at_enqueue_time_naming_the_value_not_the_others()
     {

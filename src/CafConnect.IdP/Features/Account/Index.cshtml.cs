@@ -1,15 +1,19 @@
 using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Households;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace CafConnect.IdP.Features.Account;
 
 /// <summary>"Mon compte": where a person lands after signing in without a relying party.</summary>
-public sealed class AccountPage(PersonDirectory persons) : PageModel
+public sealed class AccountPage(PersonDirectory persons, DelegationService delegations) : PageModel
 {
     public PersonAccount Person { get; private set; } = null!;
+
+    /// <summary>« Mes autorisations » is offered only to a holder living as a couple.</summary>
+    public bool CanManageDelegation { get; private set; }
 
     public async Task<IActionResult> OnGetAsync()
     {
@@ -19,6 +23,7 @@ public sealed class AccountPage(PersonDirectory persons) : PageModel
             return Redirect("/deconnexion");
         }
         Person = person;
+        CanManageDelegation = (await delegations.QuestionsForAsync(person, HttpContext.RequestAborted)).Count > 0;
         return Page();
     }
 

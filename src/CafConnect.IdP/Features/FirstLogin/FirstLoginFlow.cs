@@ -16,12 +16,14 @@ public static class FirstLoginStates
     public const string Password = "password";
     public const string Contact = "contact";
     public const string Verify = "verify";
+    public const string Delegation = "delegation";
 
     public static string For(RequiredAction action) => action switch
     {
         RequiredAction.AcceptTerms => Terms,
         RequiredAction.ChooseNewPassword => Password,
         RequiredAction.VerifyContact => Contact,
+        RequiredAction.DelegationChoice => Delegation,
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
     };
 
@@ -32,6 +34,7 @@ public static class FirstLoginStates
         Password => "/premiere-connexion/mot-de-passe",
         Contact => "/premiere-connexion/coordonnees",
         Verify => "/premiere-connexion/verification",
+        Delegation => "/premiere-connexion/autorisations",
         _ => "/connexion",
     };
 }

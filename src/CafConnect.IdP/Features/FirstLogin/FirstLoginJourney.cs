@@ -1,11 +1,13 @@
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
+using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
+using CafConnect.Infrastructure.Households;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
@@ -32,7 +34,8 @@ public sealed record StepResult(string? RedirectTo, IReadOnlyDictionary<string, 
 /// </summary>
 public sealed class FirstLoginJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
-    IVerificationCodeStore codes, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock)
+    IVerificationCodeStore codes, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
+    DelegationService delegations, Login.LoginOptions loginOptions)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -43,6 +46,7 @@ public sealed class FirstLoginJourney(
     public const string MobileField = "Mobile";
     public const string EmailField = "Email";
     public const string CodeField = "Code";
+    public const string DelegateField = "Delegate";
     public const string FormField = "";
 
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
@@ -213,6 +217,51 @@ public sealed class FirstLoginJourney(
         step.Person.ContactStepSkippedAt = clock.GetUtcNow();
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId), cancellationToken);
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
+    }
+
+    /// <summary>The file the delegation step asks about: the first one held as a couple whose question is still open.</summary>
+    public async Task<DelegationQuestion?> PendingDelegationAsync(FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var pending = HouseholdDelegation.CouplesHeldBy(step.Person)
+            .Where(c => HouseholdDelegation.NeedsChoice(c.Holder, c.Partner, now, loginOptions.DelegationReminderInterval))
+            .Select(c => c.Holder.Household!.FileNumber)
+            .ToHashSet(StringComparer.Ordinal);
+        return (await delegations.QuestionsForAsync(step.Person, cancellationToken)).FirstOrDefault(q => pending.Contains(q.FileNumber));
+    }
+
+    /// <summary>« Continuer » with Oui or Non: recorded at once (audit, messages), then the next open question or the end.</summary>
+    public async Task<StepResult> ChooseDelegationAsync(HttpContext http, FirstLoginStep step, string? fileNumber, bool? grant, CancellationToken cancellationToken)
+    {
+        var question = await PendingDelegationAsync(step, cancellationToken);
+        if (question is null)
+        {
+            // Answered meanwhile (another tab, « Mes autorisations »): nothing left to ask.
+            return await AdvanceAsync(http, step, RequiredAction.DelegationChoice, cancellationToken);
+        }
+        if (grant is not { } answer)
+        {
+            return StepResult.Stay(DelegateField, "Choisissez « Oui » ou « Non », ou passez cette étape.");
+        }
+        if (!string.Equals(fileNumber, question.FileNumber, StringComparison.Ordinal))
+        {
+            // A stale or altered form: ask again about the file that is actually open.
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+        await delegations.ChooseAsync(step.Person, question.FileNumber, answer, step.Flow.ClientId, cancellationToken);
+        if (await PendingDelegationAsync(step, cancellationToken) is not null)
+        {
+            await SaveAsync(step, cancellationToken);
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+        return await AdvanceAsync(http, step, RequiredAction.DelegationChoice, cancellationToken);
+    }
+
+    /// <summary>« Passer »: nothing decided (the partner keeps what they had); asked again after the reminder interval.</summary>
+    public async Task<StepResult> SkipDelegationAsync(HttpContext http, FirstLoginStep step, CancellationToken cancellationToken)
+    {
+        await delegations.SkipAsync(step.Person, step.Flow.ClientId, cancellationToken);
+        return await AdvanceAsync(http, step, RequiredAction.DelegationChoice, cancellationToken);
     }
 
     public async Task<StepResult> BackToContactAsync(FirstLoginStep step, CancellationToken cancellationToken)

@@ -37,6 +37,8 @@ public sealed class LoginOptions
 {
     public PasswordExpiryOptions PasswordExpiry { get; set; } = new();
     public TimeSpan ContactReminderInterval { get; set; } = RequiredActionTriggers.DefaultContactReminderInterval;
+    /// <summary>How long « Passer » on « Mes autorisations » keeps the question from being asked again.</summary>
+    public TimeSpan DelegationReminderInterval { get; set; } = RequiredActionTriggers.DefaultDelegationReminderInterval;
 }
 
 /// <summary>
@@ -135,7 +137,10 @@ public sealed class LoginHandler(
 
         var currentTerms = await terms.CurrentAsync(cancellationToken);
         var pending = RequiredActionTriggers.Evaluate(person, new RequiredActionContext(
-            currentTerms?.Version ?? 0, now, signedInWith, options.PasswordExpiry, options.ContactReminderInterval));
+            currentTerms?.Version ?? 0, now, signedInWith, options.PasswordExpiry, options.ContactReminderInterval)
+        {
+            DelegationReminderInterval = options.DelegationReminderInterval,
+        });
         if (pending.Count > 0)
         {
             // Right secret, but no session until the steps are done (the first-login flow opens it).

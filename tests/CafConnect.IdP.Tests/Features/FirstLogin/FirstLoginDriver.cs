@@ -105,6 +105,21 @@ public sealed class FirstLoginDriver(HttpClient browser)
         return response.Headers.Location!;
     }
 
+    public const string DelegationPath = "/premiere-connexion/autorisations";
+
+    /// <summary>
+    /// The last step for a holder living as a couple (Paul): « Mes autorisations ». <paramref name="answer"/> "true"/"false"
+    /// continues with Oui/Non, null chooses « Passer ». Returns where the journey ends.
+    /// </summary>
+    public async Task<Uri> AnswerDelegationAsync(Uri delegation, string? answer)
+    {
+        Assert.That(delegation.AbsolutePathOrOriginal(), Is.EqualTo(DelegationPath), "the delegation step comes last");
+        var response = answer is null
+            ? await PostAsync(delegation, new Dictionary<string, string>(), handler: "Skip")
+            : await PostAsync(delegation, new Dictionary<string, string> { ["FileNumber"] = "0412345", ["Delegate"] = answer });
+        return Next(response);
+    }
+
     /// <summary>Intro → terms → password: the two steps before the contact.</summary>
     public async Task<Uri> AcceptTermsAndChoosePasswordAsync(Uri intro)
     {

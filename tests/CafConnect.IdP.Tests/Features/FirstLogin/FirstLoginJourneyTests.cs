@@ -57,7 +57,9 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
         var wrong = await person.PostAsync(verify, new Dictionary<string, string> { ["Code"] = WrongCode(SmsGatewaySink.CodeIn(sms.Text)) });
         Assert.That(await OidcDriver.ErrorsOf(wrong), Does.Contain("incorrect").And.Contain("4 essais"));
 
-        var back = FirstLoginDriver.Next(await person.PostAsync(verify, new Dictionary<string, string> { ["Code"] = SmsGatewaySink.CodeIn(sms.Text) }));
+        // Paul holds the file with Sophie: « Mes autorisations » ends his first login.
+        var delegation = FirstLoginDriver.Next(await person.PostAsync(verify, new Dictionary<string, string> { ["Code"] = SmsGatewaySink.CodeIn(sms.Text) }));
+        var back = await person.AnswerDelegationAsync(delegation, "false");
         var authorization = OidcDriver.ToAuthorizationResponse(await person.Browser.GetAsync(back));
         var tokens = await OidcDriver.ReadTokensAsync(await person.Oidc.RedeemCodeAsync(TestClient.CafFr, authorization["code"]!, pkce.Verifier));
         var userInfo = System.Text.Json.JsonDocument.Parse(await (await person.Oidc.UserInfoAsync(tokens.AccessToken)).Content.ReadAsStringAsync()).RootElement;
@@ -143,7 +145,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
 
         var skipped = await person.PostAsync(contact, new Dictionary<string, string>(), handler: "Skip");
 
-        Assert.That(FirstLoginDriver.Next(skipped).OriginalString, Is.EqualTo("/mon-compte"));
+        Assert.That((await person.AnswerDelegationAsync(FirstLoginDriver.Next(skipped), "false")).OriginalString, Is.EqualTo("/mon-compte"));
         var later = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), FirstLoginDriver.PaulNir, FirstLoginDriver.NewPassword);
         Assert.That(later.Headers.Location!.OriginalString, Is.EqualTo("/mon-compte"), "not asked again so soon");
     }
@@ -269,7 +271,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
         Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(WebUtility.HtmlDecode(html), Does.Contain("Coordonnées de contact"));
         var skipped = await resumed.PostAsync(contact, new Dictionary<string, string>(), handler: "Skip");
-        Assert.That(FirstLoginDriver.Next(skipped).OriginalString, Is.EqualTo("/mon-compte"));
+        Assert.That((await resumed.AnswerDelegationAsync(FirstLoginDriver.Next(skipped), "false")).OriginalString, Is.EqualTo("/mon-compte"));
         Assert.That((await resumed.Browser.GetAsync("/mon-compte")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
@@ -292,7 +294,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
         var onSecond = new FirstLoginDriver(second.CreateBrowser(cookies));
         var done = await onSecond.PostAsync(verify, new Dictionary<string, string> { ["Code"] = code });
 
-        Assert.That(FirstLoginDriver.Next(done).OriginalString, Is.EqualTo("/mon-compte"));
+        Assert.That((await onSecond.AnswerDelegationAsync(FirstLoginDriver.Next(done), "false")).OriginalString, Is.EqualTo("/mon-compte"));
         Assert.That((await person.Browser.GetAsync("/mon-compte")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the session opened by one instance is valid on the other");
     }
 
@@ -304,7 +306,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
         var contact = await person.AcceptTermsAndChoosePasswordAsync(await person.LoginWithLegacyCodeAsync());
         var verify = FirstLoginDriver.Next(await person.PostAsync(contact, new Dictionary<string, string> { ["Channel"] = "Sms", ["Mobile"] = "0615000004" }));
         var code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(FirstLoginDriver.PaulMobile)).Text);
-        FirstLoginDriver.Next(await person.PostAsync(verify, new Dictionary<string, string> { ["Code"] = code }));
+        await person.AnswerDelegationAsync(FirstLoginDriver.Next(await person.PostAsync(verify, new Dictionary<string, string> { ["Code"] = code })), "true");
 
         using var scope = host.Host.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
@@ -314,7 +316,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
         Assert.That(events.Select(e => e.Type), Is.SupersetOf(new[]
         {
             AuditEventTypes.LoginRequiredActions, AuditEventTypes.TermsAccepted, AuditEventTypes.PasswordChanged,
-            AuditEventTypes.ContactCodeSent, AuditEventTypes.ContactVerified, AuditEventTypes.LoginSucceeded,
+            AuditEventTypes.ContactCodeSent, AuditEventTypes.ContactVerified, AuditEventTypes.DelegationGranted, AuditEventTypes.LoginSucceeded,
         }));
         Assert.That(events.All(e => (e.Details ?? "").Contains(code) == false && (e.Outcome ?? "").Contains(code) == false), Is.True);
         Assert.That(await db.TermsAcceptances.CountAsync(a => a.PersonId == paul.Id && a.Version == 1), Is.EqualTo(1));

@@ -184,6 +184,12 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.Property<bool>("Delegated")
                         .HasColumnType("boolean");
 
+                    b.Property<DateTimeOffset?>("DelegationChoiceAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("DelegationStepSkippedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<Guid>("HouseholdId")
                         .HasColumnType("uuid");
 

@@ -186,6 +186,12 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Property<bool>("Delegated")
                         .HasColumnType("bit");
 
+                    b.Property<DateTimeOffset?>("DelegationChoiceAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<DateTimeOffset?>("DelegationStepSkippedAt")
+                        .HasColumnType("datetimeoffset");
+
                     b.Property<Guid>("HouseholdId")
                         .HasColumnType("uniqueidentifier");
 

@@ -179,6 +179,12 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<bool>("Delegated")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("DelegationChoiceAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("DelegationStepSkippedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid>("HouseholdId")
                         .HasColumnType("TEXT");
 
