@@ -31,6 +31,7 @@ public static class InfrastructureRegistration
 
         services.AddScoped<TokenKeyStore>();
         services.AddScoped<PersonDirectory>();
+        services.AddScoped<Imports.AccountImporter>();
         services.AddScoped<Flows.FlowStore>();
         services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();
