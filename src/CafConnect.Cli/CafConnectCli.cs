@@ -30,6 +30,7 @@ public static class CafConnectCli
         root.Subcommands.Add(DbCommands.Create(globals));
         root.Subcommands.Add(ClientCommands.Create(globals));
         root.Subcommands.Add(KeyCommands.Create(globals));
+        root.Subcommands.Add(new Command("accounts", "Person accounts and files") { ImportCommands.Import(globals) });
 
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)

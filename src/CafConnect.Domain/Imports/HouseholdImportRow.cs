@@ -130,9 +130,9 @@ public static class HouseholdImportFormat
         {
             return Fail("usage_name", "nom d'usage invalide (lettres, espaces, tirets, apostrophes ; 100 caractères au plus)", out problem);
         }
-        if (!IsName(Field(7), 200))
+        if (!IsName(Field(7).Replace(',', ' '), 200))
         {
-            return Fail("given_names", "prénom(s) obligatoire(s) (lettres, espaces, tirets, apostrophes ; 200 caractères au plus)", out problem);
+            return Fail("given_names", "prénom(s) obligatoire(s) (lettres, espaces, virgules, tirets, apostrophes ; 200 caractères au plus)", out problem);
         }
         if (!DateOnly.TryParseExact(Field(8), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var birthDate)
             || birthDate.Year < 1900 || birthDate > DateOnly.FromDateTime(DateTime.UtcNow))

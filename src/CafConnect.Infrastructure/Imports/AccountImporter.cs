@@ -168,8 +168,13 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             : WriteWithEntityFrameworkAsync(batch, legacyHashes, cancellationToken);
 
     /// <summary>Portable path (SQLite, SQL Server): one transaction and one round of queries per batch of files.</summary>
-    private async Task WriteWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
+    private Task WriteWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken) =>
+        // SQL Server runs with a retrying execution strategy, which accepts transactions only when opened through it.
+        db.Database.CreateExecutionStrategy().ExecuteAsync(ct => WriteBatchWithEntityFrameworkAsync(batch, legacyHashes, ct), cancellationToken);
+
+    private async Task WriteBatchWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
     {
+        db.ChangeTracker.Clear();
         var rows = batch.SelectMany(h => h).ToList();
         var nirs = rows.Where(r => r.Nir is not null).Select(r => r.Nir!).Distinct().ToList();
         var provisionalIds = rows.Where(r => r.ProvisionalId is not null).Select(r => r.ProvisionalId!).Distinct().ToList();
