@@ -4,12 +4,18 @@ using System.Text;
 using CafConnect.Infrastructure.Security;
 using Konscious.Security.Cryptography;
 
+if (args.Length > 0 && args[0] == "import")
+{
+    await ImportBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000);
+    return;
+}
+
 // Argon2id, same parameters, same process, alternating runs: CafConnect's hasher (libsodium through NSec)
 // against Konscious.Security.Cryptography.Argon2, the library the original design named.
 // Prints per-run medians and the ratio; the figures go to bench/README.md.
 
-var memoryKiB = args.Length > 1 ? int.Parse(args[1]) : 19456;
-var iterations = args.Length > 2 ? int.Parse(args[2]) : 2;
+var memoryKiB = args.Length > 1 && args[0] == "hashing" ? int.Parse(args[1]) : 19456;
+var iterations = args.Length > 2 && args[0] == "hashing" ? int.Parse(args[2]) : 2;
 const int Runs = 15;
 const string Password = "Vacances9Bretagne";
 

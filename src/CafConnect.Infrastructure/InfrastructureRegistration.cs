@@ -33,6 +33,7 @@ public static class InfrastructureRegistration
         services.AddScoped<TokenKeyStore>();
         services.AddScoped<PersonDirectory>();
         services.AddScoped<Households.DelegationService>();
+        services.AddScoped<Imports.AccountImporter>();
         services.AddScoped<Flows.FlowStore>();
         services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();

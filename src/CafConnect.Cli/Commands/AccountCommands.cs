@@ -14,9 +14,10 @@ namespace CafConnect.Cli.Commands;
 /// <summary><c>cafconnect accounts provisional-password</c>: what an agent does for a person who lost their password.</summary>
 public static partial class AccountCommands
 {
-    public static Command Create(GlobalOptions globals) => new("accounts", "People's accounts")
+    public static Command Create(GlobalOptions globals) => new("accounts", "People's accounts and files")
     {
         ProvisionalPassword(globals),
+        ImportCommands.Import(globals),
     };
 
     private static Command ProvisionalPassword(GlobalOptions globals)

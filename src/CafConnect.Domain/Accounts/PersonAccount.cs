@@ -43,6 +43,13 @@ public sealed class PersonAccount
     public string GivenNames { get; set; } = string.Empty;
     public DateOnly? BirthDate { get; set; }
 
+    /// <summary>Country of birth as the agency records it: its name in capitals (FRANCE, ALGERIE) or an INSEE code (99xxx).</summary>
+    public string? BirthCountry { get; set; }
+    public string? BirthCity { get; set; }
+
+    /// <summary>Postal code of the place of residence (5 digits).</summary>
+    public string? PostalCode { get; set; }
+
     public string? Email { get; set; }
     public bool EmailVerified { get; set; }
     public string? MobilePhone { get; set; }

@@ -46,6 +46,9 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             person.HasIndex(p => p.ProvisionalId).IsUnique();
             person.Property(p => p.BirthName).HasMaxLength(100);
             person.Property(p => p.UsageName).HasMaxLength(100);
+            person.Property(p => p.BirthCountry).HasMaxLength(60);
+            person.Property(p => p.BirthCity).HasMaxLength(100);
+            person.Property(p => p.PostalCode).HasMaxLength(5);
             person.Property(p => p.GivenNames).HasMaxLength(200);
             person.Property(p => p.Email).HasMaxLength(254);
             person.Property(p => p.MobilePhone).HasMaxLength(20);

@@ -59,6 +59,14 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("integer");
 
+                    b.Property<string>("BirthCity")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("BirthCountry")
+                        .HasMaxLength(60)
+                        .HasColumnType("character varying(60)");
+
                     b.Property<DateOnly?>("BirthDate")
                         .HasColumnType("date");
 
@@ -118,6 +126,10 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
 
                     b.Property<DateTimeOffset?>("PasswordSetAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("PostalCode")
+                        .HasMaxLength(5)
+                        .HasColumnType("character varying(5)");
 
                     b.Property<string>("ProvisionalId")
                         .HasMaxLength(9)

@@ -59,6 +59,14 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("int");
 
+                    b.Property<string>("BirthCity")
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<string>("BirthCountry")
+                        .HasMaxLength(60)
+                        .HasColumnType("nvarchar(60)");
+
                     b.Property<DateOnly?>("BirthDate")
                         .HasColumnType("date");
 
@@ -118,6 +126,10 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
 
                     b.Property<DateTimeOffset?>("PasswordSetAt")
                         .HasColumnType("datetimeoffset");
+
+                    b.Property<string>("PostalCode")
+                        .HasMaxLength(5)
+                        .HasColumnType("nvarchar(5)");
 
                     b.Property<string>("ProvisionalId")
                         .HasMaxLength(9)

@@ -54,6 +54,14 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("BirthCity")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BirthCountry")
+                        .HasMaxLength(60)
+                        .HasColumnType("TEXT");
+
                     b.Property<DateOnly?>("BirthDate")
                         .HasColumnType("TEXT");
 
@@ -113,6 +121,10 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
 
                     b.Property<long?>("PasswordSetAt")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("PostalCode")
+                        .HasMaxLength(5)
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("ProvisionalId")
                         .HasMaxLength(9)

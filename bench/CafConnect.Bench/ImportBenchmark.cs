@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Text;
+using CafConnect.Infrastructure.Imports;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Security;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+/// <summary>
+/// Import throughput into PostgreSQL: N generated rows (legacy_secret_format=none) through the COPY path, and a sample
+/// through the portable EF path in the same run as the peer. Needs CAFCONNECT_BENCH_POSTGRES (a server, no database).
+/// </summary>
+internal static class ImportBenchmark
+{
+    public static async Task RunAsync(int rows)
+    {
+        var server = Environment.GetEnvironmentVariable("CAFCONNECT_BENCH_POSTGRES")
+            ?? throw new InvalidOperationException("Set CAFCONNECT_BENCH_POSTGRES to a PostgreSQL server connection string.");
+        var csv = Path.Combine(Path.GetTempPath(), $"cafconnect-import-{rows}.csv");
+        var generation = Stopwatch.StartNew();
+        await File.WriteAllTextAsync(csv, Generate(rows));
+        Console.WriteLine($"Generated {rows:N0} rows ({new FileInfo(csv).Length / 1_048_576.0:F0} MiB) in {generation.Elapsed.TotalSeconds:F1} s");
+
+        var copyRate = await ImportAsync(server, csv, StorageProvider.PostgreSql, rows);
+        var sampleRows = Math.Min(rows, 50_000);
+        var sampleCsv = Path.Combine(Path.GetTempPath(), $"cafconnect-import-{sampleRows}.csv");
+        await File.WriteAllTextAsync(sampleCsv, Generate(sampleRows));
+        var efRate = await ImportAsync(server, sampleCsv, StorageProvider.Sqlite /* portable path */, sampleRows);
+        Console.WriteLine($"  ratio COPY path / portable EF path: {copyRate / efRate:F1}");
+        File.Delete(csv);
+        File.Delete(sampleCsv);
+    }
+
+    private static async Task<double> ImportAsync(string server, string csv, StorageProvider path, int rows)
+    {
+        var name = "cafconnect_bench_" + Guid.NewGuid().ToString("N")[..8];
+        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
+        await using var db = new PostgreSqlCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<PostgreSqlCafConnectDbContext>(), StorageProvider.PostgreSql, connectionString).Options);
+        await db.Database.MigrateAsync();
+        try
+        {
+            // Passing another provider than the store's selects the portable writer for the peer measurement.
+            var importer = new AccountImporter(db, new Argon2idSecretHasher(new Argon2idOptions()), new StorageSettings(path, connectionString), TimeProvider.System);
+            using var reader = new StreamReader(csv, Encoding.UTF8);
+            var report = await importer.ImportAsync(reader, new ImportOptions(HouseholdsPerBatch: 5000));
+            if (report.Problems.Count > 0 || report.RowsImported != rows)
+            {
+                throw new InvalidOperationException($"import refused {report.Problems.Count} rows: {report.Problems.FirstOrDefault()}");
+            }
+            var label = path == StorageProvider.PostgreSql ? "COPY path (PostgreSQL)" : "portable EF path";
+            Console.WriteLine($"  {label,-24} {rows,9:N0} rows in {report.Elapsed.TotalSeconds,6:F1} s = {report.RowsPerSecond,8:N0} rows/s (parse, check, write)");
+            return report.RowsPerSecond;
+        }
+        finally
+        {
+            await db.Database.EnsureDeletedAsync();
+        }
+    }
+
+    /// <summary>Households of 1 to 4 people (holder, partner, children), valid NIRs, no legacy secret.</summary>
+    private static string Generate(int rows)
+    {
+        var random = new Random(20261124);
+        var text = new StringBuilder(rows * 140);
+        text.AppendLine(string.Join(',', CafConnect.Domain.Imports.HouseholdImportFormat.Columns));
+        var written = 0;
+        var file = 1_000_000;
+        var order = 0;
+        while (written < rows)
+        {
+            file++;
+            var size = Math.Min(rows - written, random.Next(1, 5));
+            for (var member = 0; member < size; member++)
+            {
+                order++;
+                var role = member switch { 0 => "allocataire", 1 => "conjoint", _ => "enfant" };
+                var sex = member == 1 ? '2' : '1';
+                var year = member >= 2 ? 5 + random.Next(0, 10) : 60 + random.Next(0, 35);
+                var nir = $"{sex}{year:D2}{random.Next(1, 13):D2}75{(order / 1000 % 999) + 1:D3}{(order % 999) + 1:D3}";
+                var fileNumber = (file % 10_000_000).ToString("D7");
+                var birth = $"{(year < 30 ? 2000 + year : 1900 + year)}-{random.Next(1, 13):D2}-{random.Next(1, 29):D2}";
+                text.Append(fileNumber).Append(',').Append(role).Append(',').Append(nir).Append(",,").Append(member == 1 ? "MME" : "M")
+                    .Append(",NOM").Append((char)('A' + order % 26)).Append(",,PRENOM,").Append(birth)
+                    .Append(",FRANCE,PARIS,75011,06").Append((order % 100_000_000).ToString("D8")).Append(",,,none\n");
+                written++;
+            }
+        }
+        return text.ToString();
+    }
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Imports;
+using Spectre.Console;
+
+namespace CafConnect.Cli.Commands;
+
+/// <summary><c>cafconnect accounts import FILE.csv [--dry-run]</c>: loads persons and files from the agency's export.</summary>
+public static class ImportCommands
+{
+    public const string ImportedEventType = "admin.accounts.imported";
+
+    public static Command Import(GlobalOptions globals)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "CSV with the header documented in docs/import.md" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check every row and report, write nothing" };
+        var command = new Command("import", "Import persons and files (households) from CSV; a file with a bad row is not imported") { file, dryRun };
+        CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
+        {
+            var path = parseResult.GetValue(file)!;
+            if (!path.Exists)
+            {
+                throw new CliException(ExitCodes.Usage, $"{path.FullName}: no such file");
+            }
+            var options = new ImportOptions(DryRun: parseResult.GetValue(dryRun));
+            var importer = session.Get<AccountImporter>();
+
+            ImportReport report = null!;
+            await session.Console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .StartAsync(async context =>
+                {
+                    var reading = context.AddTask("read and check", maxValue: path.Length);
+                    var writing = context.AddTask(options.DryRun ? "write (dry run: nothing)" : "write", maxValue: 1);
+                    using var stream = new FileStream(path.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                    using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+                    var started = DateTime.UtcNow;
+                    // Synchronous: System.Progress<T> would run the callback later on the thread pool, after the file is closed.
+                    var progress = new InlineProgress<ImportProgress>(p =>
+                    {
+                        reading.Value = stream.Position;
+                        var seconds = Math.Max(0.001, (DateTime.UtcNow - started).TotalSeconds);
+                        reading.Description = $"read and check: {p.RowsRead:N0} rows ({p.RowsRead / seconds:N0} rows/s), {p.RowsRefused:N0} refused";
+                        if (p.RowsWritten > 0)
+                        {
+                            writing.MaxValue = Math.Max(writing.MaxValue, p.RowsRead);
+                            writing.Value = p.RowsWritten;
+                            writing.Description = $"write: {p.RowsWritten:N0} rows ({p.RowsWritten / seconds:N0} rows/s)";
+                        }
+                    });
+                    report = await importer.ImportAsync(reader, options, progress, cancellationToken);
+                    reading.Value = reading.MaxValue;
+                    writing.Value = writing.MaxValue;
+                });
+
+            foreach (var problem in report.Problems.Take(200))
+            {
+                await session.Error.WriteLineAsync($"refused: line {problem.Line}: {problem.Reason}");
+            }
+            if (report.Problems.Count > 200)
+            {
+                await session.Error.WriteLineAsync($"refused: … and {report.Problems.Count - 200} more");
+            }
+            foreach (var warning in report.Warnings.Take(50))
+            {
+                await session.Error.WriteLineAsync($"warning: line {warning.Line}: {warning.Reason}");
+            }
+
+            var summary = $"rows read={report.RowsRead}; rows {(report.DryRun ? "valid" : "imported")}={report.RowsImported}; " +
+                $"files={report.HouseholdsImported}; refused={report.Problems.Count}; warnings={report.Warnings.Count}; " +
+                $"elapsed={report.Elapsed.TotalSeconds:F1}s; rate={report.RowsImported / Math.Max(0.001, report.Elapsed.TotalSeconds):F0} rows/s";
+            session.Console.MarkupLine(Markup.Escape((report.DryRun ? "Dry run, nothing written: " : "Imported: ") + summary));
+            if (!report.DryRun)
+            {
+                await session.AuditedAsync(_ => Task.FromResult(new AuditEntry(ImportedEventType, report.Problems.Count == 0 ? "complete" : "partial",
+                    Details: $"file={path.Name}; {summary}")), cancellationToken);
+            }
+            return report.Problems.Count == 0 ? ExitCodes.Success : ExitCodes.Usage;
+        });
+        return command;
+    }
+}
+
+/// <summary>Reports progress on the caller's thread, at once.</summary>
+internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
