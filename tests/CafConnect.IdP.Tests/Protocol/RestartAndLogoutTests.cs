@@ -18,7 +18,13 @@ public sealed class RestartAndLogoutTests(StoreKind kind)
     public void CreateStore() => _store = TestStore.Create(kind);
 
     [TearDown]
-    public async Task DropStore() => await _store.DisposeAsync();
+    public async Task DropStore()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+    }
 
     [Test]
     public async Task Refresh_token_issued_before_a_restart_still_works_after_it()
