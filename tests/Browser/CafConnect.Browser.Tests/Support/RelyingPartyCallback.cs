@@ -20,9 +20,9 @@ namespace CafConnect.Browser.Tests.Support;
 /// <para>
 /// The journeys use <see cref="LiveHost.RelyingParty"/>, whose redirect URI is on the live host's own port, so the
 /// browser never depends on port 5000. The seeded <c>caf-fr</c> client (http://127.0.0.1:5000/demo/callback, the
-/// configuration newcomers use) is exercised by one test only: whatever listens on port 5000 (nothing, or a developer's
-/// <c>dotnet run</c>) at most receives a code it cannot redeem — the code belongs to the test's host — and the test has
-/// already read the URL.
+/// configuration newcomers use) is exercised by one test only, which submits without waiting for the navigation and
+/// then leaves the page (<see cref="LeaveAsync"/>): whatever listens on port 5000 (nothing, a developer's <c>dotnet run</c>,
+/// a server that never answers) at most receives a code it cannot redeem — the code belongs to the test's host.
 /// </para>
 /// </summary>
 public sealed class RelyingPartyCallback
@@ -57,6 +57,12 @@ public sealed class RelyingPartyCallback
         });
         return callback;
     }
+
+    /// <summary>
+    /// Takes the page off a callback whose server may never answer (port 5000 held by something else), so that later
+    /// steps and the failure screenshots do not wait for it.
+    /// </summary>
+    public async Task LeaveAsync(IPage page) => await page.GotoAsync("about:blank");
 
     private bool IsCallback(string url) => url == RedirectUri || url.StartsWith(RedirectUri + "?", StringComparison.Ordinal);
 
