@@ -62,7 +62,22 @@ public sealed class RelyingPartyCallback
     /// Takes the page off a callback whose server may never answer (port 5000 held by something else), so that later
     /// steps and the failure screenshots do not wait for it.
     /// </summary>
-    public async Task LeaveAsync(IPage page) => await page.GotoAsync("about:blank");
+    public async Task LeaveAsync(IPage page)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await page.GotoAsync("about:blank");
+                return;
+            }
+            catch (PlaywrightException) when (attempt < 5)
+            {
+                // Nothing on the port: Chromium's own error page may commit first and interrupt this navigation.
+                await Task.Delay(200);
+            }
+        }
+    }
 
     private bool IsCallback(string url) => url == RedirectUri || url.StartsWith(RedirectUri + "?", StringComparison.Ordinal);
 
