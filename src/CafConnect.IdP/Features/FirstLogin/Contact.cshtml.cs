@@ -18,6 +18,9 @@ public sealed class ContactPage(FirstLoginJourney journey) : FirstLoginPage(jour
     [BindProperty]
     public string? Email { get; set; }
 
+    public string SmsValidity => Journey.CodeValidity(ContactChannel.Sms);
+    public string EmailValidity => Journey.CodeValidity(ContactChannel.Email);
+
     public override async Task<IActionResult> OnGetAsync()
     {
         if (await LoadAsync() is { } elsewhere)

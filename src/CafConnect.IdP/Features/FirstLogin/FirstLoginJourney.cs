@@ -34,7 +34,7 @@ public sealed record StepResult(string? RedirectTo, IReadOnlyDictionary<string, 
 /// </summary>
 public sealed class FirstLoginJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
-    IVerificationCodeStore codes, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
+    IVerificationCodeStore codes, VerificationCodeOptions codeOptions, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
     DelegationService delegations, Login.LoginOptions loginOptions)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
@@ -281,6 +281,23 @@ public sealed class FirstLoginJourney(
             : "/connexion");
     }
 
+    /// <summary>
+    /// How long a code sent on <paramref name="channel"/> is valid, in French ("10 minutes"), from the configured lifetime
+    /// (<c>Verification:SmsLifetime</c>, <c>Verification:EmailLifetime</c>), so what the person reads is what the store enforces.
+    /// </summary>
+    public string CodeValidity(ContactChannel channel) => FrenchDuration(codeOptions.LifetimeFor(channel));
+
+    internal static string FrenchDuration(TimeSpan duration)
+    {
+        if (duration.TotalSeconds < 60 || duration.Seconds != 0)
+        {
+            var seconds = (int)Math.Ceiling(duration.TotalSeconds);
+            return seconds == 1 ? "1 seconde" : $"{seconds} secondes";
+        }
+        var minutes = (int)duration.TotalMinutes;
+        return minutes == 1 ? "1 minute" : $"{minutes} minutes";
+    }
+
     /// <summary>Issues a code and puts its message in the outbox, in the flow's unit of work; a French refusal otherwise.</summary>
     private async Task<string?> SendCodeAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
@@ -292,7 +309,7 @@ public sealed class FirstLoginJourney(
                 ? $"Un code vient de vous être envoyé. Patientez {Math.Max(1, (int)Math.Ceiling(issue.RetryAfter.TotalSeconds))} secondes avant d'en demander un nouveau."
                 : "Vous avez demandé le nombre maximum de codes pour ces coordonnées. Modifiez vos coordonnées de contact ou reconnectez-vous plus tard.";
         }
-        var validity = channel == ContactChannel.Sms ? "10 minutes" : "15 minutes";
+        var validity = CodeValidity(channel);
         outbox.Enqueue(new NotificationRequest(NotificationKind.VerificationCode,
             channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email,
             step.Context.Contact!, new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = validity },

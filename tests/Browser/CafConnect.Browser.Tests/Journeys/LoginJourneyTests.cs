@@ -18,16 +18,20 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
     private ILocator PasswordField => Page.Locator("#mot-de-passe");
     private ILocator SubmitButton => Page.GetByRole(AriaRole.Button, new() { Name = "Se connecter", Exact = true });
 
-    private static string AuthorizePath(Pkce pkce, string state, string nonce) =>
-        "/connect/authorize" + OidcDriver.QueryString(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce, state: state, nonce: nonce));
+    private static string AuthorizePath(TestClient client, Pkce pkce, string state, string nonce) =>
+        "/connect/authorize" + OidcDriver.QueryString(OidcDriver.AuthorizationParameters(client, pkce, state: state, nonce: nonce));
 
     [Test]
     public async Task Native_login_with_a_NIR_from_a_relying_party_returns_a_code_the_relying_party_redeems()
     {
+        // The one browser journey on the seeded caf-fr client, as Development configures it (redirect URI on port 5000).
+        // Robust to whatever port 5000 holds (nothing, a developer's `dotnet run`, a server that never answers): the
+        // callback's URL is read as the browser starts the request, the submission does not wait for that navigation to
+        // finish, and the page is then taken off it. Every other journey uses Host.RelyingParty, on the host's own port.
         var pkce = Pkce.Create();
-        var callback = await RelyingPartyCallback.InstallAsync(Page, TestClient.CafFr.RedirectUri);
+        var callback = await RelyingPartyCallback.InstallAsync(Page, TestClient.CafFr);
 
-        await Page.GotoAsync(AuthorizePath(pkce, "etat-navigateur", "nonce-navigateur"));
+        await Page.GotoAsync(AuthorizePath(TestClient.CafFr, pkce, "etat-navigateur", "nonce-navigateur"));
         Assert.That(new Uri(Page.Url).AbsolutePath, Is.EqualTo("/connexion"), "the authorization request sends to the login page");
         await Assertions.Expect(Page).ToHaveTitleAsync(new Regex("^Connexion"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Connexion", Level = 1 })).ToBeVisibleAsync();
@@ -37,10 +41,12 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
         await Assertions.Expect(PasswordField).ToHaveAccessibleNameAsync(new Regex("^Mot de passe"));
         await PasswordField.FillAsync(DemoData.JeanneDupont.Password);
         await StepAsync("connexion-remplie");
-        await SubmitButton.ClickAsync();
+        // Enter on the focused button: page.Keyboard, unlike a locator's click, does not wait for the navigation it starts.
+        await SubmitButton.FocusAsync();
+        await Page.Keyboard.PressAsync("Enter");
 
         var parameters = await callback.ParametersAsync();
-        await StepAsync("retour-service");
+        await callback.LeaveAsync(Page);
         Assert.Multiple(() =>
         {
             Assert.That(parameters.GetValueOrDefault("code"), Is.Not.Null.And.Not.Empty, "code");
@@ -56,8 +62,8 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
     public async Task Login_with_a_provisional_identifier_through_its_link_keeps_the_authorization_request()
     {
         var pkce = Pkce.Create();
-        var callback = await RelyingPartyCallback.InstallAsync(Page, TestClient.CafFr.RedirectUri);
-        await Page.GotoAsync(AuthorizePath(pkce, "etat-provisoire", "nonce-provisoire"));
+        var callback = await RelyingPartyCallback.InstallAsync(Page, Host.RelyingParty);
+        await Page.GotoAsync(AuthorizePath(Host.RelyingParty, pkce, "etat-provisoire", "nonce-provisoire"));
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "J'ai un identifiant provisoire" }).ClickAsync();
         await Page.WaitForURLAsync(new Regex("mode=provisoire"));
@@ -71,7 +77,7 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
 
         var parameters = await callback.ParametersAsync();
         Assert.That(parameters.GetValueOrDefault("state"), Is.EqualTo("etat-provisoire"));
-        var userInfo = await RelyingPartyCallback.RedeemAndReadUserInfoAsync(Host, TestClient.CafFr, parameters["code"], pkce, "nonce-provisoire");
+        var userInfo = await RelyingPartyCallback.RedeemAndReadUserInfoAsync(Host, Host.RelyingParty, parameters["code"], pkce, "nonce-provisoire");
         Assert.That(userInfo.GetProperty("given_name").GetString(), Is.EqualTo("Amina"));
     }
 
@@ -139,29 +145,29 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
     public async Task Whole_native_login_with_the_keyboard_only()
     {
         var pkce = Pkce.Create();
-        var callback = await RelyingPartyCallback.InstallAsync(Page, TestClient.CafFr.RedirectUri);
-        await Page.GotoAsync(AuthorizePath(pkce, "etat-clavier", "nonce-clavier"));
+        var callback = await RelyingPartyCallback.InstallAsync(Page, Host.RelyingParty);
+        await Page.GotoAsync(AuthorizePath(Host.RelyingParty, pkce, "etat-clavier", "nonce-clavier"));
 
         // First stop: the skip link to the content, which moves the keyboard to the form.
         await Page.Keyboard.PressAsync("Tab");
-        Assert.That(await FocusedAsync(), Is.EqualTo("a:Contenu"), "the first Tab reaches the skip link");
+        Assert.That(await FocusedAsync(Page), Is.EqualTo("a:Contenu"), "the first Tab reaches the skip link");
         await Page.Keyboard.PressAsync("Enter");
         await StepAsync("lien-evitement");
 
-        var path = await TabUntilAsync("input#identifiant");
+        var path = await TabUntilAsync(Page, "input#identifiant");
         await Page.Keyboard.TypeAsync(JeanneNir);
-        await TabUntilAsync("input#se-souvenir", path);
+        await TabUntilAsync(Page, "input#se-souvenir", path);
         await Page.Keyboard.PressAsync("Space");
         Assert.That(await Page.Locator("#se-souvenir").IsCheckedAsync(), Is.True, "Space ticks « Se souvenir de moi »");
-        await TabUntilAsync("input#mot-de-passe", path);
+        await TabUntilAsync(Page, "input#mot-de-passe", path);
         await Page.Keyboard.TypeAsync(DemoData.JeanneDupont.Password);
-        await TabUntilAsync("button:Se connecter", path);
+        await TabUntilAsync(Page, "button:Se connecter", path);
         await StepAsync("formulaire-au-clavier");
         await Page.Keyboard.PressAsync("Enter");
 
         var parameters = await callback.ParametersAsync();
         Assert.That(parameters.GetValueOrDefault("code"), Is.Not.Null.And.Not.Empty, "signed in with the keyboard alone; Tab order: " + string.Join(" → ", path));
-        var userInfo = await RelyingPartyCallback.RedeemAndReadUserInfoAsync(Host, TestClient.CafFr, parameters["code"], pkce, "nonce-clavier");
+        var userInfo = await RelyingPartyCallback.RedeemAndReadUserInfoAsync(Host, Host.RelyingParty, parameters["code"], pkce, "nonce-clavier");
         Assert.That(userInfo.GetProperty("given_name").GetString(), Is.EqualTo("Jeanne"));
     }
 
@@ -186,39 +192,4 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
         await StepAndCheckAccessibilityAsync("erreur-320", page);
         Assert.That(await HasHorizontalScrollAsync(page), Is.False, $"the error state scrolls horizontally at 320 px: {await WidestElementsAsync(page)}");
     }
-
-    /// <summary>"tag#id" or "tag:accessible text" of the focused element.</summary>
-    private Task<string> FocusedAsync() => Page.EvaluateAsync<string>(
-        """
-        () => {
-          const e = document.activeElement;
-          if (!e || e === document.body) return 'body';
-          const tag = e.tagName.toLowerCase();
-          return e.id && tag !== 'a' && tag !== 'button' ? `${tag}#${e.id}` : `${tag}:${(e.textContent || '').trim().replace(/\s+/g, ' ')}`;
-        }
-        """);
-
-    private async Task<List<string>> TabUntilAsync(string target, List<string>? path = null)
-    {
-        path ??= [];
-        for (var i = 0; i < 25; i++)
-        {
-            await Page.Keyboard.PressAsync("Tab");
-            var focused = await FocusedAsync();
-            path.Add(focused);
-            if (focused == target)
-            {
-                return path;
-            }
-        }
-        Assert.Fail($"{target} not reached with Tab; focus went: {string.Join(" → ", path)}");
-        return path;
-    }
-
-    private static Task<string> WidestElementsAsync(IPage page) => page.EvaluateAsync<string>(
-        """
-        () => [...document.querySelectorAll('body *')]
-          .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-          .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} (${Math.round(e.getBoundingClientRect().right)} px)`).join(', ')
-        """);
 }

@@ -26,6 +26,14 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("deconnexion", "Confirmation de la déconnexion", "La déconnexion demandée sans jeton d'identité (/deconnexion) : la personne confirme."),
         new("deconnecte", "Déconnecté", "La page qui confirme la fin de la session."),
         new("erreur", "Page d'erreur", "Une demande de connexion d'un service inconnu : la raison en français, jamais de redirection."),
+        new("premiere-connexion", "Première connexion : accueil", "« Votre connexion à « Mon Compte » change ! » : après une connexion avec le code confidentiel du dossier, les 3 étapes annoncées."),
+        new("premiere-connexion-conditions", "Première connexion : conditions générales", "Étape 1 sur 3 : le texte des conditions générales d'utilisation et la case à cocher pour les accepter."),
+        new("premiere-connexion-conditions-erreur", "Première connexion : conditions non acceptées", "« Continuer » sans avoir coché la case : le message d'erreur en tête de page et sous la case."),
+        new("premiere-connexion-mot-de-passe", "Première connexion : choix du mot de passe", "Étape 2 sur 3 : les règles du mot de passe personnel et la liste qui se coche pendant la saisie."),
+        new("premiere-connexion-mot-de-passe-erreur", "Première connexion : mot de passe refusé", "Un mot de passe trop faible : chaque règle non respectée est expliquée sous le champ."),
+        new("premiere-connexion-coordonnees", "Première connexion : coordonnées de contact", "Étape 3 sur 3 : le choix du SMS ou du mail pour recevoir le code, pré-rempli avec le numéro du dossier."),
+        new("premiere-connexion-verification", "Première connexion : vérification du code", "La saisie du code à 6 chiffres reçu par SMS, avec les liens pour en demander un nouveau ou modifier ses coordonnées."),
+        new("premiere-connexion-verification-erreur", "Première connexion : code mal saisi", "Un code qui n'a pas 6 chiffres : le message d'erreur lié au champ."),
     ];
 
     [TestCase(DesktopWidth)]
@@ -72,10 +80,62 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         }
     }
 
+    /// <summary>
+    /// The first-login journey ("la bascule"), every step and error state. One person of the Martin household per width
+    /// (the journey changes the account): Paul at 1280 px, Sophie at 320 px.
+    /// </summary>
+    [TestCase(DesktopWidth, FirstLoginBrowserTests.PaulNir)]
+    [TestCase(NarrowWidth, FirstLoginBrowserTests.SophieNir)]
+    public async Task First_login_screens_are_accessible_and_fit_the_width(int width, string nir)
+    {
+        await using var context = await NewContextAsync(width);
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync("/connexion");
+        await FirstLoginBrowserTests.SignInWithLegacyCodeAsync(page, nir);
+        await CheckAsync(page, "premiere-connexion", width);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Commencer" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/premiere-connexion/conditions"));
+        await CheckAsync(page, "premiere-connexion-conditions", width);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#cgu-erreur")).ToBeVisibleAsync();
+        await CheckAsync(page, "premiere-connexion-conditions-erreur", width);
+
+        await page.Locator("label[for=cgu-acceptees]").ClickAsync();
+        await Assertions.Expect(page.Locator("#cgu-acceptees")).ToBeCheckedAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/premiere-connexion/mot-de-passe"));
+        await CheckAsync(page, "premiere-connexion-mot-de-passe", width);
+
+        await page.Locator("#nouveau-mot-de-passe").FillAsync("motdepasse");
+        await page.Locator("#confirmation-mot-de-passe").FillAsync("motdepasse");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#nouveau-mot-de-passe-erreur")).ToBeVisibleAsync();
+        await CheckAsync(page, "premiere-connexion-mot-de-passe-erreur", width);
+
+        await page.Locator("#nouveau-mot-de-passe").FillAsync(FirstLoginBrowserTests.NewPassword);
+        await page.Locator("#confirmation-mot-de-passe").FillAsync(FirstLoginBrowserTests.NewPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/premiere-connexion/coordonnees"));
+        await CheckAsync(page, "premiere-connexion-coordonnees", width);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Envoyer le code" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/premiere-connexion/verification"));
+        await CheckAsync(page, "premiere-connexion-verification", width);
+
+        // Five digits: an error whatever the code sent (no chance of typing the right one).
+        await page.Locator("#code-verification").FillAsync("12345");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#code-verification-erreur")).ToHaveTextAsync("Le code de vérification comporte 6 chiffres.");
+        await CheckAsync(page, "premiere-connexion-verification-erreur", width);
+    }
+
     private async Task CheckAsync(IPage page, string name, int width)
     {
         await StepAndCheckAccessibilityAsync($"{name}-{width}", page);
-        Assert.That(await HasHorizontalScrollAsync(page), Is.False, $"{name} scrolls horizontally at {width} px");
+        Assert.That(await HasHorizontalScrollAsync(page), Is.False, $"{name} scrolls horizontally at {width} px: {await WidestElementsAsync(page)}");
         await SaveScreenAsync(page, name, width);
     }
 
@@ -88,7 +148,7 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
             .AppendLine("(Chromium sans interface, comptes de démonstration). Chaque écran y passe aussi le contrôle axe-core WCAG 2.1 AA et")
             .AppendLine("la vérification « pas de défilement horizontal ».")
             .AppendLine()
-            .AppendLine("Pour les régénérer : `CAFCONNECT_UPDATE_SCREENS=1 dotnet test tests/Browser/CafConnect.Browser.Tests --filter FullyQualifiedName~ScreensTests`.")
+            .AppendLine("Pour les régénérer : `CAFCONNECT_UPDATE_SCREENS=1 dotnet test tests/Browser/CafConnect.Browser.Tests --filter FullyQualifiedName~ScreensTests` (les écrans de première connexion sont ceux de Paul MARTIN en 1280 px et de Sophie MARTIN en 320 px, deux personnes du même foyer qui se connectent avec le code confidentiel du dossier).")
             .AppendLine()
             .AppendLine("| Écran | Description | 1280 px | 320 px |")
             .AppendLine("| --- | --- | --- | --- |");

@@ -156,6 +156,43 @@ public abstract class BrowserFixture(StoreKind kind)
     protected static Task<bool> HasHorizontalScrollAsync(IPage page) =>
         page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > document.documentElement.clientWidth");
 
+    /// <summary>The first elements sticking out on the right, to explain a horizontal scroll.</summary>
+    protected static Task<string> WidestElementsAsync(IPage page) => page.EvaluateAsync<string>(
+        """
+        () => [...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+          .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} (${Math.round(e.getBoundingClientRect().right)} px)`).join(', ')
+        """);
+
+    /// <summary>"tag#id" or "tag:accessible text" of the focused element.</summary>
+    protected static Task<string> FocusedAsync(IPage page) => page.EvaluateAsync<string>(
+        """
+        () => {
+          const e = document.activeElement;
+          if (!e || e === document.body) return 'body';
+          const tag = e.tagName.toLowerCase();
+          return e.id && tag !== 'a' && tag !== 'button' ? `${tag}#${e.id}` : `${tag}:${(e.textContent || '').trim().replace(/\s+/g, ' ')}`;
+        }
+        """);
+
+    /// <summary>Presses Tab until <paramref name="target"/> (as <see cref="FocusedAsync"/> names it) has the focus; fails with the path taken.</summary>
+    protected static async Task<List<string>> TabUntilAsync(IPage page, string target, List<string>? path = null)
+    {
+        path ??= [];
+        for (var i = 0; i < 40; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            var focused = await FocusedAsync(page);
+            path.Add(focused);
+            if (focused == target)
+            {
+                return path;
+            }
+        }
+        Assert.Fail($"{target} not reached with Tab; focus went: {string.Join(" → ", path)}");
+        return path;
+    }
+
     /// <summary>With CAFCONNECT_UPDATE_SCREENS=1, the gallery under docs/screens/ (written from the SQLite run only).</summary>
     protected static bool UpdatingScreens => Environment.GetEnvironmentVariable(UpdateScreensVariable) == "1";
 

@@ -8,12 +8,22 @@ using Microsoft.Playwright;
 namespace CafConnect.Browser.Tests.Support;
 
 /// <summary>
-/// Stands in for the relying party's callback inside the browser.
-/// Why intercept rather than register a client on our port: the journeys use the seeded <c>caf-fr</c> client exactly as
-/// Development configures it (redirect URI http://127.0.0.1:5000/demo/callback), so the browser tests also cover the
-/// configuration newcomers use. The host listens on a random port, and nothing is (or must be) on port 5000: the route
-/// answers the browser's request to the callback without any network traffic, and keeps its query (code, state, iss)
-/// for the test, which then redeems the code over HTTP as the relying party's server would.
+/// The relying party's callback, seen from the browser: the first request the page makes to the client's redirect URI
+/// (with its code, state and iss), which the test then redeems over HTTP as the relying party's server would.
+/// <para>
+/// The URL is read from the page's <c>request</c> event, which Playwright raises for every request of a redirect chain
+/// as it starts — the callback is always reached through the authorization endpoint's 302 — so nothing waits for the
+/// callback's answer. <c>page.RouteAsync</c> alone is not enough: Playwright documents that a route is not guaranteed
+/// to see requests that follow a redirect, and when it misses one the browser really goes to the redirect URI. A route
+/// is still installed: when it does see the request it answers with a stand-in page, without any network traffic.
+/// </para>
+/// <para>
+/// The journeys use <see cref="LiveHost.RelyingParty"/>, whose redirect URI is on the live host's own port, so the
+/// browser never depends on port 5000. The seeded <c>caf-fr</c> client (http://127.0.0.1:5000/demo/callback, the
+/// configuration newcomers use) is exercised by one test only, which submits without waiting for the navigation and
+/// then leaves the page (<see cref="LeaveAsync"/>): whatever listens on port 5000 (nothing, a developer's <c>dotnet run</c>,
+/// a server that never answers) at most receives a code it cannot redeem — the code belongs to the test's host.
+/// </para>
 /// </summary>
 public sealed class RelyingPartyCallback
 {
@@ -23,10 +33,19 @@ public sealed class RelyingPartyCallback
 
     public string RedirectUri { get; }
 
+    public static Task<RelyingPartyCallback> InstallAsync(IPage page, TestClient client) => InstallAsync(page, client.RedirectUri);
+
     public static async Task<RelyingPartyCallback> InstallAsync(IPage page, string redirectUri)
     {
         var callback = new RelyingPartyCallback(redirectUri);
-        await page.RouteAsync(url => url.StartsWith(redirectUri + "?", StringComparison.Ordinal) || url == redirectUri, async route =>
+        page.Request += (_, request) =>
+        {
+            if (callback.IsCallback(request.Url))
+            {
+                callback._received.TrySetResult(new Uri(request.Url));
+            }
+        };
+        await page.RouteAsync(callback.IsCallback, async route =>
         {
             callback._received.TrySetResult(new Uri(route.Request.Url));
             await route.FulfillAsync(new()
@@ -38,6 +57,29 @@ public sealed class RelyingPartyCallback
         });
         return callback;
     }
+
+    /// <summary>
+    /// Takes the page off a callback whose server may never answer (port 5000 held by something else), so that later
+    /// steps and the failure screenshots do not wait for it.
+    /// </summary>
+    public async Task LeaveAsync(IPage page)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await page.GotoAsync("about:blank");
+                return;
+            }
+            catch (PlaywrightException) when (attempt < 5)
+            {
+                // Nothing on the port: Chromium's own error page may commit first and interrupt this navigation.
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    private bool IsCallback(string url) => url == RedirectUri || url.StartsWith(RedirectUri + "?", StringComparison.Ordinal);
 
     /// <summary>The callback's query parameters, once the browser has been sent there.</summary>
     public async Task<IReadOnlyDictionary<string, string>> ParametersAsync(TimeSpan? timeout = null)
