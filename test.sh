@@ -78,6 +78,12 @@ start_servers
 export CAFCONNECT_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Pooling=true;Maximum Pool Size=50"
 export CAFCONNECT_TEST_REDIS="127.0.0.1:$redis_port"
 export CAFCONNECT_REQUIRE_SERVERS=1
+# Hundreds of short-lived test hosts (two test assemblies in parallel) would exhaust the per-user inotify instances
+# (128 on this kind of machine): file providers poll instead of watching, and the limit is raised when we may.
+export DOTNET_USE_POLLING_FILE_WATCHER=1 DOTNET_hostBuilder__reloadConfigOnChange=false
+if [ "$(id -u)" = 0 ] && [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)" -lt 1024 ]; then
+  sysctl -qw fs.inotify.max_user_instances=1024 2>/dev/null || log "could not raise fs.inotify.max_user_instances (continuing)"
+fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 results="$run_dir/results"

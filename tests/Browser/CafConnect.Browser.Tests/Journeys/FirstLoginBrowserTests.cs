@@ -56,7 +56,7 @@ public sealed partial class FirstLoginBrowserTests(StoreKind kind) : BrowserFixt
         // Terms: not ticked, then ticked.
         await Page.WaitForURLAsync(new Regex("/premiere-connexion/conditions"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Conditions générales d'utilisation", Level = 1 })).ToBeVisibleAsync();
-        await Assertions.Expect(Page.GetByText("Étape 1 sur 3")).ToBeVisibleAsync();
+        await Assertions.Expect(Page.GetByText("Étape 1 sur 4")).ToBeVisibleAsync();
         await StepAndCheckAccessibilityAsync("conditions");
         var checkbox = Page.GetByLabel("J'ai pris connaissance des conditions générales d'utilisation et je les accepte");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
@@ -125,6 +125,12 @@ public sealed partial class FirstLoginBrowserTests(StoreKind kind) : BrowserFixt
 
         await codeField.FillAsync(code);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+
+        // Paul holds a file with a partner: « Mes autorisations » is the last step.
+        await Page.WaitForURLAsync(new Regex("/premiere-connexion/autorisations"));
+        await StepAndCheckAccessibilityAsync("autorisations");
+        await Page.GetByLabel("Non", new() { Exact = true }).CheckAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
 
         var parameters = await callback.ParametersAsync();
         Assert.Multiple(() =>
