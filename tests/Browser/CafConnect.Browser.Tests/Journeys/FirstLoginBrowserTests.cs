@@ -129,7 +129,9 @@ public sealed partial class FirstLoginBrowserTests(StoreKind kind) : BrowserFixt
         // Paul holds a file with a partner: « Mes autorisations » is the last step.
         await Page.WaitForURLAsync(new Regex("/premiere-connexion/autorisations"));
         await StepAndCheckAccessibilityAsync("autorisations");
-        await Page.GetByLabel("Non", new() { Exact = true }).CheckAsync();
+        // DSFR draws the radio on its label (the native input is visually hidden): click the label, as a person does.
+        await Page.Locator("label[for='delegation-0412345-non']").ClickAsync();
+        await Assertions.Expect(Page.GetByLabel("Non", new() { Exact = true })).ToBeCheckedAsync();
         await Page.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
 
         var parameters = await callback.ParametersAsync();
