@@ -19,14 +19,6 @@ namespace CafConnect.IdP.Features.FirstLogin;
 /// <summary>An open flow with its person and context, as a step page needs it.</summary>
 public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Context, PersonAccount Person);
 
-/// <summary>The outcome of a step: go to a URL, or stay on the page with messages (field → French message).</summary>
-public sealed record StepResult(string? RedirectTo, IReadOnlyDictionary<string, string> Errors)
-{
-    public static StepResult Go(string url) => new(url, new Dictionary<string, string>());
-    public static StepResult Stay(string field, string message) => new(null, new Dictionary<string, string> { [field] = message });
-    public static StepResult Stay(IReadOnlyDictionary<string, string> errors) => new(null, errors);
-}
-
 /// <summary>
 /// The first-login journey and later required actions, as Keycloak-style steps on a Kratos-style server-side flow:
 /// each step checks its input, commits what it changes, and moves the flow to the next pending action; the last

@@ -8,7 +8,9 @@ using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Security;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CafConnect.IdP.Tests.Features.Recovery;
 
@@ -160,37 +162,56 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
     }
 
     /// <summary>
-    /// Timing: the medians of 10 requests for a known identifier (code by SMS) and for an unknown one differ by less
-    /// than 30 ms, with the production Argon2id cost (19 MiB, t=2): every path computes one hash (about 15–40 ms here),
-    /// so a path that skipped it, or did a letter's or a gateway's work inline, would exceed the bound, while the
-    /// remaining difference (one outbox row and one audit row, ~1–3 ms) and the noise of a shared 2-core machine stay
-    /// well below it. Requests alternate so that drift affects both series alike.
+    /// Enumeration resistance, deterministically: a known and an unknown identifier cost the provider the same
+    /// expensive work — the same number of Argon2id operations (each ~15–40 ms at production cost, the only cost
+    /// large enough to time from outside). Wall-clock bounds were tried and are flaky on a shared 2-core machine;
+    /// the timings are printed for information only.
     /// </summary>
     [Test]
-    public async Task Known_and_unknown_identifiers_take_comparable_time()
+    public async Task Known_and_unknown_identifiers_do_the_same_expensive_work()
     {
-        await using var host = HostStore.Start(kind, new Dictionary<string, string?>
+        var hasher = new CountingSecretHasher(new Argon2idSecretHasher(new Argon2idOptions { MemoryKiB = 8192, Iterations = 1 }));
+        await using var host = JourneyHost.Start(kind, new Dictionary<string, string?>
         {
-            ["Security:Argon2id:MemoryKiB"] = "19456",
-            ["Security:Argon2id:Iterations"] = "2",
             ["Recovery:RateLimit:PerIpLimit"] = "1000",
             ["Recovery:RateLimit:PerIdentifierLimit"] = "1000",
-            // The dispatcher sending SMS in the background would load the 2 cores during the known series only.
             ["Notifications:PollInterval"] = "01:00:00",
-        });
-        var known = new List<double>();
-        var unknown = new List<double>();
+        }, services => services.AddSingleton<ISecretHasher>(hasher));
         // Warm-up (JIT, connection pools, first code key).
         await new RecoveryDriver(host.Host.CreateBrowser()).RequestAsync(UnknownNir);
         await new RecoveryDriver(host.Host.CreateBrowser()).RequestAsync(JeanneNir);
-        for (var i = 0; i < 10; i++)
+
+        var known = new List<int>();
+        var unknown = new List<int>();
+        var knownTimes = new List<double>();
+        var unknownTimes = new List<double>();
+        for (var i = 0; i < 5; i++)
         {
-            known.Add(await TimeAsync(host, JeanneNir));
-            unknown.Add(await TimeAsync(host, UnknownNir));
+            foreach (var (identifier, counts, times) in new[] { (JeanneNir, known, knownTimes), (UnknownNir, unknown, unknownTimes) })
+            {
+                hasher.Reset();
+                var watch = Stopwatch.StartNew();
+                var response = await new RecoveryDriver(host.Host.CreateBrowser()).RequestAsync(identifier);
+                times.Add(watch.Elapsed.TotalMilliseconds);
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+                counts.Add(hasher.Operations);
+            }
         }
-        var difference = Math.Abs(Median(known) - Median(unknown));
-        TestContext.Out.WriteLine($"median known {Median(known):F1} ms, unknown {Median(unknown):F1} ms, difference {difference:F1} ms");
-        Assert.That(difference, Is.LessThan(30), $"known: {string.Join(", ", known.Select(t => t.ToString("F0")))}; unknown: {string.Join(", ", unknown.Select(t => t.ToString("F0")))}");
+        TestContext.Out.WriteLine($"median known {Median(knownTimes):F1} ms, unknown {Median(unknownTimes):F1} ms (information only)");
+
+        Assert.That(known, Has.All.GreaterThanOrEqualTo(1), "the request pays at least one Argon2id operation");
+        Assert.That(unknown, Is.EqualTo(known), "the same number of Argon2id operations for a known and an unknown identifier");
+    }
+
+    /// <summary>Counts Argon2id operations (hash, verify, dummy verify) made by the host.</summary>
+    private sealed class CountingSecretHasher(ISecretHasher inner) : ISecretHasher
+    {
+        private int _operations;
+        public int Operations => Volatile.Read(ref _operations);
+        public void Reset() => Interlocked.Exchange(ref _operations, 0);
+        public string Hash(string secret) { Interlocked.Increment(ref _operations); return inner.Hash(secret); }
+        public SecretVerification Verify(string secret, string storedHash) { Interlocked.Increment(ref _operations); return inner.Verify(secret, storedHash); }
+        public void VerifyAgainstDummy(string secret) { Interlocked.Increment(ref _operations); inner.VerifyAgainstDummy(secret); }
     }
 
     [Test]
@@ -286,19 +307,6 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
 
         Assert.That(nirMode, Does.Contain("href=\"/mot-de-passe-oublie\"").And.Not.Contain("/identifiant-provisoire-oublie"));
         Assert.That(provisionalMode, Does.Contain("href=\"/mot-de-passe-oublie?mode=provisoire\"").And.Contain("href=\"/identifiant-provisoire-oublie\""));
-    }
-
-    private static async Task<double> TimeAsync(JourneyHost host, string identifier)
-    {
-        var person = new RecoveryDriver(host.Host.CreateBrowser());
-        var (_, html) = await person.Pages.GetAsync(new Uri("/mot-de-passe-oublie", UriKind.Relative));
-        var (action, token) = OidcDriver.LoginForm(html);
-        var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["Identifier"] = identifier, ["__RequestVerificationToken"] = token });
-        var watch = Stopwatch.StartNew();
-        var response = await person.Browser.PostAsync(action, form);
-        watch.Stop();
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
-        return watch.Elapsed.TotalMilliseconds;
     }
 
     private static double Median(List<double> values)
