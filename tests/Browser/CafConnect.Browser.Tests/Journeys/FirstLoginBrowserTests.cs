@@ -218,40 +218,4 @@ public sealed partial class FirstLoginBrowserTests(StoreKind kind) : BrowserFixt
             }
         }
     }
-
-    /// <summary>
-    /// Opens /dev/messages in another tab of the same browser, as a person trying the embedded default would, until the
-    /// SMS to <paramref name="mobile"/> shows; returns its 6-digit code. The page is checked with axe-core as well.
-    /// </summary>
-    private async Task<string> ReadCodeFromDevMessagesAsync(string mobile)
-    {
-        var tab = await Page.Context.NewPageAsync();
-        try
-        {
-            var message = tab.Locator("section", new() { Has = tab.GetByRole(AriaRole.Heading, new() { Name = $"Sms à {mobile}" }) }).First;
-            var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (true)
-            {
-                await tab.GotoAsync("/dev/messages");
-                if (await message.CountAsync() > 0 && await message.Locator("pre").TextContentAsync() is { } text && SixDigits().Match(text) is { Success: true } match)
-                {
-                    Assert.That(text, Does.Contain("valable 10 minutes"), "the SMS gives the SMS code's lifetime");
-                    await StepAndCheckAccessibilityAsync("messages-developpement", tab);
-                    return match.Value;
-                }
-                if (DateTime.UtcNow > deadline)
-                {
-                    Assert.Fail($"No SMS with a code to {mobile} on /dev/messages within 15 s:\n{await tab.Locator("main").InnerTextAsync()}");
-                }
-                await Task.Delay(250);
-            }
-        }
-        finally
-        {
-            await tab.CloseAsync();
-        }
-    }
-
-    [GeneratedRegex(@"(?<!\d)\d{6}(?!\d)")]
-    private static partial Regex SixDigits();
 }

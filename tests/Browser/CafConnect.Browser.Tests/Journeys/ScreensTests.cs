@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using CafConnect.Browser.Tests.Support;
 using CafConnect.IdP.Demo;
+using CafConnect.IdP.Features.Shared;
 using CafConnect.IdP.Tests.Support;
 using Microsoft.Playwright;
 
@@ -26,14 +27,26 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("deconnexion", "Confirmation de la déconnexion", "La déconnexion demandée sans jeton d'identité (/deconnexion) : la personne confirme."),
         new("deconnecte", "Déconnecté", "La page qui confirme la fin de la session."),
         new("erreur", "Page d'erreur", "Une demande de connexion d'un service inconnu : la raison en français, jamais de redirection."),
-        new("premiere-connexion", "Première connexion : accueil", "« Votre connexion à « Mon Compte » change ! » : après une connexion avec le code confidentiel du dossier, les 3 étapes annoncées."),
-        new("premiere-connexion-conditions", "Première connexion : conditions générales", "Étape 1 sur 3 : le texte des conditions générales d'utilisation et la case à cocher pour les accepter."),
+        new("premiere-connexion", "Première connexion : accueil", "« Votre connexion à « Mon Compte » change ! » : après une connexion avec le code confidentiel du dossier, les étapes annoncées (4 pour Paul, responsable d'un dossier en couple, qui répond aussi à « Mes autorisations » ; 3 pour Sophie)."),
+        new("premiere-connexion-conditions", "Première connexion : conditions générales", "Étape 1 (sur 4 ou 3) : le texte des conditions générales d'utilisation et la case à cocher pour les accepter."),
         new("premiere-connexion-conditions-erreur", "Première connexion : conditions non acceptées", "« Continuer » sans avoir coché la case : le message d'erreur en tête de page et sous la case."),
-        new("premiere-connexion-mot-de-passe", "Première connexion : choix du mot de passe", "Étape 2 sur 3 : les règles du mot de passe personnel et la liste qui se coche pendant la saisie."),
+        new("premiere-connexion-mot-de-passe", "Première connexion : choix du mot de passe", "Étape 2 : les règles du mot de passe personnel et la liste qui se coche pendant la saisie."),
         new("premiere-connexion-mot-de-passe-erreur", "Première connexion : mot de passe refusé", "Un mot de passe trop faible : chaque règle non respectée est expliquée sous le champ."),
-        new("premiere-connexion-coordonnees", "Première connexion : coordonnées de contact", "Étape 3 sur 3 : le choix du SMS ou du mail pour recevoir le code, pré-rempli avec le numéro du dossier."),
+        new("premiere-connexion-coordonnees", "Première connexion : coordonnées de contact", "Étape 3 : le choix du SMS ou du mail pour recevoir le code, pré-rempli avec le numéro du dossier."),
         new("premiere-connexion-verification", "Première connexion : vérification du code", "La saisie du code à 6 chiffres reçu par SMS, avec les liens pour en demander un nouveau ou modifier ses coordonnées."),
         new("premiere-connexion-verification-erreur", "Première connexion : code mal saisi", "Un code qui n'a pas 6 chiffres : le message d'erreur lié au champ."),
+        new("mot-de-passe-oublie", "Mot de passe oublié : identifiant", "Atteint par le lien « Mot de passe oublié ? » de la page de connexion : la saisie du numéro de Sécurité sociale ou de l'identifiant provisoire."),
+        new("mot-de-passe-oublie-code", "Mot de passe oublié : code de vérification", "La saisie du code à 6 chiffres envoyé aux coordonnées vérifiées du compte, avec les liens pour en demander un nouveau par SMS ou par mail."),
+        new("mot-de-passe-oublie-code-erreur", "Mot de passe oublié : code mal saisi", "Un code qui n'a pas 6 chiffres : le message d'erreur en tête de page et sous le champ."),
+        new("mot-de-passe-oublie-nouveau-mot-de-passe", "Mot de passe oublié : nouveau mot de passe", "Après le code vérifié : les règles du mot de passe personnel et la liste qui se coche pendant la saisie."),
+        new("mot-de-passe-oublie-nouveau-mot-de-passe-erreur", "Mot de passe oublié : mot de passe refusé", "Un mot de passe trop faible : chaque règle non respectée est expliquée sous le champ."),
+        new("mot-de-passe-oublie-courrier", "Mot de passe oublié : envoi par courrier", "La même page pour un compte sans coordonnées vérifiées (Karim BENALI) : rien ne révèle le compte, et un mot de passe provisoire, valable 2 mois, part par courrier."),
+        new("identifiant-provisoire-oublie", "Identifiant provisoire oublié", "Atteint par le lien « Identifiant provisoire oublié ? » : l'état civil et l'adresse mail ou le téléphone portable vérifié du compte."),
+        new("identifiant-provisoire-oublie-erreur", "Identifiant provisoire oublié : champs manquants", "« Recevoir mon identifiant » sans rien saisir : un message sous chaque champ et le récapitulatif en tête de page."),
+        new("identifiant-provisoire-oublie-envoye", "Identifiant provisoire oublié : demande enregistrée", "La confirmation, identique, que le compte existe ou non : l'identifiant n'est jamais affiché à l'écran."),
+        new("mes-autorisations", "Mes autorisations", "Gérer Mon Compte > Mes autorisations, pour Jeanne DUPONT, responsable du dossier : Marc DUPONT n'est pas autorisé (« Non »)."),
+        new("mes-autorisations-accordees", "Mes autorisations : autorisation accordée", "Après « Oui » puis « Continuer » : le message de confirmation et le nouvel état du dossier."),
+        new("mes-autorisations-refus", "Mes autorisations : page réservée au responsable", "Marc DUPONT, conjoint, ouvre la page : l'explication en français (accès refusé, code 403)."),
     ];
 
     [TestCase(DesktopWidth)]
@@ -132,6 +145,98 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         await CheckAsync(page, "premiere-connexion-verification-erreur", width);
     }
 
+    /// <summary>
+    /// « Mot de passe oublié ? » and « Identifiant provisoire oublié ? », every step and error state. The new password is
+    /// never submitted, so no account changes; still one person with a verified mobile per width (Jeanne DUPONT at
+    /// 1280 px, Louise DUBOIS at 320 px), so that the code read on /dev/messages is the one of this visit.
+    /// </summary>
+    [TestCase(DesktopWidth, RecoveryBrowserTests.JeanneNir, RecoveryBrowserTests.JeanneMobile)]
+    [TestCase(NarrowWidth, "2 92 07 69 383 017", "+33615000003")]
+    public async Task Recovery_screens_are_accessible_and_fit_the_width(int width, string nir, string mobile)
+    {
+        await using var context = await NewContextAsync(width);
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync("/connexion");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Mot de passe oublié ?" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/mot-de-passe-oublie$"));
+        await CheckAsync(page, "mot-de-passe-oublie", width);
+
+        await RecoveryBrowserTests.StartRecoveryAsync(page, nir);
+        await CheckAsync(page, "mot-de-passe-oublie-code", width);
+
+        await page.Locator("#code-verification").FillAsync("12345");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#code-verification-erreur")).ToHaveTextAsync("Le code de vérification comporte 6 chiffres.");
+        await CheckAsync(page, "mot-de-passe-oublie-code-erreur", width);
+
+        await page.Locator("#code-verification").FillAsync(await ReadCodeFromDevMessagesAsync(mobile, page));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/mot-de-passe-oublie/nouveau-mot-de-passe"));
+        await CheckAsync(page, "mot-de-passe-oublie-nouveau-mot-de-passe", width);
+
+        await page.Locator("#nouveau-mot-de-passe").FillAsync("motdepasse");
+        await page.Locator("#confirmation-mot-de-passe").FillAsync("motdepasse");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#nouveau-mot-de-passe-erreur")).ToBeVisibleAsync();
+        await CheckAsync(page, "mot-de-passe-oublie-nouveau-mot-de-passe-erreur", width);
+
+        // Karim BENALI has no verified contact: the letter path (his provisional password is re-sent at most once a day).
+        await page.GotoAsync("/mot-de-passe-oublie");
+        await RecoveryBrowserTests.StartRecoveryAsync(page, RecoveryBrowserTests.KarimNir);
+        await Assertions.Expect(page.GetByText("lui sera envoyé par courrier")).ToBeVisibleAsync();
+        await CheckAsync(page, "mot-de-passe-oublie-courrier", width);
+
+        await page.GotoAsync("/connexion?mode=provisoire");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Identifiant provisoire oublié ?" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/identifiant-provisoire-oublie$"));
+        await CheckAsync(page, "identifiant-provisoire-oublie", width);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Recevoir mon identifiant" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#contact-erreur")).ToBeVisibleAsync();
+        await CheckAsync(page, "identifiant-provisoire-oublie-erreur", width);
+
+        await page.Locator("#nom-naissance").FillAsync("DIALLO");
+        await page.Locator("#prenoms").FillAsync("Amina");
+        await page.Locator("#date-naissance").FillAsync("09/05/1990");
+        await page.Locator("#contact").FillAsync(DemoData.AminaDiallo.Email!);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Recevoir mon identifiant" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/identifiant-provisoire-oublie/envoye"));
+        await CheckAsync(page, "identifiant-provisoire-oublie-envoye", width);
+    }
+
+    /// <summary>« Mes autorisations »: Jeanne before and after granting (then withdrawn, so the next width starts alike); Marc refused.</summary>
+    [TestCase(DesktopWidth)]
+    [TestCase(NarrowWidth)]
+    public async Task Authorizations_screens_are_accessible_and_fit_the_width(int width)
+    {
+        await using (var context = await NewContextAsync(width))
+        {
+            var page = await context.NewPageAsync();
+            await AuthorizationsBrowserTests.SignInToMonCompteAsync(page, AuthorizationsBrowserTests.JeanneNir, DemoData.JeanneDupont.Password);
+            await page.GetByRole(AriaRole.Link, new() { Name = "Mes autorisations" }).ClickAsync();
+            await page.WaitForURLAsync(new Regex("/mon-compte/autorisations$"));
+            await Assertions.Expect(page.Locator("#delegation-0260311-non")).ToBeCheckedAsync();
+            await CheckAsync(page, "mes-autorisations", width);
+
+            await AuthorizationsBrowserTests.AnswerAsync(page, grant: true);
+            await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync(DelegationMessages.Granted);
+            await CheckAsync(page, "mes-autorisations-accordees", width);
+
+            await AuthorizationsBrowserTests.AnswerAsync(page, grant: false);
+            await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync(DelegationMessages.Withdrawn);
+        }
+
+        await using (var context = await NewContextAsync(width))
+        {
+            var page = await context.NewPageAsync();
+            await AuthorizationsBrowserTests.SignInToMonCompteAsync(page, AuthorizationsBrowserTests.MarcNir, DemoData.MarcDupont.Password);
+            await page.GotoAsync("/mon-compte/autorisations");
+            await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Cette page est réservée au responsable du dossier" })).ToBeVisibleAsync();
+            await CheckAsync(page, "mes-autorisations-refus", width);
+        }
+    }
+
     private async Task CheckAsync(IPage page, string name, int width)
     {
         await StepAndCheckAccessibilityAsync($"{name}-{width}", page);
@@ -148,7 +253,7 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
             .AppendLine("(Chromium sans interface, comptes de démonstration). Chaque écran y passe aussi le contrôle axe-core WCAG 2.1 AA et")
             .AppendLine("la vérification « pas de défilement horizontal ».")
             .AppendLine()
-            .AppendLine("Pour les régénérer : `CAFCONNECT_UPDATE_SCREENS=1 dotnet test tests/Browser/CafConnect.Browser.Tests --filter FullyQualifiedName~ScreensTests` (les écrans de première connexion sont ceux de Paul MARTIN en 1280 px et de Sophie MARTIN en 320 px, deux personnes du même foyer qui se connectent avec le code confidentiel du dossier).")
+            .AppendLine("Pour les régénérer : `CAFCONNECT_UPDATE_SCREENS=1 dotnet test tests/Browser/CafConnect.Browser.Tests --filter FullyQualifiedName~ScreensTests` (les écrans de première connexion sont ceux de Paul MARTIN en 1280 px et de Sophie MARTIN en 320 px, deux personnes du même foyer qui se connectent avec le code confidentiel du dossier ; ceux de « Mot de passe oublié ? » sont ceux de Jeanne DUPONT en 1280 px et de Louise DUBOIS en 320 px).")
             .AppendLine()
             .AppendLine("| Écran | Description | 1280 px | 320 px |")
             .AppendLine("| --- | --- | --- | --- |");

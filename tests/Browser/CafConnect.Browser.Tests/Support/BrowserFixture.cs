@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CafConnect.IdP.Tests.Support;
 using Microsoft.Playwright;
 using NUnit.Framework.Interfaces;
@@ -11,7 +12,7 @@ namespace CafConnect.Browser.Tests.Support;
 /// one headless Debian Chromium per fixture; a fresh browser context (no cookies) and page per test. Every step of a
 /// journey is screenshotted; the screenshots are written to the test's output folder only when the test fails.
 /// </summary>
-public abstract class BrowserFixture(StoreKind kind)
+public abstract partial class BrowserFixture(StoreKind kind)
 {
     public const string ChromiumPath = "/usr/bin/chromium";
     public const string UpdateScreensVariable = "CAFCONNECT_UPDATE_SCREENS";
@@ -192,6 +193,53 @@ public abstract class BrowserFixture(StoreKind kind)
         Assert.Fail($"{target} not reached with Tab; focus went: {string.Join(" → ", path)}");
         return path;
     }
+
+    /// <summary>
+    /// Opens /dev/messages in another tab of the same browser, as a person trying the embedded default would, until the
+    /// SMS to <paramref name="mobile"/> shows; returns its 6-digit code (the newest such SMS: the page lists the newest
+    /// first). The page is checked with axe-core as well.
+    /// </summary>
+    protected async Task<string> ReadCodeFromDevMessagesAsync(string mobile, IPage? page = null)
+    {
+        var text = await ReadDevMessageAsync($"Sms à {mobile}", text => SixDigits().IsMatch(text), page);
+        Assert.That(text, Does.Contain("valable 10 minutes"), "the SMS gives the SMS code's lifetime");
+        return SixDigits().Match(text).Value;
+    }
+
+    /// <summary>
+    /// The text of the newest message on /dev/messages whose heading starts with <paramref name="heading"/> (e.g.
+    /// "Email à amina.diallo@example.fr") and that satisfies <paramref name="accept"/>, polled for 15 s in another tab.
+    /// </summary>
+    protected async Task<string> ReadDevMessageAsync(string heading, Func<string, bool> accept, IPage? page = null)
+    {
+        var tab = await (page ?? Page).Context.NewPageAsync();
+        try
+        {
+            var message = tab.Locator("section", new() { Has = tab.GetByRole(AriaRole.Heading, new() { Name = heading }) }).First;
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (true)
+            {
+                await tab.GotoAsync("/dev/messages");
+                if (await message.CountAsync() > 0 && await message.Locator("pre").TextContentAsync() is { } text && accept(text))
+                {
+                    await StepAndCheckAccessibilityAsync("messages-developpement", tab);
+                    return text;
+                }
+                if (DateTime.UtcNow > deadline)
+                {
+                    Assert.Fail($"No message « {heading} » on /dev/messages within 15 s:\n{await tab.Locator("main").InnerTextAsync()}");
+                }
+                await Task.Delay(250);
+            }
+        }
+        finally
+        {
+            await tab.CloseAsync();
+        }
+    }
+
+    [GeneratedRegex(@"(?<!\d)\d{6}(?!\d)")]
+    private static partial Regex SixDigits();
 
     /// <summary>With CAFCONNECT_UPDATE_SCREENS=1, the gallery under docs/screens/ (written from the SQLite run only).</summary>
     protected static bool UpdatingScreens => Environment.GetEnvironmentVariable(UpdateScreensVariable) == "1";
