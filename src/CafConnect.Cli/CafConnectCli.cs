@@ -12,7 +12,7 @@ public static class CafConnectCli
 {
     public const string Description = """
         Administers a CafConnect identity provider's store: migrations, relying parties (clients), token keys and
-        provisional passwords for people's accounts.
+        provisional passwords for people's accounts, and the audit trail (query, retention purge).
 
         The store comes from, lowest precedence first: appsettings.json next to this binary, environment variables
         (Storage__Provider, ConnectionStrings__CafConnect, Storage__DataDirectory), the --config file, then
@@ -32,6 +32,7 @@ public static class CafConnectCli
         root.Subcommands.Add(ClientCommands.Create(globals));
         root.Subcommands.Add(KeyCommands.Create(globals));
         root.Subcommands.Add(AccountCommands.Create(globals));
+        root.Subcommands.Add(AuditCommands.Create(globals));
 
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)
@@ -59,7 +60,7 @@ public static class CafConnectCli
 
     /// <summary>Gives <paramref name="command"/> an action that opens the store, prints which one it is, then runs <paramref name="body"/>.</summary>
     internal static void SetAction(Command command, GlobalOptions globals, bool requireMigratedStore,
-        Func<CliSession, ParseResult, CancellationToken, Task<int>> body)
+        Func<CliSession, ParseResult, CancellationToken, Task<int>> body, Func<ParseResult, bool>? machineReadableOutput = null)
     {
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -68,7 +69,15 @@ public static class CafConnectCli
             var console = CliConsole.Create(output);
 
             await using var host = CliHost.Create(globals.Read(parseResult), error);
-            console.MarkupLine($"[grey]Store:[/] {Markup.Escape(CliHost.Describe(host.Storage))}");
+            // Machine-readable output (CSV) must stay parseable: the store line goes to stderr then.
+            if (machineReadableOutput?.Invoke(parseResult) == true)
+            {
+                await error.WriteLineAsync($"Store: {CliHost.Describe(host.Storage)}");
+            }
+            else
+            {
+                console.MarkupLine($"[grey]Store:[/] {Markup.Escape(CliHost.Describe(host.Storage))}");
+            }
             if (requireMigratedStore)
             {
                 await host.EnsureStoreReadyAsync(cancellationToken);

@@ -21,9 +21,10 @@ public sealed class CliHost : IAsyncDisposable
 
     private readonly ServiceProvider _services;
 
-    private CliHost(ServiceProvider services, StorageSettings storage, string correlationId)
+    private CliHost(ServiceProvider services, StorageSettings storage, string correlationId, IConfiguration configuration)
     {
         _services = services;
+        Configuration = configuration;
         Storage = storage;
         CorrelationId = correlationId;
     }
@@ -31,6 +32,9 @@ public sealed class CliHost : IAsyncDisposable
     public IServiceProvider Services => _services;
     public StorageSettings Storage { get; }
     public string CorrelationId { get; }
+
+    /// <summary>The resolved configuration (e.g. <c>Audit:RetentionDays</c>).</summary>
+    public IConfiguration Configuration { get; }
 
     /// <summary>
     /// Configuration, lowest precedence first: <c>appsettings.json</c> next to the binary, environment variables
@@ -105,7 +109,7 @@ public sealed class CliHost : IAsyncDisposable
             new FixedAuditContextAccessor(new AuditContext(AuditChannel, null, null, null, correlationId)));
         services.AddCafConnectInfrastructure(configuration, Directory.GetCurrentDirectory());
 
-        return new CliHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = false }), storage, correlationId);
+        return new CliHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = false }), storage, correlationId, configuration);
     }
 
     /// <summary>Refuses to work on a store that does not exist or is not migrated (instead of failing on a missing table).</summary>

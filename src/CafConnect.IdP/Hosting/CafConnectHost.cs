@@ -135,6 +135,7 @@ public static class CafConnectHost
         // and OpenIddict's RFC 6750 / 6749 headers and JSON, never HTML.
         app.UseWhen(http => !ProtocolEndpoints.IsBackChannel(http.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/erreur/{0}"));
         app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseMiddleware<MalformedInputMiddleware>();
         app.UseStaticFiles();
         app.UseRouting();
         app.UseAuthentication();

@@ -58,4 +58,6 @@ public static class AuditEventTypes
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";
     public const string KeysRotated = "admin.keys.rotated";
+    /// <summary>Rows past the retention period were deleted (outcome: how many; details: cutoff).</summary>
+    public const string AuditPurged = "admin.audit.purged";
 }

@@ -107,7 +107,11 @@ public sealed class ProvisionalIdReminderJourney(
     /// <summary>Upper case, no accents, hyphens and apostrophes as spaces, single spaces: "Élodie-Marie" = "ELODIE MARIE".</summary>
     public static string NormaliseName(string? name)
     {
-        var decomposed = (name ?? string.Empty).Trim().Normalize(NormalizationForm.FormD);
+        // Controls, unassigned code points (U+FFFF…) and surrogates are never part of a name, and string.Normalize
+        // throws on some of them: drop them first (a hostile form value was a 500).
+        var cleaned = new string((name ?? string.Empty).Where(c => CharUnicodeInfo.GetUnicodeCategory(c)
+            is not (UnicodeCategory.Control or UnicodeCategory.OtherNotAssigned or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse)).ToArray());
+        var decomposed = cleaned.Trim().Normalize(NormalizationForm.FormD);
         var builder = new StringBuilder(decomposed.Length);
         foreach (var c in decomposed)
         {
