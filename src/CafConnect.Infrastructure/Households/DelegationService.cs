@@ -76,8 +76,8 @@ public sealed class DelegationService(CafConnectDbContext db, INotificationOutbo
         // One message per change to each of them: the holder gets the confirmation (a change they did not make shows),
         // the partner learns what they may now do. Same transaction as the change (outbox).
         var key = $"delegation:{partner.Id}:{now.ToUnixTimeMilliseconds()}";
-        NotifyVerifiedContact(holder, values, key + ":allocataire");
-        NotifyVerifiedContact(partnerAccount, new Dictionary<string, string>(values) { [NotificationTemplates.RecipientValue] = NotificationTemplates.RecipientPartner }, key + ":conjoint");
+        outbox.EnqueueToVerifiedContact(holder, NotificationKind.DelegationChanged, values, key + ":allocataire");
+        outbox.EnqueueToVerifiedContact(partnerAccount, NotificationKind.DelegationChanged, new Dictionary<string, string>(values) { [NotificationTemplates.RecipientValue] = NotificationTemplates.RecipientPartner }, key + ":conjoint");
         await audit.WriteAsync(new AuditEntry(grant ? AuditEventTypes.DelegationGranted : AuditEventTypes.DelegationWithdrawn, "changed", holder.Id, clientId, details), cancellationToken);
         return change;
     }
@@ -111,17 +111,5 @@ public sealed class DelegationService(CafConnectDbContext db, INotificationOutbo
     {
         var given = person.GivenNames.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? string.Empty;
         return $"{given} {person.FamilyName.ToUpperInvariant()}".Trim();
-    }
-
-    private void NotifyVerifiedContact(PersonAccount person, Dictionary<string, string> values, string idempotencyKey)
-    {
-        if (person.MobilePhoneVerified && person.MobilePhone is not null)
-        {
-            outbox.Enqueue(new NotificationRequest(NotificationKind.DelegationChanged, NotificationChannel.Sms, person.MobilePhone, values, person.Id, idempotencyKey + ":sms"));
-        }
-        else if (person.EmailVerified && person.Email is not null)
-        {
-            outbox.Enqueue(new NotificationRequest(NotificationKind.DelegationChanged, NotificationChannel.Email, person.Email, values, person.Id, idempotencyKey + ":email"));
-        }
     }
 }

@@ -50,7 +50,7 @@ public sealed class CredentialReset(
         person.PasswordSetAt = clock.GetUtcNow();
         person.RequiredActions.RemoveAll(a => a.Action == RequiredAction.ChooseNewPassword);
         person.ConcurrencyStamp = Guid.NewGuid();
-        NotifyPasswordChanged(person, idempotencyKey);
+        outbox.EnqueueToVerifiedContact(person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), idempotencyKey);
         await RevokeGrantsAsync(person, cancellationToken);
     }
 
@@ -117,19 +117,6 @@ public sealed class CredentialReset(
     {
         var civility = person.Civility switch { Civility.Madame => "Madame ", Civility.Monsieur => "Monsieur ", _ => string.Empty };
         return $"{civility}{person.GivenNames} {person.FamilyName}\nRéférence personne : {person.Id:D}";
-    }
-
-    /// <summary>"Votre mot de passe vient d'être modifié", to the verified contact (SMS first, as every message).</summary>
-    private void NotifyPasswordChanged(PersonAccount person, string idempotencyKey)
-    {
-        if (person.MobilePhoneVerified && person.MobilePhone is not null)
-        {
-            outbox.Enqueue(new NotificationRequest(NotificationKind.PasswordChanged, NotificationChannel.Sms, person.MobilePhone, new Dictionary<string, string>(), person.Id, idempotencyKey + ":sms"));
-        }
-        else if (person.EmailVerified && person.Email is not null)
-        {
-            outbox.Enqueue(new NotificationRequest(NotificationKind.PasswordChanged, NotificationChannel.Email, person.Email, new Dictionary<string, string>(), person.Id, idempotencyKey + ":email"));
-        }
     }
 
     private static DateTime ToParis(DateTimeOffset instant)

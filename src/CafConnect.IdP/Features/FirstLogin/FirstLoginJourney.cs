@@ -107,7 +107,7 @@ public sealed class FirstLoginJourney(
         step.Person.RequiredActions.RemoveAll(a => a.Action == RequiredAction.ChooseNewPassword);
         if (!step.Context.IsMigration)
         {
-            NotifyVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
+            outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
         }
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
         return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
@@ -330,7 +330,7 @@ public sealed class FirstLoginJourney(
         // Every step done: the journey ends signed in, where the login started.
         if (step.Context.IsMigration)
         {
-            NotifyVerifiedContact(step.Person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{step.Person.Id}");
+            outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{step.Person.Id}");
         }
         step.Flow.CompletedAt = clock.GetUtcNow();
         await SaveAsync(step, cancellationToken);
@@ -345,18 +345,5 @@ public sealed class FirstLoginJourney(
     {
         step.Person.ConcurrencyStamp = Guid.NewGuid();
         return flows.SaveAsync(step.Flow, cancellationToken);
-    }
-
-    /// <summary>Writes to the person's verified contact, preferring SMS (seed 003: the code goes to the phone first).</summary>
-    private void NotifyVerifiedContact(PersonAccount person, NotificationKind kind, Dictionary<string, string> values, string idempotencyKey)
-    {
-        if (person.MobilePhoneVerified && person.MobilePhone is not null)
-        {
-            outbox.Enqueue(new NotificationRequest(kind, NotificationChannel.Sms, person.MobilePhone, values, person.Id, idempotencyKey + ":sms"));
-        }
-        else if (person.EmailVerified && person.Email is not null)
-        {
-            outbox.Enqueue(new NotificationRequest(kind, NotificationChannel.Email, person.Email, values, person.Id, idempotencyKey + ":email"));
-        }
     }
 }
