@@ -1,5 +1,6 @@
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.FirstLogin;
+using CafConnect.IdP.Features.FranceConnect;
 using CafConnect.IdP.Features.Login;
 using CafConnect.IdP.Features.ProvisionalIdRecovery;
 using CafConnect.IdP.Features.Recovery;
@@ -74,7 +75,9 @@ public static class CafConnectHost
                     // Only for loopback development and tests; production runs behind TLS.
                     aspNetCore.DisableTransportSecurityRequirement();
                 }
-            });
+            })
+            // FranceConnect as an external provider (OpenIddict's client), when FranceConnect:Enabled.
+            .AddFranceConnect(configuration.GetSection("FranceConnect").Get<FranceConnectOptions>() ?? new FranceConnectOptions(), requireHttps);
 
         // The host (not the CLI) sends what the outbox holds.
         services.AddOutboxDispatcher();
@@ -143,6 +146,7 @@ public static class CafConnectHost
         app.UseAntiforgery();
         app.MapRazorPages();
         app.MapProtocolEndpoints();
+        app.MapFranceConnect();
         if (app.Configuration.GetValue("Demo:Enabled", false))
         {
             app.MapDemoRelyingParty();

@@ -20,8 +20,12 @@ public static class PersonSession
     /// <summary>auth_time in milliseconds: a password set in the same second as a sign-in must still be told apart.</summary>
     private const string AuthenticatedAtMsClaim = "cafconnect:auth_time_ms";
 
+    /// <summary>FranceConnect's ID token of a session opened through FranceConnect: the hint its logout requires.</summary>
+    private const string FranceConnectIdTokenClaim = "cafconnect:fc_id_token";
+
     /// <summary>Signs the person in with a brand-new session id, replacing any previous session on this browser.</summary>
-    public static async Task<SessionFacts> SignInAsync(HttpContext http, PersonAccount person, string method, TimeProvider clock)
+    /// <param name="franceConnectIdToken">For a session opened through FranceConnect: its ID token, to log out there too.</param>
+    public static async Task<SessionFacts> SignInAsync(HttpContext http, PersonAccount person, string method, TimeProvider clock, string? franceConnectIdToken = null)
     {
         var facts = new SessionFacts(clock.GetUtcNow(), method, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
         var identity = new ClaimsIdentity(Scheme, Claims.Subject, Claims.Role);
@@ -31,6 +35,10 @@ public static class PersonSession
         identity.AddClaim(new Claim(AuthenticatedAtMsClaim, facts.AuthenticatedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
         identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, method));
         identity.AddClaim(new Claim(CafClaimTypes.SessionId, facts.SessionId));
+        if (franceConnectIdToken is not null)
+        {
+            identity.AddClaim(new Claim(FranceConnectIdTokenClaim, franceConnectIdToken));
+        }
 
         await http.SignOutAsync(Scheme);
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, IssuedUtc = facts.AuthenticatedAt });
@@ -63,6 +71,8 @@ public static class PersonSession
             await context.HttpContext.SignOutAsync(Scheme);
         }
     }
+
+    public static string? FranceConnectIdToken(this ClaimsPrincipal principal) => principal.FindFirst(FranceConnectIdTokenClaim)?.Value;
 
     public static Guid? PersonId(this ClaimsPrincipal principal) =>
         Guid.TryParse(principal.FindFirst(PersonIdClaim)?.Value, out var id) ? id : null;

@@ -28,6 +28,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<TermsAcceptance> TermsAcceptances => Set<TermsAcceptance>();
     public DbSet<PendingRequiredAction> RequiredActions => Set<PendingRequiredAction>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+    public DbSet<Accounts.ExternalLogin> ExternalLogins => Set<Accounts.ExternalLogin>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -54,8 +55,22 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             person.Property(p => p.MobilePhone).HasMaxLength(20);
             person.Property(p => p.PasswordHash).HasMaxLength(256);
             person.Property(p => p.ConcurrencyStamp).IsConcurrencyToken();
+            // FranceConnect's first sign-in looks for the few persons born on the pivot identity's birth date.
+            person.HasIndex(p => p.BirthDate);
             person.Ignore(p => p.FamilyName);
             person.Ignore(p => p.IsClosed);
+        });
+
+        builder.Entity<Accounts.ExternalLogin>(link =>
+        {
+            link.ToTable("ExternalLogins");
+            link.HasKey(l => l.Id);
+            link.Property(l => l.Provider).HasMaxLength(32).IsRequired();
+            link.Property(l => l.Subject).HasMaxLength(255).IsRequired();
+            // One person per external identity, and one external identity per person and provider.
+            link.HasIndex(l => new { l.Provider, l.Subject }).IsUnique();
+            link.HasIndex(l => new { l.Provider, l.PersonId }).IsUnique();
+            link.HasOne<PersonAccount>().WithMany().HasForeignKey(l => l.PersonId).OnDelete(DeleteBehavior.Cascade);
         });
 
         builder.Entity<PendingRequiredAction>(action =>

@@ -50,6 +50,12 @@ public sealed class FirstLoginContext
 
     public PasswordKind SignedInWith { get; set; }
 
+    /// <summary>The session's <c>amr</c> once the steps are done: <c>pwd</c>, or <c>fc</c> after FranceConnect.</summary>
+    public string AuthenticationMethod { get; set; } = "pwd";
+
+    /// <summary>FranceConnect's ID token (not a secret: only the hint of its logout), kept for the session's logout at FranceConnect.</summary>
+    public string? FranceConnectIdToken { get; set; }
+
     /// <summary>The contact the code was sent to (normalised), while verifying it.</summary>
     public ContactChannel? Channel { get; set; }
     public string? Contact { get; set; }

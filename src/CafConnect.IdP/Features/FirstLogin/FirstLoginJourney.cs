@@ -42,9 +42,13 @@ public sealed class FirstLoginJourney(
     public const string FormField = "";
 
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
-        string returnUrl, string? clientId, CancellationToken cancellationToken)
+        string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? franceConnectIdToken = null)
     {
-        var context = new FirstLoginContext { Remaining = [.. actions], Asked = [.. actions], SignedInWith = signedInWith };
+        var context = new FirstLoginContext
+        {
+            Remaining = [.. actions], Asked = [.. actions], SignedInWith = signedInWith,
+            AuthenticationMethod = authenticationMethod, FranceConnectIdToken = franceConnectIdToken,
+        };
         var state = context.IsMigration ? FirstLoginStates.Intro : FirstLoginStates.For(actions[0]);
         return await flows.CreateAsync(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
     }
@@ -334,9 +338,9 @@ public sealed class FirstLoginJourney(
         }
         step.Flow.CompletedAt = clock.GetUtcNow();
         await SaveAsync(step, cancellationToken);
-        var session = await PersonSession.SignInAsync(http, step.Person, "pwd", clock);
+        var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, step.Context.FranceConnectIdToken);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd+required_actions", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId), cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl);
     }
 

@@ -100,7 +100,7 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
     public string? SafeReturnUrl() =>
         ReturnUrl is { Length: > 0 and < 4096 } url && Url.IsLocalUrl(url) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : null;
 
-    private static string? ClientIdOf(string? returnUrl)
+    internal static string? ClientIdOf(string? returnUrl)
     {
         if (returnUrl is null)
         {

@@ -31,7 +31,8 @@ public sealed class LoginPageTests(StoreKind kind) : StoreFixture(kind)
             Assert.That(html, Does.Contain("J'ai un identifiant provisoire"));
             Assert.That(html, Does.Contain("Mot de passe oublié ?"));
             Assert.That(html, Does.Contain("Créer Mon Compte"));
-            Assert.That(html, Does.Contain("FranceConnect"));
+            // FranceConnect is off unless configured (FranceConnectTests cover the button when it is on).
+            Assert.That(html, Does.Not.Contain("fr-connect"));
             Assert.That(html, Does.Contain("autocomplete=\"username\"").And.Contain("autocomplete=\"current-password\""));
             Assert.That(html, Does.Contain("__RequestVerificationToken"));
             Assert.That(response.Headers.CacheControl?.NoStore, Is.True);

@@ -149,6 +149,8 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
 
                     b.HasKey("Id");
 
+                    b.HasIndex("BirthDate");
+
                     b.HasIndex("Nir")
                         .IsUnique()
                         .HasFilter("[Nir] IS NOT NULL");
@@ -224,6 +226,44 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                         .IsUnique();
 
                     b.ToTable("HouseholdMemberships", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Accounts.ExternalLogin", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<DateTimeOffset?>("LastUsedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<DateTimeOffset>("LinkedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<Guid>("PersonId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("nvarchar(255)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PersonId");
+
+                    b.HasIndex("Provider", "PersonId")
+                        .IsUnique();
+
+                    b.HasIndex("Provider", "Subject")
+                        .IsUnique();
+
+                    b.ToTable("ExternalLogins", (string)null);
                 });
 
             modelBuilder.Entity("CafConnect.Infrastructure.Audit.AuditEvent", b =>
@@ -770,6 +810,15 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Navigation("Household");
 
                     b.Navigation("Person");
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Accounts.ExternalLogin", b =>
+                {
+                    b.HasOne("CafConnect.Domain.Accounts.PersonAccount", null)
+                        .WithMany()
+                        .HasForeignKey("PersonId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization", b =>

@@ -144,6 +144,8 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
 
                     b.HasKey("Id");
 
+                    b.HasIndex("BirthDate");
+
                     b.HasIndex("Nir")
                         .IsUnique();
 
@@ -217,6 +219,44 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("HouseholdMemberships", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Accounts.ExternalLogin", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LastUsedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LinkedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("PersonId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PersonId");
+
+                    b.HasIndex("Provider", "PersonId")
+                        .IsUnique();
+
+                    b.HasIndex("Provider", "Subject")
+                        .IsUnique();
+
+                    b.ToTable("ExternalLogins", (string)null);
                 });
 
             modelBuilder.Entity("CafConnect.Infrastructure.Audit.AuditEvent", b =>
@@ -754,6 +794,15 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Navigation("Household");
 
                     b.Navigation("Person");
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Accounts.ExternalLogin", b =>
+                {
+                    b.HasOne("CafConnect.Domain.Accounts.PersonAccount", null)
+                        .WithMany()
+                        .HasForeignKey("PersonId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization", b =>

@@ -1,0 +1,228 @@
+using CafConnect.IdP.Protocol;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Audit;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Client;
+using OpenIddict.Client.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CafConnect.IdP.Features.FranceConnect;
+
+/// <summary>
+/// FranceConnect as an external provider, through OpenIddict's client: « S'identifier avec FranceConnect » starts an
+/// authorization code flow (state, nonce and — when FranceConnect offers it — PKCE, all checked by OpenIddict;
+/// <c>acr_values=eidas1</c>), FranceConnect's answer comes back to <see cref="FranceConnectOptions.CallbackPath"/>, and
+/// its logout is chained to ours. The pending <c>/connect/authorize</c> request rides in OpenIddict's state token
+/// (encrypted and signed with the provider's keys) as a local return URL, checked again when it comes back.
+/// </summary>
+public static class FranceConnectEndpoints
+{
+    private static readonly string[] AcceptedAcr = ["eidas1", "eidas2", "eidas3"];
+
+    /// <summary>Registers OpenIddict's client for FranceConnect (only when <c>FranceConnect:Enabled</c>).</summary>
+    public static OpenIddictBuilder AddFranceConnect(this OpenIddictBuilder builder, FranceConnectOptions options, bool requireHttps)
+    {
+        options.Validate();
+        builder.Services.AddSingleton(options);
+        if (!options.Enabled)
+        {
+            return builder;
+        }
+
+        builder.Services.AddScoped<FranceConnectSignIn>();
+        builder.Services.AddScoped<CafConnect.Infrastructure.Accounts.ExternalLoginDirectory>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<OpenIddictClientOptions>, TokenKeyRingClientConfigurator>();
+        return builder.AddClient(client =>
+        {
+            client.AllowAuthorizationCodeFlow();
+            client.SetRedirectionEndpointUris(FranceConnectOptions.CallbackPath.TrimStart('/'))
+                .SetPostLogoutRedirectionEndpointUris(FranceConnectOptions.PostLogoutCallbackPath.TrimStart('/'));
+            // The state token outlives the person's stay at FranceConnect (account choice, password, consent).
+            client.SetStateTokenLifetime(TimeSpan.FromMinutes(15));
+
+            var aspNetCore = client.UseAspNetCore()
+                .EnableRedirectionEndpointPassthrough()
+                .EnablePostLogoutRedirectionEndpointPassthrough()
+                // Errors (access_denied, a tampered state…) come to our handler, which shows a French page.
+                .EnableErrorPassthrough();
+            aspNetCore.Configure(o =>
+            {
+                // The correlation cookie that binds FranceConnect's answer to this browser: a top-level GET comes back
+                // (query response mode), so Lax suffices; __Host- prefix under TLS like our other cookies.
+                o.CookieBuilder.Name = requireHttps ? "__Host-cafconnect.fc" : "cafconnect.fc";
+                o.CookieBuilder.SameSite = SameSiteMode.Lax;
+                o.CookieBuilder.SecurePolicy = requireHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+                o.CookieBuilder.Path = "/";
+                o.CookieBuilder.HttpOnly = true;
+            });
+            if (!requireHttps)
+            {
+                aspNetCore.DisableTransportSecurityRequirement();
+            }
+
+            client.UseSystemNetHttp().SetProductInformation(typeof(FranceConnectEndpoints).Assembly);
+
+            var registration = new OpenIddictClientRegistration
+            {
+                Issuer = new Uri(options.Issuer!, UriKind.Absolute),
+                ProviderName = FranceConnectOptions.ProviderName,
+                ProviderDisplayName = "FranceConnect",
+                ClientId = options.ClientId,
+                ClientSecret = options.ClientSecret,
+                RedirectUri = new Uri(options.RedirectUri, UriKind.RelativeOrAbsolute),
+                PostLogoutRedirectUri = new Uri(options.PostLogoutRedirectUri, UriKind.RelativeOrAbsolute),
+                // FranceConnect does not offer pushed authorization requests.
+                DisablePushedAuthorizationRequests = true,
+            };
+            foreach (var scope in options.ScopeList)
+            {
+                registration.Scopes.Add(scope);
+            }
+            client.AddRegistration(registration);
+        });
+    }
+
+    public static void MapFranceConnect(this IEndpointRouteBuilder endpoints)
+    {
+        if (endpoints.ServiceProvider.GetRequiredService<FranceConnectOptions>() is not { Enabled: true })
+        {
+            return;
+        }
+        // A form post with an anti-forgery token (bound from the form): no other site can start a FranceConnect login here.
+        endpoints.MapPost(FranceConnectOptions.StartPath, StartAsync);
+        endpoints.MapMethods(FranceConnectOptions.CallbackPath, [HttpMethods.Get, HttpMethods.Post], CallbackAsync).DisableAntiforgery();
+        endpoints.MapMethods(FranceConnectOptions.PostLogoutCallbackPath, [HttpMethods.Get, HttpMethods.Post], PostLogoutCallbackAsync).DisableAntiforgery();
+    }
+
+    /// <summary>« S'identifier avec FranceConnect »: off to FranceConnect, the return URL in the (protected) state.</summary>
+    private static IResult StartAsync(HttpContext http, FranceConnectOptions options, [FromForm(Name = "returnUrl")] string? returnUrl)
+    {
+        var properties = new AuthenticationProperties(
+            new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName },
+            new Dictionary<string, object?> { [Parameters.AcrValues] = options.AcrValues })
+        {
+            RedirectUri = SafeReturnUrl(returnUrl) ?? "/mon-compte",
+        };
+        return Results.Challenge(properties, [OpenIddictClientAspNetCoreDefaults.AuthenticationScheme]);
+    }
+
+    private static async Task<IResult> CallbackAsync(HttpContext http, FranceConnectOptions options, FranceConnectSignIn signIn, AuditTrail audit, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger(typeof(FranceConnectEndpoints));
+        AuthenticateResult result;
+        try
+        {
+            result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException)
+        {
+            // FranceConnect unreachable, or a response OpenIddict cannot use.
+            logger.LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect's answer could not be processed");
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable"), http.RequestAborted);
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=indisponible");
+        }
+
+        var returnUrl = SafeReturnUrl(result.Properties?.RedirectUri) ?? "/mon-compte";
+        var clientId = Login.LoginPage.ClientIdOf(returnUrl);
+        if (!result.Succeeded || result.Principal is null)
+        {
+            var error = result.Properties?.GetString(OpenIddictClientAspNetCoreConstants.Properties.Error);
+            var reason = error == OpenIddict.Abstractions.OpenIddictConstants.Errors.AccessDenied ? "access_denied" : "invalid_response";
+            logger.LogInformation(new EventId(2103, "FranceConnectRefused"), "FranceConnect's answer was refused: {Error} {Description}",
+                error, result.Properties?.GetString(OpenIddictClientAspNetCoreConstants.Properties.ErrorDescription));
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, reason, null, clientId, error is null ? null : $"error={Truncate(error, 64)}"), http.RequestAborted);
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=" + (reason == "access_denied" ? "annule" : "invalide") + ReturnQuery(returnUrl, "&"));
+        }
+
+        var acr = result.Principal.FindFirst(Claims.AuthenticationContextReference)?.Value;
+        if (acr is null || !AcceptedAcr.Contains(acr, StringComparer.Ordinal))
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "insufficient_acr", null, clientId, $"acr={Truncate(acr ?? "(none)", 32)}"), http.RequestAborted);
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=invalide" + ReturnQuery(returnUrl, "&"));
+        }
+
+        var pivot = PivotIdentity.From(result.Principal);
+        if (pivot is null || pivot.BirthDate is null || pivot.FamilyName.Length == 0 || pivot.GivenNames.Length == 0)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "incomplete_identity", null, clientId), http.RequestAborted);
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=incomplet" + ReturnQuery(returnUrl, "&"));
+        }
+
+        var idToken = result.Properties?.GetTokenValue(OpenIddictClientAspNetCoreConstants.Tokens.BackchannelIdentityToken)
+            ?? result.Properties?.GetTokenValue(OpenIddictClientAspNetCoreConstants.Tokens.FrontchannelIdentityToken);
+        try
+        {
+            var outcome = await signIn.SignInAsync(http, pivot, idToken, returnUrl, clientId, http.RequestAborted);
+            return Results.Redirect(outcome.RedirectTo);
+        }
+        catch (DbUpdateException exception)
+        {
+            // The same identity linked twice at once (two tabs): the unique index refused the second; try again.
+            logger.LogWarning(new EventId(2104, "FranceConnectLinkConflict"), exception, "FranceConnect link could not be saved");
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=indisponible" + ReturnQuery(returnUrl, "&"));
+        }
+    }
+
+    /// <summary>Back from FranceConnect's logout: its state is checked, then our "vous êtes déconnecté" page.</summary>
+    private static async Task<IResult> PostLogoutCallbackAsync(HttpContext http, AuditTrail audit)
+    {
+        var result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+        if (!result.Succeeded)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "logout_invalid_response"), http.RequestAborted);
+        }
+        return Results.Redirect("/deconnexion/terminee");
+    }
+
+    /// <summary>
+    /// Signs out at FranceConnect too when the session was opened through it: OpenIddict sends the person to
+    /// FranceConnect's end-session endpoint with the ID token as hint and a state, and back to our post-logout route.
+    /// </summary>
+    public static IResult? FranceConnectSignOut(HttpContext http, string? idToken)
+    {
+        if (idToken is null || http.RequestServices.GetService<FranceConnectOptions>() is not { Enabled: true })
+        {
+            return null;
+        }
+        var properties = new AuthenticationProperties(new Dictionary<string, string?>
+        {
+            [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName,
+            [OpenIddictClientAspNetCoreConstants.Properties.IdentityTokenHint] = idToken,
+        })
+        {
+            RedirectUri = "/deconnexion/terminee",
+        };
+        return Results.SignOut(properties, [OpenIddictClientAspNetCoreDefaults.AuthenticationScheme]);
+    }
+
+    /// <summary>Only our own paths (the pending <c>/connect/authorize</c> request, « Mon compte »): never another site.</summary>
+    public static string? SafeReturnUrl(string? url) =>
+        url is { Length: > 0 and < 4096 } && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'))
+        && !url.Any(char.IsControl) ? url : null;
+
+    private static string ReturnQuery(string returnUrl, string separator) =>
+        returnUrl.StartsWith(ProtocolEndpoints.AuthorizePath, StringComparison.Ordinal) ? $"{separator}returnUrl={Uri.EscapeDataString(returnUrl)}" : string.Empty;
+
+    private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
+}
+
+/// <summary>OpenIddict's client protects its state tokens with the provider's own keys (shared by every instance).</summary>
+public sealed class TokenKeyRingClientConfigurator(TokenKeyRing ring) : Microsoft.Extensions.Options.IConfigureOptions<OpenIddictClientOptions>
+{
+    public void Configure(OpenIddictClientOptions options)
+    {
+        foreach (var key in ring.Keys.Where(k => k.Record.Use == CafConnect.Infrastructure.Keys.TokenKeyUses.Signing))
+        {
+            options.SigningCredentials.Add(new Microsoft.IdentityModel.Tokens.SigningCredentials(key.SecurityKey, key.Record.Algorithm));
+        }
+        foreach (var key in ring.Keys.Where(k => k.Record.Use == CafConnect.Infrastructure.Keys.TokenKeyUses.Encryption))
+        {
+            options.EncryptionCredentials.Add(new Microsoft.IdentityModel.Tokens.EncryptingCredentials(
+                (Microsoft.IdentityModel.Tokens.SymmetricSecurityKey)key.SecurityKey,
+                Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256KW,
+                Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256CbcHmacSha512));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Passwords;
+using CafConnect.IdP.Features.FirstLogin;
+using CafConnect.IdP.Features.Login;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Terms;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.IdP.Features.FranceConnect;
+
+/// <summary>Where the browser goes after FranceConnect's answer was accepted.</summary>
+public sealed record FranceConnectOutcome(string RedirectTo, bool SignedIn);
+
+/// <summary>
+/// What a certified FranceConnect identity opens: the person linked to it, or — the first time — the one active person
+/// whose civil status it matches, who is then linked (audited "FranceConnect link"). The session then opens as after a
+/// password login (with <c>amr</c> <c>fc</c>), through the first-login steps when some are pending. No match, several
+/// matches, a person already linked to another FranceConnect identity or a closed account: the same page, which names
+/// nobody.
+/// </summary>
+public sealed class FranceConnectSignIn(
+    CafConnectDbContext db, PersonDirectory persons, ExternalLoginDirectory links, AuditTrail audit, TermsOfUseCatalog terms,
+    LoginOptions loginOptions, FirstLoginJourney firstLogin, TimeProvider clock, ILogger<FranceConnectSignIn> logger)
+{
+    /// <summary>More persons born on one day than this are never compared in memory (a hostile or broken pivot).</summary>
+    private const int MaxCandidates = 5000;
+
+    public async Task<FranceConnectOutcome> SignInAsync(HttpContext http, PivotIdentity pivot, string? idToken, string returnUrl, string? clientId, CancellationToken cancellationToken)
+    {
+        var person = await LinkedPersonAsync(pivot, clientId, cancellationToken);
+        if (person is null)
+        {
+            return new FranceConnectOutcome(FranceConnectOptions.NoMatchPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl), SignedIn: false);
+        }
+
+        var now = clock.GetUtcNow();
+        person.LastLoginAt = now;
+        await persons.SaveAsync(person, cancellationToken);
+
+        // Seed 003: the first login "avec son NIR ou avec FranceConnect" asks for the terms, a personal password and the
+        // contact. A person without a password of their own (legacy code, import) goes through the whole migration.
+        var signedInWith = person.PasswordHash is null ? PasswordKind.LegacyFileCode : PasswordKind.Personal;
+        var currentTerms = await terms.CurrentAsync(cancellationToken);
+        var pending = RequiredActionTriggers.Evaluate(person, new RequiredActionContext(
+            currentTerms?.Version ?? 0, now, signedInWith, loginOptions.PasswordExpiry, loginOptions.ContactReminderInterval)
+        {
+            DelegationReminderInterval = loginOptions.DelegationReminderInterval,
+        });
+        // An expired personal password is not what FranceConnect vouched for: it is asked at the next password login.
+        if (signedInWith == PasswordKind.Personal && !person.RequiredActions.Any(a => a.Action == RequiredAction.ChooseNewPassword))
+        {
+            pending = pending.Where(a => a != RequiredAction.ChooseNewPassword).ToList();
+        }
+
+        if (pending.Count > 0)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginRequiredActions, string.Join(',', pending), person.Id, clientId, "secret=fc"), cancellationToken);
+            var flow = await firstLogin.StartAsync(http, person, pending, signedInWith, returnUrl, clientId, cancellationToken, "fc", idToken);
+            return new FranceConnectOutcome(FirstLoginJourney.UrlOf(flow), SignedIn: false);
+        }
+
+        var session = await PersonSession.SignInAsync(http, person, "fc", clock, idToken);
+        http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "fc", person.Id, clientId), cancellationToken);
+        return new FranceConnectOutcome(returnUrl, SignedIn: true);
+    }
+
+    private async Task<PersonAccount?> LinkedPersonAsync(PivotIdentity pivot, string? clientId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var link = await links.FindAsync(FranceConnectOptions.ProviderName, pivot.Subject, cancellationToken);
+        if (link is not null)
+        {
+            var linked = await persons.FindByIdAsync(link.PersonId, cancellationToken);
+            if (linked is null || linked.IsClosed)
+            {
+                await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "closed_account", link.PersonId, clientId), cancellationToken);
+                return null;
+            }
+            link.LastUsedAt = now;
+            return linked;
+        }
+
+        if (pivot.BirthDate is not { } birthDate)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "no_match", null, clientId, "birthdate=missing"), cancellationToken);
+            return null;
+        }
+
+        // Few persons share a birth date (indexed); the names are compared once normalised (accents, case, hyphens).
+        var candidates = await db.Persons.Where(p => p.BirthDate == birthDate && p.ClosedAt == null).Take(MaxCandidates + 1).ToListAsync(cancellationToken);
+        List<PersonAccount> matches = candidates.Count > MaxCandidates ? [] : candidates.Where(p => PivotIdentityMatching.Matches(p, pivot)).Take(2).ToList();
+        if (matches.Count != 1)
+        {
+            // Never the candidates' ids: an unmatched identity names nobody, even in the audit trail.
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, matches.Count == 0 ? "no_match" : "ambiguous", null, clientId), cancellationToken);
+            return null;
+        }
+
+        var person = await persons.FindByIdAsync(matches[0].Id, cancellationToken);
+        if (person is null)
+        {
+            return null;
+        }
+        if (await links.FindForPersonAsync(FranceConnectOptions.ProviderName, person.Id, cancellationToken) is not null)
+        {
+            // The person is already linked to another FranceConnect identity: someone else with the same civil status,
+            // or a change at FranceConnect. Either way an agent must look; nothing opens.
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "already_linked", person.Id, clientId), cancellationToken);
+            logger.LogWarning(new EventId(2101, "FranceConnectAlreadyLinked"), "A second FranceConnect identity matched person {PersonId}", person.Id);
+            return null;
+        }
+
+        links.Add(FranceConnectOptions.ProviderName, pivot.Subject, person.Id, now);
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectLinked, "matched", person.Id, clientId), cancellationToken);
+        return person;
+    }
+}

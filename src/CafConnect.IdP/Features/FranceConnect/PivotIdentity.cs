@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Security.Claims;
+using CafConnect.Domain.Accounts;
+using CafConnect.IdP.Features.ProvisionalIdRecovery;
+
+namespace CafConnect.IdP.Features.FranceConnect;
+
+/// <summary>
+/// FranceConnect's "identité pivot": the civil status it certifies (birth name, every given name, birth date, gender,
+/// INSEE code of the birth commune — empty for a birth abroad — and of the birth country, <c>99100</c> for France).
+/// </summary>
+public sealed record PivotIdentity(
+    string Subject, string GivenNames, string FamilyName, DateOnly? BirthDate, string? Gender, string? BirthPlace, string? BirthCountry)
+{
+    public const string FranceCountryCode = "99100";
+
+    public static PivotIdentity? From(ClaimsPrincipal principal)
+    {
+        var subject = principal.FindFirst("sub")?.Value ?? principal.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+        if (string.IsNullOrWhiteSpace(subject) || subject.Length > 255)
+        {
+            return null;
+        }
+        var birthDate = DateOnly.TryParseExact(principal.FindFirst("birthdate")?.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+            ? date
+            : (DateOnly?)null;
+        return new PivotIdentity(subject,
+            principal.FindFirst("given_name")?.Value ?? string.Empty,
+            principal.FindFirst("family_name")?.Value ?? string.Empty,
+            birthDate,
+            principal.FindFirst("gender")?.Value,
+            principal.FindFirst("birthplace")?.Value,
+            principal.FindFirst("birthcountry")?.Value);
+    }
+}
+
+/// <summary>
+/// The rule that decides whether a FranceConnect identity is a given CafConnect person (docs/decisions.md, "FranceConnect
+/// matching"). Every element of the pivot must agree with what the agency holds, and the place of birth must be
+/// confirmed by a datum the agency holds in code form (the NIR's place digits, or an INSEE code): one wrong match
+/// would open a person's file to someone else, so anything uncertain is no match, and the person signs in with their
+/// Caf identifiers instead.
+/// </summary>
+public static class PivotIdentityMatching
+{
+    public static bool Matches(PersonAccount person, PivotIdentity pivot) =>
+        !person.IsClosed
+        && person.BirthDate is { } birthDate && pivot.BirthDate == birthDate
+        && Same(person.BirthName, pivot.FamilyName)
+        && GivenNamesAgree(person.GivenNames, pivot.GivenNames)
+        && GenderAgrees(person, pivot.Gender)
+        && BirthPlaceAgrees(person, pivot);
+
+    private static bool Same(string? stored, string? certified)
+    {
+        var a = ProvisionalIdReminderJourney.NormaliseName(stored);
+        return a.Length > 0 && a == ProvisionalIdReminderJourney.NormaliseName(certified);
+    }
+
+    /// <summary>
+    /// FranceConnect gives every given name of the civil status; the agency may hold all of them or only the first ones
+    /// ("Jeanne" for "Jeanne Marie Claire"). The names held must be the certified ones, in order, from the first.
+    /// </summary>
+    internal static bool GivenNamesAgree(string? stored, string? certified)
+    {
+        var held = ProvisionalIdReminderJourney.NormaliseName(stored).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var given = ProvisionalIdReminderJourney.NormaliseName(certified).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return held.Length > 0 && held.Length <= given.Length && held.SequenceEqual(given.Take(held.Length));
+    }
+
+    /// <summary>The civility held, else the NIR's first digit; unknown on both sides is no match.</summary>
+    internal static bool GenderAgrees(PersonAccount person, string? gender)
+    {
+        var held = person.Civility switch
+        {
+            Civility.Madame => "female",
+            Civility.Monsieur => "male",
+            _ => person.Nir is { Length: 13 } nir ? nir[0] switch { '1' or '3' or '7' => "male", '2' or '4' or '8' => "female", _ => null } : null,
+        };
+        return held is not null && string.Equals(held, gender, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// With a NIR, its digits 6 to 10 are the INSEE code of the birth commune (département + commune; <c>99</c> + country
+    /// for a birth abroad; <c>20</c> for Corsica before its split into 2A and 2B). Without a NIR, the birth country and
+    /// city held must be INSEE codes (names are not compared: "SAINT-DENIS" exists in several départements).
+    /// </summary>
+    internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot)
+    {
+        var country = (pivot.BirthCountry ?? string.Empty).Trim();
+        var place = (pivot.BirthPlace ?? string.Empty).Trim().ToUpperInvariant();
+        if (country.Length != 5 || !country.StartsWith("99", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (person.Nir is { Length: 13 } nir)
+        {
+            var nirPlace = nir.Substring(5, 5).ToUpperInvariant();
+            if (nirPlace.StartsWith("99", StringComparison.Ordinal))
+            {
+                return country == nirPlace;
+            }
+            if (country != PivotIdentity.FranceCountryCode || place.Length != 5)
+            {
+                return false;
+            }
+            return nirPlace.StartsWith("20", StringComparison.Ordinal) && (place.StartsWith("2A", StringComparison.Ordinal) || place.StartsWith("2B", StringComparison.Ordinal))
+                ? nirPlace[2..] == place[2..]
+                : nirPlace == place;
+        }
+
+        var heldCountry = (person.BirthCountry ?? string.Empty).Trim().ToUpperInvariant();
+        if (heldCountry == "FRANCE")
+        {
+            heldCountry = PivotIdentity.FranceCountryCode;
+        }
+        if (heldCountry != country)
+        {
+            return false;
+        }
+        if (country != PivotIdentity.FranceCountryCode)
+        {
+            return true;
+        }
+        var heldCity = (person.BirthCity ?? string.Empty).Trim().ToUpperInvariant();
+        return place.Length == 5 && heldCity == place;
+    }
+}
