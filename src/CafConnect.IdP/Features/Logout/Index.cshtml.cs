@@ -19,11 +19,19 @@ public sealed class LogoutPage(AuditTrail audit) : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
+        // A session opened through FranceConnect ends there too (its end-session endpoint, with the ID token as hint).
+        var franceConnectIdToken = SignedIn ? User.FranceConnectIdToken() : null;
         if (SignedIn)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.Logout, "user_initiated", User.PersonId()), HttpContext.RequestAborted);
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.Logout, "user_initiated", User.PersonId(),
+                Details: franceConnectIdToken is null ? null : "franceconnect=true"), HttpContext.RequestAborted);
         }
         await HttpContext.SignOutAsync(PersonSession.Scheme);
+        if (Features.FranceConnect.FranceConnectEndpoints.FranceConnectSignOut(HttpContext, franceConnectIdToken) is { } franceConnect)
+        {
+            await franceConnect.ExecuteAsync(HttpContext);
+            return new EmptyResult();
+        }
         return Redirect("/deconnexion/terminee");
     }
 }
