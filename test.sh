@@ -72,6 +72,7 @@ npm_ci_when_needed() {
 install_missing
 npm_ci_when_needed tests/Browser
 npm_ci_when_needed tests/Interop
+npm_ci_when_needed tests/FranceConnectStandIn
 trap stop_servers EXIT
 start_servers
 

@@ -1,0 +1,304 @@
+using System.Net;
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Tests.Features.FirstLogin;
+using CafConnect.IdP.Tests.Support;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CafConnect.IdP.Tests.Features.FranceConnect;
+
+/// <summary>
+/// FranceConnect federated as an external provider, over HTTP, against the stand-in (node oidc-provider): the whole round
+/// trip from a relying party, the link made at the first sign-in and used afterwards, the pages of every failure.
+/// Each test uses its own person of the demo data (or none), so their order does not matter.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class FranceConnectTests(StoreKind kind)
+{
+    private const string CallbackUri = "http://localhost/franceconnect/retour";
+    private const string PostLogoutUri = "http://localhost/franceconnect/deconnexion/retour";
+
+    private TestStore _store = null!;
+    private FranceConnectStandIn _standIn = null!;
+    private CafConnectFactory _host = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _store = TestStore.Create(kind);
+        _standIn = await FranceConnectStandIn.StartAsync([CallbackUri], [PostLogoutUri]);
+        _host = new CafConnectFactory(_store, _standIn.Settings());
+        _ = _host.Server;
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (_host is not null) await _host.DisposeAsync();
+        if (_standIn is not null) await _standIn.DisposeAsync();
+        if (_store is not null) await _store.DisposeAsync();
+    }
+
+    private FranceConnectDriver NewBrowser() => new(_host.CreateBrowser());
+
+    private async Task<T> QueryAsync<T>(Func<CafConnectDbContext, Task<T>> query)
+    {
+        using var scope = _host.Services.CreateScope();
+        return await query(scope.ServiceProvider.GetRequiredService<CafConnectDbContext>());
+    }
+
+    private Task<Domain.Accounts.PersonAccount> PersonAsync(string nir) =>
+        QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == nir));
+
+    [Test]
+    public async Task Login_page_shows_the_official_FranceConnect_button_and_the_information_link()
+    {
+        var html = WebUtility.HtmlDecode(await (await _host.CreateBrowser().GetAsync("/connexion")).Content.ReadAsStringAsync());
+
+        Assert.That(html, Does.Contain("<button class=\"fr-connect\" type=\"submit\""));
+        Assert.That(html, Does.Contain("<span class=\"fr-connect__login\">S’identifier avec</span>").And.Contain("<span class=\"fr-connect__brand\">FranceConnect</span>"));
+        Assert.That(html, Does.Contain("Qu’est-ce que FranceConnect ?").And.Contain("href=\"https://franceconnect.gouv.fr/\""));
+    }
+
+    [Test]
+    public async Task The_FranceConnect_request_carries_state_nonce_PKCE_eidas1_and_the_pivot_scopes()
+    {
+        using var browser = NewBrowser();
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+        var request = await browser.ClickFranceConnectAsync(challenge.Headers.Location!);
+        var parameters = FranceConnectDriver.QueryOf(request);
+
+        Assert.That(request.GetLeftPart(UriPartial.Path), Is.EqualTo(_standIn.Issuer.AbsoluteUri.TrimEnd('/') + "/api/v2/authorize"));
+        Assert.That(parameters["client_id"], Is.EqualTo(FranceConnectStandIn.ClientId));
+        Assert.That(parameters["response_type"], Is.EqualTo("code"));
+        Assert.That(parameters["redirect_uri"], Is.EqualTo(CallbackUri));
+        Assert.That(parameters["acr_values"], Is.EqualTo("eidas1"));
+        Assert.That(parameters["state"], Has.Length.GreaterThan(20));
+        Assert.That(parameters["nonce"], Has.Length.GreaterThan(20));
+        Assert.That(parameters["code_challenge_method"], Is.EqualTo("S256"));
+        Assert.That(parameters["scope"].Split(' '), Is.SupersetOf(new[] { "openid", "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry" }));
+        Assert.That(parameters["scope"].Split(' '), Does.Not.Contain("email"), "CafConnect asks for the identity pivot only");
+    }
+
+    [Test]
+    public async Task First_sign_in_links_the_matching_person_and_the_relying_party_gets_her_tokens_with_amr_fc_then_the_link_is_used()
+    {
+        var jeanne = await PersonAsync(DemoData.JeanneDupont.Nir!);
+        using var browser = NewBrowser();
+        var pkce = Pkce.Create();
+
+        var response = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), StandInIdentities.JeanneDupont);
+        Assert.That(response["state"], Is.EqualTo("etat-123"));
+        var tokens = await OidcDriver.ReadTokensAsync(await browser.Oidc.RedeemCodeAsync(TestClient.CafFr, response["code"]!, pkce.Verifier));
+        var idToken = await browser.Oidc.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId);
+
+        Assert.That(idToken.Subject, Is.EqualTo(jeanne.Subject), "the relying party gets Jeanne's own subject");
+        Assert.That(idToken.GetPayloadValue<string[]>("amr"), Is.EqualTo(new[] { "fc" }));
+        Assert.That(idToken.GetPayloadValue<string>("nonce"), Is.EqualTo("nonce-456"));
+        var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.PersonId == jeanne.Id));
+        Assert.That(link.Provider, Is.EqualTo("FranceConnect"));
+        Assert.That(link.Subject, Is.EqualTo(StandInIdentities.JeanneDupont));
+        var linked = await QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.Type == AuditEventTypes.FranceConnectLinked && e.PersonId == jeanne.Id).ToListAsync());
+        Assert.That(linked, Has.Count.EqualTo(1), "the link is audited (\"FranceConnect link\")");
+        Assert.That(linked[0].ClientId, Is.EqualTo(TestClient.CafFr.ClientId));
+
+        // The civil status changes at the Caf (a corrected given name): the link, not the match, opens the account now.
+        await QueryAsync(async db =>
+        {
+            var person = await db.Persons.SingleAsync(p => p.Id == jeanne.Id);
+            person.GivenNames = "Jeannette";
+            return await db.SaveChangesAsync();
+        });
+        using var again = NewBrowser();
+        var secondPkce = Pkce.Create();
+        var second = await again.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(TestClient.Aripa, secondPkce, "openid profile"), StandInIdentities.JeanneDupont);
+        var secondTokens = await OidcDriver.ReadTokensAsync(await again.Oidc.RedeemCodeAsync(TestClient.Aripa, second["code"]!, secondPkce.Verifier));
+        Assert.That((await again.Oidc.ValidateIdTokenAsync(secondTokens.IdToken, TestClient.Aripa.ClientId)).Subject, Is.EqualTo(jeanne.Subject));
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.FranceConnectLinked && e.PersonId == jeanne.Id)), Is.EqualTo(1), "no second link");
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.LoginSucceeded && e.Outcome == "fc" && e.PersonId == jeanne.Id)), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task An_identity_that_matches_nobody_gets_the_french_page_and_no_session()
+    {
+        using var browser = NewBrowser();
+        var authorization = OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create());
+        var challenge = await browser.Oidc.AuthorizeAsync(authorization);
+        var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.Nobody);
+        var back = await browser.ArriveAtCafConnectAsync(callback);
+
+        Assert.That(back.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/compte-non-trouve"));
+        var page = await browser.CafConnect.GetAsync(back.Headers.Location);
+        var html = WebUtility.HtmlDecode(await page.Content.ReadAsStringAsync());
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(html, Does.Contain("Nous n'avons pas pu vous connecter avec FranceConnect"));
+        Assert.That(html, Does.Contain("Se connecter avec mes identifiants Caf").And.Contain("Créer Mon Compte"));
+        Assert.That(html, Does.Contain("/connexion?returnUrl=%2Fconnect%2Fauthorize"), "back to the login page with the pending request");
+
+        var retry = await browser.Oidc.AuthorizeAsync(authorization);
+        Assert.That(retry.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"), "nobody is signed in");
+        var audit = await QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.Type == AuditEventTypes.FranceConnectNotLinked).ToListAsync());
+        Assert.That(audit.Select(e => e.Outcome), Does.Contain("no_match"));
+        Assert.That(audit.Where(e => e.Outcome == "no_match").Select(e => e.PersonId), Is.All.Null, "an unmatched identity names nobody");
+        Assert.That(await QueryAsync(db => db.ExternalLogins.CountAsync(l => l.Subject == StandInIdentities.Nobody)), Is.Zero);
+    }
+
+    [Test]
+    public async Task Cancelling_at_FranceConnect_shows_a_french_error_page()
+    {
+        using var browser = NewBrowser();
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+        var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.JeanneDupont, cancel: true);
+        Assert.That(FranceConnectDriver.QueryOf(callback)["error"], Is.EqualTo("access_denied"));
+
+        var back = await browser.ArriveAtCafConnectAsync(callback);
+        Assert.That(back.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/erreur?motif=annule"));
+        var page = await browser.CafConnect.GetAsync(back.Headers.Location);
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(WebUtility.HtmlDecode(await page.Content.ReadAsStringAsync()), Does.Contain("Connexion avec FranceConnect annulée"));
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.FranceConnectFailed && e.Outcome == "access_denied")), Is.GreaterThanOrEqualTo(1));
+    }
+
+    [Test]
+    public async Task A_tampered_state_a_replayed_answer_and_an_answer_in_another_browser_are_refused_with_a_french_page()
+    {
+        using var browser = NewBrowser();
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+        var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.JeanneDupont);
+        var query = FranceConnectDriver.QueryOf(callback);
+
+        // The state with one character changed: OpenIddict's state token no longer validates.
+        var state = query["state"];
+        var tamperedState = state[..^2] + (state[^2] == 'A' ? 'B' : 'A') + state[^1];
+        var tampered = await browser.CafConnect.GetAsync($"/franceconnect/retour?code={Uri.EscapeDataString(query["code"])}&state={Uri.EscapeDataString(tamperedState)}&iss={Uri.EscapeDataString(query["iss"])}");
+        await AssertRefusedAsync(browser, tampered, "tampered state");
+
+        // The genuine answer, but in another browser (no correlation cookie): refused, nothing opened there.
+        using var other = NewBrowser();
+        await AssertRefusedAsync(other, await other.ArriveAtCafConnectAsync(callback), "another browser");
+
+        // The genuine answer in the right browser works once; replaying it is refused.
+        var first = await browser.ArriveAtCafConnectAsync(callback);
+        Assert.That(first.Headers.Location!.OriginalString, Does.StartWith("/connect/authorize"), "the genuine answer still works once");
+        await AssertRefusedAsync(browser, await browser.ArriveAtCafConnectAsync(callback), "replay");
+    }
+
+    private static async Task AssertRefusedAsync(FranceConnectDriver browser, HttpResponseMessage response, string what)
+    {
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), what + ": " + await response.Content.ReadAsStringAsync());
+        Assert.That(response.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/erreur?motif=invalide"), what);
+        var page = await browser.CafConnect.GetAsync(response.Headers.Location);
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK), what);
+        Assert.That(WebUtility.HtmlDecode(await page.Content.ReadAsStringAsync()), Does.Contain("La réponse de FranceConnect n'a pas pu être vérifiée"), what);
+    }
+
+    [Test]
+    public async Task A_callback_without_any_state_and_a_forged_error_never_give_a_500()
+    {
+        using var browser = NewBrowser();
+        foreach (var path in new[] { "/franceconnect/retour", "/franceconnect/retour?code=abc", "/franceconnect/retour?error=access_denied&state=x", "/franceconnect/deconnexion/retour?state=x" })
+        {
+            var response = await browser.CafConnect.GetAsync(path);
+            Assert.That((int)response.StatusCode, Is.LessThan(500), path);
+            if (response.StatusCode == HttpStatusCode.Redirect)
+            {
+                Assert.That(response.Headers.Location!.OriginalString, Does.StartWith("/").And.Not.StartWith("//"), path);
+            }
+        }
+    }
+
+    [Test]
+    public async Task A_person_still_on_the_legacy_code_goes_through_the_first_login_then_signs_in_with_amr_fc()
+    {
+        var paul = await PersonAsync(DemoData.PaulMartin.Nir!);
+        using var browser = NewBrowser();
+        var pkce = Pkce.Create();
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce));
+        var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.PaulMartin);
+        var back = await browser.ArriveAtCafConnectAsync(callback);
+
+        // Seed 003: the first login "avec son NIR ou avec FranceConnect" asks for the terms, a password and the contact.
+        Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/premiere-connexion?flow="));
+        var person = new FirstLoginDriver(browser.CafConnect);
+        var contact = await person.AcceptTermsAndChoosePasswordAsync(back.Headers.Location!);
+        var delegation = FirstLoginDriver.Next(await person.PostAsync(contact, new Dictionary<string, string>(), handler: "Skip"));
+        var end = await person.AnswerDelegationAsync(delegation, null);
+        Assert.That(end.OriginalString, Does.StartWith("/connect/authorize"));
+
+        var response = OidcDriver.ToAuthorizationResponse(await browser.CafConnect.GetAsync(end));
+        var tokens = await OidcDriver.ReadTokensAsync(await browser.Oidc.RedeemCodeAsync(TestClient.CafFr, response["code"]!, pkce.Verifier));
+        var idToken = await browser.Oidc.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId);
+        Assert.That(idToken.Subject, Is.EqualTo(paul.Subject));
+        Assert.That(idToken.GetPayloadValue<string[]>("amr"), Is.EqualTo(new[] { "fc" }));
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.LoginSucceeded && e.Outcome == "fc+required_actions" && e.PersonId == paul.Id)), Is.EqualTo(1));
+        Assert.That((await PersonAsync(DemoData.PaulMartin.Nir!)).PasswordHash, Is.Not.Null, "he chose his own password on the way");
+    }
+
+    [Test]
+    public async Task Accents_case_and_extra_given_names_match_and_logout_ends_the_session_at_FranceConnect_too()
+    {
+        // The stand-in certifies "Louise Élise Dubois"; the Caf holds "Louise" "DUBOIS".
+        var louise = await PersonAsync(DemoData.LouiseDubois.Nir!);
+        using var browser = NewBrowser();
+        var pkce = Pkce.Create();
+        var response = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), StandInIdentities.LouiseDubois);
+        var tokens = await OidcDriver.ReadTokensAsync(await browser.Oidc.RedeemCodeAsync(TestClient.CafFr, response["code"]!, pkce.Verifier));
+        Assert.That((await browser.Oidc.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId)).Subject, Is.EqualTo(louise.Subject));
+
+        // « Me déconnecter »: CafConnect's session ends, then FranceConnect's end-session with the ID token as hint.
+        var logoutPage = await browser.CafConnect.GetAsync("/deconnexion");
+        var (action, token) = OidcDriver.LoginForm(await logoutPage.Content.ReadAsStringAsync());
+        var logout = await browser.CafConnect.PostAsync(action, new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+        Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        var endSession = logout.Headers.Location!;
+        Assert.That(endSession.GetLeftPart(UriPartial.Path), Is.EqualTo(_standIn.Issuer.AbsoluteUri.TrimEnd('/') + "/api/v2/session/end"));
+        var endSessionParameters = FranceConnectDriver.QueryOf(endSession);
+        Assert.That(endSessionParameters["id_token_hint"], Is.Not.Empty);
+        Assert.That(endSessionParameters["post_logout_redirect_uri"], Is.EqualTo(PostLogoutUri));
+        Assert.That(endSessionParameters["state"], Is.Not.Empty);
+        Assert.That((await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()))).Headers.Location!.AbsolutePath,
+            Is.EqualTo("/connexion"), "CafConnect's session is over before FranceConnect's");
+
+        // At FranceConnect: its logout form (posted by its page), then back to CafConnect's post-logout route.
+        var confirm = await browser.FranceConnect.GetAsync(endSession);
+        var confirmHtml = await confirm.Content.ReadAsStringAsync();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), confirmHtml);
+        var form = System.Text.RegularExpressions.Regex.Match(confirmHtml, "<form[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        var fields = System.Text.RegularExpressions.Regex.Matches(form.Groups[2].Value, "name=\"([^\"]+)\" value=\"([^\"]*)\"")
+            .ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
+        fields["logout"] = "yes";
+        var done = await browser.FranceConnect.PostAsync(new Uri(endSession, WebUtility.HtmlDecode(form.Groups[1].Value)), new FormUrlEncodedContent(fields));
+        Assert.That((int)done.StatusCode, Is.InRange(300, 399), await done.Content.ReadAsStringAsync());
+        Assert.That(done.Headers.Location!.GetLeftPart(UriPartial.Path), Is.EqualTo(PostLogoutUri));
+        var arrived = await browser.ArriveAtCafConnectAsync(done.Headers.Location!);
+        Assert.That(arrived.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion/terminee"));
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.Logout && e.PersonId == louise.Id && e.Details == "franceconnect=true")), Is.EqualTo(1));
+    }
+}
+
+/// <summary>FranceConnect switched off (the default): no button, no route.</summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class FranceConnectDisabledTests(StoreKind kind) : StoreFixture(kind)
+{
+    [Test]
+    public async Task Without_configuration_there_is_no_button_and_no_FranceConnect_route()
+    {
+        var browser = Host.CreateBrowser();
+        var html = await (await browser.GetAsync("/connexion")).Content.ReadAsStringAsync();
+        Assert.That(html, Does.Not.Contain("fr-connect").And.Not.Contain("/franceconnect/"));
+
+        foreach (var path in new[] { "/franceconnect/retour?code=x&state=y", "/franceconnect/deconnexion/retour", "/franceconnect/erreur", "/franceconnect/compte-non-trouve" })
+        {
+            Assert.That((await browser.GetAsync(path)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), path);
+        }
+        var (_, token) = OidcDriver.LoginForm(html);
+        var start = await browser.PostAsync("/franceconnect/connexion", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+        Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+    }
+}
