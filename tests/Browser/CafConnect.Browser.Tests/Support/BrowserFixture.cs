@@ -31,10 +31,13 @@ public abstract partial class BrowserFixture(StoreKind kind)
     protected IBrowser Browser => _browser!;
     protected IPage Page { get; private set; } = null!;
 
+    /// <summary>The live host of the fixture; a fixture that needs other settings (FranceConnect) starts its own.</summary>
+    protected virtual Task<LiveHost> StartHostAsync() => Task.FromResult(LiveHost.Start(Kind));
+
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        Host = LiveHost.Start(Kind);
+        Host = await StartHostAsync();
         if (!File.Exists(ChromiumPath))
         {
             Assert.Fail($"Chromium is expected at {ChromiumPath} (Debian's package; the test command installs it).");

@@ -49,19 +49,26 @@ public sealed class LiveHost : IAsyncDisposable
     /// </summary>
     public TestClient RelyingParty { get; }
 
-    public static LiveHost Start(StoreKind kind)
+    /// <param name="settings">Extra configuration (e.g. FranceConnect pointed at its stand-in).</param>
+    /// <param name="port">A fixed loopback port when a peer must know the address beforehand (the FranceConnect stand-in's redirect URIs); 0 picks a free one.</param>
+    public static LiveHost Start(StoreKind kind, IReadOnlyDictionary<string, string?>? settings = null, int port = 0)
     {
         var store = TestStore.Create(kind);
         var messages = Path.Combine(Path.GetTempPath(), "cafconnect-browser-messages", Guid.NewGuid().ToString("N"));
-        var factory = new CafConnectFactory(store, new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["Notifications:FileSink:Directory"] = messages,
             ["Notifications:PollInterval"] = "00:00:00.200",
-        });
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+        var factory = new CafConnectFactory(store, configuration);
         try
         {
             // Explicit Listen wins over the http://127.0.0.1:5000 that Program.cs sets when no URL is configured.
-            factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+            factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
             factory.StartServer();
             var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.SingleOrDefault()
                 ?? throw new InvalidOperationException("Kestrel reported no listening address.");
