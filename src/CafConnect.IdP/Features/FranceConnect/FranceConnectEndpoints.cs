@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using OpenIddict.Client;
 using OpenIddict.Client.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ProtocolErrors = OpenIddict.Abstractions.OpenIddictConstants.Errors;
 
 namespace CafConnect.IdP.Features.FranceConnect;
 
@@ -46,7 +47,9 @@ public static class FranceConnectEndpoints
                 .EnableRedirectionEndpointPassthrough()
                 .EnablePostLogoutRedirectionEndpointPassthrough()
                 // Errors (access_denied, a tampered state…) come to our handler, which shows a French page.
-                .EnableErrorPassthrough();
+                .EnableErrorPassthrough()
+                // Any other error of OpenIddict's client: our French status-code page rather than a bare protocol answer.
+                .EnableStatusCodePagesIntegration();
             aspNetCore.Configure(o =>
             {
                 // The correlation cookie that binds FranceConnect's answer to this browser: a top-level GET comes back
@@ -71,8 +74,8 @@ public static class FranceConnectEndpoints
                 ProviderDisplayName = "FranceConnect",
                 ClientId = options.ClientId,
                 ClientSecret = options.ClientSecret,
-                RedirectUri = new Uri(options.RedirectUri, UriKind.RelativeOrAbsolute),
-                PostLogoutRedirectUri = new Uri(options.PostLogoutRedirectUri, UriKind.RelativeOrAbsolute),
+                RedirectUri = HostUri(options.RedirectUri),
+                PostLogoutRedirectUri = HostUri(options.PostLogoutRedirectUri),
                 // FranceConnect does not offer pushed authorization requests.
                 DisablePushedAuthorizationRequests = true,
             };
@@ -83,6 +86,15 @@ public static class FranceConnectEndpoints
             client.AddRegistration(registration);
         });
     }
+
+    /// <summary>
+    /// An absolute http(s) URI as is; a path relative to the host (OpenIddict resolves it against the request's base).
+    /// Not <c>UriKind.RelativeOrAbsolute</c>: on Linux it reads "/franceconnect/retour" as a file:// URI.
+    /// </summary>
+    internal static Uri HostUri(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var absolute) && (absolute.Scheme == Uri.UriSchemeHttps || absolute.Scheme == Uri.UriSchemeHttp)
+            ? absolute
+            : new Uri(value.TrimStart('/'), UriKind.Relative);
 
     public static void MapFranceConnect(this IEndpointRouteBuilder endpoints)
     {
@@ -97,7 +109,7 @@ public static class FranceConnectEndpoints
     }
 
     /// <summary>« S'identifier avec FranceConnect »: off to FranceConnect, the return URL in the (protected) state.</summary>
-    private static IResult StartAsync(HttpContext http, FranceConnectOptions options, [FromForm(Name = "returnUrl")] string? returnUrl)
+    private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
     {
         var properties = new AuthenticationProperties(
             new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName },
@@ -105,7 +117,24 @@ public static class FranceConnectEndpoints
         {
             RedirectUri = SafeReturnUrl(returnUrl) ?? "/mon-compte",
         };
-        return Results.Challenge(properties, [OpenIddictClientAspNetCoreDefaults.AuthenticationScheme]);
+        try
+        {
+            // Run here rather than as a deferred result: FranceConnect's discovery document is read now, and an
+            // unreachable FranceConnect must give our French page, not a 500.
+            // FranceConnect's configuration first (cached by OpenIddict): when it cannot be read, OpenIddict would
+            // answer the challenge with a bare protocol error.
+            var registration = await http.RequestServices.GetRequiredService<OpenIddictClientService>()
+                .GetClientRegistrationByProviderNameAsync(FranceConnectOptions.ProviderName, http.RequestAborted);
+            _ = await registration.ConfigurationManager!.GetConfigurationAsync(http.RequestAborted);
+            await http.ChallengeAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme, properties);
+            return Results.Empty;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or TaskCanceledException)
+        {
+            loggers.CreateLogger(typeof(FranceConnectEndpoints)).LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect could not be reached");
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable", null, Login.LoginPage.ClientIdOf(properties.RedirectUri)), http.RequestAborted);
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=indisponible" + ReturnQuery(properties.RedirectUri!, "&"));
+        }
     }
 
     private static async Task<IResult> CallbackAsync(HttpContext http, FranceConnectOptions options, FranceConnectSignIn signIn, AuditTrail audit, ILoggerFactory loggers)
@@ -116,7 +145,7 @@ public static class FranceConnectEndpoints
         {
             result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
         }
-        catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException)
+        catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or TaskCanceledException)
         {
             // FranceConnect unreachable, or a response OpenIddict cannot use.
             logger.LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect's answer could not be processed");
@@ -129,11 +158,18 @@ public static class FranceConnectEndpoints
         if (!result.Succeeded || result.Principal is null)
         {
             var error = result.Properties?.GetString(OpenIddictClientAspNetCoreConstants.Properties.Error);
-            var reason = error == OpenIddict.Abstractions.OpenIddictConstants.Errors.AccessDenied ? "access_denied" : "invalid_response";
+            var reason = error switch
+            {
+                ProtocolErrors.AccessDenied => "access_denied",
+                // FranceConnect's token or userinfo endpoint could not be reached, or answered an error of its own.
+                ProtocolErrors.ServerError or ProtocolErrors.TemporarilyUnavailable => "unavailable",
+                _ => "invalid_response",
+            };
             logger.LogInformation(new EventId(2103, "FranceConnectRefused"), "FranceConnect's answer was refused: {Error} {Description}",
                 error, result.Properties?.GetString(OpenIddictClientAspNetCoreConstants.Properties.ErrorDescription));
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, reason, null, clientId, error is null ? null : $"error={Truncate(error, 64)}"), http.RequestAborted);
-            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=" + (reason == "access_denied" ? "annule" : "invalide") + ReturnQuery(returnUrl, "&"));
+            var motif = reason switch { "access_denied" => "annule", "unavailable" => "indisponible", _ => "invalide" };
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=" + motif + ReturnQuery(returnUrl, "&"));
         }
 
         var acr = result.Principal.FindFirst(Claims.AuthenticationContextReference)?.Value;

@@ -62,6 +62,11 @@ public sealed class FranceConnectBrowserTests(StoreKind kind) : BrowserFixture(k
         await Assertions.Expect(information).ToHaveAttributeAsync("target", "_blank");
         await StepAndCheckAccessibilityAsync("connexion-franceconnect");
         await SaveScreenAsync(Page, "connexion-franceconnect", DesktopWidth);
+        await Page.SetViewportSizeAsync(NarrowWidth, 900);
+        Assert.That(await HasHorizontalScrollAsync(Page), Is.False, await WidestElementsAsync(Page));
+        await StepAndCheckAccessibilityAsync("connexion-franceconnect-320");
+        await SaveScreenAsync(Page, "connexion-franceconnect", NarrowWidth);
+        await Page.SetViewportSizeAsync(DesktopWidth, 900);
 
         await FranceConnectButton.ClickAsync();
         await ChooseAtFranceConnectAsync("Jeanne Marie DUPONT");

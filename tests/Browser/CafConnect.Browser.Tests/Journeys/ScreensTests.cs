@@ -47,6 +47,10 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("mes-autorisations", "Mes autorisations", "Gérer Mon Compte > Mes autorisations, pour Jeanne DUPONT, responsable du dossier : Marc DUPONT n'est pas autorisé (« Non »)."),
         new("mes-autorisations-accordees", "Mes autorisations : autorisation accordée", "Après « Oui » puis « Continuer » : le message de confirmation et le nouvel état du dossier."),
         new("mes-autorisations-refus", "Mes autorisations : page réservée au responsable", "Marc DUPONT, conjoint, ouvre la page : l'explication en français (accès refusé, code 403)."),
+        // Written by FranceConnectBrowserTests (FranceConnect on, against its stand-in), not by this fixture.
+        new("connexion-franceconnect", "Connexion avec FranceConnect", "La page de connexion quand FranceConnect est activé : le bouton officiel « S’identifier avec FranceConnect » et le lien « Qu’est-ce que FranceConnect ? »."),
+        new("franceconnect-compte-non-trouve", "FranceConnect : compte non trouvé", "L'identité transmise par FranceConnect ne correspond de manière certaine à aucun compte : se connecter avec ses identifiants Caf ou créer son compte, sans rien révéler d'autre."),
+        new("franceconnect-erreur", "FranceConnect : connexion annulée", "La connexion annulée sur FranceConnect (ou une réponse refusée) : la raison en français, jamais d'erreur technique."),
     ];
 
     [TestCase(DesktopWidth)]

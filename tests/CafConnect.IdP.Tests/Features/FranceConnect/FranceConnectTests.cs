@@ -311,3 +311,40 @@ public sealed class FranceConnectDisabledTests(StoreKind kind) : StoreFixture(ki
         Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 }
+
+/// <summary>FranceConnect configured but unreachable: the French page, not a 500.</summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class FranceConnectUnavailableTests(StoreKind kind)
+{
+    [Test]
+    public async Task An_unreachable_FranceConnect_gives_the_french_unavailable_page()
+    {
+        await using var store = TestStore.Create(kind);
+        // A port of the stand-in range where nothing listens.
+        var issuer = $"http://127.0.0.1:{FranceConnectStandIn.FreePort()}";
+        await using var host = new CafConnectFactory(store, new Dictionary<string, string?>
+        {
+            ["FranceConnect:Enabled"] = "true",
+            ["FranceConnect:Issuer"] = issuer,
+            ["FranceConnect:ClientId"] = "cafconnect-test",
+            ["FranceConnect:ClientSecret"] = "unused",
+        });
+        using var browser = new FranceConnectDriver(host.CreateBrowser());
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+        var page = await browser.CafConnect.GetAsync(challenge.Headers.Location!);
+        var html = await page.Content.ReadAsStringAsync();
+        var token = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var start = await browser.CafConnect.PostAsync("/franceconnect/connexion", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["returnUrl"] = challenge.Headers.Location!.OriginalString.Split("returnUrl=")[1] is var encoded ? Uri.UnescapeDataString(encoded) : "",
+        }));
+
+        Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await start.Content.ReadAsStringAsync());
+        Assert.That(start.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/erreur?motif=indisponible&returnUrl=%2Fconnect%2Fauthorize"));
+        var error = await browser.CafConnect.GetAsync(start.Headers.Location);
+        Assert.That(error.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(WebUtility.HtmlDecode(await error.Content.ReadAsStringAsync()), Does.Contain("FranceConnect est momentanément indisponible"));
+    }
+}
