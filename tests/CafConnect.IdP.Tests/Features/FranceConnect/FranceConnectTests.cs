@@ -207,10 +207,19 @@ public sealed class FranceConnectTests(StoreKind kind)
     }
 
     [Test]
-    public async Task A_callback_without_any_state_and_a_forged_error_never_give_a_500()
+    public async Task Missing_forged_hostile_and_oversized_callback_parameters_never_give_a_500_nor_leave_the_site()
     {
         using var browser = NewBrowser();
-        foreach (var path in new[] { "/franceconnect/retour", "/franceconnect/retour?code=abc", "/franceconnect/retour?error=access_denied&state=x", "/franceconnect/deconnexion/retour?state=x" })
+        var markup = Uri.EscapeDataString("<script>alert(1)</script>\u202e");
+        var huge = new string('A', 10_000);
+        foreach (var path in new[]
+        {
+            "/franceconnect/retour", "/franceconnect/retour?code=abc", "/franceconnect/retour?error=access_denied&state=x",
+            "/franceconnect/deconnexion/retour?state=x", $"/franceconnect/retour?code={huge}&state={huge}",
+            $"/franceconnect/retour?code={markup}&state={markup}&iss={markup}", $"/franceconnect/retour?error={markup}&error_description={markup}",
+            "/franceconnect/retour?state=a&state=b&code=c&code=d", $"/franceconnect/erreur?motif={markup}&returnUrl={markup}",
+            "/franceconnect/compte-non-trouve?returnUrl=%2F%2Fevil.example%2F", "/franceconnect/erreur?returnUrl=https%3A%2F%2Fevil.example%2F",
+        })
         {
             var response = await browser.CafConnect.GetAsync(path);
             Assert.That((int)response.StatusCode, Is.LessThan(500), path);
@@ -218,6 +227,8 @@ public sealed class FranceConnectTests(StoreKind kind)
             {
                 Assert.That(response.Headers.Location!.OriginalString, Does.StartWith("/").And.Not.StartWith("//"), path);
             }
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.That(body, Does.Not.Contain("<script>alert").And.Not.Contain("evil.example"), path);
         }
     }
 
