@@ -268,6 +268,13 @@ public sealed class AccountCreationBrowserTests(StoreKind kind) : BrowserFixture
 
         await page.GotoAsync("/creer-mon-compte/compte-existant");
         await CheckAsync(page, "creer-mon-compte-compte-existant", width);
+
+        await AuthorizationsBrowserTests.SignInToMonCompteAsync(page, "2 92 07 69 383 017", DemoData.LouiseDubois.Password);
+        await page.GotoAsync("/mon-compte/foyer");
+        await CheckAsync(page, "mon-foyer", width);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Envoyer l'invitation" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#lien-erreur")).ToBeVisibleAsync();
+        await CheckAsync(page, "mon-foyer-erreur", width);
     }
 
     private async Task CheckAsync(IPage page, string name, int width)

@@ -46,6 +46,16 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("identifiant-provisoire-oublie-envoye", "Identifiant provisoire oublié : demande enregistrée", "La confirmation, identique, que le compte existe ou non : l'identifiant n'est jamais affiché à l'écran."),
         new("mes-autorisations", "Mes autorisations", "Gérer Mon Compte > Mes autorisations, pour Jeanne DUPONT, responsable du dossier : Marc DUPONT n'est pas autorisé (« Non »)."),
         new("mes-autorisations-accordees", "Mes autorisations : autorisation accordée", "Après « Oui » puis « Continuer » : le message de confirmation et le nouvel état du dossier."),
+        new("creer-mon-compte", "Créer Mon Compte", "Atteint par le bouton « Créer Mon Compte » de la page de connexion : le choix avec ou sans numéro de Sécurité sociale."),
+        new("creer-mon-compte-avec-nir", "Créer mon compte avec mon numéro de Sécurité sociale", "Le numéro de Sécurité sociale, l'état civil tel qu'il figure sur la carte Vitale et une adresse mail ou un téléphone portable."),
+        new("creer-mon-compte-avec-nir-refus", "Créer mon compte : identité non vérifiée", "La même réponse pour un numéro inconnu et pour un état civil différent, avec le lien pour créer son compte sans numéro de Sécurité sociale."),
+        new("creer-mon-compte-sans-nir", "Créer mon compte sans numéro de Sécurité sociale", "Civilité, état civil, pays et ville de naissance (et les parents en cas de naissance à l'étranger), code postal et coordonnées de contact."),
+        new("creer-mon-compte-sans-nir-erreur", "Créer mon compte sans numéro : champs manquants", "« Continuer » sans rien saisir : un message sous chaque champ et le récapitulatif en tête de page."),
+        new("creer-mon-compte-verification", "Créer mon compte : vérification du code", "Le code à 6 chiffres envoyé aux coordonnées saisies : rien n'est créé avant."),
+        new("creer-mon-compte-recapitulatif", "Récapitulatif de ma création de compte", "« Mon identifiant : P… Conservez bien cet identifiant » et l'état civil déclaré ; l'identifiant est aussi envoyé par SMS ou par mail."),
+        new("creer-mon-compte-compte-existant", "Vous avez déjà un compte", "Après une correspondance complète de l'état civil avec un compte existant : les liens pour se connecter ou retrouver son mot de passe."),
+        new("mon-foyer", "Mon foyer", "Gérer Mon Compte > Mon foyer, pour Louise DUBOIS, responsable du dossier : les membres et l'invitation d'un membre de 16 ans et plus."),
+        new("mon-foyer-erreur", "Mon foyer : invitation incomplète", "« Envoyer l'invitation » sans rien saisir : les messages sous chaque champ."),
         new("mes-autorisations-refus", "Mes autorisations : page réservée au responsable", "Marc DUPONT, conjoint, ouvre la page : l'explication en français (accès refusé, code 403)."),
     ];
 
