@@ -423,21 +423,22 @@ public sealed partial class AccountCreationJourney(
                 CreatedAt = clock.GetUtcNow(),
                 CredentialKind = CredentialKind.None,
             };
-            SetVerifiedContact(person, step.Context);
-            db.Persons.Add(person);
-            step.Context.PersonId = person.Id;
-            step.Context.ProvisionalId = person.ProvisionalId;
-            step.Flow.PersonId = person.Id;
-            await JoinInvitedFilesAsync(person, step, cancellationToken);
-            // Seed 003: « Mon identifiant : P… » on the summary page and by SMS or e-mail, to be kept.
-            outbox.Enqueue(new NotificationRequest(NotificationKind.AccountCreated,
-                step.Context.Channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, step.Context.Contact,
-                new Dictionary<string, string> { ["identifier"] = person.ProvisionalId! }, person.Id, $"account-created:{person.Id}"));
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreated, "without_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"), cancellationToken);
-            step.Flow.State = AccountCreationStates.Summary;
-            FlowStore.WriteContext(step.Flow, step.Context);
+            // The audit trail saves as it writes: the first save of this attempt may already meet the unique index.
             try
             {
+                SetVerifiedContact(person, step.Context);
+                db.Persons.Add(person);
+                step.Context.PersonId = person.Id;
+                step.Context.ProvisionalId = person.ProvisionalId;
+                step.Flow.PersonId = person.Id;
+                await JoinInvitedFilesAsync(person, step, cancellationToken);
+                // Seed 003: « Mon identifiant : P… » on the summary page and by SMS or e-mail, to be kept.
+                outbox.Enqueue(new NotificationRequest(NotificationKind.AccountCreated,
+                    step.Context.Channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, step.Context.Contact,
+                    new Dictionary<string, string> { ["identifier"] = person.ProvisionalId! }, person.Id, $"account-created:{person.Id}"));
+                await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreated, "without_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"), cancellationToken);
+                step.Flow.State = AccountCreationStates.Summary;
+                FlowStore.WriteContext(step.Flow, step.Context);
                 await flows.SaveAsync(step.Flow, cancellationToken);
                 return StepResult.Go(UrlOf(step.Flow));
             }
