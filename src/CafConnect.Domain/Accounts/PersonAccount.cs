@@ -47,6 +47,12 @@ public sealed class PersonAccount
     public string? BirthCountry { get; set; }
     public string? BirthCity { get; set; }
 
+    /// <summary>For a birth abroad (seed 003): the birth names and first names of both parents, as the person gave them.</summary>
+    public string? Parent1BirthName { get; set; }
+    public string? Parent1GivenNames { get; set; }
+    public string? Parent2BirthName { get; set; }
+    public string? Parent2GivenNames { get; set; }
+
     /// <summary>Postal code of the place of residence (5 digits).</summary>
     public string? PostalCode { get; set; }
 

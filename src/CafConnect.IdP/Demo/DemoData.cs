@@ -28,6 +28,10 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
     // Own password, but no verified contact (a mobile on file, never verified): "Mot de passe oublié ?" answers by letter.
     public static readonly DemoPerson KarimBenali = new("1880633063042", null, Civility.Monsieur, "Karim", "BENALI", new DateOnly(1988, 6, 30), null, "+33615000006", "Cedre5Bordeaux");
 
+    // Imported from the agency's records (a child of 17 on the DUBOIS file), never signed in and without a password:
+    // « Créer Mon Compte » with her NIR activates her account; the code goes to the mobile the records hold.
+    public static readonly DemoPerson LeaDubois = new("2090369383025", null, Civility.Madame, "Léa", "DUBOIS", new DateOnly(2009, 3, 12), null, "+33615000007", Password: "");
+
     public async Task SeedWhenEmptyAsync(CancellationToken cancellationToken = default)
     {
         if (await db.Persons.AnyAsync(cancellationToken))
@@ -43,7 +47,8 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
         var sophie = CreateLegacy(SophieMartin);
         var karim = Create(KarimBenali);
         karim.MobilePhoneVerified = false;
-        db.Persons.AddRange(jeanne, marc, louise, amina, paul, sophie, karim);
+        var lea = CreateLegacy(LeaDubois);
+        db.Persons.AddRange(jeanne, marc, louise, amina, paul, sophie, karim, lea);
 
         var now = clock.GetUtcNow();
         var dupont = new Household { FileNumber = "0260311" };
@@ -53,6 +58,7 @@ public sealed class DemoData(CafConnectDbContext db, ISecretHasher hasher, TimeP
         dupont.Members.Add(new HouseholdMembership { Person = marc, Role = HouseholdRole.Conjoint, JoinedAt = now });
         var dubois = new Household { FileNumber = "1234567" };
         dubois.Members.Add(new HouseholdMembership { Person = louise, Role = HouseholdRole.Allocataire });
+        dubois.Members.Add(new HouseholdMembership { Person = lea, Role = HouseholdRole.Enfant });
         var martin = new Household { FileNumber = "0412345", LegacySecretHash = hasher.Hash(MartinLegacyCode) };
         martin.Members.Add(new HouseholdMembership { Person = paul, Role = HouseholdRole.Allocataire });
         martin.Members.Add(new HouseholdMembership { Person = sophie, Role = HouseholdRole.Conjoint });

@@ -121,6 +121,8 @@ public static class CafConnectHost
         services.AddScoped<FirstLoginJourney>();
         services.AddScoped<RecoveryJourney>();
         services.AddScoped<ProvisionalIdReminderJourney>();
+        services.AddScoped<CafConnect.IdP.Features.AccountCreation.AccountCreationJourney>();
+        services.AddScoped<CafConnect.IdP.Features.Account.HouseholdInvitationService>();
         services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<RecoveryRateLimitOptions>() ?? new RecoveryRateLimitOptions());
         // Redis when the instances share one (production), in memory for the embedded single instance.
         services.AddSingleton<IRecoveryRateLimiter>(sp => sp.GetService<StackExchange.Redis.IConnectionMultiplexer>() is { } redis

@@ -60,6 +60,18 @@ public static class AuditEventTypes
     public const string ProvisionalPasswordIssued = "password.provisional_issued";
     public const string GrantsRevoked = "grants.revoked";
     public const string ProvisionalIdReminderRequested = "recovery.provisional_id.requested";
+    /// <summary>« Créer Mon Compte » reached the point where an account exists (outcome <c>with_nir</c> or <c>without_nir</c>).</summary>
+    public const string AccountCreated = "account.created";
+    /// <summary>« Créer Mon Compte » refused (outcome: the reason code, e.g. <c>civil_status_mismatch</c>, <c>unknown_identity</c>, <c>under_16</c>).</summary>
+    public const string AccountCreationRefused = "account.creation_refused";
+    /// <summary>« Créer Mon Compte » requests over the limit (per IP or per identity).</summary>
+    public const string AccountCreationRateLimited = "account.creation_rate_limited";
+    /// <summary>The file holder invited a household member (details: file, role, channel).</summary>
+    public const string HouseholdInvitationSent = "household.invitation_sent";
+    /// <summary>The file holder's invitation was refused (outcome: the reason code, e.g. <c>under_16</c>).</summary>
+    public const string HouseholdInvitationRefused = "household.invitation_refused";
+    /// <summary>An invitee created their account and joined the file (details: file, role).</summary>
+    public const string HouseholdInvitationAccepted = "household.invitation_accepted";
     public const string ClientAdded = "admin.client.added";
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";

@@ -25,6 +25,8 @@ public enum NotificationKind
     DelegationChanged,
     /// <summary>Values: <c>duration</c> (e.g. "15 minutes"): the account was locked after failed logins.</summary>
     AccountLocked,
+    /// <summary>Values: <c>holder_name</c>, <c>file_number</c>: the file holder invites a household member to create their account.</summary>
+    HouseholdInvitation,
 }
 
 /// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>

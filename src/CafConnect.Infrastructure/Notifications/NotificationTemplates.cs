@@ -38,6 +38,7 @@ public sealed partial class NotificationTemplates
         NotificationKind.ProvisionalPassword => ["password", "valid_until"],
         NotificationKind.DelegationChanged => ["partner_name", "delegated"],
         NotificationKind.AccountLocked => ["duration"],
+        NotificationKind.HouseholdInvitation => ["holder_name"],
         _ => [],
     };
 
@@ -109,6 +110,15 @@ public sealed partial class NotificationTemplates
                 "Pour y accéder, utilisez votre numéro de Sécurité sociale.",
             ],
             "Vous venez de créer votre Espace Mon Compte. Pour y accéder, utilisez votre numéro de Sécurité sociale. A bientôt sur caf.fr"),
+
+        NotificationKind.HouseholdInvitation => new Template(
+            "Créez votre Espace Mon Compte",
+            [
+                "{holder_name}, responsable de votre dossier Caf, vous invite à créer votre propre Espace Mon Compte.",
+                "Pour le créer, rendez-vous sur caf.fr ou sur l'application mobile Caf - Mon Compte, choisissez « Créer Mon Compte » et saisissez votre état civil et ces coordonnées de contact. Avec votre numéro de Sécurité sociale, choisissez « Avec mon numéro de Sécurité sociale » ; sinon, un identifiant provisoire vous sera attribué.",
+                "Cette invitation est valable 30 jours. Si vous ne connaissez pas cette personne, ne tenez pas compte de ce message.",
+            ],
+            "{holder_name}, responsable de votre dossier Caf, vous invite à créer votre Espace Mon Compte : sur caf.fr, choisissez « Créer Mon Compte » avec votre état civil et ce numéro. Valable 30 jours."),
 
         NotificationKind.ProvisionalIdReminder => new Template(
             "Votre identifiant provisoire",

@@ -29,6 +29,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<PendingRequiredAction> RequiredActions => Set<PendingRequiredAction>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
     public DbSet<Accounts.ExternalLogin> ExternalLogins => Set<Accounts.ExternalLogin>();
+    public DbSet<HouseholdInvitation> HouseholdInvitations => Set<HouseholdInvitation>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -50,6 +51,10 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             person.Property(p => p.BirthCountry).HasMaxLength(60);
             person.Property(p => p.BirthCity).HasMaxLength(100);
             person.Property(p => p.PostalCode).HasMaxLength(5);
+            person.Property(p => p.Parent1BirthName).HasMaxLength(100);
+            person.Property(p => p.Parent1GivenNames).HasMaxLength(200);
+            person.Property(p => p.Parent2BirthName).HasMaxLength(100);
+            person.Property(p => p.Parent2GivenNames).HasMaxLength(200);
             person.Property(p => p.GivenNames).HasMaxLength(200);
             person.Property(p => p.Email).HasMaxLength(254);
             person.Property(p => p.MobilePhone).HasMaxLength(20);
@@ -130,6 +135,19 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             membership.HasIndex(m => new { m.HouseholdId, m.PersonId }).IsUnique();
             membership.HasOne(m => m.Household).WithMany(h => h.Members).HasForeignKey(m => m.HouseholdId).OnDelete(DeleteBehavior.Cascade);
             membership.HasOne(m => m.Person).WithMany(p => p.Memberships).HasForeignKey(m => m.PersonId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<HouseholdInvitation>(invitation =>
+        {
+            invitation.ToTable("HouseholdInvitations");
+            invitation.HasKey(i => i.Id);
+            invitation.Property(i => i.BirthName).HasMaxLength(100).IsRequired();
+            invitation.Property(i => i.GivenNames).HasMaxLength(200).IsRequired();
+            invitation.Property(i => i.Contact).HasMaxLength(254).IsRequired();
+            // Account creation looks invitations up by the invitee's birth date.
+            invitation.HasIndex(i => i.BirthDate);
+            invitation.HasIndex(i => i.HouseholdId);
+            invitation.HasOne(i => i.Household).WithMany().HasForeignKey(i => i.HouseholdId).OnDelete(DeleteBehavior.Cascade);
         });
 
         builder.Entity<TokenKeyRecord>(key =>

@@ -15,6 +15,9 @@ public sealed class AccountPage(PersonDirectory persons, DelegationService deleg
     /// <summary>« Mes autorisations » is offered only to a holder living as a couple.</summary>
     public bool CanManageDelegation { get; private set; }
 
+    /// <summary>« Mon foyer » (members, invitations) is offered to a file holder.</summary>
+    public bool HoldsAFile => HouseholdInvitationService.HeldFiles(Person).Count > 0;
+
     public async Task<IActionResult> OnGetAsync()
     {
         var person = User.PersonId() is { } id ? await persons.FindByIdAsync(id, HttpContext.RequestAborted) : null;

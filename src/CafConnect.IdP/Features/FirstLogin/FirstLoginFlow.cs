@@ -60,6 +60,9 @@ public sealed class FirstLoginContext
     public ContactChannel? Channel { get; set; }
     public string? Contact { get; set; }
 
+    /// <summary>Started by « Créer Mon Compte »: the password is the account's first, not a replacement.</summary>
+    public bool IsAccountCreation { get; set; }
+
     /// <summary>The "VOTRE CONNEXION À « MON COMPTE » CHANGE !" page: shown to people migrating from the legacy code.</summary>
     public bool IsMigration => SignedInWith == PasswordKind.LegacyFileCode;
 

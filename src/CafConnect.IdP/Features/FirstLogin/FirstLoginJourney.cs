@@ -42,12 +42,13 @@ public sealed class FirstLoginJourney(
     public const string FormField = "";
 
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
-        string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? franceConnectIdToken = null)
+        string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? franceConnectIdToken = null,
+        bool accountCreation = false)
     {
         var context = new FirstLoginContext
         {
             Remaining = [.. actions], Asked = [.. actions], SignedInWith = signedInWith,
-            AuthenticationMethod = authenticationMethod, FranceConnectIdToken = franceConnectIdToken,
+            AuthenticationMethod = authenticationMethod, FranceConnectIdToken = franceConnectIdToken, IsAccountCreation = accountCreation,
         };
         var state = context.IsMigration ? FirstLoginStates.Intro : FirstLoginStates.For(actions[0]);
         return await flows.CreateAsync(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
@@ -109,7 +110,7 @@ public sealed class FirstLoginJourney(
         step.Person.CredentialKind = CredentialKind.Personal;
         step.Person.PasswordSetAt = clock.GetUtcNow();
         step.Person.RequiredActions.RemoveAll(a => a.Action == RequiredAction.ChooseNewPassword);
-        if (!step.Context.IsMigration)
+        if (!step.Context.IsMigration && !step.Context.IsAccountCreation)
         {
             outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
         }

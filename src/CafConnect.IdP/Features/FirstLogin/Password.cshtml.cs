@@ -17,12 +17,14 @@ public sealed class PasswordPage(FirstLoginJourney journey) : FirstLoginPage(jou
     public IReadOnlyList<ChecklistRule> Checklist => PersonalPasswordPolicy.ChecklistRules;
 
     /// <summary>Why a new password is asked (legacy code, provisional, expired…), in French.</summary>
-    public string Reason => PasswordExpiryPolicy.MessageFor(Step.Context.SignedInWith switch
+    public string Reason => Step.Context.IsAccountCreation ? AccountCreationReason : PasswordExpiryPolicy.MessageFor(Step.Context.SignedInWith switch
     {
         PasswordKind.LegacyFileCode => PasswordReplacementReason.LegacyCode,
         PasswordKind.Provisional => PasswordReplacementReason.ProvisionalFirstLogin,
         _ => PasswordReplacementReason.PersonalExpired,
     });
+
+    public const string AccountCreationReason = "Pour terminer la création de votre compte, je choisis mon mot de passe personnel.";
 
     public async Task<IActionResult> OnPostAsync()
     {

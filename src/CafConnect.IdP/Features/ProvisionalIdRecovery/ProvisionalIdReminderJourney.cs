@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.IdP.Features.FirstLogin;
@@ -104,32 +103,10 @@ public sealed class ProvisionalIdReminderJourney(
         return lookup == FlowLookup.Found ? (lookup, FlowStore.ReadContext<ProvisionalIdReminderContext>(flow!)) : (lookup, null);
     }
 
-    /// <summary>Upper case, no accents, hyphens and apostrophes as spaces, single spaces: "Élodie-Marie" = "ELODIE MARIE".</summary>
-    public static string NormaliseName(string? name)
-    {
-        // Controls, unassigned code points (U+FFFF…) and surrogates are never part of a name, and string.Normalize
-        // throws on some of them: drop them first (a hostile form value was a 500).
-        var cleaned = new string((name ?? string.Empty).Where(c => CharUnicodeInfo.GetUnicodeCategory(c)
-            is not (UnicodeCategory.Control or UnicodeCategory.OtherNotAssigned or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse)).ToArray());
-        var decomposed = cleaned.Trim().Normalize(NormalizationForm.FormD);
-        var builder = new StringBuilder(decomposed.Length);
-        foreach (var c in decomposed)
-        {
-            if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark)
-            {
-                continue;
-            }
-            builder.Append(c is '-' or '\'' or '’' or ',' ? ' ' : char.ToUpperInvariant(c));
-        }
-        return string.Join(' ', builder.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries));
-    }
+    /// <summary>Upper case, no accents, hyphens and apostrophes as spaces, single spaces (see <see cref="CivilStatusMatching"/>).</summary>
+    public static string NormaliseName(string? name) => CivilStatusMatching.NormaliseName(name);
 
-    /// <summary>All the given names, or the first one alone (people often type only their usual first name).</summary>
-    private static bool GivenNamesMatch(string stored, string typed)
-    {
-        var normalised = NormaliseName(stored);
-        return normalised == typed || normalised.Split(' ')[0] == typed;
-    }
+    private static bool GivenNamesMatch(string stored, string typed) => CivilStatusMatching.GivenNamesMatch(stored, typed);
 
     private static bool OwnsVerified(PersonAccount person, ContactChannel channel, string contact) => channel == ContactChannel.Email
         ? person.EmailVerified && EmailAddress.SameAddress(person.Email, contact)

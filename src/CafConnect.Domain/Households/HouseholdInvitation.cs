@@ -1,0 +1,38 @@
+using CafConnect.Domain.Accounts;
+
+namespace CafConnect.Domain.Households;
+
+/// <summary>
+/// The file holder's invitation to a household member over 15 (partner, child, other person) to create their own
+/// account (seed 001: « directement depuis l'espace Mon Compte pour les conjoints, enfants et autres personnes de plus
+/// de 15 ans »). The invitee proves who they are when they create their account: the same civil status, and a code
+/// sent to the contact the holder gave. Then they join the file with <see cref="Role"/>.
+/// </summary>
+public sealed class HouseholdInvitation
+{
+    public static readonly TimeSpan Lifetime = TimeSpan.FromDays(30);
+
+    public Guid Id { get; set; } = Guid.NewGuid();
+    public Guid HouseholdId { get; set; }
+    public Household? Household { get; set; }
+    public HouseholdRole Role { get; set; }
+
+    public string BirthName { get; set; } = string.Empty;
+    public string GivenNames { get; set; } = string.Empty;
+    public DateOnly BirthDate { get; set; }
+
+    /// <summary>Normalised: an e-mail address in lower case, or a mobile number in E.164.</summary>
+    public string Contact { get; set; } = string.Empty;
+
+    public Guid InvitedByPersonId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? AcceptedAt { get; set; }
+    public Guid? AcceptedByPersonId { get; set; }
+
+    public bool IsOpenAt(DateTimeOffset now) => AcceptedAt is null && now < ExpiresAt;
+
+    /// <summary>The invitee's civil status as the holder typed it, compared like every civil status.</summary>
+    public bool Invites(string? birthName, string? givenNames, DateOnly birthDate) =>
+        CivilStatusMatching.Matches(new PersonAccount { BirthName = BirthName, GivenNames = GivenNames, BirthDate = BirthDate }, birthName, givenNames, birthDate);
+}

@@ -1,0 +1,131 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
+using CafConnect.IdP.Features.AccountCreation;
+using CafConnect.IdP.Features.Recovery;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Verification;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.IdP.Features.Account;
+
+/// <summary>What the holder types to invite a household member, as typed.</summary>
+public sealed record InvitationRequest(string? FileNumber, string? Role, string? BirthName, string? GivenNames, string? BirthDate, string? Contact);
+
+/// <summary>
+/// « Mon foyer »: the file holder (allocataire) invites a partner, a child or another person of 16 or more to create
+/// their own account. The invitee gets a message through the outbox; when they create their account (with or without
+/// a NIR) with this civil status and prove this contact, they join the file with the role chosen here.
+/// </summary>
+public sealed class HouseholdInvitationService(CafConnectDbContext db, INotificationOutbox outbox, AuditTrail audit,
+    IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits, TimeProvider clock)
+{
+    public const string RoleField = "Role";
+    public const string BirthNameField = "BirthName";
+    public const string GivenNamesField = "GivenNames";
+    public const string BirthDateField = "BirthDate";
+    public const string ContactField = "Contact";
+    public const string FormField = "";
+
+    /// <summary>The files the person holds (allocataire), each with its members and open invitations.</summary>
+    public static IReadOnlyList<Household> HeldFiles(PersonAccount person) => person.Memberships
+        .Where(m => m.Role == HouseholdRole.Allocataire && m.Household is not null)
+        .Select(m => m.Household!)
+        .OrderBy(h => h.FileNumber, StringComparer.Ordinal)
+        .ToList();
+
+    public async Task<IReadOnlyList<PersonAccount>> MembersOfAsync(Household household, CancellationToken cancellationToken) =>
+        await db.Memberships.AsNoTracking().Where(m => m.HouseholdId == household.Id).Select(m => m.Person!).ToListAsync(cancellationToken);
+
+    public async Task<IReadOnlyList<HouseholdInvitation>> OpenInvitationsAsync(Household household, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        return (await db.HouseholdInvitations.AsNoTracking().Where(i => i.HouseholdId == household.Id && i.AcceptedAt == null).ToListAsync(cancellationToken))
+            .Where(i => i.IsOpenAt(now)).OrderBy(i => i.CreatedAt).ToList();
+    }
+
+    public async Task<(IReadOnlyDictionary<string, string> Errors, bool Limited)> InviteAsync(PersonAccount holder, InvitationRequest request, string? ip, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string>();
+        var household = HeldFiles(holder).FirstOrDefault(h => h.FileNumber == request.FileNumber) ?? HeldFiles(holder).FirstOrDefault();
+        if (household is null)
+        {
+            return (new Dictionary<string, string> { [FormField] = "Seul le responsable du dossier peut inviter les membres de son foyer." }, false);
+        }
+        var role = request.Role switch
+        {
+            "conjoint" => HouseholdRole.Conjoint,
+            "enfant" => HouseholdRole.Enfant,
+            "autre" => HouseholdRole.Autre,
+            _ => (HouseholdRole?)null,
+        };
+        if (role is null)
+        {
+            errors[RoleField] = "Choisissez le lien de la personne avec le foyer : conjoint(e), enfant ou autre personne.";
+        }
+        else if (role == HouseholdRole.Conjoint && household.Members.Any(m => m.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire))
+        {
+            errors[RoleField] = "Votre dossier compte déjà un(e) conjoint(e). Pour un changement de situation, faites une déclaration à votre Caf.";
+        }
+        if (!CivilStatusInput.TryName(request.BirthName, "Saisissez le nom de naissance de la personne.", "Le nom de naissance", out var birthName, out var error))
+        {
+            errors[BirthNameField] = error;
+        }
+        if (!CivilStatusInput.TryName(request.GivenNames, "Saisissez le prénom (ou les prénoms) de la personne.", "Le prénom", out var givenNames, out error))
+        {
+            errors[GivenNamesField] = error;
+        }
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var underAge = false;
+        if (!CivilStatusInput.TryBirthDate(request.BirthDate, today, out var birthDate, out error))
+        {
+            errors[BirthDateField] = error;
+        }
+        else if (!CivilStatusMatching.IsOldEnough(birthDate, today))
+        {
+            errors[BirthDateField] = CivilStatusInput.InviteeUnderAgeMessage;
+            underAge = true;
+        }
+        if (!CivilStatusInput.TryContact(request.Contact, out var channel, out var contact, out error))
+        {
+            errors[ContactField] = error;
+        }
+        if (underAge)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "under_16", holder.Id, Details: $"file={household.FileNumber}"), cancellationToken);
+        }
+        if (errors.Count > 0)
+        {
+            return (errors, false);
+        }
+        if (!await limiter.AllowAsync(limits, "household-invitation", ip, holder.Id.ToString(), cancellationToken))
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "rate_limited", holder.Id, Details: $"file={household.FileNumber}"), cancellationToken);
+            return (new Dictionary<string, string> { [FormField] = RecoveryJourney.TooManyRequestsMessage }, true);
+        }
+
+        var now = clock.GetUtcNow();
+        var invitation = new HouseholdInvitation
+        {
+            HouseholdId = household.Id,
+            Role = role!.Value,
+            BirthName = birthName,
+            GivenNames = givenNames,
+            BirthDate = birthDate,
+            Contact = contact,
+            InvitedByPersonId = holder.Id,
+            CreatedAt = now,
+            ExpiresAt = now + HouseholdInvitation.Lifetime,
+        };
+        db.HouseholdInvitations.Add(invitation);
+        outbox.Enqueue(new NotificationRequest(NotificationKind.HouseholdInvitation,
+            channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, contact,
+            new Dictionary<string, string> { ["holder_name"] = $"{holder.GivenNames.Split(' ')[0]} {holder.FamilyName}", ["file_number"] = household.FileNumber },
+            null, $"household-invitation:{invitation.Id}"));
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationSent, role.Value.ToClaimValue(), holder.Id,
+            Details: $"file={household.FileNumber} channel={channel} invitation={invitation.Id}"), cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        return (errors, false);
+    }
+}

@@ -1,0 +1,83 @@
+using CafConnect.Infrastructure.Flows;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace CafConnect.IdP.Features.AccountCreation;
+
+/// <summary>One text input of a form, with what RGAA asks: label, hint, autocomplete, error tied by aria-describedby.</summary>
+public sealed record TextField(string Id, string Name, string Label, string? Value, string? Error, string? Hint = null,
+    string? Autocomplete = null, string? InputMode = null, int MaxLength = 100, string Type = "text", bool Required = true);
+
+/// <summary>What the pages before the flow exists share: the return URL (checked like the login's) and the errors.</summary>
+[AllowAnonymous]
+public abstract class CreationFormPage : PageModel
+{
+    [BindProperty(SupportsGet = true, Name = "returnUrl")]
+    public string? ReturnUrl { get; set; }
+
+    public IReadOnlyDictionary<string, string> Errors { get; protected set; } = new Dictionary<string, string>();
+
+    public string? Error(string field) => Errors.TryGetValue(field, out var message) ? message : null;
+
+    /// <summary>Only our own pages and the authorization endpoint may follow the journey (no open redirect).</summary>
+    public string? SafeReturnUrl() =>
+        ReturnUrl is { Length: > 0 and < 4096 } url && Url.IsLocalUrl(url) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : null;
+
+    /// <summary>"?returnUrl=…" to carry to the next page, or nothing.</summary>
+    public string ReturnQuery(char separator = '?') => SafeReturnUrl() is { } url ? $"{separator}returnUrl={Uri.EscapeDataString(url)}" : string.Empty;
+
+    protected string? ClientId()
+    {
+        var returnUrl = SafeReturnUrl();
+        if (returnUrl is null)
+        {
+            return null;
+        }
+        var query = returnUrl.IndexOf('?') is var index and >= 0 ? returnUrl[index..] : string.Empty;
+        var clientId = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query).TryGetValue("client_id", out var values) ? values.ToString() : null;
+        return clientId is { Length: > 0 and <= 100 } ? clientId : null;
+    }
+
+    protected IActionResult Answer(StepResult result, bool limited)
+    {
+        if (result.RedirectTo is not null)
+        {
+            return LocalRedirect(result.RedirectTo);
+        }
+        Errors = result.Errors;
+        Response.StatusCode = limited ? StatusCodes.Status429TooManyRequests : StatusCodes.Status400BadRequest;
+        if (limited)
+        {
+            Response.Headers.RetryAfter = "3600";
+        }
+        return Page();
+    }
+}
+
+/// <summary>« Créer Mon Compte »: with or without a social-security number.</summary>
+public sealed class ChoicePage : CreationFormPage
+{
+    public void OnGet()
+    {
+    }
+}
+
+/// <summary>Shown once a full civil-status match shows the person already has an account: login and recovery links.</summary>
+public sealed class ExistingAccountPage : CreationFormPage
+{
+    public void OnGet()
+    {
+    }
+}
+
+/// <summary>A step page of the creation flow (flow loading and step running: <see cref="FlowStepPage{TStep}"/>).</summary>
+public abstract class AccountCreationPage(AccountCreationJourney journey) : FlowStepPage<AccountCreationStep>
+{
+    protected AccountCreationJourney Journey { get; } = journey;
+
+    protected override Task<(FlowLookup Lookup, AccountCreationStep? Step)> FindStepAsync() => Journey.LoadAsync(HttpContext, FlowId, HttpContext.RequestAborted);
+    protected override SelfServiceFlow FlowOf(AccountCreationStep step) => step.Flow;
+    protected override string UrlOf(SelfServiceFlow flow) => AccountCreationJourney.UrlOf(flow);
+    protected override Task<StepResult> QuitAsync(AccountCreationStep step) => Journey.QuitAsync(step, HttpContext.RequestAborted);
+}

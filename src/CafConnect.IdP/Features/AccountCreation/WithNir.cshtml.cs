@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace CafConnect.IdP.Features.AccountCreation;
+
+/// <summary>« Créer Mon Compte » avec mon numéro de Sécurité sociale: NIR, civil status and a contact.</summary>
+public sealed class WithNirPage(AccountCreationJourney journey) : CreationFormPage
+{
+    [BindProperty] public string? Nir { get; set; }
+    [BindProperty] public string? BirthName { get; set; }
+    [BindProperty] public string? GivenNames { get; set; }
+    [BindProperty] public string? BirthDate { get; set; }
+    [BindProperty] public string? Contact { get; set; }
+
+    public void OnGet()
+    {
+    }
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        var (result, limited) = await journey.StartWithNirAsync(HttpContext, new WithNirRequest(Nir, BirthName, GivenNames, BirthDate, Contact),
+            SafeReturnUrl() ?? "/mon-compte", ClientId(), HttpContext.RequestAborted);
+        return Answer(result, limited);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Tests.Features.AccountCreation;
+using CafConnect.IdP.Tests.Features.FirstLogin;
+using CafConnect.IdP.Tests.Features.Recovery;
+using CafConnect.IdP.Tests.Support;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Notifications;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.IdP.Tests.Features.Account;
+
+/// <summary>
+/// « Mon foyer » over HTTP: the file holder invites a household member of 16 or more; the invitee creates their account
+/// with « Créer Mon Compte » and joins the file with the role the holder chose, as userinfo shows.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class HouseholdInvitationTests(StoreKind kind)
+{
+    private static Dictionary<string, string> Nina(string birthDate = "01/01/2008", string role = "autre", string contact = "nina.dubois@example.fr") => new()
+    {
+        ["FileNumber"] = "1234567",
+        ["Role"] = role,
+        ["BirthName"] = "Dubois",
+        ["GivenNames"] = "Nina",
+        ["BirthDate"] = birthDate,
+        ["Contact"] = contact,
+    };
+
+    private static async Task<FirstLoginDriver> SignInAsync(JourneyHost host, DemoPerson person)
+    {
+        var browser = new FirstLoginDriver(host.Host.CreateBrowser());
+        var login = await browser.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), person.Nir!, person.Password);
+        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"), await OidcDriver.ErrorsOf(login));
+        return browser;
+    }
+
+    [Test]
+    public async Task An_invited_member_creates_their_account_and_joins_the_file_with_the_role_chosen()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        var (_, accountHtml) = await louise.GetAsync(new Uri("/mon-compte", UriKind.Relative));
+        Assert.That(accountHtml, Does.Contain("href=\"/mon-compte/foyer\""));
+        var (_, before) = await louise.GetAsync(new Uri("/mon-compte/foyer", UriKind.Relative));
+        Assert.That(WebUtility.HtmlDecode(before), Does.Contain("Léa DUBOIS").And.Contain("Pas encore créé"), "the file's members are listed");
+
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina());
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+        var message = await host.QueryAsync(db => db.OutboxMessages.AsNoTracking().SingleAsync(m => m.Kind == NotificationKind.HouseholdInvitation));
+        Assert.That((message.Channel, message.Recipient), Is.EqualTo((NotificationChannel.Email, "nina.dubois@example.fr")));
+        Assert.That(await host.WaitForFileTextAsync(message.Id), Does.Contain("Louise DUBOIS, responsable de votre dossier Caf, vous invite à créer votre propre Espace Mon Compte.").And.Contain("« Créer Mon Compte »"));
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(e => e.Type == AuditEventTypes.HouseholdInvitationSent));
+        Assert.That(audit.Outcome, Is.EqualTo("autre"));
+        Assert.That(audit.Details, Does.Contain("file=1234567"));
+
+        // Nina has no NIR: she creates her account without one, with the civil status and the contact of the invitation.
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var summary = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, summaryHtml) = await nina.Pages.GetAsync(summary);
+        Assert.That(WebUtility.HtmlDecode(summaryHtml), Does.Contain("Votre compte est rattaché au dossier Caf n° 1234567."));
+        var terms = FirstLoginDriver.Next(await nina.Pages.PostAsync(summary, new Dictionary<string, string>()));
+        var (_, userInfo) = await nina.FinishAtRelyingPartyAsync(await nina.AcceptTermsAndChoosePasswordAsync(terms));
+
+        var file = userInfo.GetProperty("caf_files").EnumerateArray().Single();
+        Assert.That((file.GetProperty("file_number").GetString(), file.GetProperty("role").GetString()), Is.EqualTo(("1234567", "autre")));
+        Assert.That(file.GetProperty("permissions").EnumerateArray().Select(p => p.GetString()), Is.EqualTo(new[] { "donnees_personnelles" }));
+        var accepted = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync());
+        Assert.That(accepted.AcceptedAt, Is.Not.Null);
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationAccepted && e.Outcome == "joined")), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task An_invitation_does_not_attach_someone_who_proves_another_contact()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        FirstLoginDriver.Next(await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina()));
+
+        var impostor = new AccountCreationDriver(host);
+        var fields = AccountCreationDriver.Morvan(contact: "06 15 00 00 71", birthDate: "01/01/2008");
+        fields["BirthName"] = "Dubois";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await impostor.SubmitWithoutNirAsync(fields));
+        FirstLoginDriver.Next(await impostor.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await impostor.CodeSentToAsync("+33615000071") }));
+
+        var person = await host.QueryAsync(db => db.Persons.AsNoTracking().Include(p => p.Memberships).SingleAsync(p => p.GivenNames == "NINA"));
+        Assert.That(person.Memberships, Is.Empty, "the invitation went to another contact");
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync()), Has.Property("AcceptedAt").Null);
+    }
+
+    [Test]
+    public async Task Inviting_someone_under_16_is_refused_with_a_clear_message()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        var fifteen = DateTime.UtcNow.AddYears(-15).ToString("dd/MM/yyyy");
+
+        var refused = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina(birthDate: fifteen, role: "enfant"));
+
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("La personne invitée doit avoir au moins 16 ans pour créer son compte Caf."));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync()), Is.Zero);
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Kind == NotificationKind.HouseholdInvitation)), Is.Zero);
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationRefused && e.Outcome == "under_16")), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Only_the_file_holder_may_invite()
+    {
+        await using var host = HostStore.Start(kind);
+        var marc = await SignInAsync(host, DemoData.MarcDupont);
+
+        var (page, html) = await marc.GetAsync(new Uri("/mon-compte/foyer", UriKind.Relative));
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(WebUtility.HtmlDecode(html), Does.Contain("Seul le responsable du dossier (l'allocataire) peut inviter"));
+
+        var anonymous = await host.Host.CreateBrowser().GetAsync("/mon-compte/foyer");
+        Assert.That(anonymous.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), "signed-out people go to the login");
+    }
+}

@@ -1,0 +1,319 @@
+using System.Net;
+using System.Text.Json;
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Tests.Features.FirstLogin;
+using CafConnect.IdP.Tests.Features.Recovery;
+using CafConnect.IdP.Tests.Support;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Notifications;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.IdP.Tests.Features.AccountCreation;
+
+/// <summary>
+/// « Créer Mon Compte » over HTTP, from a relying party's authorization request to its tokens: with a NIR (a person
+/// imported from the agency's records, activated after a full civil-status match and a code), without a NIR (a
+/// provisional identifier, the summary page and its message), and every refusal.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class AccountCreationTests(StoreKind kind)
+{
+    private static readonly string[] PrimoPermissions = ["suivre_demarches", "transmettre_piece_justificative", "contacter_caf", "caf_vous_demande", "modifier_mot_de_passe"];
+
+    [Test]
+    public async Task With_a_NIR_an_imported_person_is_activated_after_the_code_and_signed_in_at_the_relying_party()
+    {
+        await using var host = HostStore.Start(kind);
+        var lea = new AccountCreationDriver(host);
+        await lea.StartAtRelyingPartyAsync();
+
+        var verify = FirstLoginDriver.Next(await lea.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        Assert.That(verify.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
+        var (_, verifyHtml) = await lea.Pages.GetAsync(verify);
+        Assert.That(WebUtility.HtmlDecode(verifyHtml), Does.Contain("06 15 00 00 07"));
+        var person = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == DemoData.LeaDubois.Nir));
+        Assert.That(person.PasswordHash, Is.Null, "nothing is activated before the code");
+
+        var code = await lea.CodeSentToAsync(AccountCreationDriver.LeaMobile);
+        var terms = FirstLoginDriver.Next(await lea.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = code }));
+        var back = await lea.AcceptTermsAndChoosePasswordAsync(terms);
+        var (_, userInfo) = await lea.FinishAtRelyingPartyAsync(back);
+
+        Assert.That(userInfo.GetProperty("given_name").GetString(), Is.EqualTo("Léa"));
+        var file = userInfo.GetProperty("caf_files").EnumerateArray().Single();
+        Assert.That((file.GetProperty("file_number").GetString(), file.GetProperty("role").GetString()), Is.EqualTo(("1234567", "enfant")));
+        Assert.That(userInfo.TryGetProperty("caf_primo_demandeur", out _), Is.False, "a person on a file is not a primo-demandeur");
+        var confirmation = await host.Sms.WaitForAsync(AccountCreationDriver.LeaMobile, alreadySeen: 1);
+        Assert.That(confirmation.Text, Does.StartWith("Vous venez de créer votre Espace Mon Compte. Pour y accéder, utilisez votre numéro de Sécurité sociale."));
+        var created = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(e => e.Type == AuditEventTypes.AccountCreated));
+        Assert.That((created.Outcome, created.PersonId, created.ClientId), Is.EqualTo(("with_nir", (Guid?)person.Id, "caf-fr")));
+
+        // The NIR and the new password now open the account, in another browser.
+        var again = new OidcDriver(host.Host.CreateBrowser());
+        var login = await again.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), AccountCreationDriver.LeaNir[..13], AccountCreationDriver.NewPassword);
+        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"), await OidcDriver.ErrorsOf(login));
+    }
+
+    [Test]
+    public async Task Without_a_NIR_a_provisional_identifier_is_shown_sent_and_then_works_at_login_as_a_primo_demandeur()
+    {
+        await using var host = HostStore.Start(kind);
+        var daniel = new AccountCreationDriver(host);
+        await daniel.StartAtRelyingPartyAsync();
+
+        var verify = FirstLoginDriver.Next(await daniel.SubmitWithoutNirAsync(AccountCreationDriver.Morvan()));
+        Assert.That(await host.QueryAsync(db => db.Persons.CountAsync(p => p.BirthName == "MORVAN")), Is.Zero, "nothing is created before the code");
+        var code = await daniel.CodeSentToAsync("daniel.morvan@test.fr");
+        var summary = FirstLoginDriver.Next(await daniel.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = code }));
+        Assert.That(summary.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
+
+        var person = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.BirthName == "MORVAN"));
+        Assert.That(person.ProvisionalId, Does.Match("^P[0-9]{8}$"));
+        Assert.That((person.Nir, person.EmailVerified, person.BirthCountry, person.Parent2GivenNames, person.PostalCode), Is.EqualTo(((string?)null, true, "ALGÉRIE", "JEANNE", "06000")));
+        var (page, html) = await daniel.Pages.GetAsync(summary);
+        var text = WebUtility.HtmlDecode(html);
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(text, Does.Contain("Récapitulatif de ma création de compte")
+            .And.Contain($"Mon identifiant : <strong>{person.ProvisionalId}</strong>. Conservez bien cet identifiant, il vous permettra de vous connecter à votre Espace Mon Compte.")
+            .And.Contain("<dd>MONSIEUR</dd>").And.Contain("<dd>MORVAN</dd>").And.Contain("<dd>09/09/1962</dd>").And.Contain("<dd>ORAN</dd>")
+            .And.Contain("Nom de naissance du parent 2").And.Contain("<dd>JEANNE</dd>").And.Contain("<dd>06000</dd>").And.Contain("daniel.morvan@test.fr"));
+        var message = (await host.OutboxOfAsync(person.Id)).Single(m => m.Kind == NotificationKind.AccountCreated);
+        Assert.That(message.Channel, Is.EqualTo(NotificationChannel.Email));
+        Assert.That(await host.WaitForFileTextAsync(message.Id), Does.Contain($"utilisez votre identifiant provisoire : {person.ProvisionalId}. Veillez le conserver."));
+
+        var terms = FirstLoginDriver.Next(await daniel.Pages.PostAsync(summary, new Dictionary<string, string>()));
+        var back = await daniel.AcceptTermsAndChoosePasswordAsync(terms);
+        var (_, userInfo) = await daniel.FinishAtRelyingPartyAsync(back);
+
+        Assert.That(userInfo.GetProperty("caf_files").GetArrayLength(), Is.Zero);
+        Assert.That(userInfo.GetProperty("caf_primo_demandeur").GetBoolean(), Is.True);
+        Assert.That(userInfo.GetProperty("caf_permissions").EnumerateArray().Select(p => p.GetString()), Is.EquivalentTo(PrimoPermissions));
+        var created = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(e => e.Type == AuditEventTypes.AccountCreated));
+        Assert.That(created.Outcome, Is.EqualTo("without_nir"));
+
+        var again = new OidcDriver(host.Host.CreateBrowser());
+        var login = await again.SubmitLoginAsync(new Uri("/connexion?mode=provisoire", UriKind.Relative), person.ProvisionalId!.ToLowerInvariant(), AccountCreationDriver.NewPassword);
+        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"), await OidcDriver.ErrorsOf(login));
+    }
+
+    [TestCase("Dupond", "Léa", "12/03/2009", TestName = "A known NIR with another birth name gets the unknown NIR's answer")]
+    [TestCase("Dubois", "Lucie", "12/03/2009", TestName = "A known NIR with other first names gets the unknown NIR's answer")]
+    [TestCase("Dubois", "Léa", "13/03/2009", TestName = "A known NIR with another birth date gets the unknown NIR's answer")]
+    public async Task A_civil_status_mismatch_is_refused_exactly_like_an_unknown_NIR(string birthName, string givenNames, string birthDate)
+    {
+        await using var host = HostStore.Start(kind);
+        var known = new AccountCreationDriver(host);
+        var unknown = new AccountCreationDriver(host);
+
+        var mismatch = await known.SubmitWithNirAsync(AccountCreationDriver.Lea(birthName: birthName, givenNames: givenNames, birthDate: birthDate));
+        // A valid NIR nobody has (same key rule), with Léa's civil status.
+        var nobody = await unknown.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: "209036938302696", birthName: birthName, givenNames: givenNames, birthDate: birthDate));
+
+        Assert.That(mismatch.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(nobody.StatusCode, Is.EqualTo(mismatch.StatusCode));
+        var mismatchHtml = await mismatch.Content.ReadAsStringAsync();
+        var nobodyHtml = await nobody.Content.ReadAsStringAsync();
+        Assert.That(RecoveryDriver.Comparable(nobodyHtml.Replace("209036938302696", "NIR")), Is.EqualTo(RecoveryDriver.Comparable(mismatchHtml.Replace(AccountCreationDriver.LeaNir, "NIR"))));
+        Assert.That(WebUtility.HtmlDecode(mismatchHtml), Does.Contain("Nous n'avons pas pu vérifier votre identité").And.Contain("/creer-mon-compte/sans-nir"));
+        var refusals = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.Type == AuditEventTypes.AccountCreationRefused).Select(e => e.Outcome).ToListAsync());
+        Assert.That(refusals, Is.EquivalentTo(new[] { "civil_status_mismatch", "unknown_identity" }));
+        Assert.That(await host.QueryAsync(db => db.Flows.CountAsync()), Is.Zero, "neither refusal starts a flow");
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync()), Is.Zero, "neither refusal sends anything");
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.AsNoTracking().AnyAsync(e => e.Details != null && e.Details.Contains("2090369383"))), Is.False, "the NIR is never audited");
+    }
+
+    [Test]
+    public async Task Known_and_unknown_NIRs_cost_the_same_work()
+    {
+        await using var host = HostStore.Start(kind, new Dictionary<string, string?> { ["Recovery:RateLimit:PerIpLimit"] = "1000", ["Recovery:RateLimit:PerIdentifierLimit"] = "1000" });
+        var driver = new AccountCreationDriver(host);
+        var knownTimes = new List<double>();
+        var unknownTimes = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            foreach (var (nir, times) in new[] { (AccountCreationDriver.LeaNir, knownTimes), ("209036938302696", unknownTimes) })
+            {
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var response = await driver.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: nir, birthName: "Autre"));
+                times.Add(watch.Elapsed.TotalMilliseconds);
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            }
+        }
+        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        TestContext.Out.WriteLine($"median known {Median(knownTimes):F1} ms, unknown {Median(unknownTimes):F1} ms");
+        // Same queries, same comparisons: the medians stay within a factor that a real lookup difference would break.
+        Assert.That(Median(knownTimes), Is.LessThan(Median(unknownTimes) * 3 + 20));
+        Assert.That(Median(unknownTimes), Is.LessThan(Median(knownTimes) * 3 + 20));
+    }
+
+    [Test]
+    public async Task An_identity_that_already_holds_an_account_is_sent_to_the_login_only_after_a_full_match()
+    {
+        await using var host = HostStore.Start(kind);
+        var jeanne = new AccountCreationDriver(host);
+        await jeanne.StartAtRelyingPartyAsync();
+
+        var partial = await jeanne.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: "285037511204850", birthName: "Dupont", givenNames: "Jeanne", birthDate: "15/03/1985", contact: "06 15 00 00 01"));
+        Assert.That(partial.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "a wrong birth date says nothing about the account");
+        Assert.That(await OidcDriver.ErrorsOf(partial), Does.Contain("Nous n'avons pas pu vérifier votre identité"));
+
+        var full = await jeanne.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: "285037511204850", birthName: "DUPONT", givenNames: "jeanne", birthDate: "14/03/1985", contact: "06 15 00 00 01"));
+        var existing = FirstLoginDriver.Next(full);
+        Assert.That(existing.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/compte-existant"));
+        var (_, html) = await jeanne.Pages.GetAsync(existing);
+        Assert.That(WebUtility.HtmlDecode(html), Does.Contain("Vous avez déjà un compte").And.Contain("Mot de passe oublié ?").And.Contain("/connexion?returnUrl="));
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync()), Is.Zero);
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreationRefused && e.Outcome == "already_has_account")), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Without_a_NIR_a_civil_status_that_is_already_a_persons_gets_no_second_account()
+    {
+        await using var host = HostStore.Start(kind);
+        var amina = new AccountCreationDriver(host);
+        var fields = AccountCreationDriver.Morvan(contact: "amina.nouvelle@example.fr", birthDate: "09/05/1990");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "Diallo";
+        fields["GivenNames"] = "Amina";
+
+        var response = await amina.SubmitWithoutNirAsync(fields);
+
+        Assert.That(FirstLoginDriver.Next(response).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/compte-existant"));
+        Assert.That(await host.QueryAsync(db => db.Persons.CountAsync(p => p.BirthName == "DIALLO")), Is.EqualTo(1));
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreationRefused && e.Outcome == "same_civil_status")), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task With_a_NIR_the_code_goes_only_to_a_contact_the_records_hold()
+    {
+        await using var host = HostStore.Start(kind);
+        var someone = new AccountCreationDriver(host);
+
+        var response = await someone.SubmitWithNirAsync(AccountCreationDriver.Lea(contact: "06 99 99 99 99"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await OidcDriver.ErrorsOf(response), Does.Contain("ne correspondent pas à celles connues de votre Caf"));
+        Assert.That(host.Sms.Received, Is.Empty);
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Outcome == "contact_not_on_record")), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Under_16_is_refused_on_both_paths_with_a_clear_message()
+    {
+        await using var host = HostStore.Start(kind);
+        var driver = new AccountCreationDriver(host);
+        var today = DateTime.UtcNow;
+        var fifteen = today.AddYears(-16).AddDays(2).ToString("dd/MM/yyyy");
+
+        var withNir = await driver.SubmitWithNirAsync(AccountCreationDriver.Lea(birthDate: fifteen));
+        var withoutNir = await driver.SubmitWithoutNirAsync(AccountCreationDriver.Morvan(birthDate: fifteen));
+
+        foreach (var response in new[] { withNir, withoutNir })
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(await OidcDriver.ErrorsOf(response), Does.Contain("Vous devez avoir au moins 16 ans pour créer votre compte Caf."));
+        }
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreationRefused && e.Outcome == "under_16")), Is.EqualTo(2));
+        Assert.That(await host.QueryAsync(db => db.Flows.CountAsync()), Is.Zero);
+    }
+
+    [TestCase("Nir", "209036938302598", "la clé ne correspond pas", TestName = "A NIR with a wrong key gets the NIR rule's message")]
+    [TestCase("BirthDate", "31/02/2000", "JJ/MM/AAAA", TestName = "An impossible birth date gets a specific message")]
+    [TestCase("Contact", "01 23 45 67 89", "06 ou 07", TestName = "A landline gets a specific message")]
+    [TestCase("BirthName", "D4ubois", "que des lettres", TestName = "Digits in a name get a specific message")]
+    public async Task Invalid_fields_with_a_NIR_get_specific_messages(string field, string value, string expected)
+    {
+        await using var host = HostStore.Start(kind);
+        var fields = AccountCreationDriver.Lea();
+        fields[field] = value;
+        var response = await new AccountCreationDriver(host).SubmitWithNirAsync(fields);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await OidcDriver.ErrorsOf(response), Does.Contain(expected));
+    }
+
+    [Test]
+    public async Task Invalid_fields_without_a_NIR_get_specific_messages()
+    {
+        await using var host = HostStore.Start(kind);
+        var fields = AccountCreationDriver.Morvan();
+        fields.Remove("Civility");
+        fields["Parent2GivenNames"] = "";
+        fields["PostalCode"] = "6000";
+
+        var response = await new AccountCreationDriver(host).SubmitWithoutNirAsync(fields);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var html = WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
+        Assert.That(html, Does.Contain("Choisissez votre civilité").And.Contain("Saisissez le ou les prénoms du parent 2.").And.Contain("Le code postal comporte 5 chiffres"));
+        Assert.That(html, Does.Contain("value=\"Morvan\""), "what was typed is kept");
+
+        // Born in France: the parents are not asked.
+        var french = AccountCreationDriver.Morvan();
+        french["BirthCountry"] = "France";
+        french["BirthCity"] = "Nice";
+        foreach (var parent in new[] { "Parent1BirthName", "Parent1GivenNames", "Parent2BirthName", "Parent2GivenNames" })
+        {
+            french.Remove(parent);
+        }
+        Assert.That((await new AccountCreationDriver(host).SubmitWithoutNirAsync(french)).StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+    }
+
+    [Test]
+    public async Task A_wrong_code_creates_nothing_and_an_expired_flow_is_refused_with_a_clear_page()
+    {
+        await using var host = HostStore.Start(kind);
+        var daniel = new AccountCreationDriver(host);
+        var verify = FirstLoginDriver.Next(await daniel.SubmitWithoutNirAsync(AccountCreationDriver.Morvan(contact: "06 15 00 00 70")));
+        var code = await daniel.CodeSentToAsync("+33615000070");
+
+        var wrong = await daniel.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = code == "000000" ? "111111" : "000000" });
+        Assert.That(wrong.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await OidcDriver.ErrorsOf(wrong), Does.Contain("Il vous reste 4 essais"));
+        Assert.That(await host.QueryAsync(db => db.Persons.CountAsync(p => p.BirthName == "MORVAN")), Is.Zero);
+
+        await host.QueryAsync(async db =>
+        {
+            var flow = await db.Flows.SingleAsync(f => f.Type == "account-creation");
+            flow.ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1);
+            return await db.SaveChangesAsync();
+        });
+        var (expired, html) = await daniel.Pages.GetAsync(verify);
+        Assert.That(expired.StatusCode, Is.EqualTo(HttpStatusCode.Gone));
+        Assert.That(WebUtility.HtmlDecode(html), Does.Contain("Le délai pour terminer la création de votre compte est dépassé"));
+
+        var other = new FirstLoginDriver(host.Host.CreateBrowser());
+        var (elsewhere, _) = await other.GetAsync(verify);
+        Assert.That(elsewhere.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "a flow opens only in the browser that started it");
+    }
+
+    [Test]
+    public async Task A_form_posted_without_its_anti_forgery_token_is_refused()
+    {
+        await using var host = HostStore.Start(kind);
+        var browser = host.Host.CreateBrowser();
+        await browser.GetAsync("/creer-mon-compte/avec-nir");
+
+        var forged = await browser.PostAsync("/creer-mon-compte/avec-nir", new FormUrlEncodedContent(AccountCreationDriver.Lea()));
+
+        Assert.That(forged.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(host.Sms.Received, Is.Empty);
+        Assert.That(await host.QueryAsync(db => db.Flows.CountAsync()), Is.Zero);
+    }
+
+    [Test]
+    public async Task Attempts_are_limited_per_identity()
+    {
+        await using var host = HostStore.Start(kind, new Dictionary<string, string?> { ["Recovery:RateLimit:PerIdentifierLimit"] = "2" });
+        var driver = new AccountCreationDriver(host);
+        Assert.That((await driver.SubmitWithNirAsync(AccountCreationDriver.Lea(birthName: "Autre"))).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await driver.SubmitWithNirAsync(AccountCreationDriver.Lea(birthName: "Encore"))).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+
+        var limited = await driver.SubmitWithNirAsync(AccountCreationDriver.Lea());
+
+        Assert.That(limited.StatusCode, Is.EqualTo((HttpStatusCode)429));
+        Assert.That(await OidcDriver.ErrorsOf(limited), Does.Contain("trop de demandes"));
+        Assert.That(host.Sms.Received, Is.Empty, "a limited request, even right, sends nothing");
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreationRateLimited)), Is.EqualTo(1));
+    }
+}
