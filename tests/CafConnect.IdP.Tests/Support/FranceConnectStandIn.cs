@@ -102,7 +102,7 @@ public sealed class FranceConnectStandIn : IAsyncDisposable
         node.BeginErrorReadLine();
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(90)); // generous: node starts slowly on a loaded 2-core runner
         }
         catch
         {
