@@ -10,7 +10,7 @@ using Npgsql;
 /// <summary>
 /// Import throughput into PostgreSQL: N generated rows (legacy_secret_format=none) through the current COPY path and
 /// through the previous one (main at d53c771, kept in Previous/ as the peer), each into a fresh database, in the same run
-/// so both see the same machine load; then a dry run (parse and check only) and a sample through the portable EF path.
+/// so both see the same machine load; then a dry run of both (parse and check only), the first pass alone, and a sample through the portable EF path.
 /// Needs CAFCONNECT_BENCH_POSTGRES (a server, no database).
 /// </summary>
 internal static class ImportBenchmark
@@ -29,7 +29,9 @@ internal static class ImportBenchmark
         var current = await ImportAsync(server, csv, Path.Current, rows, dryRun: false);
         var previous = await ImportAsync(server, csv, Path.Previous, rows, dryRun: false);
         Console.WriteLine($"  ratio current / previous COPY path: {current / previous:F2}");
-        await ImportAsync(server, csv, Path.Current, rows, dryRun: true);
+        var currentCheck = await ImportAsync(server, csv, Path.Current, rows, dryRun: true);
+        var previousCheck = await ImportAsync(server, csv, Path.Previous, rows, dryRun: true);
+        Console.WriteLine($"  ratio current / previous dry run: {currentCheck / previousCheck:F2}");
         await FirstPassAsync(csv, rows);
         if (withEntityFramework)
         {
@@ -72,7 +74,8 @@ internal static class ImportBenchmark
             {
                 (Path.Current, false) => "current COPY path",
                 (Path.Current, true) => "current, dry run (read+check)",
-                (Path.Previous, _) => "previous COPY path",
+                (Path.Previous, false) => "previous COPY path",
+                (Path.Previous, true) => "previous, dry run (read+check)",
                 _ => "portable EF path",
             };
             Console.WriteLine($"  {label,-30} {rows,9:N0} rows in {report.Elapsed.TotalSeconds,6:F1} s = {report.RowsPerSecond,8:N0} rows/s   (load {loadBefore} -> {LoadAverage()})");
