@@ -250,6 +250,21 @@ public sealed class AccountImporterTests(StoreKind kind)
     }
 
     [Test]
+    public async Task A_file_that_changes_between_the_two_passes_stops_the_import()
+    {
+        var first = Households(3);
+        var changed = first + HouseholdRows(1).Split('\n')[1] + "\n";
+        var opened = 0;
+        await using var db = _database.NewContext();
+        var importer = new AccountImporter(db, Hasher, new StorageSettings(_database.Provider, _database.ConnectionString), TimeProvider.System);
+
+        var failure = Assert.ThrowsAsync<InvalidOperationException>(() => importer.ImportAsync(
+            () => new StringReader(++opened == 1 ? first : changed), new ImportOptions(HouseholdsPerBatch: 1)));
+
+        Assert.That(failure!.Message, Does.StartWith("le fichier a changé pendant l'import"));
+    }
+
+    [Test]
     public async Task A_cancelled_import_stops_between_batches_and_leaves_only_whole_files()
     {
         using var cancellation = new CancellationTokenSource();
