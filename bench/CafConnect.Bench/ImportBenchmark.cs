@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using CafConnect.Bench.Previous;
 using CafConnect.Infrastructure.Imports;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
@@ -7,31 +8,44 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 /// <summary>
-/// Import throughput into PostgreSQL: N generated rows (legacy_secret_format=none) through the COPY path, and a sample
-/// through the portable EF path in the same run as the peer. Needs CAFCONNECT_BENCH_POSTGRES (a server, no database).
+/// Import throughput into PostgreSQL: N generated rows (legacy_secret_format=none) through the current COPY path and
+/// through the previous one (main at d53c771, kept in Previous/ as the peer), each into a fresh database, in the same run
+/// so both see the same machine load; then a dry run of both (parse and check only), the first pass alone, and a sample through the portable EF path.
+/// Needs CAFCONNECT_BENCH_POSTGRES (a server, no database).
 /// </summary>
 internal static class ImportBenchmark
 {
-    public static async Task RunAsync(int rows)
+    private enum Path { Current, Previous, PortableEntityFramework }
+
+    public static async Task RunAsync(int rows, bool withEntityFramework)
     {
         var server = Environment.GetEnvironmentVariable("CAFCONNECT_BENCH_POSTGRES")
             ?? throw new InvalidOperationException("Set CAFCONNECT_BENCH_POSTGRES to a PostgreSQL server connection string.");
-        var csv = Path.Combine(Path.GetTempPath(), $"cafconnect-import-{rows}.csv");
+        var csv = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cafconnect-import-{rows}.csv");
         var generation = Stopwatch.StartNew();
         await File.WriteAllTextAsync(csv, Generate(rows));
-        Console.WriteLine($"Generated {rows:N0} rows ({new FileInfo(csv).Length / 1_048_576.0:F0} MiB) in {generation.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"Generated {rows:N0} rows ({new FileInfo(csv).Length / 1_048_576.0:F0} MiB) in {generation.Elapsed.TotalSeconds:F1} s; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
 
-        var copyRate = await ImportAsync(server, csv, StorageProvider.PostgreSql, rows);
-        var sampleRows = Math.Min(rows, 50_000);
-        var sampleCsv = Path.Combine(Path.GetTempPath(), $"cafconnect-import-{sampleRows}.csv");
-        await File.WriteAllTextAsync(sampleCsv, Generate(sampleRows));
-        var efRate = await ImportAsync(server, sampleCsv, StorageProvider.Sqlite /* portable path */, sampleRows);
-        Console.WriteLine($"  ratio COPY path / portable EF path: {copyRate / efRate:F1}");
+        var current = await ImportAsync(server, csv, Path.Current, rows, dryRun: false);
+        var previous = await ImportAsync(server, csv, Path.Previous, rows, dryRun: false);
+        Console.WriteLine($"  ratio current / previous COPY path: {current / previous:F2}");
+        var currentCheck = await ImportAsync(server, csv, Path.Current, rows, dryRun: true);
+        var previousCheck = await ImportAsync(server, csv, Path.Previous, rows, dryRun: true);
+        Console.WriteLine($"  ratio current / previous dry run: {currentCheck / previousCheck:F2}");
+        await FirstPassAsync(csv, rows);
+        if (withEntityFramework)
+        {
+            var sampleRows = Math.Min(rows, 50_000);
+            var sampleCsv = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cafconnect-import-{sampleRows}.csv");
+            await File.WriteAllTextAsync(sampleCsv, Generate(sampleRows));
+            var efRate = await ImportAsync(server, sampleCsv, Path.PortableEntityFramework, sampleRows, dryRun: false);
+            Console.WriteLine($"  ratio current COPY path / portable EF path: {current / efRate:F1}");
+            File.Delete(sampleCsv);
+        }
         File.Delete(csv);
-        File.Delete(sampleCsv);
     }
 
-    private static async Task<double> ImportAsync(string server, string csv, StorageProvider path, int rows)
+    private static async Task<double> ImportAsync(string server, string csv, Path path, int rows, bool dryRun)
     {
         var name = "cafconnect_bench_" + Guid.NewGuid().ToString("N")[..8];
         var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
@@ -39,16 +53,32 @@ internal static class ImportBenchmark
         await db.Database.MigrateAsync();
         try
         {
-            // Passing another provider than the store's selects the portable writer for the peer measurement.
-            var importer = new AccountImporter(db, new Argon2idSecretHasher(new Argon2idOptions()), new StorageSettings(path, connectionString), TimeProvider.System);
-            using var reader = new StreamReader(csv, Encoding.UTF8);
-            var report = await importer.ImportAsync(reader, new ImportOptions(HouseholdsPerBatch: 5000));
+            var hasher = new Argon2idSecretHasher(new Argon2idOptions());
+            var options = new ImportOptions(DryRun: dryRun, HouseholdsPerBatch: 5000);
+            var loadBefore = LoadAverage();
+            var report = path switch
+            {
+                Path.Current => await new AccountImporter(db, hasher, new StorageSettings(StorageProvider.PostgreSql, connectionString), TimeProvider.System)
+                    .ImportAsync(() => new StreamReader(csv, Encoding.UTF8), options),
+                Path.Previous => await OpenAsync(csv, reader => new PreviousAccountImporter(db, hasher, new StorageSettings(StorageProvider.PostgreSql, connectionString), TimeProvider.System)
+                    .ImportAsync(reader, options)),
+                // Passing another provider than the store's selects the portable writer.
+                _ => await new AccountImporter(db, hasher, new StorageSettings(StorageProvider.Sqlite, connectionString), TimeProvider.System)
+                    .ImportAsync(() => new StreamReader(csv, Encoding.UTF8), options),
+            };
             if (report.Problems.Count > 0 || report.RowsImported != rows)
             {
                 throw new InvalidOperationException($"import refused {report.Problems.Count} rows: {report.Problems.FirstOrDefault()}");
             }
-            var label = path == StorageProvider.PostgreSql ? "COPY path (PostgreSQL)" : "portable EF path";
-            Console.WriteLine($"  {label,-24} {rows,9:N0} rows in {report.Elapsed.TotalSeconds,6:F1} s = {report.RowsPerSecond,8:N0} rows/s (parse, check, write)");
+            var label = (path, dryRun) switch
+            {
+                (Path.Current, false) => "current COPY path",
+                (Path.Current, true) => "current, dry run (read+check)",
+                (Path.Previous, false) => "previous COPY path",
+                (Path.Previous, true) => "previous, dry run (read+check)",
+                _ => "portable EF path",
+            };
+            Console.WriteLine($"  {label,-30} {rows,9:N0} rows in {report.Elapsed.TotalSeconds,6:F1} s = {report.RowsPerSecond,8:N0} rows/s   (load {loadBefore} -> {LoadAverage()})");
             return report.RowsPerSecond;
         }
         finally
@@ -56,6 +86,33 @@ internal static class ImportBenchmark
             await db.Database.EnsureDeletedAsync();
         }
     }
+
+    /// <summary>The current path's first, quick pass alone (cut records, note where each file ends), as the importer does it.</summary>
+    private static async Task FirstPassAsync(string csv, int rows)
+    {
+        var watch = Stopwatch.StartNew();
+        var lastRowOfFile = new Dictionary<string, int>(StringComparer.Ordinal);
+        var row = -1;
+        using var reader = new StreamReader(csv, Encoding.UTF8);
+        await foreach (var (_, fields) in new CsvRecordReader(reader).ReadFirstFieldsAsync())
+        {
+            if (++row > 0 && CafConnect.Domain.Identity.FileNumber.TryParse(fields[0].Trim(), out var file, out _))
+            {
+                lastRowOfFile[file.Value] = row;
+            }
+        }
+        Console.WriteLine($"  {"current, first pass alone",-30} {rows,9:N0} rows in {watch.Elapsed.TotalSeconds,6:F1} s ({lastRowOfFile.Count:N0} files)   (load {LoadAverage()})");
+    }
+
+    private static async Task<ImportReport> OpenAsync(string csv, Func<TextReader, Task<ImportReport>> import)
+    {
+        using var reader = new StreamReader(csv, Encoding.UTF8);
+        return await import(reader);
+    }
+
+    /// <summary>The 1-minute load average, to say how busy the shared machine was during a run.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
     /// <summary>Households of 1 to 4 people (holder, partner, children), valid NIRs, no legacy secret.</summary>
     private static string Generate(int rows)

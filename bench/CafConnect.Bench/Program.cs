@@ -6,7 +6,7 @@ using Konscious.Security.Cryptography;
 
 if (args.Length > 0 && args[0] == "import")
 {
-    await ImportBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000);
+    await ImportBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, withEntityFramework: !args.Contains("--no-ef"));
     return;
 }
 

@@ -30,25 +30,28 @@ public static class ImportCommands
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .StartAsync(async context =>
                 {
-                    var reading = context.AddTask("read and check", maxValue: path.Length);
+                    var reading = context.AddTask("read and check", maxValue: 1);
                     var writing = context.AddTask(options.DryRun ? "write (dry run: nothing)" : "write", maxValue: 1);
-                    using var stream = new FileStream(path.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                    using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
                     var started = DateTime.UtcNow;
-                    // Synchronous: System.Progress<T> would run the callback later on the thread pool, after the file is closed.
+                    // Called by the importer from its reading and its writing side, never both at once; at once, on
+                    // their thread (System.Progress<T> would run it later on the thread pool, after the import ended).
                     var progress = new InlineProgress<ImportProgress>(p =>
                     {
-                        reading.Value = stream.Position;
                         var seconds = Math.Max(0.001, (DateTime.UtcNow - started).TotalSeconds);
+                        reading.MaxValue = Math.Max(1, p.RowsTotal);
+                        reading.Value = p.RowsRead;
                         reading.Description = $"read and check: {p.RowsRead:N0} rows ({p.RowsRead / seconds:N0} rows/s), {p.RowsRefused:N0} refused";
                         if (p.RowsWritten > 0)
                         {
-                            writing.MaxValue = Math.Max(writing.MaxValue, p.RowsRead);
+                            writing.MaxValue = Math.Max(1, p.RowsTotal);
                             writing.Value = p.RowsWritten;
                             writing.Description = $"write: {p.RowsWritten:N0} rows ({p.RowsWritten / seconds:N0} rows/s)";
                         }
                     });
-                    report = await importer.ImportAsync(reader, options, progress, cancellationToken);
+                    // The importer reads the file twice: a quick pass to find where each file ends, then the import.
+                    report = await importer.ImportAsync(
+                        () => new StreamReader(new FileStream(path.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true),
+                        options, progress, cancellationToken);
                     reading.Value = reading.MaxValue;
                     writing.Value = writing.MaxValue;
                 });

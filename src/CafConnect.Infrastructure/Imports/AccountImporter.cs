@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -10,9 +12,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CafConnect.Infrastructure.Imports;
 
-public sealed record ImportOptions(bool DryRun = false, int HouseholdsPerBatch = 1000);
+/// <param name="HouseholdsPerBatch">Files per write transaction (a file never spans two).</param>
+public sealed record ImportOptions(bool DryRun = false, int HouseholdsPerBatch = 5000);
 
-public sealed record ImportProgress(long RowsRead, long RowsWritten, long RowsRefused);
+/// <param name="RowsTotal">Rows in the file (known after the first, quick pass).</param>
+public sealed record ImportProgress(long RowsRead, long RowsWritten, long RowsRefused, long RowsTotal = 0);
 
 public sealed record ImportReport(
     long RowsRead,
@@ -31,18 +35,39 @@ public sealed record ImportReport(
 /// one bad row refuses its file, with the line and the reason. A re-run is idempotent: persons are matched by NIR or
 /// provisional id, files by number, memberships by file and person.
 /// </summary>
+/// <remarks>
+/// Two passes over the file. The first, quick one only cuts records and notes the row where each file number appears
+/// last: that is when the file is complete, wherever its rows are. The second parses and checks the rows and hands
+/// each complete, valid file to a writer running at the same time (a bounded channel of batches): checking batch N+1
+/// overlaps writing batch N, and each batch is one transaction, so a file is never half-written.
+/// </remarks>
 public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher, StorageSettings storage, TimeProvider clock)
 {
+    /// <summary>Batches checked ahead of the writer: enough to keep it busy, few enough to bound memory.</summary>
+    private const int BatchesAhead = 2;
+
+    private const int ProgressEveryRows = 10_000;
+
+    /// <summary>
+    /// Imports from a reader that can be read only once: its text is kept in memory for the two passes. Prefer
+    /// <see cref="ImportAsync(Func{TextReader}, ImportOptions, IProgress{ImportProgress}?, CancellationToken)"/> for a file.
+    /// </summary>
     public async Task<ImportReport> ImportAsync(TextReader csv, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var watch = Stopwatch.StartNew();
-        var problems = new List<ImportProblem>();
-        var warnings = new List<ImportProblem>();
-        var households = new Dictionary<string, List<HouseholdImportRow>>(StringComparer.Ordinal);
-        var refusedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
-        long rowsRead = 0;
+        var text = await csv.ReadToEndAsync(cancellationToken);
+        return await ImportAsync(() => new StringReader(text), options, progress, cancellationToken);
+    }
 
-        var records = new CsvRecordReader(csv).ReadAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+    /// <summary>Imports from a CSV that <paramref name="openCsv"/> opens from its start each time (twice).</summary>
+    public async Task<ImportReport> ImportAsync(Func<TextReader> openCsv, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.HouseholdsPerBatch, 1);
+        var watch = Stopwatch.StartNew();
+        var (lastRowOfFile, rowsTotal) = await FindWhereFilesEndAsync(openCsv, cancellationToken);
+
+        using var reader = openCsv();
+        var records = new CsvRecordReader(reader).ReadAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var _ = records;
         if (!await records.MoveNextAsync())
         {
             return new ImportReport(0, 0, 0, [new ImportProblem(1, "fichier vide : l'en-tête manque")], [], watch.Elapsed, options.DryRun);
@@ -53,77 +78,256 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             return new ImportReport(0, 0, 0, [new ImportProblem(1, headerProblem)], [], watch.Elapsed, options.DryRun);
         }
 
-        while (await records.MoveNextAsync())
+        var run = new ImportRun(progress, rowsTotal);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var batches = Channel.CreateBounded<List<List<HouseholdImportRow>>>(new BoundedChannelOptions(BatchesAhead)
         {
-            var (line, fields) = records.Current;
-            rowsRead++;
-            if (HouseholdImportFormat.TryParse(line, fields, out var row, out var problem))
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        var checking = Task.Run(() => CheckRowsAsync(records, lastRowOfFile, options, run, batches.Writer, stop.Token), CancellationToken.None);
+        var writing = Task.Run(() => WriteBatchesAsync(batches.Reader, options, run, stop), CancellationToken.None);
+        await ThrowRootCauseAsync(checking, writing, cancellationToken);
+
+        run.Problems.Sort((a, b) => a.Line.CompareTo(b.Line));
+        var warnings = run.Warnings.OrderBy(w => w.Line).ToList();
+        return new ImportReport(run.RowsRead, run.RowsWritten, run.HouseholdsWritten, run.Problems, warnings, watch.Elapsed, options.DryRun);
+    }
+
+    /// <summary>First pass: the data row (counted from 1 after the header) where each readable file number appears last.</summary>
+    private static async Task<(Dictionary<string, int> LastRowOfFile, int Rows)> FindWhereFilesEndAsync(Func<TextReader> openCsv, CancellationToken cancellationToken)
+    {
+        var lastRowOfFile = new Dictionary<string, int>(StringComparer.Ordinal);
+        var row = -1;
+        using var reader = openCsv();
+        await foreach (var (_, fields) in new CsvRecordReader(reader).ReadFirstFieldsAsync(cancellationToken))
+        {
+            if (++row > 0 && FileNumber.TryParse(fields[0].Trim(), out var file, out _))
             {
-                if (!households.TryGetValue(row!.FileNumber, out var rows))
+                lastRowOfFile[file.Value] = row;
+            }
+        }
+        return (lastRowOfFile, Math.Max(row, 0));
+    }
+
+    /// <summary>Second pass, producer: parses and checks every row; each file is judged when its last row is read.</summary>
+    private static async Task CheckRowsAsync(IAsyncEnumerator<(int Line, List<string> Fields)> records, Dictionary<string, int> lastRowOfFile,
+        ImportOptions options, ImportRun run, ChannelWriter<List<List<HouseholdImportRow>>> batches, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var open = new Dictionary<string, OpenHousehold>(StringComparer.Ordinal);
+            // A person may appear on two files (after a separation): the same civil status must come with them.
+            var persons = new Dictionary<string, (int Line, DateOnly BirthDate, string BirthName)>(StringComparer.Ordinal);
+            var batch = new List<List<HouseholdImportRow>>(options.HouseholdsPerBatch);
+            var row = 0;
+            while (await records.MoveNextAsync())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (line, fields) = records.Current;
+                row++;
+                string? fileNumber;
+                if (HouseholdImportFormat.TryParse(line, fields, out var parsed, out var problem))
                 {
-                    households[row.FileNumber] = rows = [];
+                    fileNumber = parsed!.FileNumber;
+                    OpenHousehold.Of(open, fileNumber).Rows.Add(parsed);
                 }
-                rows.Add(row);
-            }
-            else
-            {
-                problems.Add(problem!);
-                // A bad row refuses its whole file when the file number itself can be read.
-                var rawFile = fields.Count > 0 ? fields[0].Trim() : string.Empty;
-                if (FileNumber.TryParse(rawFile, out var file, out _))
+                else
                 {
-                    refusedFiles.TryAdd(file.Value, line);
+                    run.Refuse(problem!);
+                    // A bad row refuses its whole file when the file number itself can be read.
+                    fileNumber = fields.Count > 0 && FileNumber.TryParse(fields[0].Trim(), out var file, out _) ? file.Value : null;
+                    if (fileNumber is not null)
+                    {
+                        OpenHousehold.Of(open, fileNumber).FirstBadLine ??= line;
+                    }
+                }
+                run.RowRead();
+
+                if (fileNumber is not null)
+                {
+                    if (!lastRowOfFile.TryGetValue(fileNumber, out var lastRow) || lastRow < row)
+                    {
+                        throw new InvalidOperationException("le fichier a changé pendant l'import (ses deux lectures diffèrent) : relancez l'import");
+                    }
+                    if (lastRow == row && Judge(fileNumber, open, persons, run) is { } accepted)
+                    {
+                        batch.Add(accepted);
+                        if (batch.Count == options.HouseholdsPerBatch)
+                        {
+                            await batches.WriteAsync(batch, cancellationToken);
+                            batch = new List<List<HouseholdImportRow>>(options.HouseholdsPerBatch);
+                        }
+                    }
+                }
+                if (row % ProgressEveryRows == 0)
+                {
+                    run.Report();
                 }
             }
-            if (rowsRead % 10_000 == 0)
+            if (open.Count > 0)
             {
-                progress?.Report(new ImportProgress(rowsRead, 0, problems.Count));
+                throw new InvalidOperationException("le fichier a changé pendant l'import (ses deux lectures diffèrent) : relancez l'import");
             }
+            if (batch.Count > 0)
+            {
+                await batches.WriteAsync(batch, cancellationToken);
+            }
+            batches.Complete();
         }
-
-        var accepted = new List<List<HouseholdImportRow>>(households.Count);
-        foreach (var (fileNumber, rows) in households)
+        catch (Exception exception)
         {
-            if (refusedFiles.TryGetValue(fileNumber, out var badLine))
-            {
-                problems.Add(new ImportProblem(rows[0].Line, $"dossier {fileNumber} non importé : sa ligne {badLine} est invalide"));
-                continue;
-            }
-            var householdProblems = HouseholdImportFormat.CheckHousehold(rows);
-            if (householdProblems.Count > 0)
-            {
-                problems.AddRange(householdProblems);
-                continue;
-            }
-            warnings.AddRange(LegacyCodeWarnings(rows));
-            accepted.Add(rows);
+            batches.TryComplete(exception);
+            throw;
         }
+    }
 
-        // A person may appear on two files (after a separation): the same civil status must come with them.
-        var seen = new Dictionary<string, HouseholdImportRow>(StringComparer.Ordinal);
-        foreach (var row in accepted.SelectMany(r => r))
+    /// <summary>A complete file: its rows when they may be written, null (with the reasons recorded) when it is refused.</summary>
+    private static List<HouseholdImportRow>? Judge(string fileNumber, Dictionary<string, OpenHousehold> open, Dictionary<string, (int Line, DateOnly BirthDate, string BirthName)> persons, ImportRun run)
+    {
+        open.Remove(fileNumber, out var household);
+        var rows = household!.Rows;
+        if (household.FirstBadLine is { } badLine)
         {
-            if (seen.TryGetValue(row.PersonKey, out var first) && (first.BirthDate != row.BirthDate || first.BirthName != row.BirthName))
+            if (rows.Count > 0)
             {
-                warnings.Add(new ImportProblem(row.Line, $"la même personne (ligne {first.Line}) apparaît avec un état civil différent : la dernière ligne l'emporte"));
+                run.Refuse(new ImportProblem(rows[0].Line, $"dossier {fileNumber} non importé : sa ligne {badLine} est invalide"));
             }
-            seen[row.PersonKey] = row;
+            return null;
         }
-
-        long written = 0;
-        if (!options.DryRun)
+        var householdProblems = HouseholdImportFormat.CheckHousehold(rows);
+        if (householdProblems.Count > 0)
         {
-            foreach (var batch in accepted.Chunk(options.HouseholdsPerBatch))
+            foreach (var problem in householdProblems)
             {
-                var hashes = HashLegacySecrets(batch);
-                await WriteBatchAsync(batch, hashes, cancellationToken);
-                written += batch.Sum(h => h.Count);
-                progress?.Report(new ImportProgress(rowsRead, written, problems.Count));
+                run.Refuse(problem);
+            }
+            return null;
+        }
+        run.Warnings.AddRange(LegacyCodeWarnings(rows));
+        foreach (var row in rows)
+        {
+            if (persons.TryGetValue(row.PersonKey, out var previous) && (previous.BirthDate != row.BirthDate || previous.BirthName != row.BirthName))
+            {
+                run.Warnings.Add(new ImportProblem(row.Line, $"la même personne (ligne {previous.Line}) apparaît avec un état civil différent : la dernière ligne l'emporte"));
+            }
+            persons[row.PersonKey] = (row.Line, row.BirthDate, row.BirthName);
+        }
+        return rows;
+    }
+
+    /// <summary>Second pass, consumer: writes each batch in its own transaction (nothing in a dry run).</summary>
+    private async Task WriteBatchesAsync(ChannelReader<List<List<HouseholdImportRow>>> batches, ImportOptions options, ImportRun run, CancellationTokenSource stop)
+    {
+        try
+        {
+            await foreach (var batch in batches.ReadAllAsync(stop.Token))
+            {
+                if (!options.DryRun)
+                {
+                    var hashes = HashLegacySecrets(batch);
+                    await WriteBatchAsync(batch, hashes, stop.Token);
+                }
+                run.Written(batch);
+                run.Report();
             }
         }
+        catch
+        {
+            // The checker must not read on for a writer that has stopped.
+            await stop.CancelAsync();
+            throw;
+        }
+    }
 
-        problems.Sort((a, b) => a.Line.CompareTo(b.Line));
-        return new ImportReport(rowsRead, options.DryRun ? accepted.Sum(h => h.Count) : written, accepted.Count, problems, warnings, watch.Elapsed, options.DryRun);
+    /// <summary>
+    /// Waits for both sides and throws what stopped the import: the writer's or the checker's own error rather than the
+    /// cancellation it caused on the other side.
+    /// </summary>
+    private static async Task ThrowRootCauseAsync(Task checking, Task writing, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(checking, writing);
+            return;
+        }
+        catch
+        {
+            // Either side failing makes the other one stop: find which failed first, below.
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        foreach (var task in new[] { writing, checking })
+        {
+            if (task.Exception?.InnerException is { } error and not OperationCanceledException)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            }
+        }
+        await writing;
+        await checking;
+    }
+
+    /// <summary>What one import has done so far, shared by the checker and the writer.</summary>
+    private sealed class ImportRun(IProgress<ImportProgress>? progress, long rowsTotal)
+    {
+        private readonly Lock _progressLock = new();
+        private long _rowsRead;
+        private long _rowsWritten;
+        private long _refused;
+
+        /// <summary>Checker side only.</summary>
+        public List<ImportProblem> Problems { get; } = [];
+
+        /// <summary>Checker side only.</summary>
+        public List<ImportProblem> Warnings { get; } = [];
+
+        public long RowsRead => Interlocked.Read(ref _rowsRead);
+
+        public long RowsWritten => Interlocked.Read(ref _rowsWritten);
+
+        public long HouseholdsWritten { get; private set; }
+
+        public void RowRead() => Interlocked.Increment(ref _rowsRead);
+
+        public void Refuse(ImportProblem problem)
+        {
+            Problems.Add(problem);
+            Interlocked.Increment(ref _refused);
+        }
+
+        public void Written(IReadOnlyList<List<HouseholdImportRow>> batch)
+        {
+            HouseholdsWritten += batch.Count;
+            Interlocked.Add(ref _rowsWritten, batch.Sum(h => h.Count));
+        }
+
+        /// <summary>Called from both sides: the callback never runs twice at once.</summary>
+        public void Report()
+        {
+            if (progress is null)
+            {
+                return;
+            }
+            lock (_progressLock)
+            {
+                progress.Report(new ImportProgress(RowsRead, RowsWritten, Interlocked.Read(ref _refused), rowsTotal));
+            }
+        }
+    }
+
+    /// <summary>A file whose last row has not been read yet.</summary>
+    private sealed class OpenHousehold
+    {
+        public List<HouseholdImportRow> Rows { get; } = new(4);
+
+        public int? FirstBadLine { get; set; }
+
+        public static OpenHousehold Of(Dictionary<string, OpenHousehold> open, string fileNumber)
+        {
+            ref var household = ref CollectionsMarshal.GetValueRefOrAddDefault(open, fileNumber, out _);
+            return household ??= new OpenHousehold();
+        }
     }
 
     /// <summary>

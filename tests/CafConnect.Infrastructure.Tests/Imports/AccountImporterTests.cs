@@ -146,4 +146,184 @@ public sealed class AccountImporterTests(StoreKind kind)
         Assert.That(report.Warnings.Single().Line, Is.EqualTo(2));
         Assert.That(report.Warnings.Single().Reason, Does.Contain("contraire aux règles"));
     }
+
+    // --- Two passes and a writer running alongside the checker (households per batch kept small to get many batches) ---
+
+    /// <summary>A file of <paramref name="files"/> households of two valid persons each (holder and partner).</summary>
+    private static string Households(int files, int firstFile = 1_000_001)
+    {
+        var text = new System.Text.StringBuilder(Header).Append('\n');
+        for (var i = 0; i < files; i++)
+        {
+            text.Append(HouseholdRows(firstFile + i));
+        }
+        return text.ToString();
+    }
+
+    private static string HouseholdRows(int file) =>
+        $"{file % 10_000_000:D7},allocataire,{PersonNir(file, 1)},,M,NOM,,PAUL,1970-01-01,FRANCE,,,,,,none\n" +
+        $"{file % 10_000_000:D7},conjoint,{PersonNir(file, 2)},,MME,NOM,,LUCIE,1972-02-02,FRANCE,,,,,,none\n";
+
+    /// <summary>A valid NIR (13 characters), distinct for each file below 999 and each sex.</summary>
+    private static string PersonNir(int file, int sex) => $"{sex}700175101{file % 999 + 1:D3}";
+
+    private async Task<List<(string File, int Members)>> FilesInStoreAsync()
+    {
+        await using var db = _database.NewContext();
+        return (await db.Households.Select(h => new { h.FileNumber, Members = h.Members.Count }).ToListAsync())
+            .Select(h => (h.FileNumber, h.Members)).OrderBy(h => h.FileNumber).ToList();
+    }
+
+    [Test]
+    public async Task A_file_whose_rows_are_apart_is_imported_whole_when_it_is_complete()
+    {
+        // File 0000001's partner comes after two other files; one file per batch, so the writer runs meanwhile.
+        var rows = HouseholdRows(1).Split('\n');
+        var csv = Header + "\n" + rows[0] + "\n" + HouseholdRows(2) + HouseholdRows(3) + rows[1] + "\n";
+
+        var report = await ImportAsync(csv, householdsPerBatch: 1);
+
+        Assert.That(report.Problems, Is.Empty);
+        Assert.That(await FilesInStoreAsync(), Is.EqualTo(new[] { ("0000001", 2), ("0000002", 2), ("0000003", 2) }));
+    }
+
+    [Test]
+    public async Task A_bad_last_row_refuses_its_file_although_its_first_row_came_batches_before()
+    {
+        var rows = HouseholdRows(1).Split('\n');
+        var badPartner = rows[1].Replace("1972-02-02", "1972-02-31");
+        var csv = Header + "\n" + rows[0] + "\n" + Households(40, firstFile: 2)[(Header.Length + 1)..] + badPartner + "\n";
+
+        var report = await ImportAsync(csv, householdsPerBatch: 1);
+
+        var files = await FilesInStoreAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Select(f => f.File), Does.Not.Contain("0000001"), "nothing of the refused file, not even its good first row");
+            Assert.That(files, Has.Count.EqualTo(40).And.All.Matches<(string File, int Members)>(f => f.Members == 2));
+            Assert.That(report.Problems.Select(p => $"{p.Line}: {p.Reason}"), Is.EqualTo(new[]
+            {
+                "2: dossier 0000001 non importé : sa ligne 83 est invalide",
+                "83: birth_date : date attendue au format AAAA-MM-JJ, entre 1900 et aujourd'hui",
+            }));
+        });
+    }
+
+    [Test]
+    public async Task When_writing_fails_the_import_stops_with_the_writer_s_error_and_leaves_only_whole_files()
+    {
+        await using var db = _database.NewContext();
+        var importer = new AccountImporter(db, Hasher, new StorageSettings(_database.Provider, _database.ConnectionString), TimeProvider.System);
+        // The progress callback runs on the writing side after each batch: failing there is a failing writer.
+        var failingWriter = new SynchronousProgress(p =>
+        {
+            if (p.RowsWritten >= 20)
+            {
+                throw new InvalidOperationException("the store went away");
+            }
+        });
+
+        var failure = Assert.ThrowsAsync<InvalidOperationException>(() =>
+            importer.ImportAsync(new StringReader(Households(300)), new ImportOptions(HouseholdsPerBatch: 2), failingWriter));
+
+        Assert.That(failure!.Message, Is.EqualTo("the store went away"), "the writer's own error, not the cancellation it caused");
+        var files = await FilesInStoreAsync();
+        Assert.That(files, Has.Count.InRange(10, 299).And.All.Matches<(string File, int Members)>(f => f.Members == 2));
+    }
+
+    [Test]
+    public async Task When_reading_fails_midway_the_import_stops_with_the_reader_s_error_and_leaves_only_whole_files()
+    {
+        var csv = Households(300);
+        var opened = 0;
+        await using var db = _database.NewContext();
+        var importer = new AccountImporter(db, Hasher, new StorageSettings(_database.Provider, _database.ConnectionString), TimeProvider.System);
+
+        // The first, quick pass reads the whole file; the disk fails halfway through the second.
+        var failure = Assert.ThrowsAsync<IOException>(() => importer.ImportAsync(
+            () => ++opened == 1 ? new StringReader(csv) : new FailingReader(csv, failAt: csv.Length / 2),
+            new ImportOptions(HouseholdsPerBatch: 2)));
+
+        Assert.That(failure!.Message, Is.EqualTo("disk read error"));
+        var files = await FilesInStoreAsync();
+        Assert.That(files, Has.Count.LessThan(300).And.All.Matches<(string File, int Members)>(f => f.Members == 2));
+    }
+
+    [Test]
+    public async Task A_file_that_changes_between_the_two_passes_stops_the_import()
+    {
+        var first = Households(3);
+        var changed = first + HouseholdRows(1).Split('\n')[1] + "\n";
+        var opened = 0;
+        await using var db = _database.NewContext();
+        var importer = new AccountImporter(db, Hasher, new StorageSettings(_database.Provider, _database.ConnectionString), TimeProvider.System);
+
+        var failure = Assert.ThrowsAsync<InvalidOperationException>(() => importer.ImportAsync(
+            () => new StringReader(++opened == 1 ? first : changed), new ImportOptions(HouseholdsPerBatch: 1)));
+
+        Assert.That(failure!.Message, Does.StartWith("le fichier a changé pendant l'import"));
+    }
+
+    [Test]
+    public async Task A_cancelled_import_stops_between_batches_and_leaves_only_whole_files()
+    {
+        using var cancellation = new CancellationTokenSource();
+        await using var db = _database.NewContext();
+        var importer = new AccountImporter(db, Hasher, new StorageSettings(_database.Provider, _database.ConnectionString), TimeProvider.System);
+        var cancelAfterFirstBatch = new SynchronousProgress(p =>
+        {
+            if (p.RowsWritten > 0)
+            {
+                cancellation.Cancel();
+            }
+        });
+
+        Assert.That(() => importer.ImportAsync(new StringReader(Households(300)), new ImportOptions(HouseholdsPerBatch: 5), cancelAfterFirstBatch, cancellation.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+
+        var files = await FilesInStoreAsync();
+        Assert.That(files, Has.Count.InRange(5, 299).And.All.Matches<(string File, int Members)>(f => f.Members == 2));
+    }
+
+    [Test]
+    public async Task Progress_counts_the_rows_of_the_file_read_and_written()
+    {
+        await using var db = _database.NewContext();
+        var importer = new AccountImporter(db, Hasher, new StorageSettings(_database.Provider, _database.ConnectionString), TimeProvider.System);
+        var reports = new List<ImportProgress>();
+
+        var report = await importer.ImportAsync(new StringReader(GoodAndBad), new ImportOptions(HouseholdsPerBatch: 1), new SynchronousProgress(reports.Add));
+
+        Assert.That(report.RowsImported, Is.EqualTo(4));
+        Assert.That(reports, Has.All.Matches<ImportProgress>(p => p.RowsTotal == 8));
+        Assert.That(reports.Last().RowsWritten, Is.EqualTo(4));
+        Assert.That(reports.Select(p => p.RowsWritten), Is.Ordered);
+    }
+
+    private sealed class SynchronousProgress(Action<ImportProgress> report) : IProgress<ImportProgress>
+    {
+        public void Report(ImportProgress value) => report(value);
+    }
+
+    /// <summary>Serves <paramref name="text"/> a little at a time and fails at <paramref name="failAt"/>.</summary>
+    private sealed class FailingReader(string text, int failAt) : TextReader
+    {
+        private int _position;
+
+        public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+
+        public override int Read(Span<char> buffer)
+        {
+            if (_position >= failAt)
+            {
+                throw new IOException("disk read error");
+            }
+            var count = Math.Min(Math.Min(buffer.Length, 1000), text.Length - _position);
+            text.AsSpan(_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<char> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+    }
 }
