@@ -31,8 +31,11 @@ public sealed record ImportReport(
 /// one bad row refuses its file, with the line and the reason. A re-run is idempotent: persons are matched by NIR or
 /// provisional id, files by number, memberships by file and person.
 /// </summary>
-public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher, StorageSettings storage, TimeProvider clock)
+public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher, StorageSettings storage, TimeProvider clock, LegacySecretVerifiers? legacyVerifiers = null)
 {
+    /// <summary>The registered legacy verifiers (none when built by hand, as the benchmark does).</summary>
+    private readonly LegacySecretVerifiers _legacyVerifiers = legacyVerifiers ?? new LegacySecretVerifiers([], hasher);
+
     public async Task<ImportReport> ImportAsync(TextReader csv, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
@@ -53,11 +56,12 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             return new ImportReport(0, 0, 0, [new ImportProblem(1, headerProblem)], [], watch.Elapsed, options.DryRun);
         }
 
+        var pluggableFormats = _legacyVerifiers.Formats;
         while (await records.MoveNextAsync())
         {
             var (line, fields) = records.Current;
             rowsRead++;
-            if (HouseholdImportFormat.TryParse(line, fields, out var row, out var problem))
+            if (HouseholdImportFormat.TryParse(line, fields, out var row, out var problem, pluggableFormats))
             {
                 if (!households.TryGetValue(row!.FileNumber, out var rows))
                 {
@@ -157,7 +161,13 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
         var result = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         Parallel.ForEach(batch.SelectMany(h => h).Where(r => r.LegacySecret is not null), row =>
         {
-            result[row.FileNumber] = row.LegacySecretFormat == LegacySecretFormat.Plain ? hasher.Hash(row.LegacySecret!) : row.LegacySecret!;
+            result[row.FileNumber] = row.LegacySecretFormat switch
+            {
+                LegacySecretFormat.Plain => hasher.Hash(row.LegacySecret!),
+                // Kept as given, tagged with its format: verified by its verifier, re-hashed at the first login.
+                LegacySecretFormat.Verifier => _legacyVerifiers.Wrap(row.LegacySecretFormatName!, row.LegacySecret!),
+                _ => row.LegacySecret!,
+            };
         });
         return new Dictionary<string, string>(result, StringComparer.Ordinal);
     }

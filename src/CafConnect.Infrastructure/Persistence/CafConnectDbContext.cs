@@ -28,6 +28,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<TermsAcceptance> TermsAcceptances => Set<TermsAcceptance>();
     public DbSet<PendingRequiredAction> RequiredActions => Set<PendingRequiredAction>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+    public DbSet<Admin.ProcessedAdminRequest> ProcessedAdminRequests => Set<Admin.ProcessedAdminRequest>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -143,6 +144,16 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             audit.Property(a => a.Details).HasMaxLength(2000);
             audit.HasIndex(a => new { a.PersonId, a.OccurredAt });
             audit.HasIndex(a => a.OccurredAt);
+        });
+
+        builder.Entity<Admin.ProcessedAdminRequest>(request =>
+        {
+            request.ToTable("ProcessedAdminRequests");
+            request.HasKey(r => r.Key);
+            request.Property(r => r.Key).HasMaxLength(160);
+            request.Property(r => r.PayloadHash).HasMaxLength(64).IsRequired();
+            request.Property(r => r.Response).HasMaxLength(4000).IsRequired();
+            request.HasIndex(r => r.ProcessedAt);
         });
 
         builder.Entity<OutboxMessage>(message =>
