@@ -84,7 +84,9 @@ public sealed class FileEventService(
         {
             return AdminResponse.Failure(AdminProblem.Conflict("file_has_partner", "The file already has a partner; record the separation first."));
         }
-        household.Members.Add(new HouseholdMembership { Person = person, PersonId = person.Id, Role = role, JoinedAt = clock.GetUtcNow() });
+        // Added explicitly: found through the tracked file's collection, a membership whose key is already set would be
+        // taken for an existing row.
+        db.Memberships.Add(new HouseholdMembership { HouseholdId = household.Id, Household = household, Person = person, PersonId = person.Id, Role = role, JoinedAt = clock.GetUtcNow() });
         await AuditAsync(e, caller, person.Id, $"household={household.Id}; role={role.ToClaimValue()}; account_created={(created ? "yes" : "no")}", ct);
         return Applied(e, new { file_number = household.FileNumber });
     }
