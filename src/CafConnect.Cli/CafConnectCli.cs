@@ -32,6 +32,7 @@ public static class CafConnectCli
         root.Subcommands.Add(ClientCommands.Create(globals));
         root.Subcommands.Add(KeyCommands.Create(globals));
         root.Subcommands.Add(AccountCommands.Create(globals));
+        root.Subcommands.Add(FileCommands.Create(globals));
         root.Subcommands.Add(AuditCommands.Create(globals));
 
         var parseResult = root.Parse(args);

@@ -29,6 +29,9 @@ public static class InfrastructureRegistration
         var argon2 = configuration.GetSection("Security:Argon2id").Get<Argon2idOptions>() ?? new Argon2idOptions();
         services.AddSingleton(argon2);
         services.AddSingleton<ISecretHasher, Argon2idSecretHasher>();
+        // Legacy secret formats the import may keep as they are (docs/import.md, "Adding a legacy format").
+        services.AddSingleton<ILegacySecretVerifier, Pbkdf2Sha256LegacySecretVerifier>();
+        services.AddSingleton<LegacySecretVerifiers>();
 
         services.AddScoped<TokenKeyStore>();
         services.AddScoped<PersonDirectory>();
@@ -41,6 +44,11 @@ public static class InfrastructureRegistration
         // Same section as the login's Accounts:PasswordExpiry, so a provisional password's letter and its expiry agree.
         services.TryAddSingleton(configuration.GetSection("Accounts:PasswordExpiry").Get<Domain.Passwords.PasswordExpiryOptions>() ?? new Domain.Passwords.PasswordExpiryOptions());
         services.AddScoped<Recovery.CredentialReset>();
+        services.AddScoped<Admin.IdempotentAdminRequests>();
+        services.AddScoped<Admin.FileEventService>();
+        services.AddScoped<Admin.ApplicantRegistration>();
+        services.AddScoped<Admin.AgentProvisionalPassword>();
+        services.AddScoped<Admin.AgentProvisionalPasswordEndpoint>();
         services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));
         services.AddCafConnectVerification(configuration, storage.Provider);
         services.AddCafConnectThrottling(configuration, storage.Provider);

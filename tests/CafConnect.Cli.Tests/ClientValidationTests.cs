@@ -49,6 +49,17 @@ public sealed class ClientValidationTests
         yield return Case("https post-logout URI required", "--post-logout-redirect-uri: 'http://rp.example.fr/': http is only allowed on loopback",
             "--kind", "confidential", "--secret", Secret, "--redirect-uri", "https://rp.example.fr/cb", "--post-logout-redirect-uri", "http://rp.example.fr/");
 
+        yield return Case("the admin scope on a person's client", "--scope: scope 'cafconnect.admin' is for service clients only (--kind service)",
+            "--kind", "confidential", "--secret", Secret, "--redirect-uri", "https://rp.example.fr/cb", "--scope", "cafconnect.admin");
+        yield return Case("a service client with a redirect URI", "--redirect-uri: a service client has no redirect URI",
+            "--kind", "service", "--secret", Secret, "--scope", "cafconnect.admin", "--redirect-uri", "https://rp.example.fr/cb");
+        yield return Case("a service client with a person's scope", "--scope: a service client may only have the scope 'cafconnect.admin', not 'profile'",
+            "--kind", "service", "--secret", Secret, "--scope", "cafconnect.admin", "--scope", "profile");
+        yield return Case("a service client without the admin scope", "--scope: a service client needs the scope 'cafconnect.admin'",
+            "--kind", "service", "--secret", Secret);
+        yield return Case("a service client without secret", "--secret: a service client needs a secret",
+            "--kind", "service", "--scope", "cafconnect.admin");
+
         static TestCaseData Case(string name, string expected, params string[] options) =>
             new TestCaseData(expected, options).SetName($"Add refuses: {name}");
     }
@@ -63,6 +74,20 @@ public sealed class ClientValidationTests
         Assert.That(result.Err, Does.Not.Contain(" at CafConnect").And.Not.Contain("Exception"), "no stack trace");
         Assert.That(result.Out, Does.Not.Contain("added"));
         Assert.That((await Cli.RunAsync("clients", "list")).Out, Does.Not.Contain("rp-new"), "nothing stored");
+    }
+
+    [Test]
+    public async Task A_service_client_for_the_admin_api_is_added_with_a_generated_secret_and_listed_as_service()
+    {
+        var result = await Cli.RunAsync("clients", "add", "--id", "systeme-prestations", "--name", "Prestations", "--kind", "service",
+            "--generate-secret", "--scope", "cafconnect.admin");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        var list = await Cli.RunAsync("clients", "list");
+        Assert.That(list.Out, Does.Contain("systeme-prestations").And.Contain("service").And.Contain("cafconnect.admin"));
+        var stored = await Cli.WithServicesAsync(s => s.GetRequiredService<CafConnect.Infrastructure.Clients.ClientAdministration>().FindAsync("systeme-prestations"));
+        Assert.That(stored!.Kind, Is.EqualTo(CafConnect.Infrastructure.Clients.ClientKind.Service));
+        Assert.That(stored.RedirectUris, Is.Empty);
     }
 
     [Test]

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using CafConnect.Domain.Identity;
-using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Admin;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Recovery;
@@ -35,16 +35,14 @@ public static partial class AccountCommands
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
             var agentId = parseResult.GetRequiredValue(agent).Trim();
-            if (!AgentId().IsMatch(agentId))
+            if (!AgentProvisionalPassword.IsAgentId(agentId))
             {
                 throw CliException.Usage("--agent: expected the agent's identifier (1 to 64 letters, digits, '.', '_' or '-')");
             }
             var identifier = ParseIdentifier(parseResult.GetValue(nir), parseResult.GetValue(provisionalId));
 
-            var persons = session.Get<PersonDirectory>();
-            var person = (identifier.Kind == LoginIdentifierKind.Nir
-                ? await persons.FindByNirAsync(identifier.Value, cancellationToken)
-                : await persons.FindByProvisionalIdAsync(identifier.Value, cancellationToken))
+            var agents = session.Get<AgentProvisionalPassword>();
+            var person = await agents.FindAsync(identifier, cancellationToken)
                 ?? throw CliException.Failure($"no account with {(identifier.Kind == LoginIdentifierKind.Nir ? "NIR" : "provisional identifier")} {identifier}");
             if (person.IsClosed)
             {
@@ -55,12 +53,8 @@ public static partial class AccountCommands
             // exists before the transaction (creating it inside would need a second connection: SQLite locks).
             session.Get<IDataProtectionProvider>().CreateProtector("CafConnect.Cli.KeyRingCheck").Protect([0]);
 
-            var reset = session.Get<CredentialReset>();
-            var delivery = await session.AuditedAsync(async ct =>
-            {
-                var sent = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:cli:{session.Host.CorrelationId}", ct);
-                return (sent, new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sent.Channel.ToString(), person.Id, Details: $"by=agent; agent={agentId}"));
-            }, cancellationToken);
+            var delivery = await session.AuditedAsync(
+                ct => agents.IssueAsync(person, agentId, clientId: null, $"provisional-password:cli:{session.Host.CorrelationId}", ct), cancellationToken);
 
             var how = delivery.Channel == NotificationChannel.Sms ? $"by SMS to {delivery.MaskedRecipient}" : "by letter (the print service resolves the postal address)";
             session.Console.MarkupLine($"Provisional password for {Markup.Escape(identifier.ToString())} queued {Markup.Escape(how)}.");
@@ -87,7 +81,4 @@ public static partial class AccountCommands
             ? byId
             : throw CliException.Usage($"--provisional-id: {ProvisionalId.MessageFor(error)}");
     }
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex AgentId();
 }

@@ -75,7 +75,7 @@ public static partial class ClientCommands
             {
                 await clients.AddAsync(registration, ct);
                 return new AuditEntry(AuditEventTypes.ClientAdded, "success", ClientId: registration.ClientId,
-                    Details: AuditDetails(registration, registration.Kind == ClientKind.Confidential ? generated is null ? "given" : "generated" : "none"));
+                    Details: AuditDetails(registration, registration.Kind != ClientKind.Public ? generated is null ? "given" : "generated" : "none"));
             }, cancellationToken);
 
             session.Console.MarkupLine($"Client [bold]{Markup.Escape(registration.ClientId)}[/] added.");
@@ -113,7 +113,7 @@ public static partial class ClientCommands
                 BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri) ?? current.BackchannelLogoutUri,
             };
 
-            var keepSecret = updated.Kind == ClientKind.Confidential && string.IsNullOrEmpty(updated.ClientSecret);
+            var keepSecret = updated.Kind != ClientKind.Public && string.IsNullOrEmpty(updated.ClientSecret);
             List<string> failures;
             if (keepSecret && current.Kind == ClientKind.Public)
             {
@@ -260,12 +260,12 @@ public static partial class ClientCommands
         {
             Id = new("--id") { Description = "Client id: 2–64 characters, lower-case letters, digits, '.', '_' or '-'", HelpName = "id", Required = true };
             Name = new("--name") { Description = "Display name shown to users", HelpName = "name", Required = forAdd };
-            Kind = new("--kind") { Description = "confidential (a server that keeps a secret) or public (native app, PKCE only)", HelpName = "confidential|public", Required = forAdd };
+            Kind = new("--kind") { Description = "confidential (a server that keeps a secret), public (native app, PKCE only) or service (a back-end system calling the admin API: client credentials, scope cafconnect.admin)", HelpName = "confidential|public|service", Required = forAdd };
             Kind.Validators.Add(result =>
             {
                 if (result.GetValueOrDefault<string?>() is { } value && !Enum.TryParse<ClientKind>(value, ignoreCase: true, out _))
                 {
-                    result.AddError($"--kind '{value}' is not valid: use confidential or public");
+                    result.AddError($"--kind '{value}' is not valid: use confidential, public or service");
                 }
             });
             Secret = new("--secret") { Description = "Client secret, at least 24 characters (prefer --generate-secret: a command line can end up in shell history)", HelpName = "secret" };

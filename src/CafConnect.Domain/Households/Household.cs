@@ -25,6 +25,12 @@ public sealed class Household
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 
+    /// <summary>
+    /// A file the benefits system opened for a first-time applicant and is still processing (seed 000): its members are
+    /// primo-demandeurs until the event <c>file_opened</c> clears it.
+    /// </summary>
+    public bool Pending { get; set; }
+
     public List<HouseholdMembership> Members { get; set; } = [];
 }
 

@@ -97,12 +97,14 @@ public static class HouseholdPermissions
 
     /// <summary>May this person act on this file as <paramref name="permission"/> says? The question pages and tools ask.</summary>
     public static bool Allows(PersonAccount person, string fileNumber, string permission) =>
-        person.Memberships.Any(m => m.Household?.FileNumber == fileNumber && Allows(m.Role, m.Delegated, permission));
+        person.Memberships.Any(m => m.Household is { Pending: false } household && household.FileNumber == fileNumber && Allows(m.Role, m.Delegated, permission));
 
     /// <summary>
     /// A primo-demandeur is derived, not stored: a person with an account and no file membership has no processed file
     /// (seed 003, "Avant toute demande de prestation, le primo demandeur devra créer un espace personnel"). The flag cannot
-    /// go stale: it ends the moment the file import attaches the person to a file.
+    /// go stale: it ends the moment the file import attaches the person to a file. A file the benefits system registered
+    /// for a first-time applicant and still processes (<see cref="Household.Pending"/>) does not end it either (seed 000).
     /// </summary>
-    public static bool IsPrimoDemandeur(PersonAccount person) => !person.IsClosed && person.Memberships.Count == 0;
+    public static bool IsPrimoDemandeur(PersonAccount person) =>
+        !person.IsClosed && person.Memberships.All(m => m.Household is { Pending: true });
 }

@@ -14,6 +14,8 @@ public enum LegacySecretFormat
     Plain,
     /// <summary>An Argon2id PHC string, kept as it is.</summary>
     Argon2id,
+    /// <summary>A value in a format a registered legacy verifier knows (<see cref="HouseholdImportRow.LegacySecretFormatName"/>), kept as it is.</summary>
+    Verifier,
 }
 
 /// <summary>One valid row of the agency's export: a person on a file.</summary>
@@ -34,7 +36,8 @@ public sealed record HouseholdImportRow(
     string? Mobile,
     string? Email,
     string? LegacySecret,
-    LegacySecretFormat LegacySecretFormat)
+    LegacySecretFormat LegacySecretFormat,
+    string? LegacySecretFormatName = null)
 {
     /// <summary>The person's identity key: the NIR, else the provisional id.</summary>
     public string PersonKey => Nir ?? ProvisionalId!;
@@ -70,7 +73,12 @@ public static class HouseholdImportFormat
             ? null
             : $"l'en-tête doit être exactement : {string.Join(',', Columns)}";
 
-    public static bool TryParse(int line, IReadOnlyList<string> fields, out HouseholdImportRow? row, out ImportProblem? problem)
+    /// <param name="pluggableFormats">
+    /// Extra <c>legacy_secret_format</c> names (registered legacy verifiers) and, for each, the check that a value is
+    /// well formed for it.
+    /// </param>
+    public static bool TryParse(int line, IReadOnlyList<string> fields, out HouseholdImportRow? row, out ImportProblem? problem,
+        IReadOnlyDictionary<string, Func<string, bool>>? pluggableFormats = null)
     {
         row = null;
         problem = null;
@@ -179,11 +187,13 @@ public static class HouseholdImportFormat
             "plain" => LegacySecretFormat.Plain,
             "argon2id" => LegacySecretFormat.Argon2id,
             "none" or "" => LegacySecretFormat.None,
+            var name when pluggableFormats?.ContainsKey(name) == true => LegacySecretFormat.Verifier,
             _ => (LegacySecretFormat?)null,
         };
         if (format is null)
         {
-            return Fail("legacy_secret_format", "valeur attendue : plain, argon2id ou none", out problem);
+            var known = string.Join(", ", new[] { "plain", "argon2id" }.Concat(pluggableFormats?.Keys.Order(StringComparer.Ordinal) ?? Enumerable.Empty<string>()));
+            return Fail("legacy_secret_format", $"valeur attendue : {known} ou none", out problem);
         }
         if (format == LegacySecretFormat.None && secret is not null || format != LegacySecretFormat.None && secret is null)
         {
@@ -197,13 +207,18 @@ public static class HouseholdImportFormat
         {
             return Fail("legacy_secret", "chaîne PHC Argon2id attendue ($argon2id$v=19$…)", out problem);
         }
+        if (format == LegacySecretFormat.Verifier && !pluggableFormats![Field(15)](secret!))
+        {
+            return Fail("legacy_secret", $"valeur illisible pour le format {Field(15)}", out problem);
+        }
         if (secret is not null && role != HouseholdRole.Allocataire)
         {
             return Fail("legacy_secret", "le mot de passe dossier figure sur la ligne de l'allocataire seulement", out problem);
         }
 
         row = new HouseholdImportRow(line, fileNumber.Value, role, nir, provisionalId, civility, Field(5).ToUpperInvariant(), Optional(6)?.ToUpperInvariant(),
-            Field(7), birthDate, country, Optional(10), postalCode, mobile, email, secret, format.Value);
+            Field(7), birthDate, country, Optional(10), postalCode, mobile, email, secret, format.Value,
+            format == LegacySecretFormat.Verifier ? Field(15) : null);
         return true;
     }
 

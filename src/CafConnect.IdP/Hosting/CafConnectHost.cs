@@ -1,3 +1,4 @@
+using CafConnect.IdP.Admin;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.FirstLogin;
 using CafConnect.IdP.Features.FranceConnect;
@@ -46,13 +47,14 @@ public static class CafConnectHost
                     .SetIntrospectionEndpointUris(ProtocolEndpoints.IntrospectionPath.TrimStart('/'))
                     .SetJsonWebKeySetEndpointUris(ProtocolEndpoints.JwksPath.TrimStart('/'));
 
-                // Code flow only: no implicit, no hybrid, no password grant.
-                options.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow();
+                // Code flow only for people: no implicit, no hybrid, no password grant. Client credentials only for the
+                // agency's systems (service clients, the admin API): a client needs the permission to use it.
+                options.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow().AllowClientCredentialsFlow();
                 options.RequireProofKeyForCodeExchange();
                 // S256 only: "plain" would let an intercepted authorization request carry its own verifier.
                 options.Configure(o => o.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain));
 
-                options.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Phone, Scopes.OfflineAccess, CafScopes.Caf, CafScopes.Nir);
+                options.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Phone, Scopes.OfflineAccess, CafScopes.Caf, CafScopes.Nir, CafScopes.Admin);
                 options.RegisterClaims(Claims.Subject, Claims.Name, Claims.GivenName, Claims.FamilyName, Claims.Birthdate, Claims.Gender,
                     Claims.Email, Claims.EmailVerified, Claims.PhoneNumber, Claims.PhoneNumberVerified, Claims.AuthenticationTime,
                     CafClaimTypes.AuthenticationMethods, CafClaimTypes.SessionId, CafClaimTypes.Files, CafClaimTypes.PrimoDemandeur, CafClaimTypes.Permissions, CafClaimTypes.Nir);
@@ -78,6 +80,14 @@ public static class CafConnectHost
             })
             // FranceConnect as an external provider (OpenIddict's client), when FranceConnect:Enabled.
             .AddFranceConnect(configuration.GetSection("FranceConnect").Get<FranceConnectOptions>() ?? new FranceConnectOptions(), requireHttps);
+
+        // The admin API's bearer tokens are checked against this very server (keys, expiry, revocation).
+        services.AddOpenIddict().AddValidation(options =>
+        {
+            options.UseLocalServer();
+            options.EnableTokenEntryValidation();
+            options.UseAspNetCore();
+        });
 
         // The host (not the CLI) sends what the outbox holds.
         services.AddOutboxDispatcher();
@@ -138,7 +148,7 @@ public static class CafConnectHost
         app.UseExceptionHandler("/erreur");
         // People get a French page for errors; relying parties calling the back-channel endpoints get the bare status
         // and OpenIddict's RFC 6750 / 6749 headers and JSON, never HTML.
-        app.UseWhen(http => !ProtocolEndpoints.IsBackChannel(http.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/erreur/{0}"));
+        app.UseWhen(http => !ProtocolEndpoints.IsBackChannel(http.Request.Path) && !AdminApi.IsAdmin(http.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/erreur/{0}"));
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<MalformedInputMiddleware>();
         app.UseStaticFiles();
@@ -149,6 +159,7 @@ public static class CafConnectHost
         app.MapRazorPages();
         app.MapProtocolEndpoints();
         app.MapFranceConnect();
+        app.MapAdminApi();
         if (app.Configuration.GetValue("Demo:Enabled", false))
         {
             app.MapDemoRelyingParty();

@@ -59,8 +59,9 @@ public static class CafClaims
         }
         if (granted.Contains(CafScopes.Caf))
         {
+            // A file still being processed (first-time applicant) gives no file rights: the person is a primo-demandeur.
             claims[CafClaimTypes.Files] = person.Memberships
-                .Where(m => m.Household is not null)
+                .Where(m => m.Household is { Pending: false })
                 .OrderBy(m => m.Household!.FileNumber, StringComparer.Ordinal)
                 .Select(m => new Dictionary<string, object>
                 {

@@ -108,6 +108,18 @@ public static class ProtocolEndpoints
     private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the token request.");
+        if (request.IsClientCredentialsGrantType())
+        {
+            // A service client (the admin API): OpenIddict checked its secret, its permission for this grant and for each
+            // requested scope. The token names the client only; no person is behind it.
+            var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
+            identity.SetClaim(Claims.Subject, request.ClientId);
+            identity.SetScopes(request.GetScopes());
+            identity.SetDestinations(_ => [Destinations.AccessToken]);
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, null, request.ClientId,
+                $"scopes={string.Join(' ', request.GetScopes())}"), http.RequestAborted);
+            return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        }
         if (!request.IsAuthorizationCodeGrantType() && !request.IsRefreshTokenGrantType())
         {
             return Results.Forbid(ErrorProperties(Errors.UnsupportedGrantType, "This grant type is not supported."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);

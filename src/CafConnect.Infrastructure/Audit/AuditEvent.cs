@@ -76,6 +76,14 @@ public static class AuditEventTypes
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";
     public const string KeysRotated = "admin.keys.rotated";
+    /// <summary>A file event from the benefits system was applied (outcome: the event type; details: internal ids only).</summary>
+    public const string FileEventApplied = "admin.file_event.applied";
+    /// <summary>A first-time applicant was registered by the benefits system (outcome: delivery of the provisional password).</summary>
+    public const string ApplicantRegistered = "admin.applicant.registered";
+    /// <summary>The account was closed (outcome: why, e.g. <c>death</c>).</summary>
+    public const string AccountClosed = "account.closed";
+    /// <summary>The file's shared legacy code was erased (outcome: <c>separation</c> or <c>mutation</c>, seed 000).</summary>
+    public const string LegacyCodeReset = "file.legacy_code_reset";
     /// <summary>Rows past the retention period were deleted (outcome: how many; details: cutoff).</summary>
     public const string AuditPurged = "admin.audit.purged";
 }

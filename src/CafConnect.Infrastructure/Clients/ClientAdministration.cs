@@ -24,7 +24,7 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
             result.Add(new ClientSummary(
                 descriptor.ClientId!,
                 descriptor.DisplayName ?? string.Empty,
-                descriptor.ClientType ?? string.Empty,
+                KindOf(descriptor) == ClientKind.Service ? "service" : descriptor.ClientType ?? string.Empty,
                 descriptor.RedirectUris.Select(u => u.OriginalString).Order().ToList(),
                 descriptor.PostLogoutRedirectUris.Select(u => u.OriginalString).Order().ToList(),
                 descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
@@ -51,12 +51,12 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
     {
         var application = await applications.FindByClientIdAsync(registration.ClientId, cancellationToken)
             ?? throw new InvalidOperationException($"client '{registration.ClientId}' does not exist");
-        var keepSecret = registration.Kind == ClientKind.Confidential && string.IsNullOrEmpty(registration.ClientSecret);
+        var keepSecret = registration.Kind != ClientKind.Public && string.IsNullOrEmpty(registration.ClientSecret);
         var toValidate = keepSecret ? registration with { ClientSecret = new string('x', 24) } : registration;
         await Validator.ValidateAndThrowAsync(toValidate, cancellationToken);
 
         var descriptor = ToDescriptor(registration);
-        if (registration.Kind == ClientKind.Confidential)
+        if (registration.Kind != ClientKind.Public)
         {
             // PopulateAsync(application, descriptor) copies the secret as is, unhashed: hand it the stored hash
             // (null would erase the secret, a clear-text one would be saved before being hashed below).
@@ -65,7 +65,7 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
             descriptor.ClientSecret = stored.ClientSecret;
         }
         await applications.PopulateAsync(application, descriptor, cancellationToken);
-        if (!keepSecret && registration.Kind == ClientKind.Confidential && registration.ClientSecret is not null)
+        if (!keepSecret && registration.Kind != ClientKind.Public && registration.ClientSecret is not null)
         {
             // UpdateAsync(application, secret) hashes the new secret, then saves.
             await applications.UpdateAsync(application, registration.ClientSecret, cancellationToken);
@@ -100,7 +100,7 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
         {
             ClientId = descriptor.ClientId!,
             DisplayName = descriptor.DisplayName ?? descriptor.ClientId!,
-            Kind = descriptor.ClientType == ClientTypes.Public ? ClientKind.Public : ClientKind.Confidential,
+            Kind = KindOf(descriptor),
             RedirectUris = descriptor.RedirectUris.Select(u => u.OriginalString).ToList(),
             PostLogoutRedirectUris = descriptor.PostLogoutRedirectUris.Select(u => u.OriginalString).ToList(),
             Scopes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
@@ -109,8 +109,33 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
         };
     }
 
+    /// <summary>A service client is the one allowed the client-credentials grant (and nothing a person uses).</summary>
+    private static ClientKind KindOf(OpenIddictApplicationDescriptor descriptor) =>
+        descriptor.ClientType == ClientTypes.Public ? ClientKind.Public
+        : descriptor.Permissions.Contains(Permissions.GrantTypes.ClientCredentials) ? ClientKind.Service
+        : ClientKind.Confidential;
+
     internal static OpenIddictApplicationDescriptor ToDescriptor(ClientRegistration registration)
     {
+        if (registration.Kind == ClientKind.Service)
+        {
+            // Machine to machine: the token endpoint with its secret, for the admin scope; no authorization endpoint,
+            // no refresh token, no redirect URI, so it can never obtain a person's token.
+            var service = new OpenIddictApplicationDescriptor
+            {
+                ClientId = registration.ClientId,
+                ClientSecret = registration.ClientSecret,
+                ClientType = ClientTypes.Confidential,
+                DisplayName = registration.DisplayName,
+                Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
+            };
+            foreach (var scope in registration.Scopes.Distinct(StringComparer.Ordinal))
+            {
+                service.Permissions.Add(Permissions.Prefixes.Scope + scope);
+            }
+            return service;
+        }
+
         var descriptor = new OpenIddictApplicationDescriptor
         {
             ClientId = registration.ClientId,

@@ -8,6 +8,11 @@ public enum ClientKind
     Confidential,
     /// <summary>A native or browser application that cannot keep a secret: PKCE is its only proof.</summary>
     Public,
+    /// <summary>
+    /// A back-end system of the agency calling the admin API (e.g. the benefits system): client-credentials grant only,
+    /// a secret, no redirect URI, no person ever signs in through it.
+    /// </summary>
+    Service,
 }
 
 /// <summary>A relying party as operators describe it (CLI, seed configuration).</summary>
@@ -32,6 +37,12 @@ public static class CafScopes
     public const string Caf = "caf";
     public const string Nir = "nir";
 
+    /// <summary>The admin API (file events, applicant registration, agents' provisional passwords): service clients only.</summary>
+    public const string Admin = "cafconnect.admin";
+
+    /// <summary>Scopes a service client may be registered for.</summary>
+    public static readonly IReadOnlySet<string> ServiceRegistrable = new HashSet<string>(StringComparer.Ordinal) { Admin };
+
     /// <summary>Every scope a client may be registered for (openid is implicit).</summary>
     public static readonly IReadOnlySet<string> Registrable = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -49,14 +60,23 @@ public sealed class ClientRegistrationValidator : AbstractValidator<ClientRegist
             .Matches("^[a-z0-9][a-z0-9._-]{1,63}$").WithMessage("client id must be 2–64 characters: lower-case letters, digits, '.', '_' or '-'");
         RuleFor(c => c.DisplayName).NotEmpty().MaximumLength(100);
         RuleFor(c => c.ClientSecret)
-            .NotEmpty().When(c => c.Kind == ClientKind.Confidential).WithMessage("a confidential client needs a secret")
-            .MinimumLength(24).When(c => c.Kind == ClientKind.Confidential).WithMessage("a client secret must be at least 24 characters");
+            .NotEmpty().When(c => c.Kind != ClientKind.Public).WithMessage(c => $"a {c.Kind.ToString().ToLowerInvariant()} client needs a secret")
+            .MinimumLength(24).When(c => c.Kind != ClientKind.Public).WithMessage("a client secret must be at least 24 characters");
         RuleFor(c => c.ClientSecret).Empty().When(c => c.Kind == ClientKind.Public).WithMessage("a public client has no secret");
-        RuleFor(c => c.RedirectUris).NotEmpty().WithMessage("at least one redirect URI is required");
-        RuleForEach(c => c.RedirectUris).Custom((uri, context) => CheckRedirectUri(uri, context.InstanceToValidate.Kind, context));
-        RuleForEach(c => c.PostLogoutRedirectUris).Custom((uri, context) => CheckRedirectUri(uri, context.InstanceToValidate.Kind, context));
-        RuleFor(c => c.BackchannelLogoutUri!).Custom((uri, context) => CheckRedirectUri(uri, ClientKind.Confidential, context)).When(c => c.BackchannelLogoutUri is not null);
-        RuleForEach(c => c.Scopes).Must(CafScopes.Registrable.Contains).WithMessage((_, scope) => $"unknown scope '{scope}'");
+        RuleFor(c => c.RedirectUris).NotEmpty().When(c => c.Kind != ClientKind.Service).WithMessage("at least one redirect URI is required");
+        RuleForEach(c => c.RedirectUris).Custom((uri, context) => CheckRedirectUri(uri, context.InstanceToValidate.Kind, context)).When(c => c.Kind != ClientKind.Service);
+        RuleForEach(c => c.PostLogoutRedirectUris).Custom((uri, context) => CheckRedirectUri(uri, context.InstanceToValidate.Kind, context)).When(c => c.Kind != ClientKind.Service);
+        RuleFor(c => c.BackchannelLogoutUri!).Custom((uri, context) => CheckRedirectUri(uri, ClientKind.Confidential, context)).When(c => c.BackchannelLogoutUri is not null && c.Kind != ClientKind.Service);
+        // A person's client never gets the admin scope, and a service client gets nothing else: a token is either a
+        // person's or a system's, never both.
+        RuleForEach(c => c.Scopes).Must(CafScopes.Registrable.Contains).When(c => c.Kind != ClientKind.Service)
+            .WithMessage((_, scope) => scope == CafScopes.Admin ? $"scope '{scope}' is for service clients only (--kind service)" : $"unknown scope '{scope}'");
+        RuleForEach(c => c.Scopes).Must(CafScopes.ServiceRegistrable.Contains).When(c => c.Kind == ClientKind.Service)
+            .WithMessage((_, scope) => $"a service client may only have the scope '{CafScopes.Admin}', not '{scope}'");
+        RuleFor(c => c.Scopes).NotEmpty().When(c => c.Kind == ClientKind.Service).WithMessage($"a service client needs the scope '{CafScopes.Admin}'");
+        RuleFor(c => c.RedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no redirect URI (it never signs a person in)");
+        RuleFor(c => c.PostLogoutRedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no post-logout redirect URI");
+        RuleFor(c => c.BackchannelLogoutUri).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no back-channel logout URI");
     }
 
     /// <summary>

@@ -41,8 +41,11 @@ public sealed record ImportReport(
 /// each complete, valid file to a writer running at the same time (a bounded channel of batches): checking batch N+1
 /// overlaps writing batch N, and each batch is one transaction, so a file is never half-written.
 /// </remarks>
-public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher, StorageSettings storage, TimeProvider clock)
+public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher, StorageSettings storage, TimeProvider clock, LegacySecretVerifiers? legacyVerifiers = null)
 {
+    /// <summary>The registered legacy verifiers (none when built by hand, as the benchmark does).</summary>
+    private readonly LegacySecretVerifiers _legacyVerifiers = legacyVerifiers ?? new LegacySecretVerifiers([], hasher);
+
     /// <summary>Batches checked ahead of the writer: enough to keep it busy, few enough to bound memory.</summary>
     private const int BatchesAhead = 2;
 
@@ -86,7 +89,7 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        var checking = Task.Run(() => CheckRowsAsync(records, lastRowOfFile, options, run, batches.Writer, stop.Token), CancellationToken.None);
+        var checking = Task.Run(() => CheckRowsAsync(records, lastRowOfFile, _legacyVerifiers.Formats, options, run, batches.Writer, stop.Token), CancellationToken.None);
         var writing = Task.Run(() => WriteBatchesAsync(batches.Reader, options, run, stop), CancellationToken.None);
         await ThrowRootCauseAsync(checking, writing, cancellationToken);
 
@@ -113,6 +116,7 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
 
     /// <summary>Second pass, producer: parses and checks every row; each file is judged when its last row is read.</summary>
     private static async Task CheckRowsAsync(IAsyncEnumerator<(int Line, List<string> Fields)> records, Dictionary<string, int> lastRowOfFile,
+        IReadOnlyDictionary<string, Func<string, bool>> pluggableFormats,
         ImportOptions options, ImportRun run, ChannelWriter<List<List<HouseholdImportRow>>> batches, CancellationToken cancellationToken)
     {
         try
@@ -128,7 +132,7 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
                 var (line, fields) = records.Current;
                 row++;
                 string? fileNumber;
-                if (HouseholdImportFormat.TryParse(line, fields, out var parsed, out var problem))
+                if (HouseholdImportFormat.TryParse(line, fields, out var parsed, out var problem, pluggableFormats))
                 {
                     fileNumber = parsed!.FileNumber;
                     OpenHousehold.Of(open, fileNumber).Rows.Add(parsed);
@@ -361,7 +365,13 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
         var result = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         Parallel.ForEach(batch.SelectMany(h => h).Where(r => r.LegacySecret is not null), row =>
         {
-            result[row.FileNumber] = row.LegacySecretFormat == LegacySecretFormat.Plain ? hasher.Hash(row.LegacySecret!) : row.LegacySecret!;
+            result[row.FileNumber] = row.LegacySecretFormat switch
+            {
+                LegacySecretFormat.Plain => hasher.Hash(row.LegacySecret!),
+                // Kept as given, tagged with its format: verified by its verifier, re-hashed at the first login.
+                LegacySecretFormat.Verifier => _legacyVerifiers.Wrap(row.LegacySecretFormatName!, row.LegacySecret!),
+                _ => row.LegacySecret!,
+            };
         });
         return new Dictionary<string, string>(result, StringComparer.Ordinal);
     }

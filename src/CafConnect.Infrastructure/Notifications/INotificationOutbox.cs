@@ -27,6 +27,14 @@ public enum NotificationKind
     AccountLocked,
     /// <summary>Values: <c>holder_name</c>, <c>file_number</c>: the file holder invites a household member to create their account.</summary>
     HouseholdInvitation,
+    /// <summary>Values: <c>file_number</c> (the person's file after the separation).</summary>
+    SeparationRecorded,
+    /// <summary>Values: <c>file_number</c> (the file's new number after its transfer to another Caf).</summary>
+    FileTransferred,
+    /// <summary>Values: none: the NIR is now the login, the provisional identifier no longer works.</summary>
+    NirAttached,
+    /// <summary>Values: <c>file_number</c>, and <c>identifier</c> (P + 8 digits) for a person without NIR: the first of a paper applicant's two letters.</summary>
+    ApplicantIdentifier,
 }
 
 /// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>

@@ -39,6 +39,9 @@ public sealed partial class NotificationTemplates
         NotificationKind.DelegationChanged => ["partner_name", "delegated"],
         NotificationKind.AccountLocked => ["duration"],
         NotificationKind.HouseholdInvitation => ["holder_name"],
+        NotificationKind.SeparationRecorded => ["file_number"],
+        NotificationKind.FileTransferred => ["file_number"],
+        NotificationKind.ApplicantIdentifier => ["file_number"],
         _ => [],
     };
 
@@ -129,6 +132,17 @@ public sealed partial class NotificationTemplates
             ],
             "Vous venez de demander votre identifiant de connexion. Veillez le conserver : {identifier}. A bientôt sur caf.fr"),
 
+        // A first-time applicant registered by the benefits system (seed 000): the password comes with the new file.
+        NotificationKind.ProvisionalPassword when values.ContainsKey("file_number") => new Template(
+            "Votre mot de passe provisoire",
+            [
+                "Votre demande a bien été enregistrée : votre numéro allocataire est le {file_number}.",
+                "Pour suivre votre dossier dans l'Espace Mon Compte, votre mot de passe provisoire : {password}",
+                "Il est valable jusqu'au {valid_until}. Lors de votre première connexion, vous choisirez votre mot de passe personnel.",
+                "Ne communiquez jamais ce mot de passe : votre Caf ne vous le demandera jamais.",
+            ],
+            "Votre demande Caf est enregistrée (n° allocataire {file_number}). Mot de passe provisoire : {password}, valable jusqu'au {valid_until}. Ne le communiquez jamais. A bientôt sur caf.fr"),
+
         NotificationKind.ProvisionalPassword => new Template(
             "Votre mot de passe provisoire",
             [
@@ -187,6 +201,48 @@ public sealed partial class NotificationTemplates
                 "Si vous n'êtes pas à l'origine de ces tentatives, quelqu'un essaie peut-être d'accéder à votre compte : choisissez un nouveau mot de passe. Votre Caf ne vous demandera jamais votre mot de passe.",
             ],
             "Votre compte Caf a été temporairement bloqué après plusieurs tentatives de connexion infructueuses. Il sera de nouveau accessible dans {duration}. Si vous n'êtes pas à l'origine de ces tentatives, changez votre mot de passe. A bientôt sur caf.fr"),
+
+        NotificationKind.SeparationRecorded => new Template(
+            "Votre séparation a été enregistrée",
+            [
+                "Votre Caf a enregistré votre séparation. Votre dossier est désormais le dossier n° {file_number}.",
+                "Vous gardez votre Espace Mon Compte personnel et votre mot de passe. Votre ancien conjoint n'a plus accès à votre dossier, ni vous au sien.",
+            ],
+            "Votre Caf a enregistré votre séparation. Votre dossier est désormais le n° {file_number}. Vous gardez votre compte et votre mot de passe. A bientôt sur caf.fr"),
+
+        NotificationKind.FileTransferred => new Template(
+            "Votre dossier a changé de Caf",
+            [
+                "Votre dossier a été transféré à votre nouvelle Caf. Votre nouveau numéro allocataire est le {file_number}.",
+                "Vous gardez votre Espace Mon Compte : vous vous connectez toujours avec le même identifiant et le même mot de passe.",
+            ],
+            "Votre dossier a été transféré à votre nouvelle Caf. Nouveau numéro allocataire : {file_number}. Votre identifiant et votre mot de passe ne changent pas. A bientôt sur caf.fr"),
+
+        NotificationKind.NirAttached => new Template(
+            "Votre identifiant de connexion change",
+            [
+                "Votre numéro de Sécurité sociale est désormais connu de votre Caf.",
+                "Connectez-vous maintenant avec votre numéro de Sécurité sociale et votre mot de passe habituel : votre identifiant provisoire ne fonctionne plus. Votre Espace Mon Compte et son historique sont conservés.",
+            ],
+            "Votre numéro de Sécurité sociale est désormais votre identifiant Caf : votre identifiant provisoire ne fonctionne plus. Votre mot de passe ne change pas. A bientôt sur caf.fr"),
+
+        NotificationKind.ApplicantIdentifier when values.ContainsKey("identifier") => new Template(
+            "Votre identifiant de connexion",
+            [
+                "Votre demande a bien été enregistrée : votre numéro allocataire est le {file_number}.",
+                "Pour suivre votre dossier dans l'Espace Mon Compte, votre identifiant provisoire : {identifier}. Veillez le conserver.",
+                "Votre mot de passe provisoire vous parvient par un courrier distinct.",
+            ],
+            "Votre demande Caf est enregistrée (n° allocataire {file_number}). Votre identifiant provisoire : {identifier}. A bientôt sur caf.fr"),
+
+        NotificationKind.ApplicantIdentifier => new Template(
+            "Votre identifiant de connexion",
+            [
+                "Votre demande a bien été enregistrée : votre numéro allocataire est le {file_number}.",
+                "Pour suivre votre dossier dans l'Espace Mon Compte, connectez-vous avec votre numéro de Sécurité sociale (inscrit sur votre carte Vitale).",
+                "Votre mot de passe provisoire vous parvient par un courrier distinct.",
+            ],
+            "Votre demande Caf est enregistrée (n° allocataire {file_number}). Connectez-vous avec votre numéro de Sécurité sociale. A bientôt sur caf.fr"),
 
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No template for this kind of message."),
     };

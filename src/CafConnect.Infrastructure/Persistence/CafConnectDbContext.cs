@@ -30,6 +30,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
     public DbSet<Accounts.ExternalLogin> ExternalLogins => Set<Accounts.ExternalLogin>();
     public DbSet<HouseholdInvitation> HouseholdInvitations => Set<HouseholdInvitation>();
+    public DbSet<Admin.ProcessedAdminRequest> ProcessedAdminRequests => Set<Admin.ProcessedAdminRequest>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -176,6 +177,16 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             audit.Property(a => a.Details).HasMaxLength(2000);
             audit.HasIndex(a => new { a.PersonId, a.OccurredAt });
             audit.HasIndex(a => a.OccurredAt);
+        });
+
+        builder.Entity<Admin.ProcessedAdminRequest>(request =>
+        {
+            request.ToTable("ProcessedAdminRequests");
+            request.HasKey(r => r.Key);
+            request.Property(r => r.Key).HasMaxLength(160);
+            request.Property(r => r.PayloadHash).HasMaxLength(64).IsRequired();
+            request.Property(r => r.Response).HasMaxLength(4000).IsRequired();
+            request.HasIndex(r => r.ProcessedAt);
         });
 
         builder.Entity<OutboxMessage>(message =>

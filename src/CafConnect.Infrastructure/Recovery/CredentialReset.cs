@@ -59,7 +59,13 @@ public sealed class CredentialReset(
     /// at its first use: by SMS to the verified mobile when there is one, else by letter (seed 000). The account's
     /// current password stops working. Returns where it goes; the password itself only ever leaves in the message.
     /// </summary>
-    public async Task<ProvisionalPasswordDelivery> IssueProvisionalPasswordAsync(PersonAccount person, string idempotencyKey, CancellationToken cancellationToken)
+    /// <param name="deliverTo">
+    /// Where to send it instead of the verified contact: the benefits system gives a mobile that nobody verified yet
+    /// (a first-time applicant, seed 000) or asks for a letter.
+    /// </param>
+    /// <param name="extraValues">More template values (e.g. <c>file_number</c> for a first-time applicant's message).</param>
+    public async Task<ProvisionalPasswordDelivery> IssueProvisionalPasswordAsync(PersonAccount person, string idempotencyKey, CancellationToken cancellationToken,
+        (NotificationChannel Channel, string Recipient)? deliverTo = null, IReadOnlyDictionary<string, string>? extraValues = null)
     {
         var password = NewProvisionalPassword(await persons.PasswordContextOfAsync(person, cancellationToken));
         var now = clock.GetUtcNow();
@@ -75,9 +81,14 @@ public sealed class CredentialReset(
             // The last day it works, as a letter reads it (Paris time).
             ["valid_until"] = ToParis(validUntil.AddSeconds(-1)).ToString("dd/MM/yyyy", CultureInfo.InvariantCulture),
         };
-        var (channel, recipient) = person.MobilePhoneVerified && person.MobilePhone is not null
-            ? (NotificationChannel.Sms, person.MobilePhone)
-            : (NotificationChannel.Letter, LetterRecipient(person));
+        foreach (var (name, value) in extraValues ?? new Dictionary<string, string>())
+        {
+            values[name] = value;
+        }
+        var (channel, recipient) = deliverTo
+            ?? (person.MobilePhoneVerified && person.MobilePhone is not null
+                ? (NotificationChannel.Sms, person.MobilePhone)
+                : (NotificationChannel.Letter, LetterRecipient(person)));
         outbox.Enqueue(new NotificationRequest(NotificationKind.ProvisionalPassword, channel, recipient, values, person.Id, idempotencyKey));
         await RevokeGrantsAsync(person, cancellationToken);
         return new ProvisionalPasswordDelivery(channel, RecipientMask.Mask(channel, recipient), validUntil);
@@ -88,11 +99,12 @@ public sealed class CredentialReset(
     /// once, access tokens at their next introspection (they live 5 minutes). Browser sessions of the provider end
     /// through the session check (a session older than the password is refused).
     /// </summary>
-    public async Task RevokeGrantsAsync(PersonAccount person, CancellationToken cancellationToken)
+    /// <param name="reason">The audit outcome: why (a password replaced, a separation, a death…).</param>
+    public async Task RevokeGrantsAsync(PersonAccount person, CancellationToken cancellationToken, string reason = "password_replaced")
     {
         var revokedAuthorizations = await authorizations.RevokeBySubjectAsync(person.Subject, cancellationToken);
         var revokedTokens = await tokens.RevokeBySubjectAsync(person.Subject, cancellationToken);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.GrantsRevoked, "password_replaced", person.Id,
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.GrantsRevoked, reason, person.Id,
             Details: $"authorizations={revokedAuthorizations}; tokens={revokedTokens}"), cancellationToken);
     }
 

@@ -109,6 +109,20 @@ public class HouseholdPermissionsTests
     }
 
     [Test]
+    public void A_first_time_applicant_on_a_file_still_being_processed_is_a_primo_demandeur_without_file_rights()
+    {
+        var applicant = new PersonAccount();
+        applicant.Memberships.Add(new HouseholdMembership { Role = HouseholdRole.Allocataire, Household = new Household { FileNumber = "0777001", Pending = true } });
+
+        Assert.That(HouseholdPermissions.IsPrimoDemandeur(applicant), Is.True);
+        Assert.That(HouseholdPermissions.Allows(applicant, "0777001", ConsulterDroitsPaiements), Is.False);
+
+        applicant.Memberships[0].Household!.Pending = false;
+        Assert.That(HouseholdPermissions.IsPrimoDemandeur(applicant), Is.False, "file_opened: the file is processed");
+        Assert.That(HouseholdPermissions.Allows(applicant, "0777001", ConsulterDroitsPaiements), Is.True);
+    }
+
+    [Test]
     public void Allows_on_a_person_answers_for_the_named_file_only()
     {
         var person = new PersonAccount();

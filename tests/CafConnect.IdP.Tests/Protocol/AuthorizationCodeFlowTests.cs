@@ -10,7 +10,7 @@ namespace CafConnect.IdP.Tests.Protocol;
 public sealed class AuthorizationCodeFlowTests(StoreKind kind) : StoreFixture(kind)
 {
     [Test]
-    public async Task Discovery_advertises_code_flow_only_with_S256_and_the_iss_response_parameter()
+    public async Task Discovery_advertises_the_code_flow_with_S256_and_iss_and_client_credentials_for_service_clients()
     {
         var json = JsonDocument.Parse(await Host.CreateBrowser().GetStringAsync("/.well-known/openid-configuration")).RootElement;
 
@@ -18,7 +18,8 @@ public sealed class AuthorizationCodeFlowTests(StoreKind kind) : StoreFixture(ki
         {
             Assert.That(json.GetProperty("issuer").GetString(), Is.EqualTo("http://localhost/"));
             Assert.That(json.GetProperty("response_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "code" }));
-            Assert.That(json.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "authorization_code", "refresh_token" }));
+            Assert.That(json.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "authorization_code", "refresh_token", "client_credentials" }),
+                "client_credentials is allowed only to service clients (admin API); no implicit, no password grant");
             Assert.That(json.GetProperty("code_challenge_methods_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "S256" }));
             Assert.That(json.GetProperty("authorization_response_iss_parameter_supported").GetBoolean(), Is.True);
             foreach (var endpoint in new[] { "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri" })

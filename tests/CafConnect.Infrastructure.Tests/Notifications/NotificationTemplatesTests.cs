@@ -14,6 +14,8 @@ public sealed class NotificationTemplatesTests
         NotificationKind.DelegationChanged => new() { ["partner_name"] = "Zohra <b>TADJ</b> & fils", ["delegated"] = "true" },
         NotificationKind.AccountLocked => new() { ["duration"] = "2 heures et 30 minutes" },
         NotificationKind.HouseholdInvitation => new() { ["holder_name"] = "Louise <b>DUBOIS</b> & fils" },
+        NotificationKind.SeparationRecorded or NotificationKind.FileTransferred => new() { ["file_number"] = "0260399" },
+        NotificationKind.ApplicantIdentifier => new() { ["file_number"] = "0483920", ["identifier"] = "P33392250" },
         _ => new(),
     };
 
@@ -69,6 +71,22 @@ public sealed class NotificationTemplatesTests
         {
             Assert.That(delegation.Html, Does.Contain("<strong>Zohra &lt;b&gt;TADJ&lt;/b&gt; &amp; fils</strong>"));
             Assert.That(password.Html, Does.Contain("<strong>Ab3&lt;&amp;&gt;&quot;&#x27;</strong>"));
+        });
+    }
+
+    [Test]
+    public void A_first_time_applicants_password_and_identifier_never_share_a_message()
+    {
+        var password = _templates.Render(NotificationKind.ProvisionalPassword, NotificationChannel.Letter,
+            new Dictionary<string, string> { ["password"] = "48213957", ["valid_until"] = "24/01/2027", ["file_number"] = "0483920" });
+        var identifier = _templates.Render(NotificationKind.ApplicantIdentifier, NotificationChannel.Letter, ValuesFor(NotificationKind.ApplicantIdentifier));
+        var withNir = _templates.Render(NotificationKind.ApplicantIdentifier, NotificationChannel.Letter, new Dictionary<string, string> { ["file_number"] = "0483920" });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(password.Text, Does.Contain("48213957").And.Contain("0483920").And.Contain("Votre demande a bien été enregistrée").And.Not.Contain("P33392250"));
+            Assert.That(identifier.Text, Does.Contain("P33392250").And.Contain("courrier distinct").And.Not.Contain("48213957"));
+            Assert.That(withNir.Text, Does.Contain("numéro de Sécurité sociale").And.Contain("0483920"));
         });
     }
 

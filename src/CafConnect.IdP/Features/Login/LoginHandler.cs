@@ -49,7 +49,7 @@ public sealed class LoginOptions
 /// </summary>
 public sealed class LoginHandler(
     PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, TermsOfUseCatalog terms, LoginOptions options,
-    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger)
+    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, LegacySecretVerifiers secrets)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
@@ -163,7 +163,7 @@ public sealed class LoginHandler(
     {
         if (person.PasswordHash is not null)
         {
-            var result = hasher.Verify(secret, person.PasswordHash);
+            var result = secrets.Verify(secret, person.PasswordHash);
             if (result == SecretVerification.Failed)
             {
                 return (false, PasswordKind.Personal, "wrong_password");
@@ -176,18 +176,32 @@ public sealed class LoginHandler(
             return (true, person.CredentialKind == CredentialKind.Provisional ? PasswordKind.Provisional : PasswordKind.Personal, "pwd");
         }
 
-        var legacyHashes = person.Memberships
+        var legacyFiles = person.Memberships
             .Where(m => LegacyCodeRoles.Contains(m.Role) && m.Household?.LegacySecretHash is not null)
-            .Select(m => m.Household!.LegacySecretHash!)
+            .Select(m => m.Household!)
             .ToList();
+        var legacyHashes = legacyFiles.Select(h => h.LegacySecretHash!).ToList();
         if (legacyHashes.Count == 0 || secret.Length != 8 || !secret.All(char.IsAsciiDigit))
         {
             hasher.VerifyAgainstDummy(secret);
             return (false, PasswordKind.LegacyFileCode, person.PasswordHash is null && legacyHashes.Count == 0 ? "no_usable_credential" : "wrong_password");
         }
-        return legacyHashes.Any(hash => hasher.Verify(secret, hash) != SecretVerification.Failed)
-            ? (true, PasswordKind.LegacyFileCode, "legacy_code")
-            : (false, PasswordKind.LegacyFileCode, "wrong_password");
+        foreach (var file in legacyFiles)
+        {
+            var result = secrets.Verify(secret, file.LegacySecretHash!);
+            if (result == SecretVerification.Failed)
+            {
+                continue;
+            }
+            if (result == SecretVerification.SucceededRehashNeeded)
+            {
+                // Weaker parameters, or a legacy format kept at import (a pluggable verifier): Argon2id from now on.
+                // Saved with the login (the file is tracked with the person).
+                file.LegacySecretHash = hasher.Hash(secret);
+            }
+            return (true, PasswordKind.LegacyFileCode, "legacy_code");
+        }
+        return (false, PasswordKind.LegacyFileCode, "wrong_password");
     }
 
     private static void LogFailure(ILogger logger, Guid? personId) =>

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FluentValidation.Results;
+
+namespace CafConnect.Infrastructure.Admin;
+
+/// <summary>
+/// A refusal of the admin API as RFC 7807 problem details: the status, a stable <see cref="Code"/> (also the end of the
+/// <c>type</c> URI), an English title and detail for the calling system's logs, and field errors for a 400.
+/// </summary>
+public sealed record AdminProblem(int Status, string Code, string Title, string Detail, IReadOnlyDictionary<string, string[]>? Errors = null)
+{
+    public const string TypePrefix = "urn:cafconnect:admin:problem:";
+
+    public static AdminProblem Invalid(IReadOnlyDictionary<string, string[]> errors) =>
+        new(400, "invalid_request", "The request is invalid.", "One or more fields are missing or invalid; see errors.", errors);
+
+    public static AdminProblem Invalid(ValidationResult result) => Invalid(result.Errors
+        .GroupBy(e => e.PropertyName)
+        .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray(), StringComparer.Ordinal));
+
+    public static AdminProblem MalformedJson(string detail) =>
+        new(400, "malformed_json", "The request body is not the expected JSON.", detail);
+
+    public static AdminProblem Unprocessable(string code, string detail) => new(422, code, "The request cannot be applied to the current state.", detail);
+
+    public static AdminProblem Conflict(string code, string detail) => new(409, code, "The request conflicts with the current state.", detail);
+}
+
+/// <summary>The answer to an admin request: a success (status and JSON body) or a problem.</summary>
+public sealed record AdminResponse(int Status, JsonElement? Body, AdminProblem? Problem)
+{
+    /// <summary>True when the answer was stored for an earlier request with the same id and payload.</summary>
+    public bool Replayed { get; init; }
+
+    public bool Succeeded => Problem is null;
+
+    public static AdminResponse Success(int status, object body) =>
+        new(status, JsonSerializer.SerializeToElement(body, AdminJson.Options), null);
+
+    public static AdminResponse Failure(AdminProblem problem) => new(problem.Status, null, problem);
+}
+
+/// <summary>Who calls: the admin client (API) or the operator (CLI). Recorded in the audit trail.</summary>
+public sealed record AdminCaller(string? ClientId, string? Operator)
+{
+    public string AuditDetails => ClientId is not null ? $"by=client:{ClientId}" : $"by=cli:{Operator}";
+}
+
+/// <summary>One JSON dialect for the API, the CLI's files and the stored answers: snake_case, unknown fields refused.</summary>
+public static class AdminJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A misspelt field ("nri") must not be silently ignored: the event would be applied without it.
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        PropertyNameCaseInsensitive = false,
+    };
+
+    /// <summary>Largest body the admin API reads (an event is a few hundred bytes).</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>Parses <paramref name="json"/> as <typeparamref name="T"/>, or explains (in English) why not.</summary>
+    public static bool TryParse<T>(string json, out T? value, out AdminProblem? problem) where T : class
+    {
+        value = null;
+        problem = null;
+        try
+        {
+            value = JsonSerializer.Deserialize<T>(json, Options);
+            if (value is null)
+            {
+                problem = AdminProblem.MalformedJson("The body must be a JSON object.");
+                return false;
+            }
+            return true;
+        }
+        catch (JsonException exception)
+        {
+            // The serializer's message names the path and the field, never a value.
+            problem = AdminProblem.MalformedJson(exception.Path is { } path ? $"Invalid JSON at {path}: {FirstSentence(exception.Message)}" : FirstSentence(exception.Message));
+            return false;
+        }
+        catch (NotSupportedException exception)
+        {
+            problem = AdminProblem.MalformedJson(FirstSentence(exception.Message));
+            return false;
+        }
+    }
+
+    /// <summary>SHA-256 of the request as parsed (so formatting and field order do not matter).</summary>
+    public static string PayloadHash<T>(T request) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, Options))));
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        var sentence = end > 0 ? message[..(end + 1)] : message;
+        return sentence.Length <= 300 ? sentence : sentence[..300];
+    }
+}

@@ -1,0 +1,81 @@
+using CafConnect.Domain.Households;
+using CafConnect.Domain.Identity;
+using FluentValidation;
+
+namespace CafConnect.Infrastructure.Admin;
+
+/// <summary>The event types of <c>POST /admin/v1/file-events</c> (docs/admin-api.md).</summary>
+public static class FileEventTypes
+{
+    public const string PersonAdded = "person_added";
+    public const string PersonRemoved = "person_removed";
+    public const string Separation = "separation";
+    public const string Mutation = "mutation";
+    public const string NirAttached = "nir_attached";
+    public const string Death = "death";
+    /// <summary>The benefits system finished processing a first-time applicant's file: its members are no longer primo-demandeurs.</summary>
+    public const string FileOpened = "file_opened";
+
+    public static readonly IReadOnlyList<string> All = [PersonAdded, PersonRemoved, Separation, Mutation, NirAttached, Death, FileOpened];
+}
+
+/// <summary>
+/// One event of a Caf file, from the benefits system (API) or an operator (CLI). Which fields each type needs is
+/// checked by <see cref="FileEventRequestValidator"/>.
+/// </summary>
+public sealed record FileEventRequest
+{
+    /// <summary>The sender's unique id for this event: a replay with the same id is answered once.</summary>
+    public string? EventId { get; init; }
+    public string? Type { get; init; }
+    public string? FileNumber { get; init; }
+    /// <summary>Separation: the file the leaving partner now holds; mutation: the file's new number.</summary>
+    public string? NewFileNumber { get; init; }
+    public PersonReference? Person { get; init; }
+    /// <summary>Person added: allocataire, conjoint, conjoint_allocataire, enfant or autre.</summary>
+    public string? Role { get; init; }
+    /// <summary>NIR attached: the person's NIR, which becomes their login.</summary>
+    public string? Nir { get; init; }
+
+    public static readonly IReadOnlyDictionary<string, HouseholdRole> Roles = new Dictionary<string, HouseholdRole>(StringComparer.Ordinal)
+    {
+        ["allocataire"] = HouseholdRole.Allocataire,
+        ["conjoint"] = HouseholdRole.Conjoint,
+        ["conjoint_allocataire"] = HouseholdRole.ConjointAllocataire,
+        ["enfant"] = HouseholdRole.Enfant,
+        ["autre"] = HouseholdRole.Autre,
+    };
+}
+
+public sealed class FileEventRequestValidator : AbstractValidator<FileEventRequest>
+{
+    public FileEventRequestValidator()
+    {
+        RuleFor(e => e.EventId).NotEmpty().OverridePropertyName("event_id").WithMessage("event_id is required")
+            .Matches("^[A-Za-z0-9._:-]{1,100}$").OverridePropertyName("event_id").WithMessage("event_id: 1 to 100 letters, digits, '.', '_', ':' or '-'");
+        RuleFor(e => e.Type).NotEmpty().OverridePropertyName("type").WithMessage("type is required")
+            .Must(t => FileEventTypes.All.Contains(t)).When(e => !string.IsNullOrEmpty(e.Type), ApplyConditionTo.CurrentValidator).OverridePropertyName("type")
+            .WithMessage($"type: one of {string.Join(", ", FileEventTypes.All)}");
+
+        var needsFile = new[] { FileEventTypes.PersonAdded, FileEventTypes.PersonRemoved, FileEventTypes.Separation, FileEventTypes.Mutation, FileEventTypes.FileOpened };
+        var needsPerson = new[] { FileEventTypes.PersonAdded, FileEventTypes.PersonRemoved, FileEventTypes.Separation, FileEventTypes.NirAttached, FileEventTypes.Death };
+        var needsNewFile = new[] { FileEventTypes.Separation, FileEventTypes.Mutation };
+
+        RuleFor(e => e.FileNumber).Must(IsFileNumber).When(e => needsFile.Contains(e.Type)).OverridePropertyName("file_number")
+            .WithMessage("file_number: exactly 7 digits");
+        RuleFor(e => e.NewFileNumber).Must(IsFileNumber).When(e => needsNewFile.Contains(e.Type)).OverridePropertyName("new_file_number")
+            .WithMessage("new_file_number: exactly 7 digits");
+        RuleFor(e => e.NewFileNumber).NotEqual(e => e.FileNumber).When(e => needsNewFile.Contains(e.Type) && e.NewFileNumber is not null)
+            .OverridePropertyName("new_file_number").WithMessage("new_file_number must differ from file_number");
+        RuleFor(e => e.Person).NotNull().When(e => needsPerson.Contains(e.Type)).OverridePropertyName("person").WithMessage("person is required");
+        RuleFor(e => e.Person!).SetValidator(new PersonReferenceValidator()).When(e => e.Person is not null).OverridePropertyName("person");
+        RuleFor(e => e.Person!.ProvisionalId).NotEmpty().When(e => e.Type == FileEventTypes.NirAttached && e.Person is not null)
+            .OverridePropertyName("person.provisional_id").WithMessage("nir_attached: the person is named by their provisional_id");
+        RuleFor(e => e.Role).Must(r => r is not null && FileEventRequest.Roles.ContainsKey(r)).When(e => e.Type == FileEventTypes.PersonAdded)
+            .OverridePropertyName("role").WithMessage("role: allocataire, conjoint, conjoint_allocataire, enfant or autre");
+        RuleFor(e => e.Nir).Must(n => Domain.Identity.Nir.TryParse(n, out _, out _)).When(e => e.Type == FileEventTypes.NirAttached)
+            .OverridePropertyName("nir").WithMessage("nir: a valid NIR (13 or 15 characters)");
+    }
+
+    private static bool IsFileNumber(string? value) => value is not null && Domain.Identity.FileNumber.TryParse(value, out var parsed, out _) && parsed.Value == value;
+}

@@ -1,0 +1,264 @@
+using System.Net;
+using System.Text.Json;
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Features.Login;
+using CafConnect.IdP.Tests.Features.FirstLogin;
+using CafConnect.IdP.Tests.Features.Recovery;
+using CafConnect.IdP.Tests.Support;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Notifications;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.IdP.Tests.Admin;
+
+/// <summary>
+/// <c>POST /admin/v1/file-events</c> over HTTP, each on a store of its own (the events change the demo files):
+/// separation, mutation, NIR attached, death, person added / removed, file opened, and idempotency by event id.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class FileEventsTests(StoreKind kind)
+{
+    private const string Path = "/admin/v1/file-events";
+    private const string AminaNir = "2900599350123";
+
+    private static async Task<(AdminClient Admin, string Token)> AdminOf(JourneyHost host)
+    {
+        var admin = new AdminClient(host.Host.CreateClient());
+        return (admin, await admin.TokenAsync());
+    }
+
+    private static async Task<JsonElement> AppliedAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+        var json = JsonDocument.Parse(body).RootElement.Clone();
+        Assert.That(json.GetProperty("status").GetString(), Is.EqualTo("applied"));
+        return json;
+    }
+
+    private static async Task<List<string>> FileNumbersInUserInfoAsync(OidcDriver driver, string accessToken)
+    {
+        var response = await driver.UserInfoAsync(accessToken);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("caf_files")
+            .EnumerateArray().Select(f => f.GetProperty("file_number").GetString()!).ToList();
+    }
+
+    private static Task<PersonAccount> PersonAsync(JourneyHost host, string nir) =>
+        host.QueryAsync(db => db.Persons.AsNoTracking().Include(p => p.Memberships).ThenInclude(m => m.Household).SingleAsync(p => p.Nir == nir));
+
+    [Test]
+    public async Task Separation_ends_the_delegation_revokes_the_leaving_partners_tokens_and_gives_each_their_own_file()
+    {
+        await using var host = HostStore.Start(kind);
+        // Jeanne delegated the file to Marc; Marc holds tokens of a relying party.
+        await host.QueryAsync(async db =>
+        {
+            var marcOnFile = await db.Memberships.SingleAsync(m => m.Person!.Nir == DemoData.MarcDupont.Nir && m.Household!.FileNumber == "0260311");
+            marcOnFile.Delegated = true;
+            return await db.SaveChangesAsync();
+        });
+        var marc = new OidcDriver(host.Host.CreateBrowser());
+        var before = await marc.SignInAndRedeemAsync(TestClient.CafFr, DemoData.MarcDupont.Nir!, DemoData.MarcDupont.Password);
+        Assert.That(await FileNumbersInUserInfoAsync(marc, before.AccessToken), Is.EqualTo(new[] { "0260311" }));
+
+        var (admin, token) = await AdminOf(host);
+        var separation = new { event_id = "SEP-0001", type = "separation", file_number = "0260311", new_file_number = "0260399", person = new { nir = DemoData.MarcDupont.Nir } };
+        var applied = await AppliedAsync(await admin.PostJsonAsync(Path, separation, token));
+        Assert.That(applied.GetProperty("result").GetProperty("delegation_ended").GetBoolean(), Is.True);
+
+        // Neither the refresh token nor the access token Marc kept gives him the file any more.
+        var refresh = await marc.RefreshAsync(TestClient.CafFr, before.RefreshToken!);
+        Assert.That(refresh.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await AdminClient.JsonOf(refresh)).GetProperty("error").GetString(), Is.EqualTo("invalid_grant"));
+        var userinfo = await marc.UserInfoAsync(before.AccessToken);
+        Assert.That(userinfo.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), await userinfo.Content.ReadAsStringAsync());
+
+        // Each keeps a personal account, on a file of their own.
+        var marcAgain = new OidcDriver(host.Host.CreateBrowser());
+        var after = await marcAgain.SignInAndRedeemAsync(TestClient.CafFr, DemoData.MarcDupont.Nir!, DemoData.MarcDupont.Password);
+        Assert.That(await FileNumbersInUserInfoAsync(marcAgain, after.AccessToken), Is.EqualTo(new[] { "0260399" }));
+        var jeanne = await PersonAsync(host, DemoData.JeanneDupont.Nir!);
+        var marcAccount = await PersonAsync(host, DemoData.MarcDupont.Nir!);
+        Assert.Multiple(() =>
+        {
+            Assert.That(jeanne.Memberships.Select(m => (m.Household!.FileNumber, m.Role)), Is.EqualTo(new[] { ("0260311", HouseholdRole.Allocataire) }));
+            Assert.That(marcAccount.Memberships.Select(m => (m.Household!.FileNumber, m.Role, m.Delegated)), Is.EqualTo(new[] { ("0260399", HouseholdRole.Allocataire, false) }));
+        });
+
+        // Both are told: the end of the delegation (as « Mes autorisations ») and the separation.
+        var jeanneMessages = await host.OutboxOfAsync(jeanne.Id);
+        var marcMessages = await host.OutboxOfAsync(marcAccount.Id);
+        Assert.Multiple(() =>
+        {
+            Assert.That(jeanneMessages.Select(m => m.Kind), Is.SupersetOf(new[] { NotificationKind.DelegationChanged, NotificationKind.SeparationRecorded }));
+            Assert.That(marcMessages.Select(m => m.Kind), Is.SupersetOf(new[] { NotificationKind.DelegationChanged, NotificationKind.SeparationRecorded }));
+        });
+
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().OrderBy(a => a.Id).ToListAsync());
+        var applied_ = audit.Single(a => a.Type == AuditEventTypes.FileEventApplied);
+        Assert.Multiple(() =>
+        {
+            Assert.That(applied_.Outcome, Is.EqualTo("separation"));
+            Assert.That(applied_.PersonId, Is.EqualTo(marcAccount.Id));
+            Assert.That(applied_.ClientId, Is.EqualTo(AdminClient.ClientId));
+            Assert.That(applied_.Details, Does.Contain("event=SEP-0001").And.Not.Contain(DemoData.MarcDupont.Nir!));
+            Assert.That(audit.Any(a => a.Type == AuditEventTypes.DelegationWithdrawn && a.PersonId == jeanne.Id), Is.True);
+            Assert.That(audit.Any(a => a.Type == AuditEventTypes.GrantsRevoked && a.Outcome == "separation" && a.PersonId == marcAccount.Id), Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Separation_resets_the_shared_legacy_code_and_sends_each_partner_a_provisional_password()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        var separation = new { event_id = "SEP-MARTIN", type = "separation", file_number = "0412345", new_file_number = "0412346", person = new { nir = DemoData.SophieMartin.Nir } };
+        var applied = await AppliedAsync(await admin.PostJsonAsync(Path, separation, token));
+        Assert.That(applied.GetProperty("result").GetProperty("provisional_passwords_sent").GetInt32(), Is.EqualTo(2));
+
+        Assert.That(await host.QueryAsync(db => db.Households.Where(h => h.FileNumber == "0412345" || h.FileNumber == "0412346").Select(h => h.LegacySecretHash).ToListAsync()),
+            Is.All.Null, "seed 000: the shared code is changed on a separation");
+        foreach (var nir in new[] { DemoData.PaulMartin.Nir!, DemoData.SophieMartin.Nir! })
+        {
+            var person = await PersonAsync(host, nir);
+            Assert.That(person.CredentialKind, Is.EqualTo(CredentialKind.Provisional));
+            Assert.That((await host.OutboxOfAsync(person.Id)).Count(m => m.Kind == NotificationKind.ProvisionalPassword && m.Channel == NotificationChannel.Letter), Is.EqualTo(1));
+            var login = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), nir, DemoData.MartinLegacyCode);
+            Assert.That(await OidcDriver.ErrorsOf(login), Does.Contain(LoginHandler.WrongCredentialsMessage(LoginIdentifierKind.Nir)), "the old shared code no longer works");
+        }
+    }
+
+    [Test]
+    public async Task Mutation_changes_the_file_number_everywhere_and_tells_the_holder()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = new OidcDriver(host.Host.CreateBrowser());
+        var tokens = await louise.SignInAndRedeemAsync(TestClient.CafFr, DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        var (admin, token) = await AdminOf(host);
+
+        var applied = await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "MUT-1", type = "mutation", file_number = "1234567", new_file_number = "7654321" }, token));
+        Assert.That(applied.GetProperty("result").GetProperty("file_number").GetString(), Is.EqualTo("7654321"));
+
+        Assert.That(await host.QueryAsync(db => db.Households.Select(h => h.FileNumber).ToListAsync()), Does.Contain("7654321").And.Not.Contain("1234567"));
+        // Her account and tokens stay; caf_files says the new number at once.
+        Assert.That(await FileNumbersInUserInfoAsync(louise, tokens.AccessToken), Is.EqualTo(new[] { "7654321" }));
+        var refreshed = await OidcDriver.ReadTokensAsync(await louise.RefreshAsync(TestClient.CafFr, tokens.RefreshToken!));
+        Assert.That(await FileNumbersInUserInfoAsync(louise, refreshed.AccessToken), Is.EqualTo(new[] { "7654321" }));
+        var person = await PersonAsync(host, DemoData.LouiseDubois.Nir!);
+        var message = (await host.OutboxOfAsync(person.Id)).Single(m => m.Kind == NotificationKind.FileTransferred);
+        Assert.That(message.Channel, Is.EqualTo(NotificationChannel.Sms));
+        Assert.That((await host.Sms.WaitForAsync(DemoData.LouiseDubois.Mobile!)).Text, Does.Contain("7654321"));
+
+        var taken = await admin.PostJsonAsync(Path, new { event_id = "MUT-2", type = "mutation", file_number = "0260311", new_file_number = "7654321" }, token);
+        Assert.That(taken.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That((await AdminClient.JsonOf(taken)).GetProperty("code").GetString(), Is.EqualTo("file_number_taken"));
+    }
+
+    [Test]
+    public async Task Nir_attached_makes_the_nir_the_login_and_the_provisional_id_fails_like_a_wrong_password()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        var before = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.ProvisionalId == DemoData.AminaDiallo.ProvisionalId));
+
+        await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "NIR-1", type = "nir_attached", person = new { provisional_id = DemoData.AminaDiallo.ProvisionalId }, nir = AminaNir }, token));
+
+        var after = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Id == before.Id));
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Nir, Is.EqualTo(AminaNir));
+            Assert.That(after.ProvisionalId, Is.Null);
+            Assert.That(after.Subject, Is.EqualTo(before.Subject), "same account, same history");
+        });
+        var withNir = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), AminaNir, DemoData.AminaDiallo.Password);
+        Assert.That(withNir.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"), await OidcDriver.ErrorsOf(withNir));
+        var withProvisional = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion?mode=provisoire", UriKind.Relative), DemoData.AminaDiallo.ProvisionalId!, DemoData.AminaDiallo.Password);
+        Assert.That(withProvisional.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await OidcDriver.ErrorsOf(withProvisional), Does.Contain(LoginHandler.WrongCredentialsMessage(LoginIdentifierKind.Provisional)));
+        Assert.That((await host.OutboxOfAsync(before.Id)).Single().Kind, Is.EqualTo(NotificationKind.NirAttached));
+
+        // A NIR already held by another account is a conflict, nothing changes.
+        var taken = await admin.PostJsonAsync(Path, new { event_id = "NIR-2", type = "nir_attached", person = new { provisional_id = "P12345678" }, nir = DemoData.JeanneDupont.Nir }, token);
+        Assert.That(taken.StatusCode, Is.EqualTo((HttpStatusCode)422), "unknown provisional identifier");
+    }
+
+    [Test]
+    public async Task Death_closes_the_account_revokes_its_tokens_and_login_is_refused_like_a_wrong_password()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = new OidcDriver(host.Host.CreateBrowser());
+        var tokens = await louise.SignInAndRedeemAsync(TestClient.CafFr, DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        var (admin, token) = await AdminOf(host);
+
+        await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "DEATH-1", type = "death", person = new { nir = DemoData.LouiseDubois.Nir } }, token));
+
+        var person = await PersonAsync(host, DemoData.LouiseDubois.Nir!);
+        Assert.That(person.IsClosed, Is.True);
+        Assert.That((await louise.RefreshAsync(TestClient.CafFr, tokens.RefreshToken!)).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await louise.UserInfoAsync(tokens.AccessToken)).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        var login = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await OidcDriver.ErrorsOf(login), Does.Contain(LoginHandler.WrongCredentialsMessage(LoginIdentifierKind.Nir)));
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(a => a.PersonId == person.Id).Select(a => a.Type + ":" + a.Outcome).ToListAsync());
+        Assert.That(audit, Does.Contain("account.closed:death").And.Contain("grants.revoked:death").And.Contain("admin.file_event.applied:death"));
+    }
+
+    [Test]
+    public async Task Person_added_then_removed_shows_in_the_claims_and_refusals_explain_why()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        const string childNir = "1150575112077";
+        var added = new
+        {
+            event_id = "ADD-1", type = "person_added", file_number = "1234567", role = "enfant",
+            person = new { nir = childNir, civility = "M", birth_name = "Dubois", given_names = "Hugo", birth_date = "2010-05-02" },
+        };
+        await AppliedAsync(await admin.PostJsonAsync(Path, added, token));
+        var child = await PersonAsync(host, childNir);
+        Assert.That(child.Memberships.Select(m => (m.Household!.FileNumber, m.Role)), Is.EqualTo(new[] { ("1234567", HouseholdRole.Enfant) }));
+        Assert.That(child.BirthName, Is.EqualTo("DUBOIS"));
+
+        var again = await admin.PostJsonAsync(Path, added with { }, token);
+        Assert.That(again.Headers.GetValues("Idempotent-Replayed").Single(), Is.EqualTo("true"));
+
+        var partnerTwice = await admin.PostJsonAsync(Path, new { event_id = "ADD-2", type = "person_added", file_number = "0260311", role = "conjoint", person = new { nir = DemoData.LouiseDubois.Nir } }, token);
+        Assert.That(partnerTwice.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That((await AdminClient.JsonOf(partnerTwice)).GetProperty("code").GetString(), Is.EqualTo("file_has_partner"));
+        var unknown = await admin.PostJsonAsync(Path, new { event_id = "ADD-3", type = "person_added", file_number = "1234567", role = "autre", person = new { nir = "1150575112088" } }, token);
+        Assert.That((await AdminClient.JsonOf(unknown)).GetProperty("code").GetString(), Is.EqualTo("unknown_person"));
+
+        await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "REM-1", type = "person_removed", file_number = "1234567", person = new { nir = childNir } }, token));
+        Assert.That((await PersonAsync(host, childNir)).Memberships, Is.Empty);
+        var holder = await admin.PostJsonAsync(Path, new { event_id = "REM-2", type = "person_removed", file_number = "1234567", person = new { nir = DemoData.LouiseDubois.Nir } }, token);
+        Assert.That((await AdminClient.JsonOf(holder)).GetProperty("code").GetString(), Is.EqualTo("allocataire_cannot_be_removed"));
+    }
+
+    [Test]
+    public async Task The_same_event_id_is_applied_once_and_another_payload_under_it_is_a_409()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        var mutation = new { event_id = "MUT-IDEM", type = "mutation", file_number = "1234567", new_file_number = "7654321" };
+        var first = await admin.PostJsonAsync(Path, mutation, token);
+        var firstBody = await first.Content.ReadAsStringAsync();
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK), firstBody);
+        Assert.That(first.Headers.Contains("Idempotent-Replayed"), Is.False);
+
+        // Field order and spacing do not matter: the parsed event is compared.
+        var replay = await admin.PostRawAsync(Path, "{ \"new_file_number\": \"7654321\", \"type\": \"mutation\", \"file_number\": \"1234567\", \"event_id\": \"MUT-IDEM\" }", token);
+        Assert.That(replay.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await replay.Content.ReadAsStringAsync(), Is.EqualTo(firstBody));
+        Assert.That(replay.Headers.GetValues("Idempotent-Replayed").Single(), Is.EqualTo("true"));
+
+        var conflicting = await admin.PostJsonAsync(Path, mutation with { new_file_number = "7654322" }, token);
+        Assert.That(conflicting.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That((await AdminClient.JsonOf(conflicting)).GetProperty("code").GetString(), Is.EqualTo("idempotency_conflict"));
+        Assert.That(await host.QueryAsync(db => db.Households.CountAsync(h => h.FileNumber == "7654321" || h.FileNumber == "7654322")), Is.EqualTo(1));
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(a => a.Type == AuditEventTypes.FileEventApplied)), Is.EqualTo(1), "audited once");
+    }
+}
