@@ -25,6 +25,8 @@ public enum NotificationKind
     DelegationChanged,
     /// <summary>Values: <c>duration</c> (e.g. "15 minutes"): the account was locked after failed logins.</summary>
     AccountLocked,
+    /// <summary>Values: <c>duration</c>: the file's phone access (file number + legacy code) was locked after failed attempts.</summary>
+    PhoneAccessLocked,
 }
 
 /// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>

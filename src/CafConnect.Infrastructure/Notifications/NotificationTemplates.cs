@@ -38,6 +38,7 @@ public sealed partial class NotificationTemplates
         NotificationKind.ProvisionalPassword => ["password", "valid_until"],
         NotificationKind.DelegationChanged => ["partner_name", "delegated"],
         NotificationKind.AccountLocked => ["duration"],
+        NotificationKind.PhoneAccessLocked => ["duration"],
         _ => [],
     };
 

@@ -13,6 +13,7 @@ public sealed class NotificationTemplatesTests
         NotificationKind.ProvisionalPassword => new() { ["password"] = "Ab3<&>\"'", ["valid_until"] = "08/12/2026" },
         NotificationKind.DelegationChanged => new() { ["partner_name"] = "Zohra <b>TADJ</b> & fils", ["delegated"] = "true" },
         NotificationKind.AccountLocked => new() { ["duration"] = "2 heures et 30 minutes" },
+        NotificationKind.PhoneAccessLocked => new() { ["duration"] = "15 minutes" },
         _ => new(),
     };
 
