@@ -179,6 +179,15 @@ public sealed partial class NotificationTemplates
             ],
             "Votre compte Caf a été temporairement bloqué après plusieurs tentatives de connexion infructueuses. Il sera de nouveau accessible dans {duration}. Si vous n'êtes pas à l'origine de ces tentatives, changez votre mot de passe. A bientôt sur caf.fr"),
 
+        NotificationKind.PhoneAccessLocked => new Template(
+            "L'accès à votre dossier par téléphone a été temporairement bloqué",
+            [
+                "L'accès à votre dossier par le serveur vocal (numéro allocataire et code confidentiel à 8 chiffres) a été temporairement bloqué après plusieurs saisies de code incorrectes.",
+                "Il sera de nouveau accessible dans {duration}. Votre accès sur caf.fr et sur l'application, avec votre propre mot de passe, n'est pas bloqué.",
+                "Si vous n'êtes pas à l'origine de ces appels, quelqu'un essaie peut-être d'accéder à votre dossier : contactez votre Caf. Votre Caf ne vous demandera jamais votre code confidentiel.",
+            ],
+            "L'accès à votre dossier Caf par téléphone a été temporairement bloqué après plusieurs codes incorrects. Il sera de nouveau accessible dans {duration}. Si vous n'êtes pas à l'origine de ces appels, contactez votre Caf. A bientôt sur caf.fr"),
+
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No template for this kind of message."),
     };
 

@@ -101,7 +101,7 @@ public sealed class LoginThrottle(
         var notice = attempt.LockNotice;
         var key = notice == NotificationKind.AccountLocked
             ? $"account-locked:{person.Id:N}:{lockedUntil.ToUnixTimeMilliseconds()}"
-            : $"phone-locked:{attempt.Account}:{person.Id:N}:{lockedUntil.ToUnixTimeMilliseconds()}";
+            : $"phone-locked:{attempt.Account}:{lockedUntil.ToUnixTimeMilliseconds()}";
         if (person.MobilePhoneVerified && !string.IsNullOrWhiteSpace(person.MobilePhone))
         {
             outbox.Enqueue(new NotificationRequest(notice, NotificationChannel.Sms, person.MobilePhone, values, person.Id, key + ":sms"));

@@ -99,7 +99,7 @@ public sealed class LegacyCodeGrantHandler(
         }
         await throttle.SucceededAsync(gate, cancellationToken);
 
-        var principal = CreatePrincipal(holder!, file!, clock.GetUtcNow());
+        var principal = CreatePrincipal(holder!, file!, request.ClientId!, clock.GetUtcNow());
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.AuthenticationMethod, holder!.Id, request.ClientId, FileDetail(file)), cancellationToken);
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, holder.Id, request.ClientId, FileDetail(file)), cancellationToken);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
@@ -122,7 +122,7 @@ public sealed class LegacyCodeGrantHandler(
     /// Only the subject, the file restriction and the authentication facts, all in the access token (no ID token is
     /// issued: the scope has no openid). Userinfo recomputes <c>caf_files</c> from the store, limited to <c>caf_file</c>.
     /// </summary>
-    private static ClaimsPrincipal CreatePrincipal(PersonAccount holder, Household file, DateTimeOffset now)
+    private static ClaimsPrincipal CreatePrincipal(PersonAccount holder, Household file, string clientId, DateTimeOffset now)
     {
         var identity = new ClaimsIdentity(authenticationType: "CafConnect.Telephone", nameType: Claims.Name, roleType: Claims.Role);
         identity.AddClaim(new Claim(Claims.Subject, holder.Subject));
@@ -134,6 +134,9 @@ public sealed class LegacyCodeGrantHandler(
         var principal = new ClaimsPrincipal(identity);
         principal.SetScopes(LegacyCodeGrant.Scope);
         principal.SetAccessTokenLifetime(LegacyCodeGrant.AccessTokenLifetime);
+        // The voice server is the token's audience: introspecting it, it reads the file, channel and method (OpenIddict
+        // shows a token's claims to its audiences only).
+        principal.SetAudiences(clientId);
         identity.SetDestinations(_ => [Destinations.AccessToken]);
         return principal;
     }
