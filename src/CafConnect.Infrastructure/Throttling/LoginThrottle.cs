@@ -111,9 +111,9 @@ public sealed class LoginThrottle(
             outbox.Enqueue(new NotificationRequest(notice, NotificationChannel.Email, person.Email, values, person.Id, key + ":email"));
         }
         // The audit write commits the queued messages with it.
-        var scope = notice == NotificationKind.AccountLocked ? "account" : "file";
+        var scope = notice == NotificationKind.AccountLocked ? string.Empty : "scope=file;";
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountLocked, $"lock_{attempt.Decision.LockNumber}", person.Id, clientId,
-            $"scope={scope};until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
+            $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
         ThrottleLog.Locked(logger, person.Id, attempt.Decision.LockNumber, duration);
     }
 
