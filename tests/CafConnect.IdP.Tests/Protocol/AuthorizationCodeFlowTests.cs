@@ -18,7 +18,8 @@ public sealed class AuthorizationCodeFlowTests(StoreKind kind) : StoreFixture(ki
         {
             Assert.That(json.GetProperty("issuer").GetString(), Is.EqualTo("http://localhost/"));
             Assert.That(json.GetProperty("response_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "code" }));
-            Assert.That(json.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "authorization_code", "refresh_token" }));
+            Assert.That(json.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "authorization_code", "refresh_token", "urn:cafconnect:params:oauth:grant-type:legacy-code" }),
+                "code flow, refresh, and the phone server's grant (usable only by clients registered for it)");
             Assert.That(json.GetProperty("code_challenge_methods_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "S256" }));
             Assert.That(json.GetProperty("authorization_response_iss_parameter_supported").GetBoolean(), Is.True);
             foreach (var endpoint in new[] { "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri" })
