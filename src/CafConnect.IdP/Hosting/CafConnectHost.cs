@@ -3,6 +3,7 @@ using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.FirstLogin;
 using CafConnect.IdP.Features.FranceConnect;
 using CafConnect.IdP.Features.Login;
+using CafConnect.IdP.Features.PhoneChannel;
 using CafConnect.IdP.Features.ProvisionalIdRecovery;
 using CafConnect.IdP.Features.Recovery;
 using CafConnect.IdP.Protocol;
@@ -50,12 +51,14 @@ public static class CafConnectHost
                 // Code flow only for people: no implicit, no hybrid, no password grant. Client credentials only for the
                 // agency's systems (service clients, the admin API): a client needs the permission to use it.
                 options.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow().AllowClientCredentialsFlow();
+                // The phone server's file number + 8-digit code, for clients registered with that permission only.
+                options.AllowCustomFlow(LegacyCodeGrant.GrantType);
                 options.RequireProofKeyForCodeExchange();
                 // S256 only: "plain" would let an intercepted authorization request carry its own verifier.
                 options.Configure(o => o.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain));
 
                 options.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Phone, Scopes.OfflineAccess, CafScopes.Caf, CafScopes.Nir, CafScopes.Admin);
-                options.RegisterClaims(Claims.Subject, Claims.Name, Claims.GivenName, Claims.FamilyName, Claims.Birthdate, Claims.Gender,
+                options.RegisterClaims(CafClaimTypes.FileRestriction, CafClaimTypes.Channel, Claims.Subject, Claims.Name, Claims.GivenName, Claims.FamilyName, Claims.Birthdate, Claims.Gender,
                     Claims.Email, Claims.EmailVerified, Claims.PhoneNumber, Claims.PhoneNumberVerified, Claims.AuthenticationTime,
                     CafClaimTypes.AuthenticationMethods, CafClaimTypes.SessionId, CafClaimTypes.Files, CafClaimTypes.PrimoDemandeur, CafClaimTypes.Permissions, CafClaimTypes.Nir);
 
@@ -127,6 +130,7 @@ public static class CafConnectHost
 
         services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
         services.AddScoped<LoginHandler>();
+        services.AddScoped<LegacyCodeGrantHandler>();
         services.AddSingleton<FlowBrowserBinding>();
         services.AddScoped<FirstLoginJourney>();
         services.AddScoped<RecoveryJourney>();

@@ -19,6 +19,10 @@ public static class CafClaimTypes
     public const string Nir = "nir";
     public const string SessionId = "sid";
     public const string AuthenticationMethods = "amr";
+    /// <summary>A token restricted to one file (the phone channel): userinfo releases that file only.</summary>
+    public const string FileRestriction = "caf_file";
+    /// <summary>The channel a token was issued for, when not the web (the phone server: <c>telephone</c>).</summary>
+    public const string Channel = "caf_channel";
 }
 
 /// <summary>
@@ -28,7 +32,11 @@ public static class CafClaimTypes
 /// </summary>
 public static class CafClaims
 {
-    public static Dictionary<string, object> Release(PersonAccount person, IEnumerable<string> scopes)
+    /// <param name="onlyFile">
+    /// For a token restricted to one file (the phone channel's <c>caf_file</c>): <c>caf_files</c> holds that file alone, or
+    /// nothing once the person has left it, and the primo-demandeur facts are never released.
+    /// </param>
+    public static Dictionary<string, object> Release(PersonAccount person, IEnumerable<string> scopes, string? onlyFile = null)
     {
         var granted = scopes.ToHashSet(StringComparer.Ordinal);
         var claims = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = person.Subject };
@@ -61,7 +69,7 @@ public static class CafClaims
         {
             // A file still being processed (first-time applicant) gives no file rights: the person is a primo-demandeur.
             claims[CafClaimTypes.Files] = person.Memberships
-                .Where(m => m.Household is { Pending: false })
+                .Where(m => m.Household is { Pending: false } && (onlyFile is null || string.Equals(m.Household.FileNumber, onlyFile, StringComparison.Ordinal)))
                 .OrderBy(m => m.Household!.FileNumber, StringComparer.Ordinal)
                 .Select(m => new Dictionary<string, object>
                 {
@@ -72,7 +80,7 @@ public static class CafClaims
                     ["permissions"] = HouseholdPermissions.For(m.Role, m.Delegated).ToList(),
                 })
                 .ToList();
-            if (HouseholdPermissions.IsPrimoDemandeur(person))
+            if (onlyFile is null && HouseholdPermissions.IsPrimoDemandeur(person))
             {
                 claims[CafClaimTypes.PrimoDemandeur] = true;
                 claims[CafClaimTypes.Permissions] = HouseholdPermissions.ForPrimoDemandeur().ToList();

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using CafConnect.Domain.Accounts;
+using CafConnect.IdP.Features.PhoneChannel;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -105,7 +106,7 @@ public static class ProtocolEndpoints
         }
     }
 
-    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit)
+    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, LegacyCodeGrantHandler phone)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the token request.");
         if (request.IsClientCredentialsGrantType())
@@ -119,6 +120,11 @@ public static class ProtocolEndpoints
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, null, request.ClientId,
                 $"scopes={string.Join(' ', request.GetScopes())}"), http.RequestAborted);
             return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        }
+
+        if (request.GrantType == LegacyCodeGrant.GrantType)
+        {
+            return await phone.ExchangeAsync(http, request);
         }
         if (!request.IsAuthorizationCodeGrantType() && !request.IsRefreshTokenGrantType())
         {
@@ -162,7 +168,8 @@ public static class ProtocolEndpoints
 
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers.Pragma = "no-cache";
-        return Results.Json(CafClaims.Release(person, principal!.GetScopes()));
+        // A phone token names one file: never release another (docs/decisions.md #10).
+        return Results.Json(CafClaims.Release(person, principal!.GetScopes(), principal!.GetClaim(CafClaimTypes.FileRestriction)));
     }
 
     private static async Task<IResult> EndSessionAsync(HttpContext http, AuditTrail audit)

@@ -16,7 +16,8 @@ public sealed class HttpAuditContextAccessor(IHttpContextAccessor accessor) : IA
                 return AuditContext.None;
             }
             return new AuditContext(
-                Channel: "web",
+                // Browser journeys are "web"; a back-channel feature that speaks for another channel says so (the phone server: "telephone").
+                Channel: http.Items[ChannelItem] as string ?? "web",
                 IpAddress: http.Connection.RemoteIpAddress?.ToString(),
                 UserAgent: http.Request.Headers.UserAgent.ToString(),
                 // A sign-in during this request wins over the session the request came with (the one it replaces).
@@ -27,4 +28,7 @@ public sealed class HttpAuditContextAccessor(IHttpContextAccessor accessor) : IA
 
     /// <summary>Set by a sign-in during the request, before the new cookie is read back on the next one.</summary>
     public const string SessionIdItem = "cafconnect:session-id";
+
+    /// <summary>Set by a request that acts for a channel other than the web (e.g. the phone server's grant).</summary>
+    public const string ChannelItem = "cafconnect:channel";
 }

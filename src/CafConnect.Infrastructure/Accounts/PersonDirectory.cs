@@ -1,4 +1,5 @@
 using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.Infrastructure.Persistence;
@@ -59,6 +60,16 @@ public sealed class PersonDirectory(CafConnectDbContext db)
 
     public Task<PersonAccount?> FindByIdAsync(Guid id, CancellationToken cancellationToken = default) =>
         WithFiles.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+
+    /// <summary>
+    /// A file by its number, with its members' accounts (and their files, for the claims): the phone channel names a file,
+    /// not a person. Null when no file has that number.
+    /// </summary>
+    public Task<Household?> FindFileAsync(string fileNumber, CancellationToken cancellationToken = default) =>
+        db.Households
+            .Include(h => h.Members).ThenInclude(m => m.Person!).ThenInclude(p => p.Memberships).ThenInclude(m => m.Household)
+            .AsSplitQuery()
+            .FirstOrDefaultAsync(h => h.FileNumber == fileNumber, cancellationToken);
 
     public async Task SaveAsync(PersonAccount person, CancellationToken cancellationToken = default)
     {

@@ -106,6 +106,8 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
             Scopes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToList(),
             BackchannelLogoutUri = descriptor.Properties.TryGetValue(BackchannelLogoutUriProperty, out var uri) ? uri.GetString() : null,
+            ExtraGrantTypes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.GrantType, StringComparison.Ordinal))
+                .Select(p => p[Permissions.Prefixes.GrantType.Length..]).Where(CafGrantTypes.Registrable.Contains).ToList(),
         };
     }
 
@@ -159,6 +161,10 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
         if (registration.Kind == ClientKind.Confidential)
         {
             descriptor.Permissions.Add(Permissions.Endpoints.Introspection);
+        }
+        foreach (var grant in registration.ExtraGrantTypes.Distinct(StringComparer.Ordinal))
+        {
+            descriptor.Permissions.Add(Permissions.Prefixes.GrantType + grant);
         }
         foreach (var scope in registration.Scopes.Distinct(StringComparer.Ordinal))
         {

@@ -28,8 +28,26 @@ public sealed record ClientRegistration
     /// <summary>Scopes beyond <c>openid</c> the client may ask for: profile, email, phone, caf, nir, offline_access.</summary>
     public IReadOnlyList<string> Scopes { get; init; } = [];
 
+    /// <summary>
+    /// Grants beyond the authorization code and refresh token every client has: only
+    /// <see cref="CafGrantTypes.LegacyCode"/> (the phone server's file number + 8-digit code), for confidential clients.
+    /// </summary>
+    public IReadOnlyList<string> ExtraGrantTypes { get; init; } = [];
+
     /// <summary>Where OpenID back-channel logout tokens are posted (incident response), if the client supports it.</summary>
     public string? BackchannelLogoutUri { get; init; }
+}
+
+/// <summary>The grants of CafConnect beyond the standard ones.</summary>
+public static class CafGrantTypes
+{
+    /// <summary>
+    /// The phone channel: a file number and the file's shared 8-digit legacy code, exchanged at the token endpoint by
+    /// the voice server (docs/decisions.md #10).
+    /// </summary>
+    public const string LegacyCode = "urn:cafconnect:params:oauth:grant-type:legacy-code";
+
+    public static readonly IReadOnlySet<string> Registrable = new HashSet<string>(StringComparer.Ordinal) { LegacyCode };
 }
 
 public static class CafScopes
@@ -77,6 +95,11 @@ public sealed class ClientRegistrationValidator : AbstractValidator<ClientRegist
         RuleFor(c => c.RedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no redirect URI (it never signs a person in)");
         RuleFor(c => c.PostLogoutRedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no post-logout redirect URI");
         RuleFor(c => c.BackchannelLogoutUri).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no back-channel logout URI");
+        RuleForEach(c => c.ExtraGrantTypes).Must(CafGrantTypes.Registrable.Contains).WithMessage((_, grant) => $"unknown grant type '{grant}'");
+        // The legacy code names a file, not a browser: only a server that keeps a secret (the voice server) may present it.
+        RuleFor(c => c.ExtraGrantTypes).Must(grants => grants.Count == 0).When(c => c.Kind == ClientKind.Public)
+            .WithMessage("only a confidential client may use the legacy-code grant");
+        RuleFor(c => c.ExtraGrantTypes).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client uses client credentials only");
     }
 
     /// <summary>

@@ -35,6 +35,8 @@ public enum NotificationKind
     NirAttached,
     /// <summary>Values: <c>file_number</c>, and <c>identifier</c> (P + 8 digits) for a person without NIR: the first of a paper applicant's two letters.</summary>
     ApplicantIdentifier,
+    /// <summary>Values: <c>duration</c>: the file's phone access (file number + legacy code) was locked after failed attempts.</summary>
+    PhoneAccessLocked,
 }
 
 /// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>

@@ -42,6 +42,7 @@ public sealed partial class NotificationTemplates
         NotificationKind.SeparationRecorded => ["file_number"],
         NotificationKind.FileTransferred => ["file_number"],
         NotificationKind.ApplicantIdentifier => ["file_number"],
+        NotificationKind.PhoneAccessLocked => ["duration"],
         _ => [],
     };
 
@@ -243,6 +244,14 @@ public sealed partial class NotificationTemplates
                 "Votre mot de passe provisoire vous parvient par un courrier distinct.",
             ],
             "Votre demande Caf est enregistrée (n° allocataire {file_number}). Connectez-vous avec votre numéro de Sécurité sociale. A bientôt sur caf.fr"),
+        NotificationKind.PhoneAccessLocked => new Template(
+            "L'accès à votre dossier par téléphone a été temporairement bloqué",
+            [
+                "L'accès à votre dossier par le serveur vocal (numéro allocataire et code confidentiel à 8 chiffres) a été temporairement bloqué après plusieurs saisies de code incorrectes.",
+                "Il sera de nouveau accessible dans {duration}. Votre accès sur caf.fr et sur l'application, avec votre propre mot de passe, n'est pas bloqué.",
+                "Si vous n'êtes pas à l'origine de ces appels, quelqu'un essaie peut-être d'accéder à votre dossier : contactez votre Caf. Votre Caf ne vous demandera jamais votre code confidentiel.",
+            ],
+            "L'accès à votre dossier Caf par téléphone a été temporairement bloqué après plusieurs codes incorrects. Il sera de nouveau accessible dans {duration}. Si vous n'êtes pas à l'origine de ces appels, contactez votre Caf. A bientôt sur caf.fr"),
 
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No template for this kind of message."),
     };

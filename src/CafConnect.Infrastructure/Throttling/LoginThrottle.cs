@@ -11,6 +11,9 @@ public sealed record SecretAttempt(ThrottleDecision Decision, string? Account, s
 {
     public bool Allowed => Decision.Allowed;
 
+    /// <summary>What the owner is told when this attempt locks: their account (web login) or their file's phone access.</summary>
+    public NotificationKind LockNotice { get; init; } = NotificationKind.AccountLocked;
+
     /// <summary>The audit outcome of a refused attempt: <c>locked</c> for a locked account, otherwise <c>throttled</c>.</summary>
     public string? RefusalReason => Decision.Refusal switch
     {
@@ -31,6 +34,13 @@ public interface ILoginThrottle
     /// <param name="person">The account the identifier names, or null when it names none (the IP budget still applies).</param>
     /// <param name="clientIp">The connection's remote address (forwarded headers are the operators' configuration).</param>
     Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The same budget for the file's shared legacy code on the phone channel: counted per file (its own counters, not a
+    /// person's) and per client IP. A lock tells the file holder (<see cref="NotificationKind.PhoneAccessLocked"/>).
+    /// </summary>
+    /// <param name="householdId">The file the number names, or null when it names none (the IP budget still applies).</param>
+    Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The secret was wrong. When this failure locked the account: audits <c>account.locked</c> and tells the owner
@@ -67,6 +77,18 @@ public sealed class LoginThrottle(
         return new SecretAttempt(decision, account, ip);
     }
 
+    public async Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    {
+        var account = householdId is { } id ? ThrottleKeys.ForFile(id) : null;
+        var ip = ThrottleKeys.ForIp(clientIp);
+        var decision = await store.BeginAsync(account, ip, cancellationToken);
+        if (!decision.Allowed)
+        {
+            ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
+        }
+        return new SecretAttempt(decision, account, ip) { LockNotice = NotificationKind.PhoneAccessLocked };
+    }
+
     public async Task FailedAsync(SecretAttempt attempt, PersonAccount? person, string? clientId, CancellationToken cancellationToken = default)
     {
         if (attempt.Decision.LocksUntil is not { } lockedUntil || person is null || attempt.Account is null)
@@ -76,18 +98,22 @@ public sealed class LoginThrottle(
         var duration = lockedUntil - clock.GetUtcNow();
         var values = new Dictionary<string, string> { ["duration"] = FrenchDuration.Format(duration) };
         // One message per lock and channel: the lock's end identifies the lock.
-        var key = $"account-locked:{person.Id:N}:{lockedUntil.ToUnixTimeMilliseconds()}";
+        var notice = attempt.LockNotice;
+        var key = notice == NotificationKind.AccountLocked
+            ? $"account-locked:{person.Id:N}:{lockedUntil.ToUnixTimeMilliseconds()}"
+            : $"phone-locked:{attempt.Account}:{lockedUntil.ToUnixTimeMilliseconds()}";
         if (person.MobilePhoneVerified && !string.IsNullOrWhiteSpace(person.MobilePhone))
         {
-            outbox.Enqueue(new NotificationRequest(NotificationKind.AccountLocked, NotificationChannel.Sms, person.MobilePhone, values, person.Id, key + ":sms"));
+            outbox.Enqueue(new NotificationRequest(notice, NotificationChannel.Sms, person.MobilePhone, values, person.Id, key + ":sms"));
         }
         if (person.EmailVerified && !string.IsNullOrWhiteSpace(person.Email))
         {
-            outbox.Enqueue(new NotificationRequest(NotificationKind.AccountLocked, NotificationChannel.Email, person.Email, values, person.Id, key + ":email"));
+            outbox.Enqueue(new NotificationRequest(notice, NotificationChannel.Email, person.Email, values, person.Id, key + ":email"));
         }
         // The audit write commits the queued messages with it.
+        var scope = notice == NotificationKind.AccountLocked ? string.Empty : "scope=file;";
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountLocked, $"lock_{attempt.Decision.LockNumber}", person.Id, clientId,
-            $"until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
+            $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
         ThrottleLog.Locked(logger, person.Id, attempt.Decision.LockNumber, duration);
     }
 

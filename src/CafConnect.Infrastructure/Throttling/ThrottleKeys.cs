@@ -32,4 +32,7 @@ public static class ThrottleKeys
 
     /// <summary>The account a person's attempts count against.</summary>
     public static string ForPerson(Guid personId) => personId.ToString("N");
+
+    /// <summary>The file whose shared legacy code the phone channel's attempts count against (never a person's key).</summary>
+    public static string ForFile(Guid householdId) => "file:" + householdId.ToString("N");
 }

@@ -18,8 +18,9 @@ public sealed class AuthorizationCodeFlowTests(StoreKind kind) : StoreFixture(ki
         {
             Assert.That(json.GetProperty("issuer").GetString(), Is.EqualTo("http://localhost/"));
             Assert.That(json.GetProperty("response_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "code" }));
-            Assert.That(json.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "authorization_code", "refresh_token", "client_credentials" }),
-                "client_credentials is allowed only to service clients (admin API); no implicit, no password grant");
+            Assert.That(json.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()),
+                Is.EquivalentTo(new[] { "authorization_code", "refresh_token", "client_credentials", "urn:cafconnect:params:oauth:grant-type:legacy-code" }),
+                "code flow, refresh, client credentials (service clients only: the admin API) and the phone server's grant (clients registered for it); no implicit, no password grant");
             Assert.That(json.GetProperty("code_challenge_methods_supported").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "S256" }));
             Assert.That(json.GetProperty("authorization_response_iss_parameter_supported").GetBoolean(), Is.True);
             foreach (var endpoint in new[] { "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri" })

@@ -76,4 +76,26 @@ public sealed class ClientRegistrationValidatorTests
     [Test]
     public void No_redirect_uri_is_refused() =>
         Assert.That(Validator.Validate(Web()).IsValid, Is.False);
+
+    [Test]
+    public void The_phone_grant_is_accepted_for_a_confidential_client() =>
+        Assert.That(Validator.Validate(Web("https://www.caf.fr/callback") with { ExtraGrantTypes = [CafGrantTypes.LegacyCode] }).IsValid, Is.True);
+
+    [Test]
+    public void The_phone_grant_is_refused_for_a_public_client()
+    {
+        var result = Validator.Validate(Native("fr.caf.moncompte:/cb") with { ExtraGrantTypes = [CafGrantTypes.LegacyCode] });
+        Assert.That(result.IsValid, Is.False);
+        Assert.That(string.Join(" ", result.Errors.Select(e => e.ErrorMessage)), Does.Contain("only a confidential client"));
+    }
+
+    [TestCase("password", TestName = "The password grant cannot be registered")]
+    [TestCase("client_credentials", TestName = "The client credentials grant cannot be registered")]
+    [TestCase("urn:cafconnect:params:oauth:grant-type:other", TestName = "An unknown custom grant cannot be registered")]
+    public void Other_extra_grants_are_refused(string grant)
+    {
+        var result = Validator.Validate(Web("https://www.caf.fr/callback") with { ExtraGrantTypes = [grant] });
+        Assert.That(result.IsValid, Is.False);
+        Assert.That(string.Join(" ", result.Errors.Select(e => e.ErrorMessage)), Does.Contain("unknown grant type"));
+    }
 }

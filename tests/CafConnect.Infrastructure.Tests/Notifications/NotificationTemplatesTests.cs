@@ -16,6 +16,7 @@ public sealed class NotificationTemplatesTests
         NotificationKind.HouseholdInvitation => new() { ["holder_name"] = "Louise <b>DUBOIS</b> & fils" },
         NotificationKind.SeparationRecorded or NotificationKind.FileTransferred => new() { ["file_number"] = "0260399" },
         NotificationKind.ApplicantIdentifier => new() { ["file_number"] = "0483920", ["identifier"] = "P33392250" },
+        NotificationKind.PhoneAccessLocked => new() { ["duration"] = "15 minutes" },
         _ => new(),
     };
 

@@ -1,0 +1,159 @@
+using System.Security.Claims;
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
+using CafConnect.Domain.Identity;
+using CafConnect.Domain.Passwords;
+using CafConnect.IdP.Protocol;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Clients;
+using CafConnect.Infrastructure.Security;
+using CafConnect.Infrastructure.Throttling;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CafConnect.IdP.Features.PhoneChannel;
+
+/// <summary>Names of the phone channel's grant: its parameters and the facts its tokens carry (docs/claims.md).</summary>
+public static class LegacyCodeGrant
+{
+    public const string GrantType = CafGrantTypes.LegacyCode;
+
+    /// <summary>The numéro allocataire the caller typed (7 digits, leading zeros significant).</summary>
+    public const string FileNumberParameter = "file_number";
+
+    /// <summary>The file's shared 8-digit code the caller typed.</summary>
+    public const string CodeParameter = "legacy_code";
+
+    /// <summary>The one scope a phone token carries: no openid (no ID token), no offline_access (no refresh token).</summary>
+    public const string Scope = CafScopes.Caf;
+
+    /// <summary>The <c>amr</c> value of a phone authentication: the file's shared code, not a person's password.</summary>
+    public const string AuthenticationMethod = "caf_code_dossier";
+
+    /// <summary>The audit channel and the <c>caf_channel</c> claim of the phone server.</summary>
+    public const string Channel = "telephone";
+
+    /// <summary>Short: a call, not a session. No refresh token, so a caller must type the code again on the next call.</summary>
+    public static readonly TimeSpan AccessTokenLifetime = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>
+/// The phone server's grant (<see cref="LegacyCodeGrant.GrantType"/>): file number + the file's 8-digit legacy code,
+/// exchanged for a short access token restricted to that one file. OpenIddict has already authenticated the client
+/// (confidential) and checked it holds the grant-type permission (<c>unauthorized_client</c> otherwise).
+/// <para>
+/// The code is shared by the household: it proves "someone of this file", not a person. The token's subject is the file
+/// holder (the allocataire, who acts for the household), its <c>caf_file</c> claim restricts every release (userinfo) to
+/// that file, and it carries no identity claims (docs/decisions.md #10).
+/// </para>
+/// </summary>
+public sealed class LegacyCodeGrantHandler(
+    PersonDirectory persons, ISecretHasher hasher, ILoginThrottle throttle, AuditTrail audit, TimeProvider clock, ILogger<LegacyCodeGrantHandler> logger)
+{
+    public async Task<IResult> ExchangeAsync(HttpContext http, OpenIddictRequest request)
+    {
+        var cancellationToken = http.RequestAborted;
+        http.Items[HttpAuditContextAccessor.ChannelItem] = LegacyCodeGrant.Channel;
+
+        // Malformed input says nothing about files: refused before any lookup, without spending the budget.
+        var typedFile = (string?)request[LegacyCodeGrant.FileNumberParameter];
+        var code = (string?)request[LegacyCodeGrant.CodeParameter];
+        // Strict on the protocol: the voice server sends the digits, no spaces or dots to tidy up.
+        if (typedFile is not { Length: FileNumber.Length } || !FileNumber.TryParse(typedFile, out var fileNumber, out _))
+        {
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "The file_number parameter must be exactly 7 digits.");
+        }
+        if (code is not { Length: LegacyCodePolicy.Length } || !code.All(char.IsAsciiDigit))
+        {
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "The legacy_code parameter must be exactly 8 digits.");
+        }
+
+        var file = await persons.FindFileAsync(fileNumber.Value, cancellationToken);
+        var gate = await throttle.BeginForFileAsync(file?.Id, http.Connection.RemoteIpAddress, cancellationToken);
+        var holder = file is null ? null : Holder(file);
+        if (!gate.Allowed)
+        {
+            // Refused before checking: the same answer and the same cost as a wrong code.
+            hasher.VerifyAgainstDummy(code);
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, holder?.Id, request.ClientId,
+                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "file")};{FileDetail(file)}"), cancellationToken);
+            PhoneLog.Failed(logger, file?.Id);
+            return WrongCode();
+        }
+
+        // One Argon2id verification on every path (a dummy one when there is no code to check): no enumeration by timing.
+        var reason = file?.LegacySecretHash is not { } hash
+            ? Dummy(file is null ? "unknown_file" : "no_legacy_code")
+            : hasher.Verify(code, hash) == SecretVerification.Failed ? "wrong_code"
+            : holder is null ? "no_active_holder"
+            : null;
+        if (reason is not null)
+        {
+            await throttle.FailedAsync(gate, holder, request.ClientId, cancellationToken);
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, reason, holder?.Id, request.ClientId, FileDetail(file)), cancellationToken);
+            PhoneLog.Failed(logger, file?.Id);
+            return WrongCode();
+        }
+        await throttle.SucceededAsync(gate, cancellationToken);
+
+        var principal = CreatePrincipal(holder!, file!, request.ClientId!, clock.GetUtcNow());
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.AuthenticationMethod, holder!.Id, request.ClientId, FileDetail(file)), cancellationToken);
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, holder.Id, request.ClientId, FileDetail(file)), cancellationToken);
+        return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+
+        string Dummy(string why)
+        {
+            hasher.VerifyAgainstDummy(code);
+            return why;
+        }
+    }
+
+    /// <summary>The file holder with an open account: the one who acts for the household (code de la sécurité sociale).</summary>
+    private static PersonAccount? Holder(Household file) => file.Members
+        .Where(m => m.Role == HouseholdRole.Allocataire && m.Person is { IsClosed: false })
+        .OrderBy(m => m.JoinedAt)
+        .Select(m => m.Person)
+        .FirstOrDefault();
+
+    /// <summary>
+    /// Only the subject, the file restriction and the authentication facts, all in the access token (no ID token is
+    /// issued: the scope has no openid). Userinfo recomputes <c>caf_files</c> from the store, limited to <c>caf_file</c>.
+    /// </summary>
+    private static ClaimsPrincipal CreatePrincipal(PersonAccount holder, Household file, string clientId, DateTimeOffset now)
+    {
+        var identity = new ClaimsIdentity(authenticationType: "CafConnect.Telephone", nameType: Claims.Name, roleType: Claims.Role);
+        identity.AddClaim(new Claim(Claims.Subject, holder.Subject));
+        identity.AddClaim(new Claim(CafClaimTypes.FileRestriction, file.FileNumber));
+        identity.AddClaim(new Claim(CafClaimTypes.Channel, LegacyCodeGrant.Channel));
+        identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, LegacyCodeGrant.AuthenticationMethod));
+        identity.AddClaim(new Claim(Claims.AuthenticationTime, now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
+
+        var principal = new ClaimsPrincipal(identity);
+        principal.SetScopes(LegacyCodeGrant.Scope);
+        principal.SetAccessTokenLifetime(LegacyCodeGrant.AccessTokenLifetime);
+        // The voice server is the token's audience: introspecting it, it reads the file, channel and method (OpenIddict
+        // shows a token's claims to its audiences only).
+        principal.SetAudiences(clientId);
+        identity.SetDestinations(_ => [Destinations.AccessToken]);
+        return principal;
+    }
+
+    private static string FileDetail(Household? file) => file is null ? "file=unknown" : $"household={file.Id:N}";
+
+    private static IResult WrongCode() => Error(OpenIddictConstants.Errors.InvalidGrant, "The file number or the code is incorrect.");
+
+    private static IResult Error(string error, string description) => Results.Forbid(new Microsoft.AspNetCore.Authentication.AuthenticationProperties(new Dictionary<string, string?>
+    {
+        [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+        [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+    }), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+}
+
+internal static partial class PhoneLog
+{
+    [LoggerMessage(EventId = 2301, EventName = "PhoneCodeFailed", Level = LogLevel.Information, Message = "Phone channel code refused for household {HouseholdId}")]
+    public static partial void Failed(ILogger logger, Guid? householdId);
+}
