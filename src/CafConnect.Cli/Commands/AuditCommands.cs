@@ -186,7 +186,7 @@ public static class AuditCommands
         return found.Id;
     }
 
-    private static DateTimeOffset ParseTime(string option, string value)
+    internal static DateTimeOffset ParseTime(string option, string value)
     {
         string[] formats = ["yyyy-MM-dd", "yyyy-MM-ddTHH:mm", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-ddTHH:mm:ss.FFFFFFF",
             "yyyy-MM-ddTHH:mmK", "yyyy-MM-ddTHH:mm:ssK", "yyyy-MM-ddTHH:mm:ss.FFFFFFFK"];
@@ -196,10 +196,10 @@ public static class AuditCommands
             : throw CliException.Usage($"{option}: expected an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T08:30:00Z or 2026-03-01T09:30:00+01:00");
     }
 
-    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    internal static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
     /// <summary>RFC 4180 quoting; a leading =, +, - or @ is neutralised so a spreadsheet never runs a cell as a formula.</summary>
-    private static string Csv(string value)
+    internal static string Csv(string value)
     {
         if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
         {

@@ -63,6 +63,15 @@ public static class CafConnectHost
                 // A refresh token is good for exactly one use: any reuse revokes the whole authorization.
                 options.SetRefreshTokenReuseLeeway(TimeSpan.Zero);
 
+                // OpenID Back-Channel Logout 1.0: relying parties that register a backchannel_logout_uri are told when a
+                // session ends (logout, incident revocation); logout tokens carry sid.
+                options.AddEventHandler<OpenIddictServerEvents.HandleConfigurationRequestContext>(handler => handler.UseInlineHandler(context =>
+                {
+                    context.Metadata["backchannel_logout_supported"] = true;
+                    context.Metadata["backchannel_logout_session_supported"] = true;
+                    return default;
+                }));
+
                 var aspNetCore = options.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()

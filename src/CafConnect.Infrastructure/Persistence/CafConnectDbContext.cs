@@ -5,6 +5,7 @@ using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Keys;
 using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Sessions;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -28,6 +29,8 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<TermsAcceptance> TermsAcceptances => Set<TermsAcceptance>();
     public DbSet<PendingRequiredAction> RequiredActions => Set<PendingRequiredAction>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+    public DbSet<ProviderSession> ProviderSessions => Set<ProviderSession>();
+    public DbSet<ProviderSessionClient> ProviderSessionClients => Set<ProviderSessionClient>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -143,6 +146,28 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             audit.Property(a => a.Details).HasMaxLength(2000);
             audit.HasIndex(a => new { a.PersonId, a.OccurredAt });
             audit.HasIndex(a => a.OccurredAt);
+        });
+
+        builder.Entity<ProviderSession>(session =>
+        {
+            session.ToTable("ProviderSessions");
+            session.HasKey(s => s.Id);
+            session.Property(s => s.Id).HasMaxLength(64);
+            session.Property(s => s.EndReason).HasMaxLength(32);
+            // Incident revocation selects sessions by creation time.
+            session.HasIndex(s => s.CreatedAt);
+            session.HasIndex(s => s.PersonId);
+        });
+
+        builder.Entity<ProviderSessionClient>(link =>
+        {
+            link.ToTable("ProviderSessionClients");
+            link.HasKey(l => new { l.SessionId, l.ClientId });
+            link.Property(l => l.SessionId).HasMaxLength(64);
+            link.Property(l => l.ClientId).HasMaxLength(100);
+            link.Property(l => l.LastLogoutError).HasMaxLength(500);
+            link.HasOne<ProviderSession>().WithMany().HasForeignKey(l => l.SessionId).OnDelete(DeleteBehavior.Cascade);
+            link.HasIndex(l => l.LastAuthorizedAt);
         });
 
         builder.Entity<OutboxMessage>(message =>

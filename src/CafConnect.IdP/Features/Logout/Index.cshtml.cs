@@ -23,7 +23,12 @@ public sealed class LogoutPage(AuditTrail audit) : PageModel
         {
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.Logout, "user_initiated", User.PersonId()), HttpContext.RequestAborted);
         }
-        await HttpContext.SignOutAsync(PersonSession.Scheme);
+        var sessionId = User.FindFirst(CafConnect.IdP.Protocol.CafClaimTypes.SessionId)?.Value;
+        await PersonSession.SignOutAsync(HttpContext, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);
+        if (SignedIn && sessionId is not null)
+        {
+            LogoutNotification.Start(HttpContext, sessionId);
+        }
         return Redirect("/deconnexion/terminee");
     }
 }
