@@ -28,6 +28,12 @@ public static class CafConnectHost
         var requireHttps = configuration.GetValue("Oidc:RequireHttps", true);
 
         services.AddHttpContextAccessor();
+        // Behind nginx / a load balancer: the client's address and scheme from the trusted proxies only.
+        if (ReverseProxySettings.Read(configuration) is { } forwarded)
+        {
+            services.Configure(forwarded);
+            services.AddSingleton(new ReverseProxyEnabled());
+        }
         services.AddSingleton<IAuditContextAccessor, HttpAuditContextAccessor>();
         services.AddCafConnectInfrastructure(configuration, builder.Environment.ContentRootPath)
             .AddServer(options =>
@@ -128,10 +134,8 @@ public static class CafConnectHost
         services.AddScoped<RecoveryJourney>();
         services.AddScoped<ProvisionalIdReminderJourney>();
         services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<RecoveryRateLimitOptions>() ?? new RecoveryRateLimitOptions());
-        // Redis when the instances share one (production), in memory for the embedded single instance.
-        services.AddSingleton<IRecoveryRateLimiter>(sp => sp.GetService<StackExchange.Redis.IConnectionMultiplexer>() is { } redis
-            ? new RedisRecoveryRateLimiter(redis)
-            : new InMemoryRecoveryRateLimiter(sp.GetRequiredService<TimeProvider>()));
+        // Counted by the throttle store: Redis when the instances share one (production), memory for the embedded instance.
+        services.AddSingleton<IRecoveryRateLimiter, ThrottleStoreRecoveryRateLimiter>();
         services.AddSingleton<RememberedIdentifier>();
         services.AddScoped<DemoData>();
         services.AddHttpClient();
@@ -139,6 +143,11 @@ public static class CafConnectHost
 
     public static void UseCafConnect(this WebApplication app)
     {
+        if (app.Services.GetService<ReverseProxyEnabled>() is not null)
+        {
+            // First: everything after (throttling, audit, HTTPS checks, the issuer) sees the client, not the proxy.
+            app.UseForwardedHeaders();
+        }
         app.UseExceptionHandler("/erreur");
         // People get a French page for errors; relying parties calling the back-channel endpoints get the bare status
         // and OpenIddict's RFC 6750 / 6749 headers and JSON, never HTML.
@@ -187,3 +196,6 @@ public static class CafConnectHost
         }
     }
 }
+
+/// <summary>Marks that <c>ReverseProxy:*</c> configured trusted proxies (the pipeline then applies forwarded headers).</summary>
+internal sealed class ReverseProxyEnabled;

@@ -60,6 +60,8 @@ public static class AuditEventTypes
     public const string KeysRotated = "admin.keys.rotated";
     /// <summary>Rows past the retention period were deleted (outcome: how many; details: cutoff).</summary>
     public const string AuditPurged = "admin.audit.purged";
+    /// <summary>A purge dry run (outcome: rows it would delete).</summary>
+    public const string AuditPurgeDryRun = "admin.audit.purge_dry_run";
     /// <summary>An incident revocation ran (outcome: <c>done</c>; details: window, client, counts, operator).</summary>
     public const string IncidentRevoked = "admin.incident.revoked";
     /// <summary>A dry run of it (outcome: <c>dry_run</c>; nothing changed).</summary>
