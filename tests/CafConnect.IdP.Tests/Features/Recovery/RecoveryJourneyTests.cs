@@ -113,10 +113,11 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
         var owner = new OidcDriver(host.Host.CreateBrowser());
         var locked = await owner.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), JeanneNir, DemoData.JeanneDupont.Password);
         Assert.That(locked.StatusCode, Is.EqualTo(HttpStatusCode.OK), "locked: even the right password is refused");
+        Assert.That((await host.Sms.WaitForAsync(JeanneMobile)).Text, Does.Contain("temporairement bloqué"), "the owner is told of the lock");
 
         var person = new RecoveryDriver(host.Host.CreateBrowser());
         var codePage = await person.RequestCodePageAsync(JeanneNir);
-        var code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(JeanneMobile)).Text);
+        var code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(JeanneMobile, alreadySeen: 1)).Text);
         var passwordPage = FirstLoginDriver.Next(await person.Pages.PostAsync(codePage, new Dictionary<string, string> { ["Code"] = code }));
         FirstLoginDriver.Next(await person.Pages.PostAsync(passwordPage, new Dictionary<string, string> { ["Password"] = NewPassword, ["Confirmation"] = NewPassword }));
 
