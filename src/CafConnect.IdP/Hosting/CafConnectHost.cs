@@ -120,6 +120,8 @@ public static class CafConnectHost
             options.Cookie.SecurePolicy = requireHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
             options.Cookie.SameSite = SameSiteMode.Strict;
         });
+        // Every token is bound to the session it was issued in (a token of another session is refused).
+        services.AddSingleton<Microsoft.AspNetCore.Antiforgery.IAntiforgeryAdditionalDataProvider, SessionAntiforgeryData>();
 
         services.AddRazorPages(options =>
         {

@@ -1,7 +1,5 @@
 extern alias cli;
 
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -13,9 +11,6 @@ using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -39,8 +34,7 @@ public sealed class IncidentRevokeTests(StoreKind kind)
     private TestStore _store = null!;
     private CafConnectFactory _instanceA = null!;
     private CafConnectFactory _instanceB = null!;
-    private WebApplication _relyingParty = null!;
-    private readonly ConcurrentQueue<string> _logoutTokens = new();
+    private BackchannelLogoutReceiver _relyingParty = null!;
     private string _configFile = null!;
     private string _csvFile = null!;
 
@@ -78,12 +72,12 @@ public sealed class IncidentRevokeTests(StoreKind kind)
         _instanceB = new CafConnectFactory(_store, configureServices: s => s.AddSingleton<TimeProvider>(_clock));
         _ = _instanceA.Server;
         _ = _instanceB.Server;
-        await StartRelyingPartyAsync();
+        _relyingParty = await BackchannelLogoutReceiver.StartAsync();
         _configFile = WriteCliConfig(_store);
         _csvFile = Path.Combine(Path.GetTempPath(), "cafconnect-tests", $"incident-{Guid.NewGuid():N}.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(_csvFile)!);
 
-        var registered = await Cli("clients", "update", "--id", TestClient.CafFr.ClientId, "--backchannel-logout-uri", RelyingPartyLogoutUri);
+        var registered = await Cli("clients", "update", "--id", TestClient.CafFr.ClientId, "--backchannel-logout-uri", _relyingParty.LogoutUri);
         Assert.That(registered.ExitCode, Is.Zero, registered.Err);
 
         _louise = await SignInAsync(_instanceA, DemoData.LouiseDubois);
@@ -195,15 +189,15 @@ public sealed class IncidentRevokeTests(StoreKind kind)
     [Test]
     public async Task Relying_party_receives_one_logout_token_per_session_that_validates_against_the_JWKS()
     {
-        var tokens = _logoutTokens.ToArray();
-        Assert.That(tokens, Has.Length.EqualTo(2), "Jeanne's and Marc's sessions at caf-fr (Jeanne's two authorizations share one session)");
+        var tokens = _relyingParty.Tokens;
+        Assert.That(tokens, Has.Count.EqualTo(2), "Jeanne's and Marc's sessions at caf-fr (Jeanne's two authorizations share one session)");
         var jwks = await _instanceA.CreateClient().GetStringAsync("/.well-known/jwks");
         var sessions = await WithDbAsync(db => db.ProviderSessions.Where(s => s.PersonId == _jeanne.PersonId || s.PersonId == _marc.PersonId)
             .Select(s => new { s.PersonId, s.Id }).ToListAsync());
         var payloads = new List<JsonNode>();
         foreach (var token in tokens)
         {
-            payloads.Add(await VerifyWithJoseAsync(token, jwks));
+            payloads.Add(await BackchannelLogoutReceiver.VerifyWithJoseAsync(token, jwks, Issuer, TestClient.CafFr.ClientId));
             var header = JsonNode.Parse(Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(token.Split('.')[0])))!;
             Assert.That(header["typ"]!.GetValue<string>(), Is.EqualTo("logout+jwt"));
         }
@@ -271,22 +265,6 @@ public sealed class IncidentRevokeTests(StoreKind kind)
 
     // ---- scenario plumbing ----
 
-    private string RelyingPartyLogoutUri => _relyingParty.Urls.First() + "/backchannel-logout";
-
-    private async Task StartRelyingPartyAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        _relyingParty = builder.Build();
-        _relyingParty.MapPost("/backchannel-logout", async (HttpRequest request) =>
-        {
-            var form = await request.ReadFormAsync();
-            _logoutTokens.Enqueue(form["logout_token"].ToString());
-            return Results.Ok();
-        });
-        await _relyingParty.StartAsync();
-    }
-
     private async Task<Signed> SignInAsync(CafConnectFactory instance, DemoPerson person)
     {
         var cookies = new System.Net.CookieContainer();
@@ -334,7 +312,7 @@ public sealed class IncidentRevokeTests(StoreKind kind)
         }
         var flowVoided = await WithDbAsync(db => db.Flows.AnyAsync(f => f.PersonId == _paulId && f.VoidedAt != null));
         var flagged = await WithDbAsync(db => db.RequiredActions.AnyAsync(a => a.PersonId == _aminaId && a.Action == RequiredAction.ChooseNewPassword));
-        return new Observed(onA, onB, active, _logoutTokens.Count, flowVoided, flagged);
+        return new Observed(onA, onB, active, _relyingParty.Tokens.Count, flowVoided, flagged);
     }
 
     /// <summary>Asks "Mon compte" with a copy of the browser's cookies (a refused cookie is deleted; the other instance must see the original).</summary>
@@ -391,48 +369,5 @@ public sealed class IncidentRevokeTests(StoreKind kind)
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         File.WriteAllText(file, root.ToJsonString());
         return file;
-    }
-
-    /// <summary>Runs tests/Interop/verify-logout-token.mjs (jose): signature against the JWKS, typ, claims, event, no nonce.</summary>
-    private static async Task<JsonNode> VerifyWithJoseAsync(string token, string jwks)
-    {
-        var interop = Path.Combine(RepositoryRoot(), "tests", "Interop");
-        if (!Directory.Exists(Path.Combine(interop, "node_modules", "jose")))
-        {
-            Assert.Fail("jose is missing: run `npm ci` in tests/Interop (the test command does).");
-        }
-        var start = new ProcessStartInfo("node", ["verify-logout-token.mjs"])
-        {
-            WorkingDirectory = interop,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var node = Process.Start(start)!;
-        await node.StandardInput.WriteAsync(new JsonObject
-        {
-            ["token"] = token,
-            ["jwks"] = JsonNode.Parse(jwks),
-            ["issuer"] = Issuer,
-            ["audience"] = TestClient.CafFr.ClientId,
-        }.ToJsonString());
-        node.StandardInput.Close();
-        var output = await node.StandardOutput.ReadToEndAsync();
-        var error = await node.StandardError.ReadToEndAsync();
-        await node.WaitForExitAsync();
-        Assert.That(node.ExitCode, Is.Zero, "jose refused the logout token: " + error);
-        return JsonNode.Parse(output)!;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "CafConnect.IdP.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("CafConnect.IdP.sln not found");
     }
 }
