@@ -82,7 +82,7 @@ public sealed class BackchannelLogoutTests(StoreKind kind) : StoreFixture(kind)
     {
         var before = _receiver.Tokens.Count;
         var driver = NewBrowser();
-        var tokens = await driver.SignInAndRedeemAsync(TestClient.Aripa, DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        var tokens = await driver.SignInAndRedeemAsync(TestClient.Aripa, DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password, scope: "openid");
 
         var logout = await driver.Browser.GetAsync(ProtocolEndpoints.EndSessionPath + OidcDriver.QueryString(new Dictionary<string, string?>
         {
