@@ -47,7 +47,7 @@ public sealed class IncidentRevokeTests(StoreKind kind)
     private Observed _afterDryRun = null!;
     private Observed _afterRun = null!;
     private Observed _afterRerun = null!;
-    private CliOutcome _dryRun = null!, _run = null!, _rerun = null!;
+    private CliOutcome _dryRun = null!, _run = null!, _rerun = null!, _otherClientDryRun = null!, _sameClientDryRun = null!;
 
     private sealed record Signed(Guid PersonId, string Subject, System.Net.CookieContainer Cookies, TokenSet Tokens);
     private sealed record CliOutcome(int ExitCode, string Out, string Err)
@@ -113,6 +113,8 @@ public sealed class IncidentRevokeTests(StoreKind kind)
         _amina = await SignInAsync(_instanceB, DemoData.AminaDiallo);
 
         var window = new[] { "--from", _from.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"), "--to", _to.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"), "--issuer", Issuer };
+        _otherClientDryRun = await Cli(["incident", "revoke", .. window, "--client", TestClient.Aripa.ClientId, "--dry-run"]);
+        _sameClientDryRun = await Cli(["incident", "revoke", .. window, "--client", TestClient.CafFr.ClientId, "--dry-run"]);
         _dryRun = await Cli(["incident", "revoke", .. window, "--dry-run"]);
         _afterDryRun = await ObserveAsync();
         _run = await Cli(["incident", "revoke", .. window, "--csv", _csvFile]);
@@ -149,6 +151,16 @@ public sealed class IncidentRevokeTests(StoreKind kind)
             Assert.That(_afterDryRun.PaulFlowVoided, Is.False);
             Assert.That(_afterDryRun.AminaMustChangePassword, Is.False);
         });
+    }
+
+    [Test]
+    public void With_a_client_only_what_that_client_got_in_the_window_is_revoked()
+    {
+        Assert.That(_otherClientDryRun.ExitCode, Is.Zero, _otherClientDryRun.Err);
+        Assert.That(_otherClientDryRun.Text, Does.Contain("would revoke 0 session(s), 0 authorization(s), 0 token(s)"), "nobody signed in to ARIPA");
+        Assert.That(_sameClientDryRun.ExitCode, Is.Zero, _sameClientDryRun.Err);
+        Assert.That(_sameClientDryRun.Text, Does.Contain("would revoke 2 session(s)"), "Jeanne's and Marc's sessions gave caf-fr its codes");
+        Assert.That(_sameClientDryRun.Text, Does.Contain("2 logout token(s) would be sent"));
     }
 
     [Test]
@@ -253,7 +265,7 @@ public sealed class IncidentRevokeTests(StoreKind kind)
             || e.Type == AuditEventTypes.BackchannelLogout).ToListAsync());
         Assert.Multiple(() =>
         {
-            Assert.That(rows.Count(r => r.Type == AuditEventTypes.IncidentRevokeDryRun), Is.EqualTo(1));
+            Assert.That(rows.Count(r => r.Type == AuditEventTypes.IncidentRevokeDryRun), Is.EqualTo(3), "three dry runs: ARIPA, caf-fr, all clients");
             Assert.That(rows.Count(r => r.Type == AuditEventTypes.IncidentRevoked), Is.EqualTo(2), "the run and the re-run");
             Assert.That(rows.Where(r => r.Type.StartsWith("admin.incident")).Select(r => r.Details), Has.All.Contains("operator=" + Environment.UserName));
             Assert.That(rows.Where(r => r.Type == AuditEventTypes.IncidentPersonRevoked).Select(r => r.PersonId),
