@@ -6,7 +6,7 @@ namespace CafConnect.Infrastructure.Sessions;
 /// <summary>
 /// The server-side record of one sign-in session of the provider (the cookie carries its id). It exists so that a
 /// session can be ended from outside the browser that holds it — logout, a new authentication on the same browser,
-/// an incident revocation — and the end seen by every instance at the next request (docs/decisions.md #10).
+/// an incident revocation — and the end seen by every instance at the next request (docs/decisions.md #12).
 /// </summary>
 public sealed class ProviderSession
 {
