@@ -12,7 +12,8 @@ public static class CafConnectCli
 {
     public const string Description = """
         Administers a CafConnect identity provider's store: migrations, relying parties (clients), token keys and
-        provisional passwords for people's accounts, and the audit trail (query, retention purge).
+        provisional passwords for people's accounts, the audit trail (query, retention purge) and incident response
+        (revoke every session and token issued in a time window).
 
         The store comes from, lowest precedence first: appsettings.json next to this binary, environment variables
         (Storage__Provider, ConnectionStrings__CafConnect, Storage__DataDirectory), the --config file, then
@@ -20,7 +21,8 @@ public static class CafConnectCli
         SQLite in data/cafconnect.db under the current directory (Storage:DataDirectory, default 'data').
         Every command prints the store it works on first. Changes are written to the audit trail (channel 'cli').
 
-        Exit codes: 0 done, 2 invalid command line, configuration or data, 1 any other failure.
+        Exit codes: 0 done, 2 invalid command line, configuration or data, 1 any other failure,
+        3 done but some relying parties could not be told (incident revoke: run it again later).
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
@@ -34,6 +36,7 @@ public static class CafConnectCli
         root.Subcommands.Add(AccountCommands.Create(globals));
         root.Subcommands.Add(FileCommands.Create(globals));
         root.Subcommands.Add(AuditCommands.Create(globals));
+        root.Subcommands.Add(IncidentCommands.Create(globals));
 
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)

@@ -9,6 +9,9 @@ public static class ExitCodes
 
     /// <summary>The command line, the configuration or the data given was refused.</summary>
     public const int Usage = 2;
+
+    /// <summary>The work was done, but some of it could not reach a third party (e.g. a relying party): re-run later.</summary>
+    public const int Incomplete = 3;
 }
 
 /// <summary>An expected failure: its lines are printed as they are (no stack trace) and the process exits with <see cref="ExitCode"/>.</summary>

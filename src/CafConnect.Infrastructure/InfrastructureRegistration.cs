@@ -41,6 +41,9 @@ public static class InfrastructureRegistration
         services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();
         services.AddScoped<AuditTrail>();
+        services.AddScoped<Sessions.SessionRegistry>();
+        services.AddScoped<Incidents.IncidentRevocation>();
+        Sessions.BackchannelLogoutRegistration.AddCafConnectBackchannelLogout(services, configuration);
         // Same section as the login's Accounts:PasswordExpiry, so a provisional password's letter and its expiry agree.
         services.TryAddSingleton(configuration.GetSection("Accounts:PasswordExpiry").Get<Domain.Passwords.PasswordExpiryOptions>() ?? new Domain.Passwords.PasswordExpiryOptions());
         services.AddScoped<Recovery.CredentialReset>();

@@ -175,9 +175,10 @@ public abstract class AuditCommandsTests
             .CountAsync(e => e.Details!.StartsWith("j-") || e.Details!.StartsWith("m-") || e.Details!.StartsWith("anon-")));
         var expectedOld = DateTimeOffset.UtcNow.AddDays(-30) > Base.AddHours(48) ? expected : 2;
         Assert.That(dry.Out, Does.Contain($"{expectedOld} audit event(s)"));
-        Assert.That(await CountAsync(), Is.EqualTo(before), "a dry run deletes nothing");
+        Assert.That(await CountAsync(), Is.EqualTo(before + 1), "a dry run deletes nothing (and adds its own audit row)");
 
-        var purge = await Cli.RunAsync("audit", "purge", "--older-than", "30");
+        // 30 days is below the default 400-day retention: only with --force.
+        var purge = await Cli.RunAsync("audit", "purge", "--older-than", "30", "--force");
 
         Assert.That(purge.ExitCode, Is.EqualTo(0), purge.ToString());
         Assert.That(purge.Out, Does.Contain($"Deleted {expectedOld} audit event(s)"));
@@ -190,10 +191,43 @@ public abstract class AuditCommandsTests
         {
             Assert.That(ids, Does.Not.Contain(old[0]).And.Not.Contain(old[1]));
             Assert.That(ids, Does.Contain(recent[0]));
-            Assert.That(ids, Has.Count.EqualTo(before - expectedOld + 1), "the purge row is added and kept");
+            Assert.That(ids, Has.Count.EqualTo(before + 1 - expectedOld + 1), "the dry-run row and the purge row are added and kept");
             Assert.That(purgeRow.Outcome, Is.EqualTo(expectedOld.ToString()));
             Assert.That(purgeRow.Channel, Is.EqualTo("cli"));
-            Assert.That(purgeRow.Details, Does.Contain("older_than_days=30").And.Contain("operator="));
+            Assert.That(purgeRow.Details, Does.Contain("older_than_days=30").And.Contain("operator=").And.Contain("forced=yes"));
+        });
+    }
+
+    [Test]
+    public async Task Purge_below_the_retention_period_is_refused_without_force_and_deletes_nothing()
+    {
+        var young = await AddEventsAsync(DateTimeOffset.UtcNow.AddDays(-45));
+        var before = await CountAsync();
+
+        var refused = await Cli.RunAsync("audit", "purge", "--older-than", "30");
+
+        Assert.That(refused.ExitCode, Is.EqualTo(2), refused.ToString());
+        Assert.That(refused.ErrorLines.Single(), Does.Contain("below the retention period").And.Contain("--force"));
+        Assert.That(await CountAsync(), Is.EqualTo(before), "nothing deleted, nothing written");
+        var ids = await Cli.WithServicesAsync(s => s.GetRequiredService<CafConnectDbContext>().AuditEvents.Select(e => e.Id).ToListAsync());
+        Assert.That(ids, Does.Contain(young[0]));
+    }
+
+    [Test]
+    public async Task Purge_dry_run_is_audited_with_the_operator_and_what_it_would_delete()
+    {
+        await AddEventsAsync(DateTimeOffset.UtcNow.AddDays(-500));
+
+        var dry = await Cli.RunAsync("audit", "purge", "--dry-run");
+
+        Assert.That(dry.ExitCode, Is.EqualTo(0), dry.ToString());
+        var row = await Cli.WithServicesAsync(s => s.GetRequiredService<CafConnectDbContext>().AuditEvents
+            .OrderByDescending(e => e.Id).FirstAsync(e => e.Type == AuditEventTypes.AuditPurgeDryRun));
+        Assert.Multiple(() =>
+        {
+            Assert.That(int.Parse(row.Outcome!), Is.GreaterThanOrEqualTo(1));
+            Assert.That(row.Channel, Is.EqualTo("cli"));
+            Assert.That(row.Details, Does.Contain("operator=").And.Contain("retention_days=400").And.Contain("would_delete="));
         });
     }
 

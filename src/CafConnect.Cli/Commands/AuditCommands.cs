@@ -105,19 +105,28 @@ public static class AuditCommands
             Description = $"Delete events older than this many days (default: Audit:RetentionDays, {DefaultRetentionDays})",
             HelpName = "days",
         };
-        var dryRun = new Option<bool>("--dry-run") { Description = "Count what would be deleted, delete nothing" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count what would be deleted, delete nothing (audited too)" };
+        var force = new Option<bool>("--force") { Description = "Allow --older-than below Audit:RetentionDays (deletes events the policy still keeps)" };
         var command = new Command("purge",
             "Delete audit events past the retention period. The purge itself is audited (admin.audit.purged), "
-            + "and that row is never deleted by the run that writes it.")
+            + "and that row is never deleted by the run that writes it. Going below Audit:RetentionDays needs --force.")
         {
-            olderThan, dryRun,
+            olderThan, dryRun, force,
         };
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
-            var days = parseResult.GetValue(olderThan) ?? RetentionDays(session.Host.Configuration);
+            var retention = RetentionDays(session.Host.Configuration);
+            var days = parseResult.GetValue(olderThan) ?? retention;
             if (days < 1)
             {
                 throw CliException.Usage("--older-than: expected a number of days, at least 1");
+            }
+            var forced = parseResult.GetValue(force);
+            // The retention period is a policy (the trail is evidence); a shorter purge is a deliberate, audited exception.
+            if (days < retention && !forced && !parseResult.GetValue(dryRun))
+            {
+                throw CliException.Usage($"--older-than {days} is below the retention period (Audit:RetentionDays = {retention} days): "
+                    + "add --force to delete events the policy still keeps");
             }
             var cutoff = session.Get<TimeProvider>().GetUtcNow().AddDays(-days);
             var db = session.Get<CafConnectDbContext>();
@@ -125,6 +134,9 @@ public static class AuditCommands
             if (parseResult.GetValue(dryRun))
             {
                 var count = await db.AuditEvents.CountAsync(e => e.OccurredAt < cutoff, cancellationToken);
+                // Who looked at what a purge would delete is worth a row too (it counts nothing personal).
+                await session.AuditedAsync(_ => Task.FromResult(new AuditEntry(AuditEventTypes.AuditPurgeDryRun, count.ToString(CultureInfo.InvariantCulture),
+                    Details: $"older_than_days={days}; retention_days={retention}; cutoff={Format(cutoff)}; would_delete={count}")), cancellationToken);
                 session.Console.MarkupLine($"Dry run: {count} audit event(s) older than {Format(cutoff)} ({days} days) would be deleted.");
                 return ExitCodes.Success;
             }
@@ -135,7 +147,7 @@ public static class AuditCommands
             {
                 var n = await db.AuditEvents.Where(e => e.OccurredAt < cutoff).ExecuteDeleteAsync(ct);
                 return (n, new AuditEntry(AuditEventTypes.AuditPurged, n.ToString(CultureInfo.InvariantCulture),
-                    Details: $"older_than_days={days}; cutoff={Format(cutoff)}; deleted={n}"));
+                    Details: $"older_than_days={days}; retention_days={retention}; forced={(days < retention ? "yes" : "no")}; cutoff={Format(cutoff)}; deleted={n}"));
             }, cancellationToken);
             session.Console.MarkupLine($"Deleted {deleted} audit event(s) older than {Format(cutoff)} ({days} days).");
             return ExitCodes.Success;
@@ -186,7 +198,7 @@ public static class AuditCommands
         return found.Id;
     }
 
-    private static DateTimeOffset ParseTime(string option, string value)
+    internal static DateTimeOffset ParseTime(string option, string value)
     {
         string[] formats = ["yyyy-MM-dd", "yyyy-MM-ddTHH:mm", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-ddTHH:mm:ss.FFFFFFF",
             "yyyy-MM-ddTHH:mmK", "yyyy-MM-ddTHH:mm:ssK", "yyyy-MM-ddTHH:mm:ss.FFFFFFFK"];
@@ -196,10 +208,10 @@ public static class AuditCommands
             : throw CliException.Usage($"{option}: expected an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T08:30:00Z or 2026-03-01T09:30:00+01:00");
     }
 
-    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    internal static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
     /// <summary>RFC 4180 quoting; a leading =, +, - or @ is neutralised so a spreadsheet never runs a cell as a formula.</summary>
-    private static string Csv(string value)
+    internal static string Csv(string value)
     {
         if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
         {

@@ -31,6 +31,12 @@ public static class CafConnectHost
         var requireHttps = configuration.GetValue("Oidc:RequireHttps", true);
 
         services.AddHttpContextAccessor();
+        // Behind nginx / a load balancer: the client's address and scheme from the trusted proxies only.
+        if (ReverseProxySettings.Read(configuration) is { } forwarded)
+        {
+            services.Configure(forwarded);
+            services.AddSingleton(new ReverseProxyEnabled());
+        }
         services.AddSingleton<IAuditContextAccessor, HttpAuditContextAccessor>();
         services.AddCafConnectInfrastructure(configuration, builder.Environment.ContentRootPath)
             .AddServer(options =>
@@ -68,6 +74,15 @@ public static class CafConnectHost
                     .SetRefreshTokenLifetime(TimeSpan.FromDays(14));
                 // A refresh token is good for exactly one use: any reuse revokes the whole authorization.
                 options.SetRefreshTokenReuseLeeway(TimeSpan.Zero);
+
+                // OpenID Back-Channel Logout 1.0: relying parties that register a backchannel_logout_uri are told when a
+                // session ends (logout, incident revocation); logout tokens carry sid.
+                options.AddEventHandler<OpenIddictServerEvents.HandleConfigurationRequestContext>(handler => handler.UseInlineHandler(context =>
+                {
+                    context.Metadata["backchannel_logout_supported"] = true;
+                    context.Metadata["backchannel_logout_session_supported"] = true;
+                    return default;
+                }));
 
                 var aspNetCore = options.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
@@ -121,6 +136,8 @@ public static class CafConnectHost
             options.Cookie.SecurePolicy = requireHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
             options.Cookie.SameSite = SameSiteMode.Strict;
         });
+        // Every token is bound to the session it was issued in (a token of another session is refused).
+        services.AddSingleton<Microsoft.AspNetCore.Antiforgery.IAntiforgeryAdditionalDataProvider, SessionAntiforgeryData>();
 
         services.AddRazorPages(options =>
         {
@@ -138,10 +155,8 @@ public static class CafConnectHost
         services.AddScoped<CafConnect.IdP.Features.AccountCreation.AccountCreationJourney>();
         services.AddScoped<CafConnect.IdP.Features.Account.HouseholdInvitationService>();
         services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<RecoveryRateLimitOptions>() ?? new RecoveryRateLimitOptions());
-        // Redis when the instances share one (production), in memory for the embedded single instance.
-        services.AddSingleton<IRecoveryRateLimiter>(sp => sp.GetService<StackExchange.Redis.IConnectionMultiplexer>() is { } redis
-            ? new RedisRecoveryRateLimiter(redis)
-            : new InMemoryRecoveryRateLimiter(sp.GetRequiredService<TimeProvider>()));
+        // Counted by the throttle store: Redis when the instances share one (production), memory for the embedded instance.
+        services.AddSingleton<IRecoveryRateLimiter, ThrottleStoreRecoveryRateLimiter>();
         services.AddSingleton<RememberedIdentifier>();
         services.AddScoped<DemoData>();
         services.AddHttpClient();
@@ -149,6 +164,11 @@ public static class CafConnectHost
 
     public static void UseCafConnect(this WebApplication app)
     {
+        if (app.Services.GetService<ReverseProxyEnabled>() is not null)
+        {
+            // First: everything after (throttling, audit, HTTPS checks, the issuer) sees the client, not the proxy.
+            app.UseForwardedHeaders();
+        }
         app.UseExceptionHandler("/erreur");
         // People get a French page for errors; relying parties calling the back-channel endpoints get the bare status
         // and OpenIddict's RFC 6750 / 6749 headers and JSON, never HTML.
@@ -199,3 +219,6 @@ public static class CafConnectHost
         }
     }
 }
+
+/// <summary>Marks that <c>ReverseProxy:*</c> configured trusted proxies (the pipeline then applies forwarded headers).</summary>
+internal sealed class ReverseProxyEnabled;

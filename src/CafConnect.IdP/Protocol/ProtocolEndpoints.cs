@@ -81,6 +81,9 @@ public static class ProtocolEndpoints
         }
 
         var principal = CafClaims.CreatePrincipal(person!, request.GetScopes().ToList(), facts!);
+        // Whom to tell, by back-channel logout, when this session ends (logout, incident revocation).
+        await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>()
+            .LinkClientAsync(facts!.SessionId, request.ClientId!, http.RequestAborted);
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, "authorization_code", person!.Id, request.ClientId), http.RequestAborted);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
@@ -168,7 +171,7 @@ public static class ProtocolEndpoints
 
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers.Pragma = "no-cache";
-        // A phone token names one file: never release another (docs/decisions.md #10).
+        // A phone token names one file: never release another (docs/decisions.md #13).
         return Results.Json(CafClaims.Release(person, principal!.GetScopes(), principal!.GetClaim(CafClaimTypes.FileRestriction)));
     }
 
@@ -183,10 +186,15 @@ public static class ProtocolEndpoints
         }
 
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
-        await http.SignOutAsync(PersonSession.Scheme);
+        var sessionId = session.Succeeded ? session.Principal.FindFirst(CafClaimTypes.SessionId)?.Value : null;
+        await PersonSession.SignOutAsync(http, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);
         if (session.Succeeded)
         {
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.Logout, "rp_initiated", session.Principal.PersonId(), request.ClientId), http.RequestAborted);
+        }
+        if (sessionId is not null)
+        {
+            LogoutNotification.Start(http, sessionId);
         }
 
         // OpenIddict validated the hint and checked that post_logout_redirect_uri is registered; without one, show our page.

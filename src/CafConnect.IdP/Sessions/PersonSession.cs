@@ -40,14 +40,37 @@ public static class PersonSession
             identity.AddClaim(new Claim(FranceConnectIdTokenClaim, franceConnectIdToken));
         }
 
+        // The session this browser had (if any) ends for every instance, not only in this browser: a copy of the old
+        // cookie kept elsewhere is worth nothing after the new authentication.
+        var registry = http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>();
+        var previous = await http.AuthenticateAsync(Scheme);
+        if (previous.Succeeded && previous.Principal.FindFirst(CafClaimTypes.SessionId)?.Value is { } previousId)
+        {
+            await registry.EndAsync(previousId, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByReplacement, http.RequestAborted);
+        }
+        await registry.StartAsync(facts.SessionId, person.Id, facts.AuthenticatedAt, http.RequestAborted);
+
         await http.SignOutAsync(Scheme);
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, IssuedUtc = facts.AuthenticatedAt });
         return facts;
     }
 
+    /// <summary>Ends the session server-side (every instance refuses its cookie from now on), then removes the cookie.</summary>
+    public static async Task SignOutAsync(HttpContext http, string reason)
+    {
+        if (http.User.FindFirst(CafClaimTypes.SessionId)?.Value is { } sessionId)
+        {
+            await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>().EndAsync(sessionId, reason, http.RequestAborted);
+        }
+        await http.SignOutAsync(Scheme);
+    }
+
     /// <summary>
-    /// Cookie check at every request: the session ends when the account is closed or its password was replaced after
-    /// the session began (reset, provisional password): a thief's browser session dies with the old password.
+    /// Cookie check at every request: the session ends when the account is closed, its password was replaced after
+    /// the session began (reset, provisional password): a thief's browser session dies with the old password — or
+    /// the session was ended on the server (logout, replaced by a new authentication, incident revocation). One
+    /// query by primary keys (person, session), so it stays cheap on every signed-in request; a session the registry
+    /// does not know (opened before the registry existed) is refused too: fail closed.
     /// </summary>
     public static async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
@@ -58,14 +81,20 @@ public static class PersonSession
             return;
         }
         var db = context.HttpContext.RequestServices.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>();
+        var sessionId = facts.SessionId;
         var state = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
-            db.Persons.Where(p => p.Id == personId.Value).Select(p => new { p.ClosedAt, p.PasswordSetAt }), context.HttpContext.RequestAborted);
+            db.Persons.Where(p => p.Id == personId.Value).Select(p => new
+            {
+                p.ClosedAt,
+                p.PasswordSetAt,
+                SessionLive = db.ProviderSessions.Any(s => s.Id == sessionId && s.PersonId == p.Id && s.EndedAt == null),
+            }), context.HttpContext.RequestAborted);
         // Milliseconds when the session carries them; whole seconds (auth_time) for sessions opened before they did.
         var signedInMs = long.TryParse(context.Principal!.FindFirst(AuthenticatedAtMsClaim)?.Value, out var ms) ? ms : (long?)null;
         var stale = state?.PasswordSetAt is { } setAt && (signedInMs is { } precise
             ? setAt.ToUnixTimeMilliseconds() > precise
             : setAt.ToUnixTimeSeconds() > facts.AuthenticatedAt.ToUnixTimeSeconds());
-        if (state is null || state.ClosedAt is not null || stale)
+        if (state is null || state.ClosedAt is not null || stale || !state.SessionLive)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);

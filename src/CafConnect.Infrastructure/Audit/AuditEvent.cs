@@ -86,4 +86,14 @@ public static class AuditEventTypes
     public const string LegacyCodeReset = "file.legacy_code_reset";
     /// <summary>Rows past the retention period were deleted (outcome: how many; details: cutoff).</summary>
     public const string AuditPurged = "admin.audit.purged";
+    /// <summary>A purge dry run (outcome: rows it would delete).</summary>
+    public const string AuditPurgeDryRun = "admin.audit.purge_dry_run";
+    /// <summary>An incident revocation ran (outcome: <c>done</c>; details: window, client, counts, operator).</summary>
+    public const string IncidentRevoked = "admin.incident.revoked";
+    /// <summary>A dry run of it (outcome: <c>dry_run</c>; nothing changed).</summary>
+    public const string IncidentRevokeDryRun = "admin.incident.dry_run";
+    /// <summary>A person touched by an incident revocation (outcome: what: session, authorization, token, flow, password).</summary>
+    public const string IncidentPersonRevoked = "incident.revoked";
+    /// <summary>A back-channel logout token was delivered (outcome <c>delivered</c>) or not (<c>failed</c>, details: error).</summary>
+    public const string BackchannelLogout = "logout.backchannel";
 }

@@ -43,7 +43,7 @@ public static class CafGrantTypes
 {
     /// <summary>
     /// The phone channel: a file number and the file's shared 8-digit legacy code, exchanged at the token endpoint by
-    /// the voice server (docs/decisions.md #10).
+    /// the voice server (docs/decisions.md #13).
     /// </summary>
     public const string LegacyCode = "urn:cafconnect:params:oauth:grant-type:legacy-code";
 

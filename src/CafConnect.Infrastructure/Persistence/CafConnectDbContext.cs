@@ -5,6 +5,7 @@ using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Keys;
 using CafConnect.Infrastructure.Notifications;
+using CafConnect.Infrastructure.Sessions;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -31,6 +32,8 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
     public DbSet<Accounts.ExternalLogin> ExternalLogins => Set<Accounts.ExternalLogin>();
     public DbSet<HouseholdInvitation> HouseholdInvitations => Set<HouseholdInvitation>();
     public DbSet<Admin.ProcessedAdminRequest> ProcessedAdminRequests => Set<Admin.ProcessedAdminRequest>();
+    public DbSet<ProviderSession> ProviderSessions => Set<ProviderSession>();
+    public DbSet<ProviderSessionClient> ProviderSessionClients => Set<ProviderSessionClient>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -187,6 +190,28 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             request.Property(r => r.PayloadHash).HasMaxLength(64).IsRequired();
             request.Property(r => r.Response).HasMaxLength(4000).IsRequired();
             request.HasIndex(r => r.ProcessedAt);
+        });
+
+        builder.Entity<ProviderSession>(session =>
+        {
+            session.ToTable("ProviderSessions");
+            session.HasKey(s => s.Id);
+            session.Property(s => s.Id).HasMaxLength(64);
+            session.Property(s => s.EndReason).HasMaxLength(32);
+            // Incident revocation selects sessions by creation time.
+            session.HasIndex(s => s.CreatedAt);
+            session.HasIndex(s => s.PersonId);
+        });
+
+        builder.Entity<ProviderSessionClient>(link =>
+        {
+            link.ToTable("ProviderSessionClients");
+            link.HasKey(l => new { l.SessionId, l.ClientId });
+            link.Property(l => l.SessionId).HasMaxLength(64);
+            link.Property(l => l.ClientId).HasMaxLength(100);
+            link.Property(l => l.LastLogoutError).HasMaxLength(500);
+            link.HasOne<ProviderSession>().WithMany().HasForeignKey(l => l.SessionId).OnDelete(DeleteBehavior.Cascade);
+            link.HasIndex(l => l.LastAuthorizedAt);
         });
 
         builder.Entity<OutboxMessage>(message =>

@@ -26,7 +26,21 @@ public sealed class InMemoryThrottleStore(LoginThrottleOptions options, TimeProv
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Ip> _ips = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Count, DateTimeOffset ResetAt)> _windows = new(StringComparer.Ordinal);
     private DateTimeOffset _nextSweep = DateTimeOffset.MinValue;
+
+    public Task<long> CountRequestAsync(string key, TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        lock (_gate)
+        {
+            var now = clock.GetUtcNow();
+            Sweep(now);
+            var entry = _windows.TryGetValue(key, out var current) && current.ResetAt > now ? (current.Count + 1, current.ResetAt) : (1L, now + window);
+            _windows[key] = entry;
+            return Task.FromResult(entry.Item1);
+        }
+    }
 
     public Task<ThrottleDecision> BeginAsync(string? account, string ip, CancellationToken cancellationToken = default)
     {
@@ -145,6 +159,10 @@ public sealed class InMemoryThrottleStore(LoginThrottleOptions options, TimeProv
         foreach (var key in _accounts.Where(p => p.Value.ExpiresAt <= now).Select(p => p.Key).ToList())
         {
             _accounts.Remove(key);
+        }
+        foreach (var key in _windows.Where(p => p.Value.ResetAt <= now).Select(p => p.Key).ToList())
+        {
+            _windows.Remove(key);
         }
         foreach (var (key, value) in _ips.ToList())
         {

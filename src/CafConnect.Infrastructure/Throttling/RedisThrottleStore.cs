@@ -11,6 +11,8 @@ namespace CafConnect.Infrastructure.Throttling;
 /// <item><c>{prefix}ip:{hmac}</c>: sorted set of the IP's failures (score = Unix ms); <c>{prefix}ipblock:{hmac}</c>:
 /// blocked until (Unix ms). The IP is named by an HMAC under the server's mac key, never in clear.</item>
 /// </list>
+/// <item><c>{prefix}rl:{key}</c>: hash <c>c</c> requests in the window, <c>r</c> window end (Unix ms): the recovery
+/// forms' request counters.</item>
 /// Each check-and-count is one Lua script (atomic: parallel attempts cannot overtake a limit); the IP and the account
 /// are two scripts on one key each, so the keys may live on different cluster nodes. Times come from
 /// <see cref="TimeProvider"/>; TTLs are only garbage collection, longer than any "until".
@@ -130,6 +132,23 @@ public sealed class RedisThrottleStore(IConnectionMultiplexer redis, LoginThrott
 
     public async Task<AccountThrottleState?> ResetAsync(string account, CancellationToken cancellationToken = default) =>
         ToState((RedisResult[])(await Database.ScriptEvaluateAsync(ResetScript, [AccountKey(account)]))!);
+
+    // KEYS: counter. ARGV: now, window ms, slack ms. Returns the count in the current window (a new window at the first
+    // request after the previous one ended, by the host's clock).
+    private const string WindowScript = """
+        local now = tonumber(ARGV[1])
+        local resetAt = tonumber(redis.call('HGET', KEYS[1], 'r') or '0')
+        if resetAt <= now then
+          redis.call('HSET', KEYS[1], 'c', 1, 'r', now + tonumber(ARGV[2]))
+          redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[3]))
+          return 1
+        end
+        return redis.call('HINCRBY', KEYS[1], 'c', 1)
+        """;
+
+    public async Task<long> CountRequestAsync(string key, TimeSpan window, CancellationToken cancellationToken = default) =>
+        (long)await Database.ScriptEvaluateAsync(WindowScript, [(RedisKey)$"{options.KeyPrefix}rl:{key}"],
+            [clock.GetUtcNow().ToUnixTimeMilliseconds(), Ms(window), TtlSlackMs]);
 
     public async Task<AccountThrottleState?> GetAsync(string account, CancellationToken cancellationToken = default) =>
         ToState((await Database.HashGetAsync(AccountKey(account), ["f", "u", "l", "n"])).Select(v => RedisResult.Create(v)).ToArray());

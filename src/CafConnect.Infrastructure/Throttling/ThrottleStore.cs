@@ -91,4 +91,11 @@ public interface IThrottleStore
     Task<AccountThrottleState?> ResetAsync(string account, CancellationToken cancellationToken = default);
 
     Task<AccountThrottleState?> GetAsync(string account, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A fixed-window request counter (the recovery forms' limits): counts one request under <paramref name="key"/>
+    /// (already hashed by the caller: never an identifier in clear) and returns the count in the current window,
+    /// which starts at the first request and lasts <paramref name="window"/>.
+    /// </summary>
+    Task<long> CountRequestAsync(string key, TimeSpan window, CancellationToken cancellationToken = default);
 }

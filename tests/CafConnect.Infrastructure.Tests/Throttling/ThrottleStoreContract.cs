@@ -207,6 +207,44 @@ public abstract class ThrottleStoreContract
     }
 
     [Test]
+    public async Task Request_counter_counts_within_its_window_and_starts_afresh_after_it_by_the_hosts_clock()
+    {
+        var store = Store();
+        var key = "recovery:" + NewAccount();
+        var other = "recovery:" + NewAccount();
+
+        var counts = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            counts.Add(await store.CountRequestAsync(key, TimeSpan.FromMinutes(15)));
+        }
+        var otherKey = await store.CountRequestAsync(other, TimeSpan.FromMinutes(15));
+        Clock.Advance(TimeSpan.FromMinutes(15) - TimeSpan.FromMilliseconds(1));
+        var lastInWindow = await store.CountRequestAsync(key, TimeSpan.FromMinutes(15));
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        var afterWindow = await store.CountRequestAsync(key, TimeSpan.FromMinutes(15));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(counts, Is.EqualTo(new long[] { 1, 2, 3 }));
+            Assert.That(otherKey, Is.EqualTo(1), "keys count apart");
+            Assert.That(lastInWindow, Is.EqualTo(4), "the window lasts 15 minutes from the first request");
+            Assert.That(afterWindow, Is.EqualTo(1), "then a new window starts");
+        });
+    }
+
+    [Test]
+    public async Task Request_counter_counts_every_parallel_request_exactly_once()
+    {
+        var store = Store();
+        var key = "recovery:" + NewAccount();
+
+        var counts = await Task.WhenAll(Enumerable.Range(0, 25).Select(_ => store.CountRequestAsync(key, TimeSpan.FromHours(1))));
+
+        Assert.That(counts.Order(), Is.EqualTo(Enumerable.Range(1, 25).Select(i => (long)i)));
+    }
+
+    [Test]
     public async Task Parallel_attempts_on_one_account_cannot_overtake_the_delay()
     {
         var store = Store();

@@ -26,7 +26,12 @@ public sealed class LogoutPage(AuditTrail audit) : PageModel
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.Logout, "user_initiated", User.PersonId(),
                 Details: franceConnectIdToken is null ? null : "franceconnect=true"), HttpContext.RequestAborted);
         }
-        await HttpContext.SignOutAsync(PersonSession.Scheme);
+        var sessionId = User.FindFirst(CafConnect.IdP.Protocol.CafClaimTypes.SessionId)?.Value;
+        await PersonSession.SignOutAsync(HttpContext, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);
+        if (SignedIn && sessionId is not null)
+        {
+            LogoutNotification.Start(HttpContext, sessionId);
+        }
         if (Features.FranceConnect.FranceConnectEndpoints.FranceConnectSignOut(HttpContext, franceConnectIdToken) is { } franceConnect)
         {
             await franceConnect.ExecuteAsync(HttpContext);

@@ -47,7 +47,7 @@ public static class LegacyCodeGrant
 /// <para>
 /// The code is shared by the household: it proves "someone of this file", not a person. The token's subject is the file
 /// holder (the allocataire, who acts for the household), its <c>caf_file</c> claim restricts every release (userinfo) to
-/// that file, and it carries no identity claims (docs/decisions.md #10).
+/// that file, and it carries no identity claims (docs/decisions.md #13).
 /// </para>
 /// </summary>
 public sealed class LegacyCodeGrantHandler(

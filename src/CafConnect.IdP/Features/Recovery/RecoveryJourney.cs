@@ -25,7 +25,7 @@ public sealed record RecoveryStep(SelfServiceFlow Flow, RecoveryContext Context,
 public sealed class RecoveryJourney(
     FlowStore flows, PersonDirectory persons, ISecretHasher hasher, IVerificationCodeStore codes, INotificationOutbox outbox,
     CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
-    TimeProvider clock)
+    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -198,6 +198,9 @@ public sealed class RecoveryJourney(
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id), ct);
             return true;
         }, cancellationToken);
+        // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
+        // failures counted against it no longer mean anything. After the commit: only a password really set unlocks.
+        await throttle.ResetAsync(person.Id, "password_recovery", cancellationToken);
         return StepResult.Go("/connexion?motdepasse=modifie" + (step.Context.Provisional ? "&mode=provisoire" : string.Empty));
     }
 

@@ -1,7 +1,6 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using StackExchange.Redis;
+using CafConnect.Infrastructure.Throttling;
 
 namespace CafConnect.IdP.Features.Recovery;
 
@@ -13,13 +12,12 @@ public sealed class RecoveryRateLimitOptions
     public int PerIdentifierLimit { get; set; } = 5;
     public TimeSpan PerIdentifierWindow { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Namespace of the counters (several deployments, or test hosts, sharing one Redis keep theirs apart).</summary>
+    /// <summary>Part of every counter's (hashed) name; the store adds its own <c>Throttling:KeyPrefix</c>.</summary>
     public string KeyPrefix { get; set; } = "cafconnect:rl:";
 }
 
 /// <summary>
-/// A deliberately small fixed-window counter for the two recovery forms, until the shared throttling service exists
-/// (then these calls move to it). Counts every request, whether or not the identifier exists, so being limited says
+/// The fixed-window limits of the two recovery forms, counted by the throttle store. Counts every request, whether or not the identifier exists, so being limited says
 /// nothing about an account. Keys never hold an identifier or contact in clear (SHA-256 under a per-process salt for
 /// memory, under the Redis prefix for Redis: see <see cref="Key"/>).
 /// </summary>
@@ -39,47 +37,17 @@ public static class RecoveryRateLimits
         return byIp && byIdentifier;
     }
 
-    /// <summary>A NIR must not sit in Redis in clear: the subject is hashed (the counter only needs equality).</summary>
+    /// <summary>A NIR must not sit in Redis (or memory) in clear: the subject is hashed (the counter only needs equality).</summary>
     internal static string Key(string scope, string subject) =>
         scope + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("cafconnect.rl.v1\0" + scope + "\0" + subject)));
 }
 
-/// <summary>Shared by every instance (production: PostgreSQL + Redis).</summary>
-public sealed class RedisRecoveryRateLimiter(IConnectionMultiplexer redis) : IRecoveryRateLimiter
+/// <summary>
+/// The counters live in the throttle store (<see cref="IThrottleStore.CountRequestAsync"/>): Redis shared by every
+/// instance in production, memory for the embedded single instance, the host's clock for every window.
+/// </summary>
+public sealed class ThrottleStoreRecoveryRateLimiter(IThrottleStore store) : IRecoveryRateLimiter
 {
-    // INCR and set the window's expiry on the first hit, atomically.
-    private const string Script = """
-        local count = redis.call('INCR', KEYS[1])
-        if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-        return count
-        """;
-
-    public async Task<bool> TryAcquireAsync(string scope, string subject, int limit, TimeSpan window, CancellationToken cancellationToken = default)
-    {
-        var count = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script,
-            [RecoveryRateLimits.Key(scope, subject)], [(long)window.TotalMilliseconds]);
-        return count <= limit;
-    }
-}
-
-/// <summary>The embedded default (SQLite, one instance).</summary>
-public sealed class InMemoryRecoveryRateLimiter(TimeProvider clock) : IRecoveryRateLimiter
-{
-    private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset ResetAt)> _windows = new();
-
-    public Task<bool> TryAcquireAsync(string scope, string subject, int limit, TimeSpan window, CancellationToken cancellationToken = default)
-    {
-        var now = clock.GetUtcNow();
-        var entry = _windows.AddOrUpdate(RecoveryRateLimits.Key(scope, subject),
-            _ => (1, now + window),
-            (_, current) => current.ResetAt <= now ? (1, now + window) : (current.Count + 1, current.ResetAt));
-        if (_windows.Count > 100_000)
-        {
-            foreach (var stale in _windows.Where(w => w.Value.ResetAt <= now).Select(w => w.Key).ToList())
-            {
-                _windows.TryRemove(stale, out _);
-            }
-        }
-        return Task.FromResult(entry.Count <= limit);
-    }
+    public async Task<bool> TryAcquireAsync(string scope, string subject, int limit, TimeSpan window, CancellationToken cancellationToken = default) =>
+        await store.CountRequestAsync(RecoveryRateLimits.Key(scope, subject), window, cancellationToken) <= limit;
 }

@@ -97,6 +97,39 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
     }
 
     [Test]
+    public async Task Password_recovery_unlocks_a_locked_account()
+    {
+        // Three wrong passwords lock the account here (the default is ten; the delays before are switched off).
+        await using var host = HostStore.Start(kind, new Dictionary<string, string?>
+        {
+            ["Throttling:LockAfterFailures"] = "3",
+            ["Throttling:FreeFailures"] = "100",
+        });
+        var attacker = new OidcDriver(host.Host.CreateBrowser());
+        for (var i = 0; i < 3; i++)
+        {
+            await attacker.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), JeanneNir, "PasLeBon123");
+        }
+        var owner = new OidcDriver(host.Host.CreateBrowser());
+        var locked = await owner.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), JeanneNir, DemoData.JeanneDupont.Password);
+        Assert.That(locked.StatusCode, Is.EqualTo(HttpStatusCode.OK), "locked: even the right password is refused");
+        Assert.That((await host.Sms.WaitForAsync(JeanneMobile)).Text, Does.Contain("temporairement bloqué"), "the owner is told of the lock");
+
+        var person = new RecoveryDriver(host.Host.CreateBrowser());
+        var codePage = await person.RequestCodePageAsync(JeanneNir);
+        var code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(JeanneMobile, alreadySeen: 1)).Text);
+        var passwordPage = FirstLoginDriver.Next(await person.Pages.PostAsync(codePage, new Dictionary<string, string> { ["Code"] = code }));
+        FirstLoginDriver.Next(await person.Pages.PostAsync(passwordPage, new Dictionary<string, string> { ["Password"] = NewPassword, ["Confirmation"] = NewPassword }));
+
+        var login = await owner.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), JeanneNir, NewPassword);
+        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), "the lock is lifted: " + await OidcDriver.ErrorsOf(login));
+        Assert.That(login.Headers.Location!.OriginalString, Is.EqualTo("/mon-compte"));
+        var jeanne = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == JeanneNir));
+        var unlocked = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.PersonId == jeanne.Id && e.Type == AuditEventTypes.AccountUnlocked).ToListAsync());
+        Assert.That(unlocked.Select(e => e.Outcome), Is.EqualTo(new[] { "password_recovery" }));
+    }
+
+    [Test]
     public async Task Without_a_verified_contact_a_provisional_password_goes_by_letter_and_leads_to_the_choose_password_step()
     {
         await using var host = HostStore.Start(kind);

@@ -606,6 +606,67 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.ToTable("OutboxMessages", (string)null);
                 });
 
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSession", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<string>("EndReason")
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<Guid>("PersonId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("PersonId");
+
+                    b.ToTable("ProviderSessions", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSessionClient", b =>
+                {
+                    b.Property<string>("SessionId")
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<DateTimeOffset>("FirstAuthorizedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<DateTimeOffset>("LastAuthorizedAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.Property<string>("LastLogoutError")
+                        .HasMaxLength(500)
+                        .HasColumnType("nvarchar(500)");
+
+                    b.Property<int>("LogoutAttempts")
+                        .HasColumnType("int");
+
+                    b.Property<DateTimeOffset?>("LogoutDeliveredAt")
+                        .HasColumnType("datetimeoffset");
+
+                    b.HasKey("SessionId", "ClientId");
+
+                    b.HasIndex("LastAuthorizedAt");
+
+                    b.ToTable("ProviderSessionClients", (string)null);
+                });
+
             modelBuilder.Entity("CafConnect.Infrastructure.Terms.TermsAcceptance", b =>
                 {
                     b.Property<long>("Id")
@@ -930,6 +991,15 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.HasOne("CafConnect.Domain.Accounts.PersonAccount", null)
                         .WithMany()
                         .HasForeignKey("PersonId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSessionClient", b =>
+                {
+                    b.HasOne("CafConnect.Infrastructure.Sessions.ProviderSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -597,6 +597,67 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.ToTable("OutboxMessages", (string)null);
                 });
 
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSession", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("EndReason")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("EndedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("PersonId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("PersonId");
+
+                    b.ToTable("ProviderSessions", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSessionClient", b =>
+                {
+                    b.Property<string>("SessionId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("FirstAuthorizedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastAuthorizedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastLogoutError")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("LogoutAttempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LogoutDeliveredAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("SessionId", "ClientId");
+
+                    b.HasIndex("LastAuthorizedAt");
+
+                    b.ToTable("ProviderSessionClients", (string)null);
+                });
+
             modelBuilder.Entity("CafConnect.Infrastructure.Terms.TermsAcceptance", b =>
                 {
                     b.Property<long>("Id")
@@ -914,6 +975,15 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.HasOne("CafConnect.Domain.Accounts.PersonAccount", null)
                         .WithMany()
                         .HasForeignKey("PersonId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSessionClient", b =>
+                {
+                    b.HasOne("CafConnect.Infrastructure.Sessions.ProviderSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
