@@ -37,14 +37,32 @@ public sealed class SmtpSink : IAsyncDisposable
 
     public static SmtpSink Start(int port = 0) => new(port);
 
-    /// <summary>A port nothing listens on (at the time of the call).</summary>
+    /// <summary>
+    /// A port nothing listens on (at the time of the call), taken below the kernel's ephemeral range (32768+ here): a
+    /// test that frees the port and binds it again later must not find it taken meanwhile by some other test's outgoing
+    /// connection or port-0 listener, which is what happened while the session-isolation test opened thousands.
+    /// </summary>
     public static int FreePort()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            var probe = new TcpListener(IPAddress.Loopback, port);
+            try
+            {
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+            finally
+            {
+                probe.Stop();
+            }
+        }
+        throw new InvalidOperationException("no free port below the ephemeral range");
     }
 
     private async Task AcceptAsync()
