@@ -1,3 +1,4 @@
+using CafConnect.IdP.Features.Shared;
 using CafConnect.Infrastructure.Flows;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -11,14 +12,10 @@ public sealed record TextField(string Id, string Name, string Label, string? Val
 
 /// <summary>What the pages before the flow exists share: the return URL (checked like the login's) and the errors.</summary>
 [AllowAnonymous]
-public abstract class CreationFormPage : PageModel
+public abstract class CreationFormPage : JourneyStartPage
 {
     [BindProperty(SupportsGet = true, Name = "returnUrl")]
     public string? ReturnUrl { get; set; }
-
-    public IReadOnlyDictionary<string, string> Errors { get; protected set; } = new Dictionary<string, string>();
-
-    public string? Error(string field) => Errors.TryGetValue(field, out var message) ? message : null;
 
     /// <summary>Only our own pages and the authorization endpoint may follow the journey (no open redirect).</summary>
     public string? SafeReturnUrl() =>
@@ -37,21 +34,6 @@ public abstract class CreationFormPage : PageModel
         var query = returnUrl.IndexOf('?') is var index and >= 0 ? returnUrl[index..] : string.Empty;
         var clientId = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query).TryGetValue("client_id", out var values) ? values.ToString() : null;
         return clientId is { Length: > 0 and <= 100 } ? clientId : null;
-    }
-
-    protected IActionResult Answer(StepResult result, bool limited)
-    {
-        if (result.RedirectTo is not null)
-        {
-            return LocalRedirect(result.RedirectTo);
-        }
-        Errors = result.Errors;
-        Response.StatusCode = limited ? StatusCodes.Status429TooManyRequests : StatusCodes.Status400BadRequest;
-        if (limited)
-        {
-            Response.Headers.RetryAfter = "3600";
-        }
-        return Page();
     }
 }
 
