@@ -36,7 +36,7 @@ public abstract class MaintenanceCommandsTests
             var db = services.GetRequiredService<CafConnectDbContext>();
             var person = Guid.NewGuid();
             db.ProviderSessions.AddRange(
-                new ProviderSession { Id = "ended-long-ago", PersonId = person, CreatedAt = now.AddDays(-40), EndedAt = now.AddDays(-30), EndReason = "logout" },
+                new ProviderSession { Id = "ended-long-ago", PersonId = person, CreatedAt = now.AddDays(-40), EndedAt = now.AddDays(-31), EndReason = "logout" },
                 new ProviderSession { Id = "expired-never-ended", PersonId = person, CreatedAt = now.AddDays(-11) },
                 new ProviderSession { Id = "ended-recently", PersonId = person, CreatedAt = now.AddDays(-12), EndedAt = now.AddDays(-2), EndReason = "replaced" },
                 new ProviderSession { Id = "open-today", PersonId = person, CreatedAt = now.AddMinutes(-5) });
@@ -124,7 +124,7 @@ public abstract class MaintenanceCommandsTests
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         var (sessions, _, requests) = await RowsAsync();
-        Assert.That(sessions, Is.EquivalentTo(new[] { "expired-never-ended", "ended-recently", "open-today" }), "only the session ended 30 days ago goes");
+        Assert.That(sessions, Is.EquivalentTo(new[] { "expired-never-ended", "ended-recently", "open-today" }), "only the session ended 31 days ago goes");
         Assert.That(requests, Has.Count.EqualTo(2));
     }
 
