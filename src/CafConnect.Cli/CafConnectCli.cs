@@ -37,6 +37,7 @@ public static class CafConnectCli
         root.Subcommands.Add(FileCommands.Create(globals));
         root.Subcommands.Add(AuditCommands.Create(globals));
         root.Subcommands.Add(IncidentCommands.Create(globals));
+        root.Subcommands.Add(MaintenanceCommands.Create(globals));
 
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)

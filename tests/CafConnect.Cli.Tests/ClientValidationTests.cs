@@ -7,6 +7,7 @@ namespace CafConnect.Cli.Tests;
 public sealed class ClientValidationTests
 {
     private const string Secret = "a-long-enough-secret-0123456789";
+    private const string PhoneGrant = "urn:cafconnect:params:oauth:grant-type:legacy-code";
     private TemporarySqliteStore _store = null!;
 
     private CliRunner Cli => _store.Cli;
@@ -59,6 +60,13 @@ public sealed class ClientValidationTests
             "--kind", "service", "--secret", Secret);
         yield return Case("a service client without secret", "--secret: a service client needs a secret",
             "--kind", "service", "--scope", "cafconnect.admin");
+
+        yield return Case("an unknown grant type", "--grant-type: unknown grant type 'password'",
+            "--kind", "confidential", "--secret", Secret, "--redirect-uri", "https://rp.example.fr/cb", "--grant-type", "password");
+        yield return Case("the phone grant on a public client", "--grant-type: only a confidential client may use the legacy-code grant",
+            "--kind", "public", "--redirect-uri", "fr.caf.test:/callback", "--grant-type", PhoneGrant);
+        yield return Case("the phone grant on a service client", "--grant-type: a service client uses client credentials only",
+            "--kind", "service", "--secret", Secret, "--scope", "cafconnect.admin", "--grant-type", PhoneGrant);
 
         static TestCaseData Case(string name, string expected, params string[] options) =>
             new TestCaseData(expected, options).SetName($"Add refuses: {name}");
@@ -184,5 +192,28 @@ public sealed class ClientValidationTests
         var types = await Cli.WithServicesAsync(s => Task.FromResult(
             s.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>().AuditEvents.Select(a => a.Type).ToList()));
         Assert.That(types, Is.EqualTo(new[] { "admin.store.migrated", "admin.client.added" }));
+    }
+
+    [Test]
+    public async Task Update_refuses_to_make_a_client_holding_the_phone_grant_public_and_keeps_it()
+    {
+        Assert.That((await Cli.RunAsync("clients", "update", "--id", "existing", "--grant-type", PhoneGrant)).ExitCode, Is.EqualTo(0));
+
+        var result = await Cli.RunAsync("clients", "update", "--id", "existing", "--kind", "public");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.ErrorLines, Has.Some.StartsWith("error: --grant-type: only a confidential client may use the legacy-code grant"));
+        var stored = await Cli.WithServicesAsync(s => s.GetRequiredService<CafConnect.Infrastructure.Clients.ClientAdministration>().FindAsync("existing"));
+        Assert.That(stored!.Kind, Is.EqualTo(CafConnect.Infrastructure.Clients.ClientKind.Confidential));
+        Assert.That(stored.ExtraGrantTypes, Is.EqualTo(new[] { PhoneGrant }));
+    }
+
+    [Test]
+    public async Task Update_refuses_grant_type_and_no_grant_type_together()
+    {
+        var result = await Cli.RunAsync("clients", "update", "--id", "existing", "--grant-type", PhoneGrant, "--no-grant-type");
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.ErrorLines, Has.Some.Contains("--grant-type and --no-grant-type cannot be used together"));
+        Assert.That(result.Out, Is.Empty, "refused before opening the store");
     }
 }

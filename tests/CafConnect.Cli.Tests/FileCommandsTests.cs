@@ -4,6 +4,7 @@ using CafConnect.Infrastructure.Admin;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
+using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -134,6 +135,84 @@ public abstract class FileCommandsTests
         var result = await EventAsync(json);
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
         Assert.That(result.Err, Does.Contain(expected).And.Not.Contain("Exception"));
+        Assert.That(await QueryAsync(db => db.Set<ProcessedAdminRequest>().CountAsync()), Is.Zero);
+    }
+
+    private async Task<CliResult> RegisterApplicantAsync(string json)
+    {
+        var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".json");
+        await File.WriteAllTextAsync(path, json);
+        return await Cli.RunAsync("files", "register-applicant", "--json", path);
+    }
+
+    private const string OnlineApplication = """{"application_id":"CLI-DEM-1","channel":"en_ligne","benefit":"aide_logement","applicant":{"civility":"MME","birth_name":"Nguyen","given_names":"Linh","birth_date":"1996-02-11","postal_code":"75011","mobile":"06 98 76 54 32"}}""";
+
+    [Test]
+    public async Task A_first_time_applicant_registered_from_the_cli_gets_a_file_number_and_an_sms_password_that_is_never_printed()
+    {
+        var result = await RegisterApplicantAsync(OnlineApplication);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        var fileNumber = Regex.Match(result.Out, @"registered: file number (\d{7})").Groups[1].Value;
+        Assert.That(fileNumber, Is.Not.Empty, result.Out);
+        Assert.That(result.Out, Does.Contain($"\"file_number\":\"{fileNumber}\"").And.Contain("\"password_delivery\":\"sms\""));
+
+        var (person, file, password, audit) = await Cli.WithServicesAsync(async services =>
+        {
+            var db = services.GetRequiredService<CafConnectDbContext>();
+            var household = await db.Households.AsNoTracking().Include(h => h.Members).ThenInclude(m => m.Person).SingleAsync(h => h.FileNumber == fileNumber);
+            var applicant = household.Members.Single().Person!;
+            var sms = await db.OutboxMessages.AsNoTracking().SingleAsync(m => m.PersonId == applicant.Id && m.Kind == NotificationKind.ProvisionalPassword);
+            Assert.That((sms.Channel, sms.Recipient), Is.EqualTo((NotificationChannel.Sms, "+33698765432")));
+            var body = services.GetRequiredService<OutboxBodyProtector>().Unprotect(sms.ProtectedTextBody)!;
+            var typed = Regex.Match(body, @"Mot de passe provisoire : (\S+),").Groups[1].Value;
+            var row = await db.AuditEvents.AsNoTracking().SingleAsync(a => a.Type == AuditEventTypes.ApplicantRegistered);
+            return (applicant, household, typed, row);
+        });
+        Assert.Multiple(() =>
+        {
+            Assert.That(file.Pending, Is.True, "a file still being processed: a primo-demandeur");
+            Assert.That(file.Members.Single().Role, Is.EqualTo(HouseholdRole.Allocataire));
+            Assert.That(person.ProvisionalId, Does.Match("^P[0-9]{8}$"), "no NIR given: a provisional identifier is the login");
+            Assert.That(password, Is.Not.Empty, "the SMS carries the provisional password");
+            Assert.That(result.Out + result.Err, Does.Not.Contain(password), "never printed");
+            Assert.That(audit.Details, Does.Contain("by=cli:").And.Contain("application=CLI-DEM-1").And.Not.Contain(password));
+            Assert.That(audit.Channel, Is.EqualTo("cli"));
+        });
+
+        // The same application again (through the API or the CLI): the same answer, nothing created or sent again.
+        var replay = await RegisterApplicantAsync(OnlineApplication);
+        Assert.That(replay.ExitCode, Is.EqualTo(0), replay.ToString());
+        Assert.That(replay.Out, Does.Contain($"was already registered: file number {fileNumber}"));
+        Assert.That(await QueryAsync(db => db.Households.CountAsync(h => h.Pending)), Is.EqualTo(1));
+        Assert.That(await QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Kind == NotificationKind.ProvisionalPassword)), Is.EqualTo(1));
+
+        var conflict = await RegisterApplicantAsync(OnlineApplication.Replace("Linh", "Lan", StringComparison.Ordinal));
+        Assert.That(conflict.ExitCode, Is.EqualTo(1), conflict.ToString());
+        Assert.That(conflict.ErrorLines.Single(), Does.Contain("idempotency_conflict"));
+    }
+
+    [Test]
+    public async Task A_paper_application_from_the_cli_sends_the_identifier_and_the_password_in_two_letters()
+    {
+        var result = await RegisterApplicantAsync(
+            """{"application_id":"CLI-DEM-2","channel":"papier","benefit":"prime_naissance","applicant":{"nir":"2900599350123","civility":"MME","birth_name":"Martin","given_names":"Claire","birth_date":"1990-05-02","postal_code":"69003"}}""");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Out, Does.Contain("\"password_delivery\":\"courrier\"").And.Contain("\"letters\":2").And.Contain("\"login\":\"nir\""));
+        Assert.That(result.Out, Does.Not.Contain("2900599350123"), "the NIR is not echoed");
+        var letters = await QueryAsync(db => db.OutboxMessages.AsNoTracking().Where(m => m.Channel == NotificationChannel.Letter).Select(m => m.Kind).ToListAsync());
+        Assert.That(letters, Is.EquivalentTo(new[] { NotificationKind.ApplicantIdentifier, NotificationKind.ProvisionalPassword }));
+    }
+
+    [TestCase("""{"application_id":"CLI-DEM-3","channel":"fax","benefit":"aide_logement","applicant":{"civility":"MME","birth_name":"Nguyen","given_names":"Linh","birth_date":"1996-02-11","postal_code":"75011"}}""", "channel", TestName = "An application with an unknown channel is a usage error naming it")]
+    [TestCase("""{"application_id":"CLI-DEM-4","channel":"en_ligne","benefit":"aide_logement","applicant":{"civility":"MME","birth_name":"Nguyen","given_names":"Linh","birth_date":"1996-02-11","postal_code":"75011"},"nri":"x"}""", "--json:", TestName = "An application with an unknown field is a usage error")]
+    public async Task Bad_applications_are_refused_with_exit_code_2_and_nothing_registered(string json, string expected)
+    {
+        var result = await RegisterApplicantAsync(json);
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Err, Does.Contain(expected).And.Not.Contain("Exception"));
+        Assert.That(await QueryAsync(db => db.Households.CountAsync(h => h.Pending)), Is.Zero);
         Assert.That(await QueryAsync(db => db.Set<ProcessedAdminRequest>().CountAsync()), Is.Zero);
     }
 

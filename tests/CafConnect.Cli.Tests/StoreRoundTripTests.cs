@@ -96,6 +96,44 @@ public abstract partial class StoreRoundTripTests
     }
 
     [Test]
+    public async Task Clients_update_gives_and_takes_away_the_phone_grant()
+    {
+        const string phoneGrant = "urn:cafconnect:params:oauth:grant-type:legacy-code";
+        Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));
+        Assert.That((await Cli.RunAsync("clients", "add", "--id", "serveur-vocal-2", "--name", "Serveur vocal", "--kind", "confidential",
+            "--generate-secret", "--redirect-uri", "https://vocal.example.fr/cb", "--scope", "caf")).ExitCode, Is.EqualTo(0));
+        Assert.That(await HasPermissionAsync("serveur-vocal-2", OpenIddictConstants.Permissions.Prefixes.GrantType + phoneGrant), Is.False);
+
+        var given = await Cli.RunAsync("clients", "update", "--id", "serveur-vocal-2", "--grant-type", phoneGrant);
+        Assert.That(given.ExitCode, Is.EqualTo(0), given.ToString());
+        Assert.That(given.Out, Does.Contain($"serveur-vocal-2: extra grant type(s): {phoneGrant}"));
+        Assert.That(await HasPermissionAsync("serveur-vocal-2", OpenIddictConstants.Permissions.Prefixes.GrantType + phoneGrant), Is.True, "given");
+
+        var renamed = await Cli.RunAsync("clients", "update", "--id", "serveur-vocal-2", "--name", "Serveur vocal national");
+        Assert.That(renamed.ExitCode, Is.EqualTo(0), renamed.ToString());
+        Assert.That(await HasPermissionAsync("serveur-vocal-2", OpenIddictConstants.Permissions.Prefixes.GrantType + phoneGrant), Is.True, "an update without --grant-type keeps it");
+        Assert.That((await Cli.RunAsync("clients", "list")).Out, Does.Contain($"serveur-vocal-2: extra grant type(s): {phoneGrant}"));
+
+        var removed = await Cli.RunAsync("clients", "update", "--id", "serveur-vocal-2", "--no-grant-type");
+        Assert.That(removed.ExitCode, Is.EqualTo(0), removed.ToString());
+        Assert.That(await HasPermissionAsync("serveur-vocal-2", OpenIddictConstants.Permissions.Prefixes.GrantType + phoneGrant), Is.False, "taken away");
+        Assert.That(await HasPermissionAsync("serveur-vocal-2", OpenIddictConstants.Permissions.GrantTypes.AuthorizationCode), Is.True, "the standard grants stay");
+        Assert.That(removed.Out, Does.Not.Contain("extra grant type"));
+
+        var updates = (await AuditAsync()).Where(a => a.Type == AuditEventTypes.ClientUpdated).Select(a => a.Details).ToList();
+        Assert.That(updates, Has.Count.EqualTo(3));
+        Assert.That(updates[0], Does.Contain("grant_types=" + phoneGrant));
+        Assert.That(updates[2], Does.Not.Contain("grant_types="));
+    }
+
+    private Task<bool> HasPermissionAsync(string clientId, string permission) => Cli.WithServicesAsync(async s =>
+    {
+        var applications = s.GetRequiredService<IOpenIddictApplicationManager>();
+        var application = await applications.FindByClientIdAsync(clientId) ?? throw new InvalidOperationException(clientId);
+        return await applications.HasPermissionAsync(application, permission);
+    });
+
+    [Test]
     public async Task Clients_update_with_a_new_secret_replaces_it()
     {
         Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));

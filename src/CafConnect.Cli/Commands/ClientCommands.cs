@@ -37,6 +37,7 @@ public static partial class ClientCommands
                 return ExitCodes.Success;
             }
             session.Console.Write(Table(clients));
+            PrintExtraGrantTypes(session, clients);
             session.Console.MarkupLine($"{clients.Count} client(s).");
             return ExitCodes.Success;
         });
@@ -61,6 +62,7 @@ public static partial class ClientCommands
                 RedirectUris = parseResult.GetValue(options.RedirectUris) ?? [],
                 PostLogoutRedirectUris = parseResult.GetValue(options.PostLogoutRedirectUris) ?? [],
                 Scopes = parseResult.GetValue(options.Scopes) ?? [],
+                ExtraGrantTypes = parseResult.GetValue(options.GrantTypes) ?? [],
                 BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri),
             };
 
@@ -79,7 +81,9 @@ public static partial class ClientCommands
             }, cancellationToken);
 
             session.Console.MarkupLine($"Client [bold]{Markup.Escape(registration.ClientId)}[/] added.");
-            session.Console.Write(Table([await SummaryAsync(clients, registration.ClientId, cancellationToken)]));
+            var added = await SummaryAsync(clients, registration.ClientId, cancellationToken);
+            session.Console.Write(Table([added]));
+            PrintExtraGrantTypes(session, [added]);
             PrintGeneratedSecret(session, generated);
             return ExitCodes.Success;
         });
@@ -110,6 +114,7 @@ public static partial class ClientCommands
                 RedirectUris = Given(parseResult, options.RedirectUris) ?? current.RedirectUris,
                 PostLogoutRedirectUris = Given(parseResult, options.PostLogoutRedirectUris) ?? current.PostLogoutRedirectUris,
                 Scopes = Given(parseResult, options.Scopes) ?? current.Scopes,
+                ExtraGrantTypes = parseResult.GetValue(options.NoGrantTypes) ? [] : Given(parseResult, options.GrantTypes) ?? current.ExtraGrantTypes,
                 BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri) ?? current.BackchannelLogoutUri,
             };
 
@@ -136,7 +141,9 @@ public static partial class ClientCommands
             }, cancellationToken);
 
             session.Console.MarkupLine($"Client [bold]{Markup.Escape(clientId)}[/] updated" + (keepSecret ? " (secret unchanged)." : "."));
-            session.Console.Write(Table([await SummaryAsync(clients, clientId, cancellationToken)]));
+            var changed = await SummaryAsync(clients, clientId, cancellationToken);
+            session.Console.Write(Table([changed]));
+            PrintExtraGrantTypes(session, [changed]);
             PrintGeneratedSecret(session, generated);
             return ExitCodes.Success;
         });
@@ -182,6 +189,7 @@ public static partial class ClientCommands
             nameof(ClientRegistration.RedirectUris) => "--redirect-uri",
             nameof(ClientRegistration.PostLogoutRedirectUris) => "--post-logout-redirect-uri",
             nameof(ClientRegistration.Scopes) => "--scope",
+            nameof(ClientRegistration.ExtraGrantTypes) => "--grant-type",
             nameof(ClientRegistration.BackchannelLogoutUri) => "--backchannel-logout-uri",
             _ => null,
         };
@@ -221,7 +229,17 @@ public static partial class ClientCommands
         + $"redirect_uris={string.Join(' ', registration.RedirectUris)}; "
         + $"post_logout_redirect_uris={string.Join(' ', registration.PostLogoutRedirectUris)}; "
         + $"scopes={string.Join(' ', registration.Scopes)}"
+        + (registration.ExtraGrantTypes.Count == 0 ? string.Empty : $"; grant_types={string.Join(' ', registration.ExtraGrantTypes)}")
         + (registration.BackchannelLogoutUri is null ? string.Empty : $"; backchannel_logout_uri={registration.BackchannelLogoutUri}");
+
+    /// <summary>Below the table (a column would squeeze the URIs): the grants beyond code and refresh token, e.g. the phone grant.</summary>
+    private static void PrintExtraGrantTypes(CliSession session, IEnumerable<ClientSummary> clients)
+    {
+        foreach (var client in clients.Where(c => c.ExtraGrantTypes.Count > 0))
+        {
+            session.Console.WriteLine($"{client.ClientId}: extra grant type(s): {string.Join(' ', client.ExtraGrantTypes)}");
+        }
+    }
 
     private static void PrintGeneratedSecret(CliSession session, string? secret)
     {
@@ -281,7 +299,18 @@ public static partial class ClientCommands
             PostLogoutRedirectUris = new("--post-logout-redirect-uri") { Description = "Post-logout redirect URI (repeatable), same rules", HelpName = "uri" };
             Scopes = new("--scope") { Description = "Scope beyond openid (repeatable): " + string.Join(", ", CafScopes.Registrable.Order()), HelpName = "scope" };
             BackchannelLogoutUri = new("--backchannel-logout-uri") { Description = "Where back-channel logout tokens are posted (https)", HelpName = "uri" };
+            GrantTypes = new("--grant-type")
+            {
+                Description = (forAdd ? "Grant type beyond authorization code and refresh token (repeatable), confidential clients only: "
+                    : "Grant type beyond authorization code and refresh token (repeatable): replaces the current extra grant types; confidential clients only: ")
+                    + string.Join(", ", CafGrantTypes.Registrable.Order()) + " (the phone channel's voice server)",
+                HelpName = "urn",
+            };
+            NoGrantTypes = new("--no-grant-type") { Description = "Remove every extra grant type (e.g. take the phone grant away)" };
+            _forAdd = forAdd;
         }
+
+        private readonly bool _forAdd;
 
         public Option<string> Id { get; }
         public Option<string?> Name { get; }
@@ -292,6 +321,8 @@ public static partial class ClientCommands
         public Option<string[]> PostLogoutRedirectUris { get; }
         public Option<string[]> Scopes { get; }
         public Option<string?> BackchannelLogoutUri { get; }
+        public Option<string[]> GrantTypes { get; }
+        public Option<bool> NoGrantTypes { get; }
 
         public void AddTo(Command command)
         {
@@ -304,11 +335,20 @@ public static partial class ClientCommands
             command.Options.Add(PostLogoutRedirectUris);
             command.Options.Add(Scopes);
             command.Options.Add(BackchannelLogoutUri);
+            command.Options.Add(GrantTypes);
+            if (!_forAdd)
+            {
+                command.Options.Add(NoGrantTypes);
+            }
             command.Validators.Add(result =>
             {
                 if (result.GetResult(Secret) is not null && result.GetValue(GenerateSecret))
                 {
                     result.AddError("--secret and --generate-secret cannot be used together");
+                }
+                if (!_forAdd && result.GetResult(GrantTypes) is not null && result.GetValue(NoGrantTypes))
+                {
+                    result.AddError("--grant-type and --no-grant-type cannot be used together");
                 }
             });
         }

@@ -148,6 +148,7 @@ public static class CafConnectHost
         services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
         services.AddScoped<LoginHandler>();
         services.AddScoped<LegacyCodeGrantHandler>();
+        services.AddSingleton(PhoneChannelOptions.FromConfiguration(configuration));
         services.AddSingleton<FlowBrowserBinding>();
         services.AddScoped<FirstLoginJourney>();
         services.AddScoped<RecoveryJourney>();

@@ -88,6 +88,13 @@ public static class AuditEventTypes
     public const string AuditPurged = "admin.audit.purged";
     /// <summary>A purge dry run (outcome: rows it would delete).</summary>
     public const string AuditPurgeDryRun = "admin.audit.purge_dry_run";
+    /// <summary>
+    /// Housekeeping rows were deleted: the session registry's old sessions and the stored answers of old admin requests
+    /// (outcome: rows deleted; details: cutoffs and counts per table).
+    /// </summary>
+    public const string MaintenancePurged = "admin.maintenance.purged";
+    /// <summary>A dry run of it (outcome: rows it would delete).</summary>
+    public const string MaintenancePurgeDryRun = "admin.maintenance.purge_dry_run";
     /// <summary>An incident revocation ran (outcome: <c>done</c>; details: window, client, counts, operator).</summary>
     public const string IncidentRevoked = "admin.incident.revoked";
     /// <summary>A dry run of it (outcome: <c>dry_run</c>; nothing changed).</summary>

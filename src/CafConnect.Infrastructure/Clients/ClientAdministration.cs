@@ -6,7 +6,8 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace CafConnect.Infrastructure.Clients;
 
 /// <summary>A registered client as listed by operators (never its secret: only its hash is stored).</summary>
-public sealed record ClientSummary(string ClientId, string DisplayName, string Kind, IReadOnlyList<string> RedirectUris, IReadOnlyList<string> PostLogoutRedirectUris, IReadOnlyList<string> Scopes);
+public sealed record ClientSummary(string ClientId, string DisplayName, string Kind, IReadOnlyList<string> RedirectUris, IReadOnlyList<string> PostLogoutRedirectUris, IReadOnlyList<string> Scopes,
+    IReadOnlyList<string> ExtraGrantTypes);
 
 /// <summary>Adds, updates, removes and lists relying parties through OpenIddict's application manager.</summary>
 public sealed class ClientAdministration(IOpenIddictApplicationManager applications)
@@ -28,7 +29,8 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
                 descriptor.RedirectUris.Select(u => u.OriginalString).Order().ToList(),
                 descriptor.PostLogoutRedirectUris.Select(u => u.OriginalString).Order().ToList(),
                 descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
-                    .Select(p => p[Permissions.Prefixes.Scope.Length..]).Order().ToList()));
+                    .Select(p => p[Permissions.Prefixes.Scope.Length..]).Order().ToList(),
+                ExtraGrantTypesOf(descriptor)));
         }
         return result.OrderBy(c => c.ClientId, StringComparer.Ordinal).ToList();
     }
@@ -106,10 +108,13 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
             Scopes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToList(),
             BackchannelLogoutUri = descriptor.Properties.TryGetValue(BackchannelLogoutUriProperty, out var uri) ? uri.GetString() : null,
-            ExtraGrantTypes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.GrantType, StringComparison.Ordinal))
-                .Select(p => p[Permissions.Prefixes.GrantType.Length..]).Where(CafGrantTypes.Registrable.Contains).ToList(),
+            ExtraGrantTypes = ExtraGrantTypesOf(descriptor),
         };
     }
+
+    private static List<string> ExtraGrantTypesOf(OpenIddictApplicationDescriptor descriptor) =>
+        descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.GrantType, StringComparison.Ordinal))
+            .Select(p => p[Permissions.Prefixes.GrantType.Length..]).Where(CafGrantTypes.Registrable.Contains).Order().ToList();
 
     /// <summary>A service client is the one allowed the client-credentials grant (and nothing a person uses).</summary>
     private static ClientKind KindOf(OpenIddictApplicationDescriptor descriptor) =>

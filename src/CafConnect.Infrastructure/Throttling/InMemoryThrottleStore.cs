@@ -21,6 +21,8 @@ public sealed class InMemoryThrottleStore(LoginThrottleOptions options, TimeProv
     {
         public readonly List<(DateTimeOffset At, string Entry)> Failures = [];
         public DateTimeOffset BlockedUntil;
+        /// <summary>The longest window this source was counted with (the sweep must not drop failures still counted).</summary>
+        public TimeSpan Window;
     }
 
     private readonly Lock _gate = new();
@@ -42,9 +44,13 @@ public sealed class InMemoryThrottleStore(LoginThrottleOptions options, TimeProv
         }
     }
 
-    public Task<ThrottleDecision> BeginAsync(string? account, string ip, CancellationToken cancellationToken = default)
+    public Task<ThrottleDecision> BeginAsync(string? account, string ip, CancellationToken cancellationToken = default) =>
+        BeginAsync(account, ip, SourceBudget.ForIp(options), cancellationToken);
+
+    public Task<ThrottleDecision> BeginAsync(string? account, string ip, SourceBudget sourceBudget, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(ip);
+        ArgumentNullException.ThrowIfNull(sourceBudget);
         lock (_gate)
         {
             var now = clock.GetUtcNow();
@@ -59,12 +65,13 @@ public sealed class InMemoryThrottleStore(LoginThrottleOptions options, TimeProv
             {
                 return Task.FromResult(new ThrottleDecision(ThrottleRefusal.IpBlocked, byIp.BlockedUntil - now, null, 0, null, 0));
             }
-            byIp.Failures.RemoveAll(f => f.At <= now - options.IpWindow);
-            if (byIp.Failures.Count >= options.IpMaxFailures)
+            byIp.Window = sourceBudget.Window > byIp.Window ? sourceBudget.Window : byIp.Window;
+            byIp.Failures.RemoveAll(f => f.At <= now - sourceBudget.Window);
+            if (byIp.Failures.Count >= sourceBudget.MaxFailures)
             {
-                byIp.BlockedUntil = now + options.IpBlockDuration;
+                byIp.BlockedUntil = now + sourceBudget.BlockDuration;
                 byIp.Failures.Clear(); // a fresh budget once the block ends
-                return Task.FromResult(new ThrottleDecision(ThrottleRefusal.IpBlocked, options.IpBlockDuration, null, 0, null, 0));
+                return Task.FromResult(new ThrottleDecision(ThrottleRefusal.IpBlocked, sourceBudget.BlockDuration, null, 0, null, 0));
             }
             var entry = Guid.NewGuid().ToString("N");
             byIp.Failures.Add((now, entry));
@@ -166,7 +173,7 @@ public sealed class InMemoryThrottleStore(LoginThrottleOptions options, TimeProv
         }
         foreach (var (key, value) in _ips.ToList())
         {
-            value.Failures.RemoveAll(f => f.At <= now - options.IpWindow);
+            value.Failures.RemoveAll(f => f.At <= now - (value.Window > options.IpWindow ? value.Window : options.IpWindow));
             if (value.Failures.Count == 0 && value.BlockedUntil <= now)
             {
                 _ips.Remove(key);

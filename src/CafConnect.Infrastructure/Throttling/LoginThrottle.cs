@@ -43,6 +43,15 @@ public interface ILoginThrottle
     Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The file's budget as <see cref="BeginForFileAsync"/>, but for an attempt relayed by an authenticated confidential
+    /// client holding the phone grant (the voice server, whose one IP carries every caller's mistakes): the per-IP
+    /// budget of browsers does not apply; the client's own <paramref name="clientBudget"/> does (refusal
+    /// <see cref="ThrottleRefusal.ClientBlocked"/>), so a stolen voice-server credential still cannot spray codes
+    /// across files unslowed. The caller must have checked that the client authenticated and holds the grant.
+    /// </summary>
+    Task<SecretAttempt> BeginForFileFromClientAsync(Guid? householdId, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The secret was wrong. When this failure locked the account: audits <c>account.locked</c> and tells the owner
     /// (SMS and e-mail to verified contacts, once per lock) in the same unit of work.
     /// </summary>
@@ -87,6 +96,25 @@ public sealed class LoginThrottle(
             ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, ip) { LockNotice = NotificationKind.PhoneAccessLocked };
+    }
+
+    public async Task<SecretAttempt> BeginForFileFromClientAsync(Guid? householdId, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(clientId);
+        var account = householdId is { } id ? ThrottleKeys.ForFile(id) : null;
+        var source = ThrottleKeys.ForClient(clientId);
+        var decision = await store.BeginAsync(account, source, clientBudget, cancellationToken);
+        if (decision.Refusal == ThrottleRefusal.IpBlocked)
+        {
+            // The store names every refused source "IP"; here the source is the client.
+            decision = decision with { Refusal = ThrottleRefusal.ClientBlocked };
+            ThrottleLog.ClientBlocked(logger, clientId, decision.RetryAfter);
+        }
+        else if (!decision.Allowed)
+        {
+            ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
+        }
+        return new SecretAttempt(decision, account, source) { LockNotice = NotificationKind.PhoneAccessLocked };
     }
 
     public async Task FailedAsync(SecretAttempt attempt, PersonAccount? person, string? clientId, CancellationToken cancellationToken = default)
@@ -155,6 +183,10 @@ internal static partial class ThrottleLog
     [LoggerMessage(EventId = 2201, EventName = "ThrottleRefused", Level = LogLevel.Information,
         Message = "Secret check refused ({Refusal}) for person {PersonId}; retry after {RetryAfter}")]
     public static partial void Refused(ILogger logger, ThrottleRefusal refusal, Guid? personId, TimeSpan retryAfter);
+
+    [LoggerMessage(EventId = 2204, EventName = "ClientBudgetExhausted", Level = LogLevel.Warning,
+        Message = "Client {ClientId} exhausted its failure budget: its secret checks are refused for {RetryAfter}")]
+    public static partial void ClientBlocked(ILogger logger, string clientId, TimeSpan retryAfter);
 
     [LoggerMessage(EventId = 2202, EventName = "AccountLocked", Level = LogLevel.Warning,
         Message = "Account of person {PersonId} locked (lock {LockNumber}) for {Duration}")]

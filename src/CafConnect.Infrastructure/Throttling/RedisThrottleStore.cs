@@ -82,14 +82,18 @@ public sealed class RedisThrottleStore(IConnectionMultiplexer redis, LoginThrott
         return values
         """;
 
-    public async Task<ThrottleDecision> BeginAsync(string? account, string ip, CancellationToken cancellationToken = default)
+    public Task<ThrottleDecision> BeginAsync(string? account, string ip, CancellationToken cancellationToken = default) =>
+        BeginAsync(account, ip, SourceBudget.ForIp(options), cancellationToken);
+
+    public async Task<ThrottleDecision> BeginAsync(string? account, string ip, SourceBudget sourceBudget, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(ip);
+        ArgumentNullException.ThrowIfNull(sourceBudget);
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var (window, block) = await IpKeysAsync(ip, cancellationToken);
         var entry = Guid.NewGuid().ToString("N");
         var ipResult = (RedisResult[])(await Database.ScriptEvaluateAsync(IpScript, [window, block],
-            [now, Ms(options.IpWindow), options.IpMaxFailures, Ms(options.IpBlockDuration), entry, TtlSlackMs]))!;
+            [now, Ms(sourceBudget.Window), sourceBudget.MaxFailures, Ms(sourceBudget.BlockDuration), entry, TtlSlackMs]))!;
         if ((int)ipResult[0] != 0)
         {
             return new ThrottleDecision(ThrottleRefusal.IpBlocked, TimeSpan.FromMilliseconds((long)ipResult[1]), null, 0, null, 0);

@@ -33,6 +33,12 @@ public static class ThrottleKeys
     /// <summary>The account a person's attempts count against.</summary>
     public static string ForPerson(Guid personId) => personId.ToString("N");
 
+    /// <summary>
+    /// The budget of an authenticated confidential client that relays many callers (the voice server): a source like an
+    /// IP, in its own namespace (no IP string starts with <c>client:</c>).
+    /// </summary>
+    public static string ForClient(string clientId) => "client:" + clientId;
+
     /// <summary>The file whose shared legacy code the phone channel's attempts count against (never a person's key).</summary>
     public static string ForFile(Guid householdId) => "file:" + householdId.ToString("N");
 }

@@ -50,6 +50,20 @@ public enum ThrottleRefusal
     AccountLocked,
     /// <summary>Too many failures from this client IP.</summary>
     IpBlocked,
+    /// <summary>
+    /// Too many failures presented by one authenticated confidential client that answers for many callers (the voice
+    /// server on the phone channel): its own budget, sized for a call centre, instead of the per-IP one.
+    /// </summary>
+    ClientBlocked,
+}
+
+/// <summary>
+/// The budget of a source of attempts (a client IP, or an authenticated client that relays many callers): failures
+/// within <see cref="Window"/> after which the source is refused for <see cref="BlockDuration"/>.
+/// </summary>
+public sealed record SourceBudget(int MaxFailures, TimeSpan Window, TimeSpan BlockDuration)
+{
+    public static SourceBudget ForIp(LoginThrottleOptions options) => new(options.IpMaxFailures, options.IpWindow, options.IpBlockDuration);
 }
 
 /// <summary>
@@ -83,6 +97,12 @@ public interface IThrottleStore
     /// counts the attempt as a failure of both. A refused attempt counts against the IP only (unless the IP itself is blocked).
     /// </summary>
     Task<ThrottleDecision> BeginAsync(string? account, string ip, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The same, with <paramref name="source"/> counted against <paramref name="sourceBudget"/> instead of the per-IP
+    /// budget of the options (a refused source is <see cref="ThrottleRefusal.IpBlocked"/>: the caller names it).
+    /// </summary>
+    Task<ThrottleDecision> BeginAsync(string? account, string source, SourceBudget sourceBudget, CancellationToken cancellationToken = default);
 
     /// <summary>The secret was right: the account starts afresh and the attempt no longer counts against the IP.</summary>
     Task SucceededAsync(string? account, string ip, string? ipEntry, CancellationToken cancellationToken = default);

@@ -364,7 +364,7 @@ public sealed class IncidentRevokeTests(StoreKind kind)
     }
 
     /// <summary>The store's settings as the CLI's --config JSON ("Storage:Provider" → {"Storage":{"Provider":…}}).</summary>
-    private static string WriteCliConfig(TestStore store)
+    internal static string WriteCliConfig(TestStore store)
     {
         var root = new JsonObject();
         foreach (var (key, value) in store.Settings)

@@ -38,6 +38,33 @@ public abstract class ThrottleStoreContract
     }
 
     [Test]
+    public async Task A_source_with_its_own_budget_is_counted_against_it_and_not_the_ip_budget()
+    {
+        var store = Store(); // the IP budget of the options: 30 failures in 10 minutes
+        var source = "client:" + NewAccount();
+        var budget = new SourceBudget(40, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(2));
+
+        var counted = new List<ThrottleDecision>();
+        for (var i = 0; i < 40; i++)
+        {
+            counted.Add(await store.BeginAsync(NewAccount(), source, budget));
+        }
+        var refused = await store.BeginAsync(NewAccount(), source, budget);
+        var otherSource = await store.BeginAsync(NewAccount(), "client:" + NewAccount(), budget);
+        Clock.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        var afterBlock = await store.BeginAsync(NewAccount(), source, budget);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(counted.Select(d => d.Allowed), Is.All.True, "40 failures: past the IP budget of 30, within the source's own");
+            Assert.That(refused.Refusal, Is.EqualTo(ThrottleRefusal.IpBlocked), "the 41st is refused: the source's budget is spent");
+            Assert.That(refused.RetryAfter, Is.EqualTo(TimeSpan.FromMinutes(2)), "for the source's own block duration");
+            Assert.That(otherSource.Allowed, Is.True, "another source keeps its budget");
+            Assert.That(afterBlock.Allowed, Is.True, "a fresh budget once the block ends");
+        });
+    }
+
+    [Test]
     public async Task Three_failures_pass_then_the_next_attempt_waits_1_s_then_2_s_then_4_s()
     {
         var store = Store();

@@ -41,6 +41,38 @@ public static class LegacyCodeGrant
 }
 
 /// <summary>
+/// Section <c>PhoneChannel</c>: the failure budget of a voice server (an authenticated confidential client holding the
+/// phone grant). Its one IP carries every caller's mistakes, so the per-IP budget of browsers
+/// (<c>Throttling:IpMaxFailures</c>, 30 in 10 minutes) would let a few dozen wrong codes from all callers block the
+/// whole phone channel. Instead it gets a budget of its own, sized for a call centre; the per-file lock still applies
+/// (docs/security.md, docs/decisions.md #13).
+/// </summary>
+public sealed class PhoneChannelOptions
+{
+    /// <summary>Failures (wrong codes, unknown files) one voice-server client may present within <see cref="ClientWindow"/>.</summary>
+    public int ClientBudget { get; set; } = 300;
+
+    public TimeSpan ClientWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long the client's attempts are refused once its budget is spent (every phone caller waits with it).</summary>
+    public TimeSpan ClientBlockDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    public SourceBudget Budget => new(ClientBudget, ClientWindow, ClientBlockDuration);
+
+    /// <summary>Binds the section and refuses nonsense at start-up rather than at the first call.</summary>
+    public static PhoneChannelOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = configuration.GetSection("PhoneChannel").Get<PhoneChannelOptions>() ?? new PhoneChannelOptions();
+        if (options.ClientBudget < 1 || options.ClientWindow <= TimeSpan.Zero || options.ClientBlockDuration <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException(
+                "PhoneChannel:ClientBudget must be at least 1 and PhoneChannel:ClientWindow and PhoneChannel:ClientBlockDuration must be positive durations.");
+        }
+        return options;
+    }
+}
+
+/// <summary>
 /// The phone server's grant (<see cref="LegacyCodeGrant.GrantType"/>): file number + the file's 8-digit legacy code,
 /// exchanged for a short access token restricted to that one file. OpenIddict has already authenticated the client
 /// (confidential) and checked it holds the grant-type permission (<c>unauthorized_client</c> otherwise).
@@ -51,7 +83,8 @@ public static class LegacyCodeGrant
 /// </para>
 /// </summary>
 public sealed class LegacyCodeGrantHandler(
-    PersonDirectory persons, ISecretHasher hasher, ILoginThrottle throttle, AuditTrail audit, TimeProvider clock, ILogger<LegacyCodeGrantHandler> logger)
+    PersonDirectory persons, ISecretHasher hasher, ILoginThrottle throttle, AuditTrail audit, TimeProvider clock, ILogger<LegacyCodeGrantHandler> logger,
+    IOpenIddictApplicationManager applications, PhoneChannelOptions options)
 {
     public async Task<IResult> ExchangeAsync(HttpContext http, OpenIddictRequest request)
     {
@@ -72,14 +105,16 @@ public sealed class LegacyCodeGrantHandler(
         }
 
         var file = await persons.FindFileAsync(fileNumber.Value, cancellationToken);
-        var gate = await throttle.BeginForFileAsync(file?.Id, http.Connection.RemoteIpAddress, cancellationToken);
+        var gate = await IsAuthenticatedVoiceServerAsync(request.ClientId, cancellationToken)
+            ? await throttle.BeginForFileFromClientAsync(file?.Id, request.ClientId!, options.Budget, cancellationToken)
+            : await throttle.BeginForFileAsync(file?.Id, http.Connection.RemoteIpAddress, cancellationToken);
         var holder = file is null ? null : Holder(file);
         if (!gate.Allowed)
         {
             // Refused before checking: the same answer and the same cost as a wrong code.
             hasher.VerifyAgainstDummy(code);
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, holder?.Id, request.ClientId,
-                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "file")};{FileDetail(file)}"), cancellationToken);
+                $"scope={Scope(gate.Decision.Refusal)};{FileDetail(file)}"), cancellationToken);
             PhoneLog.Failed(logger, file?.Id);
             return WrongCode();
         }
@@ -110,6 +145,29 @@ public sealed class LegacyCodeGrantHandler(
             return why;
         }
     }
+
+    /// <summary>
+    /// Whether the caller is a confidential client holding the phone grant. OpenIddict has already authenticated the
+    /// client and checked the permission before this handler runs; checked again here because it decides which budget
+    /// applies: only such a client (the voice server) is exempt from the per-IP budget. Anything else (a registration
+    /// edited by hand into a public client) falls back to the per-IP budget of browsers.
+    /// </summary>
+    private async Task<bool> IsAuthenticatedVoiceServerAsync(string? clientId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(clientId) || await applications.FindByClientIdAsync(clientId, cancellationToken) is not { } application)
+        {
+            return false;
+        }
+        return await applications.HasClientTypeAsync(application, ClientTypes.Confidential, cancellationToken)
+            && await applications.HasPermissionAsync(application, Permissions.Prefixes.GrantType + LegacyCodeGrant.GrantType, cancellationToken);
+    }
+
+    private static string Scope(ThrottleRefusal? refusal) => refusal switch
+    {
+        ThrottleRefusal.IpBlocked => "ip",
+        ThrottleRefusal.ClientBlocked => "client",
+        _ => "file",
+    };
 
     /// <summary>The file holder with an open account: the one who acts for the household (code de la sécurité sociale).</summary>
     private static PersonAccount? Holder(Household file) => file.Members

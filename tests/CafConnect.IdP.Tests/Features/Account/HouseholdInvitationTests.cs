@@ -1,4 +1,6 @@
 using System.Net;
+using CafConnect.Domain.Accounts;
+using CafConnect.Domain.Households;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Features.AccountCreation;
 using CafConnect.IdP.Tests.Features.FirstLogin;
@@ -75,6 +77,56 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         var accepted = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync());
         Assert.That(accepted.AcceptedAt, Is.Not.Null);
         Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationAccepted && e.Outcome == "joined")), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task An_invited_member_known_to_the_records_creates_their_account_with_their_NIR_and_joins_the_file_with_the_role_chosen()
+    {
+        await using var host = HostStore.Start(kind);
+        // Hugo is in the agency's records (imported with his NIR, no account, no contact, on no file): « Créer Mon
+        // Compte » with his NIR activates him; the invitation decides which file he joins and as what.
+        const string hugoNir = "105057511234569";
+        var hugoId = await host.QueryAsync(async db =>
+        {
+            var hugo = new PersonAccount
+            {
+                Nir = hugoNir[..13], Civility = Civility.Monsieur, BirthName = "DUBOIS", GivenNames = "Hugo", BirthDate = new DateOnly(2005, 5, 20),
+                CredentialKind = CredentialKind.None,
+            };
+            db.Persons.Add(hugo);
+            await db.SaveChangesAsync();
+            return hugo.Id;
+        });
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        var invitation = new Dictionary<string, string>
+        {
+            ["FileNumber"] = "1234567", ["Role"] = "enfant", ["BirthName"] = "Dubois", ["GivenNames"] = "Hugo", ["BirthDate"] = "20/05/2005", ["Contact"] = "hugo.dubois@example.fr",
+        };
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), invitation);
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        var hugo = new AccountCreationDriver(host);
+        await hugo.StartAtRelyingPartyAsync();
+        var verify = FirstLoginDriver.Next(await hugo.SubmitWithNirAsync(AccountCreationDriver.Lea(
+            nir: hugoNir, birthName: "Dubois", givenNames: "hugo", birthDate: "20/05/2005", contact: "hugo.dubois@example.fr")));
+        Assert.That(verify.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == hugoId)), Is.Zero, "nothing is joined before the code");
+        var terms = FirstLoginDriver.Next(await hugo.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await hugo.CodeSentToAsync("hugo.dubois@example.fr") }));
+        var (_, userInfo) = await hugo.FinishAtRelyingPartyAsync(await hugo.AcceptTermsAndChoosePasswordAsync(terms));
+
+        var file = userInfo.GetProperty("caf_files").EnumerateArray().Single();
+        Assert.That((file.GetProperty("file_number").GetString(), file.GetProperty("role").GetString()), Is.EqualTo(("1234567", "enfant")), "the role Louise chose");
+        var membership = await host.QueryAsync(db => db.Memberships.AsNoTracking().Include(m => m.Household).SingleAsync(m => m.PersonId == hugoId));
+        var accepted = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync());
+        var joinedRows = await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationAccepted && e.Outcome == "joined" && e.PersonId == hugoId));
+        var createdRows = await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreated && e.Outcome == "with_nir" && e.PersonId == hugoId));
+        Assert.Multiple(() =>
+        {
+            Assert.That((membership.Household!.FileNumber, membership.Role), Is.EqualTo(("1234567", HouseholdRole.Enfant)));
+            Assert.That((accepted.AcceptedAt is not null, accepted.AcceptedByPersonId), Is.EqualTo((true, (Guid?)hugoId)));
+            Assert.That(joinedRows, Is.EqualTo(1));
+            Assert.That(createdRows, Is.EqualTo(1), "activated through the with-NIR path");
+        });
     }
 
     [Test]

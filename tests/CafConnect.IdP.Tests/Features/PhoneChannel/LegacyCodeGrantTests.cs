@@ -11,6 +11,7 @@ using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
+using CafConnect.IdP.Features.PhoneChannel;
 using CafConnect.IdP.Tests.Features.FirstLogin;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -32,6 +33,10 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
     private const string MartinFile = "0412345";
 
     private static int _nextFile = 7000000;
+    private static int _nextUnknownFile = 9100000;
+
+    private const int ClientBudget = 45;
+    private const int IpMaxFailures = 30;
 
     private ManualClock _clock = null!;
     private JourneyHost _host = null!;
@@ -45,6 +50,9 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         _host = JourneyHost.Start(kind, new Dictionary<string, string?>
         {
             ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
+            // Above the per-IP budget (30), small enough to spend in a test; each budget test uses a voice server of its own.
+            [$"PhoneChannel:{nameof(PhoneChannelOptions.ClientBudget)}"] = ClientBudget.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [$"PhoneChannel:{nameof(PhoneChannelOptions.ClientBlockDuration)}"] = "00:05:00",
         }, services =>
         {
             services.AddSingleton<TimeProvider>(_clock);
@@ -98,6 +106,26 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         await db.SaveChangesAsync();
         return (file, holder);
     }
+
+    /// <summary>Another voice server (confidential, holding the phone grant) with a budget of its own.</summary>
+    private async Task<TestClient> NewVoiceServerAsync()
+    {
+        var client = new TestClient("serveur-vocal-" + Guid.NewGuid().ToString("N")[..8], "secret-de-test-" + Guid.NewGuid().ToString("N"), "http://127.0.0.1:5300/callback", null);
+        using var scope = Host.Services.CreateScope();
+        await scope.ServiceProvider.GetRequiredService<ClientAdministration>().AddAsync(new ClientRegistration
+        {
+            ClientId = client.ClientId,
+            DisplayName = "Serveur vocal de test",
+            Kind = ClientKind.Confidential,
+            ClientSecret = client.Secret,
+            RedirectUris = [client.RedirectUri],
+            Scopes = [CafScopes.Caf],
+            ExtraGrantTypes = [GrantType],
+        });
+        return client;
+    }
+
+    private static string UnknownFileNumber() => Interlocked.Increment(ref _nextUnknownFile).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task<HttpResponseMessage> PhoneGrantAsync(string? fileNumber, string? code, TestClient? client = null, string? scope = null, string? ip = null)
     {
@@ -311,5 +339,55 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         // The lock is the file's, not the holder's account: the web login counts separately.
         _clock.Advance(TimeSpan.FromMinutes(16));
         Assert.That((await PhoneGrantAsync(file.FileNumber, "70318264", ip: callerIp)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "after the 15-minute lock");
+    }
+
+    [Test]
+    public async Task Many_failures_across_files_from_the_voice_server_do_not_block_a_correct_caller_on_another_file()
+    {
+        const string voiceServerIp = "192.0.2.10"; // every call comes from the voice server's one address
+        var voiceServer = await NewVoiceServerAsync();
+        var (file, _) = await NewFileAsync("61428375");
+        var (mistyped, _) = await NewFileAsync("83920164");
+
+        // More failures than the per-IP budget of browsers, from many callers on many files: unknown numbers and a few
+        // wrong codes on one existing file (fewer than its lock).
+        var failures = IpMaxFailures + 10;
+        for (var i = 0; i < failures; i++)
+        {
+            var target = i % 8 == 0 ? mistyped.FileNumber : UnknownFileNumber();
+            await AssertError(await PhoneGrantAsync(target, "10000000", voiceServer, ip: voiceServerIp), HttpStatusCode.BadRequest, "invalid_grant", $"failure {i + 1}");
+        }
+        var correctCaller = await PhoneGrantAsync(file.FileNumber, "61428375", voiceServer, ip: voiceServerIp);
+
+        Assert.That(failures, Is.GreaterThan(IpMaxFailures).And.LessThan(ClientBudget), "the premise: past the IP budget, within the client's");
+        Assert.That(correctCaller.StatusCode, Is.EqualTo(HttpStatusCode.OK), await correctCaller.Content.ReadAsStringAsync());
+    }
+
+    [Test]
+    public async Task The_voice_server_budget_trips_when_exceeded_for_that_client_only_until_its_block_ends()
+    {
+        var voiceServer = await NewVoiceServerAsync();
+        var (file, holder) = await NewFileAsync("27519463");
+        for (var i = 0; i < ClientBudget; i++)
+        {
+            await AssertError(await PhoneGrantAsync(UnknownFileNumber(), "10000000", voiceServer), HttpStatusCode.BadRequest, "invalid_grant", $"failure {i + 1}");
+        }
+
+        var refused = await PhoneGrantAsync(file.FileNumber, "27519463", voiceServer);
+        await AssertError(refused, HttpStatusCode.BadRequest, "invalid_grant", "the right code once the client's budget is spent");
+        var audit = await AuditOfAsync(holder.Id);
+        Assert.Multiple(() =>
+        {
+            Assert.That(audit.Select(e => (e.Type, e.Outcome)), Is.EqualTo(new[] { (AuditEventTypes.LoginFailed, (string?)"throttled") }));
+            Assert.That(audit.Single().Details, Does.StartWith("scope=client;"));
+            Assert.That(audit.Single().ClientId, Is.EqualTo(voiceServer.ClientId));
+        });
+
+        var otherVoiceServer = await PhoneGrantAsync(file.FileNumber, "27519463", await NewVoiceServerAsync());
+        Assert.That(otherVoiceServer.StatusCode, Is.EqualTo(HttpStatusCode.OK), "another client keeps its budget, and the file was not counted against");
+
+        _clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        var afterBlock = await PhoneGrantAsync(file.FileNumber, "27519463", voiceServer);
+        Assert.That(afterBlock.StatusCode, Is.EqualTo(HttpStatusCode.OK), "after the client's 5-minute block");
     }
 }

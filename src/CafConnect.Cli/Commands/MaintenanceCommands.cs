@@ -1,0 +1,100 @@
+using System.CommandLine;
+using System.Globalization;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Spectre.Console;
+
+namespace CafConnect.Cli.Commands;
+
+/// <summary>
+/// <c>cafconnect maintenance purge [--dry-run]</c>: deletes the housekeeping rows nothing else ever deletes — the session
+/// registry's rows of sessions long over (<c>Sessions:RetentionDays</c>) and the stored answers of applied admin
+/// requests (<c>Admin:IdempotencyRetentionDays</c>). Audit events have their own purge (<c>audit purge</c>).
+/// </summary>
+public static class MaintenanceCommands
+{
+    /// <summary>
+    /// Longer than a refresh token lives (14 days): <c>incident revoke</c> still finds every session whose tokens may
+    /// still work, and which clients to send logout tokens for.
+    /// </summary>
+    public const int DefaultSessionRetentionDays = 30;
+
+    /// <summary>
+    /// Long enough for any retry of the benefits system: a request resent after its answer was purged would be applied
+    /// again (a second file for the same application).
+    /// </summary>
+    public const int DefaultIdempotencyRetentionDays = 180;
+
+    public static Command Create(GlobalOptions globals) => new("maintenance", "Housekeeping of the store")
+    {
+        Purge(globals),
+    };
+
+    private static Command Purge(GlobalOptions globals)
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count what would be deleted, delete nothing (audited too)" };
+        var command = new Command("purge",
+            "Delete the session registry's rows of sessions ended or started more than Sessions:RetentionDays ago (with their "
+            + $"client links; default {DefaultSessionRetentionDays}) and the stored answers of admin requests (file events, "
+            + $"applicants) older than Admin:IdempotencyRetentionDays (default {DefaultIdempotencyRetentionDays}). Audited "
+            + "(admin.maintenance.purged). Schedule it daily.")
+        {
+            dryRun,
+        };
+        CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
+        {
+            var sessionDays = Days(session.Host.Configuration, "Sessions:RetentionDays", DefaultSessionRetentionDays);
+            var requestDays = Days(session.Host.Configuration, "Admin:IdempotencyRetentionDays", DefaultIdempotencyRetentionDays);
+            var now = session.Get<TimeProvider>().GetUtcNow();
+            var sessionCutoff = now.AddDays(-sessionDays);
+            var requestCutoff = now.AddDays(-requestDays);
+            var db = session.Get<CafConnectDbContext>();
+
+            // A session ended before the cutoff, or never ended but started before it: its cookie died long ago (idle
+            // timeout). Should one still be in use, deleting its row signs it out (the registry fails closed), nothing worse.
+            var oldSessions = db.ProviderSessions.Where(s => (s.EndedAt != null && s.EndedAt < sessionCutoff) || (s.EndedAt == null && s.CreatedAt < sessionCutoff));
+            var oldLinks = db.ProviderSessionClients.Where(l => oldSessions.Any(s => s.Id == l.SessionId));
+            var oldRequests = db.ProcessedAdminRequests.Where(r => r.ProcessedAt < requestCutoff);
+            var settings = $"sessions_retention_days={sessionDays}; sessions_cutoff={AuditCommands.Format(sessionCutoff)}; "
+                + $"requests_retention_days={requestDays}; requests_cutoff={AuditCommands.Format(requestCutoff)}";
+
+            if (parseResult.GetValue(dryRun))
+            {
+                var (sessions, links, requests) = (await oldSessions.CountAsync(cancellationToken), await oldLinks.CountAsync(cancellationToken), await oldRequests.CountAsync(cancellationToken));
+                await session.AuditedAsync(_ => Task.FromResult(new AuditEntry(AuditEventTypes.MaintenancePurgeDryRun, (sessions + requests).ToString(CultureInfo.InvariantCulture),
+                    Details: $"{settings}; sessions={sessions}; session_clients={links}; admin_requests={requests}")), cancellationToken);
+                session.Console.MarkupLine($"Dry run, nothing deleted: would delete {sessions} session(s) ended or started before {AuditCommands.Format(sessionCutoff)} "
+                    + $"({sessionDays} days) with {links} client link(s), and {requests} admin request answer(s) older than {AuditCommands.Format(requestCutoff)} ({requestDays} days).");
+                return ExitCodes.Success;
+            }
+
+            var (deletedSessions, deletedLinks, deletedRequests) = await session.AuditedAsync(async ct =>
+            {
+                // Links first: the cascade is the database's, but the count is worth reporting and SQLite may run without it.
+                var links = await oldLinks.ExecuteDeleteAsync(ct);
+                var sessions = await oldSessions.ExecuteDeleteAsync(ct);
+                var requests = await oldRequests.ExecuteDeleteAsync(ct);
+                return ((sessions, links, requests), new AuditEntry(AuditEventTypes.MaintenancePurged, (sessions + requests).ToString(CultureInfo.InvariantCulture),
+                    Details: $"{settings}; sessions={sessions}; session_clients={links}; admin_requests={requests}"));
+            }, cancellationToken);
+            session.Console.MarkupLine($"Deleted {deletedSessions} session(s) ended or started before {AuditCommands.Format(sessionCutoff)} ({sessionDays} days) "
+                + $"with {deletedLinks} client link(s), and {deletedRequests} admin request answer(s) older than {AuditCommands.Format(requestCutoff)} ({requestDays} days).");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static int Days(IConfiguration configuration, string key, int defaultDays)
+    {
+        var value = configuration[key];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return defaultDays;
+        }
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var days) && days >= 1
+            ? days
+            : throw CliException.Usage($"{key}: expected a number of days, at least 1 (got '{value}')");
+    }
+}
