@@ -21,6 +21,8 @@ public sealed record InvitationRequest(string? FileNumber, string? Role, string?
 public sealed class HouseholdInvitationService(CafConnectDbContext db, INotificationOutbox outbox, AuditTrail audit,
     IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits, TimeProvider clock)
 {
+    public const string FileNumberField = "FileNumber";
+    public const string UnknownFileMessage = "Choisissez un de vos dossiers.";
     public const string RoleField = "Role";
     public const string BirthNameField = "BirthName";
     public const string GivenNamesField = "GivenNames";
@@ -48,10 +50,16 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
     public async Task<(IReadOnlyDictionary<string, string> Errors, bool Limited)> InviteAsync(PersonAccount holder, InvitationRequest request, string? ip, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string>();
-        var household = HeldFiles(holder).FirstOrDefault(h => h.FileNumber == request.FileNumber) ?? HeldFiles(holder).FirstOrDefault();
-        if (household is null)
+        var heldFiles = HeldFiles(holder);
+        if (heldFiles.Count == 0)
         {
             return (new Dictionary<string, string> { [FormField] = "Seul le responsable du dossier peut inviter les membres de son foyer." }, false);
+        }
+        // Never a default file: a holder of two files could otherwise invite someone onto the wrong one.
+        var household = heldFiles.FirstOrDefault(h => h.FileNumber == request.FileNumber?.Trim());
+        if (household is null)
+        {
+            return (new Dictionary<string, string> { [FileNumberField] = UnknownFileMessage }, false);
         }
         var role = request.Role switch
         {

@@ -330,9 +330,15 @@ public sealed partial class AccountCreationJourney(
         ? AccountCreationStates.ExistingAccountPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl)
         : AccountCreationStates.ExistingAccountPath;
 
-    /// <summary>Someone who already set a password or accepted the terms has an account; an imported person has neither.</summary>
+    /// <summary>
+    /// Someone who already set a password or accepted the terms has an account; an imported person has neither.
+    /// A verified contact counts too: only an activation (or a login) verifies one — imports never do —, and a person
+    /// activated by a creation flow holds the account from then on, even before their first login ends. Without it, a
+    /// second creation flow started before the first activation could activate again and replace the verified contact.
+    /// </summary>
     public static bool HoldsAnAccount(PersonAccount person) =>
-        person.PasswordHash is not null || person.AcceptedTermsVersion is not null || person.LastLoginAt is not null;
+        person.PasswordHash is not null || person.AcceptedTermsVersion is not null || person.LastLoginAt is not null
+        || person.MobilePhoneVerified || person.EmailVerified;
 
     // ---------------------------------------------------------------- internals
 
@@ -383,19 +389,38 @@ public sealed partial class AccountCreationJourney(
         if (person is null || person.IsClosed || HoldsAnAccount(person))
         {
             // Activated meanwhile (another tab, another browser): no second activation.
-            step.Flow.CompletedAt = clock.GetUtcNow();
-            await flows.SaveAsync(step.Flow, cancellationToken);
-            return StepResult.Go(ExistingAccountUrl(step.Flow.ReturnUrl));
+            return await RefuseSecondActivationAsync(step, person?.Id, cancellationToken);
         }
-        SetVerifiedContact(person, step.Context);
-        await JoinInvitedFilesAsync(person, step, cancellationToken);
-        outbox.EnqueueToVerifiedContact(person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{person.Id}");
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreated, "with_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"), cancellationToken);
-        step.Flow.CompletedAt = clock.GetUtcNow();
-        FlowStore.WriteContext(step.Flow, step.Context);
-        person.ConcurrencyStamp = Guid.NewGuid();
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        try
+        {
+            SetVerifiedContact(person, step.Context);
+            // The stamp changes with the very first write of the person (the audit trail saves as it writes), so that
+            // write is conditional on the person read above: of two activations racing on two instances, one wins.
+            person.ConcurrencyStamp = Guid.NewGuid();
+            await JoinInvitedFilesAsync(person, step, cancellationToken);
+            outbox.EnqueueToVerifiedContact(person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{person.Id}");
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreated, "with_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"), cancellationToken);
+            step.Flow.CompletedAt = clock.GetUtcNow();
+            FlowStore.WriteContext(step.Flow, step.Context);
+            person.ConcurrencyStamp = Guid.NewGuid();
+            await flows.SaveAsync(step.Flow, cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // The person changed since it was read (a concurrent activation won): drop this one's writes and refuse it.
+            db.ChangeTracker.Clear();
+            var flow = await db.Flows.SingleAsync(f => f.Id == step.Flow.Id, cancellationToken);
+            return await RefuseSecondActivationAsync(new AccountCreationStep(flow, step.Context), person.Id, cancellationToken);
+        }
         return await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
+    }
+
+    private async Task<StepResult> RefuseSecondActivationAsync(AccountCreationStep step, Guid? personId, CancellationToken cancellationToken)
+    {
+        step.Flow.CompletedAt = clock.GetUtcNow();
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "already_has_account", personId, step.Flow.ClientId, "path=with_nir step=code"), cancellationToken);
+        return StepResult.Go(ExistingAccountUrl(step.Flow.ReturnUrl));
     }
 
     private async Task<StepResult> CreateWithProvisionalIdAsync(AccountCreationStep step, CancellationToken cancellationToken)

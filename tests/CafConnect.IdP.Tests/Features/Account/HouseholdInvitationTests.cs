@@ -165,6 +165,42 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     }
 
     [Test]
+    public async Task A_file_number_that_is_not_one_of_the_holders_files_is_refused_instead_of_falling_back_to_another()
+    {
+        await using var host = HostStore.Start(kind);
+        // Louise holds a second file: a default file would be a guess between two.
+        await host.QueryAsync(async db =>
+        {
+            var louise = await db.Persons.SingleAsync(p => p.Nir == DemoData.LouiseDubois.Nir);
+            var second = new Household { FileNumber = "7654321" };
+            second.Members.Add(new HouseholdMembership { PersonId = louise.Id, Role = HouseholdRole.Allocataire, JoinedAt = DateTimeOffset.UtcNow });
+            db.Households.Add(second);
+            return await db.SaveChangesAsync();
+        });
+        var holder = await SignInAsync(host, DemoData.LouiseDubois);
+        var (_, page) = await holder.GetAsync(new Uri("/mon-compte/foyer", UriKind.Relative));
+        Assert.That(page, Does.Contain("name=\"FileNumber\"").And.Contain("value=\"7654321\""), "both files are offered");
+
+        foreach (var fileNumber in new[] { "123456", "0260311", "" })
+        {
+            var fields = Nina();
+            fields["FileNumber"] = fileNumber;
+            var refused = await holder.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), fields);
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), $"file number « {fileNumber} »");
+            Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("Choisissez un de vos dossiers."), $"file number « {fileNumber} »");
+        }
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync()), Is.Zero, "nobody was invited onto a file the holder did not choose");
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Kind == NotificationKind.HouseholdInvitation)), Is.Zero);
+
+        var chosen = Nina();
+        chosen["FileNumber"] = "7654321";
+        var sent = await holder.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), chosen);
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+        var invitation = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().Include(i => i.Household).SingleAsync());
+        Assert.That(invitation.Household!.FileNumber, Is.EqualTo("7654321"), "the invitation is on the file chosen");
+    }
+
+    [Test]
     public async Task Only_the_file_holder_may_invite()
     {
         await using var host = HostStore.Start(kind);

@@ -168,6 +168,50 @@ public sealed class AccountCreationTests(StoreKind kind)
     }
 
     [Test]
+    public async Task Two_flows_for_the_same_NIR_activate_only_once_and_the_second_code_is_refused_as_an_existing_account()
+    {
+        await using var host = HostStore.Start(kind);
+        var first = new AccountCreationDriver(host);
+        await first.StartAtRelyingPartyAsync();
+        var firstVerify = FirstLoginDriver.Next(await first.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        var firstCode = await first.CodeSentToAsync(AccountCreationDriver.LeaMobile);
+        // Another browser starts its own flow before any activation: both reach the code step.
+        var second = new AccountCreationDriver(host);
+        await second.StartAtRelyingPartyAsync();
+        var secondVerify = FirstLoginDriver.Next(await second.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        Assert.That((firstVerify.AbsolutePathOrOriginal(), secondVerify.AbsolutePathOrOriginal()), Is.EqualTo(("/creer-mon-compte/verification", "/creer-mon-compte/verification")));
+        var secondCode = await second.CodeSentToAsync(AccountCreationDriver.LeaMobile, alreadySeen: 1);
+
+        var terms = FirstLoginDriver.Next(await first.Pages.PostAsync(firstVerify, new Dictionary<string, string> { ["Code"] = firstCode }));
+        Assert.That(terms.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/conditions"), "the first flow activates");
+        var activated = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == DemoData.LeaDubois.Nir));
+        Assert.That((activated.MobilePhoneVerified, activated.PasswordHash), Is.EqualTo((true, (string?)null)), "activated, first login not finished");
+
+        var refused = await second.Pages.PostAsync(secondVerify, new Dictionary<string, string> { ["Code"] = secondCode });
+        var existing = FirstLoginDriver.Next(refused);
+        Assert.That(existing.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/compte-existant"), await OidcDriver.ErrorsOf(refused));
+        var (_, html) = await second.Pages.GetAsync(existing);
+        Assert.That(WebUtility.HtmlDecode(html), Does.Contain("Vous avez déjà un compte"));
+
+        var after = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == DemoData.LeaDubois.Nir));
+        Assert.That((after.MobilePhone, after.MobilePhoneVerified, after.Email, after.EmailVerified, after.ConcurrencyStamp),
+            Is.EqualTo((activated.MobilePhone, activated.MobilePhoneVerified, activated.Email, activated.EmailVerified, activated.ConcurrencyStamp)),
+            "the second flow wrote nothing on the person");
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreated)), Is.EqualTo(1));
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreationRefused && e.Outcome == "already_has_account")), Is.EqualTo(1));
+        Assert.That(await host.QueryAsync(db => db.Flows.CountAsync(f => f.Type == "first-login" && f.PersonId == activated.Id)), Is.EqualTo(1),
+            "only the first flow has a first login (and its password step)");
+        // A third flow started now is told at once.
+        var third = new AccountCreationDriver(host);
+        await third.StartAtRelyingPartyAsync();
+        Assert.That(FirstLoginDriver.Next(await third.SubmitWithNirAsync(AccountCreationDriver.Lea())).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/compte-existant"));
+
+        // The first flow goes on to its end: Léa signs in at the relying party.
+        var (_, userInfo) = await first.FinishAtRelyingPartyAsync(await first.AcceptTermsAndChoosePasswordAsync(terms));
+        Assert.That(userInfo.GetProperty("given_name").GetString(), Is.EqualTo("Léa"));
+    }
+
+    [Test]
     public async Task Without_a_NIR_a_civil_status_that_is_already_a_persons_gets_no_second_account()
     {
         await using var host = HostStore.Start(kind);
