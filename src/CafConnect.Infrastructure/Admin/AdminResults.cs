@@ -47,6 +47,18 @@ public sealed record AdminResponse(int Status, JsonElement? Body, AdminProblem? 
 public sealed record AdminCaller(string? ClientId, string? Operator)
 {
     public string AuditDetails => ClientId is not null ? $"by=client:{ClientId}" : $"by=cli:{Operator}";
+
+    /// <summary>
+    /// The namespace of the caller's request ids: two service clients may both send <c>EVT-1</c> without colliding.
+    /// A short digest of the client id (client ids have no length limit, the stored keys do: 160 and 200 characters);
+    /// the CLI, run by the agency's operators, has one namespace of its own.
+    /// </summary>
+    public string IdempotencyScope => ClientId is null
+        ? "cli"
+        : "c" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ClientId)))[..16];
+
+    /// <summary>The key of one request of this caller: <c>kind:scope:id</c>, also the prefix of its outbox messages' keys.</summary>
+    public string IdempotencyKey(string kind, string id) => $"{kind}:{IdempotencyScope}:{id}";
 }
 
 /// <summary>One JSON dialect for the API, the CLI's files and the stored answers: snake_case, unknown fields refused.</summary>

@@ -68,7 +68,7 @@ public sealed class AgentProvisionalPasswordEndpoint(AgentProvisionalPassword ag
             return AdminResponse.Failure(AdminProblem.Invalid(validation));
         }
         var requestId = request.RequestId ?? correlationId;
-        return await idempotency.RunAsync($"provisional-password:{requestId}", AdminJson.PayloadHash(request), async ct =>
+        return await idempotency.RunAsync(caller.IdempotencyKey("provisional-password", requestId), AdminJson.PayloadHash(request), async ct =>
         {
             var person = await agents.FindAsync(request.Person!.Identifier(), ct);
             if (person is null)
@@ -79,7 +79,7 @@ public sealed class AgentProvisionalPasswordEndpoint(AgentProvisionalPassword ag
             {
                 return AdminResponse.Failure(AdminProblem.Unprocessable("closed_account", "The person's account is closed."));
             }
-            var (delivery, entry) = await agents.IssueAsync(person, request.AgentId!, caller.ClientId, $"provisional-password:api:{requestId}", ct);
+            var (delivery, entry) = await agents.IssueAsync(person, request.AgentId!, caller.ClientId, caller.IdempotencyKey("provisional-password:api", requestId), ct);
             await audit.WriteAsync(entry with { Details = entry.Details + "; " + caller.AuditDetails }, ct);
             return AdminResponse.Success(200, new
             {

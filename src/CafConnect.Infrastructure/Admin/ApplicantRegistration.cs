@@ -105,7 +105,7 @@ public sealed class ApplicantRegistration(
         {
             return AdminResponse.Failure(AdminProblem.Invalid(validation));
         }
-        return await idempotency.RunAsync($"applicant:{request.ApplicationId}", AdminJson.PayloadHash(request),
+        return await idempotency.RunAsync(caller.IdempotencyKey("applicant", request.ApplicationId!), AdminJson.PayloadHash(request),
             ct => RegisterOnceAsync(request, caller, ct), cancellationToken);
     }
 
@@ -158,8 +158,11 @@ public sealed class ApplicantRegistration(
         db.Households.Add(household);
         await db.SaveChangesAsync(ct);
 
-        // A person who already chose their own password (account created before the application) keeps it.
-        var keyPrefix = $"applicant:{request.ApplicationId}";
+        // An existing account (found by the NIR) is never reached through the application's contact: nobody verified it,
+        // and anyone knowing a NIR could otherwise receive a password for that person. A person who already chose their
+        // own password keeps it and is told of the new file on their verified contact (else by letter); one without a
+        // personal password gets the provisional password on their verified mobile, else by letter (CredentialReset's rule).
+        var keyPrefix = caller.IdempotencyKey("applicant", request.ApplicationId!);
         var extra = new Dictionary<string, string> { ["file_number"] = household.FileNumber };
         string delivery;
         var letters = 0;
@@ -167,10 +170,17 @@ public sealed class ApplicantRegistration(
         if (!isNew && person.CredentialKind == CredentialKind.Personal)
         {
             delivery = "none";
+            var notice = new Dictionary<string, string>(extra) { [NotificationTemplates.KeepsPasswordValue] = "true" };
+            if (!outbox.EnqueueToVerifiedContact(person, NotificationKind.ApplicantIdentifier, notice, keyPrefix + ":notice"))
+            {
+                outbox.Enqueue(new NotificationRequest(NotificationKind.ApplicantIdentifier, NotificationChannel.Letter, CredentialReset.LetterRecipient(person),
+                    notice, person.Id, keyPrefix + ":notice:letter"));
+                letters++;
+            }
         }
         else
         {
-            (NotificationChannel, string) route;
+            (NotificationChannel, string)? route;
             if (request.Channel == ApplicantRegistrationRequest.Paper)
             {
                 // Two separate letters (seed 000): whoever opens one of them alone cannot sign in.
@@ -189,7 +199,8 @@ public sealed class ApplicantRegistration(
                 // Seed 000: by SMS when the application gave a mobile (not verified yet: the first login asks it), else by letter.
                 route = mobile is not null ? (NotificationChannel.Sms, mobile) : (NotificationChannel.Letter, CredentialReset.LetterRecipient(person));
             }
-            var sent = await credentials.IssueProvisionalPasswordAsync(person, keyPrefix + ":password", ct, route, extra);
+            // An existing account: its verified mobile, else a letter (never the application's unverified contact).
+            var sent = await credentials.IssueProvisionalPasswordAsync(person, keyPrefix + ":password", ct, isNew ? route : null, extra);
             validUntil = sent.ValidUntil;
             if (sent.Channel == NotificationChannel.Letter)
             {

@@ -32,7 +32,7 @@ public sealed class FileEventService(
         {
             return AdminResponse.Failure(AdminProblem.Invalid(validation));
         }
-        return await idempotency.RunAsync($"file-event:{request.EventId}", AdminJson.PayloadHash(request),
+        return await idempotency.RunAsync(caller.IdempotencyKey("file-event", request.EventId!), AdminJson.PayloadHash(request),
             ct => ApplyOnceAsync(request, caller, ct), cancellationToken);
     }
 
@@ -152,7 +152,7 @@ public sealed class FileEventService(
             await delegations.ChooseAsync(holder, household.FileNumber, grant: false, caller.ClientId, ct);
         }
         // Both partners may still depend on the shared code: reset it while both are on the file.
-        var resetFor = await ResetLegacyCodeAsync(household, e, "separation", ct);
+        var resetFor = await ResetLegacyCodeAsync(household, e, caller, "separation", ct);
 
         household.Members.Remove(leaving);
         db.Memberships.Remove(leaving);
@@ -166,7 +166,7 @@ public sealed class FileEventService(
         await credentials.RevokeGrantsAsync(leavingPerson, ct, "separation");
         await db.SaveChangesAsync(ct);
 
-        var key = $"file-event:{e.EventId}";
+        var key = caller.IdempotencyKey("file-event", e.EventId!);
         outbox.EnqueueToVerifiedContact(leavingPerson, NotificationKind.SeparationRecorded, new Dictionary<string, string> { ["file_number"] = newFile.FileNumber }, key + $":{leavingPerson.Id:N}");
         outbox.EnqueueToVerifiedContact(stayingPerson, NotificationKind.SeparationRecorded, new Dictionary<string, string> { ["file_number"] = household.FileNumber }, key + $":{stayingPerson.Id:N}");
         await AuditAsync(e, caller, leavingPerson.Id,
@@ -185,13 +185,13 @@ public sealed class FileEventService(
             return AdminResponse.Failure(AdminProblem.Conflict("file_number_taken", "new_file_number is already used by another file."));
         }
         household.FileNumber = e.NewFileNumber!;
-        var resetFor = await ResetLegacyCodeAsync(household, e, "mutation", ct);
+        var resetFor = await ResetLegacyCodeAsync(household, e, caller, "mutation", ct);
         await db.SaveChangesAsync(ct);
         foreach (var member in household.Members.Where(m => LegacyCodeRoles.Contains(m.Role)))
         {
             var person = member.Person ?? await db.Persons.FirstAsync(p => p.Id == member.PersonId, ct);
             outbox.EnqueueToVerifiedContact(person, NotificationKind.FileTransferred, new Dictionary<string, string> { ["file_number"] = household.FileNumber },
-                $"file-event:{e.EventId}:{person.Id:N}");
+                caller.IdempotencyKey("file-event", e.EventId!) + $":{person.Id:N}");
         }
         await AuditAsync(e, caller, null, $"household={household.Id}; provisional_passwords={resetFor}", ct);
         return Applied(e, new { file_number = household.FileNumber, previous_file_number = e.FileNumber, provisional_passwords_sent = resetFor });
@@ -218,7 +218,7 @@ public sealed class FileEventService(
         person.Nir = nir.Value;
         person.ProvisionalId = null;
         person.ConcurrencyStamp = Guid.NewGuid();
-        outbox.EnqueueToVerifiedContact(person, NotificationKind.NirAttached, new Dictionary<string, string>(), $"file-event:{e.EventId}");
+        outbox.EnqueueToVerifiedContact(person, NotificationKind.NirAttached, new Dictionary<string, string>(), caller.IdempotencyKey("file-event", e.EventId!));
         await AuditAsync(e, caller, person.Id, null, ct);
         return Applied(e, new { });
     }
@@ -257,7 +257,7 @@ public sealed class FileEventService(
     /// file still signed in with it (no password of their own yet) gets a provisional password (SMS to a verified
     /// mobile, else a letter) to be replaced at their first login. Returns how many were sent.
     /// </summary>
-    private async Task<int> ResetLegacyCodeAsync(Household household, FileEventRequest e, string reason, CancellationToken ct)
+    private async Task<int> ResetLegacyCodeAsync(Household household, FileEventRequest e, AdminCaller caller, string reason, CancellationToken ct)
     {
         if (household.LegacySecretHash is null)
         {
@@ -273,7 +273,7 @@ public sealed class FileEventService(
             {
                 continue;
             }
-            await credentials.IssueProvisionalPasswordAsync(person, $"file-event:{e.EventId}:password:{person.Id:N}", ct);
+            await credentials.IssueProvisionalPasswordAsync(person, caller.IdempotencyKey("file-event", e.EventId!) + $":password:{person.Id:N}", ct);
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, reason, person.Id, null, $"by=file_event; event={e.EventId}"), ct);
             sent++;
         }

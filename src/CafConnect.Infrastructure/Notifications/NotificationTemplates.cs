@@ -72,6 +72,12 @@ public sealed partial class NotificationTemplates
     /// <c>recipient</c> is <see cref="RecipientPartner"/>: then to the partner, and <c>holder_name</c> is required.
     /// </summary>
     public const string RecipientValue = "recipient";
+
+    /// <summary>
+    /// When present, <see cref="NotificationKind.ApplicantIdentifier"/> tells an existing account holder of their new
+    /// file and that their own password still works (no provisional password is sent).
+    /// </summary>
+    public const string KeepsPasswordValue = "keeps_password";
     public const string RecipientPartner = "conjoint";
 
     private static bool ForPartner(IReadOnlyDictionary<string, string> values)
@@ -226,6 +232,15 @@ public sealed partial class NotificationTemplates
                 "Connectez-vous maintenant avec votre numéro de Sécurité sociale et votre mot de passe habituel : votre identifiant provisoire ne fonctionne plus. Votre Espace Mon Compte et son historique sont conservés.",
             ],
             "Votre numéro de Sécurité sociale est désormais votre identifiant Caf : votre identifiant provisoire ne fonctionne plus. Votre mot de passe ne change pas. A bientôt sur caf.fr"),
+
+        NotificationKind.ApplicantIdentifier when values.ContainsKey(KeepsPasswordValue) => new Template(
+            "Votre demande est enregistrée",
+            [
+                "Votre demande a bien été enregistrée : votre numéro allocataire est le {file_number}.",
+                "Pour suivre votre dossier dans l'Espace Mon Compte, connectez-vous avec votre identifiant et votre mot de passe habituels.",
+                "Si vous n'êtes pas à l'origine de cette demande, contactez votre Caf.",
+            ],
+            "Votre demande Caf est enregistrée (n° allocataire {file_number}). Connectez-vous avec votre mot de passe habituel. Si vous n'êtes pas à l'origine de cette demande, contactez votre Caf."),
 
         NotificationKind.ApplicantIdentifier when values.ContainsKey("identifier") => new Template(
             "Votre identifiant de connexion",

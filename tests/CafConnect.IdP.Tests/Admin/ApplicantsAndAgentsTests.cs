@@ -184,6 +184,42 @@ public sealed partial class ApplicantsAndAgentsTests(StoreKind kind)
         Assert.That((await AdminClient.JsonOf(unknown)).GetProperty("code").GetString(), Is.EqualTo("unknown_person"));
     }
 
+    [Test]
+    public async Task An_application_naming_an_existing_persons_NIR_never_sends_anything_to_the_mobile_it_gives()
+    {
+        await using var host = HostStore.Start(kind);
+        var admin = new AdminClient(host.Host.CreateClient());
+        var token = await admin.TokenAsync();
+        const string nir = "2960175112345";
+        const string otherMobile = "+33698700011";
+
+        // The person exists (first application, their own unverified mobile); a second application gives another mobile.
+        var first = await CreatedAsync(await admin.PostJsonAsync(ApplicantsPath, Application("DEM-NIR-001", "en_ligne", "06 98 76 54 32", nir), token));
+        var second = await CreatedAsync(await admin.PostJsonAsync(ApplicantsPath, Application("DEM-NIR-002", "en_ligne", "06 98 70 00 11", nir), token));
+
+        var messages = await host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        var (person, _) = await RegisteredAsync(host, first);
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.GetProperty("account_created").GetBoolean(), Is.True);
+            Assert.That(second.GetProperty("account_created").GetBoolean(), Is.False);
+            Assert.That(messages.Where(m => m.Recipient == otherMobile), Is.Empty, "the application's unverified mobile gets nothing for an existing account");
+            Assert.That(second.GetProperty("password_delivery").GetString(), Is.EqualTo("courrier"), "no verified contact on record: by letter");
+            Assert.That(person.MobilePhone, Is.EqualTo(Mobile), "the account's contact is not replaced by the application's");
+        });
+        Assert.That(host.Sms.CountTo(otherMobile), Is.Zero);
+    }
+
+    [Test]
+    public void Request_ids_are_scoped_to_the_calling_client()
+    {
+        var a = new CafConnect.Infrastructure.Admin.AdminCaller("systeme-a", null).IdempotencyKey("file-event", "EVT-1");
+        var b = new CafConnect.Infrastructure.Admin.AdminCaller("systeme-b", null).IdempotencyKey("file-event", "EVT-1");
+        var cli = new CafConnect.Infrastructure.Admin.AdminCaller(null, "operator").IdempotencyKey("file-event", "EVT-1");
+        Assert.That(new[] { a, b, cli }.Distinct().Count(), Is.EqualTo(3));
+        Assert.That(new CafConnect.Infrastructure.Admin.AdminCaller(new string('x', 500), null).IdempotencyKey("provisional-password:api", new string('y', 100)).Length, Is.LessThanOrEqualTo(160));
+    }
+
     [GeneratedRegex(@"(?<![0-9])[0-9]{8}(?![0-9])")]
     private static partial Regex EightDigits();
 }
