@@ -71,6 +71,9 @@ public sealed class PersonDirectory(CafConnectDbContext db)
             .AsSplitQuery()
             .FirstOrDefaultAsync(h => h.FileNumber == fileNumber, cancellationToken);
 
+    /// <summary>Saves a change to a file read with <see cref="FindFileAsync"/> (its code re-hashed after a phone check).</summary>
+    public Task SaveFileAsync(Household file, CancellationToken cancellationToken = default) => db.SaveChangesAsync(cancellationToken);
+
     public async Task SaveAsync(PersonAccount person, CancellationToken cancellationToken = default)
     {
         person.ConcurrencyStamp = Guid.NewGuid();

@@ -26,6 +26,8 @@ public interface ILegacySecretVerifier
 /// The registered <see cref="ILegacySecretVerifier"/>s and the one place a stored secret is checked: an Argon2id PHC
 /// string goes to <see cref="ISecretHasher"/>; a value imported for a verifier is kept as <c>$legacy$FORMAT$VALUE</c>
 /// and goes to that verifier, whose success is always <see cref="SecretVerification.SucceededRehashNeeded"/>.
+/// Every check costs at least one Argon2id computation, whatever the stored format: a legacy value does not answer
+/// faster than an Argon2id one (no telling by timing which accounts or files still hold an imported secret).
 /// </summary>
 public sealed partial class LegacySecretVerifiers
 {
@@ -77,7 +79,26 @@ public sealed partial class LegacySecretVerifiers
             _hasher.VerifyAgainstDummy(secret);
             return SecretVerification.Failed;
         }
-        return verifier.Verify(secret, rest[(separator + 1)..]) ? SecretVerification.SucceededRehashNeeded : SecretVerification.Failed;
+        if (verifier.Verify(secret, rest[(separator + 1)..]))
+        {
+            // The caller re-hashes with Argon2id (VerifyAndUpgrade): that is this path's Argon2id cost.
+            return SecretVerification.SucceededRehashNeeded;
+        }
+        _hasher.VerifyAgainstDummy(secret);
+        return SecretVerification.Failed;
+    }
+
+    /// <summary>
+    /// The one verify-and-upgrade rule of every sign-in with a stored secret (web login, phone channel): checks
+    /// <paramref name="secret"/> against <paramref name="stored"/> and, when it matches a value that must not stay as it is
+    /// (an Argon2id hash with weaker parameters than today's, or a legacy format kept at import), gives the Argon2id hash
+    /// to store in its place while the secret is at hand. The caller saves it.
+    /// </summary>
+    public bool VerifyAndUpgrade(string secret, string stored, out string? upgradedHash)
+    {
+        var result = Verify(secret, stored);
+        upgradedHash = result == SecretVerification.SucceededRehashNeeded ? _hasher.Hash(secret) : null;
+        return result != SecretVerification.Failed;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,31}$")]

@@ -58,6 +58,70 @@ public sealed class LegacySecretVerifiersTests
         });
     }
 
+    [Test]
+    public void Every_check_costs_an_Argon2id_computation_whatever_the_stored_format()
+    {
+        var counting = new CountingHasher(Hasher);
+        var verifiers = new LegacySecretVerifiers([Pbkdf2], counting);
+        var wrapped = verifiers.Wrap("pbkdf2-sha256", PythonVector);
+        var argon2 = Hasher.Hash("58231947");
+
+        int ArgonWorkOf(Action check)
+        {
+            var before = counting.Computations;
+            check();
+            return counting.Computations - before;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ArgonWorkOf(() => verifiers.VerifyAndUpgrade("00000000", wrapped, out _)), Is.EqualTo(1), "a wrong code on a legacy value");
+            Assert.That(ArgonWorkOf(() => verifiers.VerifyAndUpgrade("58231947", wrapped, out _)), Is.EqualTo(1), "the right code on a legacy value (its re-hash)");
+            Assert.That(ArgonWorkOf(() => verifiers.VerifyAndUpgrade("58231947", "$legacy$md5-crypt$abc", out _)), Is.EqualTo(1), "a format without verifier");
+            Assert.That(ArgonWorkOf(() => verifiers.VerifyAndUpgrade("00000000", argon2, out _)), Is.EqualTo(1), "a wrong code on Argon2id");
+        });
+    }
+
+    [Test]
+    public void Verify_and_upgrade_gives_an_Argon2id_hash_for_a_legacy_value_and_nothing_to_store_otherwise()
+    {
+        var verifiers = new LegacySecretVerifiers([Pbkdf2], Hasher);
+        var wrapped = verifiers.Wrap("pbkdf2-sha256", PythonVector);
+
+        Assert.That(verifiers.VerifyAndUpgrade("58231947", wrapped, out var upgraded), Is.True);
+        Assert.That(upgraded, Does.StartWith("$argon2id$v=19$"));
+        Assert.That(Hasher.Verify("58231947", upgraded!), Is.EqualTo(SecretVerification.Succeeded), "the upgrade is a hash of the same code");
+
+        Assert.That(verifiers.VerifyAndUpgrade("00000000", wrapped, out var afterWrong), Is.False);
+        Assert.That(afterWrong, Is.Null);
+        Assert.That(verifiers.VerifyAndUpgrade("58231947", upgraded!, out var afterArgon2), Is.True);
+        Assert.That(afterArgon2, Is.Null, "an Argon2id hash with today's parameters stays as it is");
+    }
+
+    /// <summary>Counts the Argon2id computations (hash, verification, dummy verification) a check asks of the hasher.</summary>
+    private sealed class CountingHasher(ISecretHasher inner) : ISecretHasher
+    {
+        public int Computations { get; private set; }
+
+        public string Hash(string secret)
+        {
+            Computations++;
+            return inner.Hash(secret);
+        }
+
+        public SecretVerification Verify(string secret, string storedHash)
+        {
+            Computations++;
+            return inner.Verify(secret, storedHash);
+        }
+
+        public void VerifyAgainstDummy(string secret)
+        {
+            Computations++;
+            inner.VerifyAgainstDummy(secret);
+        }
+    }
+
     private sealed class Named(string format) : ILegacySecretVerifier
     {
         public string Format => format;

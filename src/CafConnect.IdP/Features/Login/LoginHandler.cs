@@ -163,15 +163,14 @@ public sealed class LoginHandler(
     {
         if (person.PasswordHash is not null)
         {
-            var result = secrets.Verify(secret, person.PasswordHash);
-            if (result == SecretVerification.Failed)
+            if (!secrets.VerifyAndUpgrade(secret, person.PasswordHash, out var upgradedPassword))
             {
                 return (false, PasswordKind.Personal, "wrong_password");
             }
-            if (result == SecretVerification.SucceededRehashNeeded)
+            if (upgradedPassword is not null)
             {
-                // Cost parameters were raised since this hash was made: upgrade it while we hold the secret.
-                person.PasswordHash = hasher.Hash(secret);
+                // Cost parameters were raised since this hash was made (or it was imported): upgraded while we hold the secret.
+                person.PasswordHash = upgradedPassword;
             }
             return (true, person.CredentialKind == CredentialKind.Provisional ? PasswordKind.Provisional : PasswordKind.Personal, "pwd");
         }
@@ -188,16 +187,15 @@ public sealed class LoginHandler(
         }
         foreach (var file in legacyFiles)
         {
-            var result = secrets.Verify(secret, file.LegacySecretHash!);
-            if (result == SecretVerification.Failed)
+            if (!secrets.VerifyAndUpgrade(secret, file.LegacySecretHash!, out var upgradedCode))
             {
                 continue;
             }
-            if (result == SecretVerification.SucceededRehashNeeded)
+            if (upgradedCode is not null)
             {
                 // Weaker parameters, or a legacy format kept at import (a pluggable verifier): Argon2id from now on.
                 // Saved with the login (the file is tracked with the person).
-                file.LegacySecretHash = hasher.Hash(secret);
+                file.LegacySecretHash = upgradedCode;
             }
             return (true, PasswordKind.LegacyFileCode, "legacy_code");
         }

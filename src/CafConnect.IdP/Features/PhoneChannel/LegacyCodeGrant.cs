@@ -83,8 +83,8 @@ public sealed class PhoneChannelOptions
 /// </para>
 /// </summary>
 public sealed class LegacyCodeGrantHandler(
-    PersonDirectory persons, ISecretHasher hasher, ILoginThrottle throttle, AuditTrail audit, TimeProvider clock, ILogger<LegacyCodeGrantHandler> logger,
-    IOpenIddictApplicationManager applications, PhoneChannelOptions options)
+    PersonDirectory persons, ISecretHasher hasher, LegacySecretVerifiers secrets, ILoginThrottle throttle, AuditTrail audit, TimeProvider clock,
+    ILogger<LegacyCodeGrantHandler> logger, IOpenIddictApplicationManager applications, PhoneChannelOptions options)
 {
     public async Task<IResult> ExchangeAsync(HttpContext http, OpenIddictRequest request)
     {
@@ -119,10 +119,11 @@ public sealed class LegacyCodeGrantHandler(
             return WrongCode();
         }
 
-        // One Argon2id verification on every path (a dummy one when there is no code to check): no enumeration by timing.
+        // At least one Argon2id computation on every path (a dummy one when there is no code to check, one more for a
+        // code kept in a legacy format): no enumeration by timing. Checked like the web login's code (LegacySecretVerifiers).
         var reason = file?.LegacySecretHash is not { } hash
             ? Dummy(file is null ? "unknown_file" : "no_legacy_code")
-            : hasher.Verify(code, hash) == SecretVerification.Failed ? "wrong_code"
+            : !await VerifyAndUpgradeAsync(file, hash) ? "wrong_code"
             : holder is null ? "no_active_holder"
             : null;
         if (reason is not null)
@@ -143,6 +144,21 @@ public sealed class LegacyCodeGrantHandler(
         {
             hasher.VerifyAgainstDummy(code);
             return why;
+        }
+
+        async Task<bool> VerifyAndUpgradeAsync(Household knownFile, string storedHash)
+        {
+            if (!secrets.VerifyAndUpgrade(code, storedHash, out var upgradedHash))
+            {
+                return false;
+            }
+            if (upgradedHash is not null)
+            {
+                // A legacy format kept at import, or weaker Argon2id parameters: Argon2id from now on, as at the web login.
+                knownFile.LegacySecretHash = upgradedHash;
+                await persons.SaveFileAsync(knownFile, cancellationToken);
+            }
+            return true;
         }
     }
 

@@ -80,7 +80,8 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
     }
 
     /// <summary>A new file of its own for a test: a holder with a verified mobile, and the file's code.</summary>
-    private async Task<(Household File, PersonAccount Holder)> NewFileAsync(string code, string? alsoConjointOn = null)
+    /// <param name="storedCode">What the file stores for its code; an Argon2id hash of <paramref name="code"/> when null.</param>
+    private async Task<(Household File, PersonAccount Holder)> NewFileAsync(string code, string? alsoConjointOn = null, string? storedCode = null)
     {
         using var scope = Host.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
@@ -95,7 +96,7 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
             MobilePhoneVerified = true,
             CredentialKind = CredentialKind.None,
         };
-        var file = new Household { FileNumber = number, LegacySecretHash = hasher.Hash(code) };
+        var file = new Household { FileNumber = number, LegacySecretHash = storedCode ?? hasher.Hash(code) };
         file.Members.Add(new HouseholdMembership { Person = holder, Role = HouseholdRole.Allocataire });
         db.Households.Add(file);
         if (alsoConjointOn is not null)
@@ -169,6 +170,53 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
             Assert.That(json.TryGetProperty("id_token", out _), Is.False, "no ID token: the code authenticates a file, not a person");
             Assert.That(response.Headers.CacheControl?.NoStore, Is.True, "token responses are not cacheable");
         });
+    }
+
+    /// <summary>A file whose code was imported as <c>legacy_secret_format=pbkdf2-sha256</c>: stored as the import stores it.</summary>
+    private async Task<Household> NewFileWithPbkdf2CodeAsync(string code)
+    {
+        var verifiers = Host.Services.GetRequiredService<LegacySecretVerifiers>();
+        var stored = verifiers.Wrap("pbkdf2-sha256", Pbkdf2Sha256LegacySecretVerifier.Create(code, iterations: 1000));
+        var (file, _) = await NewFileAsync(code, storedCode: stored);
+        Assert.That(await StoredCodeAsync(file), Does.StartWith("$legacy$pbkdf2-sha256$"), "set-up: kept in its legacy format");
+        return file;
+    }
+
+    private async Task<string?> StoredCodeAsync(Household file)
+    {
+        using var scope = Host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+        return await db.Households.AsNoTracking().Where(h => h.Id == file.Id).Select(h => h.LegacySecretHash).SingleAsync();
+    }
+
+    [Test]
+    public async Task A_code_imported_in_a_legacy_format_gives_a_token_is_upgraded_to_Argon2id_and_still_works()
+    {
+        var file = await NewFileWithPbkdf2CodeAsync("73019428");
+
+        var first = await PhoneGrantAsync(file.FileNumber, "73019428");
+        var firstJson = await JsonOf(first);
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK), firstJson.ToString());
+        Assert.That(firstJson.GetProperty("access_token").GetString(), Is.Not.Empty);
+        var upgraded = await StoredCodeAsync(file);
+        Assert.That(upgraded, Does.StartWith("$argon2id$v=19$"), "re-hashed with Argon2id once verified, as at the web login");
+        Assert.That(Argon2idSecretHasher.IsSupported(upgraded!), Is.True);
+
+        var second = await PhoneGrantAsync(file.FileNumber, "73019428");
+        var secondJson = await JsonOf(second);
+        Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.OK), secondJson.ToString());
+        Assert.That(secondJson.GetProperty("access_token").GetString(), Is.Not.Empty);
+        Assert.That(await StoredCodeAsync(file), Is.EqualTo(upgraded), "hashed once");
+    }
+
+    [Test]
+    public async Task A_wrong_code_on_a_file_whose_code_is_in_a_legacy_format_is_invalid_grant_and_changes_nothing()
+    {
+        var file = await NewFileWithPbkdf2CodeAsync("73019428");
+        var stored = await StoredCodeAsync(file);
+
+        await AssertError(await PhoneGrantAsync(file.FileNumber, "73019429"), HttpStatusCode.BadRequest, "invalid_grant", "wrong code, legacy format");
+        Assert.That(await StoredCodeAsync(file), Is.EqualTo(stored), "a wrong code upgrades nothing");
     }
 
     [Test]
