@@ -1,3 +1,4 @@
+using CafConnect.Application;
 using System.Data.Common;
 using CafConnect.Infrastructure;
 using CafConnect.Infrastructure.Audit;
@@ -107,6 +108,7 @@ public sealed class CliHost : IAsyncDisposable
         });
         services.AddSingleton<IAuditContextAccessor>(
             new FixedAuditContextAccessor(new AuditContext(AuditChannel, null, null, null, correlationId)));
+        services.AddCafConnectApplication(configuration);
         services.AddCafConnectInfrastructure(configuration, Directory.GetCurrentDirectory());
 
         return new CliHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = false }), storage, correlationId, configuration);

@@ -1,3 +1,4 @@
+using CafConnect.Application;
 using CafConnect.IdP.Admin;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.FirstLogin;
@@ -38,6 +39,7 @@ public static class CafConnectHost
             services.AddSingleton(new ReverseProxyEnabled());
         }
         services.AddSingleton<IAuditContextAccessor, HttpAuditContextAccessor>();
+        services.AddCafConnectApplication(configuration);
         services.AddCafConnectInfrastructure(configuration, builder.Environment.ContentRootPath)
             .AddServer(options =>
             {
