@@ -111,4 +111,85 @@ public sealed class IdenticalAnswersTests(StoreKind kind)
         Assert.That(steps["07 POST resend by mail at once"][0].Snapshot, Does.StartWith("status: 400\n"), "too soon, for every branch");
         Assert.That(steps["08 POST resend by mail after 30 s"][0].Snapshot, Does.Contain("location: /mot-de-passe-oublie/code?flow=FLOW&renvoye=1\n"));
     }
+
+    /// <summary>
+    /// « Identifiant provisoire oublié ? » for a civil status that holds a provisional identifier with this verified
+    /// contact (Amina: the identifier is sent), the same civil status with another contact, an unknown civil status, and
+    /// the same holder once her account is closed: the form, the request and the page after it.
+    /// </summary>
+    [Test]
+    public async Task The_provisional_id_reminder_answers_alike_whether_or_not_the_civil_status_and_contact_match()
+    {
+        await using var host = StartHost();
+        var branches = new (string Name, string BirthName, string Contact, bool CloseFirst)[]
+        {
+            ("identité et mail connus", "Diallo", "amina.diallo@example.fr", false),
+            ("identité connue, autre mail", "Diallo", "quelquun@example.fr", false),
+            ("identité inconnue", "Inconnue", "amina.diallo@example.fr", false),
+            ("compte clôturé", "Diallo", "amina.diallo@example.fr", true),
+        };
+        var steps = new Dictionary<string, List<(string Branch, string Snapshot)>>();
+        void Record(string step, string branch, string snapshot) => (steps.TryGetValue(step, out var list) ? list : steps[step] = []).Add((branch, snapshot));
+        foreach (var (name, birthName, contact, closeFirst) in branches)
+        {
+            if (closeFirst)
+            {
+                await host.QueryAsync(async db =>
+                {
+                    (await db.Persons.SingleAsync(p => p.ProvisionalId == DemoData.AminaDiallo.ProvisionalId)).ClosedAt = DateTimeOffset.UtcNow.AddDays(-1);
+                    return await db.SaveChangesAsync();
+                });
+            }
+            var browser = new FirstLoginDriver(host.Host.CreateBrowser());
+            var form = new Uri("/identifiant-provisoire-oublie", UriKind.Relative);
+            Record("1 GET form", name, await ResponseSnapshot.OfAsync(await browser.Browser.GetAsync(form)));
+            var posted = await browser.PostAsync(form, new Dictionary<string, string>
+            {
+                ["BirthName"] = birthName, ["GivenNames"] = "Amina", ["BirthDate"] = "09/05/1990", ["Contact"] = contact,
+            });
+            Record("2 POST request", name, await ResponseSnapshot.OfAsync(posted));
+            Assert.That(posted.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), name);
+            Record("3 GET page after", name, await ResponseSnapshot.OfAsync(await browser.Browser.GetAsync(posted.Headers.Location!)));
+        }
+        Assert.Multiple(() =>
+        {
+            foreach (var (step, answers) in steps)
+            {
+                ResponseSnapshot.AssertAllEqual(step, answers);
+            }
+        });
+    }
+
+    /// <summary>
+    /// « Créer Mon Compte » with a NIR, before the civil status fully matches: an unknown NIR, a closed account's NIR and
+    /// a known NIR with another birth name get one answer (what follows a full match — an existing account, a contact
+    /// not on record — may differ: by then the person proved the civil status).
+    /// </summary>
+    [Test]
+    public async Task Account_creation_with_a_NIR_refuses_alike_an_unknown_NIR_a_closed_account_and_a_civil_status_mismatch()
+    {
+        await using var host = StartHost();
+        await host.QueryAsync(async db =>
+        {
+            (await db.Persons.SingleAsync(p => p.Nir == DemoData.MarcDupont.Nir)).ClosedAt = DateTimeOffset.UtcNow.AddDays(-1);
+            return await db.SaveChangesAsync();
+        });
+        static string WithKey(string nir) => nir + (97 - long.Parse(nir) % 97).ToString("D2");
+        // The same birth name typed everywhere: only the NIR differs, and the form shows back what was typed.
+        var branches = new (string Name, string Nir)[]
+        {
+            ("NIR inconnu", "209036938302696"),
+            ("compte clôturé", WithKey(DemoData.MarcDupont.Nir!)),
+            ("état civil différent", AccountCreationDriver.LeaNir),
+        };
+        var answers = new List<(string Branch, string Snapshot)>();
+        foreach (var (name, nir) in branches)
+        {
+            var person = new AccountCreationDriver(host);
+            var response = await person.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: nir, birthName: "Durand"));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), name + ": " + await OidcDriver.ErrorsOf(response));
+            answers.Add((name, (await ResponseSnapshot.OfAsync(response)).Replace(nir, "NIR")));
+        }
+        ResponseSnapshot.AssertAllEqual("POST /creer-mon-compte/avec-nir", answers);
+    }
 }
