@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using CafConnect.IdP.Operations;
+using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 
 namespace CafConnect.IdP.Tests.Operations;
@@ -135,7 +136,7 @@ public sealed partial class DeploymentManifestTests
             Assert.That(Text(container, "startupProbe.httpGet.path"), Is.EqualTo(HealthEndpoints.LivePath));
             foreach (var probe in new[] { "readinessProbe", "livenessProbe", "startupProbe" })
             {
-                Assert.That(ports, Does.ContainKey(Text(container, $"{probe}.httpGet.port")), $"{probe} names a container port");
+                Assert.That(ports, Does.ContainKey(Text(container, $"{probe}.httpGet.port") ?? "(none)"), $"{probe} names a container port");
             }
             Assert.That(ports["http"], Is.EqualTo("8080"));
             Assert.That(ports["metrics"], Is.EqualTo(Text(Single("ConfigMap", "cafconnect"), "data.Telemetry__Prometheus__Port")), "the metrics port is the one the host listens on");
@@ -237,7 +238,7 @@ public sealed partial class DeploymentManifestTests
             foreach (var key in keys)
             {
                 var path = IndexSuffix().Replace(key.Replace("__", ":", StringComparison.Ordinal), string.Empty);
-                Assert.That(documented, Does.Contain(path), $"{key}: '{path}' is documented (README configuration table or docs/operations.md)");
+                Assert.That(documented.Contains(path, StringComparison.Ordinal), Is.True, $"{key}: '{path}' is documented (README configuration table or docs/operations.md)");
                 var last = path.Split(':')[^1];
                 var read = code.Contains($"\"{path}\"", StringComparison.Ordinal) || code.Contains($"{path}\"", StringComparison.Ordinal)
                     || Regex.IsMatch(code, $@"\b(public|init|set)\b[^\n]*\b{Regex.Escape(last)}\b") || code.Contains($"\"{last}\"", StringComparison.Ordinal)
@@ -272,7 +273,7 @@ public sealed partial class DeploymentManifestTests
             foreach (Match volume in Regex.Matches(compose, @"- \./([\w./-]+?):"))
             {
                 var file = volume.Groups[1].Value;
-                Assert.That(file.StartsWith("certs/", StringComparison.Ordinal) || File.Exists(Path.Combine(Root, "deploy", file)), Is.True,
+                Assert.That(file == "certs" || file.StartsWith("certs/", StringComparison.Ordinal) || File.Exists(Path.Combine(Root, "deploy", file)), Is.True,
                     $"compose mounts deploy/{file} (certs/ are provided by the operator)");
             }
         });
