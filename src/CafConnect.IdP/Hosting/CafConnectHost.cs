@@ -192,7 +192,14 @@ public static class CafConnectHost
             app.UseForwardedHeaders();
         }
         app.UseMiddleware<RequestLogMiddleware>();
-        app.UseExceptionHandler("/erreur");
+        // Redis or PostgreSQL unreachable: 503 with the French « momentanément indisponible » page, not a 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandlingPath = "/erreur",
+            StatusCodeSelector = DependencyOutage.StatusCodeFor,
+        });
+        // ...and relying parties on the back channel get temporarily_unavailable (JSON) rather than an HTML page.
+        app.UseMiddleware<DependencyOutageMiddleware>();
         // People get a French page for errors; relying parties calling the back-channel endpoints get the bare status
         // and OpenIddict's RFC 6750 / 6749 headers and JSON, never HTML.
         app.UseWhen(http => !ProtocolEndpoints.IsBackChannel(http.Request.Path) && !AdminApi.IsAdmin(http.Request.Path) && !HealthEndpoints.IsHealth(http.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/erreur/{0}"));
