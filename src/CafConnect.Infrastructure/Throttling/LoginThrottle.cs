@@ -102,6 +102,7 @@ public sealed class LoginThrottle(
         var decision = await store.BeginAsync(accountKey, ip, cancellationToken);
         if (!decision.Allowed)
         {
+            Refused(decision.Refusal!.Value);
             ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
         }
         return new SecretAttempt(decision, accountKey, ip);
