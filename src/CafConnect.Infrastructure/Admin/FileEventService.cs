@@ -22,9 +22,6 @@ public sealed class FileEventService(
 {
     private static readonly FileEventRequestValidator Validator = new();
 
-    /// <summary>Roles that share the file's legacy code (as the login reads it).</summary>
-    private static readonly HouseholdRole[] LegacyCodeRoles = [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
-
     public async Task<AdminResponse> ApplyAsync(FileEventRequest request, AdminCaller caller, CancellationToken cancellationToken)
     {
         var validation = await Validator.ValidateAsync(request, cancellationToken);

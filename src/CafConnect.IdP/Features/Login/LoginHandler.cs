@@ -54,9 +54,6 @@ public sealed class LoginHandler(
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
 
-    /// <summary>Roles that may use the file's shared legacy code for their own first login (seed 003).</summary>
-    private static readonly HouseholdRole[] LegacyCodeRoles = [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
-
     public static string WrongCredentialsMessage(LoginIdentifierKind kind) => kind == LoginIdentifierKind.Nir
         ? "Le numéro de Sécurité sociale ou le mot de passe est incorrect."
         : "L'identifiant provisoire ou le mot de passe est incorrect.";
