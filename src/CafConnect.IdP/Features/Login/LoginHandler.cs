@@ -11,13 +11,7 @@ using CafConnect.Infrastructure.Throttling;
 
 namespace CafConnect.IdP.Features.Login;
 
-/// <summary>How the person identifies on the login page: the default NIR form, or "J'ai un identifiant provisoire".</summary>
-public enum LoginIdentifierKind
-{
-    Nir,
-    Provisional,
-}
-
+/// <param name="Kind">Which form the person used: the default NIR form, or « J'ai un identifiant provisoire ».</param>
 public sealed record LoginAttempt(LoginIdentifierKind Kind, string? Identifier, string? Password, string? ClientId);
 
 /// <summary>
