@@ -3,6 +3,7 @@ using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
+using CafConnect.Domain.Passwords;
 
 namespace CafConnect.Domain.Imports;
 
@@ -199,7 +200,7 @@ public static class HouseholdImportFormat
         {
             return Fail("legacy_secret", "le secret et son format vont ensemble (format none : pas de secret)", out problem);
         }
-        if (format == LegacySecretFormat.Plain && (secret!.Length != 8 || !secret.All(char.IsAsciiDigit)))
+        if (format == LegacySecretFormat.Plain && !LegacyCodePolicy.IsWellFormed(secret))
         {
             return Fail("legacy_secret", "le mot de passe dossier comporte exactement 8 chiffres", out problem);
         }

@@ -171,7 +171,7 @@ public sealed class LoginHandler(
             .Select(m => m.Household!)
             .ToList();
         var legacyHashes = legacyFiles.Select(h => h.LegacySecretHash!).ToList();
-        if (legacyHashes.Count == 0 || secret.Length != 8 || !secret.All(char.IsAsciiDigit))
+        if (legacyHashes.Count == 0 || !LegacyCodePolicy.IsWellFormed(secret))
         {
             hasher.VerifyAgainstDummy(secret);
             return (false, PasswordKind.LegacyFileCode, person.PasswordHash is null && legacyHashes.Count == 0 ? "no_usable_credential" : "wrong_password");

@@ -99,7 +99,7 @@ public sealed class LegacyCodeGrantHandler(
         {
             return Error(OpenIddictConstants.Errors.InvalidRequest, "The file_number parameter must be exactly 7 digits.");
         }
-        if (code is not { Length: LegacyCodePolicy.Length } || !code.All(char.IsAsciiDigit))
+        if (!LegacyCodePolicy.IsWellFormed(code))
         {
             return Error(OpenIddictConstants.Errors.InvalidRequest, "The legacy_code parameter must be exactly 8 digits.");
         }
