@@ -1,4 +1,3 @@
-using System.Globalization;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.IdP.Features.FirstLogin;
@@ -129,25 +128,8 @@ public sealed class ProvisionalIdReminderJourney(
 
     private bool TryParseBirthDate(string? input, out DateOnly date, out string error)
     {
-        var text = (input ?? string.Empty).Trim();
-        error = string.Empty;
-        date = default;
-        if (text.Length == 0)
-        {
-            error = "Saisissez votre date de naissance.";
-            return false;
-        }
-        if (!DateOnly.TryParseExact(text, ["dd/MM/yyyy", "d/M/yyyy", "dd-MM-yyyy", "dd.MM.yyyy", "yyyy-MM-dd"], CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
-        {
-            error = "Saisissez une date de naissance valide au format JJ/MM/AAAA, par exemple 09/05/1990.";
-            return false;
-        }
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        if (date > today || date.Year < 1900)
-        {
-            error = "La date de naissance doit être passée et postérieure à 1900.";
-            return false;
-        }
-        return true;
+        var valid = BirthDateInput.TryParse(input, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), out date, out var reason);
+        error = valid ? string.Empty : BirthDateInput.MessageFor(reason, ownBirthDate: true);
+        return valid;
     }
 }
