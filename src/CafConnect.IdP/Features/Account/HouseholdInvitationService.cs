@@ -61,13 +61,10 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         {
             return (new Dictionary<string, string> { [FileNumberField] = UnknownFileMessage }, false);
         }
-        var role = request.Role switch
-        {
-            "conjoint" => HouseholdRole.Conjoint,
-            "enfant" => HouseholdRole.Enfant,
-            "autre" => HouseholdRole.Autre,
-            _ => (HouseholdRole?)null,
-        };
+        // The holder invites a partner, a child or another member; never a second holder.
+        HouseholdRole? role = HouseholdRoleNames.TryParse(request.Role, out var named) && named is HouseholdRole.Conjoint or HouseholdRole.Enfant or HouseholdRole.Autre
+            ? named
+            : null;
         if (role is null)
         {
             errors[RoleField] = "Choisissez le lien de la personne avec le foyer : conjoint(e), enfant ou autre personne.";
