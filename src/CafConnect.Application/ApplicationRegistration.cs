@@ -1,3 +1,6 @@
+using CafConnect.Application.Persistence;
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.SignIn;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,6 +12,13 @@ public static class ApplicationRegistration
     public static IServiceCollection AddCafConnectApplication(this IServiceCollection services, IConfiguration configuration)
     {
         // Each use case registers itself here, once (see docs/architecture.md, "How to add a journey").
+        services.AddScoped<IUnitOfWork, StoreUnitOfWork>();
+        services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
+        services.AddScoped<RequiredActionsStart>();
+        // The limits of the forms that start a journey (recovery, reminder, account creation, invitation), counted by
+        // the throttle store: Redis when the instances share one (production), memory for the embedded instance.
+        services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<JourneyRateLimitOptions>() ?? new JourneyRateLimitOptions());
+        services.AddSingleton<IJourneyRateLimiter, ThrottleStoreJourneyRateLimiter>();
         return services;
     }
 }

@@ -15,10 +15,15 @@ public interface IAuditContextAccessor
     AuditContext Current { get; }
 }
 
-/// <summary>Appends to the audit table. Writes are inserts only; nothing in the product updates or deletes a row.</summary>
+/// <summary>
+/// Appends to the audit table. Writes are inserts only; nothing in the product updates or deletes a row.
+/// An audit line is never a save point: <see cref="Append"/> adds it to the current unit of work, and it is stored when
+/// the use case commits, together with the change it records (docs/decisions.md #22). A use case that only audits
+/// (a refused login) still commits once at its end.
+/// </summary>
 public sealed class AuditTrail(CafConnectDbContext db, IAuditContextAccessor contextAccessor, TimeProvider clock)
 {
-    public async Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    public void Append(AuditEntry entry)
     {
         var context = contextAccessor.Current;
         db.AuditEvents.Add(new AuditEvent
@@ -35,8 +40,12 @@ public sealed class AuditTrail(CafConnectDbContext db, IAuditContextAccessor con
             SessionId = context.SessionId,
             CorrelationId = context.CorrelationId,
         });
-        await db.SaveChangesAsync(cancellationToken);
     }
+
+    /// <summary>Gone: it saved whatever else was pending. Kept one session so that a branch written against it fails to build with this message.</summary>
+    [Obsolete("AuditTrail only appends: call Append(entry), then commit the use case's unit of work once (IUnitOfWork.CommitAsync; docs/decisions.md #22).", error: true)]
+    public Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("AuditTrail.WriteAsync is gone: Append, then commit the unit of work.");
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 }

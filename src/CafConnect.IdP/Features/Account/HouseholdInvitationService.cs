@@ -1,3 +1,5 @@
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.IdP.Features.AccountCreation;
@@ -19,7 +21,7 @@ public sealed record InvitationRequest(string? FileNumber, string? Role, string?
 /// a NIR) with this civil status and prove this contact, they join the file with the role chosen here.
 /// </summary>
 public sealed class HouseholdInvitationService(CafConnectDbContext db, INotificationOutbox outbox, AuditTrail audit,
-    IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits, TimeProvider clock)
+    IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public const string FileNumberField = "FileNumber";
     public const string UnknownFileMessage = "Choisissez un de vos dossiers.";
@@ -98,7 +100,8 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         }
         if (underAge)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "under_16", holder.Id, Details: $"file={household.FileNumber}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "under_16", holder.Id, Details: $"file={household.FileNumber}"));
+            await unitOfWork.CommitAsync(cancellationToken);
         }
         if (errors.Count > 0)
         {
@@ -106,8 +109,9 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         }
         if (!await limiter.AllowAsync(limits, "household-invitation", ip, holder.Id.ToString(), cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "rate_limited", holder.Id, Details: $"file={household.FileNumber}"), cancellationToken);
-            return (new Dictionary<string, string> { [FormField] = RecoveryJourney.TooManyRequestsMessage }, true);
+            audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "rate_limited", holder.Id, Details: $"file={household.FileNumber}"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (new Dictionary<string, string> { [FormField] = JourneyRateLimits.TooManyRequestsMessage }, true);
         }
 
         var now = clock.GetUtcNow();
@@ -128,9 +132,9 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
             channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, contact,
             new Dictionary<string, string> { ["holder_name"] = $"{holder.GivenNames.Split(' ')[0]} {holder.FamilyName}", ["file_number"] = household.FileNumber },
             null, $"household-invitation:{invitation.Id}"));
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationSent, role.Value.ToClaimValue(), holder.Id,
-            Details: $"file={household.FileNumber} channel={channel} invitation={invitation.Id}"), cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationSent, role.Value.ToClaimValue(), holder.Id,
+            Details: $"file={household.FileNumber} channel={channel} invitation={invitation.Id}"));
+        await unitOfWork.CommitAsync(cancellationToken);
         return (errors, false);
     }
 }

@@ -1,3 +1,5 @@
+using CafConnect.Application.Persistence;
+using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Domain.Households;
@@ -27,7 +29,7 @@ public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Cont
 public sealed class FirstLoginJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
     IVerificationCodeStore codes, VerificationCodeOptions codeOptions, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
-    DelegationService delegations, Login.LoginOptions loginOptions)
+    DelegationService delegations, LoginOptions loginOptions, IUnitOfWork unitOfWork)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -85,7 +87,7 @@ public sealed class FirstLoginJourney(
         step.Person.AcceptedTermsVersion = current.Version;
         step.Person.TermsAcceptedAt = now;
         db.TermsAcceptances.Add(new TermsAcceptance { PersonId = step.Person.Id, Version = current.Version, AcceptedAt = now, Channel = "web" });
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TermsAccepted, $"v{current.Version}", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.TermsAccepted, $"v{current.Version}", step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.AcceptTerms, cancellationToken);
     }
 
@@ -114,7 +116,7 @@ public sealed class FirstLoginJourney(
         {
             outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
     }
 
@@ -185,7 +187,8 @@ public sealed class FirstLoginJourney(
         var result = await codes.CheckAsync(step.Flow.Id, channel, contact, typed, cancellationToken);
         if (result.Outcome != CodeCheck.Verified)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeRejected, result.Outcome.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.ContactCodeRejected, result.Outcome.ToString(), step.Person.Id, step.Flow.ClientId));
+            await unitOfWork.CommitAsync(cancellationToken);
             return StepResult.Stay(CodeField, result.Outcome switch
             {
                 CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
@@ -205,14 +208,14 @@ public sealed class FirstLoginJourney(
             step.Person.Email = contact;
             step.Person.EmailVerified = true;
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
     }
 
     public async Task<StepResult> SkipContactAsync(HttpContext http, FirstLoginStep step, CancellationToken cancellationToken)
     {
         step.Person.ContactStepSkippedAt = clock.GetUtcNow();
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
     }
 
@@ -271,7 +274,7 @@ public sealed class FirstLoginJourney(
     /// <summary>"Quitter": the flow ends, nothing is signed in; what earlier steps saved stays saved.</summary>
     public async Task<StepResult> QuitAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId));
         await flows.VoidAsync(step.Flow, cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
             ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
@@ -312,7 +315,7 @@ public sealed class FirstLoginJourney(
             step.Context.Contact!, new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = validity },
             step.Person.Id, $"code:{step.Flow.Id}:{Guid.NewGuid():N}"));
         FlowStore.WriteContext(step.Flow, step.Context);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeSent, channel.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ContactCodeSent, channel.ToString(), step.Person.Id, step.Flow.ClientId));
         return null;
     }
 
@@ -341,7 +344,8 @@ public sealed class FirstLoginJourney(
         await SaveAsync(step, cancellationToken);
         var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, step.Context.FranceConnectIdToken);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId));
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl);
     }
 

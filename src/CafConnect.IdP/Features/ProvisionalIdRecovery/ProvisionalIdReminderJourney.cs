@@ -1,3 +1,5 @@
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.IdP.Features.FirstLogin;
@@ -35,7 +37,7 @@ public sealed class ProvisionalIdReminderContext
 /// </summary>
 public sealed class ProvisionalIdReminderJourney(
     FlowStore flows, PersonDirectory persons, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding,
-    IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits, TimeProvider clock)
+    IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -74,8 +76,9 @@ public sealed class ProvisionalIdReminderJourney(
 
         if (!await limiter.AllowAsync(limits, "provisional-id", http.Connection.RemoteIpAddress?.ToString(), contact!, cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "provisional_id"), cancellationToken);
-            return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);
+            audit.Append(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "provisional_id"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
         var candidates = await persons.ProvisionalHoldersBornOnAsync(birthDate, cancellationToken);
@@ -91,8 +94,9 @@ public sealed class ProvisionalIdReminderJourney(
                 new Dictionary<string, string> { ["identifier"] = match.ProvisionalId! }, match.Id, $"provisional-id-reminder:{flow.Id}"));
         }
         // The person only when matched: an unmatched request names nobody.
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalIdReminderRequested, match is null ? "no_match" : "sent", match?.Id,
-            Details: $"channel={channel}"), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ProvisionalIdReminderRequested, match is null ? "no_match" : "sent", match?.Id,
+            Details: $"channel={channel}"));
+        await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go($"{ProvisionalIdReminderStates.SentPath}?flow={Uri.EscapeDataString(flow.Id)}"), false);
     }
 

@@ -1,3 +1,5 @@
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
@@ -24,8 +26,8 @@ public sealed record RecoveryStep(SelfServiceFlow Flow, RecoveryContext Context,
 /// </summary>
 public sealed class RecoveryJourney(
     FlowStore flows, PersonDirectory persons, ISecretHasher hasher, IVerificationCodeStore codes, INotificationOutbox outbox,
-    CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
-    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, TimeProvider clock)
+    CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
+    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -38,7 +40,6 @@ public sealed class RecoveryJourney(
     public const string ConfirmationField = FirstLoginJourney.ConfirmationField;
     public const string FormField = FirstLoginJourney.FormField;
 
-    public const string TooManyRequestsMessage = "Vous avez fait trop de demandes. Pour votre sécurité, réessayez dans une heure.";
 
     // Placeholder contacts of decoy flows: valid for the code store, never delivered.
     private const string DecoyMobile = "0600000000";
@@ -54,8 +55,9 @@ public sealed class RecoveryJourney(
         }
         if (!await limiter.AllowAsync(limits, "password", http.Connection.RemoteIpAddress?.ToString(), identifier.Value, cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "password"), cancellationToken);
-            return (StepResult.Stay(FormField, TooManyRequestsMessage), true);
+            audit.Append(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "password"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
         var found = await persons.FindByLoginIdentifierAsync(identifier, cancellationToken);
@@ -94,13 +96,14 @@ public sealed class RecoveryJourney(
                 var delivery = await reset.InTransactionAsync(async ct =>
                 {
                     var sentBy = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:{flow.Id}", ct);
-                    await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"), ct);
+                    audit.Append(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"));
                     return sentBy;
                 }, cancellationToken);
                 outcome = "provisional_" + delivery.Channel.ToString().ToLowerInvariant();
             }
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id));
+        await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go(UrlOf(flow)), false);
     }
 
@@ -155,7 +158,8 @@ public sealed class RecoveryJourney(
         var result = await codes.CheckAsync(step.Flow.Id, step.Context.Channel, step.Context.Contact, typed, cancellationToken);
         if (result.Outcome != CodeCheck.Verified || step.Person is null)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeRejected, result.Outcome.ToString(), step.Person?.Id), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.RecoveryCodeRejected, result.Outcome.ToString(), step.Person?.Id));
+            await unitOfWork.CommitAsync(cancellationToken);
             return StepResult.Stay(CodeField, result.Outcome switch
             {
                 CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
@@ -165,7 +169,7 @@ public sealed class RecoveryJourney(
             });
         }
         step.Flow.State = RecoveryStates.Password;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id));
         await flows.SaveAsync(step.Flow, cancellationToken);
         return StepResult.Go(UrlOf(step.Flow));
     }
@@ -195,19 +199,20 @@ public sealed class RecoveryJourney(
         {
             await reset.SetPersonalPasswordAsync(person, password!, $"password-reset:{step.Flow.Id}", ct);
             step.Flow.CompletedAt = clock.GetUtcNow();
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id), ct);
+            audit.Append(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id));
             return true;
         }, cancellationToken);
         // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
         // failures counted against it no longer mean anything. After the commit: only a password really set unlocks.
         await throttle.ResetAsync(person.Id, "password_recovery", cancellationToken);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go("/connexion?motdepasse=modifie" + (step.Context.Provisional ? "&mode=provisoire" : string.Empty));
     }
 
     /// <summary>"Quitter": the flow ends; nothing changed.</summary>
     public async Task<StepResult> QuitAsync(RecoveryStep step, CancellationToken cancellationToken)
     {
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id));
         await flows.VoidAsync(step.Flow, cancellationToken);
         return StepResult.Go("/connexion" + (step.Context.Provisional ? "?mode=provisoire" : string.Empty));
     }
@@ -244,7 +249,7 @@ public sealed class RecoveryJourney(
                 channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email,
                 step.Context.Contact, new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = validity },
                 step.Person.Id, $"recovery-code:{step.Flow.Id}:{Guid.NewGuid():N}"));
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeSent, channel.ToString(), step.Person.Id), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.RecoveryCodeSent, channel.ToString(), step.Person.Id));
         }
         FlowStore.WriteContext(step.Flow, step.Context);
         return null;
