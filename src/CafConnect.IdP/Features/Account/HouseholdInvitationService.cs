@@ -3,7 +3,6 @@ using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.IdP.Features.AccountCreation;
-using CafConnect.IdP.Features.Recovery;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;

@@ -7,7 +7,6 @@ using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Features.FirstLogin;
-using CafConnect.IdP.Features.Recovery;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -50,7 +49,7 @@ public sealed partial class AccountCreationJourney(
     public const string PostalCodeField = "PostalCode";
     public const string ContactField = "Contact";
     public const string CodeField = "Code";
-    public const string FormField = FirstLoginJourney.FormField;
+    public const string FormField = StepResult.FormField;
 
     /// <summary>
     /// The one answer to a NIR that is unknown, closed, or whose civil status differs: it says nothing about the NIR and

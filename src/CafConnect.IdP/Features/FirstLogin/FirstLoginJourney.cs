@@ -41,7 +41,7 @@ public sealed class FirstLoginJourney(
     public const string EmailField = "Email";
     public const string CodeField = "Code";
     public const string DelegateField = "Delegate";
-    public const string FormField = "";
+    public const string FormField = StepResult.FormField;
 
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
         string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? franceConnectIdToken = null,

@@ -2,8 +2,6 @@ using CafConnect.Application.RateLimiting;
 using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
-using CafConnect.IdP.Features.FirstLogin;
-using CafConnect.IdP.Features.Recovery;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -45,7 +43,7 @@ public sealed class ProvisionalIdReminderJourney(
     public const string GivenNamesField = "GivenNames";
     public const string BirthDateField = "BirthDate";
     public const string ContactField = "Contact";
-    public const string FormField = FirstLoginJourney.FormField;
+    public const string FormField = StepResult.FormField;
 
     public async Task<(StepResult Result, bool Limited)> RequestAsync(HttpContext http, ProvisionalIdRequest request, CancellationToken cancellationToken)
     {

@@ -3,7 +3,6 @@ using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
-using CafConnect.IdP.Features.FirstLogin;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -35,10 +34,10 @@ public sealed class RecoveryJourney(
     public static readonly TimeSpan LetterInterval = TimeSpan.FromDays(1);
 
     public const string IdentifierField = "Identifier";
-    public const string CodeField = FirstLoginJourney.CodeField;
-    public const string PasswordField = FirstLoginJourney.PasswordField;
-    public const string ConfirmationField = FirstLoginJourney.ConfirmationField;
-    public const string FormField = FirstLoginJourney.FormField;
+    public const string CodeField = "Code";
+    public const string PasswordField = "Password";
+    public const string ConfirmationField = "Confirmation";
+    public const string FormField = StepResult.FormField;
 
 
     // Placeholder contacts of decoy flows: valid for the code store, never delivered.
