@@ -11,5 +11,5 @@ public static class LegacyCodeRoles
         [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
 
     /// <summary>Whether a member with this role signs in with the file's legacy code before choosing a password.</summary>
-    public static bool Contains(HouseholdRole role) => role is HouseholdRole.Allocataire or HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire;
+    public static bool Contains(HouseholdRole role) => All.Contains(role);
 }
