@@ -1,3 +1,4 @@
+using CafConnect.Application.Persistence;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Throttling;
@@ -19,11 +20,13 @@ namespace CafConnect.Application.CodeStep;
 /// checks nothing and answers exactly like a wrong code: it spends one of the code's entries with a submission that
 /// can never match, so the message ("Il vous reste N essais") is the one a wrong code gives.</item>
 /// </list>
-/// The caller decides the destination (contact proof), keeps the flow, and commits: messages and audit rows go into
-/// the caller's unit of work.
+/// The caller decides the destination (contact proof) and keeps the flow. A send and a rejected check commit their
+/// message, throttle and audit rows themselves (the journey only stays on its page); a verified check commits nothing:
+/// the caller's next step does.
 /// </summary>
 public sealed class VerificationCodeStep(
-    IVerificationCodeStore codes, VerificationCodeOptions options, ILoginThrottle throttle, INotificationOutbox outbox, AuditTrail audit)
+    IVerificationCodeStore codes, VerificationCodeOptions options, ILoginThrottle throttle, INotificationOutbox outbox, AuditTrail audit,
+    IUnitOfWork unitOfWork)
 {
     /// <summary>The query parameter that tells a code page a new code was just sent (« un nouveau code vient de … être envoyé »).</summary>
     public const string ResentParameter = "renvoye";
@@ -57,7 +60,10 @@ public sealed class VerificationCodeStep(
             destination.Channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, destination.Contact,
             new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = Validity(destination.Channel) },
             request.PersonId, $"{MessageKeyPrefix(request.Purpose)}:{request.FlowId}:{Guid.NewGuid():N}"));
-        await audit.WriteAsync(SentEntry(request), cancellationToken);
+        audit.Append(SentEntry(request));
+        // A sent code is a fact the journey cannot take back (the message is queued with it): committed here, as the
+        // journeys' flows are saved by FlowStore (next step of decision 22: one commit per journey step).
+        await unitOfWork.CommitAsync(cancellationToken);
         return new CodeSendAnswer(null);
     }
 
@@ -86,7 +92,9 @@ public sealed class VerificationCodeStep(
             await throttle.FailedAsync(attempt, request.Budget.Owner, request.ClientId, cancellationToken);
         }
         var outcome = attempt.RefusalReason ?? result.Outcome.ToString();
-        await audit.WriteAsync(RejectedEntry(request, outcome), cancellationToken);
+        audit.Append(RejectedEntry(request, outcome));
+        // A rejected guess must be counted and audited even though the journey only stays on its page.
+        await unitOfWork.CommitAsync(cancellationToken);
         return new CodeCheckAnswer(false, CodeStepMessages.For(result));
     }
 

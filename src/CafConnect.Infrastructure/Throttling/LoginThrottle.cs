@@ -163,10 +163,10 @@ public sealed class LoginThrottle(
         {
             outbox.Enqueue(new NotificationRequest(notice, NotificationChannel.Email, person.Email, values, person.Id, key + ":email"));
         }
-        // The audit write commits the queued messages with it.
+        // Appended with the queued messages: the login's unit of work commits them together.
         var scope = notice == NotificationKind.AccountLocked ? string.Empty : "scope=file;";
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountLocked, $"lock_{attempt.Decision.LockNumber}", person.Id, clientId,
-            $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.AccountLocked, $"lock_{attempt.Decision.LockNumber}", person.Id, clientId,
+            $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"));
         ThrottleLog.Locked(logger, person.Id, attempt.Decision.LockNumber, duration);
     }
 
@@ -189,7 +189,7 @@ public sealed class LoginThrottle(
         var wasLocked = before?.LockedUntil is { } until && until > clock.GetUtcNow();
         if (wasLocked)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountUnlocked, reason, personId, null, $"lock={before!.Locks}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountUnlocked, reason, personId, null, $"lock={before!.Locks}"));
             ThrottleLog.Unlocked(logger, personId, reason);
         }
         return wasLocked;

@@ -1,4 +1,6 @@
 using CafConnect.Application.CodeStep;
+using CafConnect.Application.Persistence;
+using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Domain.Households;
@@ -28,7 +30,7 @@ public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Cont
 public sealed class FirstLoginJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
     VerificationCodeStep codeStep, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
-    DelegationService delegations, Login.LoginOptions loginOptions)
+    DelegationService delegations, LoginOptions loginOptions, IUnitOfWork unitOfWork)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -40,7 +42,7 @@ public sealed class FirstLoginJourney(
     public const string EmailField = "Email";
     public const string CodeField = "Code";
     public const string DelegateField = "Delegate";
-    public const string FormField = "";
+    public const string FormField = StepResult.FormField;
 
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
         string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? franceConnectIdToken = null,
@@ -86,7 +88,7 @@ public sealed class FirstLoginJourney(
         step.Person.AcceptedTermsVersion = current.Version;
         step.Person.TermsAcceptedAt = now;
         db.TermsAcceptances.Add(new TermsAcceptance { PersonId = step.Person.Id, Version = current.Version, AcceptedAt = now, Channel = "web" });
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TermsAccepted, $"v{current.Version}", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.TermsAccepted, $"v{current.Version}", step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.AcceptTerms, cancellationToken);
     }
 
@@ -115,7 +117,7 @@ public sealed class FirstLoginJourney(
         {
             outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
     }
 
@@ -194,14 +196,14 @@ public sealed class FirstLoginJourney(
             step.Person.Email = contact;
             step.Person.EmailVerified = true;
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
     }
 
     public async Task<StepResult> SkipContactAsync(HttpContext http, FirstLoginStep step, CancellationToken cancellationToken)
     {
         step.Person.ContactStepSkippedAt = clock.GetUtcNow();
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
     }
 
@@ -260,7 +262,7 @@ public sealed class FirstLoginJourney(
     /// <summary>"Quitter": the flow ends, nothing is signed in; what earlier steps saved stays saved.</summary>
     public async Task<StepResult> QuitAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId));
         await flows.VoidAsync(step.Flow, cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
             ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
@@ -307,7 +309,8 @@ public sealed class FirstLoginJourney(
         await SaveAsync(step, cancellationToken);
         var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, step.Context.FranceConnectIdToken);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId));
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl);
     }
 

@@ -1,8 +1,9 @@
 using CafConnect.Application.CodeStep;
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
-using CafConnect.IdP.Features.FirstLogin;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -26,8 +27,8 @@ public sealed record RecoveryStep(SelfServiceFlow Flow, RecoveryContext Context,
 /// </summary>
 public sealed class RecoveryJourney(
     FlowStore flows, PersonDirectory persons, ISecretHasher hasher, VerificationCodeStep codeStep,
-    CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
-    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, TimeProvider clock)
+    CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
+    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -35,12 +36,11 @@ public sealed class RecoveryJourney(
     public static readonly TimeSpan LetterInterval = TimeSpan.FromDays(1);
 
     public const string IdentifierField = "Identifier";
-    public const string CodeField = FirstLoginJourney.CodeField;
-    public const string PasswordField = FirstLoginJourney.PasswordField;
-    public const string ConfirmationField = FirstLoginJourney.ConfirmationField;
-    public const string FormField = FirstLoginJourney.FormField;
+    public const string CodeField = "Code";
+    public const string PasswordField = "Password";
+    public const string ConfirmationField = "Confirmation";
+    public const string FormField = StepResult.FormField;
 
-    public const string TooManyRequestsMessage = "Vous avez fait trop de demandes. Pour votre sécurité, réessayez dans une heure.";
 
     // Placeholder contacts of decoy flows: valid for the code store, never delivered.
     private const string DecoyMobile = "0600000000";
@@ -56,8 +56,9 @@ public sealed class RecoveryJourney(
         }
         if (!await limiter.AllowAsync(limits, "password", http.Connection.RemoteIpAddress, identifier.Value, cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "password"), cancellationToken);
-            return (StepResult.Stay(FormField, TooManyRequestsMessage), true);
+            audit.Append(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "password"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
         var found = await persons.FindByLoginIdentifierAsync(identifier, cancellationToken);
@@ -104,13 +105,14 @@ public sealed class RecoveryJourney(
                 var delivery = await reset.InTransactionAsync(async ct =>
                 {
                     var sentBy = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:{flow.Id}", ct);
-                    await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"), ct);
+                    audit.Append(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"));
                     return sentBy;
                 }, cancellationToken);
                 outcome = "provisional_" + delivery.Channel.ToString().ToLowerInvariant();
             }
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id));
+        await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go(UrlOf(flow)), false);
     }
 
@@ -174,7 +176,7 @@ public sealed class RecoveryJourney(
             return StepResult.Stay(CodeField, CodeStepMessages.Expired);
         }
         step.Flow.State = RecoveryStates.Password;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id));
         await flows.SaveAsync(step.Flow, cancellationToken);
         return StepResult.Go(UrlOf(step.Flow));
     }
@@ -204,19 +206,20 @@ public sealed class RecoveryJourney(
         {
             await reset.SetPersonalPasswordAsync(person, password!, $"password-reset:{step.Flow.Id}", ct);
             step.Flow.CompletedAt = clock.GetUtcNow();
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id), ct);
+            audit.Append(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id));
             return true;
         }, cancellationToken);
         // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
         // failures counted against it no longer mean anything. After the commit: only a password really set unlocks.
         await throttle.ResetAsync(person.Id, "password_recovery", cancellationToken);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go("/connexion?motdepasse=modifie" + (step.Context.Provisional ? "&mode=provisoire" : string.Empty));
     }
 
     /// <summary>"Quitter": the flow ends; nothing changed.</summary>
     public async Task<StepResult> QuitAsync(RecoveryStep step, CancellationToken cancellationToken)
     {
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id));
         await flows.VoidAsync(step.Flow, cancellationToken);
         return StepResult.Go("/connexion" + (step.Context.Provisional ? "?mode=provisoire" : string.Empty));
     }
