@@ -161,6 +161,10 @@ public static class CafConnectHost
         // Counted by the throttle store: Redis when the instances share one (production), memory for the embedded instance.
         services.AddSingleton<IRecoveryRateLimiter, ThrottleStoreRecoveryRateLimiter>();
         services.AddSingleton<RememberedIdentifier>();
+        // « Besoin d'aide ? » and the public-service pages (accessibility, legal notice, personal data, cookies).
+        services.AddSingleton(configuration.GetSection("Help").Get<CafConnect.IdP.Features.PublicInformation.HelpOptions>() ?? new());
+        services.AddSingleton(configuration.GetSection("Legal").Get<CafConnect.IdP.Features.PublicInformation.LegalNoticeOptions>() ?? new());
+        services.AddSingleton<CafConnect.IdP.Features.PublicInformation.RetentionFigures>();
         services.AddScoped<DemoData>();
         services.AddHttpClient();
     }
