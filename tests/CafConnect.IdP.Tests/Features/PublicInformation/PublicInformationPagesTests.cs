@@ -89,14 +89,14 @@ public sealed class PublicInformationPagesTests(StoreKind kind) : StoreFixture(k
         {
             Assert.That(html, Does.Contain("Caisse nationale des allocations familiales (Cnaf)"));
             Assert.That(html, Does.Contain("mission d'intérêt public").And.Contain("article 6, paragraphe 1, point e"));
-            Assert.That(html, Does.Contain("<td>400 jours, puis supprimé</td>"), "audit trail: Audit:RetentionDays");
-            Assert.That(html, Does.Contain("Fermée après 30 minutes sans activité").And.Contain("supprimée 30 jours après sa fermeture"), "sessions");
-            Assert.That(html, Does.Contain("<td>14 jours au plus, ou jusqu'à la déconnexion</td>"), "refresh tokens");
+            Assert.That(html, Does.Contain("400 jours, puis supprimé ;"), "audit trail: Audit:RetentionDays");
+            Assert.That(html, Does.Contain("fermée après 30 minutes sans").And.Contain("supprimée 30 jours après sa fermeture"), "sessions");
+            Assert.That(html, Does.Contain("14 jours au plus, ou jusqu'à la déconnexion ;"), "refresh tokens");
             Assert.That(html, Does.Contain("10 minutes par SMS, 15 minutes par courriel ; inutilisables après 5 erreurs"), "codes");
-            Assert.That(html, Does.Contain("<td>30 minutes, puis inutilisable</td>"), "journeys");
-            Assert.That(html, Does.Contain("<td>7 jours après le dernier échec</td>"), "failure counters");
-            Assert.That(html, Does.Contain("Chiffré jusqu'à l'envoi, puis effacé"), "outbox");
-            Assert.That(html, Does.Contain("<td>180 jours</td>"), "admin requests");
+            Assert.That(html, Does.Contain("30 minutes, puis inutilisable ;"), "journeys");
+            Assert.That(html, Does.Contain(": 7 jours après le dernier échec ;"), "failure counters");
+            Assert.That(html, Does.Contain("est chiffré jusqu'à l'envoi, puis effacé"), "outbox");
+            Assert.That(html, Does.Contain("180 jours ;"), "admin requests");
             Assert.That(html, Does.Contain("CNIL").And.Contain("droit d'accès, de rectification"));
         });
     }
@@ -115,8 +115,8 @@ public sealed class PublicInformationPagesTests(StoreKind kind) : StoreFixture(k
         var (_, html) = await GetAsync(host.CreateBrowser(), PublicInformationPaths.PersonalData);
         Assert.Multiple(() =>
         {
-            Assert.That(html, Does.Contain("<td>90 jours, puis supprimé</td>"));
-            Assert.That(html, Does.Contain("Fermée après 20 minutes sans activité").And.Contain("supprimée 45 jours après sa fermeture"));
+            Assert.That(html, Does.Contain("90 jours, puis supprimé ;"));
+            Assert.That(html, Does.Contain("fermée après 20 minutes sans").And.Contain("supprimée 45 jours après sa fermeture"));
             Assert.That(html, Does.Contain("5 minutes par SMS"));
             Assert.That(html, Does.Contain("href=\"tel:3230\">3230</a>"));
         });
