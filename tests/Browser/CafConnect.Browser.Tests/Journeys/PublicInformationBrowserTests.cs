@@ -14,13 +14,16 @@ namespace CafConnect.Browser.Tests.Journeys;
 [TestFixture(StoreKind.PostgreSql)]
 public sealed class PublicInformationBrowserTests(StoreKind kind) : BrowserFixture(kind)
 {
+    /// <summary>The new address is enough (the heading check that follows waits for the content): no wait for every font and script.</summary>
+    private static readonly PageWaitForURLOptions ArrivedAt = new() { WaitUntil = WaitUntilState.Commit };
+
     [Test]
     public async Task The_accessibility_statement_is_reached_from_the_footer_with_the_keyboard_and_its_links_follow()
     {
         await Page.GotoAsync("/connexion");
         await TabUntilAsync(Page, "a:Accessibilité : non conforme");
         await Page.Keyboard.PressAsync("Enter");
-        await Page.WaitForURLAsync(new Regex("/accessibilite$"));
+        await Page.WaitForURLAsync(new Regex("/accessibilite$"), ArrivedAt);
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Déclaration d'accessibilité");
         await StepAndCheckAccessibilityAsync("accessibilite");
 
@@ -35,7 +38,7 @@ public sealed class PublicInformationBrowserTests(StoreKind kind) : BrowserFixtu
             await Page.Locator("footer").GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).FocusAsync();
             Assert.That(await FocusedAsync(Page), Is.EqualTo("a:" + link));
             await Page.Keyboard.PressAsync("Enter");
-            await Page.WaitForURLAsync(new Regex(Regex.Escape(path) + "$"));
+            await Page.WaitForURLAsync(new Regex(Regex.Escape(path) + "$"), ArrivedAt);
             await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(heading);
             await StepAndCheckAccessibilityAsync(path.Trim('/'));
         }

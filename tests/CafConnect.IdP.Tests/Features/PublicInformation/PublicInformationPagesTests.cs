@@ -210,7 +210,7 @@ public sealed class PublicInformationPagesTests(StoreKind kind) : StoreFixture(k
 
     private static void AssertHelpBlock(string html, string number, string link) => Assert.Multiple(() =>
     {
-        Assert.That(html, Does.Contain("<h2 class=\"fr-callout__title fr-h5\">Besoin d'aide ?</h2>"));
+        Assert.That(html, Does.Contain("<h2 class=\"fr-h6 fr-mb-1w\" id=\"besoin-d-aide-titre\">Besoin d'aide ?</h2>"));
         Assert.That(html, Does.Contain($"appelez le <a class=\"fr-link\" href=\"{link}\">{number}</a> pour obtenir de l'aide"));
     });
 }
