@@ -1,3 +1,4 @@
+using CafConnect.Application.CodeStep;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,6 +10,7 @@ public static class ApplicationRegistration
     public static IServiceCollection AddCafConnectApplication(this IServiceCollection services, IConfiguration configuration)
     {
         // Each use case registers itself here, once (see docs/architecture.md, "How to add a journey").
+        services.AddScoped<VerificationCodeStep>();
         return services;
     }
 }

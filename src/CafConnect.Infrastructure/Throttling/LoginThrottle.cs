@@ -36,6 +36,13 @@ public interface ILoginThrottle
     Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The same budget under an account key chosen by the caller (<see cref="ThrottleKeys.ForPerson"/>, or
+    /// <see cref="ThrottleKeys.ForClaimedIdentity"/> where no account exists yet): the verification-code step
+    /// (<c>CafConnect.Application.CodeStep</c>) spends it for every code check.
+    /// </summary>
+    Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The same budget for the file's shared legacy code on the phone channel: counted per file (its own counters, not a
     /// person's) and per client IP. A lock tells the file holder (<see cref="NotificationKind.PhoneAccessLocked"/>).
     /// </summary>
@@ -72,7 +79,8 @@ public sealed class LoginThrottle(
     AuditTrail audit,
     INotificationOutbox outbox,
     TimeProvider clock,
-    ILogger<LoginThrottle> logger) : ILoginThrottle
+    ILogger<LoginThrottle> logger,
+    Observability.CafConnectMetrics? metrics = null) : ILoginThrottle
 {
     public async Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default)
     {
@@ -81,9 +89,23 @@ public sealed class LoginThrottle(
         var decision = await store.BeginAsync(account, ip, cancellationToken);
         if (!decision.Allowed)
         {
+            Refused(decision.Refusal!.Value);
             ThrottleLog.Refused(logger, decision.Refusal!.Value, person?.Id, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, ip);
+    }
+
+    public async Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountKey);
+        var ip = ThrottleKeys.ForIp(clientIp);
+        var decision = await store.BeginAsync(accountKey, ip, cancellationToken);
+        if (!decision.Allowed)
+        {
+            Refused(decision.Refusal!.Value);
+            ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
+        }
+        return new SecretAttempt(decision, accountKey, ip);
     }
 
     public async Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default)
@@ -93,6 +115,7 @@ public sealed class LoginThrottle(
         var decision = await store.BeginAsync(account, ip, cancellationToken);
         if (!decision.Allowed)
         {
+            Refused(decision.Refusal!.Value);
             ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, ip) { LockNotice = NotificationKind.PhoneAccessLocked };
@@ -108,10 +131,12 @@ public sealed class LoginThrottle(
         {
             // The store names every refused source "IP"; here the source is the client.
             decision = decision with { Refusal = ThrottleRefusal.ClientBlocked };
+            Refused(ThrottleRefusal.ClientBlocked);
             ThrottleLog.ClientBlocked(logger, clientId, decision.RetryAfter);
         }
         else if (!decision.Allowed)
         {
+            Refused(decision.Refusal!.Value);
             ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, source) { LockNotice = NotificationKind.PhoneAccessLocked };
@@ -144,6 +169,15 @@ public sealed class LoginThrottle(
             $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
         ThrottleLog.Locked(logger, person.Id, attempt.Decision.LockNumber, duration);
     }
+
+    private void Refused(ThrottleRefusal refusal) => metrics?.ThrottleRefused(refusal switch
+    {
+        ThrottleRefusal.AccountDelayed => "account_delayed",
+        ThrottleRefusal.AccountLocked => "account_locked",
+        ThrottleRefusal.IpBlocked => "ip_blocked",
+        ThrottleRefusal.ClientBlocked => "client_blocked",
+        _ => refusal.ToString().ToLowerInvariant(),
+    });
 
     public Task SucceededAsync(SecretAttempt attempt, CancellationToken cancellationToken = default) =>
         store.SucceededAsync(attempt.Account, attempt.Ip, attempt.Decision.IpEntry, cancellationToken);

@@ -47,7 +47,7 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
             .Where(i => i.IsOpenAt(now)).OrderBy(i => i.CreatedAt).ToList();
     }
 
-    public async Task<(IReadOnlyDictionary<string, string> Errors, bool Limited)> InviteAsync(PersonAccount holder, InvitationRequest request, string? ip, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyDictionary<string, string> Errors, bool Limited)> InviteAsync(PersonAccount holder, InvitationRequest request, System.Net.IPAddress? ip, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string>();
         var heldFiles = HeldFiles(holder);

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CafConnect.Application.CodeStep;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -27,7 +28,7 @@ public sealed record AccountCreationStep(SelfServiceFlow Flow, AccountCreationCo
 /// anything is created or activated, then the first-login steps (terms, password) run and end signed in.
 /// </summary>
 public sealed partial class AccountCreationJourney(
-    FlowStore flows, PersonDirectory persons, CafConnectDbContext db, IVerificationCodeStore codes, INotificationOutbox outbox,
+    FlowStore flows, PersonDirectory persons, CafConnectDbContext db, VerificationCodeStep codeStep, INotificationOutbox outbox,
     AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
     TermsOfUseCatalog terms, FirstLoginJourney firstLogin, Login.LoginOptions loginOptions, TimeProvider clock)
 {
@@ -106,7 +107,7 @@ public sealed partial class AccountCreationJourney(
             return (StepResult.Stay(errors), false);
         }
 
-        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress?.ToString(), "nir:" + nir, cancellationToken))
+        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress, "nir:" + nir, cancellationToken))
         {
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRateLimited, "with_nir", ClientId: clientId), cancellationToken);
             return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);
@@ -214,8 +215,8 @@ public sealed partial class AccountCreationJourney(
             return (StepResult.Stay(errors), false);
         }
 
-        var identityKey = $"civil:{CivilStatusMatching.NormaliseName(birthName)}|{CivilStatusMatching.NormaliseName(givenNames)}|{birthDate:yyyy-MM-dd}";
-        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress?.ToString(), identityKey, cancellationToken))
+        var identityKey = ClaimedCivilStatus(birthName, givenNames, birthDate);
+        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress, identityKey, cancellationToken))
         {
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRateLimited, "without_nir", ClientId: clientId), cancellationToken);
             return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);
@@ -272,28 +273,18 @@ public sealed partial class AccountCreationJourney(
             return StepResult.Stay(FormField, refused);
         }
         await flows.SaveAsync(step.Flow, cancellationToken);
-        return StepResult.Go(UrlOf(step.Flow) + "&renvoye=1");
+        return StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
     }
 
     /// <summary>The right code proves the contact: the account is activated (with a NIR) or created (without).</summary>
     public async Task<StepResult> VerifyCodeAsync(HttpContext http, AccountCreationStep step, string? code, CancellationToken cancellationToken)
     {
-        var typed = new string((code ?? string.Empty).Where(c => !char.IsWhiteSpace(c)).ToArray());
-        if (typed.Length != 6 || !typed.All(char.IsAsciiDigit))
+        var check = await codeStep.CheckAsync(new CheckCodeRequest(CodePurpose.AccountCreation, step.Flow.Id,
+            new CodeDestination(step.Context.Channel, step.Context.Contact), code, await GuessBudgetOfAsync(step.Context, cancellationToken),
+            http.Connection.RemoteIpAddress, step.Context.PersonId, step.Flow.ClientId), cancellationToken);
+        if (!check.Verified)
         {
-            return StepResult.Stay(CodeField, "Le code de vérification comporte 6 chiffres.");
-        }
-        var result = await codes.CheckAsync(step.Flow.Id, step.Context.Channel, step.Context.Contact, typed, cancellationToken);
-        if (result.Outcome != CodeCheck.Verified)
-        {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeRejected, result.Outcome.ToString(), step.Context.PersonId, step.Flow.ClientId, "flow=account-creation"), cancellationToken);
-            return StepResult.Stay(CodeField, result.Outcome switch
-            {
-                CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
-                CodeCheck.Wrong => "Le code saisi est incorrect. Il vous reste 1 essai.",
-                CodeCheck.Exhausted => "Le code saisi est incorrect. Trop d'essais : ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-                _ => "Ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-            });
+            return StepResult.Stay(CodeField, check.Error!);
         }
 
         return step.Context.Path == CreationPath.WithNir
@@ -324,7 +315,26 @@ public sealed partial class AccountCreationJourney(
             : "/connexion");
     }
 
-    public string CodeValidity(ContactChannel channel) => firstLogin.CodeValidity(channel);
+    public string CodeValidity(ContactChannel channel) => codeStep.Validity(channel);
+
+    /// <summary>
+    /// Whose guesses a creation code spends: the imported person's account (with a NIR: the same budget as their
+    /// password), or, for a person who does not exist yet (without a NIR), the civil status being claimed — the key of
+    /// the request limit too, so a new flow or another contact for the same civil status spends the same budget.
+    /// </summary>
+    private async Task<GuessBudget> GuessBudgetOfAsync(AccountCreationContext context, CancellationToken cancellationToken)
+    {
+        if (context.PersonId is { } personId && await persons.FindByIdAsync(personId, cancellationToken) is { } person)
+        {
+            return GuessBudget.ForAccount(person);
+        }
+        var declared = context.Declared ?? throw new InvalidOperationException("A creation flow names a person or a declared civil status.");
+        return GuessBudget.ForClaimedIdentity(ClaimedCivilStatus(declared.BirthName, declared.GivenNames, declared.BirthDate));
+    }
+
+    /// <summary>One spelling of a civil status being claimed (names normalised as the matching compares them).</summary>
+    private static string ClaimedCivilStatus(string birthName, string givenNames, DateOnly birthDate) =>
+        $"civil:{CivilStatusMatching.NormaliseName(birthName)}|{CivilStatusMatching.NormaliseName(givenNames)}|{birthDate:yyyy-MM-dd}";
 
     public static string ExistingAccountUrl(string returnUrl) => returnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
         ? AccountCreationStates.ExistingAccountPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl)
@@ -365,23 +375,9 @@ public sealed partial class AccountCreationJourney(
         return StepResult.Go(UrlOf(flow));
     }
 
-    private async Task<string?> SendCodeAsync(AccountCreationStep step, CancellationToken cancellationToken)
-    {
-        var channel = step.Context.Channel;
-        var issue = await codes.IssueAsync(step.Flow.Id, channel, step.Context.Contact, cancellationToken);
-        if (!issue.Issued)
-        {
-            return issue.Refusal == CodeRefusal.TooSoon
-                ? $"Un code vient de vous être envoyé. Patientez {Math.Max(1, (int)Math.Ceiling(issue.RetryAfter.TotalSeconds))} secondes avant d'en demander un nouveau."
-                : "Vous avez demandé le nombre maximum de codes pour ces coordonnées. Recommencez plus tard.";
-        }
-        outbox.Enqueue(new NotificationRequest(NotificationKind.VerificationCode,
-            channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, step.Context.Contact,
-            new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = CodeValidity(channel) },
-            step.Context.PersonId, $"creation-code:{step.Flow.Id}:{Guid.NewGuid():N}"));
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeSent, channel.ToString(), step.Context.PersonId, step.Flow.ClientId, "flow=account-creation"), cancellationToken);
-        return null;
-    }
+    private async Task<string?> SendCodeAsync(AccountCreationStep step, CancellationToken cancellationToken) =>
+        (await codeStep.SendAsync(new SendCodeRequest(CodePurpose.AccountCreation, step.Flow.Id,
+            new CodeDestination(step.Context.Channel, step.Context.Contact), step.Context.PersonId, step.Flow.ClientId), cancellationToken)).Refusal;
 
     private async Task<StepResult> ActivateAsync(HttpContext http, AccountCreationStep step, CancellationToken cancellationToken)
     {

@@ -73,7 +73,7 @@ public sealed class ProvisionalIdReminderJourney(
             return (StepResult.Stay(errors), false);
         }
 
-        if (!await limiter.AllowAsync(limits, "provisional-id", http.Connection.RemoteIpAddress?.ToString(), contact!, cancellationToken))
+        if (!await limiter.AllowAsync(limits, "provisional-id", http.Connection.RemoteIpAddress, contact!, cancellationToken))
         {
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "provisional_id"), cancellationToken);
             return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);

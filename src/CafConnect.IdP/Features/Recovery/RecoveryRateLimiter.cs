@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using CafConnect.Infrastructure.Throttling;
@@ -29,10 +30,13 @@ public interface IRecoveryRateLimiter
 
 public static class RecoveryRateLimits
 {
-    /// <summary>Both counters are always counted (no short-circuit: a limited IP still counts against the identifier).</summary>
-    public static async Task<bool> AllowAsync(this IRecoveryRateLimiter limiter, RecoveryRateLimitOptions options, string journey, string? ip, string identifier, CancellationToken cancellationToken)
+    /// <summary>
+    /// Both counters are always counted (no short-circuit: a limited IP still counts against the identifier). The IP is
+    /// keyed by <see cref="ThrottleKeys.ForIp"/>, the login throttle's one rule: an IPv6 client counts by its /64.
+    /// </summary>
+    public static async Task<bool> AllowAsync(this IRecoveryRateLimiter limiter, RecoveryRateLimitOptions options, string journey, IPAddress? ip, string identifier, CancellationToken cancellationToken)
     {
-        var byIp = await limiter.TryAcquireAsync(options.KeyPrefix + journey + ":ip", ip ?? "unknown", options.PerIpLimit, options.PerIpWindow, cancellationToken);
+        var byIp = await limiter.TryAcquireAsync(options.KeyPrefix + journey + ":ip", ThrottleKeys.ForIp(ip), options.PerIpLimit, options.PerIpWindow, cancellationToken);
         var byIdentifier = await limiter.TryAcquireAsync(options.KeyPrefix + journey + ":id", identifier, options.PerIdentifierLimit, options.PerIdentifierWindow, cancellationToken);
         return byIp && byIdentifier;
     }
