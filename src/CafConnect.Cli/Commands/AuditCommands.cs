@@ -14,7 +14,7 @@ namespace CafConnect.Cli.Commands;
 public static class AuditCommands
 {
     /// <summary>Days an audit row is kept when <c>Audit:RetentionDays</c> is not configured.</summary>
-    public const int DefaultRetentionDays = 400;
+    public const int DefaultRetentionDays = CafConnect.Infrastructure.Persistence.RetentionPolicy.DefaultAuditDays;
 
     /// <summary>A query never returns more than this many rows (narrow the window instead).</summary>
     public const int MaxRows = 100_000;

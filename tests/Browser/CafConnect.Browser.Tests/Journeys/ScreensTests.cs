@@ -61,6 +61,11 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("connexion-franceconnect", "Connexion avec FranceConnect", "La page de connexion quand FranceConnect est activé : le bouton officiel « S’identifier avec FranceConnect » et le lien « Qu’est-ce que FranceConnect ? »."),
         new("franceconnect-compte-non-trouve", "FranceConnect : compte non trouvé", "L'identité transmise par FranceConnect ne correspond de manière certaine à aucun compte : se connecter avec ses identifiants Caf ou créer son compte, sans rien révéler d'autre."),
         new("franceconnect-erreur", "FranceConnect : connexion annulée", "La connexion annulée sur FranceConnect (ou une réponse refusée) : la raison en français, jamais d'erreur technique."),
+        // The pages every public online service must have, linked from every footer (Public_information_screens_…).
+        new("accessibilite", "Déclaration d'accessibilité", "RGAA 4.1 : l'état de conformité (non conforme, faute d'audit), ce qui est vérifié automatiquement, les non-conformités connues, le contact et les voies de recours."),
+        new("mentions-legales", "Mentions légales", "L'éditeur, le directeur de la publication, l'hébergeur et la ligne d'aide."),
+        new("donnees-personnelles", "Données personnelles", "Le responsable du traitement, les finalités, la base légale, les durées de conservation (tirées de la configuration) et les droits."),
+        new("gestion-des-cookies", "Gestion des cookies", "Chaque cookie déposé, son rôle et sa durée, et pourquoi aucun bandeau de consentement n'est nécessaire."),
     ];
 
     [TestCase(DesktopWidth)]
@@ -248,6 +253,30 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
             await page.GotoAsync("/mon-compte/autorisations");
             await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Cette page est réservée au responsable du dossier" })).ToBeVisibleAsync();
             await CheckAsync(page, "mes-autorisations-refus", width);
+        }
+    }
+
+    /// <summary>The four public-service pages, reached from the footer of the login page as people reach them.</summary>
+    [TestCase(DesktopWidth)]
+    [TestCase(NarrowWidth)]
+    public async Task Public_information_screens_are_accessible_and_fit_the_width(int width)
+    {
+        await using var context = await NewContextAsync(width);
+        var page = await context.NewPageAsync();
+        foreach (var (name, link) in new[]
+        {
+            ("accessibilite", "Accessibilité : non conforme"), ("mentions-legales", "Mentions légales"),
+            ("donnees-personnelles", "Données personnelles"), ("gestion-des-cookies", "Gestion des cookies"),
+        })
+        {
+            await page.GotoAsync("/connexion");
+            await page.Locator("footer").GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
+            await page.WaitForURLAsync(new Regex("/" + name + "$"));
+            await CheckAsync(page, name, width);
+        }
+        if (UpdatingScreens && Kind == StoreKind.Sqlite && width == NarrowWidth)
+        {
+            await WriteGalleryReadmeAsync();
         }
     }
 
