@@ -27,6 +27,14 @@ public sealed record AdminProblem(int Status, string Code, string Title, string 
     public static AdminProblem Unprocessable(string code, string detail) => new(422, code, "The request cannot be applied to the current state.", detail);
 
     public static AdminProblem Conflict(string code, string detail) => new(409, code, "The request conflicts with the current state.", detail);
+
+    /// <summary>
+    /// The identifier names an account whose civil status is not the one the request states: never merged, an agent
+    /// checks who is who. The text never repeats the NIR or the civil status.
+    /// </summary>
+    public static AdminProblem CivilStatusMismatch(string field) => Conflict("civil_status_mismatch",
+        $"An account already has the identifier in {field} with a different civil status (birth name, given names, birth date); "
+        + "nothing was attached to it. An agent must check the person's identity.");
 }
 
 /// <summary>The answer to an admin request: a success (status and JSON body) or a problem.</summary>
@@ -36,6 +44,12 @@ public sealed record AdminResponse(int Status, JsonElement? Body, AdminProblem? 
     public bool Replayed { get; init; }
 
     public bool Succeeded => Problem is null;
+
+    /// <summary>
+    /// An audit row to keep although the request is refused (its transaction is rolled back): a refusal that is itself
+    /// a security event, such as a civil-status mismatch.
+    /// </summary>
+    public Audit.AuditEntry? RefusalAudit { get; init; }
 
     public static AdminResponse Success(int status, object body) =>
         new(status, JsonSerializer.SerializeToElement(body, AdminJson.Options), null);
