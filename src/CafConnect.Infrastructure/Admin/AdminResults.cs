@@ -57,19 +57,28 @@ public sealed record AdminResponse(int Status, JsonElement? Body, AdminProblem? 
     public static AdminResponse Failure(AdminProblem problem) => new(problem.Status, null, problem);
 }
 
-/// <summary>Who calls: the admin client (API) or the operator (CLI). Recorded in the audit trail.</summary>
+/// <summary>
+/// Who calls: the admin client (API) or the operator (CLI). Recorded in the audit trail. An operator sends what a
+/// service client could not send itself (<see cref="OnBehalfOfClientId"/>): its request ids are that client's.
+/// </summary>
 public sealed record AdminCaller(string? ClientId, string? Operator)
 {
-    public string AuditDetails => ClientId is not null ? $"by=client:{ClientId}" : $"by=cli:{Operator}";
+    /// <summary>CLI only: the service client whose application and event ids the operator's request carries.</summary>
+    public string? OnBehalfOfClientId { get; init; }
+
+    public string AuditDetails => ClientId is not null
+        ? $"by=client:{ClientId}"
+        : $"by=cli:{Operator}" + (OnBehalfOfClientId is null ? string.Empty : $"; for=client:{OnBehalfOfClientId}");
 
     /// <summary>
     /// The namespace of the caller's request ids: two service clients may both send <c>EVT-1</c> without colliding.
-    /// A short digest of the client id (client ids have no length limit, the stored keys do: 160 and 200 characters);
-    /// the CLI, run by the agency's operators, has one namespace of its own.
+    /// A short digest of the client id (client ids have no length limit, the stored keys do: 160 and 200 characters).
+    /// One id is applied once whichever door it comes through (decision 20): the CLI uses the namespace of the service
+    /// client it acts for, and its own (<c>cli</c>) only when no service client exists.
     /// </summary>
-    public string IdempotencyScope => ClientId is null
+    public string IdempotencyScope => (ClientId ?? OnBehalfOfClientId) is not { } scopeClient
         ? "cli"
-        : "c" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ClientId)))[..16];
+        : "c" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(scopeClient)))[..16];
 
     /// <summary>The key of one request of this caller: <c>kind:scope:id</c>, also the prefix of its outbox messages' keys.</summary>
     public string IdempotencyKey(string kind, string id) => $"{kind}:{IdempotencyScope}:{id}";
