@@ -72,6 +72,8 @@ public static class AuditEventTypes
     public const string HouseholdInvitationRefused = "household.invitation_refused";
     /// <summary>An invitee created their account and joined the file (details: file, role).</summary>
     public const string HouseholdInvitationAccepted = "household.invitation_accepted";
+    /// <summary>An invitee answered « Ne pas rejoindre ce dossier », or the file could not take them (outcome: why; details: file, role).</summary>
+    public const string HouseholdInvitationDeclined = "household.invitation_declined";
     public const string ClientAdded = "admin.client.added";
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";

@@ -58,7 +58,7 @@ public sealed class FranceConnectSignIn(
         if (pending.Count > 0)
         {
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginRequiredActions, string.Join(',', pending), person.Id, clientId, "secret=fc"), cancellationToken);
-            var flow = await firstLogin.StartAsync(http, person, pending, signedInWith, returnUrl, clientId, cancellationToken, "fc", idToken);
+            var flow = await firstLogin.StartAsync(http, person, pending, signedInWith, returnUrl, clientId, cancellationToken, "fc", FranceConnectLogoutHint.Protect(http, idToken));
             return new FranceConnectOutcome(FirstLoginJourney.UrlOf(flow), SignedIn: false);
         }
 
