@@ -297,7 +297,7 @@ public sealed class AccountCreationBrowserTests(StoreKind kind) : BrowserFixture
         await Assertions.Expect(daniel.GetByRole(AriaRole.Heading, new() { Name = "Rejoindre le dossier n° 1234567 ?", Level = 1 })).ToBeVisibleAsync();
         await Assertions.Expect(daniel.GetByText("Louise DUBOIS, responsable du dossier Caf n° 1234567")).ToBeVisibleAsync();
         await CheckAsync(daniel, "creer-mon-compte-rejoindre-dossier", width);
-        await daniel.GetByRole(AriaRole.Button, new() { Name = "Rejoindre ce dossier" }).ClickAsync();
+        await daniel.GetByRole(AriaRole.Button, new() { Name = "Rejoindre ce dossier", Exact = true }).ClickAsync();
         await daniel.WaitForURLAsync(new Regex("/creer-mon-compte/recapitulatif"));
         await Assertions.Expect(daniel.GetByText("Votre compte est rattaché au dossier Caf n° 1234567.")).ToBeVisibleAsync();
     }
