@@ -21,7 +21,7 @@ namespace CafConnect.IdP.Features.AccountCreation;
 public sealed record AccountCreationStep(SelfServiceFlow Flow, AccountCreationContext Context);
 
 /// <summary>What « Rejoindre le dossier … ? » shows: the file, who invites, and as what.</summary>
-public sealed record InvitationOffer(string FileNumber, string HolderName, HouseholdRole Role)
+public sealed record InvitationOffer(Guid Id, string FileNumber, string HolderName, HouseholdRole Role)
 {
     public string RoleLabel => Role switch
     {
@@ -547,15 +547,21 @@ public sealed partial class AccountCreationJourney(
         }
         var holder = await db.Persons.AsNoTracking().SingleOrDefaultAsync(p => p.Id == invitation.InvitedByPersonId, cancellationToken);
         var holderName = holder is null ? "Le responsable du dossier" : $"{holder.GivenNames.Split(' ')[0]} {holder.FamilyName}";
-        return new InvitationOffer(invitation.Household.FileNumber, holderName, invitation.Role);
+        return new InvitationOffer(invitation.Id, invitation.Household.FileNumber, holderName, invitation.Role);
     }
 
     /// <summary>
     /// « Rejoindre ce dossier » or « Ne pas rejoindre ce dossier » for the invitation on the page: only that one is
     /// redeemed (the person joins that file with the role the holder chose), then the next one, then the journey goes on.
     /// </summary>
-    public async Task<StepResult> AnswerInvitationAsync(HttpContext http, AccountCreationStep step, bool join, CancellationToken cancellationToken)
+    /// <param name="answered">The invitation the page showed: an answer meant for another one (a second click after the
+    /// first moved on, an old tab) is not applied to the invitation now first in line.</param>
+    public async Task<StepResult> AnswerInvitationAsync(HttpContext http, AccountCreationStep step, Guid? answered, bool join, CancellationToken cancellationToken)
     {
+        if (step.Context.PendingInvitations.Count > 0 && answered != step.Context.PendingInvitations[0])
+        {
+            return StepResult.Go(UrlOf(step.Flow));
+        }
         var person = step.Context.PersonId is { } personId ? await persons.FindByIdAsync(personId, cancellationToken) : null;
         if (person is null || person.IsClosed)
         {

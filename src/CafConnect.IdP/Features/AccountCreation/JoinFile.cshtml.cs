@@ -13,6 +13,10 @@ public sealed class JoinFilePage(AccountCreationJourney journey) : AccountCreati
 
     public InvitationOffer? Offer { get; private set; }
 
+    /// <summary>The invitation the page showed (the flow holds which one is next; this only says which one is answered).</summary>
+    [BindProperty(Name = "Invitation")]
+    public Guid? Answered { get; set; }
+
     public override async Task<IActionResult> OnGetAsync()
     {
         if (await LoadAsync() is { } elsewhere)
@@ -25,13 +29,13 @@ public sealed class JoinFilePage(AccountCreationJourney journey) : AccountCreati
 
     public async Task<IActionResult> OnPostJoinAsync()
     {
-        var result = await RunAsync(step => Journey.AnswerInvitationAsync(HttpContext, step, join: true, HttpContext.RequestAborted));
+        var result = await RunAsync(step => Journey.AnswerInvitationAsync(HttpContext, step, Answered, join: true, HttpContext.RequestAborted));
         return await WithOfferAsync(result);
     }
 
     public async Task<IActionResult> OnPostDeclineAsync()
     {
-        var result = await RunAsync(step => Journey.AnswerInvitationAsync(HttpContext, step, join: false, HttpContext.RequestAborted));
+        var result = await RunAsync(step => Journey.AnswerInvitationAsync(HttpContext, step, Answered, join: false, HttpContext.RequestAborted));
         return await WithOfferAsync(result);
     }
 

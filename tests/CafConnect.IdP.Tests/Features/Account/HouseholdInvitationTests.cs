@@ -38,6 +38,17 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         return browser;
     }
 
+    /// <summary>The invitation « Rejoindre le dossier … ? » shows (the answer names it).</summary>
+    private static string InvitationOnPage(string html) =>
+        System.Text.RegularExpressions.Regex.Match(html, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value;
+
+    /// <summary>« Rejoindre ce dossier » (Join) or « Ne pas rejoindre ce dossier » (Decline) on the page as shown.</summary>
+    private static async Task<HttpResponseMessage> AnswerAsync(FirstLoginDriver pages, Uri page, string handler)
+    {
+        var (_, html) = await pages.GetAsync(page);
+        return await pages.PostAsync(page, new Dictionary<string, string> { ["Invitation"] = InvitationOnPage(html) }, handler);
+    }
+
     [Test]
     public async Task An_invited_member_creates_their_account_and_joins_the_file_with_the_role_chosen()
     {
@@ -70,7 +81,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         var (_, joinHtml) = await nina.Pages.GetAsync(join);
         Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?").And.Contain("Louise DUBOIS, responsable du dossier Caf n° 1234567"));
         Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync(i => i.AcceptedAt != null)), Is.Zero);
-        var summary = FirstLoginDriver.Next(await nina.Pages.PostAsync(join, new Dictionary<string, string>(), handler: "Join"));
+        var summary = FirstLoginDriver.Next(await AnswerAsync(nina.Pages, join, "Join"));
         var (_, summaryHtml) = await nina.Pages.GetAsync(summary);
         Assert.That(WebUtility.HtmlDecode(summaryHtml), Does.Contain("Votre compte est rattaché au dossier Caf n° 1234567."));
         var terms = FirstLoginDriver.Next(await nina.Pages.PostAsync(summary, new Dictionary<string, string>()));
@@ -118,7 +129,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == hugoId)), Is.Zero, "nothing is joined before the code");
         var join = FirstLoginDriver.Next(await hugo.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await hugo.CodeSentToAsync("hugo.dubois@example.fr") }));
         Assert.That(join.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"));
-        var terms = FirstLoginDriver.Next(await hugo.Pages.PostAsync(join, new Dictionary<string, string>(), handler: "Join"));
+        var terms = FirstLoginDriver.Next(await AnswerAsync(hugo.Pages, join, "Join"));
         var (_, userInfo) = await hugo.FinishAtRelyingPartyAsync(await hugo.AcceptTermsAndChoosePasswordAsync(terms));
 
         var file = userInfo.GetProperty("caf_files").EnumerateArray().Single();
@@ -177,13 +188,18 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         var first = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
         var (_, firstHtml) = await nina.Pages.GetAsync(first);
         Assert.That(WebUtility.HtmlDecode(firstHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "the oldest invitation first");
+        var firstInvitation = InvitationOnPage(firstHtml);
 
         // « Ne pas rejoindre ce dossier »: the next invitation, on its own page.
-        var second = FirstLoginDriver.Next(await nina.Pages.PostAsync(first, new Dictionary<string, string>(), handler: "Decline"));
+        var second = FirstLoginDriver.Next(await AnswerAsync(nina.Pages, first, "Decline"));
         Assert.That(second.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"));
         var (_, secondHtml) = await nina.Pages.GetAsync(second);
         Assert.That(WebUtility.HtmlDecode(secondHtml), Does.Contain("Rejoindre le dossier n° 0260311 ?").And.Contain("Jeanne DUPONT"));
-        var summary = FirstLoginDriver.Next(await nina.Pages.PostAsync(second, new Dictionary<string, string>(), handler: "Join"));
+        // A second click on the first page (its answer names the first invitation) never joins the second file.
+        var stale = await nina.Pages.PostAsync(second, new Dictionary<string, string> { ["Invitation"] = firstInvitation }, handler: "Join");
+        Assert.That(FirstLoginDriver.Next(stale).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync(i => i.AcceptedAt != null)), Is.Zero);
+        var summary = FirstLoginDriver.Next(await AnswerAsync(nina.Pages, second, "Join"));
         Assert.That(summary.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
         var (_, summaryHtml) = await nina.Pages.GetAsync(summary);
         Assert.That(WebUtility.HtmlDecode(summaryHtml), Does.Contain("Votre compte est rattaché au dossier Caf n° 0260311."));
