@@ -53,6 +53,7 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("creer-mon-compte-sans-nir-erreur", "Créer mon compte sans numéro : champs manquants", "« Continuer » sans rien saisir : un message sous chaque champ et le récapitulatif en tête de page."),
         new("creer-mon-compte-verification", "Créer mon compte : vérification du code", "Le code à 6 chiffres envoyé aux coordonnées saisies : rien n'est créé avant."),
         new("creer-mon-compte-recapitulatif", "Récapitulatif de ma création de compte", "« Mon identifiant : P… Conservez bien cet identifiant » et l'état civil déclaré ; l'identifiant est aussi envoyé par SMS ou par mail."),
+        new("creer-mon-compte-rejoindre-dossier", "Rejoindre le dossier … ?", "Après le code vérifié, pour une personne invitée par le responsable d'un dossier : elle choisit de rejoindre ce dossier ou non, une invitation à la fois ; rien n'est rattaché sans sa réponse."),
         new("creer-mon-compte-compte-existant", "Vous avez déjà un compte", "Après une correspondance complète de l'état civil avec un compte existant : les liens pour se connecter ou retrouver son mot de passe."),
         new("mon-foyer", "Mon foyer", "Gérer Mon Compte > Mon foyer, pour Louise DUBOIS, responsable du dossier : les membres et l'invitation d'un membre de 16 ans et plus."),
         new("mon-foyer-erreur", "Mon foyer : invitation incomplète", "« Envoyer l'invitation » sans rien saisir : les messages sous chaque champ."),
