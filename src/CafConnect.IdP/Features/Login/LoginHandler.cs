@@ -9,6 +9,9 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Throttling;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace CafConnect.IdP.Features.Login;
 
@@ -124,7 +127,10 @@ public sealed class LoginHandler(
         if (required.AnyPending)
         {
             // Right secret, but no session until the steps are done (the first-login flow opens it).
-            await unitOfWork.CommitAsync(cancellationToken);
+            if (!await CommitSignInAsync(cancellationToken))
+            {
+                return new LoginOutcome(null, fieldErrors, AccountChangedMessage);
+            }
             return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = required.Pending };
         }
 
@@ -132,9 +138,55 @@ public sealed class LoginHandler(
         var session = await PersonSession.SignInAsync(http, person, "pwd", clock);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId));
-        await unitOfWork.CommitAsync(cancellationToken);
+        if (!await CommitSignInAsync(cancellationToken))
+        {
+            // The session row was never stored, so the cookie would be refused anyway: remove it at once.
+            await http.SignOutAsync(PersonSession.Scheme);
+            return new LoginOutcome(null, fieldErrors, AccountChangedMessage);
+        }
         return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith };
     }
+
+    /// <summary>Said when the account's secret or state changed while this login was checking the old one.</summary>
+    public const string AccountChangedMessage = "Votre compte vient d'être modifié. Reconnectez-vous avec votre mot de passe actuel.";
+
+    /// <summary>
+    /// Commits a successful login. Two sign-ins of the same person at the same moment (the app and the web) both write
+    /// the last-login date, and the second meets the first's concurrency stamp: that is merged (this login's fields
+    /// win, the other's remain) as long as the other write left the secret and the account's state as this login
+    /// found them. If the secret was replaced or the account closed meanwhile, this login — checked against the old
+    /// state — is refused instead (false): nothing of it is stored.
+    /// </summary>
+    private async Task<bool> CommitSignInAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await unitOfWork.CommitAsync(cancellationToken);
+                return true;
+            }
+            catch (DbUpdateConcurrencyException conflict) when (attempt < 3 && conflict.Entries.All(e => e.Entity is PersonAccount))
+            {
+                foreach (var entry in conflict.Entries)
+                {
+                    var stored = await entry.GetDatabaseValuesAsync(cancellationToken);
+                    if (stored is null || SecretOrStateChanged(entry.OriginalValues, stored))
+                    {
+                        return false;
+                    }
+                    entry.OriginalValues.SetValues(stored);
+                }
+            }
+        }
+    }
+
+    private static bool SecretOrStateChanged(PropertyValues found, PropertyValues stored) =>
+        !Equals(found[nameof(PersonAccount.CredentialKind)], stored[nameof(PersonAccount.CredentialKind)])
+        || !Equals(found[nameof(PersonAccount.PasswordSetAt)], stored[nameof(PersonAccount.PasswordSetAt)])
+        || !Equals(found[nameof(PersonAccount.ClosedAt)], stored[nameof(PersonAccount.ClosedAt)])
+        || !Equals(found[nameof(PersonAccount.Nir)], stored[nameof(PersonAccount.Nir)])
+        || !Equals(found[nameof(PersonAccount.ProvisionalId)], stored[nameof(PersonAccount.ProvisionalId)]);
 
     /// <summary>
     /// The person's own password when they have one; otherwise, only before their first login, the 8-digit code

@@ -20,12 +20,24 @@ namespace CafConnect.IdP.Tests.Features.Login;
 [TestFixture(StoreKind.PostgreSql)]
 public sealed class LoginUnitOfWorkTests(StoreKind kind) : StoreFixture(kind)
 {
-    private async Task<(LoginOutcome Outcome, int Commits)> LogInAsync(string nir, string password)
+    private async Task<(LoginOutcome Outcome, int Commits)> LogInAsync(string nir, string password, Action? justBeforeTheFirstSave = null)
     {
         await using var scope = Host.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
         var commits = 0;
         db.SavedChanges += (_, _) => commits++;
+        if (justBeforeTheFirstSave is not null)
+        {
+            var done = false;
+            db.SavingChanges += (_, _) =>
+            {
+                if (!done)
+                {
+                    done = true;
+                    justBeforeTheFirstSave();
+                }
+            };
+        }
         var http = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
         http.Connection.RemoteIpAddress = IPAddress.Parse("198.51.100.23");
         // The audit lines read the request (session id) through the accessor, as in a real request.
@@ -80,5 +92,46 @@ public sealed class LoginUnitOfWorkTests(StoreKind kind) : StoreFixture(kind)
         await using var scope = Host.Services.CreateAsyncScope();
         Assert.That(await scope.ServiceProvider.GetRequiredService<CafConnectDbContext>().ProviderSessions.AnyAsync(s => s.Id == audit[0].SessionId),
             Is.True, "the session row the audit line names was committed with it");
+    }
+
+    [Test]
+    public async Task Two_logins_of_the_same_person_at_the_same_moment_both_open_their_session()
+    {
+        // The second login commits while the first is about to: the first meets a new concurrency stamp (the app and
+        // the web at once). It used to answer 500; both must now be signed in, each with its own stored session.
+        var before = (await AuditOfAsync(DemoData.JeanneDupont.Nir!)).Select(a => a.Id).ToHashSet();
+        LoginOutcome? other = null;
+        var (outcome, _) = await LogInAsync(DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password,
+            () => other = LogInAsync(DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password).GetAwaiter().GetResult().Outcome);
+
+        Assert.That(other?.Succeeded, Is.True, "the login that committed first");
+        Assert.That(outcome.Succeeded, Is.True, "the login that met the other's stamp is merged, not refused");
+        var audit = (await AuditOfAsync(DemoData.JeanneDupont.Nir!)).Where(a => !before.Contains(a.Id)).ToList();
+        Assert.That(audit.Select(a => a.Type), Is.EqualTo(new[] { AuditEventTypes.LoginSucceeded, AuditEventTypes.LoginSucceeded }));
+        await using var scope = Host.Services.CreateAsyncScope();
+        var sessions = audit.Select(a => a.SessionId).ToList();
+        Assert.That(await scope.ServiceProvider.GetRequiredService<CafConnectDbContext>().ProviderSessions.CountAsync(s => sessions.Contains(s.Id)),
+            Is.EqualTo(2), "both sessions are stored");
+    }
+
+    [Test]
+    public async Task A_login_checked_against_a_password_replaced_meanwhile_is_refused_and_stores_nothing()
+    {
+        var before = (await AuditOfAsync(DemoData.JeanneDupont.Nir!)).Select(a => a.Id).ToHashSet();
+        var (outcome, _) = await LogInAsync(DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password, () =>
+        {
+            // A reset lands between the check of the old password and the login's commit.
+            using var scope = Host.Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            var person = db.Persons.Single(p => p.Nir == DemoData.JeanneDupont.Nir);
+            person.PasswordSetAt = DateTimeOffset.UtcNow;
+            person.ConcurrencyStamp = Guid.NewGuid();
+            db.SaveChanges();
+        });
+
+        Assert.That(outcome.Succeeded, Is.False);
+        Assert.That(outcome.FormError, Is.EqualTo(LoginHandler.AccountChangedMessage));
+        Assert.That((await AuditOfAsync(DemoData.JeanneDupont.Nir!)).Where(a => a.Type == AuditEventTypes.LoginSucceeded && !before.Contains(a.Id)), Is.Empty,
+            "nothing of the refused login is stored");
     }
 }
