@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Flows;
+using Microsoft.EntityFrameworkCore;
+
+namespace CafConnect.IdP.Protocol;
+
+/// <summary>
+/// The proof, carried across the login page, that a login was asked for by one authorization request (prompt=login,
+/// max_age, or an id_token_hint naming someone else): a flow row, so it is bound to this browser (its binding cookie),
+/// to the client and to the exact parameters of the request, lives 10 minutes and is used once. Minted in one browser,
+/// it is nothing in another; replayed, it is nothing either — a new login is asked.
+/// </summary>
+public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding binding, TimeProvider clock)
+{
+    public const string FlowType = "reauthentication";
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
+
+    private sealed class MarkerContext
+    {
+        public DateTimeOffset RequestedAt { get; set; }
+        public string RequestHash { get; set; } = string.Empty;
+    }
+
+    /// <summary>A marker for the authorization request that will come back with <paramref name="parameters"/>.</summary>
+    public async Task<string> MintAsync(HttpContext http, string clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters, string returnUrl)
+    {
+        var flow = await flows.CreateAsync(FlowType, "pending", null, clientId, returnUrl, Lifetime, binding.GetOrCreate(http),
+            new MarkerContext { RequestedAt = clock.GetUtcNow(), RequestHash = HashOf(parameters) }, http.RequestAborted);
+        return flow.Id;
+    }
+
+    /// <summary>
+    /// When this login was asked for, if <paramref name="marker"/> was minted in this browser for this client and these
+    /// very parameters, is still valid and was not used; it is used up here. Null otherwise.
+    /// </summary>
+    public async Task<DateTimeOffset?> ConsumeAsync(HttpContext http, string marker, string? clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters)
+    {
+        var (lookup, flow) = await flows.FindAsync(marker, FlowType, binding.Read(http), http.RequestAborted);
+        if (lookup != FlowLookup.Found || flow is null || !string.Equals(flow.ClientId, clientId, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var context = FlowStore.ReadContext<MarkerContext>(flow);
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(context.RequestHash), Encoding.ASCII.GetBytes(HashOf(parameters))))
+        {
+            return null;
+        }
+        try
+        {
+            await flows.CompleteAsync(flow, http.RequestAborted);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Used at the same moment by another request: only one wins.
+            return null;
+        }
+        return context.RequestedAt;
+    }
+
+    /// <summary>The request's parameters, order aside.</summary>
+    private static string HashOf(IEnumerable<KeyValuePair<string, string?>> parameters)
+    {
+        var canonical = string.Join('&', parameters
+            .Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value ?? string.Empty))
+            .Order(StringComparer.Ordinal));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+    }
+}
