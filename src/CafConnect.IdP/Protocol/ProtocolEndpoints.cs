@@ -59,8 +59,7 @@ public static class ProtocolEndpoints
         // A login this very request asked for (prompt=login, max_age, a hint naming someone else) has happened, in this
         // browser, since it was asked: the marker says so once (ReauthenticationMarkers).
         var marker = (string?)request[ReauthenticationParameter];
-        var loginAskedAt = marker is null ? null : await markers.ConsumeAsync(http, marker, request.ClientId, Flatten(parameters));
-        var loggedInForThisRequest = signedIn && loginAskedAt is { } askedAt && facts!.AuthenticatedAt >= askedAt;
+        var loggedInForThisRequest = signedIn && marker is not null && await markers.ConsumeAsync(http, marker, request.ClientId, Flatten(parameters), facts);
 
         // With a marker the request was stripped of prompt=login / max_age: only the login it asked for will do.
         var mustLogin = !signedIn || (marker is not null ? !loggedInForThisRequest : RequiresFreshLogin(request, facts!, clock));
@@ -96,7 +95,7 @@ public static class ProtocolEndpoints
             var returnPath = http.Request.PathBase + http.Request.Path;
             if (request.HasPromptValue(PromptValues.Login) || request.MaxAge is not null || !string.IsNullOrEmpty(request.IdTokenHint))
             {
-                var minted = await markers.MintAsync(http, request.ClientId!, Flatten(parameters), returnPath + QueryString.Create(parameters));
+                var minted = await markers.MintAsync(http, request.ClientId!, Flatten(parameters), returnPath + QueryString.Create(parameters), signedIn ? facts : null);
                 parameters.Add(new(ReauthenticationParameter, minted));
             }
 

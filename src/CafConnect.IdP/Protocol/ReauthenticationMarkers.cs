@@ -21,21 +21,32 @@ public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding 
     {
         public DateTimeOffset RequestedAt { get; set; }
         public string RequestHash { get; set; } = string.Empty;
+        /// <summary>The session of this browser when the login was asked for (none: null).</summary>
+        public string? SessionId { get; set; }
     }
 
     /// <summary>A marker for the authorization request that will come back with <paramref name="parameters"/>.</summary>
-    public async Task<string> MintAsync(HttpContext http, string clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters, string returnUrl)
+    public async Task<string> MintAsync(HttpContext http, string clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters, string returnUrl, SessionFacts? session)
     {
         var flow = await flows.CreateAsync(FlowType, "pending", null, clientId, returnUrl, Lifetime, binding.GetOrCreate(http),
-            new MarkerContext { RequestedAt = clock.GetUtcNow(), RequestHash = HashOf(parameters) }, http.RequestAborted);
+            new MarkerContext { RequestedAt = clock.GetUtcNow(), RequestHash = HashOf(parameters), SessionId = session?.SessionId }, http.RequestAborted);
         return flow.Id;
     }
 
     /// <summary>
-    /// When this login was asked for, if <paramref name="marker"/> was minted in this browser for this client and these
-    /// very parameters, is still valid and was not used; it is used up here. Null otherwise.
+    /// True when <paramref name="marker"/> was minted in this browser for this client and these very parameters, is
+    /// still valid and unused, and <paramref name="session"/> was opened by a login since (a new session, authenticated
+    /// no earlier than the second it was asked); the marker is used up here, whatever the answer.
     /// </summary>
-    public async Task<DateTimeOffset?> ConsumeAsync(HttpContext http, string marker, string? clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters)
+    public async Task<bool> ConsumeAsync(HttpContext http, string marker, string? clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters, SessionFacts? session)
+    {
+        var context = await ConsumeAsync(http, marker, clientId, parameters);
+        // auth_time has a precision of one second; the new session id is what proves a login happened in between.
+        return context is not null && session is not null && session.SessionId != context.SessionId
+            && session.AuthenticatedAt >= DateTimeOffset.FromUnixTimeSeconds(context.RequestedAt.ToUnixTimeSeconds());
+    }
+
+    private async Task<MarkerContext?> ConsumeAsync(HttpContext http, string marker, string? clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters)
     {
         var (lookup, flow) = await flows.FindAsync(marker, FlowType, binding.Read(http), http.RequestAborted);
         if (lookup != FlowLookup.Found || flow is null || !string.Equals(flow.ClientId, clientId, StringComparison.Ordinal))
@@ -56,7 +67,7 @@ public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding 
             // Used at the same moment by another request: only one wins.
             return null;
         }
-        return context.RequestedAt;
+        return context;
     }
 
     /// <summary>The request's parameters, order aside.</summary>
