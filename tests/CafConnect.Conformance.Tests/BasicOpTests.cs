@@ -332,7 +332,7 @@ public sealed class BasicOp(StoreKind kind) : ConformanceFixture(kind)
         Assert.That(tokens.AccessToken, Is.Not.Empty);
     }
 
-    [TestCase(TestName = "oidcc-ensure-pkce-code-verifier-required")]
+    [TestCase(TestName = "rfc7636-code-verifier-required")]
     public async Task Code_verifier_required()
     {
         var driver = NewBrowser();

@@ -34,7 +34,7 @@ public sealed class ConfigOp(StoreKind kind) : ConformanceFixture(kind)
         });
     }
 
-    [TestCase(TestName = "oidcc-discovery-jwks-verification")]
+    [TestCase(TestName = "cafconnect-jwks-publishes-the-signing-key")]
     public async Task Key_set_publishes_the_key_that_signs_id_tokens()
     {
         var driver = NewBrowser();
