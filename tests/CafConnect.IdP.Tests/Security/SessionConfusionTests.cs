@@ -1,6 +1,7 @@
 using System.Net;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CafConnect.IdP.Tests.Security;
 
@@ -129,5 +130,47 @@ public sealed class SessionConfusionTests(StoreKind kind) : StoreFixture(kind)
         var response = await browser.Browser.GetAsync(swapped);
 
         Assert.That(response.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"));
+    }
+}
+
+/// <summary>
+/// An ID token lives 5 minutes; a relying party renewing silently later still sends it as the hint. An expired hint
+/// issued by us still names its person (only who it names matters, not whether it could still be used).
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class ExpiredIdTokenHintTests(StoreKind kind)
+{
+    private readonly ManualClock _clock = new();
+    private TestStore _store = null!;
+    private CafConnectFactory _host = null!;
+
+    [OneTimeSetUp]
+    public void Start()
+    {
+        _store = TestStore.Create(kind);
+        _host = new CafConnectFactory(_store, configureServices: services => services.AddSingleton<TimeProvider>(_clock));
+    }
+
+    [OneTimeTearDown]
+    public async Task Stop()
+    {
+        await _host.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Prompt_none_with_the_persons_own_expired_id_token_hint_still_returns_a_code()
+    {
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var tokens = await driver.SignInAndRedeemAsync(TestClient.CafFr, DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password);
+        _clock.Advance(TimeSpan.FromMinutes(10));
+
+        var parameters = OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create());
+        parameters["prompt"] = "none";
+        parameters["id_token_hint"] = tokens.IdToken;
+        var response = OidcDriver.ToAuthorizationResponse(await driver.AuthorizeAsync(parameters));
+
+        Assert.That(response["code"], Is.Not.Null, response.Location.ToString());
     }
 }
