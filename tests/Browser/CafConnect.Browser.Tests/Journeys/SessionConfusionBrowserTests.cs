@@ -20,7 +20,7 @@ public sealed class SessionConfusionBrowserTests(StoreKind kind) : BrowserFixtur
         await Page.Locator("#identifiant").FillAsync(DemoData.JeanneDupont.Nir!);
         await Page.Locator("#mot-de-passe").FillAsync(DemoData.JeanneDupont.Password);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Se connecter", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(new Regex("/mon-compte$"));
+        await Assertions.Expect(Page).ToHaveURLAsync(new Regex("/mon-compte$"));
     }
 
     [Test]
@@ -40,7 +40,7 @@ public sealed class SessionConfusionBrowserTests(StoreKind kind) : BrowserFixtur
         await StepAndCheckAccessibilityAsync("deconnexion-confirmation");
 
         await Page.GetByRole(AriaRole.Button, new() { Name = "Me déconnecter" }).ClickAsync();
-        await Page.WaitForURLAsync(new Regex("/deconnexion/terminee$"));
+        await Assertions.Expect(Page).ToHaveURLAsync(new Regex("/deconnexion/terminee$"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Vous êtes déconnecté", Level = 1 })).ToBeVisibleAsync();
         await StepAndCheckAccessibilityAsync("deconnecte");
     }
