@@ -1,3 +1,7 @@
+using CafConnect.Application.CodeStep;
+using CafConnect.Application.Persistence;
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.SignIn;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -10,6 +14,14 @@ public static class ApplicationRegistration
     {
         // Each use case registers itself here, once (see docs/architecture.md, "How to add a journey").
         services.AddScoped<Navigation.RelyingParties>();
+        services.AddScoped<VerificationCodeStep>();
+        services.AddScoped<IUnitOfWork, StoreUnitOfWork>();
+        services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
+        services.AddScoped<RequiredActionsStart>();
+        // The limits of the forms that start a journey (recovery, reminder, account creation, invitation), counted by
+        // the throttle store: Redis when the instances share one (production), memory for the embedded instance.
+        services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<JourneyRateLimitOptions>() ?? new JourneyRateLimitOptions());
+        services.AddSingleton<IJourneyRateLimiter, ThrottleStoreJourneyRateLimiter>();
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using CafConnect.Application.Persistence;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
@@ -34,7 +35,8 @@ public sealed class CliSession(CliHost host, IServiceProvider services, IAnsiCon
         {
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var (result, entry) = await change(ct);
-            await audit.WriteAsync(entry with { Details = WithOperator(entry.Details) }, ct);
+            audit.Append(entry with { Details = WithOperator(entry.Details) });
+            await Get<IUnitOfWork>().CommitAsync(ct);
             await transaction.CommitAsync(ct);
             return result;
         }, cancellationToken);

@@ -23,6 +23,11 @@ public class DocumentationTests
         foreach (var e in Enum.GetValues<PasswordRule>()) yield return new TestCaseData($"PasswordRule.{e}", PasswordRules.MessageFor(e));
         foreach (var e in Enum.GetValues<PasswordReplacementReason>()) yield return new TestCaseData($"PasswordReplacementReason.{e}", PasswordExpiryPolicy.MessageFor(e));
         foreach (var r in PersonalPasswordPolicy.ChecklistRules) yield return new TestCaseData($"Checklist.{r.Rule}", r.Label);
+        foreach (var e in Enum.GetValues<CafConnect.Domain.Accounts.BirthDateError>())
+        {
+            yield return new TestCaseData($"BirthDateError.{e}", CafConnect.Domain.Accounts.BirthDateInput.MessageFor(e));
+            yield return new TestCaseData($"BirthDateError.{e} (own)", CafConnect.Domain.Accounts.BirthDateInput.MessageFor(e, ownBirthDate: true));
+        }
         yield return new TestCaseData("LoginIdentifier.Empty", LoginIdentifier.EmptyMessage);
         yield return new TestCaseData("ConfirmationMismatch", PasswordRules.ConfirmationMismatchMessage);
     }

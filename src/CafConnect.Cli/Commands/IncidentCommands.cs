@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using CafConnect.Application.Persistence;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Incidents;
 using CafConnect.Infrastructure.Sessions;
@@ -85,7 +86,7 @@ public static class IncidentCommands
                             // Every change and its audit rows in one transaction: never a revocation without its trace.
                             report = await session.AuditedAsync(async ct =>
                             {
-                                var r = await revocation.RunAsync(scope, dryRun: false, entry => auditTrail.WriteAsync(entry, ct), progress, ct);
+                                var r = await revocation.RunAsync(scope, dryRun: false, entry => { auditTrail.Append(entry); return Task.CompletedTask; }, progress, ct);
                                 return (r, new AuditEntry(AuditEventTypes.IncidentRevoked, "done", ClientId: clientId, Details: $"{window}; {Counts(r)}"));
                             }, cancellationToken);
                         }
@@ -116,11 +117,11 @@ public static class IncidentCommands
                     deliveries = await sender.DeliverAsync(issuerValue, withUri, new InlineProgress<LogoutDelivery>(_ => notifying.Increment(1)), cancellationToken);
                     foreach (var delivery in deliveries)
                     {
-                        await auditTrail.WriteAsync(new AuditEntry(AuditEventTypes.BackchannelLogout, delivery.Delivered ? "delivered" : "failed",
+                        auditTrail.Append(new AuditEntry(AuditEventTypes.BackchannelLogout, delivery.Delivered ? "delivered" : "failed",
                             delivery.Target.PersonId, delivery.Target.ClientId,
-                            $"operator={CliSession.OperatorName}; reason=incident; sid={delivery.Target.SessionId}" + (delivery.Error is null ? "" : "; error=" + delivery.Error)),
-                            cancellationToken);
+                            $"operator={CliSession.OperatorName}; reason=incident; sid={delivery.Target.SessionId}" + (delivery.Error is null ? "" : "; error=" + delivery.Error)));
                     }
+                    await session.Get<IUnitOfWork>().CommitAsync(cancellationToken);
                 });
 
             if (isDryRun)

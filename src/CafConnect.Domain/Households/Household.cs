@@ -53,16 +53,32 @@ public sealed class HouseholdMembership
     public DateTimeOffset? DelegationStepSkippedAt { get; set; }
 }
 
+/// <summary>
+/// The role names of the claims contract, the import format, the admin API's file events and the invitation form: one
+/// table, read both ways.
+/// </summary>
 public static class HouseholdRoleNames
 {
-    /// <summary>The role names of the claims contract and the import format.</summary>
-    public static string ToClaimValue(this HouseholdRole role) => role switch
+    private static readonly Dictionary<string, HouseholdRole> RolesByName = new(StringComparer.Ordinal)
     {
-        HouseholdRole.Allocataire => "allocataire",
-        HouseholdRole.Conjoint => "conjoint",
-        HouseholdRole.ConjointAllocataire => "conjoint_allocataire",
-        HouseholdRole.Enfant => "enfant",
-        HouseholdRole.Autre => "autre",
-        _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
+        ["allocataire"] = HouseholdRole.Allocataire,
+        ["conjoint"] = HouseholdRole.Conjoint,
+        ["conjoint_allocataire"] = HouseholdRole.ConjointAllocataire,
+        ["enfant"] = HouseholdRole.Enfant,
+        ["autre"] = HouseholdRole.Autre,
     };
+
+    /// <summary>Every role by its name (exact, lower case).</summary>
+    public static IReadOnlyDictionary<string, HouseholdRole> ByName => RolesByName;
+
+    /// <summary>The role a name designates; exact and case-sensitive, as the contract spells it.</summary>
+    public static bool TryParse(string? name, out HouseholdRole role)
+    {
+        role = default;
+        return name is not null && RolesByName.TryGetValue(name, out role);
+    }
+
+    /// <summary>The role's name in the claims contract and the import format.</summary>
+    public static string ToClaimValue(this HouseholdRole role) =>
+        RolesByName.FirstOrDefault(r => r.Value == role).Key ?? throw new ArgumentOutOfRangeException(nameof(role), role, null);
 }

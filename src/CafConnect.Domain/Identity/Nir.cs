@@ -22,6 +22,13 @@ public enum NirError
     KeyMismatch,
 }
 
+/// <summary>The sex a NIR's first digit encodes: 1, 3 or 7 a man; 2, 4 or 8 a woman.</summary>
+public enum NirSex
+{
+    Male,
+    Female,
+}
+
 /// <summary>
 /// A French social-security number, normalised to its 13 characters (no key, no separators).
 /// Layout: sex (1) · year (2) · month (2) · department (2, or 2A/2B) · commune (3) · order (3) [· key (2)].
@@ -43,6 +50,33 @@ public readonly record struct Nir
 
     /// <summary>Temporary or foreign-born registration numbers (first digit 3, 4, 7 or 8).</summary>
     public bool IsTemporaryRegistration => Value is not null && Value[0] is '3' or '4' or '7' or '8';
+
+    /// <summary>The first digit: 1, 3, 7 (men) or 2, 4, 8 (women); 3, 4, 7, 8 are temporary registrations.</summary>
+    public NirSex Sex => Value[0] is '1' or '3' or '7' ? NirSex.Male : NirSex.Female;
+
+    /// <summary>
+    /// Characters 6 to 10: the INSEE code of the birth commune (département + commune, <c>2A</c>/<c>2B</c> or, before
+    /// Corsica's split in 1976, <c>20</c>), or <c>99</c> + the INSEE country code for a birth abroad.
+    /// </summary>
+    public string BirthPlaceCode => Value.Substring(5, 5);
+
+    /// <summary>
+    /// Whether an INSEE commune code (5 characters, as FranceConnect certifies a birth in France) is the birth commune
+    /// this NIR encodes. A NIR of département 20 was given before Corsica's split: its commune is the same in 2A or 2B.
+    /// Always false for a birth abroad (compare <see cref="BirthPlaceCode"/> with the country code instead).
+    /// </summary>
+    public bool IsBirthCommune(string? inseeCommuneCode)
+    {
+        var place = (inseeCommuneCode ?? string.Empty).Trim().ToUpperInvariant();
+        if (IsForeignBorn || place.Length != 5)
+        {
+            return false;
+        }
+        var nirPlace = BirthPlaceCode;
+        return nirPlace.StartsWith("20", StringComparison.Ordinal) && (place.StartsWith("2A", StringComparison.Ordinal) || place.StartsWith("2B", StringComparison.Ordinal))
+            ? nirPlace[2..] == place[2..]
+            : nirPlace == place;
+    }
 
     public static bool TryParse(string? input, out Nir nir, out NirError error)
     {

@@ -3,6 +3,7 @@ using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
+using CafConnect.Domain.Passwords;
 
 namespace CafConnect.Domain.Imports;
 
@@ -58,15 +59,6 @@ public static class HouseholdImportFormat
         "birth_country", "birth_city", "postal_code", "mobile", "email", "legacy_secret", "legacy_secret_format",
     ];
 
-    private static readonly Dictionary<string, HouseholdRole> Roles = new(StringComparer.Ordinal)
-    {
-        ["allocataire"] = HouseholdRole.Allocataire,
-        ["conjoint"] = HouseholdRole.Conjoint,
-        ["conjoint_allocataire"] = HouseholdRole.ConjointAllocataire,
-        ["enfant"] = HouseholdRole.Enfant,
-        ["autre"] = HouseholdRole.Autre,
-    };
-
     /// <summary>Checks the header: the exact columns, in order.</summary>
     public static string? CheckHeader(IReadOnlyList<string> header) =>
         header.Count == Columns.Count && header.Select(h => h.Trim()).SequenceEqual(Columns)
@@ -98,7 +90,7 @@ public static class HouseholdImportFormat
         {
             return Fail("file_number", FileNumber.MessageFor(fileError), out problem);
         }
-        if (!Roles.TryGetValue(Field(1), out var role))
+        if (!HouseholdRoleNames.TryParse(Field(1), out var role))
         {
             return Fail("role", "valeur attendue : allocataire, conjoint, conjoint_allocataire, enfant ou autre", out problem);
         }
@@ -199,7 +191,7 @@ public static class HouseholdImportFormat
         {
             return Fail("legacy_secret", "le secret et son format vont ensemble (format none : pas de secret)", out problem);
         }
-        if (format == LegacySecretFormat.Plain && (secret!.Length != 8 || !secret.All(char.IsAsciiDigit)))
+        if (format == LegacySecretFormat.Plain && !LegacyCodePolicy.IsWellFormed(secret))
         {
             return Fail("legacy_secret", "le mot de passe dossier comporte exactement 8 chiffres", out problem);
         }

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace CafConnect.Domain.Passwords;
 
 /// <summary>
@@ -9,11 +11,17 @@ public static class LegacyCodePolicy
 {
     public const int Length = 8;
 
+    /// <summary>
+    /// The shape of a legacy code, the one test every reader of such a code applies first (the login, the phone
+    /// channel, the import): exactly 8 ASCII digits, nothing trimmed (a code is typed on a keypad).
+    /// </summary>
+    public static bool IsWellFormed([NotNullWhen(true)] string? code) => code is { Length: Length } && code.All(char.IsAsciiDigit);
+
     public static PasswordCheckResult Check(string? code, PasswordContext? context = null)
     {
         if (string.IsNullOrEmpty(code)) return PasswordCheckResult.From([PasswordRule.Required]);
         // Nothing else is meaningful on something that is not 8 digits; no trimming: a code is typed on a keypad.
-        if (code.Length != Length || !code.All(char.IsAsciiDigit)) return PasswordCheckResult.From([PasswordRule.LegacyFormat]);
+        if (!IsWellFormed(code)) return PasswordCheckResult.From([PasswordRule.LegacyFormat]);
         context ??= PasswordContext.Empty;
 
         var failed = new List<PasswordRule>();

@@ -168,7 +168,6 @@ public static class CafConnectHost
             options.Conventions.AuthorizeFolder("/Account");
         });
 
-        services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
         services.AddScoped<LoginHandler>();
         services.AddScoped<LegacyCodeGrantHandler>();
         services.AddSingleton(PhoneChannelOptions.FromConfiguration(configuration));
@@ -179,9 +178,6 @@ public static class CafConnectHost
         services.AddScoped<ProvisionalIdReminderJourney>();
         services.AddScoped<CafConnect.IdP.Features.AccountCreation.AccountCreationJourney>();
         services.AddScoped<CafConnect.IdP.Features.Account.HouseholdInvitationService>();
-        services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<RecoveryRateLimitOptions>() ?? new RecoveryRateLimitOptions());
-        // Counted by the throttle store: Redis when the instances share one (production), memory for the embedded instance.
-        services.AddSingleton<IRecoveryRateLimiter, ThrottleStoreRecoveryRateLimiter>();
         services.AddSingleton<RememberedIdentifier>();
         services.AddScoped<DemoData>();
         services.AddHttpClient();

@@ -1,3 +1,4 @@
+using CafConnect.Application.Persistence;
 using System.Security.Claims;
 using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Features.PhoneChannel;
@@ -44,7 +45,7 @@ public static class ProtocolEndpoints
         endpoints.MapMethods(EndSessionPath, [HttpMethods.Get, HttpMethods.Post], EndSessionAsync).DisableAntiforgery();
     }
 
-    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, ReauthenticationMarkers markers, TimeProvider clock)
+    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, ReauthenticationMarkers markers, TimeProvider clock)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the authorization request.");
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
@@ -106,7 +107,8 @@ public static class ProtocolEndpoints
         // Whom to tell, by back-channel logout, when this session ends (logout, incident revocation).
         await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>()
             .LinkClientAsync(facts!.SessionId, request.ClientId!, http.RequestAborted);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, "authorization_code", person!.Id, request.ClientId), http.RequestAborted);
+        audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, "authorization_code", person!.Id, request.ClientId));
+        await unitOfWork.CommitAsync(http.RequestAborted);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -118,7 +120,7 @@ public static class ProtocolEndpoints
     private static List<KeyValuePair<string, string?>> Flatten(IEnumerable<KeyValuePair<string, StringValues>> parameters) =>
         parameters.SelectMany(p => p.Value.Select(value => new KeyValuePair<string, string?>(p.Key, value))).ToList();
 
-    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, LegacyCodeGrantHandler phone)
+    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, LegacyCodeGrantHandler phone)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the token request.");
         if (request.IsClientCredentialsGrantType())
@@ -129,8 +131,9 @@ public static class ProtocolEndpoints
             identity.SetClaim(Claims.Subject, request.ClientId);
             identity.SetScopes(request.GetScopes());
             identity.SetDestinations(_ => [Destinations.AccessToken]);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, null, request.ClientId,
-                $"scopes={string.Join(' ', request.GetScopes())}"), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, null, request.ClientId,
+                $"scopes={string.Join(' ', request.GetScopes())}"));
+            await unitOfWork.CommitAsync(http.RequestAborted);
             return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
@@ -155,7 +158,8 @@ public static class ProtocolEndpoints
 
         // Claims are rebuilt from the store, so a refresh reflects today's files and roles.
         var principal = CafClaims.CreatePrincipal(person, redeemed!.GetScopes().ToList(), facts);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, person.Id, request.ClientId), http.RequestAborted);
+        audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, person.Id, request.ClientId));
+        await unitOfWork.CommitAsync(http.RequestAborted);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -184,7 +188,7 @@ public static class ProtocolEndpoints
         return Results.Json(CafClaims.Release(person, principal!.GetScopes(), principal!.GetClaim(CafClaimTypes.FileRestriction)));
     }
 
-    private static async Task<IResult> EndSessionAsync(HttpContext http, AuditTrail audit)
+    private static async Task<IResult> EndSessionAsync(HttpContext http, AuditTrail audit, IUnitOfWork unitOfWork)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the end-session request.");
 
@@ -215,7 +219,8 @@ public static class ProtocolEndpoints
         await PersonSession.SignOutAsync(http, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);
         if (session.Succeeded)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.Logout, "rp_initiated", session.Principal.PersonId(), request.ClientId), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.Logout, "rp_initiated", session.Principal.PersonId(), request.ClientId));
+            await unitOfWork.CommitAsync(http.RequestAborted);
         }
         if (sessionId is not null)
         {

@@ -1,3 +1,4 @@
+using CafConnect.Application.Persistence;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Sessions;
@@ -43,9 +44,10 @@ public static class LogoutNotification
                     scope.ServiceProvider.GetService<CafConnect.Infrastructure.Observability.CafConnectMetrics>());
                 foreach (var delivery in deliveries)
                 {
-                    await trail.WriteAsync(new AuditEntry(AuditEventTypes.BackchannelLogout, delivery.Delivered ? "delivered" : "failed", delivery.Target.PersonId,
-                        delivery.Target.ClientId, "reason=logout" + (delivery.Error is null ? "" : "; error=" + delivery.Error)), stopping);
+                    trail.Append(new AuditEntry(AuditEventTypes.BackchannelLogout, delivery.Delivered ? "delivered" : "failed", delivery.Target.PersonId,
+                        delivery.Target.ClientId, "reason=logout" + (delivery.Error is null ? "" : "; error=" + delivery.Error)));
                 }
+                await scope.ServiceProvider.GetRequiredService<IUnitOfWork>().CommitAsync(stopping);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

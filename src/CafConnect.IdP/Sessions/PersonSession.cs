@@ -23,7 +23,10 @@ public static class PersonSession
     /// <summary>FranceConnect's ID token of a session opened through FranceConnect: the hint its logout requires.</summary>
     private const string FranceConnectIdTokenClaim = "cafconnect:fc_id_token";
 
-    /// <summary>Signs the person in with a brand-new session id, replacing any previous session on this browser.</summary>
+    /// <summary>
+    /// Signs the person in with a brand-new session id, replacing any previous session on this browser. The session's
+    /// row is added to the request's unit of work: the caller appends its audit line and commits once.
+    /// </summary>
     /// <param name="franceConnectIdToken">For a session opened through FranceConnect: its ID token, to log out there too.</param>
     public static async Task<SessionFacts> SignInAsync(HttpContext http, PersonAccount person, string method, TimeProvider clock, string? franceConnectIdToken = null)
     {
@@ -48,7 +51,8 @@ public static class PersonSession
         {
             await registry.EndAsync(previousId, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByReplacement, http.RequestAborted);
         }
-        await registry.StartAsync(facts.SessionId, person.Id, facts.AuthenticatedAt, http.RequestAborted);
+        // Committed by the caller with its audit line (docs/decisions.md #22).
+        registry.Start(facts.SessionId, person.Id, facts.AuthenticatedAt);
 
         await http.SignOutAsync(Scheme);
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, IssuedUtc = facts.AuthenticatedAt });

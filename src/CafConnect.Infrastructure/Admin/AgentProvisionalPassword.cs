@@ -80,7 +80,7 @@ public sealed class AgentProvisionalPasswordEndpoint(AgentProvisionalPassword ag
                 return AdminResponse.Failure(AdminProblem.Unprocessable("closed_account", "The person's account is closed."));
             }
             var (delivery, entry) = await agents.IssueAsync(person, request.AgentId!, caller.ClientId, caller.IdempotencyKey("provisional-password:api", requestId), ct);
-            await audit.WriteAsync(entry with { Details = entry.Details + "; " + caller.AuditDetails }, ct);
+            audit.Append(entry with { Details = entry.Details + "; " + caller.AuditDetails });
             return AdminResponse.Success(200, new
             {
                 channel = delivery.Channel == Notifications.NotificationChannel.Sms ? "sms" : "courrier",

@@ -209,11 +209,11 @@ public sealed class ApplicantRegistration(
             delivery = sent.Channel == NotificationChannel.Sms ? "sms" : "courrier";
         }
 
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ApplicantRegistered, delivery, person.Id, caller.ClientId,
-            $"application={request.ApplicationId}; {caller.AuditDetails}; channel={request.Channel}; benefit={request.Benefit}; household={household.Id}; account_created={(isNew ? "yes" : "no")}; letters={letters}"), ct);
+        audit.Append(new AuditEntry(AuditEventTypes.ApplicantRegistered, delivery, person.Id, caller.ClientId,
+            $"application={request.ApplicationId}; {caller.AuditDetails}; channel={request.Channel}; benefit={request.Benefit}; household={household.Id}; account_created={(isNew ? "yes" : "no")}; letters={letters}"));
         if (delivery != "none")
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, delivery, person.Id, caller.ClientId, $"by=applicant_registration; application={request.ApplicationId}"), ct);
+            audit.Append(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, delivery, person.Id, caller.ClientId, $"by=applicant_registration; application={request.ApplicationId}"));
         }
 
         return AdminResponse.Success(201, new

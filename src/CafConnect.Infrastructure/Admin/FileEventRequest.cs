@@ -37,14 +37,7 @@ public sealed record FileEventRequest
     /// <summary>NIR attached: the person's NIR, which becomes their login.</summary>
     public string? Nir { get; init; }
 
-    public static readonly IReadOnlyDictionary<string, HouseholdRole> Roles = new Dictionary<string, HouseholdRole>(StringComparer.Ordinal)
-    {
-        ["allocataire"] = HouseholdRole.Allocataire,
-        ["conjoint"] = HouseholdRole.Conjoint,
-        ["conjoint_allocataire"] = HouseholdRole.ConjointAllocataire,
-        ["enfant"] = HouseholdRole.Enfant,
-        ["autre"] = HouseholdRole.Autre,
-    };
+    public static IReadOnlyDictionary<string, HouseholdRole> Roles => HouseholdRoleNames.ByName;
 }
 
 public sealed class FileEventRequestValidator : AbstractValidator<FileEventRequest>

@@ -22,9 +22,6 @@ public sealed class FileEventService(
 {
     private static readonly FileEventRequestValidator Validator = new();
 
-    /// <summary>Roles that share the file's legacy code (as the login reads it).</summary>
-    private static readonly HouseholdRole[] LegacyCodeRoles = [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
-
     public async Task<AdminResponse> ApplyAsync(FileEventRequest request, AdminCaller caller, CancellationToken cancellationToken)
     {
         var validation = await Validator.ValidateAsync(request, cancellationToken);
@@ -235,7 +232,7 @@ public sealed class FileEventService(
             person.ClosedAt = clock.GetUtcNow();
             person.ConcurrencyStamp = Guid.NewGuid();
             await credentials.RevokeGrantsAsync(person, ct, "death");
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountClosed, "death", person.Id, caller.ClientId, caller.AuditDetails), ct);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountClosed, "death", person.Id, caller.ClientId, caller.AuditDetails));
         }
         await AuditAsync(e, caller, person.Id, null, ct);
         return Applied(e, new { });
@@ -264,7 +261,7 @@ public sealed class FileEventService(
             return 0;
         }
         household.LegacySecretHash = null;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LegacyCodeReset, reason, null, null, $"household={household.Id}; event={e.EventId}"), ct);
+        audit.Append(new AuditEntry(AuditEventTypes.LegacyCodeReset, reason, null, null, $"household={household.Id}; event={e.EventId}"));
         var sent = 0;
         foreach (var member in household.Members.Where(m => LegacyCodeRoles.Contains(m.Role)).ToList())
         {
@@ -274,7 +271,7 @@ public sealed class FileEventService(
                 continue;
             }
             await credentials.IssueProvisionalPasswordAsync(person, caller.IdempotencyKey("file-event", e.EventId!) + $":password:{person.Id:N}", ct);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, reason, person.Id, null, $"by=file_event; event={e.EventId}"), ct);
+            audit.Append(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, reason, person.Id, null, $"by=file_event; event={e.EventId}"));
             sent++;
         }
         return sent;
@@ -303,9 +300,13 @@ public sealed class FileEventService(
         };
     }
 
-    private Task AuditAsync(FileEventRequest e, AdminCaller caller, Guid? personId, string? details, CancellationToken ct) =>
-        audit.WriteAsync(new AuditEntry(AuditEventTypes.FileEventApplied, e.Type, personId, caller.ClientId,
-            $"event={e.EventId}; {caller.AuditDetails}" + (details is null ? string.Empty : "; " + details)), ct);
+    /// <summary>Appended to the request's transaction (<see cref="IdempotentAdminRequests"/> commits it once).</summary>
+    private Task AuditAsync(FileEventRequest e, AdminCaller caller, Guid? personId, string? details, CancellationToken ct)
+    {
+        audit.Append(new AuditEntry(AuditEventTypes.FileEventApplied, e.Type, personId, caller.ClientId,
+            $"event={e.EventId}; {caller.AuditDetails}" + (details is null ? string.Empty : "; " + details)));
+        return Task.CompletedTask;
+    }
 
     private static AdminResponse Applied(FileEventRequest e, object result) =>
         AdminResponse.Success(200, new { event_id = e.EventId, type = e.Type, status = "applied", result });

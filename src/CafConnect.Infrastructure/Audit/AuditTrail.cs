@@ -18,17 +18,39 @@ public interface IAuditContextAccessor
 
 /// <summary>
 /// Appends to the audit table. Writes are inserts only; nothing in the product updates or deletes a row.
+/// An audit line is never a save point: <see cref="Append"/> adds it to the current unit of work, and it is stored when
+/// the use case commits, together with the change it records (docs/decisions.md #22). A use case that only audits
+/// (a refused login) still commits once at its end.
 /// Every login, lock and token goes through here, so the login, lockout and token metrics are counted here too
-/// (<see cref="CafConnectMetrics.Audited"/>), after the row is committed.
+/// (<see cref="CafConnectMetrics.Audited"/>), once the row is stored: a line whose unit of work fails or is dropped
+/// counts nothing.
 /// </summary>
-public sealed class AuditTrail(CafConnectDbContext db, IAuditContextAccessor contextAccessor, TimeProvider clock, CafConnectMetrics? metrics = null)
+public sealed class AuditTrail
 {
-    public async Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    private readonly CafConnectDbContext _db;
+    private readonly IAuditContextAccessor _contextAccessor;
+    private readonly TimeProvider _clock;
+    private readonly CafConnectMetrics? _metrics;
+    private readonly List<(AuditEvent Row, AuditEntry Entry, AuditContext Context)> _uncounted = [];
+
+    public AuditTrail(CafConnectDbContext db, IAuditContextAccessor contextAccessor, TimeProvider clock, CafConnectMetrics? metrics = null)
     {
-        var context = contextAccessor.Current;
-        db.AuditEvents.Add(new AuditEvent
+        _db = db;
+        _contextAccessor = contextAccessor;
+        _clock = clock;
+        _metrics = metrics;
+        if (metrics is not null)
         {
-            OccurredAt = clock.GetUtcNow(),
+            db.SavedChanges += (_, _) => CountStored();
+        }
+    }
+
+    public void Append(AuditEntry entry)
+    {
+        var context = _contextAccessor.Current;
+        var row = new AuditEvent
+        {
+            OccurredAt = _clock.GetUtcNow(),
             Type = entry.Type,
             Outcome = entry.Outcome,
             PersonId = entry.PersonId,
@@ -39,9 +61,36 @@ public sealed class AuditTrail(CafConnectDbContext db, IAuditContextAccessor con
             UserAgent = Truncate(context.UserAgent, 512),
             SessionId = context.SessionId,
             CorrelationId = context.CorrelationId,
-        });
-        await db.SaveChangesAsync(cancellationToken);
-        metrics?.Audited(entry, context);
+        };
+        _db.AuditEvents.Add(row);
+        if (_metrics is not null)
+        {
+            _uncounted.Add((row, entry, context));
+        }
+    }
+
+    /// <summary>Gone: it saved whatever else was pending. Kept one session so that a branch written against it fails to build with this message.</summary>
+    [Obsolete("AuditTrail only appends: call Append(entry), then commit the use case's unit of work once (IUnitOfWork.CommitAsync; docs/decisions.md #22).", error: true)]
+    public Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("AuditTrail.WriteAsync is gone: Append, then commit the unit of work.");
+
+    /// <summary>After a save: the lines now stored are counted; lines dropped from the context (a failed attempt undone) never are.</summary>
+    private void CountStored()
+    {
+        for (var i = _uncounted.Count - 1; i >= 0; i--)
+        {
+            var (row, entry, context) = _uncounted[i];
+            var state = _db.Entry(row).State;
+            if (state == Microsoft.EntityFrameworkCore.EntityState.Added)
+            {
+                continue;
+            }
+            _uncounted.RemoveAt(i);
+            if (state != Microsoft.EntityFrameworkCore.EntityState.Detached)
+            {
+                _metrics!.Audited(entry, context);
+            }
+        }
     }
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];

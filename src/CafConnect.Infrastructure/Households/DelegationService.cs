@@ -24,6 +24,7 @@ public sealed record DelegationQuestion(string FileNumber, Guid PartnerId, strin
 /// « Mes autorisations »: the holder grants or withdraws the partner's delegation on one file. The change, its audit row
 /// and the messages to both people are one unit of work; the partner's next token refresh or userinfo call reflects it
 /// (claims are rebuilt from the store). Only <see cref="HouseholdPermission.GererAutorisations"/> may do this.
+/// Nothing here commits: the calling use case (the page, the first-login step, a file event) commits once.
 /// </summary>
 public sealed class DelegationService(CafConnectDbContext db, INotificationOutbox outbox, AuditTrail audit, TimeProvider clock)
 {
@@ -62,7 +63,7 @@ public sealed class DelegationService(CafConnectDbContext db, INotificationOutbo
         var details = $"file={fileNumber};partner={partner.PersonId}";
         if (change == DelegationChange.Unchanged)
         {
-            await audit.WriteAsync(new AuditEntry(grant ? AuditEventTypes.DelegationGranted : AuditEventTypes.DelegationDeclined, "unchanged", holder.Id, clientId, details), cancellationToken);
+            audit.Append(new AuditEntry(grant ? AuditEventTypes.DelegationGranted : AuditEventTypes.DelegationDeclined, "unchanged", holder.Id, clientId, details));
             return change;
         }
 
@@ -78,7 +79,7 @@ public sealed class DelegationService(CafConnectDbContext db, INotificationOutbo
         var key = $"delegation:{partner.Id}:{now.ToUnixTimeMilliseconds()}";
         outbox.EnqueueToVerifiedContact(holder, NotificationKind.DelegationChanged, values, key + ":allocataire");
         outbox.EnqueueToVerifiedContact(partnerAccount, NotificationKind.DelegationChanged, new Dictionary<string, string>(values) { [NotificationTemplates.RecipientValue] = NotificationTemplates.RecipientPartner }, key + ":conjoint");
-        await audit.WriteAsync(new AuditEntry(grant ? AuditEventTypes.DelegationGranted : AuditEventTypes.DelegationWithdrawn, "changed", holder.Id, clientId, details), cancellationToken);
+        audit.Append(new AuditEntry(grant ? AuditEventTypes.DelegationGranted : AuditEventTypes.DelegationWithdrawn, "changed", holder.Id, clientId, details));
         return change;
     }
 
@@ -91,7 +92,7 @@ public sealed class DelegationService(CafConnectDbContext db, INotificationOutbo
             holding.DelegationStepSkippedAt = now;
         }
         holder.ConcurrencyStamp = Guid.NewGuid();
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.DelegationStepSkipped, null, holder.Id, clientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.DelegationStepSkipped, null, holder.Id, clientId));
     }
 
     private static (HouseholdMembership Holder, HouseholdMembership Partner)? Find(PersonAccount holder, string fileNumber)

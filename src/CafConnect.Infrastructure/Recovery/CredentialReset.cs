@@ -104,8 +104,8 @@ public sealed class CredentialReset(
     {
         var revokedAuthorizations = await authorizations.RevokeBySubjectAsync(person.Subject, cancellationToken);
         var revokedTokens = await tokens.RevokeBySubjectAsync(person.Subject, cancellationToken);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.GrantsRevoked, reason, person.Id,
-            Details: $"authorizations={revokedAuthorizations}; tokens={revokedTokens}"), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.GrantsRevoked, reason, person.Id,
+            Details: $"authorizations={revokedAuthorizations}; tokens={revokedTokens}"));
     }
 
     /// <summary>8 digits from the cryptographic RNG, drawn again until <see cref="LegacyCodePolicy"/> accepts them.</summary>

@@ -44,12 +44,13 @@ public sealed class SessionRegistry(CafConnectDbContext db, TimeProvider clock)
     public const string EndedByReplacement = "replaced";
     public const string EndedByIncident = "incident";
 
-    /// <summary>Records a new session (called at every authentication, with the new cookie's id).</summary>
-    public async Task StartAsync(string sessionId, Guid personId, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
-    {
+    /// <summary>
+    /// Records a new session (called at every authentication, with the new cookie's id), in the authentication's unit of
+    /// work: the row, the login's audit line and what the login changed commit together. Until then the cookie is worth
+    /// nothing (<c>PersonSession.ValidateAsync</c> refuses a session the registry does not know).
+    /// </summary>
+    public void Start(string sessionId, Guid personId, DateTimeOffset createdAt) =>
         db.ProviderSessions.Add(new ProviderSession { Id = sessionId, PersonId = personId, CreatedAt = createdAt });
-        await db.SaveChangesAsync(cancellationToken);
-    }
 
     /// <summary>Ends a session for every instance; a session already ended keeps its first end.</summary>
     public Task<int> EndAsync(string sessionId, string reason, CancellationToken cancellationToken = default)

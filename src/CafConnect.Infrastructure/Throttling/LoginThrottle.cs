@@ -36,6 +36,13 @@ public interface ILoginThrottle
     Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The same budget under an account key chosen by the caller (<see cref="ThrottleKeys.ForPerson"/>, or
+    /// <see cref="ThrottleKeys.ForClaimedIdentity"/> where no account exists yet): the verification-code step
+    /// (<c>CafConnect.Application.CodeStep</c>) spends it for every code check.
+    /// </summary>
+    Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The same budget for the file's shared legacy code on the phone channel: counted per file (its own counters, not a
     /// person's) and per client IP. A lock tells the file holder (<see cref="NotificationKind.PhoneAccessLocked"/>).
     /// </summary>
@@ -86,6 +93,19 @@ public sealed class LoginThrottle(
             ThrottleLog.Refused(logger, decision.Refusal!.Value, person?.Id, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, ip);
+    }
+
+    public async Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountKey);
+        var ip = ThrottleKeys.ForIp(clientIp);
+        var decision = await store.BeginAsync(accountKey, ip, cancellationToken);
+        if (!decision.Allowed)
+        {
+            Refused(decision.Refusal!.Value);
+            ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
+        }
+        return new SecretAttempt(decision, accountKey, ip);
     }
 
     public async Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default)
@@ -143,10 +163,10 @@ public sealed class LoginThrottle(
         {
             outbox.Enqueue(new NotificationRequest(notice, NotificationChannel.Email, person.Email, values, person.Id, key + ":email"));
         }
-        // The audit write commits the queued messages with it.
+        // Appended with the queued messages: the login's unit of work commits them together.
         var scope = notice == NotificationKind.AccountLocked ? string.Empty : "scope=file;";
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountLocked, $"lock_{attempt.Decision.LockNumber}", person.Id, clientId,
-            $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.AccountLocked, $"lock_{attempt.Decision.LockNumber}", person.Id, clientId,
+            $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"));
         ThrottleLog.Locked(logger, person.Id, attempt.Decision.LockNumber, duration);
     }
 
@@ -169,7 +189,7 @@ public sealed class LoginThrottle(
         var wasLocked = before?.LockedUntil is { } until && until > clock.GetUtcNow();
         if (wasLocked)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountUnlocked, reason, personId, null, $"lock={before!.Locks}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountUnlocked, reason, personId, null, $"lock={before!.Locks}"));
             ThrottleLog.Unlocked(logger, personId, reason);
         }
         return wasLocked;

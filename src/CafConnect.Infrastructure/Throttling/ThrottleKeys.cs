@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace CafConnect.Infrastructure.Throttling;
 
@@ -28,6 +30,17 @@ public static class ThrottleKeys
             return new IPAddress(bytes) + "/64";
         }
         return address.ToString();
+    }
+
+    /// <summary>
+    /// The budget of an identity claimed where no account exists yet (a NIR or provisional identifier nobody holds, the
+    /// civil status of a person being created): the same counters as an account, under a hash of the claim (never a NIR
+    /// in clear in Redis or in a flow), in a namespace no person id or file can meet.
+    /// </summary>
+    public static string ForClaimedIdentity(string claimedIdentity)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(claimedIdentity);
+        return "identity:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("cafconnect.claimed-identity.v1\0" + claimedIdentity)));
     }
 
     /// <summary>The account a person's attempts count against.</summary>

@@ -95,7 +95,14 @@ public sealed class CodeSubject
         _contact = normalizedContact;
         KeyId = key.KeyId;
         Lookup = Convert.ToHexStringLower(CodeMac.Compute(_key, "cafconnect.vc.lookup.v1", flowId, channel.ToString(), normalizedContact));
+        FlowLookup = Convert.ToHexStringLower(CodeMac.Compute(_key, "cafconnect.vc.flow.v1", flowId));
     }
+
+    /// <summary>HMAC(key, flow) in hex: names the send counter of a flow counted whatever the contact (<see cref="CodeSendScope.PerFlow"/>).</summary>
+    public string FlowLookup { get; }
+
+    /// <summary>The name of the send counter for <paramref name="scope"/> (the two namespaces cannot meet).</summary>
+    public string SendCounterName(CodeSendScope scope) => scope == CodeSendScope.PerFlow ? "flow:" + FlowLookup : Lookup;
 
     public string KeyId { get; }
 

@@ -27,6 +27,19 @@ public sealed class VerificationCodeOptions
     public TimeSpan LifetimeFor(ContactChannel channel) => channel == ContactChannel.Sms ? SmsLifetime : EmailLifetime;
 }
 
+/// <summary>What the send limits (interval, number of sends) of a code are counted over.</summary>
+public enum CodeSendScope
+{
+    /// <summary>Per contact within the flow: changing the contact (first login) starts that contact's own count.</summary>
+    PerContact,
+
+    /// <summary>
+    /// Per flow, whatever the contact: the answer to « Demander un nouveau code » then cannot depend on how many contacts
+    /// the account holds (password recovery answers alike for two contacts, one, none and unknown identifiers).
+    /// </summary>
+    PerFlow,
+}
+
 public enum CodeRefusal
 {
     /// <summary>Less than <see cref="VerificationCodeOptions.MinIntervalBetweenSends"/> since the last send.</summary>
@@ -63,7 +76,13 @@ public sealed record CodeCheckResult(CodeCheck Outcome, int AttemptsRemaining);
 /// </summary>
 public interface IVerificationCodeStore
 {
-    Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CancellationToken cancellationToken = default);
+    /// <summary>Issues a code, its send limits counted per contact (<see cref="CodeSendScope.PerContact"/>).</summary>
+    Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CancellationToken cancellationToken = default) =>
+        IssueAsync(flowId, channel, contact, CodeSendScope.PerContact, cancellationToken);
+
+    /// <param name="sendScope">What the send limits count over (<see cref="CodeSendScope.PerContact"/> unless the caller
+    /// must answer alike whatever the contacts, see <see cref="CodeSendScope.PerFlow"/>).</param>
+    Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CodeSendScope sendScope, CancellationToken cancellationToken = default);
 
     Task<CodeCheckResult> CheckAsync(string flowId, ContactChannel channel, string contact, string? submittedCode, CancellationToken cancellationToken = default);
 }

@@ -27,7 +27,7 @@ public sealed class InMemoryVerificationCodeStore(VerificationCodeOptions option
     private readonly Dictionary<string, SendCounter> _sends = new(StringComparer.Ordinal);
     private DateTimeOffset _nextSweep = DateTimeOffset.MinValue;
 
-    public async Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CancellationToken cancellationToken = default)
+    public async Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CodeSendScope sendScope, CancellationToken cancellationToken = default)
     {
         var subject = (await mac.SubjectsAsync(flowId, channel, contact, cancellationToken))[0];
         var code = CodeMac.NewCode();
@@ -37,10 +37,11 @@ public sealed class InMemoryVerificationCodeStore(VerificationCodeOptions option
         {
             var now = clock.GetUtcNow();
             Sweep(now);
-            if (!_sends.TryGetValue(subject.Lookup, out var counter) || counter.ExpiresAt <= now)
+            var counterName = subject.SendCounterName(sendScope);
+            if (!_sends.TryGetValue(counterName, out var counter) || counter.ExpiresAt <= now)
             {
                 counter = new SendCounter(now + options.CounterLifetime);
-                _sends[subject.Lookup] = counter;
+                _sends[counterName] = counter;
             }
 
             if (counter.Sends >= options.MaxSendsPerContact)

@@ -11,9 +11,9 @@ public sealed class MeteredVerificationCodeStore(IVerificationCodeStore inner, C
     /// <summary><paramref name="store"/> without the metering around it.</summary>
     public static IVerificationCodeStore Unwrap(IVerificationCodeStore store) => store is MeteredVerificationCodeStore metered ? metered.Inner : store;
 
-    public async Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CancellationToken cancellationToken = default)
+    public async Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CodeSendScope sendScope, CancellationToken cancellationToken = default)
     {
-        var issue = await inner.IssueAsync(flowId, channel, contact, cancellationToken);
+        var issue = await inner.IssueAsync(flowId, channel, contact, sendScope, cancellationToken);
         if (issue.Issued)
         {
             metrics.CodeSent(ChannelName(channel));

@@ -8,7 +8,8 @@ namespace CafConnect.Infrastructure.Verification;
 /// never the contact in clear — two hashes:
 /// <list type="bullet">
 /// <item><c>{prefix}code:{lookup}</c>: <c>h</c> = HMAC of the code, <c>a</c> = wrong entries; TTL = the channel's lifetime.</item>
-/// <item><c>{prefix}sends:{lookup}</c>: <c>n</c> = codes sent, <c>t</c> = last send (Unix ms); TTL = <see cref="VerificationCodeOptions.CounterLifetime"/>.</item>
+/// <item><c>{prefix}sends:{lookup}</c>: <c>n</c> = codes sent, <c>t</c> = last send (Unix ms); TTL = <see cref="VerificationCodeOptions.CounterLifetime"/>
+/// (<c>{prefix}sends:flow:{flow lookup}</c> when the sends are counted per flow, <see cref="CodeSendScope.PerFlow"/>).</item>
 /// </list>
 /// Issuing is one Lua script (limits checked and the new code written atomically). Checking compares the HMACs in
 /// constant time here, then consumes with a compare-and-delete script (two concurrent right submissions: one
@@ -68,7 +69,7 @@ public sealed class RedisVerificationCodeStore(
 
     private static readonly RedisValue[] CodeFields = ["h", "a"];
 
-    public async Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CancellationToken cancellationToken = default)
+    public async Task<CodeIssue> IssueAsync(string flowId, ContactChannel channel, string contact, CodeSendScope sendScope, CancellationToken cancellationToken = default)
     {
         var subject = (await mac.SubjectsAsync(flowId, channel, contact, cancellationToken))[0];
         var code = CodeMac.NewCode();
@@ -76,7 +77,7 @@ public sealed class RedisVerificationCodeStore(
         var now = clock.GetUtcNow();
 
         var result = (RedisResult[])(await Database.ScriptEvaluateAsync(IssueScript,
-            [SendsKey(subject), CodeKey(subject)],
+            [SendsKey(subject, sendScope), CodeKey(subject)],
             [
                 now.ToUnixTimeMilliseconds(),
                 Math.Max(0L, (long)options.MinIntervalBetweenSends.TotalMilliseconds),
@@ -144,7 +145,7 @@ public sealed class RedisVerificationCodeStore(
 
     private RedisKey CodeKey(CodeSubject subject) => $"{keyPrefix}code:{subject.Lookup}";
 
-    private RedisKey SendsKey(CodeSubject subject) => $"{keyPrefix}sends:{subject.Lookup}";
+    private RedisKey SendsKey(CodeSubject subject, CodeSendScope scope) => $"{keyPrefix}sends:{subject.SendCounterName(scope)}";
 
     private static long Milliseconds(TimeSpan span) => Math.Max(1, (long)Math.Ceiling(span.TotalMilliseconds));
 }

@@ -201,3 +201,39 @@ public class NirTests
         Assert.That(nir.IsTemporaryRegistration, Is.EqualTo(temporary));
     }
 }
+
+/// <summary>What a NIR says of its holder: the sex digit and the birth place (used to confirm a FranceConnect identity).</summary>
+public class NirDecodingTests
+{
+    private static Nir Parse(string input) =>
+        Nir.TryParse(input, out var nir, out var error) ? nir : throw new AssertionException($"{input}: {error}");
+
+    [TestCase("1970678646489", NirSex.Male)]
+    [TestCase("2690549588157", NirSex.Female)]
+    [TestCase("3850125123456", NirSex.Male)]
+    [TestCase("4631099352888", NirSex.Female)]
+    [TestCase("7893199126045", NirSex.Male)]
+    [TestCase("8780578050001", NirSex.Female)]
+    public void The_first_digit_is_the_sex(string nir, NirSex sex) => Assert.That(Parse(nir).Sex, Is.EqualTo(sex));
+
+    [TestCase("1970678646489", "78646")]
+    [TestCase("288032A004012", "2A004")]
+    [TestCase("2830999135123", "99135")]
+    public void Characters_6_to_10_are_the_birth_place_code(string nir, string code) =>
+        Assert.That(Parse(nir).BirthPlaceCode, Is.EqualTo(code));
+
+    [TestCase("1970678646489", "78646", true)]
+    [TestCase("1970678646489", " 78646 ", true)]
+    [TestCase("1970678646489", "78647", false)]
+    [TestCase("1970678646489", "7864", false)]
+    [TestCase("1970678646489", null, false)]
+    [TestCase("1560120004321", "2A004", true)] // département 20 (Corsica before 1976): 2A or 2B, same commune
+    [TestCase("1560120004321", "2b004", true)]
+    [TestCase("1560120004321", "2A005", false)]
+    [TestCase("1560120004321", "20004", true)]
+    [TestCase("288032A004012", "2A004", true)]
+    [TestCase("288032A004012", "2B004", false)] // a NIR of 2A is not a commune of 2B
+    [TestCase("2830999135123", "99135", false)] // born abroad: a country, never a commune
+    public void A_commune_code_is_the_birth_commune_of_the_NIR(string nir, string? commune, bool same) =>
+        Assert.That(Parse(nir).IsBirthCommune(commune), Is.EqualTo(same));
+}

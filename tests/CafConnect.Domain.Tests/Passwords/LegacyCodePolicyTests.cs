@@ -127,3 +127,20 @@ public class LegacyCodePolicyTests
         }
     }
 }
+
+/// <summary>The one shape test of a legacy code, read by the login, the phone channel and the import.</summary>
+public class LegacyCodeShapeTests
+{
+    [TestCase("12345678", true)]
+    [TestCase("00000000", true)]
+    [TestCase(null, false)]
+    [TestCase("", false)]
+    [TestCase("1234567", false)]
+    [TestCase("123456789", false)]
+    [TestCase("1234567a", false)]
+    [TestCase(" 12345678", false)]
+    [TestCase("1234 5678", false)]
+    [TestCase("١٢٣٤٥٦٧٨", false)] // Arabic-Indic digits are digits to char.IsDigit, not to a keypad
+    public void Exactly_eight_ascii_digits_nothing_trimmed(string? code, bool wellFormed) =>
+        Assert.That(LegacyCodePolicy.IsWellFormed(code), Is.EqualTo(wellFormed));
+}

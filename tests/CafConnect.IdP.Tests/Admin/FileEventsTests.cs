@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
+using CafConnect.Domain.Identity;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.Login;
 using CafConnect.IdP.Tests.Features.FirstLogin;

@@ -207,6 +207,46 @@ public abstract class VerificationCodeStoreContract
     }
 
     [Test]
+    public async Task Sends_counted_per_flow_limit_the_interval_and_the_number_whatever_the_contact()
+    {
+        var store = Store();
+        var flow = NewFlow();
+        var sms = await store.IssueAsync(flow, ContactChannel.Sms, Phone, CodeSendScope.PerFlow);
+        var emailTooSoon = await store.IssueAsync(flow, ContactChannel.Email, Email, CodeSendScope.PerFlow);
+        var perContactMeanwhile = await store.IssueAsync(NewFlow(), ContactChannel.Email, Email);
+        var issues = new List<CodeIssue> { sms };
+        for (var i = 0; i < 4; i++)
+        {
+            Clock.Advance(TimeSpan.FromSeconds(31));
+            issues.Add(await store.IssueAsync(flow, i % 2 == 0 ? ContactChannel.Email : ContactChannel.Sms, i % 2 == 0 ? Email : Phone, CodeSendScope.PerFlow));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(emailTooSoon.Refusal, Is.EqualTo(CodeRefusal.TooSoon), "another contact of the same flow waits the same interval");
+            Assert.That(perContactMeanwhile.Issued, Is.True);
+            Assert.That(issues.Take(4).Select(i => i.Issued), Is.All.True);
+            Assert.That(issues.Take(4).Select(i => i.SendsRemaining), Is.EqualTo(new[] { 3, 2, 1, 0 }), "one count for the flow, not one per contact");
+            Assert.That(issues[4].Refusal, Is.EqualTo(CodeRefusal.TooManySends));
+        });
+    }
+
+    [Test]
+    public async Task A_code_issued_with_sends_counted_per_flow_verifies_for_its_contact_only()
+    {
+        var store = Store();
+        var flow = NewFlow();
+        var issue = await store.IssueAsync(flow, ContactChannel.Email, Email, CodeSendScope.PerFlow);
+        var otherContact = await store.CheckAsync(flow, ContactChannel.Sms, Phone, issue.Code);
+        var right = await store.CheckAsync(flow, ContactChannel.Email, Email, issue.Code);
+        Assert.Multiple(() =>
+        {
+            Assert.That(otherContact.Outcome, Is.EqualTo(CodeCheck.Expired));
+            Assert.That(right.Outcome, Is.EqualTo(CodeCheck.Verified));
+        });
+    }
+
+    [Test]
     public async Task A_new_code_replaces_the_previous_one()
     {
         var store = Store();

@@ -1,3 +1,4 @@
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Features.Shared;
 using CafConnect.IdP.Sessions;
@@ -14,7 +15,7 @@ namespace CafConnect.IdP.Features.Account;
 /// withdraws the partner's delegation, at any time. Anyone else (the partner, a single holder, a child) gets a 403 with a
 /// French explanation; the form is anti-forgery protected (Razor Pages validate every POST).
 /// </summary>
-public sealed class AuthorizationsPage(PersonDirectory persons, DelegationService delegations) : PageModel
+public sealed class AuthorizationsPage(PersonDirectory persons, DelegationService delegations, IUnitOfWork unitOfWork) : PageModel
 {
     public const string DelegateField = "Delegate";
 
@@ -70,6 +71,7 @@ public sealed class AuthorizationsPage(PersonDirectory persons, DelegationServic
         try
         {
             change = await delegations.ChooseAsync(person, FileNumber ?? string.Empty, answer, clientId: null, HttpContext.RequestAborted);
+            await unitOfWork.CommitAsync(HttpContext.RequestAborted);
         }
         catch (DbUpdateConcurrencyException)
         {

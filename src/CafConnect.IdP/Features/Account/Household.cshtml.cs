@@ -51,7 +51,7 @@ public sealed class HouseholdPage(PersonDirectory persons, HouseholdInvitationSe
             return RefusedPage();
         }
         var (errors, limited) = await invitations.InviteAsync(holder, new InvitationRequest(FileNumber, Role, BirthName, GivenNames, BirthDate, Contact),
-            HttpContext.Connection.RemoteIpAddress?.ToString(), HttpContext.RequestAborted);
+            HttpContext.Connection.RemoteIpAddress, HttpContext.RequestAborted);
         if (errors.Count == 0)
         {
             return Redirect("/mon-compte/foyer?invitation=envoyee");

@@ -1,7 +1,8 @@
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.IdP.Features.AccountCreation;
-using CafConnect.IdP.Features.Recovery;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
@@ -19,7 +20,7 @@ public sealed record InvitationRequest(string? FileNumber, string? Role, string?
 /// a NIR) with this civil status and prove this contact, they join the file with the role chosen here.
 /// </summary>
 public sealed class HouseholdInvitationService(CafConnectDbContext db, INotificationOutbox outbox, AuditTrail audit,
-    IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits, TimeProvider clock)
+    IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public const string FileNumberField = "FileNumber";
     public const string UnknownFileMessage = "Choisissez un de vos dossiers.";
@@ -47,7 +48,7 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
             .Where(i => i.IsOpenAt(now)).OrderBy(i => i.CreatedAt).ToList();
     }
 
-    public async Task<(IReadOnlyDictionary<string, string> Errors, bool Limited)> InviteAsync(PersonAccount holder, InvitationRequest request, string? ip, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyDictionary<string, string> Errors, bool Limited)> InviteAsync(PersonAccount holder, InvitationRequest request, System.Net.IPAddress? ip, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string>();
         var heldFiles = HeldFiles(holder);
@@ -61,13 +62,10 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         {
             return (new Dictionary<string, string> { [FileNumberField] = UnknownFileMessage }, false);
         }
-        var role = request.Role switch
-        {
-            "conjoint" => HouseholdRole.Conjoint,
-            "enfant" => HouseholdRole.Enfant,
-            "autre" => HouseholdRole.Autre,
-            _ => (HouseholdRole?)null,
-        };
+        // The holder invites a partner, a child or another member; never a second holder.
+        HouseholdRole? role = HouseholdRoleNames.TryParse(request.Role, out var named) && named is HouseholdRole.Conjoint or HouseholdRole.Enfant or HouseholdRole.Autre
+            ? named
+            : null;
         if (role is null)
         {
             errors[RoleField] = "Choisissez le lien de la personne avec le foyer : conjoint(e), enfant ou autre personne.";
@@ -101,7 +99,8 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         }
         if (underAge)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "under_16", holder.Id, Details: $"file={household.FileNumber}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "under_16", holder.Id, Details: $"file={household.FileNumber}"));
+            await unitOfWork.CommitAsync(cancellationToken);
         }
         if (errors.Count > 0)
         {
@@ -109,8 +108,9 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         }
         if (!await limiter.AllowAsync(limits, "household-invitation", ip, holder.Id.ToString(), cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "rate_limited", holder.Id, Details: $"file={household.FileNumber}"), cancellationToken);
-            return (new Dictionary<string, string> { [FormField] = RecoveryJourney.TooManyRequestsMessage }, true);
+            audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "rate_limited", holder.Id, Details: $"file={household.FileNumber}"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (new Dictionary<string, string> { [FormField] = JourneyRateLimits.TooManyRequestsMessage }, true);
         }
 
         var now = clock.GetUtcNow();
@@ -131,9 +131,9 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
             channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, contact,
             new Dictionary<string, string> { ["holder_name"] = $"{holder.GivenNames.Split(' ')[0]} {holder.FamilyName}", ["file_number"] = household.FileNumber },
             null, $"household-invitation:{invitation.Id}"));
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationSent, role.Value.ToClaimValue(), holder.Id,
-            Details: $"file={household.FileNumber} channel={channel} invitation={invitation.Id}"), cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationSent, role.Value.ToClaimValue(), holder.Id,
+            Details: $"file={household.FileNumber} channel={channel} invitation={invitation.Id}"));
+        await unitOfWork.CommitAsync(cancellationToken);
         return (errors, false);
     }
 }

@@ -1,10 +1,13 @@
+using CafConnect.Application.RateLimiting;
 using System.Text.RegularExpressions;
+using CafConnect.Application.CodeStep;
+using CafConnect.Application.Persistence;
+using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Features.FirstLogin;
-using CafConnect.IdP.Features.Recovery;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -27,9 +30,9 @@ public sealed record AccountCreationStep(SelfServiceFlow Flow, AccountCreationCo
 /// anything is created or activated, then the first-login steps (terms, password) run and end signed in.
 /// </summary>
 public sealed partial class AccountCreationJourney(
-    FlowStore flows, PersonDirectory persons, CafConnectDbContext db, IVerificationCodeStore codes, INotificationOutbox outbox,
-    AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
-    TermsOfUseCatalog terms, FirstLoginJourney firstLogin, Login.LoginOptions loginOptions, TimeProvider clock)
+    FlowStore flows, PersonDirectory persons, CafConnectDbContext db, VerificationCodeStep codeStep, INotificationOutbox outbox,
+    AuditTrail audit, FlowBrowserBinding binding, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
+    FirstLoginJourney firstLogin, RequiredActionsStart requiredActions, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -47,7 +50,7 @@ public sealed partial class AccountCreationJourney(
     public const string PostalCodeField = "PostalCode";
     public const string ContactField = "Contact";
     public const string CodeField = "Code";
-    public const string FormField = FirstLoginJourney.FormField;
+    public const string FormField = StepResult.FormField;
 
     /// <summary>
     /// The one answer to a NIR that is unknown, closed, or whose civil status differs: it says nothing about the NIR and
@@ -101,15 +104,17 @@ public sealed partial class AccountCreationJourney(
         {
             if (errors.ContainsKey(BirthDateField) && errors[BirthDateField] == CivilStatusInput.UnderAgeMessage)
             {
-                await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "under_16", ClientId: clientId, Details: "path=with_nir"), cancellationToken);
+                audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "under_16", ClientId: clientId, Details: "path=with_nir"));
+                await unitOfWork.CommitAsync(cancellationToken);
             }
             return (StepResult.Stay(errors), false);
         }
 
-        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress?.ToString(), "nir:" + nir, cancellationToken))
+        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress, "nir:" + nir, cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRateLimited, "with_nir", ClientId: clientId), cancellationToken);
-            return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRateLimited, "with_nir", ClientId: clientId));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
         // One query and the same comparisons whether the NIR is known or not (a placeholder stands in for nobody).
@@ -119,21 +124,24 @@ public sealed partial class AccountCreationJourney(
         if (person is null || person.IsClosed || !civilStatusMatches)
         {
             var reason = person is null ? "unknown_identity" : person.IsClosed ? "closed_account" : "civil_status_mismatch";
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, reason, person?.Id, clientId, "path=with_nir"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, reason, person?.Id, clientId, "path=with_nir"));
+            await unitOfWork.CommitAsync(cancellationToken);
             return (StepResult.Stay(FormField, IdentityNotVerifiedMessage), false);
         }
 
         // From here on the person proved a full civil-status match: saying an account exists is no longer a leak.
         if (HoldsAnAccount(person))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "already_has_account", person.Id, clientId, "path=with_nir"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "already_has_account", person.Id, clientId, "path=with_nir"));
+            await unitOfWork.CommitAsync(cancellationToken);
             return (StepResult.Go(ExistingAccountUrl(returnUrl)), false);
         }
         // The agency's records may hold a mobile or an e-mail for the person: then the code goes to one of them, so
         // knowing someone's NIR and civil status is not enough to take their account.
         if ((person.MobilePhone is not null || person.Email is not null) && !CivilStatusInput.IsOnRecord(person, channel, contact))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_on_record", person.Id, clientId, $"path=with_nir channel={channel}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_on_record", person.Id, clientId, $"path=with_nir channel={channel}"));
+            await unitOfWork.CommitAsync(cancellationToken);
             return (StepResult.Stay(ContactField, ContactNotOnRecordMessage), false);
         }
 
@@ -209,16 +217,18 @@ public sealed partial class AccountCreationJourney(
         {
             if (underAge)
             {
-                await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "under_16", ClientId: clientId, Details: "path=without_nir"), cancellationToken);
+                audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "under_16", ClientId: clientId, Details: "path=without_nir"));
+                await unitOfWork.CommitAsync(cancellationToken);
             }
             return (StepResult.Stay(errors), false);
         }
 
-        var identityKey = $"civil:{CivilStatusMatching.NormaliseName(birthName)}|{CivilStatusMatching.NormaliseName(givenNames)}|{birthDate:yyyy-MM-dd}";
-        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress?.ToString(), identityKey, cancellationToken))
+        var identityKey = ClaimedCivilStatus(birthName, givenNames, birthDate);
+        if (!await limiter.AllowAsync(limits, "account-creation", http.Connection.RemoteIpAddress, identityKey, cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRateLimited, "without_nir", ClientId: clientId), cancellationToken);
-            return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRateLimited, "without_nir", ClientId: clientId));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
         // Decision (docs/identity-rules.md): a civil status (names and birth date) that is already a person's is not
@@ -227,7 +237,8 @@ public sealed partial class AccountCreationJourney(
             .FirstOrDefault(p => CivilStatusMatching.Matches(p, birthName, givenNames, birthDate));
         if (sameCivilStatus is not null)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "same_civil_status", sameCivilStatus.Id, clientId, "path=without_nir"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "same_civil_status", sameCivilStatus.Id, clientId, "path=without_nir"));
+            await unitOfWork.CommitAsync(cancellationToken);
             return (StepResult.Go(ExistingAccountUrl(returnUrl)), false);
         }
 
@@ -272,28 +283,18 @@ public sealed partial class AccountCreationJourney(
             return StepResult.Stay(FormField, refused);
         }
         await flows.SaveAsync(step.Flow, cancellationToken);
-        return StepResult.Go(UrlOf(step.Flow) + "&renvoye=1");
+        return StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
     }
 
     /// <summary>The right code proves the contact: the account is activated (with a NIR) or created (without).</summary>
     public async Task<StepResult> VerifyCodeAsync(HttpContext http, AccountCreationStep step, string? code, CancellationToken cancellationToken)
     {
-        var typed = new string((code ?? string.Empty).Where(c => !char.IsWhiteSpace(c)).ToArray());
-        if (typed.Length != 6 || !typed.All(char.IsAsciiDigit))
+        var check = await codeStep.CheckAsync(new CheckCodeRequest(CodePurpose.AccountCreation, step.Flow.Id,
+            new CodeDestination(step.Context.Channel, step.Context.Contact), code, await GuessBudgetOfAsync(step.Context, cancellationToken),
+            http.Connection.RemoteIpAddress, step.Context.PersonId, step.Flow.ClientId), cancellationToken);
+        if (!check.Verified)
         {
-            return StepResult.Stay(CodeField, "Le code de vérification comporte 6 chiffres.");
-        }
-        var result = await codes.CheckAsync(step.Flow.Id, step.Context.Channel, step.Context.Contact, typed, cancellationToken);
-        if (result.Outcome != CodeCheck.Verified)
-        {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeRejected, result.Outcome.ToString(), step.Context.PersonId, step.Flow.ClientId, "flow=account-creation"), cancellationToken);
-            return StepResult.Stay(CodeField, result.Outcome switch
-            {
-                CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
-                CodeCheck.Wrong => "Le code saisi est incorrect. Il vous reste 1 essai.",
-                CodeCheck.Exhausted => "Le code saisi est incorrect. Trop d'essais : ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-                _ => "Ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-            });
+            return StepResult.Stay(CodeField, check.Error!);
         }
 
         return step.Context.Path == CreationPath.WithNir
@@ -317,14 +318,33 @@ public sealed partial class AccountCreationJourney(
     /// <summary>« Quitter »: the flow ends; nothing was created before the code was verified.</summary>
     public async Task<StepResult> QuitAsync(AccountCreationStep step, CancellationToken cancellationToken)
     {
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, $"account-creation:{step.Flow.State}", step.Context.PersonId, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, $"account-creation:{step.Flow.State}", step.Context.PersonId, step.Flow.ClientId));
         await flows.VoidAsync(step.Flow, cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
             ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
             : "/connexion");
     }
 
-    public string CodeValidity(ContactChannel channel) => firstLogin.CodeValidity(channel);
+    public string CodeValidity(ContactChannel channel) => codeStep.Validity(channel);
+
+    /// <summary>
+    /// Whose guesses a creation code spends: the imported person's account (with a NIR: the same budget as their
+    /// password), or, for a person who does not exist yet (without a NIR), the civil status being claimed — the key of
+    /// the request limit too, so a new flow or another contact for the same civil status spends the same budget.
+    /// </summary>
+    private async Task<GuessBudget> GuessBudgetOfAsync(AccountCreationContext context, CancellationToken cancellationToken)
+    {
+        if (context.PersonId is { } personId && await persons.FindByIdAsync(personId, cancellationToken) is { } person)
+        {
+            return GuessBudget.ForAccount(person);
+        }
+        var declared = context.Declared ?? throw new InvalidOperationException("A creation flow names a person or a declared civil status.");
+        return GuessBudget.ForClaimedIdentity(ClaimedCivilStatus(declared.BirthName, declared.GivenNames, declared.BirthDate));
+    }
+
+    /// <summary>One spelling of a civil status being claimed (names normalised as the matching compares them).</summary>
+    private static string ClaimedCivilStatus(string birthName, string givenNames, DateOnly birthDate) =>
+        $"civil:{CivilStatusMatching.NormaliseName(birthName)}|{CivilStatusMatching.NormaliseName(givenNames)}|{birthDate:yyyy-MM-dd}";
 
     public static string ExistingAccountUrl(string returnUrl) => returnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
         ? AccountCreationStates.ExistingAccountPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl)
@@ -365,23 +385,9 @@ public sealed partial class AccountCreationJourney(
         return StepResult.Go(UrlOf(flow));
     }
 
-    private async Task<string?> SendCodeAsync(AccountCreationStep step, CancellationToken cancellationToken)
-    {
-        var channel = step.Context.Channel;
-        var issue = await codes.IssueAsync(step.Flow.Id, channel, step.Context.Contact, cancellationToken);
-        if (!issue.Issued)
-        {
-            return issue.Refusal == CodeRefusal.TooSoon
-                ? $"Un code vient de vous être envoyé. Patientez {Math.Max(1, (int)Math.Ceiling(issue.RetryAfter.TotalSeconds))} secondes avant d'en demander un nouveau."
-                : "Vous avez demandé le nombre maximum de codes pour ces coordonnées. Recommencez plus tard.";
-        }
-        outbox.Enqueue(new NotificationRequest(NotificationKind.VerificationCode,
-            channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, step.Context.Contact,
-            new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = CodeValidity(channel) },
-            step.Context.PersonId, $"creation-code:{step.Flow.Id}:{Guid.NewGuid():N}"));
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeSent, channel.ToString(), step.Context.PersonId, step.Flow.ClientId, "flow=account-creation"), cancellationToken);
-        return null;
-    }
+    private async Task<string?> SendCodeAsync(AccountCreationStep step, CancellationToken cancellationToken) =>
+        (await codeStep.SendAsync(new SendCodeRequest(CodePurpose.AccountCreation, step.Flow.Id,
+            new CodeDestination(step.Context.Channel, step.Context.Contact), step.Context.PersonId, step.Flow.ClientId), cancellationToken)).Refusal;
 
     private async Task<StepResult> ActivateAsync(HttpContext http, AccountCreationStep step, CancellationToken cancellationToken)
     {
@@ -394,20 +400,20 @@ public sealed partial class AccountCreationJourney(
         try
         {
             SetVerifiedContact(person, step.Context);
-            // The stamp changes with the very first write of the person (the audit trail saves as it writes), so that
-            // write is conditional on the person read above: of two activations racing on two instances, one wins.
-            person.ConcurrencyStamp = Guid.NewGuid();
             await JoinInvitedFilesAsync(person, step, cancellationToken);
             outbox.EnqueueToVerifiedContact(person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{person.Id}");
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreated, "with_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreated, "with_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"));
             step.Flow.CompletedAt = clock.GetUtcNow();
             FlowStore.WriteContext(step.Flow, step.Context);
+            // The one commit of the activation, conditional on the person read above (its stamp): of two activations
+            // racing on two instances, one wins.
             person.ConcurrencyStamp = Guid.NewGuid();
             await flows.SaveAsync(step.Flow, cancellationToken);
         }
         catch (DbUpdateConcurrencyException)
         {
-            // The person changed since it was read (a concurrent activation won): drop this one's writes and refuse it.
+            // The person changed since it was read (a concurrent activation won): nothing of this one was stored; its
+            // pending changes are dropped from the context so that the refusal below commits alone.
             db.ChangeTracker.Clear();
             var flow = await db.Flows.SingleAsync(f => f.Id == step.Flow.Id, cancellationToken);
             return await RefuseSecondActivationAsync(new AccountCreationStep(flow, step.Context), person.Id, cancellationToken);
@@ -418,8 +424,8 @@ public sealed partial class AccountCreationJourney(
     private async Task<StepResult> RefuseSecondActivationAsync(AccountCreationStep step, Guid? personId, CancellationToken cancellationToken)
     {
         step.Flow.CompletedAt = clock.GetUtcNow();
+        audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "already_has_account", personId, step.Flow.ClientId, "path=with_nir step=code"));
         await flows.SaveAsync(step.Flow, cancellationToken);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "already_has_account", personId, step.Flow.ClientId, "path=with_nir step=code"), cancellationToken);
         return StepResult.Go(ExistingAccountUrl(step.Flow.ReturnUrl));
     }
 
@@ -448,7 +454,7 @@ public sealed partial class AccountCreationJourney(
                 CreatedAt = clock.GetUtcNow(),
                 CredentialKind = CredentialKind.None,
             };
-            // The audit trail saves as it writes: the first save of this attempt may already meet the unique index.
+            // The attempt's one commit (flows.SaveAsync below) meets the unique index when the number was drawn twice.
             try
             {
                 SetVerifiedContact(person, step.Context);
@@ -461,7 +467,7 @@ public sealed partial class AccountCreationJourney(
                 outbox.Enqueue(new NotificationRequest(NotificationKind.AccountCreated,
                     step.Context.Channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, step.Context.Contact,
                     new Dictionary<string, string> { ["identifier"] = person.ProvisionalId! }, person.Id, $"account-created:{person.Id}"));
-                await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreated, "without_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"), cancellationToken);
+                audit.Append(new AuditEntry(AuditEventTypes.AccountCreated, "without_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"));
                 step.Flow.State = AccountCreationStates.Summary;
                 FlowStore.WriteContext(step.Flow, step.Context);
                 await flows.SaveAsync(step.Flow, cancellationToken);
@@ -469,7 +475,7 @@ public sealed partial class AccountCreationJourney(
             }
             catch (DbUpdateException exception) when (exception is not DbUpdateConcurrencyException && attempt < 3)
             {
-                // Drop what this attempt added (person, messages, audit rows, memberships) and draw again.
+                // Nothing was stored; drop what this attempt added (person, messages, audit rows, memberships) and draw again.
                 foreach (var entry in db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added).ToList())
                 {
                     entry.State = EntityState.Detached;
@@ -517,22 +523,16 @@ public sealed partial class AccountCreationJourney(
                 db.Memberships.Add(new HouseholdMembership { HouseholdId = invitation.HouseholdId, PersonId = person.Id, Role = invitation.Role, JoinedAt = now });
             }
             step.Context.JoinedFileNumber ??= invitation.Household?.FileNumber;
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.HouseholdInvitationAccepted, alreadyMember ? "already_member" : "joined", person.Id, step.Flow.ClientId,
-                $"file={invitation.Household?.FileNumber} role={invitation.Role.ToClaimValue()}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationAccepted, alreadyMember ? "already_member" : "joined", person.Id, step.Flow.ClientId,
+                $"file={invitation.Household?.FileNumber} role={invitation.Role.ToClaimValue()}"));
         }
     }
 
     private async Task<StepResult> HandOverToFirstLoginAsync(HttpContext http, SelfServiceFlow creation, PersonAccount person, CancellationToken cancellationToken)
     {
-        // The person has no password yet: evaluated as a provisional credential, the triggers always ask for one.
-        var currentTerms = await terms.CurrentAsync(cancellationToken);
         var reloaded = await persons.FindByIdAsync(person.Id, cancellationToken) ?? person;
-        var actions = RequiredActionTriggers.Evaluate(reloaded, new RequiredActionContext(currentTerms?.Version ?? 0, clock.GetUtcNow(),
-            PasswordKind.Provisional, loginOptions.PasswordExpiry, loginOptions.ContactReminderInterval)
-        {
-            DelegationReminderInterval = loginOptions.DelegationReminderInterval,
-        });
-        var flow = await firstLogin.StartAsync(http, reloaded, actions, PasswordKind.Provisional, creation.ReturnUrl, creation.ClientId, cancellationToken, accountCreation: true);
+        var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(reloaded, SignInMethod.AccountCreation, creation.ClientId), cancellationToken);
+        var flow = await firstLogin.StartAsync(http, reloaded, required.Pending, required.SignedInWith, creation.ReturnUrl, creation.ClientId, cancellationToken, accountCreation: true);
         return StepResult.Go(FirstLoginJourney.UrlOf(flow));
     }
 }

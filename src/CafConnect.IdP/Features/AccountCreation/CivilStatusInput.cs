@@ -52,25 +52,9 @@ public static class CivilStatusInput
 
     public static bool TryBirthDate(string? input, DateOnly today, out DateOnly date, out string error)
     {
-        var text = (input ?? string.Empty).Trim();
-        error = string.Empty;
-        date = default;
-        if (text.Length == 0)
-        {
-            error = "Saisissez la date de naissance.";
-            return false;
-        }
-        if (!DateOnly.TryParseExact(text, ["dd/MM/yyyy", "d/M/yyyy", "dd-MM-yyyy", "dd.MM.yyyy", "yyyy-MM-dd"], CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
-        {
-            error = "Saisissez une date de naissance valide au format JJ/MM/AAAA, par exemple 09/05/1990.";
-            return false;
-        }
-        if (date > today || date.Year < 1900)
-        {
-            error = "La date de naissance doit être passée et postérieure à 1900.";
-            return false;
-        }
-        return true;
+        var valid = BirthDateInput.TryParse(input, today, out date, out var reason);
+        error = valid ? string.Empty : BirthDateInput.MessageFor(reason);
+        return valid;
     }
 
     /// <summary>An e-mail address (it has an @) or a French mobile number, normalised.</summary>

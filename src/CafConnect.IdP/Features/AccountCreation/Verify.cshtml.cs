@@ -11,7 +11,7 @@ public sealed class VerifyPage(AccountCreationJourney journey) : AccountCreation
     [BindProperty]
     public string? Code { get; set; }
 
-    [BindProperty(SupportsGet = true, Name = "renvoye")]
+    [BindProperty(SupportsGet = true, Name = Application.CodeStep.VerificationCodeStep.ResentParameter)]
     public bool Resent { get; set; }
 
     public bool BySms => Step.Context.Channel == ContactChannel.Sms;

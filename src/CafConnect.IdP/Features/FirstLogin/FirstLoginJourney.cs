@@ -1,3 +1,6 @@
+using CafConnect.Application.CodeStep;
+using CafConnect.Application.Persistence;
+using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Domain.Households;
@@ -26,8 +29,8 @@ public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Cont
 /// </summary>
 public sealed class FirstLoginJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
-    IVerificationCodeStore codes, VerificationCodeOptions codeOptions, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
-    DelegationService delegations, Login.LoginOptions loginOptions)
+    VerificationCodeStep codeStep, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
+    DelegationService delegations, LoginOptions loginOptions, IUnitOfWork unitOfWork)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -39,7 +42,7 @@ public sealed class FirstLoginJourney(
     public const string EmailField = "Email";
     public const string CodeField = "Code";
     public const string DelegateField = "Delegate";
-    public const string FormField = "";
+    public const string FormField = StepResult.FormField;
 
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
         string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? franceConnectIdToken = null,
@@ -85,7 +88,7 @@ public sealed class FirstLoginJourney(
         step.Person.AcceptedTermsVersion = current.Version;
         step.Person.TermsAcceptedAt = now;
         db.TermsAcceptances.Add(new TermsAcceptance { PersonId = step.Person.Id, Version = current.Version, AcceptedAt = now, Channel = "web" });
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TermsAccepted, $"v{current.Version}", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.TermsAccepted, $"v{current.Version}", step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.AcceptTerms, cancellationToken);
     }
 
@@ -114,7 +117,7 @@ public sealed class FirstLoginJourney(
         {
             outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
     }
 
@@ -167,7 +170,7 @@ public sealed class FirstLoginJourney(
             return StepResult.Stay(FormField, refused);
         }
         await flows.SaveAsync(step.Flow, cancellationToken);
-        return StepResult.Go(UrlOf(step.Flow) + "&renvoye=1");
+        return StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
     }
 
     public async Task<StepResult> VerifyCodeAsync(HttpContext http, FirstLoginStep step, string? code, CancellationToken cancellationToken)
@@ -176,23 +179,11 @@ public sealed class FirstLoginJourney(
         {
             return await BackToContactAsync(step, cancellationToken);
         }
-        var typed = new string((code ?? string.Empty).Where(c => !char.IsWhiteSpace(c)).ToArray());
-        if (typed.Length != 6 || !typed.All(char.IsAsciiDigit))
+        var check = await codeStep.CheckAsync(new CheckCodeRequest(CodePurpose.ContactVerification, step.Flow.Id, new CodeDestination(channel, contact), code,
+            GuessBudget.ForAccount(step.Person), http.Connection.RemoteIpAddress, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        if (!check.Verified)
         {
-            return StepResult.Stay(CodeField, "Le code de vérification comporte 6 chiffres.");
-        }
-
-        var result = await codes.CheckAsync(step.Flow.Id, channel, contact, typed, cancellationToken);
-        if (result.Outcome != CodeCheck.Verified)
-        {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeRejected, result.Outcome.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
-            return StepResult.Stay(CodeField, result.Outcome switch
-            {
-                CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
-                CodeCheck.Wrong => "Le code saisi est incorrect. Il vous reste 1 essai.",
-                CodeCheck.Exhausted => "Le code saisi est incorrect. Trop d'essais : ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-                _ => "Ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-            });
+            return StepResult.Stay(CodeField, check.Error!);
         }
 
         if (channel == ContactChannel.Sms)
@@ -205,14 +196,14 @@ public sealed class FirstLoginJourney(
             step.Person.Email = contact;
             step.Person.EmailVerified = true;
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
     }
 
     public async Task<StepResult> SkipContactAsync(HttpContext http, FirstLoginStep step, CancellationToken cancellationToken)
     {
         step.Person.ContactStepSkippedAt = clock.GetUtcNow();
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
     }
 
@@ -271,49 +262,26 @@ public sealed class FirstLoginJourney(
     /// <summary>"Quitter": the flow ends, nothing is signed in; what earlier steps saved stays saved.</summary>
     public async Task<StepResult> QuitAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId));
         await flows.VoidAsync(step.Flow, cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
             ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
             : "/connexion");
     }
 
-    /// <summary>
-    /// How long a code sent on <paramref name="channel"/> is valid, in French ("10 minutes"), from the configured lifetime
-    /// (<c>Verification:SmsLifetime</c>, <c>Verification:EmailLifetime</c>), so what the person reads is what the store enforces.
-    /// </summary>
-    public string CodeValidity(ContactChannel channel) => FrenchDuration(codeOptions.LifetimeFor(channel));
+    /// <summary>How long a code sent on <paramref name="channel"/> is valid, in French (the code step's, from the configured lifetime).</summary>
+    public string CodeValidity(ContactChannel channel) => codeStep.Validity(channel);
 
-    internal static string FrenchDuration(TimeSpan duration)
-    {
-        if (duration.TotalSeconds < 60 || duration.Seconds != 0)
-        {
-            var seconds = (int)Math.Ceiling(duration.TotalSeconds);
-            return seconds == 1 ? "1 seconde" : $"{seconds} secondes";
-        }
-        var minutes = (int)duration.TotalMinutes;
-        return minutes == 1 ? "1 minute" : $"{minutes} minutes";
-    }
-
-    /// <summary>Issues a code and puts its message in the outbox, in the flow's unit of work; a French refusal otherwise.</summary>
+    /// <summary>Issues a code through the code step (message and audit row in the flow's unit of work); a French refusal otherwise.</summary>
     private async Task<string?> SendCodeAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
-        var channel = step.Context.Channel!.Value;
-        var issue = await codes.IssueAsync(step.Flow.Id, channel, step.Context.Contact!, cancellationToken);
-        if (!issue.Issued)
+        var sent = await codeStep.SendAsync(new SendCodeRequest(CodePurpose.ContactVerification, step.Flow.Id,
+            new CodeDestination(step.Context.Channel!.Value, step.Context.Contact!), step.Person.Id, step.Flow.ClientId), cancellationToken);
+        if (sent.Sent)
         {
-            return issue.Refusal == CodeRefusal.TooSoon
-                ? $"Un code vient de vous être envoyé. Patientez {Math.Max(1, (int)Math.Ceiling(issue.RetryAfter.TotalSeconds))} secondes avant d'en demander un nouveau."
-                : "Vous avez demandé le nombre maximum de codes pour ces coordonnées. Modifiez vos coordonnées de contact ou reconnectez-vous plus tard.";
+            FlowStore.WriteContext(step.Flow, step.Context);
         }
-        var validity = CodeValidity(channel);
-        outbox.Enqueue(new NotificationRequest(NotificationKind.VerificationCode,
-            channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email,
-            step.Context.Contact!, new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = validity },
-            step.Person.Id, $"code:{step.Flow.Id}:{Guid.NewGuid():N}"));
-        FlowStore.WriteContext(step.Flow, step.Context);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ContactCodeSent, channel.ToString(), step.Person.Id, step.Flow.ClientId), cancellationToken);
-        return null;
+        return sent.Refusal;
     }
 
     private async Task<StepResult> AdvanceAsync(HttpContext http, FirstLoginStep step, RequiredAction? done, CancellationToken cancellationToken)
@@ -341,7 +309,8 @@ public sealed class FirstLoginJourney(
         await SaveAsync(step, cancellationToken);
         var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, step.Context.FranceConnectIdToken);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId));
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(step.Flow.ReturnUrl);
     }
 

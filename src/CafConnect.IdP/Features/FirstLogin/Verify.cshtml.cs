@@ -12,7 +12,7 @@ public sealed class VerifyPage(FirstLoginJourney journey) : FirstLoginPage(journ
     [BindProperty]
     public string? Code { get; set; }
 
-    [BindProperty(SupportsGet = true, Name = "renvoye")]
+    [BindProperty(SupportsGet = true, Name = Application.CodeStep.VerificationCodeStep.ResentParameter)]
     public bool Resent { get; set; }
 
     public bool BySms => Step.Context.Channel == ContactChannel.Sms;

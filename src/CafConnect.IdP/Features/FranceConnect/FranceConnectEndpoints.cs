@@ -1,4 +1,5 @@
 using CafConnect.Application.Navigation;
+using CafConnect.Application.Persistence;
 using CafConnect.IdP.Protocol;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Audit;
@@ -110,7 +111,7 @@ public static class FranceConnectEndpoints
     }
 
     /// <summary>« S'identifier avec FranceConnect »: off to FranceConnect, the return URL in the (protected) state.</summary>
-    private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, RelyingParties relyingParties, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
+    private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
     {
         var properties = new AuthenticationProperties(
             new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName },
@@ -133,12 +134,13 @@ public static class FranceConnectEndpoints
         catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or TaskCanceledException)
         {
             loggers.CreateLogger(typeof(FranceConnectEndpoints)).LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect could not be reached");
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable", null, await relyingParties.RegisteredClientOfAsync(properties.RedirectUri, http.RequestAborted)), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable", null, await relyingParties.RegisteredClientOfAsync(properties.RedirectUri, http.RequestAborted)));
+            await unitOfWork.CommitAsync(http.RequestAborted);
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=indisponible" + ReturnQuery(properties.RedirectUri!, "&"));
         }
     }
 
-    private static async Task<IResult> CallbackAsync(HttpContext http, FranceConnectOptions options, FranceConnectSignIn signIn, AuditTrail audit, RelyingParties relyingParties, ILoggerFactory loggers)
+    private static async Task<IResult> CallbackAsync(HttpContext http, FranceConnectOptions options, FranceConnectSignIn signIn, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(FranceConnectEndpoints));
         AuthenticateResult result;
@@ -150,7 +152,8 @@ public static class FranceConnectEndpoints
         {
             // FranceConnect unreachable, or a response OpenIddict cannot use.
             logger.LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect's answer could not be processed");
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable"), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable"));
+            await unitOfWork.CommitAsync(http.RequestAborted);
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=indisponible");
         }
 
@@ -168,7 +171,8 @@ public static class FranceConnectEndpoints
             };
             logger.LogInformation(new EventId(2103, "FranceConnectRefused"), "FranceConnect's answer was refused: {Error} {Description}",
                 error, result.Properties?.GetString(OpenIddictClientAspNetCoreConstants.Properties.ErrorDescription));
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, reason, null, clientId, error is null ? null : $"error={Truncate(error, 64)}"), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, reason, null, clientId, error is null ? null : $"error={Truncate(error, 64)}"));
+            await unitOfWork.CommitAsync(http.RequestAborted);
             var motif = reason switch { "access_denied" => "annule", "unavailable" => "indisponible", _ => "invalide" };
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=" + motif + ReturnQuery(returnUrl, "&"));
         }
@@ -176,14 +180,16 @@ public static class FranceConnectEndpoints
         var acr = result.Principal.FindFirst(Claims.AuthenticationContextReference)?.Value;
         if (acr is null || !AcceptedAcr.Contains(acr, StringComparer.Ordinal))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "insufficient_acr", null, clientId, $"acr={Truncate(acr ?? "(none)", 32)}"), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "insufficient_acr", null, clientId, $"acr={Truncate(acr ?? "(none)", 32)}"));
+            await unitOfWork.CommitAsync(http.RequestAborted);
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=invalide" + ReturnQuery(returnUrl, "&"));
         }
 
         var pivot = PivotIdentity.From(result.Principal);
         if (pivot is null || pivot.BirthDate is null || pivot.FamilyName.Length == 0 || pivot.GivenNames.Length == 0)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "incomplete_identity", null, clientId), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "incomplete_identity", null, clientId));
+            await unitOfWork.CommitAsync(http.RequestAborted);
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=incomplet" + ReturnQuery(returnUrl, "&"));
         }
 
@@ -203,12 +209,13 @@ public static class FranceConnectEndpoints
     }
 
     /// <summary>Back from FranceConnect's logout: its state is checked, then our "vous êtes déconnecté" page.</summary>
-    private static async Task<IResult> PostLogoutCallbackAsync(HttpContext http, AuditTrail audit)
+    private static async Task<IResult> PostLogoutCallbackAsync(HttpContext http, AuditTrail audit, IUnitOfWork unitOfWork)
     {
         var result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
         if (!result.Succeeded)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectFailed, "logout_invalid_response"), http.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "logout_invalid_response"));
+            await unitOfWork.CommitAsync(http.RequestAborted);
         }
         return Results.Redirect("/deconnexion/terminee");
     }

@@ -1,12 +1,11 @@
+using CafConnect.Application.Persistence;
+using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
-using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Features.FirstLogin;
-using CafConnect.IdP.Features.Login;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Terms;
 using Microsoft.EntityFrameworkCore;
 
 namespace CafConnect.IdP.Features.FranceConnect;
@@ -22,8 +21,8 @@ public sealed record FranceConnectOutcome(string RedirectTo, bool SignedIn);
 /// nobody.
 /// </summary>
 public sealed class FranceConnectSignIn(
-    CafConnectDbContext db, PersonDirectory persons, ExternalLoginDirectory links, AuditTrail audit, TermsOfUseCatalog terms,
-    LoginOptions loginOptions, FirstLoginJourney firstLogin, TimeProvider clock, ILogger<FranceConnectSignIn> logger)
+    CafConnectDbContext db, PersonDirectory persons, ExternalLoginDirectory links, AuditTrail audit, RequiredActionsStart requiredActions,
+    IUnitOfWork unitOfWork, FirstLoginJourney firstLogin, TimeProvider clock, ILogger<FranceConnectSignIn> logger)
 {
     /// <summary>More persons born on one day than this are never compared in memory (a hostile or broken pivot).</summary>
     private const int MaxCandidates = 5000;
@@ -33,38 +32,25 @@ public sealed class FranceConnectSignIn(
         var person = await LinkedPersonAsync(pivot, clientId, cancellationToken);
         if (person is null)
         {
+            await unitOfWork.CommitAsync(cancellationToken);
             return new FranceConnectOutcome(FranceConnectOptions.NoMatchPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl), SignedIn: false);
         }
 
-        var now = clock.GetUtcNow();
-        person.LastLoginAt = now;
-        await persons.SaveAsync(person, cancellationToken);
-
-        // Seed 003: the first login "avec son NIR ou avec FranceConnect" asks for the terms, a personal password and the
-        // contact. A person without a password of their own (legacy code, import) goes through the whole migration.
-        var signedInWith = person.PasswordHash is null ? PasswordKind.LegacyFileCode : PasswordKind.Personal;
-        var currentTerms = await terms.CurrentAsync(cancellationToken);
-        var pending = RequiredActionTriggers.Evaluate(person, new RequiredActionContext(
-            currentTerms?.Version ?? 0, now, signedInWith, loginOptions.PasswordExpiry, loginOptions.ContactReminderInterval)
+        person.LastLoginAt = clock.GetUtcNow();
+        person.ConcurrencyStamp = Guid.NewGuid();
+        var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(person, SignInMethod.FranceConnect, clientId), cancellationToken);
+        if (required.AnyPending)
         {
-            DelegationReminderInterval = loginOptions.DelegationReminderInterval,
-        });
-        // An expired personal password is not what FranceConnect vouched for: it is asked at the next password login.
-        if (signedInWith == PasswordKind.Personal && !person.RequiredActions.Any(a => a.Action == RequiredAction.ChooseNewPassword))
-        {
-            pending = pending.Where(a => a != RequiredAction.ChooseNewPassword).ToList();
-        }
-
-        if (pending.Count > 0)
-        {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginRequiredActions, string.Join(',', pending), person.Id, clientId, "secret=fc"), cancellationToken);
-            var flow = await firstLogin.StartAsync(http, person, pending, signedInWith, returnUrl, clientId, cancellationToken, "fc", idToken);
+            // The link, the last login and the audit lines first; the first-login flow is the next unit of work.
+            await unitOfWork.CommitAsync(cancellationToken);
+            var flow = await firstLogin.StartAsync(http, person, required.Pending, required.SignedInWith, returnUrl, clientId, cancellationToken, "fc", idToken);
             return new FranceConnectOutcome(FirstLoginJourney.UrlOf(flow), SignedIn: false);
         }
 
         var session = await PersonSession.SignInAsync(http, person, "fc", clock, idToken);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "fc", person.Id, clientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, "fc", person.Id, clientId));
+        await unitOfWork.CommitAsync(cancellationToken);
         return new FranceConnectOutcome(returnUrl, SignedIn: true);
     }
 
@@ -77,7 +63,7 @@ public sealed class FranceConnectSignIn(
             var linked = await persons.FindByIdAsync(link.PersonId, cancellationToken);
             if (linked is null || linked.IsClosed)
             {
-                await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "closed_account", link.PersonId, clientId), cancellationToken);
+                audit.Append(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "closed_account", link.PersonId, clientId));
                 return null;
             }
             link.LastUsedAt = now;
@@ -86,7 +72,7 @@ public sealed class FranceConnectSignIn(
 
         if (pivot.BirthDate is not { } birthDate)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "no_match", null, clientId, "birthdate=missing"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "no_match", null, clientId, "birthdate=missing"));
             return null;
         }
 
@@ -96,7 +82,7 @@ public sealed class FranceConnectSignIn(
         if (matches.Count != 1)
         {
             // Never the candidates' ids: an unmatched identity names nobody, even in the audit trail.
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, matches.Count == 0 ? "no_match" : "ambiguous", null, clientId), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, matches.Count == 0 ? "no_match" : "ambiguous", null, clientId));
             return null;
         }
 
@@ -109,13 +95,13 @@ public sealed class FranceConnectSignIn(
         {
             // The person is already linked to another FranceConnect identity: someone else with the same civil status,
             // or a change at FranceConnect. Either way an agent must look; nothing opens.
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "already_linked", person.Id, clientId), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectNotLinked, "already_linked", person.Id, clientId));
             logger.LogWarning(new EventId(2101, "FranceConnectAlreadyLinked"), "A second FranceConnect identity matched person {PersonId}", person.Id);
             return null;
         }
 
         links.Add(FranceConnectOptions.ProviderName, pivot.Subject, person.Id, now);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FranceConnectLinked, "matched", person.Id, clientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FranceConnectLinked, "matched", person.Id, clientId));
         return person;
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using CafConnect.Domain.Accounts;
-using CafConnect.IdP.Features.ProvisionalIdRecovery;
+using CafConnect.Domain.Identity;
 
 namespace CafConnect.IdP.Features.FranceConnect;
 
@@ -53,8 +53,8 @@ public static class PivotIdentityMatching
 
     private static bool Same(string? stored, string? certified)
     {
-        var a = ProvisionalIdReminderJourney.NormaliseName(stored);
-        return a.Length > 0 && a == ProvisionalIdReminderJourney.NormaliseName(certified);
+        var a = CivilStatusMatching.NormaliseName(stored);
+        return a.Length > 0 && a == CivilStatusMatching.NormaliseName(certified);
     }
 
     /// <summary>
@@ -63,8 +63,8 @@ public static class PivotIdentityMatching
     /// </summary>
     internal static bool GivenNamesAgree(string? stored, string? certified)
     {
-        var held = ProvisionalIdReminderJourney.NormaliseName(stored).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var given = ProvisionalIdReminderJourney.NormaliseName(certified).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var held = CivilStatusMatching.NormaliseName(stored).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var given = CivilStatusMatching.NormaliseName(certified).Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return held.Length > 0 && held.Length <= given.Length && held.SequenceEqual(given.Take(held.Length));
     }
 
@@ -75,14 +75,13 @@ public static class PivotIdentityMatching
         {
             Civility.Madame => "female",
             Civility.Monsieur => "male",
-            _ => person.Nir is { Length: 13 } nir ? nir[0] switch { '1' or '3' or '7' => "male", '2' or '4' or '8' => "female", _ => null } : null,
+            _ => Nir.TryParse(person.Nir, out var nir, out _) ? (nir.Sex == NirSex.Male ? "male" : "female") : null,
         };
         return held is not null && string.Equals(held, gender, StringComparison.Ordinal);
     }
 
     /// <summary>
-    /// With a NIR, its digits 6 to 10 are the INSEE code of the birth commune (département + commune; <c>99</c> + country
-    /// for a birth abroad; <c>20</c> for Corsica before its split into 2A and 2B). Without a NIR, the birth country and
+    /// With a NIR, the birth place it encodes (<see cref="Nir.BirthPlaceCode"/>, <see cref="Nir.IsBirthCommune"/>). Without a NIR, the birth country and
     /// city held must be INSEE codes (names are not compared: "SAINT-DENIS" exists in several départements).
     /// </summary>
     internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot)
@@ -94,20 +93,16 @@ public static class PivotIdentityMatching
             return false;
         }
 
-        if (person.Nir is { Length: 13 } nir)
+        if (person.Nir is not null)
         {
-            var nirPlace = nir.Substring(5, 5).ToUpperInvariant();
-            if (nirPlace.StartsWith("99", StringComparison.Ordinal))
-            {
-                return country == nirPlace;
-            }
-            if (country != PivotIdentity.FranceCountryCode || place.Length != 5)
+            // A NIR held but unreadable is uncertain: no match (never a fall back on the names of places).
+            if (!Nir.TryParse(person.Nir, out var nir, out _))
             {
                 return false;
             }
-            return nirPlace.StartsWith("20", StringComparison.Ordinal) && (place.StartsWith("2A", StringComparison.Ordinal) || place.StartsWith("2B", StringComparison.Ordinal))
-                ? nirPlace[2..] == place[2..]
-                : nirPlace == place;
+            return nir.IsForeignBorn
+                ? country == nir.BirthPlaceCode
+                : country == PivotIdentity.FranceCountryCode && nir.IsBirthCommune(place);
         }
 
         var heldCountry = (person.BirthCountry ?? string.Empty).Trim().ToUpperInvariant();

@@ -1,4 +1,5 @@
 using CafConnect.Application.Navigation;
+using CafConnect.Domain.Identity;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;

@@ -1,3 +1,5 @@
+using CafConnect.Application.Persistence;
+using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -6,18 +8,11 @@ using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Security;
-using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Throttling;
 
 namespace CafConnect.IdP.Features.Login;
 
-/// <summary>How the person identifies on the login page: the default NIR form, or "J'ai un identifiant provisoire".</summary>
-public enum LoginIdentifierKind
-{
-    Nir,
-    Provisional,
-}
-
+/// <param name="Kind">Which form the person used: the default NIR form, or « J'ai un identifiant provisoire ».</param>
 public sealed record LoginAttempt(LoginIdentifierKind Kind, string? Identifier, string? Password, string? ClientId);
 
 /// <summary>
@@ -32,30 +27,19 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
     public bool NeedsActions => Person is not null && PendingActions.Count > 0;
 }
 
-/// <summary>Settings of the login (<c>Accounts:*</c>).</summary>
-public sealed class LoginOptions
-{
-    public PasswordExpiryOptions PasswordExpiry { get; set; } = new();
-    public TimeSpan ContactReminderInterval { get; set; } = RequiredActionTriggers.DefaultContactReminderInterval;
-    /// <summary>How long « Passer » on « Mes autorisations » keeps the question from being asked again.</summary>
-    public TimeSpan DelegationReminderInterval { get; set; } = RequiredActionTriggers.DefaultDelegationReminderInterval;
-}
-
 /// <summary>
 /// Checks an identifier and a secret and, when they are right and nothing is pending, opens the person's session.
 /// A wrong identifier, a wrong password, a throttled attempt and a locked account are indistinguishable to the person
 /// typing (same message, same status) and to a stopwatch (each pays one Argon2id verification). Every credential check
-/// goes through <see cref="ILoginThrottle"/> (per account and per client IP, docs/security.md).
+/// goes through <see cref="ILoginThrottle"/> (per account and per client IP, docs/security.md). Whatever the outcome,
+/// the attempt commits once: its audit line with what it changed (last login, an upgraded hash, the session row).
 /// </summary>
 public sealed class LoginHandler(
-    PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, TermsOfUseCatalog terms, LoginOptions options,
+    PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, RequiredActionsStart requiredActions, IUnitOfWork unitOfWork,
     ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, LegacySecretVerifiers secrets)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
-
-    /// <summary>Roles that may use the file's shared legacy code for their own first login (seed 003).</summary>
-    private static readonly HouseholdRole[] LegacyCodeRoles = [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
 
     public static string WrongCredentialsMessage(LoginIdentifierKind kind) => kind == LoginIdentifierKind.Nir
         ? "Le numéro de Sécurité sociale ou le mot de passe est incorrect."
@@ -109,9 +93,10 @@ public sealed class LoginHandler(
         {
             // Refused before any check of the secret; the answer (and its cost) is that of a wrong password.
             hasher.VerifyAgainstDummy(password);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, person?.Id, attempt.ClientId,
-                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "account")}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, person?.Id, attempt.ClientId,
+                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "account")}"));
             LogFailure(logger, person?.Id);
+            await unitOfWork.CommitAsync(cancellationToken);
             return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
         }
 
@@ -125,33 +110,29 @@ public sealed class LoginHandler(
                 hasher.VerifyAgainstDummy(password);
             }
             await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, reason, person?.Id, attempt.ClientId), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, person?.Id, attempt.ClientId));
             LogFailure(logger, person?.Id);
+            await unitOfWork.CommitAsync(cancellationToken);
             return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
         }
         await throttle.SucceededAsync(gate, cancellationToken);
 
-        var now = clock.GetUtcNow();
-        person!.LastLoginAt = now;
-        await persons.SaveAsync(person, cancellationToken);
+        person!.LastLoginAt = clock.GetUtcNow();
+        person.ConcurrencyStamp = Guid.NewGuid();
 
-        var currentTerms = await terms.CurrentAsync(cancellationToken);
-        var pending = RequiredActionTriggers.Evaluate(person, new RequiredActionContext(
-            currentTerms?.Version ?? 0, now, signedInWith, options.PasswordExpiry, options.ContactReminderInterval)
-        {
-            DelegationReminderInterval = options.DelegationReminderInterval,
-        });
-        if (pending.Count > 0)
+        var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(person, SignInMethod.Password, attempt.ClientId, signedInWith), cancellationToken);
+        if (required.AnyPending)
         {
             // Right secret, but no session until the steps are done (the first-login flow opens it).
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginRequiredActions, string.Join(',', pending), person.Id, attempt.ClientId, $"secret={signedInWith}"), cancellationToken);
-            return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = pending };
+            await unitOfWork.CommitAsync(cancellationToken);
+            return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = required.Pending };
         }
 
         // A brand-new session for every authentication (no fixation); audited with that session's id.
         var session = await PersonSession.SignInAsync(http, person, "pwd", clock);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId));
+        await unitOfWork.CommitAsync(cancellationToken);
         return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith };
     }
 
@@ -180,7 +161,7 @@ public sealed class LoginHandler(
             .Select(m => m.Household!)
             .ToList();
         var legacyHashes = legacyFiles.Select(h => h.LegacySecretHash!).ToList();
-        if (legacyHashes.Count == 0 || secret.Length != 8 || !secret.All(char.IsAsciiDigit))
+        if (legacyHashes.Count == 0 || !LegacyCodePolicy.IsWellFormed(secret))
         {
             hasher.VerifyAgainstDummy(secret);
             return (false, PasswordKind.LegacyFileCode, person.PasswordHash is null && legacyHashes.Count == 0 ? "no_usable_credential" : "wrong_password");

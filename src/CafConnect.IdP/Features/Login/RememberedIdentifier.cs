@@ -1,3 +1,4 @@
+using CafConnect.Domain.Identity;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace CafConnect.IdP.Features.Login;

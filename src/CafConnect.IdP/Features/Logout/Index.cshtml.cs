@@ -1,3 +1,4 @@
+using CafConnect.Application.Persistence;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Audit;
 using Microsoft.AspNetCore.Authentication;
@@ -9,7 +10,7 @@ namespace CafConnect.IdP.Features.Logout;
 
 /// <summary>Logout asked by the person (or by a relying party that gave no ID token hint): confirm, then sign out.</summary>
 [AllowAnonymous]
-public sealed class LogoutPage(AuditTrail audit) : PageModel
+public sealed class LogoutPage(AuditTrail audit, IUnitOfWork unitOfWork) : PageModel
 {
     public bool SignedIn => User.Identity?.IsAuthenticated == true;
 
@@ -23,8 +24,9 @@ public sealed class LogoutPage(AuditTrail audit) : PageModel
         var franceConnectIdToken = SignedIn ? User.FranceConnectIdToken() : null;
         if (SignedIn)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.Logout, "user_initiated", User.PersonId(),
-                Details: franceConnectIdToken is null ? null : "franceconnect=true"), HttpContext.RequestAborted);
+            audit.Append(new AuditEntry(AuditEventTypes.Logout, "user_initiated", User.PersonId(),
+                Details: franceConnectIdToken is null ? null : "franceconnect=true"));
+            await unitOfWork.CommitAsync(HttpContext.RequestAborted);
         }
         var sessionId = User.FindFirst(CafConnect.IdP.Protocol.CafClaimTypes.SessionId)?.Value;
         await PersonSession.SignOutAsync(HttpContext, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);

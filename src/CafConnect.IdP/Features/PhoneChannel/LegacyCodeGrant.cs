@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -83,7 +84,7 @@ public sealed class PhoneChannelOptions
 /// </para>
 /// </summary>
 public sealed class LegacyCodeGrantHandler(
-    PersonDirectory persons, ISecretHasher hasher, LegacySecretVerifiers secrets, ILoginThrottle throttle, AuditTrail audit, TimeProvider clock,
+    PersonDirectory persons, ISecretHasher hasher, LegacySecretVerifiers secrets, ILoginThrottle throttle, AuditTrail audit, IUnitOfWork unitOfWork, TimeProvider clock,
     ILogger<LegacyCodeGrantHandler> logger, IOpenIddictApplicationManager applications, PhoneChannelOptions options)
 {
     public async Task<IResult> ExchangeAsync(HttpContext http, OpenIddictRequest request)
@@ -99,7 +100,7 @@ public sealed class LegacyCodeGrantHandler(
         {
             return Error(OpenIddictConstants.Errors.InvalidRequest, "The file_number parameter must be exactly 7 digits.");
         }
-        if (code is not { Length: LegacyCodePolicy.Length } || !code.All(char.IsAsciiDigit))
+        if (!LegacyCodePolicy.IsWellFormed(code))
         {
             return Error(OpenIddictConstants.Errors.InvalidRequest, "The legacy_code parameter must be exactly 8 digits.");
         }
@@ -113,8 +114,9 @@ public sealed class LegacyCodeGrantHandler(
         {
             // Refused before checking: the same answer and the same cost as a wrong code.
             hasher.VerifyAgainstDummy(code);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, holder?.Id, request.ClientId,
-                $"scope={Scope(gate.Decision.Refusal)};{FileDetail(file)}"), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, holder?.Id, request.ClientId,
+                $"scope={Scope(gate.Decision.Refusal)};{FileDetail(file)}"));
+            await unitOfWork.CommitAsync(cancellationToken);
             PhoneLog.Failed(logger, file?.Id);
             return WrongCode();
         }
@@ -123,21 +125,23 @@ public sealed class LegacyCodeGrantHandler(
         // code kept in a legacy format): no enumeration by timing. Checked like the web login's code (LegacySecretVerifiers).
         var reason = file?.LegacySecretHash is not { } hash
             ? Dummy(file is null ? "unknown_file" : "no_legacy_code")
-            : !await VerifyAndUpgradeAsync(file, hash) ? "wrong_code"
+            : !VerifyAndUpgrade(file, hash) ? "wrong_code"
             : holder is null ? "no_active_holder"
             : null;
         if (reason is not null)
         {
             await throttle.FailedAsync(gate, holder, request.ClientId, cancellationToken);
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, reason, holder?.Id, request.ClientId, FileDetail(file)), cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, holder?.Id, request.ClientId, FileDetail(file)));
+            await unitOfWork.CommitAsync(cancellationToken);
             PhoneLog.Failed(logger, file?.Id);
             return WrongCode();
         }
         await throttle.SucceededAsync(gate, cancellationToken);
 
         var principal = CreatePrincipal(holder!, file!, request.ClientId!, clock.GetUtcNow());
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.AuthenticationMethod, holder!.Id, request.ClientId, FileDetail(file)), cancellationToken);
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, holder.Id, request.ClientId, FileDetail(file)), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.AuthenticationMethod, holder!.Id, request.ClientId, FileDetail(file)));
+        audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, holder.Id, request.ClientId, FileDetail(file)));
+        await unitOfWork.CommitAsync(cancellationToken);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
 
         string Dummy(string why)
@@ -146,7 +150,7 @@ public sealed class LegacyCodeGrantHandler(
             return why;
         }
 
-        async Task<bool> VerifyAndUpgradeAsync(Household knownFile, string storedHash)
+        bool VerifyAndUpgrade(Household knownFile, string storedHash)
         {
             if (!secrets.VerifyAndUpgrade(code, storedHash, out var upgradedHash))
             {
@@ -155,8 +159,8 @@ public sealed class LegacyCodeGrantHandler(
             if (upgradedHash is not null)
             {
                 // A legacy format kept at import, or weaker Argon2id parameters: Argon2id from now on, as at the web login.
+                // Committed with the exchange's audit lines.
                 knownFile.LegacySecretHash = upgradedHash;
-                await persons.SaveFileAsync(knownFile, cancellationToken);
             }
             return true;
         }

@@ -1,8 +1,7 @@
-using System.Globalization;
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
-using CafConnect.IdP.Features.FirstLogin;
-using CafConnect.IdP.Features.Recovery;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -36,7 +35,7 @@ public sealed class ProvisionalIdReminderContext
 /// </summary>
 public sealed class ProvisionalIdReminderJourney(
     FlowStore flows, PersonDirectory persons, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding,
-    IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits, TimeProvider clock)
+    IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -44,7 +43,7 @@ public sealed class ProvisionalIdReminderJourney(
     public const string GivenNamesField = "GivenNames";
     public const string BirthDateField = "BirthDate";
     public const string ContactField = "Contact";
-    public const string FormField = FirstLoginJourney.FormField;
+    public const string FormField = StepResult.FormField;
 
     public async Task<(StepResult Result, bool Limited)> RequestAsync(HttpContext http, ProvisionalIdRequest request, CancellationToken cancellationToken)
     {
@@ -73,10 +72,11 @@ public sealed class ProvisionalIdReminderJourney(
             return (StepResult.Stay(errors), false);
         }
 
-        if (!await limiter.AllowAsync(limits, "provisional-id", http.Connection.RemoteIpAddress?.ToString(), contact!, cancellationToken))
+        if (!await limiter.AllowAsync(limits, "provisional-id", http.Connection.RemoteIpAddress, contact!, cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "provisional_id"), cancellationToken);
-            return (StepResult.Stay(FormField, RecoveryJourney.TooManyRequestsMessage), true);
+            audit.Append(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "provisional_id"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
         var candidates = await persons.ProvisionalHoldersBornOnAsync(birthDate, cancellationToken);
@@ -92,8 +92,9 @@ public sealed class ProvisionalIdReminderJourney(
                 new Dictionary<string, string> { ["identifier"] = match.ProvisionalId! }, match.Id, $"provisional-id-reminder:{flow.Id}"));
         }
         // The person only when matched: an unmatched request names nobody.
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalIdReminderRequested, match is null ? "no_match" : "sent", match?.Id,
-            Details: $"channel={channel}"), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.ProvisionalIdReminderRequested, match is null ? "no_match" : "sent", match?.Id,
+            Details: $"channel={channel}"));
+        await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go($"{ProvisionalIdReminderStates.SentPath}?flow={Uri.EscapeDataString(flow.Id)}"), false);
     }
 
@@ -129,25 +130,8 @@ public sealed class ProvisionalIdReminderJourney(
 
     private bool TryParseBirthDate(string? input, out DateOnly date, out string error)
     {
-        var text = (input ?? string.Empty).Trim();
-        error = string.Empty;
-        date = default;
-        if (text.Length == 0)
-        {
-            error = "Saisissez votre date de naissance.";
-            return false;
-        }
-        if (!DateOnly.TryParseExact(text, ["dd/MM/yyyy", "d/M/yyyy", "dd-MM-yyyy", "dd.MM.yyyy", "yyyy-MM-dd"], CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
-        {
-            error = "Saisissez une date de naissance valide au format JJ/MM/AAAA, par exemple 09/05/1990.";
-            return false;
-        }
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        if (date > today || date.Year < 1900)
-        {
-            error = "La date de naissance doit être passée et postérieure à 1900.";
-            return false;
-        }
-        return true;
+        var valid = BirthDateInput.TryParse(input, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), out date, out var reason);
+        error = valid ? string.Empty : BirthDateInput.MessageFor(reason, ownBirthDate: true);
+        return valid;
     }
 }

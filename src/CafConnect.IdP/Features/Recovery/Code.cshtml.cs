@@ -14,10 +14,10 @@ public sealed class CodePage(RecoveryJourney journey) : RecoveryPage(journey)
     [BindProperty]
     public string? Code { get; set; }
 
-    [BindProperty(SupportsGet = true, Name = "renvoye")]
+    [BindProperty(SupportsGet = true, Name = Application.CodeStep.VerificationCodeStep.ResentParameter)]
     public bool Resent { get; set; }
 
-    public Task<IActionResult> OnPostAsync() => RunAsync(step => Journey.VerifyCodeAsync(step, Code, HttpContext.RequestAborted));
+    public Task<IActionResult> OnPostAsync() => RunAsync(step => Journey.VerifyCodeAsync(step, Code, HttpContext.Connection.RemoteIpAddress, HttpContext.RequestAborted));
 
     public Task<IActionResult> OnPostResendSmsAsync() => RunAsync(step => Journey.ResendCodeAsync(step, ContactChannel.Sms, HttpContext.RequestAborted));
 

@@ -29,6 +29,12 @@ public sealed class RecoveryContext
     public ContactChannel Channel { get; set; }
     public string Contact { get; set; } = string.Empty;
 
+    /// <summary>
+    /// The guess budget the flow's code checks spend (<c>GuessBudget.Key</c>): the account's, or, for an identifier
+    /// without an account, a hash of the identifier (never the identifier itself).
+    /// </summary>
+    public string? GuessBudgetKey { get; set; }
+
     /// <summary>Whether the identifier was a provisional one (the login page opens in that mode afterwards).</summary>
     public bool Provisional { get; set; }
 }

@@ -1,7 +1,9 @@
+using CafConnect.Application.CodeStep;
+using CafConnect.Application.RateLimiting;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
-using CafConnect.IdP.Features.FirstLogin;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
@@ -10,6 +12,7 @@ using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Recovery;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Verification;
+using System.Net;
 
 namespace CafConnect.IdP.Features.Recovery;
 
@@ -23,9 +26,9 @@ public sealed record RecoveryStep(SelfServiceFlow Flow, RecoveryContext Context,
 /// whether an account exists; the request is limited per IP and per identifier.
 /// </summary>
 public sealed class RecoveryJourney(
-    FlowStore flows, PersonDirectory persons, ISecretHasher hasher, IVerificationCodeStore codes, INotificationOutbox outbox,
-    CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
-    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, TimeProvider clock)
+    FlowStore flows, PersonDirectory persons, ISecretHasher hasher, VerificationCodeStep codeStep,
+    CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
+    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -33,12 +36,11 @@ public sealed class RecoveryJourney(
     public static readonly TimeSpan LetterInterval = TimeSpan.FromDays(1);
 
     public const string IdentifierField = "Identifier";
-    public const string CodeField = FirstLoginJourney.CodeField;
-    public const string PasswordField = FirstLoginJourney.PasswordField;
-    public const string ConfirmationField = FirstLoginJourney.ConfirmationField;
-    public const string FormField = FirstLoginJourney.FormField;
+    public const string CodeField = "Code";
+    public const string PasswordField = "Password";
+    public const string ConfirmationField = "Confirmation";
+    public const string FormField = StepResult.FormField;
 
-    public const string TooManyRequestsMessage = "Vous avez fait trop de demandes. Pour votre sécurité, réessayez dans une heure.";
 
     // Placeholder contacts of decoy flows: valid for the code store, never delivered.
     private const string DecoyMobile = "0600000000";
@@ -52,16 +54,25 @@ public sealed class RecoveryJourney(
         {
             return (StepResult.Stay(IdentifierField, error), false);
         }
-        if (!await limiter.AllowAsync(limits, "password", http.Connection.RemoteIpAddress?.ToString(), identifier.Value, cancellationToken))
+        if (!await limiter.AllowAsync(limits, "password", http.Connection.RemoteIpAddress, identifier.Value, cancellationToken))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "password"), cancellationToken);
-            return (StepResult.Stay(FormField, TooManyRequestsMessage), true);
+            audit.Append(new AuditEntry(AuditEventTypes.RecoveryRateLimited, "password"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
         var found = await persons.FindByLoginIdentifierAsync(identifier, cancellationToken);
         var person = found is { IsClosed: false } ? found : null;
         var target = person is null ? null : PreferredContact(person, preferred: null);
-        var context = new RecoveryContext { Provisional = identifier.Kind == LoginIdentifierKind.Provisional };
+        var context = new RecoveryContext
+        {
+            Provisional = identifier.Kind == LoginIdentifierKind.Provisional,
+            // Every branch spends a guess budget: the account's when the identifier names one (open or not reachable
+            // by code), else the identifier's own, so a decoy flow is delayed and locked exactly like a real one.
+            GuessBudgetKey = (found is { IsClosed: false }
+                ? GuessBudget.ForAccount(found)
+                : GuessBudget.ForClaimedIdentity(identifier.Kind.ToString().ToLowerInvariant() + ":" + identifier.Value)).Key,
+        };
         (context.Channel, context.Contact) = target ?? (ContactChannel.Sms, DecoyMobile);
         var flow = await flows.CreateAsync(RecoveryStates.FlowType, RecoveryStates.Code, target is null ? null : person!.Id, null,
             RecoveryStates.StartPath, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
@@ -94,13 +105,14 @@ public sealed class RecoveryJourney(
                 var delivery = await reset.InTransactionAsync(async ct =>
                 {
                     var sentBy = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:{flow.Id}", ct);
-                    await audit.WriteAsync(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"), ct);
+                    audit.Append(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"));
                     return sentBy;
                 }, cancellationToken);
                 outcome = "provisional_" + delivery.Channel.ToString().ToLowerInvariant();
             }
         }
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id));
+        await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go(UrlOf(flow)), false);
     }
 
@@ -128,6 +140,8 @@ public sealed class RecoveryJourney(
     /// <summary>"Demander un nouveau code", by SMS or by mail: to that verified contact, else to the other one.</summary>
     public async Task<StepResult> ResendCodeAsync(RecoveryStep step, ContactChannel? channel, CancellationToken cancellationToken)
     {
+        // Sends are counted per flow (CodePurpose.PasswordRecovery): whether the other contact exists changes nothing
+        // in the answer, only where a real code goes.
         if (step.Person is not null && PreferredContact(step.Person, channel) is { } target)
         {
             (step.Context.Channel, step.Context.Contact) = target;
@@ -142,30 +156,27 @@ public sealed class RecoveryJourney(
             return StepResult.Stay(FormField, refused);
         }
         await flows.SaveAsync(step.Flow, cancellationToken);
-        return StepResult.Go(UrlOf(step.Flow) + "&renvoye=1");
+        return StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
     }
 
-    public async Task<StepResult> VerifyCodeAsync(RecoveryStep step, string? code, CancellationToken cancellationToken)
+    public async Task<StepResult> VerifyCodeAsync(RecoveryStep step, string? code, IPAddress? clientIp, CancellationToken cancellationToken)
     {
-        var typed = new string((code ?? string.Empty).Where(c => !char.IsWhiteSpace(c)).ToArray());
-        if (typed.Length != 6 || !typed.All(char.IsAsciiDigit))
+        var budget = step.Person is not null ? GuessBudget.ForAccount(step.Person)
+            // Flows started before budgets were kept in the context spend one of their own.
+            : GuessBudget.ForStoredKey(step.Context.GuessBudgetKey ?? GuessBudget.ForClaimedIdentity("flow:" + step.Flow.Id).Key);
+        var check = await codeStep.CheckAsync(new CheckCodeRequest(CodePurpose.PasswordRecovery, step.Flow.Id,
+            new CodeDestination(step.Context.Channel, step.Context.Contact, Deliver: step.Person is not null), code, budget, clientIp, step.Person?.Id, null), cancellationToken);
+        if (!check.Verified)
         {
-            return StepResult.Stay(CodeField, "Le code de vérification comporte 6 chiffres.");
+            return StepResult.Stay(CodeField, check.Error!);
         }
-        var result = await codes.CheckAsync(step.Flow.Id, step.Context.Channel, step.Context.Contact, typed, cancellationToken);
-        if (result.Outcome != CodeCheck.Verified || step.Person is null)
+        if (step.Person is null)
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeRejected, result.Outcome.ToString(), step.Person?.Id), cancellationToken);
-            return StepResult.Stay(CodeField, result.Outcome switch
-            {
-                CodeCheck.Wrong when result.AttemptsRemaining > 1 => $"Le code saisi est incorrect. Il vous reste {result.AttemptsRemaining} essais.",
-                CodeCheck.Wrong => "Le code saisi est incorrect. Il vous reste 1 essai.",
-                CodeCheck.Exhausted => "Le code saisi est incorrect. Trop d'essais : ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-                _ => "Ce code n'est plus valable. Demandez l'envoi d'un nouveau code.",
-            });
+            // A decoy's code is never delivered: reaching this means nothing a person could do; refuse like an old code.
+            return StepResult.Stay(CodeField, CodeStepMessages.Expired);
         }
         step.Flow.State = RecoveryStates.Password;
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id));
         await flows.SaveAsync(step.Flow, cancellationToken);
         return StepResult.Go(UrlOf(step.Flow));
     }
@@ -195,19 +206,20 @@ public sealed class RecoveryJourney(
         {
             await reset.SetPersonalPasswordAsync(person, password!, $"password-reset:{step.Flow.Id}", ct);
             step.Flow.CompletedAt = clock.GetUtcNow();
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id), ct);
+            audit.Append(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id));
             return true;
         }, cancellationToken);
         // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
         // failures counted against it no longer mean anything. After the commit: only a password really set unlocks.
         await throttle.ResetAsync(person.Id, "password_recovery", cancellationToken);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go("/connexion?motdepasse=modifie" + (step.Context.Provisional ? "&mode=provisoire" : string.Empty));
     }
 
     /// <summary>"Quitter": the flow ends; nothing changed.</summary>
     public async Task<StepResult> QuitAsync(RecoveryStep step, CancellationToken cancellationToken)
     {
-        await audit.WriteAsync(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id), cancellationToken);
+        audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id));
         await flows.VoidAsync(step.Flow, cancellationToken);
         return StepResult.Go("/connexion" + (step.Context.Provisional ? "?mode=provisoire" : string.Empty));
     }
@@ -226,25 +238,14 @@ public sealed class RecoveryJourney(
         };
     }
 
-    /// <summary>Issues a code for the flow's current target; a real one goes to the outbox, a decoy's goes nowhere.</summary>
+    /// <summary>Issues a code for the flow's current target (the code step); a real one goes to the outbox, a decoy's goes nowhere.</summary>
     private async Task<string?> SendCodeAsync(RecoveryStep step, CancellationToken cancellationToken)
     {
-        var channel = step.Context.Channel;
-        var issue = await codes.IssueAsync(step.Flow.Id, channel, step.Context.Contact, cancellationToken);
-        if (!issue.Issued)
+        var sent = await codeStep.SendAsync(new SendCodeRequest(CodePurpose.PasswordRecovery, step.Flow.Id,
+            new CodeDestination(step.Context.Channel, step.Context.Contact, Deliver: step.Person is not null), step.Person?.Id, null), cancellationToken);
+        if (!sent.Sent)
         {
-            return issue.Refusal == CodeRefusal.TooSoon
-                ? $"Un code vient de vous être envoyé. Patientez {Math.Max(1, (int)Math.Ceiling(issue.RetryAfter.TotalSeconds))} secondes avant d'en demander un nouveau."
-                : "Vous avez demandé le nombre maximum de codes. Recommencez la démarche plus tard.";
-        }
-        if (step.Person is not null)
-        {
-            var validity = channel == ContactChannel.Sms ? "10 minutes" : "15 minutes";
-            outbox.Enqueue(new NotificationRequest(NotificationKind.VerificationCode,
-                channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email,
-                step.Context.Contact, new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = validity },
-                step.Person.Id, $"recovery-code:{step.Flow.Id}:{Guid.NewGuid():N}"));
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.RecoveryCodeSent, channel.ToString(), step.Person.Id), cancellationToken);
+            return sent.Refusal;
         }
         FlowStore.WriteContext(step.Flow, step.Context);
         return null;

@@ -9,6 +9,9 @@ namespace CafConnect.IdP.Features;
 /// <summary>The outcome of a step: go to a URL, or stay on the page with messages (field → French message).</summary>
 public sealed record StepResult(string? RedirectTo, IReadOnlyDictionary<string, string> Errors)
 {
+    /// <summary>The key of a message about the whole form rather than one field (shown above the form).</summary>
+    public const string FormField = "";
+
     public static StepResult Go(string url) => new(url, new Dictionary<string, string>());
     public static StepResult Stay(string field, string message) => new(null, new Dictionary<string, string> { [field] = message });
     public static StepResult Stay(IReadOnlyDictionary<string, string> errors) => new(null, errors);

@@ -1,4 +1,5 @@
 using System.Net;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Features.FirstLogin;
@@ -200,6 +201,8 @@ public sealed class LoginThrottlingTests(StoreKind kind)
             var throttle = scope.ServiceProvider.GetRequiredService<ILoginThrottle>();
             Assert.That(await throttle.ResetAsync(jeanne.Id, "password_recovery"), Is.True, "a lock was in force");
             Assert.That(await throttle.ResetAsync(jeanne.Id, "password_recovery"), Is.False, "nothing left to lift");
+            // The reset appends its audit line; the caller's use case (the recovery journey) commits it.
+            await scope.ServiceProvider.GetRequiredService<IUnitOfWork>().CommitAsync();
         }
 
         await AssertSignedIn(await LoginAsync(JeanneNir, DemoData.JeanneDupont.Password), "right password after the reset");

@@ -305,6 +305,31 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         });
     }
 
+    /// <summary>
+    /// Issue 20, item 3: the whole answer (status, headers, body), not only the body, is the same for a wrong code, an
+    /// unknown file number, a file whose code was a legacy format nobody can verify, and a closed holder's file.
+    /// </summary>
+    [Test]
+    public async Task Wrong_code_unknown_file_and_closed_holder_get_the_same_whole_answer()
+    {
+        var (file, _) = await NewFileAsync("63019485");
+        var (closedFile, closedHolder) = await NewFileAsync("63019486");
+        using (var scope = Host.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>();
+            (await db.Persons.SingleAsync(p => p.Id == closedHolder.Id)).ClosedAt = DateTimeOffset.UtcNow.AddDays(-1);
+            await db.SaveChangesAsync();
+        }
+        var answers = new List<(string Branch, string Snapshot)>
+        {
+            ("mauvais code", await ResponseSnapshot.OfAsync(await PhoneGrantAsync(file.FileNumber, "63019400"))),
+            ("dossier inconnu", await ResponseSnapshot.OfAsync(await PhoneGrantAsync(UnknownFileNumber(), "63019485"))),
+            ("titulaire clôturé", await ResponseSnapshot.OfAsync(await PhoneGrantAsync(closedFile.FileNumber, "63019486"))),
+        };
+        ResponseSnapshot.AssertAllEqual("phone grant", answers);
+        Assert.That(answers[0].Snapshot, Does.StartWith("status: 400\n").And.Contain("invalid_grant"));
+    }
+
     [Test]
     public async Task Success_is_audited_on_the_phone_channel_against_the_holder()
     {

@@ -9,6 +9,7 @@ using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Security;
+using CafConnect.Infrastructure.Throttling;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -96,15 +97,23 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
         });
     }
 
+    /// <summary>
+    /// Codes spend the account's guess budget (issue 12, item 3): while the account is locked even the right recovery
+    /// code is refused, exactly like a wrong one. Once the lock ends, recovery works and forgets the counters and the
+    /// lock level (before the code step, recovery lifted a lock in force: that was an unbudgeted way around the lock).
+    /// </summary>
     [Test]
-    public async Task Password_recovery_unlocks_a_locked_account()
+    public async Task A_locked_account_refuses_even_the_right_recovery_code_and_recovery_after_the_lock_forgets_the_counters()
     {
         // Three wrong passwords lock the account here (the default is ten; the delays before are switched off).
-        await using var host = HostStore.Start(kind, new Dictionary<string, string?>
+        var clock = new ManualClock();
+        await using var host = JourneyHost.Start(kind, new Dictionary<string, string?>
         {
+            ["Notifications:FileSink:Directory"] = HostStore.NewSinkDirectory(),
+            ["Recovery:RateLimit:KeyPrefix"] = $"test-{Guid.NewGuid():N}:",
             ["Throttling:LockAfterFailures"] = "3",
             ["Throttling:FreeFailures"] = "100",
-        });
+        }, services => services.AddSingleton<TimeProvider>(clock));
         var attacker = new OidcDriver(host.Host.CreateBrowser());
         for (var i = 0; i < 3; i++)
         {
@@ -115,18 +124,28 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
         Assert.That(locked.StatusCode, Is.EqualTo(HttpStatusCode.OK), "locked: even the right password is refused");
         Assert.That((await host.Sms.WaitForAsync(JeanneMobile)).Text, Does.Contain("temporairement bloqué"), "the owner is told of the lock");
 
-        var person = new RecoveryDriver(host.Host.CreateBrowser());
-        var codePage = await person.RequestCodePageAsync(JeanneNir);
+        var during = new RecoveryDriver(host.Host.CreateBrowser());
+        var codePage = await during.RequestCodePageAsync(JeanneNir);
         var code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(JeanneMobile, alreadySeen: 1)).Text);
+        var refused = await during.Pages.PostAsync(codePage, new Dictionary<string, string> { ["Code"] = code });
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "the right code during the lock is refused");
+        Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("Le code saisi est incorrect. Il vous reste 4 essais."), "like a wrong code");
+
+        clock.Advance(TimeSpan.FromMinutes(16));
+        var person = new RecoveryDriver(host.Host.CreateBrowser());
+        codePage = await person.RequestCodePageAsync(JeanneNir);
+        code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(JeanneMobile, alreadySeen: 2)).Text);
         var passwordPage = FirstLoginDriver.Next(await person.Pages.PostAsync(codePage, new Dictionary<string, string> { ["Code"] = code }));
         FirstLoginDriver.Next(await person.Pages.PostAsync(passwordPage, new Dictionary<string, string> { ["Password"] = NewPassword, ["Confirmation"] = NewPassword }));
+        var jeanne = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == JeanneNir));
+        var state = await host.Host.Services.GetRequiredService<IThrottleStore>().GetAsync(ThrottleKeys.ForPerson(jeanne.Id));
+        Assert.That(state?.Locks ?? 0, Is.Zero, "recovery forgot the lock level");
 
         var login = await owner.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), JeanneNir, NewPassword);
-        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), "the lock is lifted: " + await OidcDriver.ErrorsOf(login));
+        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), "the lock is over: " + await OidcDriver.ErrorsOf(login));
         Assert.That(login.Headers.Location!.OriginalString, Is.EqualTo("/mon-compte"));
-        var jeanne = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == JeanneNir));
-        var unlocked = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.PersonId == jeanne.Id && e.Type == AuditEventTypes.AccountUnlocked).ToListAsync());
-        Assert.That(unlocked.Select(e => e.Outcome), Is.EqualTo(new[] { "password_recovery" }));
+        var rejected = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.PersonId == jeanne.Id && e.Type == AuditEventTypes.RecoveryCodeRejected).ToListAsync());
+        Assert.That(rejected.Select(e => e.Outcome), Is.EqualTo(new[] { "locked" }), "the refusal is audited as such");
     }
 
     [Test]
