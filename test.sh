@@ -2,7 +2,8 @@
 # Runs every test of CafConnect, on a fresh machine as on a developer's.
 #  - installs what is missing (PostgreSQL, Redis, Chromium, Node/npm, promtool) with apt-get;
 #  - starts a private PostgreSQL cluster and a Redis server on 127.0.0.1 (ports of their own) for this run only,
-#    and stops them at the end whatever happens;
+#    and stops them at the end whatever happens (tools/test-servers.sh; the cluster lives in a fresh directory under
+#    /tmp, so a checkout below a private directory such as /root works; that start-up is self-tested first);
 #  - runs the whole NUnit suite: every store-dependent test runs on SQLite *and* on PostgreSQL (+ Redis);
 #  - ends with one line: "N passed, N failed, N skipped".
 # Usage: ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Login]
@@ -13,6 +14,7 @@ cd "$root"
 run_dir="$root/.test-run"
 pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
 redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
+export CAFCONNECT_TEST_PG_PORT="$pg_port" CAFCONNECT_TEST_REDIS_PORT="$redis_port"
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -33,31 +35,6 @@ install_missing() {
   command -v dotnet >/dev/null 2>&1 || { log "the .NET 10 SDK is required (dotnet not found)"; exit 2; }
 }
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
-
-# PostgreSQL refuses to run as root: the cluster belongs to the postgres user when we are root.
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-start_servers() {
-  rm -rf "$run_dir" && mkdir -p "$run_dir/pg" "$run_dir/redis"
-  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$run_dir/pg"
-  log "starting PostgreSQL on 127.0.0.1:$pg_port"
-  as_pg "$(pg_bin)/initdb" -D "$run_dir/pg/data" -U postgres -A trust --no-sync >"$run_dir/pg-init.log" 2>&1 || { cat "$run_dir/pg-init.log"; exit 2; }
-  as_pg "$(pg_bin)/pg_ctl" -D "$run_dir/pg/data" -l "$run_dir/pg/server.log" -w -t 60 \
-    -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $run_dir/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null \
-    || { cat "$run_dir/pg/server.log"; exit 2; }
-  log "starting Redis on 127.0.0.1:$redis_port"
-  redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
-    --dir "$run_dir/redis" --pidfile "$run_dir/redis/redis.pid" --logfile "$run_dir/redis/redis.log" >/dev/null
-  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  redis-cli -p "$redis_port" ping >/dev/null || { log "Redis did not start"; exit 2; }
-}
-
-stop_servers() {
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-  [ -d "$run_dir/pg/data" ] && as_pg "$(pg_bin)/pg_ctl" -D "$run_dir/pg/data" -m immediate stop >/dev/null 2>&1 || true
-}
-
 # The browser tests' axe-core and the interop relying party (openid-client) come from npm with lock files:
 # installed again only when node_modules is missing or the lock file changed since the last install.
 npm_ci_when_needed() {
@@ -75,8 +52,11 @@ install_missing
 npm_ci_when_needed tests/Browser
 npm_ci_when_needed tests/Interop
 npm_ci_when_needed tests/FranceConnectStandIn
-trap stop_servers EXIT
-start_servers
+# The servers' start-up is checked first from a checkout under a mode-700 directory (a clone in /root): a cluster
+# the postgres user cannot reach must fail here in seconds, not for the next person who clones the project.
+tools/test-servers.sh self-test || { log "the test servers cannot start from a private checkout (see above)"; exit 2; }
+trap 'tools/test-servers.sh stop' EXIT
+tools/test-servers.sh start || exit 2
 
 export CAFCONNECT_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Pooling=true;Maximum Pool Size=50"
 export CAFCONNECT_TEST_REDIS="127.0.0.1:$redis_port"

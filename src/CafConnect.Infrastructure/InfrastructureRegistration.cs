@@ -55,6 +55,7 @@ public static class InfrastructureRegistration
         services.AddScoped<Admin.FileEventService>();
         services.AddScoped<Admin.ApplicantRegistration>();
         services.AddScoped<Admin.AgentProvisionalPassword>();
+        services.AddScoped<Admin.OperatorCaller>();
         services.AddScoped<Admin.AgentProvisionalPasswordEndpoint>();
         services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));
         services.AddCafConnectVerification(configuration, storage.Provider);

@@ -136,6 +136,86 @@ public abstract class AuditCommandsTests
         Assert.That(result.Err, Does.Contain("Store:"));
     }
 
+    private const string Escape = "\u001b]0;pwned\u0007\u001b[2J\u009b31m\u202Eevil";
+
+    private async Task AddHostileRowAsync() => await Cli.WithServicesAsync(async services =>
+    {
+        var db = services.GetRequiredService<CafConnectDbContext>();
+        // What a caller could get written: a client id, a user agent or details chosen by whoever reached an audited endpoint.
+        db.AuditEvents.Add(new AuditEvent
+        {
+            PersonId = _jeanne, OccurredAt = Base.AddHours(4), Type = AuditEventTypes.LoginFailed, Outcome = "ok;=1+1",
+            ClientId = "x;@SUM(A1:A9)", Channel = "web", IpAddress = "203.0.113.7", SessionId = "s, -2+3",
+            CorrelationId = Escape, Details = "a\t=cmd|' /C calc'!A0\r\n+HYPERLINK(\"http://x\");\"=2\"",
+        });
+        return await db.SaveChangesAsync();
+    });
+
+    /// <summary>The cells a spreadsheet sees with this separator, quotes honoured (RFC 4180) or not (a naive reader).</summary>
+    private static IEnumerable<string> CellsAsRead(string line, char separator, bool honourQuotes)
+    {
+        if (!honourQuotes)
+        {
+            return line.Split(separator);
+        }
+        var cells = new List<string>();
+        var current = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { current.Append('"'); i++; }
+                else if (c == '"') { quoted = false; }
+                else { current.Append(c); }
+            }
+            else if (c == '"') { quoted = true; }
+            else if (c == separator) { cells.Add(current.ToString()); current.Clear(); }
+            else { current.Append(c); }
+        }
+        cells.Add(current.ToString());
+        return cells;
+    }
+
+    [Test]
+    public async Task CSV_cells_never_start_a_formula_for_comma_or_semicolon_readers_and_carry_no_control_character()
+    {
+        await AddHostileRowAsync();
+        var result = await QueryAsync("--person", _jeanne.ToString(), "--format", "csv");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        var lines = result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.That(lines, Has.Length.EqualTo(5), "one line per event: no CR or LF inside a cell");
+        var hostile = lines.Single(l => l.Contains("pwned", StringComparison.Ordinal));
+        Assert.That(hostile.Where(char.IsControl), Is.Empty);
+        foreach (var separator in new[] { ',', ';' })
+        {
+            foreach (var honourQuotes in new[] { true, false })
+            {
+                foreach (var cell in CellsAsRead(hostile, separator, honourQuotes))
+                {
+                    var start = cell.TrimStart(' ', '"');
+                    Assert.That(start.Length == 0 || start[0] is not ('=' or '+' or '-' or '@' or '\t' or '\r'), Is.True,
+                        $"separator '{separator}', quotes {(honourQuotes ? "honoured" : "ignored")}: cell «{cell}» starts a formula");
+                }
+            }
+        }
+        // Nothing is lost: the escaped characters stay readable.
+        Assert.That(hostile, Does.Contain("\\u{001B}]0").And.Contain("\\u{202E}evil").And.Contain("calc"));
+    }
+
+    [Test]
+    public async Task The_table_never_passes_control_characters_or_escape_sequences_to_the_terminal()
+    {
+        await AddHostileRowAsync();
+        var result = await QueryAsync("--person", _jeanne.ToString());
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Out.Where(c => c != '\n' && c != '\r' && (char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)), Is.Empty);
+        Assert.That(result.Out, Does.Contain("4 event(s)"));
+    }
+
     [TestCase(new[] { "--from", "2026-03-01", "--to", "2026-03-02" }, "exactly one of --person and --nir")]
     [TestCase(new[] { "--person", "nope", "--from", "2026-03-01", "--to", "2026-03-02" }, "--person: expected")]
     [TestCase(new[] { "--nir", "123", "--from", "2026-03-01", "--to", "2026-03-02" }, "--nir:")]

@@ -193,6 +193,53 @@ public abstract class FileCommandsTests
     }
 
     [Test]
+    public async Task An_application_id_and_an_event_id_already_applied_through_the_api_are_not_applied_again_from_the_cli()
+    {
+        var added = await Cli.RunAsync("clients", "add", "--id", "systeme-prestations", "--name", "Système de gestion des prestations",
+            "--kind", "service", "--generate-secret", "--scope", "cafconnect.admin");
+        Assert.That(added.ExitCode, Is.EqualTo(0), added.ToString());
+
+        // The API's door: the service with the authenticated service client as caller (what AdminApi passes it).
+        var apiCaller = new AdminCaller("systeme-prestations", null);
+        var request = AdminJson.TryParse<ApplicantRegistrationRequest>(OnlineApplication, out var parsed, out _) ? parsed! : throw new InvalidOperationException();
+        var fromApi = await Cli.WithServicesAsync(services => services.GetRequiredService<ApplicantRegistration>().RegisterAsync(request, apiCaller, CancellationToken.None));
+        Assert.That(fromApi.Status, Is.EqualTo(201));
+        var fileNumber = fromApi.Body!.Value.GetProperty("file_number").GetString()!;
+        const string mutation = """{"event_id":"SGP-MUT-1","type":"mutation","file_number":"0260311","new_file_number":"0260377"}""";
+        var eventRequest = AdminJson.TryParse<FileEventRequest>(mutation, out var parsedEvent, out _) ? parsedEvent! : throw new InvalidOperationException();
+        var eventFromApi = await Cli.WithServicesAsync(services => services.GetRequiredService<FileEventService>().ApplyAsync(eventRequest, apiCaller, CancellationToken.None));
+        Assert.That(eventFromApi.Status, Is.EqualTo(200));
+
+        // The same JSON through the CLI door: the same answer, nothing created or sent again.
+        var replay = await RegisterApplicantAsync(OnlineApplication);
+        Assert.That(replay.ExitCode, Is.EqualTo(0), replay.ToString());
+        Assert.That(replay.Out, Does.Contain($"was already registered: file number {fileNumber}"));
+        Assert.That(await QueryAsync(db => db.Households.CountAsync(h => h.Pending)), Is.EqualTo(1), "one file for one application");
+        Assert.That(await QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Kind == NotificationKind.ProvisionalPassword)), Is.EqualTo(1),
+            "no second provisional password voiding the first");
+        var eventReplay = await EventAsync(mutation);
+        Assert.That(eventReplay.ExitCode, Is.EqualTo(0), eventReplay.ToString());
+        Assert.That(eventReplay.Out, Does.Contain("was already applied"));
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(a => a.Type == AuditEventTypes.FileEventApplied)), Is.EqualTo(1));
+
+        // A new id from the CLI is recorded in the same namespace: the API then finds it.
+        const string second = """{"application_id":"CLI-DEM-9","channel":"papier","benefit":"aide_logement","applicant":{"civility":"M","birth_name":"Petit","given_names":"Jules","birth_date":"1994-03-08","postal_code":"69003"}}""";
+        var fromCli = await RegisterApplicantAsync(second);
+        Assert.That(fromCli.ExitCode, Is.EqualTo(0), fromCli.ToString());
+        var secondRequest = AdminJson.TryParse<ApplicantRegistrationRequest>(second, out var parsedSecond, out _) ? parsedSecond! : throw new InvalidOperationException();
+        var apiReplay = await Cli.WithServicesAsync(services => services.GetRequiredService<ApplicantRegistration>().RegisterAsync(secondRequest, apiCaller, CancellationToken.None));
+        Assert.That(apiReplay.Replayed, Is.True);
+        var cliAudit = await QueryAsync(db => db.AuditEvents.AsNoTracking().Where(a => a.Type == AuditEventTypes.ApplicantRegistered).Select(a => a.Details!).ToListAsync());
+        Assert.That(cliAudit, Has.Some.Contains("by=cli:").And.Some.Contains("for=client:systeme-prestations"));
+
+        // Naming a client that is not a service client of the admin API is a usage error.
+        var path = Path.Combine(_directory, "other.json");
+        await File.WriteAllTextAsync(path, OnlineApplication);
+        var wrongClient = await Cli.RunAsync("files", "register-applicant", "--json", path, "--client", "caf-fr");
+        Assert.That(wrongClient.ExitCode, Is.EqualTo(2), wrongClient.ToString());
+    }
+
+    [Test]
     public async Task A_paper_application_from_the_cli_sends_the_identifier_and_the_password_in_two_letters()
     {
         var result = await RegisterApplicantAsync(

@@ -14,7 +14,7 @@ namespace CafConnect.Cli.Commands;
 public static class AuditCommands
 {
     /// <summary>Days an audit row is kept when <c>Audit:RetentionDays</c> is not configured.</summary>
-    public const int DefaultRetentionDays = 400;
+    public const int DefaultRetentionDays = CafConnect.Infrastructure.Persistence.RetentionPolicy.DefaultAuditDays;
 
     /// <summary>A query never returns more than this many rows (narrow the window instead).</summary>
     public const int MaxRows = 100_000;
@@ -88,7 +88,9 @@ public static class AuditCommands
                 }
                 foreach (var row in rows)
                 {
-                    table.AddRow(Cells(row).Select(c => new Text(c)).ToArray());
+                    // Text, not markup, and never a control character: a value written by whoever reached an audited
+                    // endpoint must not drive the operator's terminal (escape sequences, bell, bidi overrides).
+                    table.AddRow(Cells(row).Select(c => new Text(OperatorText.Printable(c))).ToArray());
                 }
                 session.Console.Write(table);
                 session.Console.MarkupLine($"{rows.Count} event(s) for person {personId} from {Format(start)} to {Format(end)}.");
@@ -210,17 +212,36 @@ public static class AuditCommands
 
     internal static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
-    /// <summary>RFC 4180 quoting; a leading =, +, - or @ is neutralised so a spreadsheet never runs a cell as a formula.</summary>
+    /// <summary>
+    /// One CSV cell an operator can open in a spreadsheet, whether it splits on <c>,</c> or on <c>;</c> (French
+    /// locales): control characters shown as escapes (no CR, LF or tab to start a row or a cell), every place a reader
+    /// may start a cell — the beginning, and after each <c>,</c> or <c>;</c> should a reader ignore the quotes — never
+    /// starts with <c>= + - @</c> (a quote is put before it, as spreadsheets read text), and a cell holding a
+    /// separator or a quote is quoted (RFC 4180).
+    /// </summary>
     internal static string Csv(string value)
     {
-        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        var printable = OperatorText.Printable(value);
+        var builder = new System.Text.StringBuilder(printable.Length + 8);
+        var cellStart = true;
+        foreach (var c in printable)
         {
-            value = "'" + value;
+            // Spaces and quotes before the first character are skipped: a reader may trim them.
+            if (cellStart && c is not (' ' or '"'))
+            {
+                if (c is '=' or '+' or '-' or '@')
+                {
+                    builder.Append('\'');
+                }
+                cellStart = false;
+            }
+            builder.Append(c);
+            if (c is ',' or ';')
+            {
+                cellStart = true;
+            }
         }
-        if (value.IndexOfAny([',', '"', '\r', '\n']) < 0)
-        {
-            return value;
-        }
-        return "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        var text = builder.ToString();
+        return text.IndexOfAny([',', ';', '"']) < 0 ? text : "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
     }
 }

@@ -27,17 +27,19 @@ public static class FileCommands
             HelpName = "FILE",
             Required = true,
         };
+        var client = ClientOption();
         var command = new Command("register-applicant",
             "Register a first-time applicant: a pending file, an account if none, and a provisional password sent by SMS or "
             + "letter (two letters for a paper application). Prints the new file number, never the password. Sending the "
             + "same application id again changes nothing; the same id with other content is refused.")
         {
-            json,
+            json, client,
         };
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
             var request = await ReadAsync<ApplicantRegistrationRequest>(parseResult.GetRequiredValue(json), cancellationToken);
-            var response = await session.Get<ApplicantRegistration>().RegisterAsync(request, new AdminCaller(null, CliSession.OperatorName), cancellationToken);
+            var caller = await CallerAsync(session, parseResult.GetValue(client), cancellationToken);
+            var response = await session.Get<ApplicantRegistration>().RegisterAsync(request, caller, cancellationToken);
             ThrowIfProblem(response);
             var body = response.Body!.Value;
             var fileNumber = body.GetProperty("file_number").GetString()!;
@@ -51,6 +53,20 @@ public static class FileCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static Option<string?> ClientOption() => new("--client")
+    {
+        Description = "The service client whose ids the JSON carries (the benefits system's client at the admin API): an id "
+            + "already applied through the API is not applied again. Default: the only service client with the scope cafconnect.admin",
+        HelpName = "CLIENT_ID",
+    };
+
+    /// <summary>The operator, acting in the id namespace of the service client (decision 20: one id, one application, whichever door).</summary>
+    private static async Task<AdminCaller> CallerAsync(CliSession session, string? clientId, CancellationToken cancellationToken)
+    {
+        var (caller, problem) = await session.Get<OperatorCaller>().ResolveAsync(CliSession.OperatorName, clientId, cancellationToken);
+        return caller ?? throw CliException.Usage(problem!);
     }
 
     /// <summary>The JSON file of one admin request, with the API's rules (size, snake_case, unknown fields refused).</summary>
@@ -92,16 +108,18 @@ public static class FileCommands
             HelpName = "FILE",
             Required = true,
         };
+        var client = ClientOption();
         var command = new Command("event",
             "Apply a file event (person added or removed, separation, mutation, NIR attached, death, file opened). "
             + "Sending the same event id again changes nothing; the same id with other content is refused.")
         {
-            json,
+            json, client,
         };
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
             var request = await ReadAsync<FileEventRequest>(parseResult.GetRequiredValue(json), cancellationToken);
-            var response = await session.Get<FileEventService>().ApplyAsync(request, new AdminCaller(null, CliSession.OperatorName), cancellationToken);
+            var caller = await CallerAsync(session, parseResult.GetValue(client), cancellationToken);
+            var response = await session.Get<FileEventService>().ApplyAsync(request, caller, cancellationToken);
             ThrowIfProblem(response);
             session.Console.MarkupLine(response.Replayed
                 ? $"Event [bold]{Markup.Escape(request!.EventId!)}[/] was already applied: nothing changed."

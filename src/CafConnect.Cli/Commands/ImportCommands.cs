@@ -71,6 +71,8 @@ public static class ImportCommands
 
             var summary = $"rows read={report.RowsRead}; rows {(report.DryRun ? "valid" : "imported")}={report.RowsImported}; " +
                 $"files={report.HouseholdsImported}; refused={report.Problems.Count}; warnings={report.Warnings.Count}; " +
+                // Rows that named an existing person with another civil status (issue 18): counted in the audit row.
+                $"identity_conflicts={report.Problems.Count(p => p.Reason.EndsWith(CafConnect.Domain.Imports.ImportReconciliation.CivilStatusConflict, StringComparison.Ordinal))}; " +
                 $"elapsed={report.Elapsed.TotalSeconds:F1}s; rate={report.RowsImported / Math.Max(0.001, report.Elapsed.TotalSeconds):F0} rows/s";
             session.Console.MarkupLine(Markup.Escape((report.DryRun ? "Dry run, nothing written: " : "Imported: ") + summary));
             if (!report.DryRun)

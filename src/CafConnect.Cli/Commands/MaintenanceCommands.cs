@@ -15,17 +15,11 @@ namespace CafConnect.Cli.Commands;
 /// </summary>
 public static class MaintenanceCommands
 {
-    /// <summary>
-    /// Longer than a refresh token lives (14 days): <c>incident revoke</c> still finds every session whose tokens may
-    /// still work, and which clients to send logout tokens for.
-    /// </summary>
-    public const int DefaultSessionRetentionDays = 30;
+    /// <summary>See <see cref="RetentionPolicy.DefaultSessionDays"/> (also shown on « Données personnelles »).</summary>
+    public const int DefaultSessionRetentionDays = RetentionPolicy.DefaultSessionDays;
 
-    /// <summary>
-    /// Long enough for any retry of the benefits system: a request resent after its answer was purged would be applied
-    /// again (a second file for the same application).
-    /// </summary>
-    public const int DefaultIdempotencyRetentionDays = 180;
+    /// <summary>See <see cref="RetentionPolicy.DefaultAdminRequestDays"/>.</summary>
+    public const int DefaultIdempotencyRetentionDays = RetentionPolicy.DefaultAdminRequestDays;
 
     public static Command Create(GlobalOptions globals) => new("maintenance", "Housekeeping of the store")
     {

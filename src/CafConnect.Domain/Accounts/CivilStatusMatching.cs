@@ -54,6 +54,29 @@ public static class CivilStatusMatching
         return nameMatches & givenMatches & dateMatches;
     }
 
+    /// <summary>
+    /// Whether a record found by an identifier (a NIR, a provisional identifier) is the person a civil status describes:
+    /// the agency's systems (applications, file events, the import) name people by NIR, and a NIR alone is not proof
+    /// of identity (it can be mistyped, or claimed by whoever applied first). The same comparison as « Créer Mon
+    /// Compte » (<see cref="Matches"/>), so every door that attaches a record to an account decides the same way.
+    /// </summary>
+    /// <remarks>
+    /// Both sides are records here (not a person typing from memory), so the given names compare both ways: one record
+    /// may hold all of them and the other only the first.
+    /// </remarks>
+    public static bool IsSamePerson(PersonAccount found, CivilStatusClaim claim)
+    {
+        if (claim.BirthDate is not { } birthDate)
+        {
+            return false;
+        }
+        var claimedName = NormaliseName(claim.BirthName);
+        var nameMatches = claimedName.Length > 0 & NormaliseName(found.BirthName) == claimedName;
+        var givenMatches = GivenNamesMatch(found.GivenNames, claim.GivenNames) | GivenNamesMatch(claim.GivenNames, found.GivenNames);
+        var dateMatches = found.BirthDate == birthDate;
+        return nameMatches & givenMatches & dateMatches;
+    }
+
     /// <summary>Age in whole years on <paramref name="today"/> (a person born on 29 February turns a year older on 1 March).</summary>
     public static int AgeOn(DateOnly birthDate, DateOnly today)
     {
@@ -73,3 +96,6 @@ public static class CivilStatusMatching
         return country is "FRANCE" or "99100";
     }
 }
+
+/// <summary>A civil status as another system states it (an application, a file event, an import row), to compare with a record.</summary>
+public sealed record CivilStatusClaim(string? BirthName, string? GivenNames, DateOnly? BirthDate);

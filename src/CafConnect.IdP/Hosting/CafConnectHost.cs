@@ -179,6 +179,10 @@ public static class CafConnectHost
         services.AddScoped<CafConnect.IdP.Features.AccountCreation.AccountCreationJourney>();
         services.AddScoped<CafConnect.IdP.Features.Account.HouseholdInvitationService>();
         services.AddSingleton<RememberedIdentifier>();
+        // « Besoin d'aide ? » and the public-service pages (accessibility, legal notice, personal data, cookies).
+        services.AddSingleton(configuration.GetSection("Help").Get<CafConnect.IdP.Features.PublicInformation.HelpOptions>() ?? new());
+        services.AddSingleton(configuration.GetSection("Legal").Get<CafConnect.IdP.Features.PublicInformation.LegalNoticeOptions>() ?? new());
+        services.AddSingleton<CafConnect.IdP.Features.PublicInformation.RetentionFigures>();
         services.AddScoped<DemoData>();
         services.AddHttpClient();
     }

@@ -45,6 +45,22 @@ public sealed class PersonDirectory(CafConnectDbContext db)
     public Task<PersonAccount?> FindByLoginIdentifierAsync(LoginIdentifier identifier, CancellationToken cancellationToken = default) =>
         identifier.Kind == LoginIdentifierKind.Nir ? FindByNirAsync(identifier.Value, cancellationToken) : FindByProvisionalIdAsync(identifier.Value, cancellationToken);
 
+    /// <summary>
+    /// The one way the agency's systems find a person (applications, file events, the CLI): by identifier, and — when
+    /// the request states a civil status — only if it is the same person (<see cref="CivilStatusMatching.IsSamePerson"/>).
+    /// A NIR alone is not proof: a record found with another civil status is reported as a mismatch, never returned as
+    /// the person, so nothing is attached to it.
+    /// </summary>
+    public async Task<PersonLookup> FindSamePersonAsync(LoginIdentifier identifier, CivilStatusClaim? claim, CancellationToken cancellationToken = default)
+    {
+        var found = await FindByLoginIdentifierAsync(identifier, cancellationToken);
+        if (found is null)
+        {
+            return PersonLookup.NotFound;
+        }
+        return claim is null || CivilStatusMatching.IsSamePerson(found, claim) ? new PersonLookup(found, null) : new PersonLookup(null, found);
+    }
+
     /// <summary>Open accounts with a provisional identifier born that day (the few candidates of "Identifiant provisoire oublié ?").</summary>
     public async Task<IReadOnlyList<PersonAccount>> ProvisionalHoldersBornOnAsync(DateOnly birthDate, CancellationToken cancellationToken = default) =>
         await db.Persons.Where(p => p.ProvisionalId != null && p.BirthDate == birthDate && p.ClosedAt == null).ToListAsync(cancellationToken);
@@ -79,4 +95,15 @@ public sealed class PersonDirectory(CafConnectDbContext db)
         person.ConcurrencyStamp = Guid.NewGuid();
         await db.SaveChangesAsync(cancellationToken);
     }
+}
+
+/// <summary>
+/// What <see cref="PersonDirectory.FindSamePersonAsync"/> found: the person, nobody, or a record with this identifier
+/// whose civil status differs (<see cref="Mismatch"/>, kept only to audit the refusal).
+/// </summary>
+public sealed record PersonLookup(PersonAccount? Person, PersonAccount? Mismatch)
+{
+    public static readonly PersonLookup NotFound = new(null, null);
+
+    public bool IsMismatch => Mismatch is not null;
 }

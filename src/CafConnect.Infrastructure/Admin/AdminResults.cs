@@ -27,6 +27,14 @@ public sealed record AdminProblem(int Status, string Code, string Title, string 
     public static AdminProblem Unprocessable(string code, string detail) => new(422, code, "The request cannot be applied to the current state.", detail);
 
     public static AdminProblem Conflict(string code, string detail) => new(409, code, "The request conflicts with the current state.", detail);
+
+    /// <summary>
+    /// The identifier names an account whose civil status is not the one the request states: never merged, an agent
+    /// checks who is who. The text never repeats the NIR or the civil status.
+    /// </summary>
+    public static AdminProblem CivilStatusMismatch(string field) => Conflict("civil_status_mismatch",
+        $"An account already has the identifier in {field} with a different civil status (birth name, given names, birth date); "
+        + "nothing was attached to it. An agent must check the person's identity.");
 }
 
 /// <summary>The answer to an admin request: a success (status and JSON body) or a problem.</summary>
@@ -37,25 +45,40 @@ public sealed record AdminResponse(int Status, JsonElement? Body, AdminProblem? 
 
     public bool Succeeded => Problem is null;
 
+    /// <summary>
+    /// An audit row to keep although the request is refused (its transaction is rolled back): a refusal that is itself
+    /// a security event, such as a civil-status mismatch.
+    /// </summary>
+    public Audit.AuditEntry? RefusalAudit { get; init; }
+
     public static AdminResponse Success(int status, object body) =>
         new(status, JsonSerializer.SerializeToElement(body, AdminJson.Options), null);
 
     public static AdminResponse Failure(AdminProblem problem) => new(problem.Status, null, problem);
 }
 
-/// <summary>Who calls: the admin client (API) or the operator (CLI). Recorded in the audit trail.</summary>
+/// <summary>
+/// Who calls: the admin client (API) or the operator (CLI). Recorded in the audit trail. An operator sends what a
+/// service client could not send itself (<see cref="OnBehalfOfClientId"/>): its request ids are that client's.
+/// </summary>
 public sealed record AdminCaller(string? ClientId, string? Operator)
 {
-    public string AuditDetails => ClientId is not null ? $"by=client:{ClientId}" : $"by=cli:{Operator}";
+    /// <summary>CLI only: the service client whose application and event ids the operator's request carries.</summary>
+    public string? OnBehalfOfClientId { get; init; }
+
+    public string AuditDetails => ClientId is not null
+        ? $"by=client:{ClientId}"
+        : $"by=cli:{Operator}" + (OnBehalfOfClientId is null ? string.Empty : $"; for=client:{OnBehalfOfClientId}");
 
     /// <summary>
     /// The namespace of the caller's request ids: two service clients may both send <c>EVT-1</c> without colliding.
-    /// A short digest of the client id (client ids have no length limit, the stored keys do: 160 and 200 characters);
-    /// the CLI, run by the agency's operators, has one namespace of its own.
+    /// A short digest of the client id (client ids have no length limit, the stored keys do: 160 and 200 characters).
+    /// One id is applied once whichever door it comes through (decision 20): the CLI uses the namespace of the service
+    /// client it acts for, and its own (<c>cli</c>) only when no service client exists.
     /// </summary>
-    public string IdempotencyScope => ClientId is null
+    public string IdempotencyScope => (ClientId ?? OnBehalfOfClientId) is not { } scopeClient
         ? "cli"
-        : "c" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ClientId)))[..16];
+        : "c" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(scopeClient)))[..16];
 
     /// <summary>The key of one request of this caller: <c>kind:scope:id</c>, also the prefix of its outbox messages' keys.</summary>
     public string IdempotencyKey(string kind, string id) => $"{kind}:{IdempotencyScope}:{id}";

@@ -19,6 +19,10 @@ public sealed partial class AgentProvisionalPassword(PersonDirectory persons, Cr
     public Task<PersonAccount?> FindAsync(LoginIdentifier identifier, CancellationToken cancellationToken) =>
         persons.FindByLoginIdentifierAsync(identifier, cancellationToken);
 
+    /// <summary>The person a request names, checked against the civil status it states (if any).</summary>
+    public Task<PersonLookup> FindSamePersonAsync(PersonReference reference, CancellationToken cancellationToken) =>
+        persons.FindSamePersonAsync(reference.Identifier(), reference.CivilStatus(), cancellationToken);
+
     /// <summary>
     /// Issues it (password, revocations, message) without committing, and returns the audit entry naming the agent:
     /// the caller stores both in one transaction.
@@ -70,7 +74,16 @@ public sealed class AgentProvisionalPasswordEndpoint(AgentProvisionalPassword ag
         var requestId = request.RequestId ?? correlationId;
         return await idempotency.RunAsync(caller.IdempotencyKey("provisional-password", requestId), AdminJson.PayloadHash(request), async ct =>
         {
-            var person = await agents.FindAsync(request.Person!.Identifier(), ct);
+            var lookup = await agents.FindSamePersonAsync(request.Person!, ct);
+            if (lookup.IsMismatch)
+            {
+                return AdminResponse.Failure(AdminProblem.CivilStatusMismatch("person")) with
+                {
+                    RefusalAudit = new AuditEntry(AuditEventTypes.IdentityMismatchRefused, "provisional_password", lookup.Mismatch!.Id, caller.ClientId,
+                        $"request={requestId}; {caller.AuditDetails}"),
+                };
+            }
+            var person = lookup.Person;
             if (person is null)
             {
                 return AdminResponse.Failure(AdminProblem.Unprocessable("unknown_person", "No account has this identifier."));

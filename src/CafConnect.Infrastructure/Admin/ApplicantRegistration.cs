@@ -127,7 +127,19 @@ public sealed class ApplicantRegistration(
         if (details.Nir is not null)
         {
             Nir.TryParse(details.Nir, out var nir, out _);
-            person = await persons.FindByNirAsync(nir.Value, ct);
+            LoginIdentifier.TryParse(nir.Value, out var identifier, out _);
+            // The NIR finds an account only if the application describes the same person (the rule of « Créer Mon
+            // Compte »): else the first application naming a NIR would own every later file sent under it.
+            var lookup = await persons.FindSamePersonAsync(identifier, ClaimOf(details), ct);
+            if (lookup.IsMismatch)
+            {
+                return AdminResponse.Failure(AdminProblem.CivilStatusMismatch("applicant.nir")) with
+                {
+                    RefusalAudit = new AuditEntry(AuditEventTypes.IdentityMismatchRefused, "applicant", lookup.Mismatch!.Id, caller.ClientId,
+                        $"application={request.ApplicationId}; {caller.AuditDetails}"),
+                };
+            }
+            person = lookup.Person;
             if (person is { IsClosed: true })
             {
                 return AdminResponse.Failure(AdminProblem.Unprocessable("closed_account", "The account with this NIR is closed."));
@@ -145,10 +157,18 @@ public sealed class ApplicantRegistration(
             person = NewPerson(details, null, provisionalId.Value);
         }
         var isNew = db.Entry(person).State == EntityState.Detached;
+        // Decision 19: a new account with a NIR is someone's civil identity, claimed by an application nobody has
+        // checked yet. Its contact is the applicant's claim: it is not kept as the records' contact (other journeys
+        // trust that one) and nothing is sent to it; the provisional password goes by letter, to the address the
+        // agency's file holds. Without a NIR the account is the applicant's own new identifier: seed 000's SMS stays.
+        var claimsAnIdentity = isNew && person.Nir is not null;
         if (isNew)
         {
-            person.MobilePhone = mobile;
-            person.Email = email;
+            if (!claimsAnIdentity)
+            {
+                person.MobilePhone = mobile;
+                person.Email = email;
+            }
             db.Persons.Add(person);
         }
 
@@ -196,8 +216,11 @@ public sealed class ApplicantRegistration(
             }
             else
             {
-                // Seed 000: by SMS when the application gave a mobile (not verified yet: the first login asks it), else by letter.
-                route = mobile is not null ? (NotificationChannel.Sms, mobile) : (NotificationChannel.Letter, CredentialReset.LetterRecipient(person));
+                // Seed 000: by SMS when the application gave a mobile (not verified yet: the first login asks it), else by
+                // letter; a new account with a NIR always by letter (decision 19).
+                route = mobile is not null && !claimsAnIdentity
+                    ? (NotificationChannel.Sms, mobile)
+                    : (NotificationChannel.Letter, CredentialReset.LetterRecipient(person));
             }
             // An existing account: its verified mobile, else a letter (never the application's unverified contact).
             var sent = await credentials.IssueProvisionalPasswordAsync(person, keyPrefix + ":password", ct, isNew ? route : null, extra);
@@ -229,6 +252,9 @@ public sealed class ApplicantRegistration(
             password_valid_until = validUntil?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         });
     }
+
+    private static CivilStatusClaim ClaimOf(ApplicantDetails details) =>
+        new(details.BirthName, details.GivenNames, PersonReference.ParseDate(details.BirthDate));
 
     /// <summary>7 random digits not used by any file (the file-number rule: exactly 7 digits, leading zeros kept).</summary>
     private async Task<string> NewFileNumberAsync(CancellationToken ct)

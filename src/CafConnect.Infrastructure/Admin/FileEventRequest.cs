@@ -61,7 +61,10 @@ public sealed class FileEventRequestValidator : AbstractValidator<FileEventReque
         RuleFor(e => e.NewFileNumber).NotEqual(e => e.FileNumber).When(e => needsNewFile.Contains(e.Type) && e.NewFileNumber is not null)
             .OverridePropertyName("new_file_number").WithMessage("new_file_number must differ from file_number");
         RuleFor(e => e.Person).NotNull().When(e => needsPerson.Contains(e.Type)).OverridePropertyName("person").WithMessage("person is required");
-        RuleFor(e => e.Person!).SetValidator(new PersonReferenceValidator()).When(e => e.Person is not null).OverridePropertyName("person");
+        // person_added attaches someone to a family's file: the benefits system states who (civil status), and an account
+        // found by the identifier is that person only if it matches (never by NIR alone).
+        RuleFor(e => e.Person!).SetValidator(new PersonReferenceValidator(civilStatusRequired: true)).When(e => e.Person is not null && e.Type == FileEventTypes.PersonAdded).OverridePropertyName("person");
+        RuleFor(e => e.Person!).SetValidator(new PersonReferenceValidator()).When(e => e.Person is not null && e.Type != FileEventTypes.PersonAdded).OverridePropertyName("person");
         RuleFor(e => e.Person!.ProvisionalId).NotEmpty().When(e => e.Type == FileEventTypes.NirAttached && e.Person is not null)
             .OverridePropertyName("person.provisional_id").WithMessage("nir_attached: the person is named by their provisional_id");
         RuleFor(e => e.Role).Must(r => r is not null && FileEventRequest.Roles.ContainsKey(r)).When(e => e.Type == FileEventTypes.PersonAdded)

@@ -52,7 +52,11 @@ public sealed class FileEventService(
             return UnknownFile();
         }
         var role = FileEventRequest.Roles[e.Role!];
-        var person = await FindAsync(e.Person!, ct);
+        var (person, mismatch) = await FindAsync(e, caller, ct);
+        if (mismatch is not null)
+        {
+            return mismatch;
+        }
         var created = false;
         if (person is null)
         {
@@ -94,7 +98,11 @@ public sealed class FileEventService(
         {
             return UnknownFile();
         }
-        var person = await FindAsync(e.Person!, ct);
+        var (person, mismatch) = await FindAsync(e, caller, ct);
+        if (mismatch is not null)
+        {
+            return mismatch;
+        }
         var membership = person is null ? null : household.Members.FirstOrDefault(m => m.PersonId == person.Id);
         if (membership is null)
         {
@@ -125,7 +133,11 @@ public sealed class FileEventService(
         {
             return UnknownFile();
         }
-        var leavingPerson = await FindAsync(e.Person!, ct);
+        var (leavingPerson, mismatch) = await FindAsync(e, caller, ct);
+        if (mismatch is not null)
+        {
+            return mismatch;
+        }
         var couple = household.Members.Where(m => m.Role is HouseholdRole.Allocataire or HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire).ToList();
         var leaving = leavingPerson is null ? null : couple.FirstOrDefault(m => m.PersonId == leavingPerson.Id);
         if (leaving is null || couple.Count != 2)
@@ -196,7 +208,11 @@ public sealed class FileEventService(
 
     private async Task<AdminResponse> NirAttachedAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
     {
-        var person = await FindAsync(e.Person!, ct);
+        var (person, mismatch) = await FindAsync(e, caller, ct);
+        if (mismatch is not null)
+        {
+            return mismatch;
+        }
         if (person is null)
         {
             return AdminResponse.Failure(AdminProblem.Unprocessable("unknown_person", "No account has this provisional identifier."));
@@ -222,7 +238,11 @@ public sealed class FileEventService(
 
     private async Task<AdminResponse> DeathAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
     {
-        var person = await FindAsync(e.Person!, ct);
+        var (person, mismatch) = await FindAsync(e, caller, ct);
+        if (mismatch is not null)
+        {
+            return mismatch;
+        }
         if (person is null)
         {
             return AdminResponse.Failure(AdminProblem.Unprocessable("unknown_person", "No account has this identifier."));
@@ -280,8 +300,22 @@ public sealed class FileEventService(
     private Task<Household?> FileAsync(string fileNumber, CancellationToken ct) =>
         db.Households.Include(h => h.Members).FirstOrDefaultAsync(h => h.FileNumber == fileNumber, ct);
 
-    private Task<PersonAccount?> FindAsync(PersonReference reference, CancellationToken ct) =>
-        persons.FindByLoginIdentifierAsync(reference.Identifier(), ct);
+    /// <summary>
+    /// The event's person, found by identifier and, when the event states a civil status, only if it is the same person
+    /// (<see cref="PersonDirectory.FindSamePersonAsync"/>); a mismatch is a refusal, audited, never a merge.
+    /// </summary>
+    private async Task<(PersonAccount? Person, AdminResponse? Refusal)> FindAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
+    {
+        var lookup = await persons.FindSamePersonAsync(e.Person!.Identifier(), e.Person.CivilStatus(), ct);
+        if (!lookup.IsMismatch)
+        {
+            return (lookup.Person, null);
+        }
+        return (null, AdminResponse.Failure(AdminProblem.CivilStatusMismatch("person")) with
+        {
+            RefusalAudit = new AuditEntry(AuditEventTypes.IdentityMismatchRefused, e.Type, lookup.Mismatch!.Id, caller.ClientId, $"event={e.EventId}; {caller.AuditDetails}"),
+        });
+    }
 
     private PersonAccount NewPerson(PersonReference reference)
     {

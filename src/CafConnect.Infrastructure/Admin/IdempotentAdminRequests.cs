@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
@@ -10,7 +11,7 @@ namespace CafConnect.Infrastructure.Admin;
 /// one transaction. A replay with the same payload gets the stored answer; a different payload under the same id, a 409.
 /// Two concurrent deliveries of one id: the unique key lets one commit, the other answers as a replay.
 /// </summary>
-public sealed class IdempotentAdminRequests(CafConnectDbContext db, IDataProtectionProvider protection, TimeProvider clock)
+public sealed class IdempotentAdminRequests(CafConnectDbContext db, IDataProtectionProvider protection, AuditTrail audit, TimeProvider clock)
 {
     public async Task<AdminResponse> RunAsync(string key, string payloadHash, Func<CancellationToken, Task<AdminResponse>> work, CancellationToken cancellationToken)
     {
@@ -36,6 +37,12 @@ public sealed class IdempotentAdminRequests(CafConnectDbContext db, IDataProtect
                     // Nothing of a refused request is kept.
                     await transaction.RollbackAsync(ct);
                     db.ChangeTracker.Clear();
+                    if (response.RefusalAudit is { } refusal)
+                    {
+                        // Outside the rolled-back transaction: the refusal itself is kept.
+                        audit.Append(refusal);
+                        await db.SaveChangesAsync(ct);
+                    }
                     return response;
                 }
                 db.Set<ProcessedAdminRequest>().Add(new ProcessedAdminRequest

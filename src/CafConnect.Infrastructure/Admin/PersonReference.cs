@@ -21,6 +21,9 @@ public sealed record PersonReference
 
     public bool HasCivilStatus => BirthName is not null || GivenNames is not null || BirthDate is not null || Civility is not null;
 
+    /// <summary>The civil status stated, to check the account the identifier finds (<see cref="CivilStatusMatching.IsSamePerson"/>); null when none is stated.</summary>
+    public CivilStatusClaim? CivilStatus() => HasCivilStatus ? new CivilStatusClaim(BirthName, GivenNames, ParseDate(BirthDate)) : null;
+
     /// <summary>The identifier, normalised (13 NIR characters or P + 8 digits); call after validation.</summary>
     public LoginIdentifier Identifier()
     {

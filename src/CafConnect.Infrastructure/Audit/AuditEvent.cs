@@ -72,6 +72,8 @@ public static class AuditEventTypes
     public const string HouseholdInvitationRefused = "household.invitation_refused";
     /// <summary>An invitee created their account and joined the file (details: file, role).</summary>
     public const string HouseholdInvitationAccepted = "household.invitation_accepted";
+    /// <summary>An invitee answered « Ne pas rejoindre ce dossier », or the file could not take them (outcome: why; details: file, role).</summary>
+    public const string HouseholdInvitationDeclined = "household.invitation_declined";
     public const string ClientAdded = "admin.client.added";
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";
@@ -80,6 +82,12 @@ public static class AuditEventTypes
     public const string FileEventApplied = "admin.file_event.applied";
     /// <summary>A first-time applicant was registered by the benefits system (outcome: delivery of the provisional password).</summary>
     public const string ApplicantRegistered = "admin.applicant.registered";
+    /// <summary>
+    /// An application, a file event or an import row named an account by its identifier with another civil status:
+    /// refused, nothing attached (outcome: the door, e.g. <c>applicant</c>, <c>person_added</c>, <c>import</c>; details:
+    /// request id, caller, internal ids — never the NIR or the civil status).
+    /// </summary>
+    public const string IdentityMismatchRefused = "admin.identity_mismatch";
     /// <summary>The account was closed (outcome: why, e.g. <c>death</c>).</summary>
     public const string AccountClosed = "account.closed";
     /// <summary>The file's shared legacy code was erased (outcome: <c>separation</c> or <c>mutation</c>, seed 000).</summary>

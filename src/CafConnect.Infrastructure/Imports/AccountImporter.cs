@@ -90,12 +90,12 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             FullMode = BoundedChannelFullMode.Wait,
         });
         var checking = Task.Run(() => CheckRowsAsync(records, lastRowOfFile, _legacyVerifiers.Formats, options, run, batches.Writer, stop.Token), CancellationToken.None);
-        var writing = Task.Run(() => WriteBatchesAsync(batches.Reader, options, run, stop), CancellationToken.None);
+        var writing = Task.Run(() => WriteBatchesAsync(batches.Reader, lastRowOfFile, options, run, stop), CancellationToken.None);
         await ThrowRootCauseAsync(checking, writing, cancellationToken);
 
-        run.Problems.Sort((a, b) => a.Line.CompareTo(b.Line));
+        var problems = run.Problems.OrderBy(p => p.Line).ToList();
         var warnings = run.Warnings.OrderBy(w => w.Line).ToList();
-        return new ImportReport(run.RowsRead, run.RowsWritten, run.HouseholdsWritten, run.Problems, warnings, watch.Elapsed, options.DryRun);
+        return new ImportReport(run.RowsRead, run.RowsWritten, run.HouseholdsWritten, problems, warnings, watch.Elapsed, options.DryRun);
     }
 
     /// <summary>First pass: the data row (counted from 1 after the header) where each readable file number appears last.</summary>
@@ -209,26 +209,33 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             }
             return null;
         }
-        run.Warnings.AddRange(LegacyCodeWarnings(rows));
+        foreach (var warning in LegacyCodeWarnings(rows))
+        {
+            run.Warn(warning);
+        }
         foreach (var row in rows)
         {
             if (persons.TryGetValue(row.PersonKey, out var previous) && (previous.BirthDate != row.BirthDate || previous.BirthName != row.BirthName))
             {
-                run.Warnings.Add(new ImportProblem(row.Line, $"la même personne (ligne {previous.Line}) apparaît avec un état civil différent : la dernière ligne l'emporte"));
+                run.Warn(new ImportProblem(row.Line, $"la même personne (ligne {previous.Line}) apparaît avec un état civil différent : la dernière ligne l'emporte"));
             }
             persons[row.PersonKey] = (row.Line, row.BirthDate, row.BirthName);
         }
         return rows;
     }
 
-    /// <summary>Second pass, consumer: writes each batch in its own transaction (nothing in a dry run).</summary>
-    private async Task WriteBatchesAsync(ChannelReader<List<List<HouseholdImportRow>>> batches, ImportOptions options, ImportRun run, CancellationTokenSource stop)
+    /// <summary>
+    /// Second pass, consumer: checks each batch against what the store holds (<see cref="ImportReconciliation"/>: the
+    /// import never lowers what the store knows better), then writes it in its own transaction (nothing in a dry run).
+    /// </summary>
+    private async Task WriteBatchesAsync(ChannelReader<List<List<HouseholdImportRow>>> batches, Dictionary<string, int> filesOfThisImport, ImportOptions options, ImportRun run, CancellationTokenSource stop)
     {
         try
         {
-            await foreach (var batch in batches.ReadAllAsync(stop.Token))
+            await foreach (var checkedBatch in batches.ReadAllAsync(stop.Token))
             {
-                if (!options.DryRun)
+                var batch = await ReconcileWithStoreAsync(checkedBatch, filesOfThisImport, run, stop.Token);
+                if (!options.DryRun && batch.Count > 0)
                 {
                     var hashes = HashLegacySecrets(batch);
                     await WriteBatchAsync(batch, hashes, stop.Token);
@@ -272,19 +279,76 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
         await checking;
     }
 
+    /// <summary>
+    /// The batch's files as the store allows them (<see cref="ImportReconciliation"/>): what the store holds about their
+    /// persons and files is read in two indexed queries (by identifier, by file number), so a first import into an
+    /// empty store pays two empty lookups per batch.
+    /// </summary>
+    private async Task<List<List<HouseholdImportRow>>> ReconcileWithStoreAsync(List<List<HouseholdImportRow>> batch, Dictionary<string, int> filesOfThisImport, ImportRun run, CancellationToken cancellationToken)
+    {
+        var rows = batch.SelectMany(h => h).ToList();
+        var nirs = rows.Where(r => r.Nir is not null).Select(r => r.Nir!).Distinct().ToList();
+        var provisionalIds = rows.Where(r => r.ProvisionalId is not null).Select(r => r.ProvisionalId!).Distinct().ToList();
+        var fileNumbers = batch.Select(h => h[0].FileNumber).ToList();
+
+        var persons = (await db.Persons.AsNoTracking()
+                .Where(p => (p.Nir != null && nirs.Contains(p.Nir)) || (p.ProvisionalId != null && provisionalIds.Contains(p.ProvisionalId)))
+                .Select(p => new
+                {
+                    p.Nir, p.ProvisionalId, p.BirthName, p.GivenNames, p.BirthDate, p.MobilePhone, p.MobilePhoneVerified, p.Email, p.EmailVerified,
+                    Files = p.Memberships.Select(m => m.Household!.FileNumber).ToList(),
+                })
+                .ToListAsync(cancellationToken))
+            .Select(p => new StoredPerson(p.Nir ?? p.ProvisionalId!, p.BirthName, p.GivenNames, p.BirthDate, p.MobilePhone, p.MobilePhoneVerified, p.Email, p.EmailVerified, p.Files))
+            .ToDictionary(p => p.Key, StringComparer.Ordinal);
+        var files = (await db.Households.AsNoTracking()
+                .Where(h => fileNumbers.Contains(h.FileNumber))
+                .Select(h => new { h.FileNumber, Members = h.Members.Select(m => new { m.Person!.Nir, m.Person.ProvisionalId, m.Role }).ToList() })
+                .ToListAsync(cancellationToken))
+            .ToDictionary(h => h.FileNumber, h => new StoredFile(h.FileNumber, h.Members.Select(m => new StoredMember(m.Nir ?? m.ProvisionalId, m.Role)).ToList()), StringComparer.Ordinal);
+        if (persons.Count == 0 && files.Count == 0)
+        {
+            return batch;
+        }
+
+        var accepted = new List<List<HouseholdImportRow>>(batch.Count);
+        var problems = new List<ImportProblem>();
+        var warnings = new List<ImportProblem>();
+        foreach (var household in batch)
+        {
+            if (ImportReconciliation.Reconcile(household, files.GetValueOrDefault(household[0].FileNumber), persons, filesOfThisImport.ContainsKey, problems, warnings) is { } rowsToWrite)
+            {
+                accepted.Add([.. rowsToWrite]);
+            }
+        }
+        foreach (var problem in problems)
+        {
+            run.Refuse(problem);
+        }
+        foreach (var warning in warnings)
+        {
+            run.Warn(warning);
+        }
+        return accepted;
+    }
+
     /// <summary>What one import has done so far, shared by the checker and the writer.</summary>
     private sealed class ImportRun(IProgress<ImportProgress>? progress, long rowsTotal)
     {
         private readonly Lock _progressLock = new();
+        private readonly Lock _reportLock = new();
         private long _rowsRead;
         private long _rowsWritten;
         private long _refused;
 
-        /// <summary>Checker side only.</summary>
-        public List<ImportProblem> Problems { get; } = [];
+        private readonly List<ImportProblem> _problems = [];
+        private readonly List<ImportProblem> _warnings = [];
 
-        /// <summary>Checker side only.</summary>
-        public List<ImportProblem> Warnings { get; } = [];
+        /// <summary>Read once both sides are done.</summary>
+        public IReadOnlyList<ImportProblem> Problems => _problems;
+
+        /// <summary>Read once both sides are done.</summary>
+        public IReadOnlyList<ImportProblem> Warnings => _warnings;
 
         public long RowsRead => Interlocked.Read(ref _rowsRead);
 
@@ -294,10 +358,22 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
 
         public void RowRead() => Interlocked.Increment(ref _rowsRead);
 
+        /// <summary>From both sides: the checker (rows, files) and the writer (what the store knows better).</summary>
         public void Refuse(ImportProblem problem)
         {
-            Problems.Add(problem);
+            lock (_reportLock)
+            {
+                _problems.Add(problem);
+            }
             Interlocked.Increment(ref _refused);
+        }
+
+        public void Warn(ImportProblem warning)
+        {
+            lock (_reportLock)
+            {
+                _warnings.Add(warning);
+            }
         }
 
         public void Written(IReadOnlyList<List<HouseholdImportRow>> batch)
@@ -421,14 +497,17 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             {
                 household.LegacySecretHash = hash;
             }
-            var membership = household.Members.FirstOrDefault(m => m.PersonId == person.Id);
-            if (membership is null)
+            // An existing membership keeps its role: roles change through file events. A new one is added to the set
+            // itself: reached through a tracked file's collection, a membership whose key is already set is taken for
+            // an existing row (an UPDATE of nothing: DbUpdateConcurrencyException, the whole batch lost).
+            if (household.Members.All(m => m.PersonId != person.Id))
             {
-                household.Members.Add(new HouseholdMembership { Person = person, PersonId = person.Id, Role = row.Role, JoinedAt = now });
-            }
-            else
-            {
-                membership.Role = row.Role;
+                var membership = new HouseholdMembership { HouseholdId = household.Id, Household = household, Person = person, PersonId = person.Id, Role = row.Role, JoinedAt = now };
+                db.Memberships.Add(membership);
+                if (!household.Members.Contains(membership))
+                {
+                    household.Members.Add(membership);
+                }
             }
         }
         await db.SaveChangesAsync(cancellationToken);

@@ -13,7 +13,9 @@ namespace CafConnect.Infrastructure.Imports;
 /// <summary>
 /// PostgreSQL path of the import: each batch is streamed with one binary COPY of its rows and one of its files into
 /// temporary tables, then merged with INSERT … ON CONFLICT in one round trip. Same semantics as the portable path
-/// (<see cref="AccountImporter.Apply"/>): last row wins, a changed contact loses its verification.
+/// (<see cref="AccountImporter.Apply"/>): last row wins, a changed contact loses its verification, an existing
+/// membership keeps its role. The rows come checked against the store (ImportReconciliation): a verified contact and
+/// an existing file's legacy code are already left out of them.
 /// </summary>
 /// <remarks>
 /// The merge never joins against the whole Persons or Households table: the upserts return the ids they inserted or
@@ -106,7 +108,7 @@ internal sealed class PostgreSqlBulkWriter(CafConnectDbContext db, TimeProvider 
             JOIN import_household_ids h ON h.file_number = r.file_number
             JOIN import_person_ids p ON p.person_key = COALESCE(r.nir, r.provisional_id)
             ORDER BY h.id, p.id, r.line DESC
-            ON CONFLICT ("HouseholdId", "PersonId") DO UPDATE SET "Role" = EXCLUDED."Role";
+            ON CONFLICT ("HouseholdId", "PersonId") DO NOTHING;
             """);
         await ExecuteAsync(connection, merge.ToString(), now, cancellationToken);
 

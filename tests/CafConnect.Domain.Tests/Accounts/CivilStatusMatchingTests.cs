@@ -45,4 +45,17 @@ public sealed class CivilStatusMatchingTests
         Assert.That(invitation.Invites("Dubois", "Nina", new DateOnly(2008, 1, 1)), Is.True);
         Assert.That(invitation.Invites("Dubois", "Nina", new DateOnly(2008, 1, 2)), Is.False);
     }
+
+    [TestCase("DUBOIS", "Léa", "2009-03-12", true, TestName = "Same person: the first given name of a record holding two")]
+    [TestCase("DUBOIS", "Léa Marie Anne", "2009-03-12", false, TestName = "Not the same person: given names neither all nor the first")]
+    [TestCase("Dubois", "LEA-MARIE", "2009-03-12", true, TestName = "Same person: accents, case and hyphens do not matter")]
+    [TestCase("DUBOIS", "Léa", "2009-03-13", false, TestName = "Not the same person: another birth date")]
+    [TestCase("LEFEBVRE", "Léa", "2009-03-12", false, TestName = "Not the same person: another birth name")]
+    public void Is_same_person_compares_two_records(string birthName, string givenNames, string birthDate, bool expected) =>
+        Assert.That(CivilStatusMatching.IsSamePerson(Lea, new CivilStatusClaim(birthName, givenNames, DateOnly.Parse(birthDate, System.Globalization.CultureInfo.InvariantCulture))), Is.EqualTo(expected));
+
+    [Test]
+    public void A_record_holding_only_the_first_given_name_is_the_same_person_as_a_claim_with_all_of_them() =>
+        Assert.That(CivilStatusMatching.IsSamePerson(new PersonAccount { BirthName = "DUBOIS", GivenNames = "Léa", BirthDate = new DateOnly(2009, 3, 12) },
+            new CivilStatusClaim("DUBOIS", "Léa Marie", new DateOnly(2009, 3, 12))), Is.True);
 }

@@ -205,9 +205,74 @@ public sealed partial class ApplicantsAndAgentsTests(StoreKind kind)
             Assert.That(second.GetProperty("account_created").GetBoolean(), Is.False);
             Assert.That(messages.Where(m => m.Recipient == otherMobile), Is.Empty, "the application's unverified mobile gets nothing for an existing account");
             Assert.That(second.GetProperty("password_delivery").GetString(), Is.EqualTo("courrier"), "no verified contact on record: by letter");
-            Assert.That(person.MobilePhone, Is.EqualTo(Mobile), "the account's contact is not replaced by the application's");
+            Assert.That(person.MobilePhone, Is.Null, "neither application's unverified mobile becomes the account's contact (decision 19)");
         });
         Assert.That(host.Sms.CountTo(otherMobile), Is.Zero);
+    }
+
+    [Test]
+    public async Task An_application_whose_NIR_belongs_to_an_account_with_another_civil_status_is_refused_audited_and_never_merged()
+    {
+        await using var host = HostStore.Start(kind);
+        var admin = new AdminClient(host.Host.CreateClient());
+        var token = await admin.TokenAsync();
+        const string nir = "2960175112345";
+        const string claimantMobile = "+33698700022";
+        const string ownerMobile = "+33698700033";
+
+        // A first application names the NIR with the claimant's own civil status and mobile.
+        var claim = new
+        {
+            application_id = "DEM-CLAIM-1", channel = "en_ligne", benefit = "aide_logement",
+            applicant = new { nir, civility = "MME", birth_name = "Lefebvre", given_names = "Claire", birth_date = "1990-01-01", postal_code = "75011", mobile = "06 98 70 00 22" },
+        };
+        var claimed = await CreatedAsync(await admin.PostJsonAsync(ApplicantsPath, claim, token));
+        Assert.That(claimed.GetProperty("account_created").GetBoolean(), Is.True);
+        var claimant = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == nir));
+
+        // The NIR's owner applies: her civil status is not the account's, so the account is not hers.
+        var owner = await admin.PostJsonAsync(ApplicantsPath, Application("DEM-OWNER-1", "en_ligne", "06 98 70 00 33", nir), token);
+        var body = await owner.Content.ReadAsStringAsync();
+        Assert.That(owner.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), body);
+        Assert.That((await AdminClient.JsonOf(owner)).GetProperty("code").GetString(), Is.EqualTo("civil_status_mismatch"));
+        Assert.That((await AdminClient.JsonOf(owner)).GetProperty("type").GetString(), Is.EqualTo("urn:cafconnect:admin:problem:civil_status_mismatch"));
+        Assert.That(body, Does.Not.Contain(nir));
+
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.Type == AuditEventTypes.IdentityMismatchRefused));
+        Assert.Multiple(() =>
+        {
+            Assert.That(audit.Outcome, Is.EqualTo("applicant"));
+            Assert.That(audit.PersonId, Is.EqualTo(claimant.Id));
+            Assert.That(audit.Details, Does.Contain("application=DEM-OWNER-1").And.Not.Contain(nir));
+        });
+        var files = await host.QueryAsync(db => db.Memberships.AsNoTracking().Where(m => m.PersonId == claimant.Id).CountAsync());
+        Assert.That(files, Is.EqualTo(1), "the owner's application attached no file to the claimant's account");
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.AsNoTracking().CountAsync(m => m.Recipient == ownerMobile || m.Recipient == claimantMobile)), Is.Zero);
+        Assert.That(host.Sms.CountTo(claimantMobile) + host.Sms.CountTo(ownerMobile), Is.Zero);
+        // Refused, not recorded: it may be sent again once an agent has sorted the identities out.
+        Assert.That(await host.QueryAsync(db => db.Set<CafConnect.Infrastructure.Admin.ProcessedAdminRequest>().CountAsync(r => r.Key.EndsWith(":DEM-OWNER-1"))), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_new_account_with_a_NIR_gets_its_provisional_password_by_letter_and_never_keeps_the_applications_contact()
+    {
+        await using var host = HostStore.Start(kind);
+        var admin = new AdminClient(host.Host.CreateClient());
+        var token = await admin.TokenAsync();
+        const string nir = "2960175112345";
+
+        // Decision 19: NIR, names and birth date are no secret, so the application's mobile is only the applicant's claim.
+        var answer = await CreatedAsync(await admin.PostJsonAsync(ApplicantsPath, Application("DEM-NIR-LETTER", "en_ligne", "06 98 76 54 32", nir), token));
+        var (person, messages) = await RegisteredAsync(host, answer);
+        Assert.Multiple(() =>
+        {
+            Assert.That(answer.GetProperty("account_created").GetBoolean(), Is.True);
+            Assert.That(answer.GetProperty("password_delivery").GetString(), Is.EqualTo("courrier"));
+            Assert.That(messages.Select(m => (m.Kind, m.Channel)), Is.EqualTo(new[] { (NotificationKind.ProvisionalPassword, NotificationChannel.Letter) }));
+            Assert.That(person.MobilePhone, Is.Null, "the applicant's claim is not stored as the records' contact");
+            Assert.That(person.Email, Is.Null);
+        });
+        Assert.That(host.Sms.CountTo(Mobile), Is.Zero);
     }
 
     [Test]

@@ -227,16 +227,61 @@ public sealed class FileEventsTests(StoreKind kind)
         var again = await admin.PostJsonAsync(Path, added with { }, token);
         Assert.That(again.Headers.GetValues("Idempotent-Replayed").Single(), Is.EqualTo("true"));
 
-        var partnerTwice = await admin.PostJsonAsync(Path, new { event_id = "ADD-2", type = "person_added", file_number = "0260311", role = "conjoint", person = new { nir = DemoData.LouiseDubois.Nir } }, token);
+        var partnerTwice = await admin.PostJsonAsync(Path, new { event_id = "ADD-2", type = "person_added", file_number = "0260311", role = "conjoint", person = new { nir = DemoData.LouiseDubois.Nir, civility = "MME", birth_name = "Dubois", given_names = "Louise", birth_date = "1992-07-21" } }, token);
         Assert.That(partnerTwice.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
         Assert.That((await AdminClient.JsonOf(partnerTwice)).GetProperty("code").GetString(), Is.EqualTo("file_has_partner"));
         var unknown = await admin.PostJsonAsync(Path, new { event_id = "ADD-3", type = "person_added", file_number = "1234567", role = "autre", person = new { nir = "1150575112088" } }, token);
-        Assert.That((await AdminClient.JsonOf(unknown)).GetProperty("code").GetString(), Is.EqualTo("unknown_person"));
+        Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "person_added always states who is added");
+        Assert.That((await AdminClient.JsonOf(unknown)).GetProperty("errors").EnumerateObject().Select(p => p.Name),
+            Is.SupersetOf(new[] { "person.civility", "person.birth_name", "person.given_names", "person.birth_date" }));
 
         await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "REM-1", type = "person_removed", file_number = "1234567", person = new { nir = childNir } }, token));
         Assert.That((await PersonAsync(host, childNir)).Memberships, Is.Empty);
         var holder = await admin.PostJsonAsync(Path, new { event_id = "REM-2", type = "person_removed", file_number = "1234567", person = new { nir = DemoData.LouiseDubois.Nir } }, token);
         Assert.That((await AdminClient.JsonOf(holder)).GetProperty("code").GetString(), Is.EqualTo("allocataire_cannot_be_removed"));
+    }
+
+    [Test]
+    public async Task Person_added_naming_an_account_by_NIR_with_another_civil_status_is_refused_audited_and_never_attached()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        // Louise's NIR with someone else's civil status: the benefits system's record and the account are not the same person.
+        var stranger = new
+        {
+            event_id = "ADD-MISMATCH", type = "person_added", file_number = "0260311", role = "autre",
+            person = new { nir = DemoData.LouiseDubois.Nir, civility = "MME", birth_name = "Lefebvre", given_names = "Claire", birth_date = "1992-07-21" },
+        };
+        var refused = await admin.PostJsonAsync(Path, stranger, token);
+        var body = await refused.Content.ReadAsStringAsync();
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), body);
+        Assert.That(refused.Content.Headers.ContentType!.MediaType, Is.EqualTo("application/problem+json"));
+        Assert.That((await AdminClient.JsonOf(refused)).GetProperty("code").GetString(), Is.EqualTo("civil_status_mismatch"));
+        Assert.That(body, Does.Not.Contain(DemoData.LouiseDubois.Nir!).And.Not.Contain("DUBOIS").And.Not.Contain("Louise"));
+
+        var louise = await PersonAsync(host, DemoData.LouiseDubois.Nir!);
+        Assert.That(louise.Memberships.Select(m => m.Household!.FileNumber), Is.EqualTo(new[] { "1234567" }), "not attached to the other family's file");
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.Type == AuditEventTypes.IdentityMismatchRefused));
+        Assert.Multiple(() =>
+        {
+            Assert.That(audit.Outcome, Is.EqualTo("person_added"));
+            Assert.That(audit.PersonId, Is.EqualTo(louise.Id));
+            Assert.That(audit.Details, Does.Contain("event=ADD-MISMATCH").And.Contain("by=client:systeme-prestations").And.Not.Contain(DemoData.LouiseDubois.Nir!));
+        });
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(a => a.Type == AuditEventTypes.FileEventApplied)), Is.Zero);
+
+        // Refused, not recorded: the same id, corrected, is applied (the usual rule for a 4xx).
+        var corrected = stranger with { person = new { nir = DemoData.LouiseDubois.Nir, civility = "MME", birth_name = "DUBOIS", given_names = "Louise", birth_date = "1992-07-21" } };
+        await AppliedAsync(await admin.PostJsonAsync(Path, corrected, token));
+
+        // Events that name a person to act on them check a civil status when they state one.
+        var death = await admin.PostJsonAsync(Path, new
+        {
+            event_id = "DEATH-MISMATCH", type = "death",
+            person = new { nir = DemoData.LouiseDubois.Nir, civility = "MME", birth_name = "Lefebvre", given_names = "Claire", birth_date = "1992-07-21" },
+        }, token);
+        Assert.That((await AdminClient.JsonOf(death)).GetProperty("code").GetString(), Is.EqualTo("civil_status_mismatch"));
+        Assert.That((await PersonAsync(host, DemoData.LouiseDubois.Nir!)).ClosedAt, Is.Null);
     }
 
     [Test]

@@ -21,8 +21,16 @@ using Microsoft.Net.Http.Headers;
 
 namespace CafConnect.IdP.Tests.Security;
 
-/// <summary>One person of the run: what they type, and what every response about them must say.</summary>
-public sealed record IsolationPerson(int Index, string Nir, string Password, string FileNumber, string LegacyCode, string Subject, string FamilyName);
+/// <summary>
+/// One person of the run: what they type, and what every response about them must say — their own role, delegation
+/// and permissions on their file, never those of another member of the household.
+/// </summary>
+public sealed record IsolationPerson(int Index, string Nir, string Password, string FileNumber, string LegacyCode, string Subject, string FamilyName,
+    HouseholdRole Role, bool Delegated, string HolderSubject)
+{
+    /// <summary>The permissions of this person's own membership (the one table, docs/claims.md).</summary>
+    public IReadOnlyList<string> Permissions => HouseholdPermissions.For(Role, Delegated);
+}
 
 /// <summary>Settings of a run: the CI test uses the defaults, the bench (bench/session-isolation.sh) raises them.</summary>
 public sealed record IsolationSettings(int Persons, int Rounds, int Concurrency)
@@ -112,6 +120,7 @@ public sealed class SessionIsolationDriver : IAsyncDisposable
     private readonly SemaphoreSlim _inFlight;
     private readonly IsolationSettings _settings;
     private readonly ConcurrentDictionary<string, byte> _sessionIds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _phoneLines = new(StringComparer.Ordinal);
     private IList<SecurityKey> _signingKeys = [];
 
     private SessionIsolationDriver(IsolationSettings settings)
@@ -157,8 +166,25 @@ public sealed class SessionIsolationDriver : IAsyncDisposable
     }
 
     /// <summary>
-    /// Seeds the persons straight into the store (EF, the hasher at the test cost): each the holder of a file of their
-    /// own with its own legacy code, a personal password, terms accepted and a verified e-mail, so nothing is pending.
+    /// The households of the run, by blocks of 10 persons, so that members of one file share everything a mix-up could
+    /// confuse (the file number, the holder, the shared code) and differ only in who they are — the 2021 failure also
+    /// happened inside families: a holder alone; a couple without delegation; a couple with delegation and a child; a
+    /// holder, a <c>conjoint_allocataire</c> and two children. Each entry: position in the block → (role, delegated, first
+    /// member of a new file).
+    /// </summary>
+    private static readonly (HouseholdRole Role, bool Delegated, bool NewFile)[] HouseholdPattern =
+    [
+        (HouseholdRole.Allocataire, false, true),
+        (HouseholdRole.Allocataire, false, true), (HouseholdRole.Conjoint, false, false),
+        (HouseholdRole.Allocataire, false, true), (HouseholdRole.Conjoint, true, false), (HouseholdRole.Enfant, false, false),
+        (HouseholdRole.Allocataire, false, true), (HouseholdRole.ConjointAllocataire, false, false), (HouseholdRole.Enfant, false, false), (HouseholdRole.Enfant, false, false),
+    ];
+
+    /// <summary>
+    /// Seeds the persons straight into the store (EF, the hasher at the test cost) in the households of
+    /// <see cref="HouseholdPattern"/>: each file with its own legacy code; each person with a personal password, terms
+    /// accepted and a verified e-mail of their own, and each holder having answered « Mes autorisations », so nothing is
+    /// pending at login.
     /// </summary>
     public async Task<IReadOnlyList<IsolationPerson>> SeedAsync(int count)
     {
@@ -178,26 +204,34 @@ public sealed class SessionIsolationDriver : IAsyncDisposable
             return (Nir: nir, Password: string.Create(CultureInfo.InvariantCulture, $"Iso{i:D6}aB"), File: (8_000_000 + i).ToString(CultureInfo.InvariantCulture),
                 Code: code, Name: string.Create(CultureInfo.InvariantCulture, $"ISOLATION{i:D6}"));
         }).ToList();
+        var place = Enumerable.Range(0, count).Select(i => HouseholdPattern[i % HouseholdPattern.Length]).ToArray();
+        // A file is numbered and coded after its first member; a household cut short by the count keeps its first members.
+        var fileStart = new int[count];
+        for (var i = 0; i < count; i++) fileStart[i] = place[i].NewFile ? i : fileStart[i - 1];
 
         // Hashing dominates seeding: spread it over the cores.
         var passwordHashes = new string[count];
-        var codeHashes = new string[count];
+        var codeHashes = new string?[count];
         Parallel.For(0, count, i =>
         {
             passwordHashes[i] = hasher.Hash(people[i].Password);
-            codeHashes[i] = hasher.Hash(people[i].Code);
+            codeHashes[i] = place[i].NewFile ? hasher.Hash(people[i].Code) : null;
         });
 
         var result = new List<IsolationPerson>(count);
         var now = DateTimeOffset.UtcNow;
+        Household? file = null;
+        PersonAccount? holder = null;
         for (var i = 0; i < count; i++)
         {
             var p = people[i];
+            var (role, delegated, newFile) = place[i];
             var person = new PersonAccount
             {
                 Nir = p.Nir,
                 GivenNames = "Personne",
                 BirthName = p.Name,
+                BirthDate = role == HouseholdRole.Enfant ? DateOnly.FromDateTime(now.UtcDateTime).AddYears(-17) : null,
                 Email = string.Create(CultureInfo.InvariantCulture, $"isolation{i}@example.test"),
                 EmailVerified = true,
                 PasswordHash = passwordHashes[i],
@@ -206,10 +240,20 @@ public sealed class SessionIsolationDriver : IAsyncDisposable
                 AcceptedTermsVersion = terms,
                 TermsAcceptedAt = now,
             };
-            var file = new Household { FileNumber = p.File, LegacySecretHash = codeHashes[i] };
-            file.Members.Add(new HouseholdMembership { Person = person, Role = HouseholdRole.Allocataire, JoinedAt = now });
-            db.Households.Add(file);
-            result.Add(new IsolationPerson(i, p.Nir, p.Password, p.File, p.Code, person.Subject, p.Name));
+            if (newFile)
+            {
+                file = new Household { FileNumber = p.File, LegacySecretHash = codeHashes[i] };
+                holder = person;
+                db.Households.Add(file);
+            }
+            file!.Members.Add(new HouseholdMembership
+            {
+                Person = person, Role = role, Delegated = delegated, JoinedAt = now,
+                DelegationChoiceAt = role == HouseholdRole.Allocataire ? now : null,
+            });
+            var first = people[fileStart[i]];
+            result.Add(new IsolationPerson(i, p.Nir, p.Password, first.File, first.Code, person.Subject, p.Name, role, delegated, holder!.Subject));
+            // Saved every 500 persons, a multiple of the pattern's length: a batch never splits a file.
             if ((i + 1) % 500 == 0 || i == count - 1)
             {
                 await db.SaveChangesAsync();
@@ -356,10 +400,24 @@ public sealed class SessionIsolationDriver : IAsyncDisposable
         await CheckIdTokenAsync(refreshed.GetProperty("id_token").GetString()!, person, expectedNonce: null, who + " ID token (refresh)");
         await CheckUserInfoAsync(journey, "userinfo", refreshed.GetProperty("access_token").GetString()!, person, who + " userinfo (refresh)", phone: false);
 
-        var (phoneResponse, phoneBody) = await journey.SendAsync("token (phone grant)", HttpMethod.Post, "/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        // One household, one phone line: the members of a file present its shared code one after the other. At the same
+        // instant they could be refused by design — the throttle counts attempts in flight against the file before the
+        // check (docs/security.md), and a fourth simultaneous attempt meets three uncounted ones.
+        var line = _phoneLines.GetOrAdd(person.FileNumber, _ => new SemaphoreSlim(1));
+        await line.WaitAsync();
+        HttpResponseMessage phoneResponse;
+        string phoneBody;
+        try
         {
-            ["grant_type"] = PhoneGrant, ["file_number"] = person.FileNumber, ["legacy_code"] = person.LegacyCode,
-        }), Basic(VoiceServerId, VoiceServerSecret));
+            (phoneResponse, phoneBody) = await journey.SendAsync("token (phone grant)", HttpMethod.Post, "/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = PhoneGrant, ["file_number"] = person.FileNumber, ["legacy_code"] = person.LegacyCode,
+            }), Basic(VoiceServerId, VoiceServerSecret));
+        }
+        finally
+        {
+            line.Release();
+        }
         if (!ExpectPersonal(phoneResponse, who + " phone grant")) return;
         var phone = JsonDocument.Parse(phoneBody).RootElement;
         await CheckUserInfoAsync(journey, "userinfo (phone)", phone.GetProperty("access_token").GetString()!, person, who + " userinfo (phone)", phone: true);
@@ -388,24 +446,48 @@ public sealed class SessionIsolationDriver : IAsyncDisposable
         return jwt.TryGetClaim("sid", out var sid) ? sid.Value : null;
     }
 
+    /// <summary>
+    /// Userinfo must describe the person who typed the password: their <c>sub</c>, their name, their file, and on it
+    /// <b>their own</b> role, delegation and permissions — a partner or child must never receive the holder's (or the
+    /// reverse). With the phone grant's token the shared file code speaks for the household: the holder's <c>sub</c>,
+    /// the file alone, the holder's role, and never more than the holder's permissions.
+    /// </summary>
     private async Task CheckUserInfoAsync(Journey journey, string endpoint, string accessToken, IsolationPerson person, string what, bool phone)
     {
         var (response, body) = await journey.SendAsync(endpoint, HttpMethod.Get, "/connect/userinfo", authorization: new AuthenticationHeaderValue("Bearer", accessToken));
         if (!ExpectPersonal(response, what)) return;
         var json = JsonDocument.Parse(body).RootElement;
-        Check(json.GetProperty("sub").GetString() == person.Subject, what, $"sub {json.GetProperty("sub").GetString()} instead of {person.Subject}");
-        var files = json.GetProperty("caf_files").EnumerateArray().Select(f => f.GetProperty("file_number").GetString()).ToList();
-        Check(files.Count == 1 && files[0] == person.FileNumber, what, $"caf_files [{string.Join(',', files)}] instead of [{person.FileNumber}]");
-        if (!phone)
+        var expectedSubject = phone ? person.HolderSubject : person.Subject;
+        Check(json.GetProperty("sub").GetString() == expectedSubject, what, $"sub {json.GetProperty("sub").GetString()} instead of {expectedSubject}");
+        var files = json.GetProperty("caf_files").EnumerateArray().ToList();
+        var numbers = files.Select(f => f.GetProperty("file_number").GetString()).ToList();
+        if (!Check(files.Count == 1 && numbers[0] == person.FileNumber, what, $"caf_files [{string.Join(',', numbers)}] instead of [{person.FileNumber}]"))
         {
-            Check(json.TryGetProperty("family_name", out var name) && name.GetString() == person.FamilyName, what, "family_name");
+            return;
         }
+        var entry = files[0];
+        var role = entry.GetProperty("role").GetString();
+        var delegated = entry.GetProperty("delegated").GetBoolean();
+        var permissions = entry.GetProperty("permissions").EnumerateArray().Select(p => p.GetString()!).ToList();
+        if (phone)
+        {
+            var holderPermissions = HouseholdPermissions.For(HouseholdRole.Allocataire, delegated: false);
+            Check(role == HouseholdRole.Allocataire.ToClaimValue(), what, $"role {role} instead of the holder's");
+            Check(permissions.All(holderPermissions.Contains), what, $"permissions [{string.Join(',', permissions)}] beyond the holder's");
+            return;
+        }
+        Check(role == person.Role.ToClaimValue(), what, $"role {role} instead of {person.Role.ToClaimValue()}");
+        Check(delegated == person.Delegated, what, $"delegated {delegated} instead of {person.Delegated}");
+        Check(permissions.SequenceEqual(person.Permissions, StringComparer.Ordinal), what,
+            $"permissions [{string.Join(',', permissions)}] instead of [{string.Join(',', person.Permissions)}]");
+        Check(json.TryGetProperty("family_name", out var name) && name.GetString() == person.FamilyName, what, "family_name");
     }
 
-    private void Check(bool holds, string what, string detail)
+    private bool Check(bool holds, string what, string detail)
     {
         Interlocked.Increment(ref _report.IdentityChecks);
         if (!holds) _report.Mismatch($"{what}: {detail}");
+        return holds;
     }
 
     private bool Expect(HttpResponseMessage response, HttpStatusCode status, string what)

@@ -5,7 +5,10 @@ namespace CafConnect.IdP.Tests.Security;
 /// <summary>
 /// Session isolation under load (issue #7, the incident of 10 October 2021 as a test): at least 500 distinct persons
 /// sign in at once through the real HTTP surface and every response that says who someone is — ID token <c>sub</c>,
-/// userinfo, <c>caf_files</c> — must name the person who typed the password.
+/// userinfo, <c>caf_files</c> — must name the person who typed the password. The persons live in households (holders
+/// alone, couples with and without delegation, a <c>conjoint_allocataire</c>, children: issue #20), and each person's
+/// <c>role</c>, <c>delegated</c> and <c>permissions</c> on the shared file are checked, so a mix-up between members of
+/// one family — same file, same holder — is seen too.
 /// <para>
 /// PostgreSQL + Redis: two Kestrel instances on loopback sharing the database and Redis, each with its own in-process
 /// state (caches, Data Protection key ring cache, OpenIddict), requests of every journey alternated between them;

@@ -53,11 +53,8 @@ public sealed class BackchannelLogoutReceiver : IAsyncDisposable
     /// <summary>Signature against <paramref name="jwks"/>, typ logout+jwt, iss, aud, iat, exp, jti, sub/sid, event, no nonce.</summary>
     public static async Task<JsonNode> VerifyWithJoseAsync(string token, string jwks, string issuer, string audience)
     {
-        var interop = Path.Combine(RepositoryRoot(), "tests", "Interop");
-        if (!Directory.Exists(Path.Combine(interop, "node_modules", "jose")))
-        {
-            Assert.Fail("jose is missing: run `npm ci` in tests/Interop (the test command does).");
-        }
+        // jose comes from tests/Interop's lock file: installed there by ./test.sh, or here on a plain `dotnet test`.
+        var interop = NodePackages.EnsureInstalled("Interop");
         var start = new ProcessStartInfo("node", ["verify-logout-token.mjs"])
         {
             WorkingDirectory = interop,
@@ -79,18 +76,6 @@ public sealed class BackchannelLogoutReceiver : IAsyncDisposable
         await node.WaitForExitAsync();
         Assert.That(node.ExitCode, Is.Zero, "jose refused the logout token: " + error);
         return JsonNode.Parse(output)!;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "CafConnect.IdP.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("CafConnect.IdP.sln not found above " + AppContext.BaseDirectory);
     }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

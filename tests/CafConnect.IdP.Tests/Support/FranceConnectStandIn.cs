@@ -68,10 +68,7 @@ public sealed class FranceConnectStandIn : IAsyncDisposable
 
     public static async Task<FranceConnectStandIn> StartAsync(IEnumerable<string> redirectUris, IEnumerable<string> postLogoutRedirectUris, params int[] portsInUse)
     {
-        if (!System.IO.Directory.Exists(Path.Combine(Directory, "node_modules", "oidc-provider")))
-        {
-            Assert.Fail("tests/FranceConnectStandIn/node_modules is missing: run ./test.sh (it runs npm ci there) or `npm ci` in that folder.");
-        }
+        NodePackages.EnsureInstalled("FranceConnectStandIn"); // oidc-provider, from the lock file (./test.sh installs it first)
         var port = FreePort(portsInUse);
         var start = new ProcessStartInfo("node", [Path.Combine(Directory, "stand-in.mjs")])
         {

@@ -92,29 +92,38 @@ public sealed class AccountImporterTests(StoreKind kind)
     }
 
     [Test]
-    public async Task A_rerun_updates_civil_status_and_a_changed_contact_loses_its_verification()
+    public async Task A_rerun_updates_civil_status_and_a_changed_contact_loses_its_verification_but_never_replaces_a_verified_one()
     {
         await ImportAsync(GoodAndBad);
         await using (var db = _database.NewContext())
         {
             var jeanne = await db.Persons.SingleAsync(p => p.Nir == "2850375112048");
             jeanne.MobilePhoneVerified = true;
-            jeanne.EmailVerified = true;
             await db.SaveChangesAsync();
         }
 
         var changed = GoodAndBad.Replace("06 15 00 00 01,jeanne.dupont@example.fr", "06 15 00 00 01,jeanne.nouvelle@example.fr").Replace(",DUPONT,,Jeanne,", ",DUPONT,MARTIN,Jeanne,");
         await ImportAsync(changed);
+        await using (var db = _database.NewContext())
+        {
+            var jeanne = await db.Persons.SingleAsync(p => p.Nir == "2850375112048");
+            Assert.Multiple(() =>
+            {
+                Assert.That(jeanne.UsageName, Is.EqualTo("MARTIN"));
+                Assert.That(jeanne.MobilePhoneVerified, Is.True, "same mobile: still verified");
+                Assert.That(jeanne.Email, Is.EqualTo("jeanne.nouvelle@example.fr"));
+                Assert.That(jeanne.EmailVerified, Is.False, "a new e-mail must be verified again");
+            });
+            jeanne.EmailVerified = true;
+            await db.SaveChangesAsync();
+        }
 
+        // Once the person proved it, an export's other address never replaces it.
+        var report = await ImportAsync(changed.Replace("jeanne.nouvelle@example.fr", "jeanne.ancienne@example.fr"));
         await using var check = _database.NewContext();
         var updated = await check.Persons.SingleAsync(p => p.Nir == "2850375112048");
-        Assert.Multiple(() =>
-        {
-            Assert.That(updated.UsageName, Is.EqualTo("MARTIN"));
-            Assert.That(updated.MobilePhoneVerified, Is.True, "same mobile: still verified");
-            Assert.That(updated.Email, Is.EqualTo("jeanne.nouvelle@example.fr"));
-            Assert.That(updated.EmailVerified, Is.False, "a new e-mail must be verified again");
-        });
+        Assert.That((updated.Email, updated.EmailVerified), Is.EqualTo(("jeanne.nouvelle@example.fr", true)));
+        Assert.That(report.Warnings.Select(w => w.Reason), Does.Contain(CafConnect.Domain.Imports.ImportReconciliation.VerifiedEmailKept));
     }
 
     [Test]

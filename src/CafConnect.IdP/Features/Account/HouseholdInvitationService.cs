@@ -74,6 +74,11 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         {
             errors[RoleField] = "Votre dossier compte déjà un(e) conjoint(e). Pour un changement de situation, faites une déclaration à votre Caf.";
         }
+        else if (role == HouseholdRole.Conjoint && (await OpenInvitationsAsync(household, cancellationToken)).Any(i => i.Role == HouseholdRole.Conjoint))
+        {
+            // The one-partner rule counts the invitations still open: two partners invited could both join.
+            errors[RoleField] = "Vous avez déjà invité un(e) conjoint(e) sur ce dossier. Son invitation reste valable 30 jours.";
+        }
         if (!CivilStatusInput.TryName(request.BirthName, "Saisissez le nom de naissance de la personne.", "Le nom de naissance", out var birthName, out var error))
         {
             errors[BirthNameField] = error;

@@ -11,18 +11,22 @@ public static class AccountCreationStates
     public const string Verify = "verify";
     /// <summary>Without a NIR: « RÉCAPITULATIF DE MA CRÉATION DE COMPTE » with the provisional identifier.</summary>
     public const string Summary = "summary";
+    /// <summary>« Rejoindre le dossier … ? »: an open invitation for this person, accepted or not, one at a time.</summary>
+    public const string Invitation = "invitation";
 
     public const string StartPath = "/creer-mon-compte";
     public const string WithNirPath = "/creer-mon-compte/avec-nir";
     public const string WithoutNirPath = "/creer-mon-compte/sans-nir";
     public const string VerifyPath = "/creer-mon-compte/verification";
     public const string SummaryPath = "/creer-mon-compte/recapitulatif";
+    public const string InvitationPath = "/creer-mon-compte/rejoindre-dossier";
     public const string ExistingAccountPath = "/creer-mon-compte/compte-existant";
 
     public static string PathOf(string state) => state switch
     {
         Verify => VerifyPath,
         Summary => SummaryPath,
+        Invitation => InvitationPath,
         _ => StartPath,
     };
 }
@@ -58,6 +62,9 @@ public sealed class AccountCreationContext
 
     /// <summary>The file the invitation joined, for the summary (null when not invited).</summary>
     public string? JoinedFileNumber { get; set; }
+
+    /// <summary>Open invitations for this person and this contact, still to be answered (the first is on the page).</summary>
+    public List<Guid> PendingInvitations { get; set; } = [];
 }
 
 /// <summary>The civil status given without a NIR, as the summary shows it.</summary>

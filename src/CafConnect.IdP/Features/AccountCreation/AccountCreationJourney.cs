@@ -23,6 +23,17 @@ namespace CafConnect.IdP.Features.AccountCreation;
 /// <summary>An open creation flow with its context, as a step page needs it.</summary>
 public sealed record AccountCreationStep(SelfServiceFlow Flow, AccountCreationContext Context);
 
+/// <summary>What « Rejoindre le dossier … ? » shows: the file, who invites, and as what.</summary>
+public sealed record InvitationOffer(Guid Id, string FileNumber, string HolderName, HouseholdRole Role)
+{
+    public string RoleLabel => Role switch
+    {
+        HouseholdRole.Conjoint => "conjoint(e)",
+        HouseholdRole.Enfant => "enfant",
+        _ => "autre personne du foyer",
+    };
+}
+
 /// <summary>
 /// « Créer Mon Compte » (seeds 001, 003, 004). With a NIR, the civil status typed must match a person of the agency's
 /// records who has no account yet; every refusal before that match is one identical answer, whatever the NIR. Without a
@@ -400,10 +411,18 @@ public sealed partial class AccountCreationJourney(
         try
         {
             SetVerifiedContact(person, step.Context);
-            await JoinInvitedFilesAsync(person, step, cancellationToken);
+            step.Context.PendingInvitations = await OpenInvitationsForAsync(person, step.Context.Contact, cancellationToken);
             outbox.EnqueueToVerifiedContact(person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{person.Id}");
             audit.Append(new AuditEntry(AuditEventTypes.AccountCreated, "with_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"));
-            step.Flow.CompletedAt = clock.GetUtcNow();
+            if (step.Context.PendingInvitations.Count > 0)
+            {
+                // The person answers each invitation before the first-login steps: nothing joins a file unasked.
+                step.Flow.State = AccountCreationStates.Invitation;
+            }
+            else
+            {
+                step.Flow.CompletedAt = clock.GetUtcNow();
+            }
             FlowStore.WriteContext(step.Flow, step.Context);
             // The one commit of the activation, conditional on the person read above (its stamp): of two activations
             // racing on two instances, one wins.
@@ -418,7 +437,9 @@ public sealed partial class AccountCreationJourney(
             var flow = await db.Flows.SingleAsync(f => f.Id == step.Flow.Id, cancellationToken);
             return await RefuseSecondActivationAsync(new AccountCreationStep(flow, step.Context), person.Id, cancellationToken);
         }
-        return await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
+        return step.Flow.State == AccountCreationStates.Invitation
+            ? StepResult.Go(UrlOf(step.Flow))
+            : await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
     }
 
     private async Task<StepResult> RefuseSecondActivationAsync(AccountCreationStep step, Guid? personId, CancellationToken cancellationToken)
@@ -462,13 +483,13 @@ public sealed partial class AccountCreationJourney(
                 step.Context.PersonId = person.Id;
                 step.Context.ProvisionalId = person.ProvisionalId;
                 step.Flow.PersonId = person.Id;
-                await JoinInvitedFilesAsync(person, step, cancellationToken);
+                step.Context.PendingInvitations = await OpenInvitationsForAsync(person, step.Context.Contact, cancellationToken);
                 // Seed 003: « Mon identifiant : P… » on the summary page and by SMS or e-mail, to be kept.
                 outbox.Enqueue(new NotificationRequest(NotificationKind.AccountCreated,
                     step.Context.Channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, step.Context.Contact,
                     new Dictionary<string, string> { ["identifier"] = person.ProvisionalId! }, person.Id, $"account-created:{person.Id}"));
                 audit.Append(new AuditEntry(AuditEventTypes.AccountCreated, "without_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"));
-                step.Flow.State = AccountCreationStates.Summary;
+                step.Flow.State = step.Context.PendingInvitations.Count > 0 ? AccountCreationStates.Invitation : AccountCreationStates.Summary;
                 FlowStore.WriteContext(step.Flow, step.Context);
                 await flows.SaveAsync(step.Flow, cancellationToken);
                 return StepResult.Go(UrlOf(step.Flow));
@@ -499,33 +520,121 @@ public sealed partial class AccountCreationJourney(
     }
 
     /// <summary>
-    /// Open invitations for this civil status sent to the very contact just verified: the person joins each file with
-    /// the role the holder chose (unless already on it, e.g. imported), and the invitation is used up.
+    /// Open invitations for this civil status sent to the very contact just verified, oldest first. None is redeemed
+    /// here: the person answers « Rejoindre le dossier … ? » for each, one at a time (two holders may have invited the
+    /// same contact; joining both families silently would not be what the person chose).
     /// </summary>
-    private async Task JoinInvitedFilesAsync(PersonAccount person, AccountCreationStep step, CancellationToken cancellationToken)
+    private async Task<List<Guid>> OpenInvitationsForAsync(PersonAccount person, string contact, CancellationToken cancellationToken)
     {
         if (person.BirthDate is not { } birthDate)
         {
-            return;
+            return [];
         }
         var now = clock.GetUtcNow();
-        var invitations = (await db.HouseholdInvitations.Include(i => i.Household).Where(i => i.BirthDate == birthDate && i.AcceptedAt == null).ToListAsync(cancellationToken))
-            .Where(i => i.ExpiresAt > now && i.Contact == step.Context.Contact && i.Invites(person.BirthName, person.GivenNames, birthDate))
+        return (await db.HouseholdInvitations.AsNoTracking().Where(i => i.BirthDate == birthDate && i.AcceptedAt == null).ToListAsync(cancellationToken))
+            .Where(i => i.IsOpenAt(now) && i.Contact == contact && i.Invites(person.BirthName, person.GivenNames, birthDate))
+            .OrderBy(i => i.CreatedAt)
+            .Select(i => i.Id)
             .ToList();
-        foreach (var invitation in invitations)
+    }
+
+    /// <summary>The invitation on the page: the file, who invites, as what (null when it is no longer open).</summary>
+    public async Task<InvitationOffer?> CurrentInvitationAsync(AccountCreationStep step, CancellationToken cancellationToken)
+    {
+        if (step.Context.PendingInvitations.Count == 0)
         {
+            return null;
+        }
+        var id = step.Context.PendingInvitations[0];
+        var invitation = await db.HouseholdInvitations.AsNoTracking().Include(i => i.Household).SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        if (invitation?.Household is null || !invitation.IsOpenAt(clock.GetUtcNow()))
+        {
+            return null;
+        }
+        var holder = await db.Persons.AsNoTracking().SingleOrDefaultAsync(p => p.Id == invitation.InvitedByPersonId, cancellationToken);
+        var holderName = holder is null ? "Le responsable du dossier" : $"{holder.GivenNames.Split(' ')[0]} {holder.FamilyName}";
+        return new InvitationOffer(invitation.Id, invitation.Household.FileNumber, holderName, invitation.Role);
+    }
+
+    /// <summary>
+    /// « Rejoindre ce dossier » or « Ne pas rejoindre ce dossier » for the invitation on the page: only that one is
+    /// redeemed (the person joins that file with the role the holder chose), then the next one, then the journey goes on.
+    /// </summary>
+    /// <param name="answered">The invitation the page showed: an answer meant for another one (a second click after the
+    /// first moved on, an old tab) is not applied to the invitation now first in line.</param>
+    public async Task<StepResult> AnswerInvitationAsync(HttpContext http, AccountCreationStep step, Guid? answered, bool join, CancellationToken cancellationToken)
+    {
+        if (step.Context.PendingInvitations.Count > 0 && answered != step.Context.PendingInvitations[0])
+        {
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+        var person = step.Context.PersonId is { } personId ? await persons.FindByIdAsync(personId, cancellationToken) : null;
+        if (person is null || person.IsClosed)
+        {
+            return StepResult.Go(AccountCreationStates.StartPath);
+        }
+        if (step.Context.PendingInvitations.Count > 0)
+        {
+            var id = step.Context.PendingInvitations[0];
+            step.Context.PendingInvitations.RemoveAt(0);
+            var now = clock.GetUtcNow();
+            var invitation = await db.HouseholdInvitations.Include(i => i.Household).ThenInclude(h => h!.Members).SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+            // Checked again at the answer: still open, still for this person and the contact they proved.
+            var stillValid = invitation?.Household is not null && invitation.IsOpenAt(now) && invitation.Contact == step.Context.Contact
+                && person.BirthDate is { } birthDate && invitation.Invites(person.BirthName, person.GivenNames, birthDate);
+            if (!stillValid)
+            {
+                return await NextAfterInvitationAsync(http, step, person, cancellationToken);
+            }
+            if (!join)
+            {
+                audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationDeclined, "declined", person.Id, step.Flow.ClientId,
+                    $"file={invitation!.Household!.FileNumber} role={invitation.Role.ToClaimValue()}"));
+                return await NextAfterInvitationAsync(http, step, person, cancellationToken);
+            }
+            var household = invitation!.Household!;
+            var alreadyMember = household.Members.Any(m => m.PersonId == person.Id);
+            if (!alreadyMember && invitation.Role is HouseholdRole.Conjoint && household.Members.Any(m => m.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire))
+            {
+                // The one-partner rule holds at the answer too (a partner may have joined since the invitation).
+                audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationDeclined, "file_has_partner", person.Id, step.Flow.ClientId,
+                    $"file={household.FileNumber} role={invitation.Role.ToClaimValue()}"));
+                FlowStore.WriteContext(step.Flow, step.Context);
+                await flows.SaveAsync(step.Flow, cancellationToken);
+                return StepResult.Stay(FormField, "Ce dossier compte déjà un(e) conjoint(e) : vous ne pouvez pas le rejoindre en tant que conjoint(e). Contactez votre Caf.");
+            }
             invitation.AcceptedAt = now;
             invitation.AcceptedByPersonId = person.Id;
-            var alreadyMember = person.Memberships.Any(m => m.HouseholdId == invitation.HouseholdId)
-                || await db.Memberships.AnyAsync(m => m.HouseholdId == invitation.HouseholdId && m.PersonId == person.Id, cancellationToken);
             if (!alreadyMember)
             {
-                db.Memberships.Add(new HouseholdMembership { HouseholdId = invitation.HouseholdId, PersonId = person.Id, Role = invitation.Role, JoinedAt = now });
+                db.Memberships.Add(new HouseholdMembership { HouseholdId = household.Id, PersonId = person.Id, Role = invitation.Role, JoinedAt = now });
             }
-            step.Context.JoinedFileNumber ??= invitation.Household?.FileNumber;
+            step.Context.JoinedFileNumber ??= household.FileNumber;
             audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationAccepted, alreadyMember ? "already_member" : "joined", person.Id, step.Flow.ClientId,
-                $"file={invitation.Household?.FileNumber} role={invitation.Role.ToClaimValue()}"));
+                $"file={household.FileNumber} role={invitation.Role.ToClaimValue()}"));
         }
+        return await NextAfterInvitationAsync(http, step, person, cancellationToken);
+    }
+
+    private async Task<StepResult> NextAfterInvitationAsync(HttpContext http, AccountCreationStep step, PersonAccount person, CancellationToken cancellationToken)
+    {
+        if (step.Context.PendingInvitations.Count > 0)
+        {
+            FlowStore.WriteContext(step.Flow, step.Context);
+            await flows.SaveAsync(step.Flow, cancellationToken);
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+        if (step.Context.Path == CreationPath.WithoutNir)
+        {
+            step.Flow.State = AccountCreationStates.Summary;
+            FlowStore.WriteContext(step.Flow, step.Context);
+            await flows.SaveAsync(step.Flow, cancellationToken);
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+        step.Flow.CompletedAt = clock.GetUtcNow();
+        FlowStore.WriteContext(step.Flow, step.Context);
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        return await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
     }
 
     private async Task<StepResult> HandOverToFirstLoginAsync(HttpContext http, SelfServiceFlow creation, PersonAccount person, CancellationToken cancellationToken)

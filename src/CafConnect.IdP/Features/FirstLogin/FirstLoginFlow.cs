@@ -53,8 +53,11 @@ public sealed class FirstLoginContext
     /// <summary>The session's <c>amr</c> once the steps are done: <c>pwd</c>, or <c>fc</c> after FranceConnect.</summary>
     public string AuthenticationMethod { get; set; } = "pwd";
 
-    /// <summary>FranceConnect's ID token (not a secret: only the hint of its logout), kept for the session's logout at FranceConnect.</summary>
-    public string? FranceConnectIdToken { get; set; }
+    /// <summary>
+    /// FranceConnect's ID token, kept only for the session's logout at FranceConnect, encrypted
+    /// (<see cref="FranceConnect.FranceConnectLogoutHint"/>): it carries the person's certified identity.
+    /// </summary>
+    public string? ProtectedFranceConnectLogoutHint { get; set; }
 
     /// <summary>The contact the code was sent to (normalised), while verifying it.</summary>
     public ContactChannel? Channel { get; set; }

@@ -45,13 +45,13 @@ public sealed class FirstLoginJourney(
     public const string FormField = StepResult.FormField;
 
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
-        string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? franceConnectIdToken = null,
+        string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? protectedFranceConnectLogoutHint = null,
         bool accountCreation = false)
     {
         var context = new FirstLoginContext
         {
             Remaining = [.. actions], Asked = [.. actions], SignedInWith = signedInWith,
-            AuthenticationMethod = authenticationMethod, FranceConnectIdToken = franceConnectIdToken, IsAccountCreation = accountCreation,
+            AuthenticationMethod = authenticationMethod, ProtectedFranceConnectLogoutHint = protectedFranceConnectLogoutHint, IsAccountCreation = accountCreation,
         };
         var state = context.IsMigration ? FirstLoginStates.Intro : FirstLoginStates.For(actions[0]);
         return await flows.CreateAsync(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
@@ -307,7 +307,7 @@ public sealed class FirstLoginJourney(
         }
         step.Flow.CompletedAt = clock.GetUtcNow();
         await SaveAsync(step, cancellationToken);
-        var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, step.Context.FranceConnectIdToken);
+        var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, FranceConnect.FranceConnectLogoutHint.Unprotect(http, step.Context.ProtectedFranceConnectLogoutHint));
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId));
         await unitOfWork.CommitAsync(cancellationToken);

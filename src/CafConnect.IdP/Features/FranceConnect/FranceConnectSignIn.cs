@@ -43,7 +43,7 @@ public sealed class FranceConnectSignIn(
         {
             // The link, the last login and the audit lines first; the first-login flow is the next unit of work.
             await unitOfWork.CommitAsync(cancellationToken);
-            var flow = await firstLogin.StartAsync(http, person, required.Pending, required.SignedInWith, returnUrl, clientId, cancellationToken, "fc", idToken);
+            var flow = await firstLogin.StartAsync(http, person, required.Pending, required.SignedInWith, returnUrl, clientId, cancellationToken, "fc", FranceConnectLogoutHint.Protect(http, idToken));
             return new FranceConnectOutcome(FirstLoginJourney.UrlOf(flow), SignedIn: false);
         }
 

@@ -232,9 +232,9 @@ public sealed class AccountCreationBrowserTests(StoreKind kind) : BrowserFixture
     }
 
     /// <summary>Every creation screen at both widths: axe-core, no horizontal scroll, and the gallery when updating.</summary>
-    [TestCase(DesktopWidth, "MORVANE", "+33615000091")]
-    [TestCase(NarrowWidth, "MORVANI", "+33615000092")]
-    public async Task Account_creation_screens_are_accessible_and_fit_the_width(int width, string birthName, string mobile)
+    [TestCase(DesktopWidth, "MORVANE", "+33615000091", "10/10/1961", "+33615000093")]
+    [TestCase(NarrowWidth, "MORVANI", "+33615000092", "11/11/1960", "+33615000094")]
+    public async Task Account_creation_screens_are_accessible_and_fit_the_width(int width, string birthName, string mobile, string inviteeBirthDate, string inviteeMobile)
     {
         await using var context = await NewContextAsync(width);
         var page = await context.NewPageAsync();
@@ -275,6 +275,31 @@ public sealed class AccountCreationBrowserTests(StoreKind kind) : BrowserFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Envoyer l'invitation" }).ClickAsync();
         await Assertions.Expect(page.Locator("#lien-erreur")).ToBeVisibleAsync();
         await CheckAsync(page, "mon-foyer-erreur", width);
+
+        // Louise invites Daniel DUBOIS; Daniel creates his account and answers « Rejoindre le dossier … ? ».
+        await page.Locator("label[for=lien-autre]").ClickAsync();
+        await page.Locator("#nom-naissance").FillAsync("DUBOIS");
+        await page.Locator("#prenoms").FillAsync("Daniel");
+        await page.Locator("#date-naissance").FillAsync(inviteeBirthDate);
+        await page.Locator("#contact").FillAsync(inviteeMobile);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Envoyer l'invitation" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/mon-compte/foyer\\?invitation=envoyee"));
+
+        await using var invitee = await NewContextAsync(width);
+        var daniel = await invitee.NewPageAsync();
+        await daniel.GotoAsync("/creer-mon-compte/sans-nir");
+        await FillWithoutNirAsync(daniel, "DUBOIS", inviteeMobile, inviteeBirthDate);
+        await daniel.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
+        await daniel.WaitForURLAsync(new Regex("/creer-mon-compte/verification"));
+        await daniel.Locator("#code-verification").FillAsync(await ReadCodeFromDevMessagesAsync(inviteeMobile, daniel));
+        await daniel.GetByRole(AriaRole.Button, new() { Name = "Valider" }).ClickAsync();
+        await daniel.WaitForURLAsync(new Regex("/creer-mon-compte/rejoindre-dossier"));
+        await Assertions.Expect(daniel.GetByRole(AriaRole.Heading, new() { Name = "Rejoindre le dossier n° 1234567 ?", Level = 1 })).ToBeVisibleAsync();
+        await Assertions.Expect(daniel.GetByText("Louise DUBOIS, responsable du dossier Caf n° 1234567")).ToBeVisibleAsync();
+        await CheckAsync(daniel, "creer-mon-compte-rejoindre-dossier", width);
+        await daniel.GetByRole(AriaRole.Button, new() { Name = "Rejoindre ce dossier", Exact = true }).ClickAsync();
+        await daniel.WaitForURLAsync(new Regex("/creer-mon-compte/recapitulatif"));
+        await Assertions.Expect(daniel.GetByText("Votre compte est rattaché au dossier Caf n° 1234567.")).ToBeVisibleAsync();
     }
 
     private async Task CheckAsync(IPage page, string name, int width)

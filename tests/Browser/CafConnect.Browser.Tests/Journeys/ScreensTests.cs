@@ -53,6 +53,7 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("creer-mon-compte-sans-nir-erreur", "Créer mon compte sans numéro : champs manquants", "« Continuer » sans rien saisir : un message sous chaque champ et le récapitulatif en tête de page."),
         new("creer-mon-compte-verification", "Créer mon compte : vérification du code", "Le code à 6 chiffres envoyé aux coordonnées saisies : rien n'est créé avant."),
         new("creer-mon-compte-recapitulatif", "Récapitulatif de ma création de compte", "« Mon identifiant : P… Conservez bien cet identifiant » et l'état civil déclaré ; l'identifiant est aussi envoyé par SMS ou par mail."),
+        new("creer-mon-compte-rejoindre-dossier", "Rejoindre le dossier … ?", "Après le code vérifié, pour une personne invitée par le responsable d'un dossier : elle choisit de rejoindre ce dossier ou non, une invitation à la fois ; rien n'est rattaché sans sa réponse."),
         new("creer-mon-compte-compte-existant", "Vous avez déjà un compte", "Après une correspondance complète de l'état civil avec un compte existant : les liens pour se connecter ou retrouver son mot de passe."),
         new("mon-foyer", "Mon foyer", "Gérer Mon Compte > Mon foyer, pour Louise DUBOIS, responsable du dossier : les membres et l'invitation d'un membre de 16 ans et plus."),
         new("mon-foyer-erreur", "Mon foyer : invitation incomplète", "« Envoyer l'invitation » sans rien saisir : les messages sous chaque champ."),
@@ -61,6 +62,11 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("connexion-franceconnect", "Connexion avec FranceConnect", "La page de connexion quand FranceConnect est activé : le bouton officiel « S’identifier avec FranceConnect » et le lien « Qu’est-ce que FranceConnect ? »."),
         new("franceconnect-compte-non-trouve", "FranceConnect : compte non trouvé", "L'identité transmise par FranceConnect ne correspond de manière certaine à aucun compte : se connecter avec ses identifiants Caf ou créer son compte, sans rien révéler d'autre."),
         new("franceconnect-erreur", "FranceConnect : connexion annulée", "La connexion annulée sur FranceConnect (ou une réponse refusée) : la raison en français, jamais d'erreur technique."),
+        // The pages every public online service must have, linked from every footer (Public_information_screens_…).
+        new("accessibilite", "Déclaration d'accessibilité", "RGAA 4.1 : l'état de conformité (non conforme, faute d'audit), ce qui est vérifié automatiquement, les non-conformités connues, le contact et les voies de recours."),
+        new("mentions-legales", "Mentions légales", "L'éditeur, le directeur de la publication, l'hébergeur et la ligne d'aide."),
+        new("donnees-personnelles", "Données personnelles", "Le responsable du traitement, les finalités, la base légale, les durées de conservation (tirées de la configuration) et les droits."),
+        new("gestion-des-cookies", "Gestion des cookies", "Chaque cookie déposé, son rôle et sa durée, et pourquoi aucun bandeau de consentement n'est nécessaire."),
     ];
 
     [TestCase(DesktopWidth)]
@@ -248,6 +254,30 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
             await page.GotoAsync("/mon-compte/autorisations");
             await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Cette page est réservée au responsable du dossier" })).ToBeVisibleAsync();
             await CheckAsync(page, "mes-autorisations-refus", width);
+        }
+    }
+
+    /// <summary>The four public-service pages, reached from the footer of the login page as people reach them.</summary>
+    [TestCase(DesktopWidth)]
+    [TestCase(NarrowWidth)]
+    public async Task Public_information_screens_are_accessible_and_fit_the_width(int width)
+    {
+        await using var context = await NewContextAsync(width);
+        var page = await context.NewPageAsync();
+        foreach (var (name, link) in new[]
+        {
+            ("accessibilite", "Accessibilité : non conforme"), ("mentions-legales", "Mentions légales"),
+            ("donnees-personnelles", "Données personnelles"), ("gestion-des-cookies", "Gestion des cookies"),
+        })
+        {
+            await page.GotoAsync("/connexion");
+            await page.Locator("footer").GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
+            await page.WaitForURLAsync(new Regex("/" + name + "$"));
+            await CheckAsync(page, name, width);
+        }
+        if (UpdatingScreens && Kind == StoreKind.Sqlite && width == NarrowWidth)
+        {
+            await WriteGalleryReadmeAsync();
         }
     }
 

@@ -126,10 +126,7 @@ public abstract partial class BrowserFixture(StoreKind kind)
 
     protected static async Task<IReadOnlyList<string>> AxeViolationsAsync(IPage page)
     {
-        if (!File.Exists(RepositoryPaths.AxeScript))
-        {
-            Assert.Fail($"axe-core is missing at {RepositoryPaths.AxeScript}: run `npm ci` in tests/Browser (the test command does).");
-        }
+        NodePackages.EnsureInstalled("Browser"); // axe-core, from the lock file (./test.sh installs it first)
         if (!await page.EvaluateAsync<bool>("() => typeof window.axe === 'object'"))
         {
             await page.AddScriptTagAsync(new() { Path = RepositoryPaths.AxeScript });

@@ -38,6 +38,17 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         return browser;
     }
 
+    /// <summary>The invitation « Rejoindre le dossier … ? » shows (the answer names it).</summary>
+    private static string InvitationOnPage(string html) =>
+        System.Text.RegularExpressions.Regex.Match(html, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value;
+
+    /// <summary>« Rejoindre ce dossier » (Join) or « Ne pas rejoindre ce dossier » (Decline) on the page as shown.</summary>
+    private static async Task<HttpResponseMessage> AnswerAsync(FirstLoginDriver pages, Uri page, string handler)
+    {
+        var (_, html) = await pages.GetAsync(page);
+        return await pages.PostAsync(page, new Dictionary<string, string> { ["Invitation"] = InvitationOnPage(html) }, handler);
+    }
+
     [Test]
     public async Task An_invited_member_creates_their_account_and_joins_the_file_with_the_role_chosen()
     {
@@ -65,7 +76,12 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         fields["BirthName"] = "DUBOIS";
         fields["GivenNames"] = "Nina";
         var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var summary = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        Assert.That(join.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"), "the invitation is answered, not redeemed silently");
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?").And.Contain("Louise DUBOIS, responsable du dossier Caf n° 1234567"));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync(i => i.AcceptedAt != null)), Is.Zero);
+        var summary = FirstLoginDriver.Next(await AnswerAsync(nina.Pages, join, "Join"));
         var (_, summaryHtml) = await nina.Pages.GetAsync(summary);
         Assert.That(WebUtility.HtmlDecode(summaryHtml), Does.Contain("Votre compte est rattaché au dossier Caf n° 1234567."));
         var terms = FirstLoginDriver.Next(await nina.Pages.PostAsync(summary, new Dictionary<string, string>()));
@@ -111,7 +127,9 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
             nir: hugoNir, birthName: "Dubois", givenNames: "hugo", birthDate: "20/05/2005", contact: "hugo.dubois@example.fr")));
         Assert.That(verify.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
         Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == hugoId)), Is.Zero, "nothing is joined before the code");
-        var terms = FirstLoginDriver.Next(await hugo.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await hugo.CodeSentToAsync("hugo.dubois@example.fr") }));
+        var join = FirstLoginDriver.Next(await hugo.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await hugo.CodeSentToAsync("hugo.dubois@example.fr") }));
+        Assert.That(join.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"));
+        var terms = FirstLoginDriver.Next(await AnswerAsync(hugo.Pages, join, "Join"));
         var (_, userInfo) = await hugo.FinishAtRelyingPartyAsync(await hugo.AcceptTermsAndChoosePasswordAsync(terms));
 
         var file = userInfo.GetProperty("caf_files").EnumerateArray().Single();
@@ -146,6 +164,69 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         var person = await host.QueryAsync(db => db.Persons.AsNoTracking().Include(p => p.Memberships).SingleAsync(p => p.GivenNames == "NINA"));
         Assert.That(person.Memberships, Is.Empty, "the invitation went to another contact");
         Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync()), Has.Property("AcceptedAt").Null);
+    }
+
+    [Test]
+    public async Task Two_holders_inviting_the_same_person_each_invitation_is_answered_on_its_own_and_only_the_accepted_file_is_joined()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        Assert.That(FirstLoginDriver.Next(await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina())).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
+        var jeanne = await SignInAsync(host, DemoData.JeanneDupont);
+        var toJeannesFile = Nina();
+        toJeannesFile["FileNumber"] = "0260311";
+        var sent = await jeanne.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), toJeannesFile);
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var first = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, firstHtml) = await nina.Pages.GetAsync(first);
+        Assert.That(WebUtility.HtmlDecode(firstHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "the oldest invitation first");
+        var firstInvitation = InvitationOnPage(firstHtml);
+
+        // « Ne pas rejoindre ce dossier »: the next invitation, on its own page.
+        var second = FirstLoginDriver.Next(await AnswerAsync(nina.Pages, first, "Decline"));
+        Assert.That(second.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"));
+        var (_, secondHtml) = await nina.Pages.GetAsync(second);
+        Assert.That(WebUtility.HtmlDecode(secondHtml), Does.Contain("Rejoindre le dossier n° 0260311 ?").And.Contain("Jeanne DUPONT"));
+        // A second click on the first page (its answer names the first invitation) never joins the second file.
+        var stale = await nina.Pages.PostAsync(second, new Dictionary<string, string> { ["Invitation"] = firstInvitation }, handler: "Join");
+        Assert.That(FirstLoginDriver.Next(stale).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync(i => i.AcceptedAt != null)), Is.Zero);
+        var summary = FirstLoginDriver.Next(await AnswerAsync(nina.Pages, second, "Join"));
+        Assert.That(summary.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
+        var (_, summaryHtml) = await nina.Pages.GetAsync(summary);
+        Assert.That(WebUtility.HtmlDecode(summaryHtml), Does.Contain("Votre compte est rattaché au dossier Caf n° 0260311."));
+
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(2008, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        var files = await host.QueryAsync(db => db.Memberships.AsNoTracking().Where(m => m.PersonId == ninaId).Select(m => m.Household!.FileNumber).ToListAsync());
+        Assert.That(files, Is.EqualTo(new[] { "0260311" }), "only the file she accepted");
+        var invitations = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().Include(i => i.Household).ToListAsync());
+        Assert.That(invitations.Single(i => i.Household!.FileNumber == "1234567").AcceptedAt, Is.Null);
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationDeclined && e.PersonId == ninaId)), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_holder_cannot_invite_a_second_partner_while_a_partners_invitation_is_open()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        var first = Nina(birthDate: "01/01/1990", role: "conjoint", contact: "partenaire.un@example.fr");
+        first["GivenNames"] = "Alex";
+        Assert.That(FirstLoginDriver.Next(await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), first)).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
+
+        var second = Nina(birthDate: "02/02/1991", role: "conjoint", contact: "partenaire.deux@example.fr");
+        second["GivenNames"] = "Sam";
+        var refused = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), second);
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("Vous avez déjà invité un(e) conjoint(e) sur ce dossier."));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync(i => i.Role == HouseholdRole.Conjoint)), Is.EqualTo(1));
     }
 
     [Test]

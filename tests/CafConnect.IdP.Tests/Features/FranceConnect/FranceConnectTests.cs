@@ -244,6 +244,10 @@ public sealed class FranceConnectTests(StoreKind kind)
 
         // Seed 003: the first login "avec son NIR ou avec FranceConnect" asks for the terms, a password and the contact.
         Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/premiere-connexion?flow="));
+        // The flow's stored context keeps no FranceConnect ID token in clear (it carries the certified identity).
+        var flowId = Uri.UnescapeDataString(back.Headers.Location!.OriginalString.Split("flow=")[1]);
+        var stored = await QueryAsync(db => db.Flows.AsNoTracking().SingleAsync(f => f.Id == flowId));
+        Assert.That(stored.Context, Does.Not.Contain("eyJ").And.Not.Contain("MARTIN").And.Not.Contain("Paul").And.Not.Contain("1978-04-02"), stored.Context);
         var person = new FirstLoginDriver(browser.CafConnect);
         var contact = await person.AcceptTermsAndChoosePasswordAsync(back.Headers.Location!);
         var delegation = FirstLoginDriver.Next(await person.PostAsync(contact, new Dictionary<string, string>(), handler: "Skip"));
@@ -257,6 +261,13 @@ public sealed class FranceConnectTests(StoreKind kind)
         Assert.That(idToken.GetPayloadValue<string[]>("amr"), Is.EqualTo(new[] { "fc" }));
         Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.LoginSucceeded && e.Outcome == "fc+required_actions" && e.PersonId == paul.Id)), Is.EqualTo(1));
         Assert.That((await PersonAsync(DemoData.PaulMartin.Nir!)).PasswordHash, Is.Not.Null, "he chose his own password on the way");
+
+        // The hint survived the steps, encrypted: « Me déconnecter » also ends the FranceConnect session.
+        var logoutPage = await browser.CafConnect.GetAsync("/deconnexion");
+        var (action, token) = OidcDriver.LoginForm(await logoutPage.Content.ReadAsStringAsync());
+        var logout = await browser.CafConnect.PostAsync(action, new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+        Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(FranceConnectDriver.QueryOf(logout.Headers.Location!)["id_token_hint"], Does.StartWith("eyJ"));
     }
 
     [Test]
