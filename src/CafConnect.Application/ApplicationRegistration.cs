@@ -13,6 +13,7 @@ public static class ApplicationRegistration
     public static IServiceCollection AddCafConnectApplication(this IServiceCollection services, IConfiguration configuration)
     {
         // Each use case registers itself here, once (see docs/architecture.md, "How to add a journey").
+        services.AddScoped<Navigation.RelyingParties>();
         services.AddScoped<VerificationCodeStep>();
         services.AddScoped<IUnitOfWork, StoreUnitOfWork>();
         services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());

@@ -116,6 +116,8 @@ public static class CafConnectHost
                     // Only for loopback development and tests; production runs behind TLS.
                     aspNetCore.DisableTransportSecurityRequirement();
                 }
+                // Errors back to valid clients, bodyless userinfo POST (docs/conformance.md).
+                options.AddCafConnectProtocolHandlers();
             })
             // FranceConnect as an external provider (OpenIddict's client), when FranceConnect:Enabled.
             .AddFranceConnect(configuration.GetSection("FranceConnect").Get<FranceConnectOptions>() ?? new FranceConnectOptions(), requireHttps);
@@ -170,6 +172,7 @@ public static class CafConnectHost
         services.AddScoped<LegacyCodeGrantHandler>();
         services.AddSingleton(PhoneChannelOptions.FromConfiguration(configuration));
         services.AddSingleton<FlowBrowserBinding>();
+        services.AddScoped<ReauthenticationMarkers>();
         services.AddScoped<FirstLoginJourney>();
         services.AddScoped<RecoveryJourney>();
         services.AddScoped<ProvisionalIdReminderJourney>();

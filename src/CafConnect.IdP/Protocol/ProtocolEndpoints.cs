@@ -7,7 +7,6 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Primitives;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -30,7 +29,7 @@ public static class ProtocolEndpoints
     public const string IntrospectionPath = "/connect/introspect";
     public const string JwksPath = "/.well-known/jwks";
 
-    /// <summary>Carries, across the login page, the proof that this authorization request already forced a fresh login.</summary>
+    /// <summary>Carries, across the login page, the marker of the login this authorization request asked for (<see cref="ReauthenticationMarkers"/>).</summary>
     internal const string ReauthenticationParameter = "cafconnect_reauth";
 
     /// <summary>Endpoints called by relying parties' servers, not by browsers.</summary>
@@ -46,15 +45,39 @@ public static class ProtocolEndpoints
         endpoints.MapMethods(EndSessionPath, [HttpMethods.Get, HttpMethods.Post], EndSessionAsync).DisableAntiforgery();
     }
 
-    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, IDataProtectionProvider protection, TimeProvider clock)
+    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, ReauthenticationMarkers markers, TimeProvider clock)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the authorization request.");
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
         var facts = session.Succeeded ? session.Principal.Facts() : null;
         var person = session.Succeeded && session.Principal.PersonId() is { } personId ? await persons.FindByIdAsync(personId, http.RequestAborted) : null;
-        var reauthProtector = protection.CreateProtector("CafConnect.Reauthentication.v1").ToTimeLimitedDataProtector();
+        var signedIn = facts is not null && person is not null && !person.IsClosed;
 
-        var mustLogin = facts is null || person is null || person.IsClosed || RequiresFreshLogin(request, facts, http, reauthProtector, clock);
+        var parameters = (http.Request.HasFormContentType ? http.Request.Form.AsEnumerable() : http.Request.Query.AsEnumerable())
+            .Where(p => p.Key != ReauthenticationParameter)
+            .ToList();
+
+        // A login this very request asked for (prompt=login, max_age, a hint naming someone else) has happened, in this
+        // browser, since it was asked: the marker says so once (ReauthenticationMarkers).
+        var marker = (string?)request[ReauthenticationParameter];
+        var loggedInForThisRequest = signedIn && marker is not null && await markers.ConsumeAsync(http, marker, request.ClientId, Flatten(parameters), facts);
+
+        // With a marker the request was stripped of prompt=login / max_age: only the login it asked for will do.
+        var mustLogin = !signedIn || (marker is not null ? !loggedInForThisRequest : RequiresFreshLogin(request, facts!, clock));
+
+        // Core §3.1.2.1 (id_token_hint): a relying party naming a person other than the one signed in never gets a code
+        // for the one signed in. OpenIddict validated the hint (issued by us, signature, audience); an invalid one names nobody.
+        if (!mustLogin && !string.IsNullOrEmpty(request.IdTokenHint)
+            && (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal?.GetClaim(Claims.Subject) != person!.Subject)
+        {
+            if (request.HasPromptValue(PromptValues.None) || loggedInForThisRequest)
+            {
+                // Silently, or still someone else after the login this request asked for: an error, never the wrong person.
+                return Results.Forbid(ErrorProperties(Errors.LoginRequired, "The person named by id_token_hint is not signed in."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+            }
+            mustLogin = true;
+        }
+
         if (mustLogin)
         {
             if (request.HasPromptValue(PromptValues.None))
@@ -62,23 +85,22 @@ public static class ProtocolEndpoints
                 return Results.Forbid(ErrorProperties(Errors.LoginRequired, "The user is not signed in."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
             }
 
-            // Come back here after the login page, without prompt=login / max_age (they would loop) but with a
-            // protected note of when this forced login began, so the fresh session is recognised as satisfying them.
-            var parameters = (http.Request.HasFormContentType ? http.Request.Form.AsEnumerable() : http.Request.Query.AsEnumerable())
-                .Where(p => p.Key is not (Parameters.Prompt or Parameters.MaxAge or ReauthenticationParameter))
-                .ToList();
+            // Come back here after the login page, without prompt=login / max_age (they would loop) but with a marker
+            // of this request, so the fresh session is recognised as the login it asked for.
+            parameters.RemoveAll(p => p.Key is Parameters.Prompt or Parameters.MaxAge);
             var remainingPrompt = string.Join(' ', request.GetPromptValues().Where(p => p != PromptValues.Login));
             if (remainingPrompt.Length > 0)
             {
                 parameters.Add(new(Parameters.Prompt, remainingPrompt));
             }
-            if (request.HasPromptValue(PromptValues.Login) || request.MaxAge is not null)
+            var returnPath = http.Request.PathBase + http.Request.Path;
+            if (request.HasPromptValue(PromptValues.Login) || request.MaxAge is not null || !string.IsNullOrEmpty(request.IdTokenHint))
             {
-                var marker = reauthProtector.Protect(clock.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromMinutes(15));
-                parameters.Add(new(ReauthenticationParameter, marker));
+                var minted = await markers.MintAsync(http, request.ClientId!, Flatten(parameters), returnPath + QueryString.Create(parameters), signedIn ? facts : null);
+                parameters.Add(new(ReauthenticationParameter, minted));
             }
 
-            return Results.Challenge(new AuthenticationProperties { RedirectUri = http.Request.PathBase + http.Request.Path + QueryString.Create(parameters) }, [PersonSession.Scheme]);
+            return Results.Challenge(new AuthenticationProperties { RedirectUri = returnPath + QueryString.Create(parameters) }, [PersonSession.Scheme]);
         }
 
         var principal = CafClaims.CreatePrincipal(person!, request.GetScopes().ToList(), facts!);
@@ -90,26 +112,13 @@ public static class ProtocolEndpoints
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    /// <summary>prompt=login and max_age are met only by a login that happened after this request first asked for it.</summary>
-    private static bool RequiresFreshLogin(OpenIddictRequest request, SessionFacts facts, HttpContext http, ITimeLimitedDataProtector protector, TimeProvider clock)
-    {
-        var forced = request.HasPromptValue(PromptValues.Login)
-            || (request.MaxAge is { } maxAge && clock.GetUtcNow() - facts.AuthenticatedAt > TimeSpan.FromSeconds(maxAge));
-        var marker = (string?)request[ReauthenticationParameter];
-        if (marker is null)
-        {
-            return forced;
-        }
-        try
-        {
-            var requestedAt = DateTimeOffset.FromUnixTimeSeconds(long.Parse(protector.Unprotect(marker), System.Globalization.CultureInfo.InvariantCulture));
-            return facts.AuthenticatedAt < requestedAt;
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-            return true;
-        }
-    }
+    /// <summary>prompt=login, or a session older than max_age.</summary>
+    private static bool RequiresFreshLogin(OpenIddictRequest request, SessionFacts facts, TimeProvider clock) =>
+        request.HasPromptValue(PromptValues.Login)
+        || (request.MaxAge is { } maxAge && clock.GetUtcNow() - facts.AuthenticatedAt > TimeSpan.FromSeconds(maxAge));
+
+    private static List<KeyValuePair<string, string?>> Flatten(IEnumerable<KeyValuePair<string, StringValues>> parameters) =>
+        parameters.SelectMany(p => p.Value.Select(value => new KeyValuePair<string, string?>(p.Key, value))).ToList();
 
     private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, LegacyCodeGrantHandler phone)
     {
@@ -186,10 +195,26 @@ public static class ProtocolEndpoints
         // Without an ID token hint nobody vouches for the request: ask the person, and never follow a redirect.
         if (string.IsNullOrEmpty(request.IdTokenHint))
         {
-            return Results.Redirect("/deconnexion");
+            return Results.Redirect(LogoutConfirmationPath);
+        }
+
+        // RP-Initiated Logout 1.0 §2-3. OpenIddict validated the hint — issued by this provider (signature by one of our
+        // keys: "alg": "none" and other keys fail, issuer, token type) — and checked post_logout_redirect_uri and
+        // client_id against the client it was issued to (an error page otherwise). A hint that does not validate gives
+        // no principal: it is treated as no hint.
+        var hintSubject = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal?.GetClaim(Claims.Subject);
+        if (hintSubject is null)
+        {
+            return Results.Redirect(LogoutConfirmationPath);
         }
 
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
+        if (session.Succeeded && session.Principal.FindFirst(Claims.Subject)?.Value != hintSubject)
+        {
+            // Another person's hint never ends this session without asking, and never sends the browser anywhere.
+            return Results.Redirect(LogoutConfirmationPath);
+        }
+
         var sessionId = session.Succeeded ? session.Principal.FindFirst(CafClaimTypes.SessionId)?.Value : null;
         await PersonSession.SignOutAsync(http, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);
         if (session.Succeeded)
@@ -202,9 +227,12 @@ public static class ProtocolEndpoints
             LogoutNotification.Start(http, sessionId);
         }
 
-        // OpenIddict validated the hint and checked that post_logout_redirect_uri is registered; without one, show our page.
+        // To the post_logout_redirect_uri OpenIddict validated, with the state; without one, our page.
         return Results.SignOut(new AuthenticationProperties { RedirectUri = "/deconnexion/terminee" }, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
     }
+
+    /// <summary>« Voulez-vous vous déconnecter ? »: the person decides; nothing redirects from there.</summary>
+    private const string LogoutConfirmationPath = "/deconnexion";
 
     // Protocol error descriptions stay in ASCII English: RFC 6749 §5.2 restricts their character set.
     private static AuthenticationProperties ErrorProperties(string error, string description) => new(new Dictionary<string, string?>

@@ -135,6 +135,9 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
                 ClientType = ClientTypes.Confidential,
                 DisplayName = registration.DisplayName,
                 Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
+                // Never used without the authorization endpoint; set anyway so that no kind of client is ever
+                // registered without it (the server requires PKCE too: either requirement alone still holds).
+                Requirements = { Requirements.Features.ProofKeyForCodeExchange },
             };
             foreach (var scope in registration.Scopes.Distinct(StringComparer.Ordinal))
             {

@@ -1,3 +1,4 @@
+using CafConnect.Application.Navigation;
 using CafConnect.IdP.Features.Shared;
 using CafConnect.Infrastructure.Flows;
 using Microsoft.AspNetCore.Authorization;
@@ -17,24 +18,15 @@ public abstract class CreationFormPage : JourneyStartPage
     [BindProperty(SupportsGet = true, Name = "returnUrl")]
     public string? ReturnUrl { get; set; }
 
-    /// <summary>Only our own pages and the authorization endpoint may follow the journey (no open redirect).</summary>
-    public string? SafeReturnUrl() =>
-        ReturnUrl is { Length: > 0 and < 4096 } url && Url.IsLocalUrl(url) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : null;
+    /// <summary>The return URL when usable (<see cref="ReturnUrls.Usable"/>; the login's rule).</summary>
+    public string? SafeReturnUrl() => ReturnUrls.Usable(ReturnUrl);
 
     /// <summary>"?returnUrl=…" to carry to the next page, or nothing.</summary>
     public string ReturnQuery(char separator = '?') => SafeReturnUrl() is { } url ? $"{separator}returnUrl={Uri.EscapeDataString(url)}" : string.Empty;
 
-    protected string? ClientId()
-    {
-        var returnUrl = SafeReturnUrl();
-        if (returnUrl is null)
-        {
-            return null;
-        }
-        var query = returnUrl.IndexOf('?') is var index and >= 0 ? returnUrl[index..] : string.Empty;
-        var clientId = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query).TryGetValue("client_id", out var values) ? values.ToString() : null;
-        return clientId is { Length: > 0 and <= 100 } ? clientId : null;
-    }
+    /// <summary>The registered client the pending authorization request is for, or null.</summary>
+    protected Task<string?> ClientIdAsync() =>
+        HttpContext.RequestServices.GetRequiredService<RelyingParties>().RegisteredClientOfAsync(SafeReturnUrl(), HttpContext.RequestAborted);
 }
 
 /// <summary>« Créer Mon Compte »: with or without a social-security number.</summary>

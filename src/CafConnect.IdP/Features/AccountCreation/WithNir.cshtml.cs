@@ -18,7 +18,7 @@ public sealed class WithNirPage(AccountCreationJourney journey) : CreationFormPa
     public async Task<IActionResult> OnPostAsync()
     {
         var (result, limited) = await journey.StartWithNirAsync(HttpContext, new WithNirRequest(Nir, BirthName, GivenNames, BirthDate, Contact),
-            SafeReturnUrl() ?? "/mon-compte", ClientId(), HttpContext.RequestAborted);
+            CafConnect.Application.Navigation.ReturnUrls.OrAccountHome(ReturnUrl), await ClientIdAsync(), HttpContext.RequestAborted);
         return Answer(result, limited);
     }
 }

@@ -26,7 +26,7 @@ public sealed class WithoutNirPage(AccountCreationJourney journey) : CreationFor
     {
         var (result, limited) = await journey.StartWithoutNirAsync(HttpContext, new WithoutNirRequest(Civility, BirthName, GivenNames, BirthDate,
             BirthCountry, BirthCity, Parent1BirthName, Parent1GivenNames, Parent2BirthName, Parent2GivenNames, PostalCode, Contact),
-            SafeReturnUrl() ?? "/mon-compte", ClientId(), HttpContext.RequestAborted);
+            CafConnect.Application.Navigation.ReturnUrls.OrAccountHome(ReturnUrl), await ClientIdAsync(), HttpContext.RequestAborted);
         return Answer(result, limited);
     }
 }

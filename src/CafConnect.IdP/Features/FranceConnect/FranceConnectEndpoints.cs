@@ -1,3 +1,4 @@
+using CafConnect.Application.Navigation;
 using CafConnect.Application.Persistence;
 using CafConnect.IdP.Protocol;
 using CafConnect.IdP.Sessions;
@@ -110,13 +111,13 @@ public static class FranceConnectEndpoints
     }
 
     /// <summary>« S'identifier avec FranceConnect »: off to FranceConnect, the return URL in the (protected) state.</summary>
-    private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, IUnitOfWork unitOfWork, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
+    private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
     {
         var properties = new AuthenticationProperties(
             new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName },
             new Dictionary<string, object?> { [Parameters.AcrValues] = options.AcrValues })
         {
-            RedirectUri = SafeReturnUrl(returnUrl) ?? "/mon-compte",
+            RedirectUri = ReturnUrls.OrAccountHome(returnUrl),
         };
         try
         {
@@ -133,13 +134,13 @@ public static class FranceConnectEndpoints
         catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or TaskCanceledException)
         {
             loggers.CreateLogger(typeof(FranceConnectEndpoints)).LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect could not be reached");
-            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable", null, Login.LoginPage.ClientIdOf(properties.RedirectUri)));
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable", null, await relyingParties.RegisteredClientOfAsync(properties.RedirectUri, http.RequestAborted)));
             await unitOfWork.CommitAsync(http.RequestAborted);
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=indisponible" + ReturnQuery(properties.RedirectUri!, "&"));
         }
     }
 
-    private static async Task<IResult> CallbackAsync(HttpContext http, FranceConnectOptions options, FranceConnectSignIn signIn, AuditTrail audit, IUnitOfWork unitOfWork, ILoggerFactory loggers)
+    private static async Task<IResult> CallbackAsync(HttpContext http, FranceConnectOptions options, FranceConnectSignIn signIn, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(FranceConnectEndpoints));
         AuthenticateResult result;
@@ -156,8 +157,8 @@ public static class FranceConnectEndpoints
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=indisponible");
         }
 
-        var returnUrl = SafeReturnUrl(result.Properties?.RedirectUri) ?? "/mon-compte";
-        var clientId = Login.LoginPage.ClientIdOf(returnUrl);
+        var returnUrl = ReturnUrls.OrAccountHome(result.Properties?.RedirectUri);
+        var clientId = await relyingParties.RegisteredClientOfAsync(returnUrl, http.RequestAborted);
         if (!result.Succeeded || result.Principal is null)
         {
             var error = result.Properties?.GetString(OpenIddictClientAspNetCoreConstants.Properties.Error);
@@ -240,13 +241,8 @@ public static class FranceConnectEndpoints
         return Results.SignOut(properties, [OpenIddictClientAspNetCoreDefaults.AuthenticationScheme]);
     }
 
-    /// <summary>Only our own paths (the pending <c>/connect/authorize</c> request, « Mon compte »): never another site.</summary>
-    public static string? SafeReturnUrl(string? url) =>
-        url is { Length: > 0 and < 4096 } && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'))
-        && !url.Any(char.IsControl) ? url : null;
-
     private static string ReturnQuery(string returnUrl, string separator) =>
-        returnUrl.StartsWith(ProtocolEndpoints.AuthorizePath, StringComparison.Ordinal) ? $"{separator}returnUrl={Uri.EscapeDataString(returnUrl)}" : string.Empty;
+        ReturnUrls.IsAuthorizationRequest(returnUrl) ? $"{separator}returnUrl={Uri.EscapeDataString(returnUrl)}" : string.Empty;
 
     private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
 }

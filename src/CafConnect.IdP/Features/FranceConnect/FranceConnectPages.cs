@@ -11,8 +11,8 @@ public abstract class FranceConnectPage(FranceConnectOptions options) : PageMode
     [BindProperty(SupportsGet = true, Name = "returnUrl")]
     public string? ReturnUrl { get; set; }
 
-    public string LoginUrl => FranceConnectEndpoints.SafeReturnUrl(ReturnUrl) is { } url && url.StartsWith(ProtocolEndpoints.AuthorizePath, StringComparison.Ordinal)
-        ? "/connexion?returnUrl=" + Uri.EscapeDataString(url)
+    public string LoginUrl => CafConnect.Application.Navigation.ReturnUrls.IsAuthorizationRequest(ReturnUrl)
+        ? "/connexion?returnUrl=" + Uri.EscapeDataString(ReturnUrl!)
         : "/connexion";
 
     /// <summary>FranceConnect switched off: these pages do not exist either.</summary>

@@ -1,3 +1,4 @@
+using CafConnect.Application.Navigation;
 using CafConnect.Domain.Identity;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -7,7 +8,7 @@ namespace CafConnect.IdP.Features.Login;
 
 /// <summary>"CONNEXION": NIR (or provisional identifier) and password.</summary>
 [AllowAnonymous]
-public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, FirstLogin.FirstLoginJourney firstLogin) : PageModel
+public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, FirstLogin.FirstLoginJourney firstLogin, RelyingParties relyingParties) : PageModel
 {
     public sealed class LoginForm
     {
@@ -54,14 +55,18 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
     {
         var rememberedIdentifier = remembered.Read(HttpContext, Kind);
         var identifier = string.IsNullOrWhiteSpace(Input.Identifier) && rememberedIdentifier is not null ? rememberedIdentifier.Value : Input.Identifier;
-        var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, ClientIdOf(SafeReturnUrl())), HttpContext, HttpContext.RequestAborted);
+        // Where to go and for whom are settled before anything is checked or written: an unusable return URL means
+        // « Mon compte », and only a registered client is ever named in the audit trail.
+        var returnUrl = ReturnUrls.OrAccountHome(ReturnUrl);
+        var clientId = await relyingParties.RegisteredClientOfAsync(returnUrl, HttpContext.RequestAborted);
+        var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, clientId), HttpContext, HttpContext.RequestAborted);
 
         if (outcome.NeedsActions)
         {
             // Right credentials, steps first (terms, new password, contact): no session until they are done.
             RememberIfAsked(identifier!);
             var flow = await firstLogin.StartAsync(HttpContext, outcome.Person!, outcome.PendingActions, outcome.SignedInWith,
-                SafeReturnUrl() ?? "/mon-compte", ClientIdOf(SafeReturnUrl()), HttpContext.RequestAborted);
+                returnUrl, clientId, HttpContext.RequestAborted);
             return LocalRedirect(FirstLogin.FirstLoginJourney.UrlOf(flow));
         }
 
@@ -80,7 +85,7 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
         }
 
         RememberIfAsked(identifier!);
-        return LocalRedirect(SafeReturnUrl() ?? "/mon-compte");
+        return LocalRedirect(returnUrl);
     }
 
     private void RememberIfAsked(string identifier)
@@ -97,18 +102,6 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
 
     public string? Error(string field) => FieldErrors.TryGetValue(field, out var message) ? message : null;
 
-    /// <summary>Only our own pages and the authorization endpoint may follow a login (no open redirect).</summary>
-    public string? SafeReturnUrl() =>
-        ReturnUrl is { Length: > 0 and < 4096 } url && Url.IsLocalUrl(url) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : null;
-
-    internal static string? ClientIdOf(string? returnUrl)
-    {
-        if (returnUrl is null)
-        {
-            return null;
-        }
-        var query = returnUrl.IndexOf('?') is var index and >= 0 ? returnUrl[index..] : string.Empty;
-        var clientId = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query).TryGetValue("client_id", out var values) ? values.ToString() : null;
-        return clientId is { Length: > 0 and <= 100 } ? clientId : null;
-    }
+    /// <summary>The return URL when usable (<see cref="ReturnUrls.Usable"/>), to carry on the page's links and form.</summary>
+    public string? SafeReturnUrl() => ReturnUrls.Usable(ReturnUrl);
 }

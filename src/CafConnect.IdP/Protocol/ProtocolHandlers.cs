@@ -1,0 +1,124 @@
+using Microsoft.AspNetCore;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace CafConnect.IdP.Protocol;
+
+/// <summary>
+/// Where OpenIddict's defaults differ from what OpenID Connect Core and OAuth 2.0 require of us, its own event model
+/// closes the gap (docs/decisions.md #18, docs/conformance.md).
+/// </summary>
+public static class ProtocolHandlers
+{
+    public static OpenIddictServerBuilder AddCafConnectProtocolHandlers(this OpenIddictServerBuilder options)
+    {
+        options.AddEventHandler(AuthorizationErrorsToTheClient.Descriptor);
+        options.AddEventHandler(AuthorizationErrorResponseMode.Descriptor);
+        options.AddEventHandler(UserInfoPostWithoutBody.Descriptor);
+        // Replaced by UserInfoPostWithoutBody, which hands every other request back to it.
+        options.RemoveEventHandler(OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext>.Descriptor);
+        return options;
+    }
+
+    /// <summary>
+    /// Core §3.1.2.6, RFC 6749 §4.1.2.1: once the client and the redirect URI are known to be valid, every error of the
+    /// authorization request goes back to that URI (with <c>state</c> and <c>iss</c>), so the relying party learns of
+    /// it — <c>request_not_supported</c>, <c>request_uri_not_supported</c>, a missing or <c>plain</c> PKCE challenge,
+    /// an unknown scope… OpenIddict shows every error found while validating the request on its own page instead; only
+    /// an unknown client, or a redirect URI not registered for it byte for byte, must stay there (RFC 6749 §4.1.2.1:
+    /// never redirect to an unverified URI).
+    /// </summary>
+    public sealed class AuthorizationErrorsToTheClient(IOpenIddictApplicationManager applications) : IOpenIddictServerHandler<ApplyAuthorizationResponseContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyAuthorizationResponseContext>()
+            .UseScopedHandler<AuthorizationErrorsToTheClient>()
+            // After OpenIddict attached the validated redirect URI (none when validation failed), before the response
+            // mode, state and iss are derived from it.
+            .SetOrder(OpenIddictServerHandlers.Authentication.AttachRedirectUri.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(ApplyAuthorizationResponseContext context)
+        {
+            if (context.Request is null || !string.IsNullOrEmpty(context.RedirectUri) || string.IsNullOrEmpty(context.Response.Error))
+            {
+                return;
+            }
+            // A parameter sent twice is not one value: OpenIddict gives null, and nothing is redirected.
+            var clientId = (string?)context.Request[Parameters.ClientId];
+            var redirectUri = (string?)context.Request[Parameters.RedirectUri];
+            if (string.IsNullOrEmpty(clientId) || string.IsNullOrEmpty(redirectUri))
+            {
+                return;
+            }
+            var application = await applications.FindByClientIdAsync(clientId, context.CancellationToken);
+            if (application is null
+                || !await applications.HasPermissionAsync(application, Permissions.Endpoints.Authorization, context.CancellationToken)
+                || !await applications.ValidateRedirectUriAsync(application, redirectUri, context.CancellationToken))
+            {
+                return;
+            }
+            context.RedirectUri = redirectUri;
+        }
+    }
+
+    /// <summary>
+    /// An error about the response mode itself leaves none to answer with: the query string, the default of the code
+    /// flow (Core §3.1.2.5), is used.
+    /// </summary>
+    public sealed class AuthorizationErrorResponseMode : IOpenIddictServerHandler<ApplyAuthorizationResponseContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyAuthorizationResponseContext>()
+            .UseSingletonHandler<AuthorizationErrorResponseMode>()
+            .SetOrder(OpenIddictServerHandlers.Authentication.InferResponseMode.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ApplyAuthorizationResponseContext context)
+        {
+            if (!string.IsNullOrEmpty(context.RedirectUri) && !string.IsNullOrEmpty(context.Response.Error)
+                && context.ResponseMode is not (ResponseModes.Query or ResponseModes.Fragment or ResponseModes.FormPost))
+            {
+                context.ResponseMode = ResponseModes.Query;
+            }
+            return default;
+        }
+    }
+
+    /// <summary>
+    /// A userinfo <c>POST</c> carrying its bearer token in the <c>Authorization</c> header and no body is a valid request
+    /// (Core §5.3.1 allows POST; RFC 6750 §2.1 puts the token in the header whatever the method; RFC 9110 §8.3 asks for a
+    /// <c>Content-Type</c> only when there is content). OpenIddict refuses any POST without a <c>Content-Type</c>: such a
+    /// request is read here as an empty form, and every other one goes to OpenIddict's own extraction.
+    /// </summary>
+    public sealed class UserInfoPostWithoutBody : IOpenIddictServerHandler<ExtractUserInfoRequestContext>
+    {
+        private static readonly OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext> OpenIddictExtraction = new();
+
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ExtractUserInfoRequestContext>()
+            .AddFilter<OpenIddictServerAspNetCoreHandlerFilters.RequireHttpRequest>()
+            .UseSingletonHandler<UserInfoPostWithoutBody>()
+            .SetOrder(OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext>.Descriptor.Order)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ExtractUserInfoRequestContext context)
+        {
+            var request = context.Transaction.GetHttpRequest() ?? throw new InvalidOperationException("The ASP.NET Core request is not available.");
+            if (HttpMethods.IsPost(request.Method) && string.IsNullOrEmpty(request.ContentType) && HasNoBody(request))
+            {
+                context.Transaction.Request = new OpenIddictRequest();
+                return default;
+            }
+            return OpenIddictExtraction.HandleAsync(context);
+        }
+
+        private static bool HasNoBody(HttpRequest request) =>
+            request.ContentLength == 0
+            || (request.ContentLength is null && !request.Headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.TransferEncoding)
+                && request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>() is not { CanHaveBody: true });
+    }
+}
