@@ -9,6 +9,10 @@ public static class ApplicationRegistration
     public static IServiceCollection AddCafConnectApplication(this IServiceCollection services, IConfiguration configuration)
     {
         // Each use case registers itself here, once (see docs/architecture.md, "How to add a journey").
+        services.AddScoped<Identity.ContactProof>();
+        services.AddScoped<Credentials.PasswordSettingPolicy>();
+        services.AddScoped<Credentials.VerifyStoredSecret>();
+        services.AddScoped<Credentials.SetPersonalPassword>();
         return services;
     }
 }

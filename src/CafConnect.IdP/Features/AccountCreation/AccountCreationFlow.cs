@@ -18,6 +18,8 @@ public static class AccountCreationStates
     public const string VerifyPath = "/creer-mon-compte/verification";
     public const string SummaryPath = "/creer-mon-compte/recapitulatif";
     public const string ExistingAccountPath = "/creer-mon-compte/compte-existant";
+    /// <summary>With a NIR and no contact on record: the activation code goes by letter.</summary>
+    public const string LetterSentPath = "/creer-mon-compte/courrier";
 
     public static string PathOf(string state) => state switch
     {

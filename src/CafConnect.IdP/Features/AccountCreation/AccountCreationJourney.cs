@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -11,6 +12,7 @@ using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Recovery;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Verification;
 using Microsoft.EntityFrameworkCore;
@@ -29,7 +31,8 @@ public sealed record AccountCreationStep(SelfServiceFlow Flow, AccountCreationCo
 public sealed partial class AccountCreationJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, IVerificationCodeStore codes, INotificationOutbox outbox,
     AuditTrail audit, FlowBrowserBinding binding, IRecoveryRateLimiter limiter, RecoveryRateLimitOptions limits,
-    TermsOfUseCatalog terms, FirstLoginJourney firstLogin, Login.LoginOptions loginOptions, TimeProvider clock)
+    TermsOfUseCatalog terms, FirstLoginJourney firstLogin, Login.LoginOptions loginOptions, ContactProof contactProof, CredentialReset credentials,
+    TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -129,16 +132,51 @@ public sealed partial class AccountCreationJourney(
             await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "already_has_account", person.Id, clientId, "path=with_nir"), cancellationToken);
             return (StepResult.Go(ExistingAccountUrl(returnUrl)), false);
         }
-        // The agency's records may hold a mobile or an e-mail for the person: then the code goes to one of them, so
-        // knowing someone's NIR and civil status is not enough to take their account.
-        if ((person.MobilePhone is not null || person.Email is not null) && !CivilStatusInput.IsOnRecord(person, channel, contact))
+        // Who may receive the code is ContactProof's rule (docs/decisions.md #16): a contact the agency's records hold;
+        // a contact typed here never proves an identity — knowing a NIR, names and a birth date is not enough.
+        switch (ContactProof.ActivationRouteFor(person, channel, contact))
         {
-            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_on_record", person.Id, clientId, $"path=with_nir channel={channel}"), cancellationToken);
-            return (StepResult.Stay(ContactField, ContactNotOnRecordMessage), false);
+            case ActivationRoute.TypedContactNotOnRecord:
+                await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_on_record", person.Id, clientId, $"path=with_nir channel={channel}"), cancellationToken);
+                return (StepResult.Stay(ContactField, ContactNotOnRecordMessage), false);
+            case ActivationRoute.ActivationLetter:
+                return (await SendActivationLetterAsync(person, returnUrl, clientId, cancellationToken), false);
+        }
+        if (await contactProof.RefuseIfNotPersonalAsync(person, channel, contact, cancellationToken) is { } notPersonal)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_personal", person.Id, clientId, $"path=with_nir channel={channel}"), cancellationToken);
+            return (StepResult.Stay(ContactField, notPersonal), false);
         }
 
         var context = new AccountCreationContext { Path = CreationPath.WithNir, PersonId = person.Id, Channel = channel, Contact = contact };
         return (await StartVerificationAsync(http, context, returnUrl, clientId, cancellationToken), false);
+    }
+
+    /// <summary>
+    /// The records hold no contact for this person: an activation code (a provisional password, valid two months) goes by
+    /// letter to the person, at the address the agency holds; they then sign in with their NIR and it, and the first-login
+    /// steps follow. At most one letter a day (no letter bombing); the page is the same either way.
+    /// </summary>
+    private async Task<StepResult> SendActivationLetterAsync(PersonAccount person, string returnUrl, string? clientId, CancellationToken cancellationToken)
+    {
+        var recentlySent = person.PendingProvisionalPasswordIssuedAt is { } sent && clock.GetUtcNow() - sent < RecoveryJourney.LetterInterval;
+        if (recentlySent)
+        {
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountActivationLetter, "recently_sent", person.Id, clientId, "path=with_nir"), cancellationToken);
+        }
+        else
+        {
+            await credentials.InTransactionAsync(async ct =>
+            {
+                await credentials.IssueProvisionalPasswordAsync(person, $"activation-letter:{person.Id:N}:{clock.GetUtcNow():yyyyMMdd}", ct,
+                    (NotificationChannel.Letter, CredentialReset.LetterRecipient(person)),
+                    new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" });
+                await audit.WriteAsync(new AuditEntry(AuditEventTypes.AccountActivationLetter, "sent", person.Id, clientId, "path=with_nir"), ct);
+                return true;
+            }, cancellationToken);
+        }
+        return StepResult.Go(AccountCreationStates.LetterSentPath + (returnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
+            ? "?returnUrl=" + Uri.EscapeDataString(returnUrl) : string.Empty));
     }
 
     // ---------------------------------------------------------------- without a NIR

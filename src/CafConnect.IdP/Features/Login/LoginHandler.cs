@@ -1,3 +1,4 @@
+using CafConnect.Application.Credentials;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -49,13 +50,10 @@ public sealed class LoginOptions
 /// </summary>
 public sealed class LoginHandler(
     PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, TermsOfUseCatalog terms, LoginOptions options,
-    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, LegacySecretVerifiers secrets)
+    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, VerifyStoredSecret credentials)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
-
-    /// <summary>Roles that may use the file's shared legacy code for their own first login (seed 003).</summary>
-    private static readonly HouseholdRole[] LegacyCodeRoles = [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
 
     public static string WrongCredentialsMessage(LoginIdentifierKind kind) => kind == LoginIdentifierKind.Nir
         ? "Le numéro de Sécurité sociale ou le mot de passe est incorrect."
@@ -115,9 +113,17 @@ public sealed class LoginHandler(
             return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
         }
 
-        var (verified, signedInWith, reason) = person is null || person.IsClosed
-            ? (false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
-            : VerifySecret(person, password);
+        var check = person is null || person.IsClosed
+            ? new VerifyStoredSecretResult(false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
+            : await credentials.ExecuteAsync(new VerifyStoredSecretRequest(person, password), cancellationToken);
+        var (verified, signedInWith, reason) = (check.Verified, check.Kind, check.Reason);
+        if (check.ProvisionalExpired)
+        {
+            // The right provisional password, past its two months: not a login, but not a guess either — its own answer.
+            await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
+            await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginFailed, reason, person!.Id, attempt.ClientId), cancellationToken);
+            return new LoginOutcome(null, fieldErrors, VerifyStoredSecret.ProvisionalExpiredMessage(check.ExpiredOn));
+        }
         if (!verified)
         {
             if (person is null || person.IsClosed)
@@ -153,53 +159,6 @@ public sealed class LoginHandler(
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         await audit.WriteAsync(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId), cancellationToken);
         return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith };
-    }
-
-    /// <summary>
-    /// The person's own password when they have one; otherwise, only before their first login, the 8-digit code
-    /// shared by their file (the holder and the partner each use it once, with their own NIR).
-    /// </summary>
-    private (bool Verified, PasswordKind Kind, string Reason) VerifySecret(PersonAccount person, string secret)
-    {
-        if (person.PasswordHash is not null)
-        {
-            if (!secrets.VerifyAndUpgrade(secret, person.PasswordHash, out var upgradedPassword))
-            {
-                return (false, PasswordKind.Personal, "wrong_password");
-            }
-            if (upgradedPassword is not null)
-            {
-                // Cost parameters were raised since this hash was made (or it was imported): upgraded while we hold the secret.
-                person.PasswordHash = upgradedPassword;
-            }
-            return (true, person.CredentialKind == CredentialKind.Provisional ? PasswordKind.Provisional : PasswordKind.Personal, "pwd");
-        }
-
-        var legacyFiles = person.Memberships
-            .Where(m => LegacyCodeRoles.Contains(m.Role) && m.Household?.LegacySecretHash is not null)
-            .Select(m => m.Household!)
-            .ToList();
-        var legacyHashes = legacyFiles.Select(h => h.LegacySecretHash!).ToList();
-        if (legacyHashes.Count == 0 || secret.Length != 8 || !secret.All(char.IsAsciiDigit))
-        {
-            hasher.VerifyAgainstDummy(secret);
-            return (false, PasswordKind.LegacyFileCode, person.PasswordHash is null && legacyHashes.Count == 0 ? "no_usable_credential" : "wrong_password");
-        }
-        foreach (var file in legacyFiles)
-        {
-            if (!secrets.VerifyAndUpgrade(secret, file.LegacySecretHash!, out var upgradedCode))
-            {
-                continue;
-            }
-            if (upgradedCode is not null)
-            {
-                // Weaker parameters, or a legacy format kept at import (a pluggable verifier): Argon2id from now on.
-                // Saved with the login (the file is tracked with the person).
-                file.LegacySecretHash = upgradedCode;
-            }
-            return (true, PasswordKind.LegacyFileCode, "legacy_code");
-        }
-        return (false, PasswordKind.LegacyFileCode, "wrong_password");
     }
 
     private static void LogFailure(ILogger logger, Guid? personId) =>
