@@ -13,6 +13,7 @@ public static class ApplicationRegistration
         services.AddScoped<Credentials.PasswordSettingPolicy>();
         services.AddScoped<Credentials.VerifyStoredSecret>();
         services.AddScoped<Credentials.SetPersonalPassword>();
+        services.AddScoped<Credentials.ChangePassword>();
         return services;
     }
 }

@@ -169,6 +169,31 @@ public sealed partial class IdentityProofTests(StoreKind kind)
         Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.GrantsRevoked && e.Outcome == "password_replaced")), Is.EqualTo(1));
     }
 
+    [Test]
+    public async Task A_provisional_password_past_its_two_months_is_refused_with_its_own_message_and_the_old_one_still_works()
+    {
+        await using var host = HostStore.Start(kind);
+        await FirstLoginDriver.ForgetRecordsContactsAsync(host, DemoData.KarimBenali.Nir!);
+        await new RecoveryDriver(host.Host.CreateBrowser()).RequestCodePageAsync(DemoData.KarimBenali.Nir!);
+        var karim = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == DemoData.KarimBenali.Nir));
+        var text = await host.WaitForFileTextAsync((await host.OutboxOfAsync(karim.Id)).Single(m => m.Channel == NotificationChannel.Letter).Id);
+        Assert.That(text, Does.Contain("valable jusqu'au"));
+        var provisional = ProvisionalPassword().Match(text).Groups[1].Value;
+        // Seed 000: valid two months. This one was sent 92 days ago.
+        await SetAsync(host, DemoData.KarimBenali.Nir!, p => p.PendingProvisionalPasswordIssuedAt = DateTimeOffset.UtcNow.AddDays(-92));
+
+        var refused = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, provisional);
+
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("Votre mot de passe provisoire n'est plus valable depuis le").And.Contain("Mot de passe oublié ?"));
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.LoginFailed && e.Outcome == "provisional_expired")), Is.EqualTo(1));
+        var old = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, DemoData.KarimBenali.Password);
+        Assert.That(old.Headers.Location?.OriginalString, Does.Not.StartWith("/connexion"), "the expired provisional password changed nothing");
+    }
+
+    [GeneratedRegex(@"mot de passe provisoire : (\d{8})")]
+    private static partial Regex ProvisionalPassword();
+
     [GeneratedRegex(@"code d'activation : (\d{8})")]
     private static partial Regex ActivationCode();
 }
