@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of CafConnect, on a fresh machine as on a developer's.
-#  - installs what is missing (PostgreSQL, Redis, Chromium, Node/npm) with apt-get;
+#  - installs what is missing (PostgreSQL, Redis, Chromium, Node/npm, promtool) with apt-get;
 #  - starts a private PostgreSQL cluster and a Redis server on 127.0.0.1 (ports of their own) for this run only,
 #    and stops them at the end whatever happens;
 #  - runs the whole NUnit suite: every store-dependent test runs on SQLite *and* on PostgreSQL (+ Redis);
@@ -23,6 +23,8 @@ install_missing() {
   command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+  # promtool checks the Prometheus scrape output (tests/CafConnect.IdP.Tests/Operations).
+  command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
   if [ ${#packages[@]} -gt 0 ]; then
     log "installing: ${packages[*]}"
     as_root apt-get update -qq

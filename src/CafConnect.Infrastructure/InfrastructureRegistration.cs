@@ -24,7 +24,11 @@ public static class InfrastructureRegistration
     {
         var storage = StorageSettings.FromConfiguration(configuration, contentRoot);
         services.AddCafConnectStorage(storage);
+        services.AddCafConnectKeyRingProtection(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        // One meter for every metric of the product (docs/operations.md); the host exports it when configured.
+        services.AddMetrics();
+        services.TryAddSingleton<Observability.CafConnectMetrics>();
 
         var argon2 = configuration.GetSection("Security:Argon2id").Get<Argon2idOptions>() ?? new Argon2idOptions();
         services.AddSingleton(argon2);

@@ -7,6 +7,7 @@ using CafConnect.IdP.Features.Login;
 using CafConnect.IdP.Features.PhoneChannel;
 using CafConnect.IdP.Features.ProvisionalIdRecovery;
 using CafConnect.IdP.Features.Recovery;
+using CafConnect.IdP.Operations;
 using CafConnect.IdP.Protocol;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure;
@@ -30,6 +31,22 @@ public static class CafConnectHost
         var services = builder.Services;
         var configuration = builder.Configuration;
         var requireHttps = configuration.GetValue("Oidc:RequireHttps", true);
+        var storage = StorageSettings.FromConfiguration(configuration, builder.Environment.ContentRootPath);
+        // Fail fast, before anything listens, on a configuration that would be unsafe in production (docs/operations.md).
+        StartupChecks.ThrowIfAny(configuration, builder.Environment, storage);
+
+        if (!builder.Environment.IsDevelopment())
+        {
+            // One JSON object per line for the log shipper; scopes carry the trace id (the audit correlation id).
+            builder.Logging.AddJsonConsole(options =>
+            {
+                options.IncludeScopes = true;
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        services.AddCafConnectHealth(configuration, storage);
+        services.AddCafConnectTelemetry(configuration);
 
         services.AddHttpContextAccessor();
         // Behind nginx / a load balancer: the client's address and scheme from the trusted proxies only.
@@ -79,6 +96,8 @@ public static class CafConnectHost
 
                 // OpenID Back-Channel Logout 1.0: relying parties that register a backchannel_logout_uri are told when a
                 // session ends (logout, incident revocation); logout tokens carry sid.
+                // Every answer of the token endpoint is counted (grants by result, channel and client).
+                options.AddEventHandler(GrantMetricsHandler.Descriptor);
                 options.AddEventHandler<OpenIddictServerEvents.HandleConfigurationRequestContext>(handler => handler.UseInlineHandler(context =>
                 {
                     context.Metadata["backchannel_logout_supported"] = true;
@@ -172,10 +191,18 @@ public static class CafConnectHost
             // First: everything after (throttling, audit, HTTPS checks, the issuer) sees the client, not the proxy.
             app.UseForwardedHeaders();
         }
-        app.UseExceptionHandler("/erreur");
+        app.UseMiddleware<RequestLogMiddleware>();
+        // Redis or PostgreSQL unreachable: 503 with the French « momentanément indisponible » page, not a 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandlingPath = "/erreur",
+            StatusCodeSelector = DependencyOutage.StatusCodeFor,
+        });
+        // ...and relying parties on the back channel get temporarily_unavailable (JSON) rather than an HTML page.
+        app.UseMiddleware<DependencyOutageMiddleware>();
         // People get a French page for errors; relying parties calling the back-channel endpoints get the bare status
         // and OpenIddict's RFC 6750 / 6749 headers and JSON, never HTML.
-        app.UseWhen(http => !ProtocolEndpoints.IsBackChannel(http.Request.Path) && !AdminApi.IsAdmin(http.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/erreur/{0}"));
+        app.UseWhen(http => !ProtocolEndpoints.IsBackChannel(http.Request.Path) && !AdminApi.IsAdmin(http.Request.Path) && !HealthEndpoints.IsHealth(http.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/erreur/{0}"));
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<MalformedInputMiddleware>();
         app.UseStaticFiles();
@@ -187,6 +214,7 @@ public static class CafConnectHost
         app.MapProtocolEndpoints();
         app.MapFranceConnect();
         app.MapAdminApi();
+        app.MapCafConnectHealth();
         if (app.Configuration.GetValue("Demo:Enabled", false))
         {
             app.MapDemoRelyingParty();

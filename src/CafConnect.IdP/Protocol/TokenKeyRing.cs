@@ -15,6 +15,8 @@ public sealed class TokenKeyRing
     public IReadOnlyList<TokenKey> Keys => _keys
         ?? throw new InvalidOperationException("Token keys were not loaded: the host loads them from the store before serving requests.");
 
+    public bool IsLoaded => _keys is not null;
+
     public void Load(IReadOnlyList<TokenKey> keys) => _keys = keys;
 }
 

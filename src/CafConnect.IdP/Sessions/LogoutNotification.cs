@@ -39,7 +39,8 @@ public static class LogoutNotification
                 }
                 var sender = scope.ServiceProvider.GetRequiredService<BackchannelLogoutSender>();
                 var deliveries = await sender.DeliverAsync(issuer, targets.Select(t => new LogoutTarget(sessionId, t.ClientId, t.Subject, t.PersonId)), cancellationToken: stopping);
-                var trail = new AuditTrail(db, new FixedAuditContextAccessor(audit), scope.ServiceProvider.GetRequiredService<TimeProvider>());
+                var trail = new AuditTrail(db, new FixedAuditContextAccessor(audit), scope.ServiceProvider.GetRequiredService<TimeProvider>(),
+                    scope.ServiceProvider.GetService<CafConnect.Infrastructure.Observability.CafConnectMetrics>());
                 foreach (var delivery in deliveries)
                 {
                     await trail.WriteAsync(new AuditEntry(AuditEventTypes.BackchannelLogout, delivery.Delivered ? "delivered" : "failed", delivery.Target.PersonId,

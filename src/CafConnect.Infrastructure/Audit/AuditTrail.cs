@@ -1,3 +1,4 @@
+using CafConnect.Infrastructure.Observability;
 using CafConnect.Infrastructure.Persistence;
 
 namespace CafConnect.Infrastructure.Audit;
@@ -15,8 +16,12 @@ public interface IAuditContextAccessor
     AuditContext Current { get; }
 }
 
-/// <summary>Appends to the audit table. Writes are inserts only; nothing in the product updates or deletes a row.</summary>
-public sealed class AuditTrail(CafConnectDbContext db, IAuditContextAccessor contextAccessor, TimeProvider clock)
+/// <summary>
+/// Appends to the audit table. Writes are inserts only; nothing in the product updates or deletes a row.
+/// Every login, lock and token goes through here, so the login, lockout and token metrics are counted here too
+/// (<see cref="CafConnectMetrics.Audited"/>), after the row is committed.
+/// </summary>
+public sealed class AuditTrail(CafConnectDbContext db, IAuditContextAccessor contextAccessor, TimeProvider clock, CafConnectMetrics? metrics = null)
 {
     public async Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
@@ -36,6 +41,7 @@ public sealed class AuditTrail(CafConnectDbContext db, IAuditContextAccessor con
             CorrelationId = context.CorrelationId,
         });
         await db.SaveChangesAsync(cancellationToken);
+        metrics?.Audited(entry, context);
     }
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];

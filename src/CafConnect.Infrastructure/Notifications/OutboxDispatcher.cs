@@ -55,8 +55,13 @@ public sealed class OutboxDispatcher(
     INotificationSenderResolver senders,
     OutboxDispatcherOptions options,
     TimeProvider clock,
-    ILogger<OutboxDispatcher> logger) : BackgroundService
+    ILogger<OutboxDispatcher> logger,
+    Observability.CafConnectMetrics? metrics = null) : BackgroundService
 {
+    /// <summary>How often the backlog gauges are refreshed (a count on the dispatcher's index; not every poll).</summary>
+    public static readonly TimeSpan BacklogMeasureInterval = TimeSpan.FromSeconds(15);
+    private DateTimeOffset _backlogMeasuredAt = DateTimeOffset.MinValue;
+
     /// <summary>Written to <see cref="OutboxMessage.LockedBy"/> (diagnostics only: claims rely on <c>LockedUntil</c>).</summary>
     public string InstanceId { get; } = Truncate($"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}", 100);
 
@@ -110,6 +115,12 @@ public sealed class OutboxDispatcher(
             .Take(options.BatchSize)
             .ToListAsync(cancellationToken);
 
+        if (metrics is not null && now - _backlogMeasuredAt >= BacklogMeasureInterval)
+        {
+            metrics.OutboxMeasured(await OutboxBacklogProbe.MeasureAsync(db, clock, cancellationToken));
+            _backlogMeasuredAt = now;
+        }
+
         int claimed = 0, sent = 0, retrying = 0, givenUp = 0;
         foreach (var id in due)
         {
@@ -128,6 +139,12 @@ public sealed class OutboxDispatcher(
 
             var message = await db.OutboxMessages.AsNoTracking().SingleAsync(m => m.Id == id, cancellationToken);
             var outcome = await SendOneAsync(db, protector, message, cancellationToken);
+            metrics?.OutboxAttempt(message.Channel.ToString().ToLowerInvariant(), outcome switch
+            {
+                Outcome.Sent => "sent",
+                Outcome.Retrying => "retrying",
+                _ => "given_up",
+            });
             _ = outcome switch
             {
                 Outcome.Sent => sent++,

@@ -43,9 +43,11 @@ public sealed class Argon2idSecretHasher : ISecretHasher
     private const string Prefix = "$argon2id$v=19$";
     private readonly Argon2idOptions _options;
     private readonly Lazy<string> _dummyHash;
+    private readonly Observability.CafConnectMetrics? _metrics;
 
-    public Argon2idSecretHasher(Argon2idOptions options)
+    public Argon2idSecretHasher(Argon2idOptions options, Observability.CafConnectMetrics? metrics = null)
     {
+        _metrics = metrics;
         if (options.MemoryKiB < 8 * 1024 || options.MemoryKiB > Argon2idOptions.MaxMemoryKiB)
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"Security:Argon2id:MemoryKiB must be between 8192 and {Argon2idOptions.MaxMemoryKiB}.");
@@ -62,11 +64,13 @@ public sealed class Argon2idSecretHasher : ISecretHasher
     {
         ArgumentNullException.ThrowIfNull(secret);
         var salt = RandomNumberGenerator.GetBytes(Argon2idOptions.SaltLength);
-        var hash = Derive(secret, salt, _options.MemoryKiB, _options.Iterations, Argon2idOptions.HashLength);
+        var hash = Derive(secret, salt, _options.MemoryKiB, _options.Iterations, Argon2idOptions.HashLength, "hash");
         return $"{Prefix}m={_options.MemoryKiB},t={_options.Iterations},p=1${Encode(salt)}${Encode(hash)}";
     }
 
-    public SecretVerification Verify(string secret, string storedHash)
+    public SecretVerification Verify(string secret, string storedHash) => Verify(secret, storedHash, "verify");
+
+    private SecretVerification Verify(string secret, string storedHash, string operation)
     {
         ArgumentNullException.ThrowIfNull(secret);
         if (!TryParse(storedHash, out var memoryKiB, out var iterations, out var salt, out var expected))
@@ -74,7 +78,7 @@ public sealed class Argon2idSecretHasher : ISecretHasher
             return SecretVerification.Failed;
         }
 
-        var actual = Derive(secret, salt, memoryKiB, iterations, expected.Length);
+        var actual = Derive(secret, salt, memoryKiB, iterations, expected.Length, operation);
         if (!CryptographicOperations.FixedTimeEquals(actual, expected))
         {
             return SecretVerification.Failed;
@@ -85,13 +89,14 @@ public sealed class Argon2idSecretHasher : ISecretHasher
             : SecretVerification.Succeeded;
     }
 
-    public void VerifyAgainstDummy(string secret) => Verify(secret ?? string.Empty, _dummyHash.Value);
+    public void VerifyAgainstDummy(string secret) => Verify(secret ?? string.Empty, _dummyHash.Value, "dummy");
 
     /// <summary>True when <paramref name="storedHash"/> is a PHC string this hasher can verify (used by imports).</summary>
     public static bool IsSupported(string? storedHash) => TryParse(storedHash, out _, out _, out _, out _);
 
-    private static byte[] Derive(string secret, byte[] salt, int memoryKiB, int iterations, int length)
+    private byte[] Derive(string secret, byte[] salt, int memoryKiB, int iterations, int length, string operation)
     {
+        var timer = Observability.MetricTimer.Start();
         var algorithm = PasswordBasedKeyDerivationAlgorithm.Argon2id(new Argon2Parameters
         {
             DegreeOfParallelism = 1,
@@ -106,6 +111,7 @@ public sealed class Argon2idSecretHasher : ISecretHasher
         finally
         {
             CryptographicOperations.ZeroMemory(secretBytes);
+            _metrics?.Argon2idComputed(operation, timer.Elapsed);
         }
     }
 

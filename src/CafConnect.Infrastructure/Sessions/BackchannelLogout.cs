@@ -46,7 +46,8 @@ public sealed class BackchannelLogoutSender(
     CafConnectDbContext db,
     TimeProvider clock,
     BackchannelLogoutOptions options,
-    ILogger<BackchannelLogoutSender> logger)
+    ILogger<BackchannelLogoutSender> logger,
+    Observability.CafConnectMetrics? metrics = null)
 {
     public const string HttpClientName = "backchannel-logout";
     public const string LogoutEvent = "http://schemas.openid.net/event/backchannel-logout";
@@ -142,6 +143,7 @@ public sealed class BackchannelLogoutSender(
                 // The client and the session id only: the token is a credential for that session's logout.
                 logger.LogWarning("Back-channel logout to client {ClientId} for session {SessionId} failed: {Error}", target.ClientId, target.SessionId, error);
             }
+            metrics?.BackchannelLogout(target.ClientId, error is null);
             var delivery = new LogoutDelivery(target, error is null, error);
             results.Add(delivery);
             progress?.Report(delivery);

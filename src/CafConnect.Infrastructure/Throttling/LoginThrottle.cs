@@ -72,7 +72,8 @@ public sealed class LoginThrottle(
     AuditTrail audit,
     INotificationOutbox outbox,
     TimeProvider clock,
-    ILogger<LoginThrottle> logger) : ILoginThrottle
+    ILogger<LoginThrottle> logger,
+    Observability.CafConnectMetrics? metrics = null) : ILoginThrottle
 {
     public async Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default)
     {
@@ -81,6 +82,7 @@ public sealed class LoginThrottle(
         var decision = await store.BeginAsync(account, ip, cancellationToken);
         if (!decision.Allowed)
         {
+            Refused(decision.Refusal!.Value);
             ThrottleLog.Refused(logger, decision.Refusal!.Value, person?.Id, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, ip);
@@ -93,6 +95,7 @@ public sealed class LoginThrottle(
         var decision = await store.BeginAsync(account, ip, cancellationToken);
         if (!decision.Allowed)
         {
+            Refused(decision.Refusal!.Value);
             ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, ip) { LockNotice = NotificationKind.PhoneAccessLocked };
@@ -108,10 +111,12 @@ public sealed class LoginThrottle(
         {
             // The store names every refused source "IP"; here the source is the client.
             decision = decision with { Refusal = ThrottleRefusal.ClientBlocked };
+            Refused(ThrottleRefusal.ClientBlocked);
             ThrottleLog.ClientBlocked(logger, clientId, decision.RetryAfter);
         }
         else if (!decision.Allowed)
         {
+            Refused(decision.Refusal!.Value);
             ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
         }
         return new SecretAttempt(decision, account, source) { LockNotice = NotificationKind.PhoneAccessLocked };
@@ -144,6 +149,15 @@ public sealed class LoginThrottle(
             $"{scope}until={lockedUntil:O};duration={(long)duration.TotalSeconds}s;failures={attempt.Decision.ConsecutiveFailures}"), cancellationToken);
         ThrottleLog.Locked(logger, person.Id, attempt.Decision.LockNumber, duration);
     }
+
+    private void Refused(ThrottleRefusal refusal) => metrics?.ThrottleRefused(refusal switch
+    {
+        ThrottleRefusal.AccountDelayed => "account_delayed",
+        ThrottleRefusal.AccountLocked => "account_locked",
+        ThrottleRefusal.IpBlocked => "ip_blocked",
+        ThrottleRefusal.ClientBlocked => "client_blocked",
+        _ => refusal.ToString().ToLowerInvariant(),
+    });
 
     public Task SucceededAsync(SecretAttempt attempt, CancellationToken cancellationToken = default) =>
         store.SucceededAsync(attempt.Account, attempt.Ip, attempt.Decision.IpEntry, cancellationToken);

@@ -33,15 +33,15 @@ public static class VerificationRegistration
         if (!string.IsNullOrWhiteSpace(redisConfiguration))
         {
             RedisConnection.TryAdd(services, redisConfiguration);
-            services.TryAddSingleton<IVerificationCodeStore>(sp => new RedisVerificationCodeStore(
+            services.TryAddSingleton<IVerificationCodeStore>(sp => Metered(sp, new RedisVerificationCodeStore(
                 sp.GetRequiredService<IConnectionMultiplexer>(),
                 sp.GetRequiredService<VerificationCodeOptions>(),
                 sp.GetRequiredService<CodeMac>(),
-                sp.GetRequiredService<TimeProvider>()));
+                sp.GetRequiredService<TimeProvider>())));
         }
         else if (provider == StorageProvider.Sqlite)
         {
-            services.TryAddSingleton<IVerificationCodeStore, InMemoryVerificationCodeStore>();
+            services.TryAddSingleton<IVerificationCodeStore>(sp => Metered(sp, ActivatorUtilities.CreateInstance<InMemoryVerificationCodeStore>(sp)));
         }
         else
         {
@@ -51,6 +51,10 @@ public static class VerificationRegistration
         }
         return services;
     }
+
+    /// <summary>Every code issued or checked is counted here, whichever store holds it (docs/operations.md).</summary>
+    private static IVerificationCodeStore Metered(IServiceProvider services, IVerificationCodeStore store) =>
+        services.GetService<Observability.CafConnectMetrics>() is { } metrics ? new MeteredVerificationCodeStore(store, metrics) : store;
 
     /// <summary>Carries the start-up check of the store choice (no settings of its own).</summary>
     internal sealed class VerificationStoreCheck;

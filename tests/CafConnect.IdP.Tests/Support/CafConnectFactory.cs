@@ -10,17 +10,19 @@ namespace CafConnect.IdP.Tests.Support;
 /// sharing it — or one instance restarted.
 /// </summary>
 /// <paramref name="configureServices"/> replaces services after the host registered its own (e.g. a
-/// <see cref="ManualClock"/> as the TimeProvider).
+/// <see cref="ManualClock"/> as the TimeProvider). <paramref name="environment"/> is Development unless a test needs the
+/// production rules (start-up checks, JSON logs).
 public sealed class CafConnectFactory(
     TestStore store,
     IReadOnlyDictionary<string, string?>? overrides = null,
-    Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null) : WebApplicationFactory<Program>
+    Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null,
+    string environment = "Development") : WebApplicationFactory<Program>
 {
     public TestStore Store { get; } = store;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(environment);
         var settings = new Dictionary<string, string?>(Store.Settings)
         {
             // Cheaper hashes keep the suite fast; production parameters are tested in the hasher's own tests.

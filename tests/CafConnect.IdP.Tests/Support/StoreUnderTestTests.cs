@@ -30,7 +30,7 @@ public sealed class StoreUnderTestTests(StoreKind kind) : StoreFixture(kind)
             Assert.That(settings.ConnectionString, Is.EqualTo(Store.Settings.TryGetValue("ConnectionStrings:CafConnect", out var cs) && cs is not null
                 ? cs
                 : $"Data Source={Path.Combine(Store.Settings["Storage:DataDirectory"]!, "cafconnect.db")}"));
-            Assert.That(codes.GetType().Name, Does.StartWith(Kind == StoreKind.Sqlite ? "InMemory" : "Redis"));
+            Assert.That(CafConnect.Infrastructure.Verification.MeteredVerificationCodeStore.Unwrap(codes).GetType().Name, Does.StartWith(Kind == StoreKind.Sqlite ? "InMemory" : "Redis"));
             Assert.That(scope.ServiceProvider.GetRequiredService<Argon2idOptions>().MemoryKiB, Is.EqualTo(8192), "test overrides reach the host");
         });
     }

@@ -157,7 +157,7 @@ public sealed class VerificationRegistrationTests
     public async Task The_embedded_sqlite_default_keeps_codes_in_memory()
     {
         await using var provider = Build(new Dictionary<string, string?>());
-        Assert.That(provider.GetRequiredService<IVerificationCodeStore>(), Is.InstanceOf<InMemoryVerificationCodeStore>());
+        Assert.That(MeteredVerificationCodeStore.Unwrap(provider.GetRequiredService<IVerificationCodeStore>()), Is.InstanceOf<InMemoryVerificationCodeStore>());
         Assert.DoesNotThrow(() => provider.GetService<IStartupValidator>()?.Validate());
     }
 
@@ -168,7 +168,7 @@ public sealed class VerificationRegistrationTests
         var store = provider.GetRequiredService<IVerificationCodeStore>();
         Assert.Multiple(() =>
         {
-            Assert.That(store, Is.InstanceOf<RedisVerificationCodeStore>());
+            Assert.That(MeteredVerificationCodeStore.Unwrap(store), Is.InstanceOf<RedisVerificationCodeStore>());
             Assert.That(provider.GetRequiredService<IVerificationCodeStore>(), Is.SameAs(store));
             Assert.That(provider.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(), Is.SameAs(provider.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
         });

@@ -18,7 +18,8 @@ public sealed class ErrorPage : PageModel
     public string Title { get; private set; } = "Une erreur est survenue";
     public string Message { get; private set; } = "Le service a rencontré un problème. Réessayez dans quelques instants.";
     public string? ProtocolError { get; private set; }
-    public string Reference => HttpContext.TraceIdentifier;
+    /// <summary>The request's correlation id, as in the audit trail and the logs (docs/operations.md, "Metrics and traces").</summary>
+    public string Reference => System.Diagnostics.Activity.Current?.TraceId.ToString() ?? HttpContext.TraceIdentifier;
 
     public void OnGet(int? code) => Describe(code);
 
@@ -46,7 +47,14 @@ public sealed class ErrorPage : PageModel
             return;
         }
 
-        if (code == StatusCodes.Status404NotFound)
+        if (code == StatusCodes.Status503ServiceUnavailable || HttpContext.Response.StatusCode == StatusCodes.Status503ServiceUnavailable)
+        {
+            // A shared dependency is down (Operations/DependencyOutage): nothing was decided, the person may simply retry.
+            Title = "Service momentanément indisponible";
+            Message = "Mon Compte est momentanément indisponible. Votre demande n'a pas été prise en compte : réessayez dans quelques minutes.";
+            Response.Headers.RetryAfter = Operations.DependencyOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (code == StatusCodes.Status404NotFound)
         {
             Title = "Page introuvable";
             Message = "La page que vous cherchez n'existe pas ou a été déplacée.";

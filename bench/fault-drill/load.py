@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Steady sign-in load for the fault drill (bench/fault-drill.sh), against nginx on 127.0.0.1 only.
+
+Each worker loops until the deadline: authorize (PKCE) -> login page -> credentials -> authorize -> code -> token ->
+userinfo -> refresh -> userinfo, as one of the demo persons, in a fresh browser (cookie jar). Every request is
+recorded (time, step, outcome, latency) to a CSV; every userinfo answer is checked against the person who typed the
+password (the `sub` of their first round): a mismatch is another person's data. Bounded in time and in requests.
+"""
+import base64, csv, hashlib, http.client, json, os, re, secrets, ssl, sys, threading, time, urllib.parse
+
+HOST, PORT = "127.0.0.1", int(os.environ["DRILL_NGINX_PORT"])
+DEADLINE = time.time() + float(os.environ.get("DRILL_SECONDS", "150"))
+WORKERS = int(os.environ.get("DRILL_WORKERS", "6"))
+MAX_REQUESTS = int(os.environ.get("DRILL_MAX_REQUESTS", "200000"))
+OUT = os.environ["DRILL_CSV"]
+CLIENT_ID, SECRET, REDIRECT = "drill", "drill-secret-not-for-production-0123456789", "https://rp.drill.test/callback"
+PERSONS = [("2 85 03 75 112 048", "Soleil2Paris"), ("1 83 11 75 115 230", "Riviere7Lyon"),
+           ("2 92 07 69 383 017", "Montagne4Nice"), ("1 88 06 33 063 042", "Cedre5Bordeaux")]
+TLS = ssl.create_default_context()
+TLS.check_hostname = False
+TLS.verify_mode = ssl.CERT_NONE  # the drill's own self-signed certificate on loopback
+lock = threading.Lock()
+rows, subs, mismatches, counter = [], {}, [], [0]
+T0 = time.time()
+
+
+class Step(Exception):
+    pass
+
+
+def request(cookies, method, path, body=None, headers=None, step=""):
+    with lock:
+        if counter[0] >= MAX_REQUESTS:
+            raise SystemExit
+        counter[0] += 1
+    headers = dict(headers or {})
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urllib.parse.urlencode(body)
+    started = time.time()
+    outcome, response, data = "", None, b""
+    try:
+        connection = http.client.HTTPSConnection(HOST, PORT, timeout=15, context=TLS)
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        outcome = str(response.status)
+    except Exception as error:  # network errors are outcomes of the drill, not of this script
+        outcome = type(error).__name__
+    with lock:
+        rows.append((round(started - T0, 3), step, outcome, round((time.time() - started) * 1000, 1)))
+    if response is None:
+        raise Step(outcome)
+    for name, value in response.getheaders():
+        if name.lower() == "set-cookie":
+            pair = value.split(";", 1)[0]
+            key, _, val = pair.partition("=")
+            if "expires=thu, 01 jan 1970" in value.lower() or val == "":
+                cookies.pop(key, None)
+            else:
+                cookies[key] = val
+    return response, data.decode("utf-8", "replace")
+
+
+def expect(response, statuses, step):
+    if response.status not in statuses:
+        raise Step(f"{step}:{response.status}")
+
+
+def token(cookies, form, step):
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    response, body = request(cookies, "POST", "/connect/token", form, {"Authorization": "Basic " + basic}, step)
+    expect(response, (200,), step)
+    return json.loads(body)
+
+
+def claims(jwt):
+    part = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def round_of(person):
+    identifier, password = person
+    cookies = {}
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urllib.parse.urlencode({"client_id": CLIENT_ID, "redirect_uri": REDIRECT, "response_type": "code",
+                                    "scope": "openid profile caf offline_access", "state": secrets.token_hex(8),
+                                    "nonce": secrets.token_hex(8), "code_challenge": challenge, "code_challenge_method": "S256"})
+    response, _ = request(cookies, "GET", "/connect/authorize?" + query, step="authorize (challenge)")
+    expect(response, (302,), "authorize (challenge)")
+    login_url = urllib.parse.urlsplit(response.getheader("Location"))
+    response, html = request(cookies, "GET", login_url.path + "?" + login_url.query, step="login page")
+    expect(response, (200,), "login page")
+    action = re.search(r'<form method="post"[^>]*action="([^"]+)"', html)
+    antiforgery = re.search(r'name="__RequestVerificationToken" type="hidden" value="([^"]+)"', html)
+    if not action or not antiforgery:
+        raise Step("login page:no form")
+    response, _ = request(cookies, "POST", action.group(1).replace("&amp;", "&"),
+                          {"Input.Identifier": identifier, "Input.Password": password, "__RequestVerificationToken": antiforgery.group(1)},
+                          step="login POST")
+    expect(response, (302,), "login POST")
+    back = urllib.parse.urlsplit(response.getheader("Location"))
+    response, _ = request(cookies, "GET", back.path + "?" + back.query, step="authorize (code)")
+    expect(response, (302,), "authorize (code)")
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(response.getheader("Location")).query).get("code", [None])[0]
+    if not code:
+        raise Step("authorize (code):no code")
+    tokens = token({}, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}, "token (code)")
+    sub = claims(tokens["id_token"])["sub"]
+    with lock:
+        known = subs.setdefault(identifier, sub)
+    if known != sub:
+        mismatches.append(f"{identifier}: id_token sub {sub} != {known}")
+    for access, step in ((tokens["access_token"], "userinfo"), (None, "refresh")):
+        if access is None:
+            tokens = token({}, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}, "token (refresh)")
+            access, step = tokens["access_token"], "userinfo (refreshed)"
+        response, body = request({}, "GET", "/connect/userinfo", headers={"Authorization": "Bearer " + access}, step=step)
+        expect(response, (200,), step)
+        if json.loads(body).get("sub") != sub:
+            mismatches.append(f"{identifier}: userinfo sub differs from the ID token's")
+
+
+def worker(index):
+    n = index
+    while time.time() < DEADLINE:
+        try:
+            round_of(PERSONS[n % len(PERSONS)])
+        except Step:
+            time.sleep(0.2)  # a failed round: the person tries again shortly, as people do
+        except SystemExit:
+            return
+        n += 1
+
+
+threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(WORKERS)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(timeout=max(0, DEADLINE - time.time()) + 30)
+with open(OUT, "w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(["t", "step", "outcome", "ms"])
+    with lock:
+        writer.writerows(rows)
+print(json.dumps({"requests": len(rows), "mismatches": mismatches[:20], "mismatch_count": len(mismatches), "t0": T0}))

@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Turns the drill's request log (CSV) and fault times into the markdown report: per phase, requests, errors by kind, p50/p99."""
+import csv, json, sys, collections
+
+csv_path, events_path, summary_json, out_path = sys.argv[1:5]
+summary = json.loads(summary_json)
+t0 = summary["t0"]
+events = []
+with open(events_path) as f:
+    for line in f:
+        epoch, name = line.strip().split(" ", 1)
+        events.append((float(epoch) - t0, name))
+rows = list(csv.DictReader(open(csv_path)))
+end = max([float(r["t"]) for r in rows] + [0]) + 0.001
+bounds = [(0.0, "baseline")] + [(t, name) for t, name in events if t >= 0]
+phases = [(start, bounds[i + 1][0] if i + 1 < len(bounds) else end, name) for i, (start, name) in enumerate(bounds)]
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+lines = ["| phase (s from load start) | requests | ok | errors by kind | p50 ms | p99 ms |", "| --- | ---: | ---: | --- | ---: | ---: |"]
+for start, stop, name in phases:
+    inside = [r for r in rows if start <= float(r["t"]) < stop]
+    ok = [r for r in inside if r["outcome"][:1] in "23"]
+    errors = collections.Counter(f'{r["step"]} → {r["outcome"]}' for r in inside if r["outcome"][:1] not in "23")
+    kinds = "; ".join(f"{k}: {v}" for k, v in errors.most_common(8)) or "none"
+    ms = [float(r["ms"]) for r in inside]
+    lines.append(f"| {name} ({start:.0f}–{stop:.0f}) | {len(inside)} | {len(ok)} | {kinds} | {pct(ms, 50):.0f} | {pct(ms, 99):.0f} |")
+server_errors = sum(1 for r in rows if r["outcome"].startswith("5"))
+with open(out_path, "a") as out:
+    out.write("\n".join(lines) + "\n\n")
+    out.write(f"- requests: {len(rows)}; answers 5xx: {server_errors} "
+              f"(500: {sum(1 for r in rows if r['outcome'] == '500')}, 502: {sum(1 for r in rows if r['outcome'] == '502')}, "
+              f"503: {sum(1 for r in rows if r['outcome'] == '503')}); network errors: {sum(1 for r in rows if not r['outcome'][:1].isdigit())}\n")
+    out.write(f"- another person's data (ID token or userinfo `sub` differing from the person's): **{summary['mismatch_count']}**"
+              + ("" if not summary["mismatches"] else f" — {summary['mismatches']}") + "\n")
