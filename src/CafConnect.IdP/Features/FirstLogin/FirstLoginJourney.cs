@@ -61,12 +61,14 @@ public sealed class FirstLoginJourney(
         // contact step proves it (it cannot be skipped) before any session opens — and stays required at every later
         // login until it is proven (a stored action, set when the password is chosen). When they hold none, a letter
         // tells the person their account was activated (at the end of the journey).
-        var proofOwed = person.RequiredActions.Any(a => a.Action == RequiredAction.VerifyContact && a.Reason == RecordsContactProofReason);
-        if ((context.IsMigration || proofOwed) && ContactProof.ContactToProveFirst(person) is not null)
+        // After FranceConnect the State vouched for the person: nothing more to prove.
+        var byFileCode = context.IsMigration && authenticationMethod != "fc";
+        var proofOwed = authenticationMethod != "fc" && person.RequiredActions.Any(a => a.Action == RequiredAction.VerifyContact && a.Reason == RecordsContactProofReason);
+        if ((byFileCode || proofOwed) && ContactProof.ContactToProveFirst(person) is not null)
         {
             context.MustProveRecordsContact = true;
         }
-        context.RecordsHoldNoContact = context.IsMigration && !ContactProof.HasOwnContact(person);
+        context.RecordsHoldNoContact = byFileCode && !ContactProof.HasOwnContact(person);
         var state = context.IsMigration ? FirstLoginStates.Intro : FirstLoginStates.For(actions[0]);
         return await flows.CreateAsync(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
     }
