@@ -22,6 +22,11 @@ public static class ApplicationRegistration
         // the throttle store: Redis when the instances share one (production), memory for the embedded instance.
         services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<JourneyRateLimitOptions>() ?? new JourneyRateLimitOptions());
         services.AddSingleton<IJourneyRateLimiter, ThrottleStoreJourneyRateLimiter>();
+        services.AddScoped<Identity.ContactProof>();
+        services.AddScoped<Credentials.PasswordSettingPolicy>();
+        services.AddScoped<Credentials.VerifyStoredSecret>();
+        services.AddScoped<Credentials.SetPersonalPassword>();
+        services.AddScoped<Credentials.ChangePassword>();
         return services;
     }
 }

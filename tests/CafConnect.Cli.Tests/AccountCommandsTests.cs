@@ -70,9 +70,9 @@ public abstract partial class AccountCommandsTests
             Assert.That(message.Recipient, Is.EqualTo(Mobile));
             Assert.That(LegacyCodePolicy.Check(password).IsAccepted, Is.True, body);
             Assert.That(result.Out + result.Err, Does.Not.Contain(password), "the password goes to the person only");
-            Assert.That(person.CredentialKind, Is.EqualTo(CredentialKind.Provisional));
-            Assert.That(person.PasswordSetAt, Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
-            Assert.That(person.PasswordHash, Does.StartWith("$argon2id$"));
+            // Pending beside the current password until first used (docs/decisions.md #17).
+            Assert.That(person.PendingProvisionalPasswordIssuedAt, Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
+            Assert.That(person.PendingProvisionalPasswordHash, Does.StartWith("$argon2id$"));
             Assert.That(audit.Outcome, Is.EqualTo("Sms"));
             Assert.That(audit.Details, Does.Contain("agent=agent.caf75-042").And.Contain("operator="));
             Assert.That(audit.Channel, Is.EqualTo("cli"));
@@ -91,7 +91,7 @@ public abstract partial class AccountCommandsTests
         Assert.That(message.Channel, Is.EqualTo(NotificationChannel.Letter));
         Assert.That(message.Recipient, Does.Contain("Amina DIALLO"));
         Assert.That(body, Does.Contain("VOTRE MOT DE PASSE PROVISOIRE"));
-        Assert.That(person.CredentialKind, Is.EqualTo(CredentialKind.Provisional));
+        Assert.That(person.PendingProvisionalPasswordHash, Is.Not.Null);
     }
 
     [TestCase(new[] { "--agent", "A1" }, 2, "exactly one of --nir and --provisional-id", TestName = "Neither identifier is a usage error")]

@@ -66,6 +66,16 @@ public sealed class PersonAccount
     public CredentialKind CredentialKind { get; set; }
     public DateTimeOffset? PasswordSetAt { get; set; }
 
+    /// <summary>
+    /// A provisional password sent (by SMS or letter) and not used yet: Argon2id PHC string. It sits beside the current
+    /// secret, which keeps working until this one is first used or a personal password is set (docs/decisions.md #17):
+    /// asking for one — anyone may, knowing a NIR — never locks the person out.
+    /// </summary>
+    public string? PendingProvisionalPasswordHash { get; set; }
+
+    /// <summary>When the pending provisional password was sent (its two months of validity start here).</summary>
+    public DateTimeOffset? PendingProvisionalPasswordIssuedAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
     public DateTimeOffset? LastLoginAt { get; set; }
     public DateTimeOffset? ClosedAt { get; set; }

@@ -64,6 +64,10 @@ public static class AuditEventTypes
     public const string AccountCreated = "account.created";
     /// <summary>« Créer Mon Compte » refused (outcome: the reason code, e.g. <c>civil_status_mismatch</c>, <c>unknown_identity</c>, <c>under_16</c>).</summary>
     public const string AccountCreationRefused = "account.creation_refused";
+    /// <summary>« Créer Mon Compte » with a NIR and no contact on record: an activation code by letter (outcome <c>sent</c> or <c>recently_sent</c>).</summary>
+    public const string AccountActivationLetter = "account.activation_letter";
+    /// <summary>A new contact was verified beside the one the agency's records hold, whose owner was told (details: channel).</summary>
+    public const string ContactAdded = "contact.added";
     /// <summary>« Créer Mon Compte » requests over the limit (per IP or per identity).</summary>
     public const string AccountCreationRateLimited = "account.creation_rate_limited";
     /// <summary>The file holder invited a household member (details: file, role, channel).</summary>

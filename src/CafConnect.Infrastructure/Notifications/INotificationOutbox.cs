@@ -37,6 +37,8 @@ public enum NotificationKind
     ApplicantIdentifier,
     /// <summary>Values: <c>duration</c>: the file's phone access (file number + legacy code) was locked after failed attempts.</summary>
     PhoneAccessLocked,
+    /// <summary>Values: <c>new_contact</c> (masked): told to the contact the records hold when the person adds another.</summary>
+    ContactChanged,
 }
 
 /// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>

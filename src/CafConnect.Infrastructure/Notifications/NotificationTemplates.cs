@@ -43,6 +43,7 @@ public sealed partial class NotificationTemplates
         NotificationKind.FileTransferred => ["file_number"],
         NotificationKind.ApplicantIdentifier => ["file_number"],
         NotificationKind.PhoneAccessLocked => ["duration"],
+        NotificationKind.ContactChanged => ["new_contact"],
         _ => [],
     };
 
@@ -80,6 +81,13 @@ public sealed partial class NotificationTemplates
     public const string KeepsPasswordValue = "keeps_password";
     public const string RecipientPartner = "conjoint";
 
+    /// <summary>
+    /// When present, <see cref="NotificationKind.ProvisionalPassword"/> is the activation letter of « Créer Mon Compte »
+    /// (a person whose file holds no contact), and <see cref="NotificationKind.AccountCreated"/> the letter telling a person
+    /// whose file holds no contact that their account was activated with the file's code (« si ce n'est pas vous… »).
+    /// </summary>
+    public const string ActivationValue = "activation";
+
     private static bool ForPartner(IReadOnlyDictionary<string, string> values)
     {
         if (!values.TryGetValue(RecipientValue, out var recipient) || recipient != RecipientPartner)
@@ -104,6 +112,14 @@ public sealed partial class NotificationTemplates
                 "Si vous n'êtes pas à l'origine de cette demande, ne tenez pas compte de ce message.",
             ],
             "Votre code de vérification Caf : {code}. Il est valable {validity}. Ne communiquez jamais ce code. A bientôt sur caf.fr"),
+
+        NotificationKind.AccountCreated when values.ContainsKey(ActivationValue) => new Template(
+            "Activation de votre Espace Mon Compte",
+            [
+                "Votre Espace Mon Compte vient d'être activé avec le code confidentiel de votre dossier et votre numéro de Sécurité sociale.",
+                "Si ce n'est pas vous, contactez rapidement votre Caf (par téléphone ou à l'accueil) : elle bloquera cet accès et vous enverra un mot de passe provisoire.",
+            ],
+            "Votre Espace Mon Compte Caf vient d'être activé. Si ce n'est pas vous, contactez rapidement votre Caf. A bientôt sur caf.fr"),
 
         NotificationKind.AccountCreated when values.ContainsKey("identifier") => new Template(
             "Accusé de réception de votre démarche en ligne",
@@ -140,6 +156,24 @@ public sealed partial class NotificationTemplates
             "Vous venez de demander votre identifiant de connexion. Veillez le conserver : {identifier}. A bientôt sur caf.fr"),
 
         // A first-time applicant registered by the benefits system (seed 000): the password comes with the new file.
+        NotificationKind.ProvisionalPassword when values.ContainsKey(ActivationValue) => new Template(
+            "Votre code d'activation de l'Espace Mon Compte",
+            [
+                "Vous avez demandé la création de votre Espace Mon Compte avec votre numéro de Sécurité sociale.",
+                "Votre code d'activation : {password}",
+                "Il est valable jusqu'au {valid_until}. Connectez-vous sur caf.fr avec votre numéro de Sécurité sociale et ce code à la place du mot de passe : vous choisirez ensuite votre mot de passe personnel.",
+                "Si vous n'êtes pas à l'origine de cette demande, ne tenez pas compte de ce courrier et signalez-le à votre Caf : sans ce code, personne ne peut activer votre compte.",
+            ],
+            "Votre code d'activation Caf : {password}, valable jusqu'au {valid_until}. Ne le communiquez jamais. A bientôt sur caf.fr"),
+
+        NotificationKind.ContactChanged => new Template(
+            "Nouvelles coordonnées de contact",
+            [
+                "De nouvelles coordonnées de contact ({new_contact}) viennent d'être ajoutées à votre Espace Mon Compte.",
+                "Si ce n'est pas vous, contactez rapidement votre Caf.",
+            ],
+            "De nouvelles coordonnées ({new_contact}) ont été ajoutées à votre Espace Mon Compte Caf. Si ce n'est pas vous, contactez votre Caf."),
+
         NotificationKind.ProvisionalPassword when values.ContainsKey("file_number") => new Template(
             "Votre mot de passe provisoire",
             [

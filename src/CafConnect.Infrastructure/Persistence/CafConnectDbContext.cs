@@ -63,6 +63,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             person.Property(p => p.Email).HasMaxLength(254);
             person.Property(p => p.MobilePhone).HasMaxLength(20);
             person.Property(p => p.PasswordHash).HasMaxLength(256);
+            person.Property(p => p.PendingProvisionalPasswordHash).HasMaxLength(256);
             person.Property(p => p.ConcurrencyStamp).IsConcurrencyToken();
             // FranceConnect's first sign-in looks for the few persons born on the pivot identity's birth date.
             person.HasIndex(p => p.BirthDate);

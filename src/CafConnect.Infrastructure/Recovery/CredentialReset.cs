@@ -42,22 +42,13 @@ public sealed class CredentialReset(
         }, cancellationToken);
     }
 
-    /// <summary>The person's own new password (checked by the caller against <see cref="PersonalPasswordPolicy"/>).</summary>
-    public async Task SetPersonalPasswordAsync(PersonAccount person, string password, string idempotencyKey, CancellationToken cancellationToken)
-    {
-        person.PasswordHash = hasher.Hash(password);
-        person.CredentialKind = CredentialKind.Personal;
-        person.PasswordSetAt = clock.GetUtcNow();
-        person.RequiredActions.RemoveAll(a => a.Action == RequiredAction.ChooseNewPassword);
-        person.ConcurrencyStamp = Guid.NewGuid();
-        outbox.EnqueueToVerifiedContact(person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), idempotencyKey);
-        await RevokeGrantsAsync(person, cancellationToken);
-    }
-
     /// <summary>
     /// A provisional password (8 digits, <see cref="LegacyCodePolicy"/>, cryptographic RNG), valid 2 months and replaced
-    /// at its first use: by SMS to the verified mobile when there is one, else by letter (seed 000). The account's
-    /// current password stops working. Returns where it goes; the password itself only ever leaves in the message.
+    /// at its first use: by SMS to the verified mobile when there is one, else by letter (seed 000). It is
+    /// <em>pending</em>: the account's current secret keeps working until the provisional one is first used (the login's
+    /// credential check then swaps them and applies the one revocation policy) or a personal password is set — so asking
+    /// for one, which anyone knowing a NIR may do, never locks the person out. A newer one replaces an unused older one.
+    /// Returns where it goes; the password itself only ever leaves in the message.
     /// </summary>
     /// <param name="deliverTo">
     /// Where to send it instead of the verified contact: the benefits system gives a mobile that nobody verified yet
@@ -69,9 +60,8 @@ public sealed class CredentialReset(
     {
         var password = NewProvisionalPassword(await persons.PasswordContextOfAsync(person, cancellationToken));
         var now = clock.GetUtcNow();
-        person.PasswordHash = hasher.Hash(password);
-        person.CredentialKind = CredentialKind.Provisional;
-        person.PasswordSetAt = now;
+        person.PendingProvisionalPasswordHash = hasher.Hash(password);
+        person.PendingProvisionalPasswordIssuedAt = now;
         person.ConcurrencyStamp = Guid.NewGuid();
 
         var validUntil = PasswordExpiryPolicy.ExpiresAt(PasswordKind.Provisional, now, expiry)!.Value;
@@ -90,7 +80,7 @@ public sealed class CredentialReset(
                 ? (NotificationChannel.Sms, person.MobilePhone)
                 : (NotificationChannel.Letter, LetterRecipient(person)));
         outbox.Enqueue(new NotificationRequest(NotificationKind.ProvisionalPassword, channel, recipient, values, person.Id, idempotencyKey));
-        await RevokeGrantsAsync(person, cancellationToken);
+        await Task.CompletedTask;
         return new ProvisionalPasswordDelivery(channel, RecipientMask.Mask(channel, recipient), validUntil);
     }
 

@@ -43,6 +43,7 @@ public sealed class SessionRegistry(CafConnectDbContext db, TimeProvider clock)
     public const string EndedByLogout = "logout";
     public const string EndedByReplacement = "replaced";
     public const string EndedByIncident = "incident";
+    public const string EndedByPasswordChange = "password_changed";
 
     /// <summary>
     /// Records a new session (called at every authentication, with the new cookie's id), in the authentication's unit of
@@ -57,6 +58,14 @@ public sealed class SessionRegistry(CafConnectDbContext db, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
         return db.ProviderSessions.Where(s => s.Id == sessionId && s.EndedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.EndedAt, now).SetProperty(x => x.EndReason, reason), cancellationToken);
+    }
+
+    /// <summary>Ends every open session of the person but <paramref name="exceptSessionId"/> (the one to keep, if any).</summary>
+    public Task<int> EndAllOfPersonAsync(Guid personId, string? exceptSessionId, string reason, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetUtcNow();
+        return db.ProviderSessions.Where(s => s.PersonId == personId && s.EndedAt == null && s.Id != (exceptSessionId ?? string.Empty))
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.EndedAt, now).SetProperty(x => x.EndReason, reason), cancellationToken);
     }
 

@@ -68,7 +68,7 @@ public sealed partial class ApplicantsAndAgentsTests(StoreKind kind)
         Assert.Multiple(() =>
         {
             Assert.That(file.Pending, Is.True, "a file still being processed: the person is a primo-demandeur");
-            Assert.That(person.CredentialKind, Is.EqualTo(CredentialKind.Provisional));
+            Assert.That(person.PendingProvisionalPasswordHash, Is.Not.Null, "a provisional password, used at the first login (docs/decisions.md #17)");
             Assert.That(person.MobilePhone, Is.EqualTo(Mobile));
             Assert.That(messages.Single().Kind, Is.EqualTo(NotificationKind.ProvisionalPassword));
             Assert.That(messages.Single().Channel, Is.EqualTo(NotificationChannel.Sms));
@@ -165,7 +165,7 @@ public sealed partial class ApplicantsAndAgentsTests(StoreKind kind)
         Assert.That((await AdminClient.JsonOf(response)).GetProperty("channel").GetString(), Is.EqualTo("sms"));
 
         var louise = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == DemoData.LouiseDubois.Nir));
-        Assert.That(louise.CredentialKind, Is.EqualTo(CredentialKind.Provisional));
+        Assert.That((louise.CredentialKind, louise.PendingProvisionalPasswordHash is not null), Is.EqualTo((CredentialKind.Personal, true)), "pending beside her password (docs/decisions.md #17)");
         var sms = await host.Sms.WaitForAsync(DemoData.LouiseDubois.Mobile!);
         var password = EightDigits().Match(sms.Text).Value;
         var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.Type == AuditEventTypes.ProvisionalPasswordIssued));
@@ -176,7 +176,7 @@ public sealed partial class ApplicantsAndAgentsTests(StoreKind kind)
             Assert.That(audit.Details, Does.Contain("agent=agent.caf69-007").And.Contain("by=client:systeme-prestations").And.Not.Contain(password));
         });
         var old = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
-        Assert.That(await OidcDriver.ErrorsOf(old), Does.Contain("incorrect"), "her previous password stopped working");
+        Assert.That(old.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"), "her password keeps working until the provisional one is used (docs/decisions.md #17)");
 
         var badAgent = await admin.PostJsonAsync("/admin/v1/persons/provisional-password", new { person = new { nir = DemoData.LouiseDubois.Nir }, agent_id = "a b" }, await admin.TokenAsync());
         Assert.That(badAgent.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));

@@ -126,7 +126,7 @@ public sealed class FileEventsTests(StoreKind kind)
         foreach (var nir in new[] { DemoData.PaulMartin.Nir!, DemoData.SophieMartin.Nir! })
         {
             var person = await PersonAsync(host, nir);
-            Assert.That(person.CredentialKind, Is.EqualTo(CredentialKind.Provisional));
+            Assert.That(person.PendingProvisionalPasswordHash, Is.Not.Null);
             Assert.That((await host.OutboxOfAsync(person.Id)).Count(m => m.Kind == NotificationKind.ProvisionalPassword && m.Channel == NotificationChannel.Letter), Is.EqualTo(1));
             var login = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), nir, DemoData.MartinLegacyCode);
             Assert.That(await OidcDriver.ErrorsOf(login), Does.Contain(LoginHandler.WrongCredentialsMessage(LoginIdentifierKind.Nir)), "the old shared code no longer works");

@@ -17,6 +17,7 @@ public sealed class NotificationTemplatesTests
         NotificationKind.SeparationRecorded or NotificationKind.FileTransferred => new() { ["file_number"] = "0260399" },
         NotificationKind.ApplicantIdentifier => new() { ["file_number"] = "0483920", ["identifier"] = "P33392250" },
         NotificationKind.PhoneAccessLocked => new() { ["duration"] = "15 minutes" },
+        NotificationKind.ContactChanged => new() { ["new_contact"] = "0*******44" },
         _ => new(),
     };
 
@@ -24,6 +25,17 @@ public sealed class NotificationTemplatesTests
         from kind in Enum.GetValues<NotificationKind>()
         from channel in Enum.GetValues<NotificationChannel>()
         select new TestCaseData(kind, channel).SetName($"{kind} by {channel} renders in French");
+
+    [Test]
+    public void The_activation_letters_say_what_to_do_and_what_if_it_was_not_you()
+    {
+        var code = _templates.Render(NotificationKind.ProvisionalPassword, NotificationChannel.Letter,
+            new Dictionary<string, string> { ["password"] = "48213907", ["valid_until"] = "04/02/2027", [NotificationTemplates.ActivationValue] = "true" });
+        Assert.That(code.Text, Does.Contain("Votre code d'activation : 48213907").And.Contain("valable jusqu'au 04/02/2027").And.Contain("Si vous n'êtes pas à l'origine de cette demande"));
+        var activated = _templates.Render(NotificationKind.AccountCreated, NotificationChannel.Letter,
+            new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" });
+        Assert.That(activated.Text, Does.Contain("vient d'être activé").And.Contain("Si ce n'est pas vous, contactez rapidement votre Caf"));
+    }
 
     [TestCaseSource(nameof(EveryKindAndChannel))]
     public void Every_kind_renders_in_french_for_every_channel(NotificationKind kind, NotificationChannel channel)

@@ -21,6 +21,8 @@ public static class AccountCreationStates
     public const string SummaryPath = "/creer-mon-compte/recapitulatif";
     public const string InvitationPath = "/creer-mon-compte/rejoindre-dossier";
     public const string ExistingAccountPath = "/creer-mon-compte/compte-existant";
+    /// <summary>With a NIR and no contact on record: the activation code goes by letter.</summary>
+    public const string LetterSentPath = "/creer-mon-compte/courrier";
 
     public static string PathOf(string state) => state switch
     {

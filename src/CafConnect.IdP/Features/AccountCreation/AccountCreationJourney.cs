@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using CafConnect.Application.CodeStep;
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -14,6 +15,7 @@ using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Recovery;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Verification;
 using Microsoft.EntityFrameworkCore;
@@ -43,7 +45,8 @@ public sealed record InvitationOffer(Guid Id, string FileNumber, string HolderNa
 public sealed partial class AccountCreationJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, VerificationCodeStep codeStep, INotificationOutbox outbox,
     AuditTrail audit, FlowBrowserBinding binding, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
-    FirstLoginJourney firstLogin, RequiredActionsStart requiredActions, IUnitOfWork unitOfWork, TimeProvider clock)
+    FirstLoginJourney firstLogin, RequiredActionsStart requiredActions, ContactProof contactProof, CredentialReset credentials,
+    IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -147,17 +150,54 @@ public sealed partial class AccountCreationJourney(
             await unitOfWork.CommitAsync(cancellationToken);
             return (StepResult.Go(ExistingAccountUrl(returnUrl)), false);
         }
-        // The agency's records may hold a mobile or an e-mail for the person: then the code goes to one of them, so
-        // knowing someone's NIR and civil status is not enough to take their account.
-        if ((person.MobilePhone is not null || person.Email is not null) && !CivilStatusInput.IsOnRecord(person, channel, contact))
+        // Who may receive the code is ContactProof's rule (docs/decisions.md #16): a contact the agency's records hold;
+        // a contact typed here never proves an identity — knowing a NIR, names and a birth date is not enough.
+        switch (ContactProof.ActivationRouteFor(person, channel, contact))
         {
-            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_on_record", person.Id, clientId, $"path=with_nir channel={channel}"));
+            case ActivationRoute.TypedContactNotOnRecord:
+                audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_on_record", person.Id, clientId, $"path=with_nir channel={channel}"));
+                await unitOfWork.CommitAsync(cancellationToken);
+                return (StepResult.Stay(ContactField, ContactNotOnRecordMessage), false);
+            case ActivationRoute.ActivationLetter:
+                return (await SendActivationLetterAsync(person, returnUrl, clientId, cancellationToken), false);
+        }
+        if (await contactProof.RefuseIfNotPersonalAsync(person, channel, contact, cancellationToken) is { } notPersonal)
+        {
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_personal", person.Id, clientId, $"path=with_nir channel={channel}"));
             await unitOfWork.CommitAsync(cancellationToken);
-            return (StepResult.Stay(ContactField, ContactNotOnRecordMessage), false);
+            return (StepResult.Stay(ContactField, notPersonal), false);
         }
 
         var context = new AccountCreationContext { Path = CreationPath.WithNir, PersonId = person.Id, Channel = channel, Contact = contact };
         return (await StartVerificationAsync(http, context, returnUrl, clientId, cancellationToken), false);
+    }
+
+    /// <summary>
+    /// The records hold no contact for this person: an activation code (a provisional password, valid two months) goes by
+    /// letter to the person, at the address the agency holds; they then sign in with their NIR and it, and the first-login
+    /// steps follow. At most one letter a day (no letter bombing); the page is the same either way.
+    /// </summary>
+    private async Task<StepResult> SendActivationLetterAsync(PersonAccount person, string returnUrl, string? clientId, CancellationToken cancellationToken)
+    {
+        var recentlySent = person.PendingProvisionalPasswordIssuedAt is { } sent && clock.GetUtcNow() - sent < ContactProof.LetterInterval;
+        if (recentlySent)
+        {
+            audit.Append(new AuditEntry(AuditEventTypes.AccountActivationLetter, "recently_sent", person.Id, clientId, "path=with_nir"));
+            await unitOfWork.CommitAsync(cancellationToken);
+        }
+        else
+        {
+            await credentials.InTransactionAsync(async ct =>
+            {
+                await credentials.IssueProvisionalPasswordAsync(person, $"activation-letter:{person.Id:N}:{clock.GetUtcNow():yyyyMMdd}", ct,
+                    (NotificationChannel.Letter, CredentialReset.LetterRecipient(person)),
+                    new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" });
+                audit.Append(new AuditEntry(AuditEventTypes.AccountActivationLetter, "sent", person.Id, clientId, "path=with_nir"));
+                return true;
+            }, cancellationToken);
+        }
+        return StepResult.Go(AccountCreationStates.LetterSentPath + (returnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
+            ? "?returnUrl=" + Uri.EscapeDataString(returnUrl) : string.Empty));
     }
 
     // ---------------------------------------------------------------- without a NIR

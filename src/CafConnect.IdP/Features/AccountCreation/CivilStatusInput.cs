@@ -73,10 +73,5 @@ public static class CivilStatusInput
             : FrenchMobile.TryNormalise(text, out contact, out error);
     }
 
-    /// <summary>Whether <paramref name="contact"/> is one the agency's records hold for the person (verified or not).</summary>
-    public static bool IsOnRecord(PersonAccount person, ContactChannel channel, string contact) => channel == ContactChannel.Email
-        ? EmailAddress.SameAddress(person.Email, contact)
-        : person.MobilePhone is not null && ContactNormalizer.NormalizePhone(person.MobilePhone) == ContactNormalizer.NormalizePhone(contact);
-
     public static string Display(ContactChannel channel, string contact) => channel == ContactChannel.Sms ? FrenchMobile.Display(contact) : contact;
 }

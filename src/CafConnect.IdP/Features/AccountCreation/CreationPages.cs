@@ -55,3 +55,16 @@ public abstract class AccountCreationPage(AccountCreationJourney journey) : Flow
     protected override string UrlOf(SelfServiceFlow flow) => AccountCreationJourney.UrlOf(flow);
     protected override Task<StepResult> QuitAsync(AccountCreationStep step) => Journey.QuitAsync(step, HttpContext.RequestAborted);
 }
+
+/// <summary>
+/// With a NIR, after a full civil-status match, when the records hold no contact: the activation code goes by letter
+/// (docs/decisions.md #16). The page names every way in that the agency or the State vouches for, whoever asks.
+/// </summary>
+public sealed class LetterSentPage(FranceConnect.FranceConnectOptions franceConnect) : CreationFormPage
+{
+    public bool FranceConnectEnabled => franceConnect.Enabled;
+
+    public void OnGet()
+    {
+    }
+}

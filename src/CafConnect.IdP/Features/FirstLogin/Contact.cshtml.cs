@@ -1,4 +1,6 @@
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Contacts;
+using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Verification;
 using Microsoft.AspNetCore.Mvc;
 
@@ -18,6 +20,12 @@ public sealed class ContactPage(FirstLoginJourney journey) : FirstLoginPage(jour
     [BindProperty]
     public string? Email { get; set; }
 
+    /// <summary>
+    /// The records' contacts, masked, when this step must prove one of them first (legacy-code first login): the form is
+    /// then not pre-filled with them, so whoever knows the file's code does not read them.
+    /// </summary>
+    public IReadOnlyList<string> RecordsContactsToProve { get; private set; } = [];
+
     public string SmsValidity => Journey.CodeValidity(ContactChannel.Sms);
     public string EmailValidity => Journey.CodeValidity(ContactChannel.Email);
 
@@ -26,6 +34,15 @@ public sealed class ContactPage(FirstLoginJourney journey) : FirstLoginPage(jour
         if (await LoadAsync() is { } elsewhere)
         {
             return elsewhere;
+        }
+        if (Step.Context.MustProveRecordsContact && !Step.Context.RecordsContactProven)
+        {
+            var own = ContactProof.OwnContacts(Step.Person);
+            RecordsContactsToProve = [.. own.Select(c => c.Channel == ContactChannel.Sms
+                ? "par SMS au " + RecipientMask.Mask(NotificationChannel.Sms, FrenchMobile.Display(c.Value))
+                : "par mail à " + RecipientMask.Mask(NotificationChannel.Email, c.Value))];
+            Channel = Step.Context.Channel ?? own.FirstOrDefault()?.Channel;
+            return Page();
         }
         // Pre-filled from the file (or from what was typed before "Modifier mes coordonnées").
         Channel = Step.Context.Channel ?? (Step.Person.MobilePhone is not null ? ContactChannel.Sms : Step.Person.Email is not null ? ContactChannel.Email : null);

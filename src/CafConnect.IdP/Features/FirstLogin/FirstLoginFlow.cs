@@ -63,6 +63,21 @@ public sealed class FirstLoginContext
     public ContactChannel? Channel { get; set; }
     public string? Contact { get; set; }
 
+    /// <summary>A different contact the person typed, proven right after the records' contact (then the records' contact is told).</summary>
+    public ContactChannel? NextChannel { get; set; }
+    public string? NextContact { get; set; }
+
+    /// <summary>The records' contact proven in this flow, to tell when another contact is added.</summary>
+    public ContactChannel? ToldContactChannel { get; set; }
+    public string? ToldContact { get; set; }
+
+    /// <summary>Legacy-code first login while the records hold a contact: it must be proven (before the password), no skipping.</summary>
+    public bool MustProveRecordsContact { get; set; }
+    public bool RecordsContactProven { get; set; }
+
+    /// <summary>Legacy-code first login while the records hold no contact: a letter tells the person at the end.</summary>
+    public bool RecordsHoldNoContact { get; set; }
+
     /// <summary>Started by « Créer Mon Compte »: the password is the account's first, not a replacement.</summary>
     public bool IsAccountCreation { get; set; }
 

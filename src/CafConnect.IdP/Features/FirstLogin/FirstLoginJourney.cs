@@ -1,6 +1,8 @@
 using CafConnect.Application.CodeStep;
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
+using CafConnect.Application.Credentials;
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Domain.Households;
@@ -13,6 +15,7 @@ using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Households;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Recovery;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Verification;
@@ -30,7 +33,7 @@ public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Cont
 public sealed class FirstLoginJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
     VerificationCodeStep codeStep, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
-    DelegationService delegations, LoginOptions loginOptions, IUnitOfWork unitOfWork)
+    DelegationService delegations, LoginOptions loginOptions, SetPersonalPassword passwords, ContactProof contactProof, IUnitOfWork unitOfWork)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -44,6 +47,9 @@ public sealed class FirstLoginJourney(
     public const string DelegateField = "Delegate";
     public const string FormField = StepResult.FormField;
 
+    /// <summary>Reason of the stored contact step owed by a legacy-code first login whose records' contact is not proven yet.</summary>
+    public const string RecordsContactProofReason = "records_contact_proof";
+
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
         string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? protectedFranceConnectLogoutHint = null,
         bool accountCreation = false)
@@ -53,6 +59,19 @@ public sealed class FirstLoginJourney(
             Remaining = [.. actions], Asked = [.. actions], SignedInWith = signedInWith,
             AuthenticationMethod = authenticationMethod, ProtectedFranceConnectLogoutHint = protectedFranceConnectLogoutHint, IsAccountCreation = accountCreation,
         };
+        // The file's code is shared (the partner knows it) and a NIR is no secret: together they prove the account is the
+        // file's, not that the person typing is its holder (docs/decisions.md #16). When the records hold a contact, the
+        // contact step proves it (it cannot be skipped) before any session opens — and stays required at every later
+        // login until it is proven (a stored action, set when the password is chosen). When they hold none, a letter
+        // tells the person their account was activated (at the end of the journey).
+        // After FranceConnect the State vouched for the person: nothing more to prove.
+        var byFileCode = context.IsMigration && authenticationMethod != "fc";
+        var proofOwed = authenticationMethod != "fc" && person.RequiredActions.Any(a => a.Action == RequiredAction.VerifyContact && a.Reason == RecordsContactProofReason);
+        if ((byFileCode || proofOwed) && ContactProof.ContactToProveFirst(person) is not null)
+        {
+            context.MustProveRecordsContact = true;
+        }
+        context.RecordsHoldNoContact = byFileCode && !ContactProof.HasOwnContact(person);
         var state = context.IsMigration ? FirstLoginStates.Intro : FirstLoginStates.For(actions[0]);
         return await flows.CreateAsync(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
     }
@@ -94,67 +113,71 @@ public sealed class FirstLoginJourney(
 
     public async Task<StepResult> ChoosePasswordAsync(HttpContext http, FirstLoginStep step, string? password, string? confirmation, CancellationToken cancellationToken)
     {
-        var check = PersonalPasswordPolicy.Check(password, await persons.PasswordContextOfAsync(step.Person, cancellationToken));
-        if (!check.IsAccepted)
-        {
-            return StepResult.Stay(PasswordField, string.Join(" ", check.Violations.Select(v => v.Message)));
-        }
-        if (!string.Equals(password, confirmation, StringComparison.Ordinal))
-        {
-            return StepResult.Stay(ConfirmationField, PasswordRules.ConfirmationMismatchMessage);
-        }
-        if (step.Person.PasswordHash is not null && hasher.Verify(password!, step.Person.PasswordHash) != SecretVerification.Failed)
-        {
-            return StepResult.Stay(PasswordField, "Choisissez un mot de passe différent de votre mot de passe actuel.");
-        }
-
         // From here on the legacy code no longer opens this account on the web: the person has their own password.
-        step.Person.PasswordHash = hasher.Hash(password!);
-        step.Person.CredentialKind = CredentialKind.Personal;
-        step.Person.PasswordSetAt = clock.GetUtcNow();
-        step.Person.RequiredActions.RemoveAll(a => a.Action == RequiredAction.ChooseNewPassword);
-        if (!step.Context.IsMigration && !step.Context.IsAccountCreation)
+        // The one password-setting use case: rules, hash, the one revocation policy, message and audit row.
+        var result = await passwords.ExecuteAsync(new SetPersonalPasswordRequest(step.Person, password, confirmation,
+            step.Context.IsMigration || step.Context.IsAccountCreation ? PasswordSettingReason.FirstPassword : PasswordSettingReason.RequiredReplacement,
+            $"password-changed:{step.Flow.Id}", step.Flow.ClientId, AuditOutcome: step.Context.SignedInWith.ToString()), cancellationToken);
+        if (!result.Succeeded)
         {
-            outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), $"password-changed:{step.Flow.Id}");
+            return StepResult.Stay(result.Field!, result.Message!);
         }
-        audit.Append(new AuditEntry(AuditEventTypes.PasswordChanged, step.Context.SignedInWith.ToString(), step.Person.Id, step.Flow.ClientId));
+        if (step.Context.MustProveRecordsContact && !step.Context.RecordsContactProven
+            && !step.Person.RequiredActions.Any(a => a.Action == RequiredAction.VerifyContact && a.Reason == RecordsContactProofReason))
+        {
+            // The password is set, but no session opens — now or at a later login — until the records' contact is proven.
+            var owed = new PendingRequiredAction
+            {
+                PersonId = step.Person.Id, Action = RequiredAction.VerifyContact, Reason = RecordsContactProofReason, CreatedAt = clock.GetUtcNow(),
+            };
+            db.RequiredActions.Add(owed);
+            step.Person.RequiredActions.Add(owed);
+        }
         return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
     }
 
     public async Task<StepResult> ChooseContactAsync(HttpContext http, FirstLoginStep step, ContactChannel? channel, string? mobile, string? email, CancellationToken cancellationToken)
     {
-        string contact;
-        if (channel == ContactChannel.Sms)
-        {
-            if (!FrenchMobile.TryNormalise(mobile, out contact, out var error))
-            {
-                return StepResult.Stay(MobileField, error);
-            }
-        }
-        else if (channel == ContactChannel.Email)
-        {
-            if (!EmailAddress.TryNormalise(email, out contact, out var error))
-            {
-                return StepResult.Stay(EmailField, error);
-            }
-            // An e-mail identifies one person: not one already verified by another member of the household.
-            var members = await persons.HouseholdMembersOfAsync(step.Person, cancellationToken);
-            if (members.Any(m => m.Id != step.Person.Id && m.EmailVerified && EmailAddress.SameAddress(m.Email, contact)))
-            {
-                return StepResult.Stay(EmailField, "Cette adresse mail est déjà utilisée par un autre membre de votre foyer. Indiquez une adresse personnelle.");
-            }
-        }
-        else
+        if (channel is not (ContactChannel.Sms or ContactChannel.Email))
         {
             return StepResult.Stay(ChannelField, "Choisissez de recevoir le code par SMS ou par mail.");
         }
+        var field = channel == ContactChannel.Sms ? MobileField : EmailField;
+        var typed = channel == ContactChannel.Sms ? mobile : email;
+        var proveFirst = step.Context.MustProveRecordsContact && !step.Context.RecordsContactProven
+            ? ContactProof.ContactToProveFirst(step.Person, channel)
+            : null;
 
-        step.Context.Channel = channel;
-        step.Context.Contact = contact;
+        string? contact = null;
+        if (proveFirst is null || !string.IsNullOrWhiteSpace(typed))
+        {
+            if (channel == ContactChannel.Sms ? !FrenchMobile.TryNormalise(mobile, out var normalised, out var error) : !EmailAddress.TryNormalise(email, out normalised, out error))
+            {
+                return StepResult.Stay(field, error);
+            }
+            contact = normalised;
+            if (await contactProof.RefuseIfNotPersonalAsync(step.Person, channel.Value, contact, cancellationToken) is { } notPersonal)
+            {
+                return StepResult.Stay(field, notPersonal);
+            }
+        }
+
+        if (proveFirst is not null)
+        {
+            // The code goes to the records' contact first; a different contact typed here is proven right after it.
+            var another = contact is not null && !ContactProof.IsOwn(step.Person, channel.Value, contact);
+            (step.Context.Channel, step.Context.Contact) = (proveFirst.Channel, proveFirst.Value);
+            (step.Context.NextChannel, step.Context.NextContact) = another ? (channel, contact) : (null, null);
+        }
+        else
+        {
+            (step.Context.Channel, step.Context.Contact) = (channel, contact);
+            (step.Context.NextChannel, step.Context.NextContact) = (null, null);
+        }
         var sent = await SendCodeAsync(step, cancellationToken);
         if (sent is not null)
         {
-            return StepResult.Stay(channel == ContactChannel.Sms ? MobileField : EmailField, sent);
+            return StepResult.Stay(field, sent);
         }
         step.Flow.State = FirstLoginStates.Verify;
         FlowStore.WriteContext(step.Flow, step.Context);
@@ -186,22 +209,72 @@ public sealed class FirstLoginJourney(
             return StepResult.Stay(CodeField, check.Error!);
         }
 
-        if (channel == ContactChannel.Sms)
+        var recordsContact = ContactProof.IsOwn(step.Person, channel, contact) ? ContactProof.Destination(step.Person, channel) : null;
+        if (recordsContact is not null && step.Context.MustProveRecordsContact)
         {
-            step.Person.MobilePhone = contact;
-            step.Person.MobilePhoneVerified = true;
+            step.Context.RecordsContactProven = true;
         }
-        else
+        if (step.Context.NextChannel is { } nextChannel && step.Context.NextContact is { } nextContact && recordsContact is not null)
         {
-            step.Person.Email = contact;
-            step.Person.EmailVerified = true;
+            // The records' contact is proven (and stays on file): now the other contact the person typed, whose
+            // addition the records' contact is told of once it is proven.
+            MarkVerified(step.Person, channel, contact);
+            step.Context.ToldContactChannel = channel;
+            step.Context.ToldContact = contact;
+            (step.Context.Channel, step.Context.Contact) = (nextChannel, nextContact);
+            (step.Context.NextChannel, step.Context.NextContact) = (null, null);
+            audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId, "origin=records"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            var refused = await SendCodeAsync(step, cancellationToken);
+            if (refused is not null)
+            {
+                return StepResult.Stay(FormField, refused);
+            }
+            await SaveAsync(step, cancellationToken);
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+
+        MarkVerified(step.Person, channel, contact);
+        if (step.Context.ToldContact is { } told && step.Context.ToldContactChannel is { } toldChannel && recordsContact is null)
+        {
+            outbox.Enqueue(new NotificationRequest(NotificationKind.ContactChanged,
+                toldChannel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, told,
+                new Dictionary<string, string> { ["new_contact"] = RecipientMask.Mask(channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, contact) },
+                step.Person.Id, $"contact-added:{step.Flow.Id}"));
+            audit.Append(new AuditEntry(AuditEventTypes.ContactAdded, channel.ToString(), step.Person.Id, step.Flow.ClientId));
+            await unitOfWork.CommitAsync(cancellationToken);
         }
         audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
     }
 
+    /// <summary>
+    /// A first login with the file's code, when the records hold a contact: this step proves the account's holder, it
+    /// cannot be skipped.
+    /// </summary>
+    public const string RecordsContactRequiredMessage =
+        "Pour activer votre compte avec le code confidentiel de votre dossier, vous devez confirmer les coordonnées de contact connues de votre Caf : cette étape ne peut pas être passée.";
+
+    private static void MarkVerified(PersonAccount person, ContactChannel channel, string contact)
+    {
+        if (channel == ContactChannel.Sms)
+        {
+            person.MobilePhone = contact;
+            person.MobilePhoneVerified = true;
+        }
+        else
+        {
+            person.Email = contact;
+            person.EmailVerified = true;
+        }
+    }
+
     public async Task<StepResult> SkipContactAsync(HttpContext http, FirstLoginStep step, CancellationToken cancellationToken)
     {
+        if (step.Context.MustProveRecordsContact && !step.Context.RecordsContactProven)
+        {
+            return StepResult.Stay(FormField, RecordsContactRequiredMessage);
+        }
         step.Person.ContactStepSkippedAt = clock.GetUtcNow();
         audit.Append(new AuditEntry(AuditEventTypes.ContactStepSkipped, null, step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
@@ -304,6 +377,12 @@ public sealed class FirstLoginJourney(
         if (step.Context.IsMigration)
         {
             outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{step.Person.Id}");
+            if (step.Context.RecordsHoldNoContact)
+            {
+                // Nobody could prove a contact the agency knows: the person hears of it by post (« si ce n'est pas vous… »).
+                outbox.Enqueue(new NotificationRequest(NotificationKind.AccountCreated, NotificationChannel.Letter, CredentialReset.LetterRecipient(step.Person),
+                    new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" }, step.Person.Id, $"account-activated-letter:{step.Person.Id}"));
+            }
         }
         step.Flow.CompletedAt = clock.GetUtcNow();
         await SaveAsync(step, cancellationToken);

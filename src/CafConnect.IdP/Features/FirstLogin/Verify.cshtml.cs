@@ -17,7 +17,17 @@ public sealed class VerifyPage(FirstLoginJourney journey) : FirstLoginPage(journ
 
     public bool BySms => Step.Context.Channel == ContactChannel.Sms;
 
-    public string ContactDisplay => BySms ? FrenchMobile.Display(Step.Context.Contact ?? string.Empty) : Step.Context.Contact ?? string.Empty;
+    /// <summary>Where the code went; masked while it is the records' contact being proven (whoever types may not be its owner).</summary>
+    public string ContactDisplay
+    {
+        get
+        {
+            var display = BySms ? FrenchMobile.Display(Step.Context.Contact ?? string.Empty) : Step.Context.Contact ?? string.Empty;
+            return Step.Context.MustProveRecordsContact && !Step.Context.RecordsContactProven
+                ? CafConnect.Infrastructure.Notifications.RecipientMask.Mask(BySms ? CafConnect.Infrastructure.Notifications.NotificationChannel.Sms : CafConnect.Infrastructure.Notifications.NotificationChannel.Email, display)
+                : display;
+        }
+    }
 
     public Task<IActionResult> OnPostAsync() => RunAsync(step => Journey.VerifyCodeAsync(HttpContext, step, Code, HttpContext.RequestAborted));
 

@@ -1,5 +1,6 @@
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
+using CafConnect.Application.Credentials;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -39,7 +40,7 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
 /// </summary>
 public sealed class LoginHandler(
     PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, RequiredActionsStart requiredActions, IUnitOfWork unitOfWork,
-    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, LegacySecretVerifiers secrets)
+    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, VerifyStoredSecret credentials)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
@@ -103,9 +104,18 @@ public sealed class LoginHandler(
             return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
         }
 
-        var (verified, signedInWith, reason) = person is null || person.IsClosed
-            ? (false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
-            : VerifySecret(person, password);
+        var check = person is null || person.IsClosed
+            ? new VerifyStoredSecretResult(false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
+            : await credentials.ExecuteAsync(new VerifyStoredSecretRequest(person, password), cancellationToken);
+        var (verified, signedInWith, reason) = (check.Verified, check.Kind, check.Reason);
+        if (check.ProvisionalExpired)
+        {
+            // The right provisional password, past its two months: not a login, but not a guess either — its own answer.
+            await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, person!.Id, attempt.ClientId));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return new LoginOutcome(null, fieldErrors, VerifyStoredSecret.ProvisionalExpiredMessage(check.ExpiredOn));
+        }
         if (!verified)
         {
             if (person is null || person.IsClosed)
@@ -186,54 +196,8 @@ public sealed class LoginHandler(
         || !Equals(found[nameof(PersonAccount.PasswordSetAt)], stored[nameof(PersonAccount.PasswordSetAt)])
         || !Equals(found[nameof(PersonAccount.ClosedAt)], stored[nameof(PersonAccount.ClosedAt)])
         || !Equals(found[nameof(PersonAccount.Nir)], stored[nameof(PersonAccount.Nir)])
-        || !Equals(found[nameof(PersonAccount.ProvisionalId)], stored[nameof(PersonAccount.ProvisionalId)]);
-
-    /// <summary>
-    /// The person's own password when they have one; otherwise, only before their first login, the 8-digit code
-    /// shared by their file (the holder and the partner each use it once, with their own NIR).
-    /// </summary>
-    private (bool Verified, PasswordKind Kind, string Reason) VerifySecret(PersonAccount person, string secret)
-    {
-        if (person.PasswordHash is not null)
-        {
-            if (!secrets.VerifyAndUpgrade(secret, person.PasswordHash, out var upgradedPassword))
-            {
-                return (false, PasswordKind.Personal, "wrong_password");
-            }
-            if (upgradedPassword is not null)
-            {
-                // Cost parameters were raised since this hash was made (or it was imported): upgraded while we hold the secret.
-                person.PasswordHash = upgradedPassword;
-            }
-            return (true, person.CredentialKind == CredentialKind.Provisional ? PasswordKind.Provisional : PasswordKind.Personal, "pwd");
-        }
-
-        var legacyFiles = person.Memberships
-            .Where(m => LegacyCodeRoles.Contains(m.Role) && m.Household?.LegacySecretHash is not null)
-            .Select(m => m.Household!)
-            .ToList();
-        var legacyHashes = legacyFiles.Select(h => h.LegacySecretHash!).ToList();
-        if (legacyHashes.Count == 0 || !LegacyCodePolicy.IsWellFormed(secret))
-        {
-            hasher.VerifyAgainstDummy(secret);
-            return (false, PasswordKind.LegacyFileCode, person.PasswordHash is null && legacyHashes.Count == 0 ? "no_usable_credential" : "wrong_password");
-        }
-        foreach (var file in legacyFiles)
-        {
-            if (!secrets.VerifyAndUpgrade(secret, file.LegacySecretHash!, out var upgradedCode))
-            {
-                continue;
-            }
-            if (upgradedCode is not null)
-            {
-                // Weaker parameters, or a legacy format kept at import (a pluggable verifier): Argon2id from now on.
-                // Saved with the login (the file is tracked with the person).
-                file.LegacySecretHash = upgradedCode;
-            }
-            return (true, PasswordKind.LegacyFileCode, "legacy_code");
-        }
-        return (false, PasswordKind.LegacyFileCode, "wrong_password");
-    }
+        || !Equals(found[nameof(PersonAccount.ProvisionalId)], stored[nameof(PersonAccount.ProvisionalId)])
+        || !Equals(found[nameof(PersonAccount.PendingProvisionalPasswordIssuedAt)], stored[nameof(PersonAccount.PendingProvisionalPasswordIssuedAt)]);
 
     private static void LogFailure(ILogger logger, Guid? personId) =>
         logger.LogInformation(new EventId(2001, "LoginFailed"), "Login failed for person {PersonId}", personId?.ToString() ?? "(unknown)");

@@ -1,6 +1,8 @@
 using CafConnect.Application.CodeStep;
 using CafConnect.Application.RateLimiting;
 using CafConnect.Application.Persistence;
+using CafConnect.Application.Credentials;
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
@@ -20,20 +22,20 @@ namespace CafConnect.IdP.Features.Recovery;
 public sealed record RecoveryStep(SelfServiceFlow Flow, RecoveryContext Context, PersonAccount? Person);
 
 /// <summary>
-/// "Mot de passe oublié ?": identifier → code to the verified contact → new password, or, without a verified contact,
-/// a provisional password by letter. Every identifier gets the same answer, the same pages and the same amount of
+/// "Mot de passe oublié ?": identifier → code to the person's own contact (verified, or held by the agency's records:
+/// <see cref="ContactProof"/>) → new password, or, without one, a provisional password by letter. Nothing here cancels
+/// the current password: it keeps working until the new one is set or the provisional one is first used. Every identifier gets the same answer, the same pages and the same amount of
 /// work (one flow, one code issued, one Argon2id computation, one audit row), so neither the page nor a stopwatch tells
 /// whether an account exists; the request is limited per IP and per identifier.
 /// </summary>
 public sealed class RecoveryJourney(
     FlowStore flows, PersonDirectory persons, ISecretHasher hasher, VerificationCodeStep codeStep,
     CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
-    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, IUnitOfWork unitOfWork, TimeProvider clock)
+    CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, SetPersonalPassword passwords, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
     /// <summary>A self-service request does not replace a provisional password sent less than this long ago (no letter bombing).</summary>
-    public static readonly TimeSpan LetterInterval = TimeSpan.FromDays(1);
 
     public const string IdentifierField = "Identifier";
     public const string CodeField = "Code";
@@ -94,14 +96,15 @@ public sealed class RecoveryJourney(
                 hasher.VerifyAgainstDummy(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
                 outcome = found is null ? "unknown_identifier" : "closed_account";
             }
-            else if (person.CredentialKind == CredentialKind.Provisional && person.PasswordSetAt is { } sent && clock.GetUtcNow() - sent < LetterInterval)
+            else if (person.PendingProvisionalPasswordIssuedAt is { } sent && clock.GetUtcNow() - sent < ContactProof.LetterInterval)
             {
                 hasher.VerifyAgainstDummy(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
                 outcome = "letter_recently_sent";
             }
             else
             {
-                // No verified contact: a provisional password by letter (seed 000), valid 2 months, replaced at first login.
+                // No contact of their own (verified or on record): a provisional password by letter (seed 000), valid
+                // 2 months, replaced at first login; the current password keeps working until it is first used.
                 var delivery = await reset.InTransactionAsync(async ct =>
                 {
                     var sentBy = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:{flow.Id}", ct);
@@ -137,7 +140,7 @@ public sealed class RecoveryJourney(
 
     public static string UrlOf(SelfServiceFlow flow) => $"{RecoveryStates.PathOf(flow.State)}?flow={Uri.EscapeDataString(flow.Id)}";
 
-    /// <summary>"Demander un nouveau code", by SMS or by mail: to that verified contact, else to the other one.</summary>
+    /// <summary>"Demander un nouveau code", by SMS or by mail: to that contact of the person's own, else to the other one.</summary>
     public async Task<StepResult> ResendCodeAsync(RecoveryStep step, ContactChannel? channel, CancellationToken cancellationToken)
     {
         // Sends are counted per flow (CodePurpose.PasswordRecovery): whether the other contact exists changes nothing
@@ -188,25 +191,18 @@ public sealed class RecoveryJourney(
     public async Task<StepResult> ChoosePasswordAsync(RecoveryStep step, string? password, string? confirmation, CancellationToken cancellationToken)
     {
         var person = step.Person!;
-        var check = PersonalPasswordPolicy.Check(password, await persons.PasswordContextOfAsync(person, cancellationToken));
-        if (!check.IsAccepted)
+        var request = new SetPersonalPasswordRequest(person, password, confirmation, PasswordSettingReason.Recovery,
+            $"password-reset:{step.Flow.Id}", AuditOutcome: step.Context.Channel.ToString());
+        var refused = await passwords.CheckAsync(request, cancellationToken);
+        if (!refused.Succeeded)
         {
-            return StepResult.Stay(PasswordField, string.Join(" ", check.Violations.Select(v => v.Message)));
-        }
-        if (!string.Equals(password, confirmation, StringComparison.Ordinal))
-        {
-            return StepResult.Stay(ConfirmationField, PasswordRules.ConfirmationMismatchMessage);
-        }
-        if (person.PasswordHash is not null && person.CredentialKind == CredentialKind.Personal && hasher.Verify(password!, person.PasswordHash) != SecretVerification.Failed)
-        {
-            return StepResult.Stay(PasswordField, "Choisissez un mot de passe différent de votre mot de passe actuel.");
+            return StepResult.Stay(refused.Field!, refused.Message!);
         }
 
         await reset.InTransactionAsync(async ct =>
         {
-            await reset.SetPersonalPasswordAsync(person, password!, $"password-reset:{step.Flow.Id}", ct);
             step.Flow.CompletedAt = clock.GetUtcNow();
-            audit.Append(new AuditEntry(AuditEventTypes.PasswordReset, step.Context.Channel.ToString(), person.Id));
+            await passwords.ExecuteAsync(request, ct);
             return true;
         }, cancellationToken);
         // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
@@ -224,19 +220,9 @@ public sealed class RecoveryJourney(
         return StepResult.Go("/connexion" + (step.Context.Provisional ? "?mode=provisoire" : string.Empty));
     }
 
-    /// <summary>The verified contact to use: the one asked for when verified, else SMS first (seed 003), else e-mail.</summary>
-    private static (ContactChannel Channel, string Contact)? PreferredContact(PersonAccount person, ContactChannel? preferred)
-    {
-        var mobile = person.MobilePhoneVerified && person.MobilePhone is not null ? person.MobilePhone : null;
-        var email = person.EmailVerified && person.Email is not null ? person.Email : null;
-        return preferred switch
-        {
-            ContactChannel.Email when email is not null => (ContactChannel.Email, email),
-            _ when mobile is not null => (ContactChannel.Sms, mobile),
-            _ when email is not null => (ContactChannel.Email, email),
-            _ => null,
-        };
-    }
+    /// <summary>The contact to use (<see cref="ContactProof"/>): the one asked for when the person has it, else SMS first (seed 000), else e-mail.</summary>
+    private static (ContactChannel Channel, string Contact)? PreferredContact(PersonAccount person, ContactChannel? preferred) =>
+        ContactProof.Destination(person, preferred) is { } own ? (own.Channel, own.Value) : null;
 
     /// <summary>Issues a code for the flow's current target (the code step); a real one goes to the outbox, a decoy's goes nowhere.</summary>
     private async Task<string?> SendCodeAsync(RecoveryStep step, CancellationToken cancellationToken)

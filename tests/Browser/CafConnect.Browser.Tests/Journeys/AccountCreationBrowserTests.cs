@@ -2,6 +2,8 @@ using System.Text.RegularExpressions;
 using CafConnect.Browser.Tests.Support;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace CafConnect.Browser.Tests.Journeys;
@@ -199,6 +201,41 @@ public sealed class AccountCreationBrowserTests(StoreKind kind) : BrowserFixture
         await StepAndCheckAccessibilityAsync("compte-existant");
     }
 
+    /// <summary>
+    /// Issue 12 item 1: a person the records hold no contact for (added by a file event, imported without mobile or
+    /// e-mail). Whoever fills the form with their own mobile gets no code: the page says an activation code goes by letter.
+    /// </summary>
+    [Test]
+    public async Task With_a_NIR_and_no_contact_on_record_the_activation_code_goes_by_letter_and_the_typed_mobile_gets_nothing()
+    {
+        using (var scope = Host.Factory.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>();
+            if (!await db.Persons.AnyAsync(p => p.Nir == "1940675056042"))
+            {
+                db.Persons.Add(new CafConnect.Domain.Accounts.PersonAccount
+                {
+                    Nir = "1940675056042", Civility = CafConnect.Domain.Accounts.Civility.Monsieur, BirthName = "LEROUX", GivenNames = "Yann",
+                    BirthDate = new DateOnly(1994, 6, 21), CredentialKind = CafConnect.Domain.Accounts.CredentialKind.None,
+                });
+                await db.SaveChangesAsync();
+            }
+        }
+        await Page.GotoAsync("/creer-mon-compte/avec-nir");
+        await Page.Locator("#nir").FillAsync("1 94 06 75 056 042 35");
+        await Page.Locator("#nom-naissance").FillAsync("Leroux");
+        await Page.Locator("#prenoms").FillAsync("Yann");
+        await Page.Locator("#date-naissance").FillAsync("21/06/1994");
+        await Page.Locator("#contact").FillAsync("06 15 00 00 93");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
+
+        await Page.WaitForURLAsync(new Regex("/creer-mon-compte/courrier"));
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Votre code d'activation vous est envoyé par courrier", Level = 1 })).ToBeVisibleAsync();
+        await StepAndCheckAccessibilityAsync("courrier");
+        await Page.GotoAsync("/dev/messages");
+        await Assertions.Expect(Page.GetByText("+33615000093")).ToHaveCountAsync(0);
+    }
+
     [Test]
     public async Task Louise_invites_a_member_of_her_household_from_Mon_foyer()
     {
@@ -268,6 +305,8 @@ public sealed class AccountCreationBrowserTests(StoreKind kind) : BrowserFixture
 
         await page.GotoAsync("/creer-mon-compte/compte-existant");
         await CheckAsync(page, "creer-mon-compte-compte-existant", width);
+        await page.GotoAsync("/creer-mon-compte/courrier");
+        await CheckAsync(page, "creer-mon-compte-courrier", width);
 
         await AuthorizationsBrowserTests.SignInToMonCompteAsync(page, "2 92 07 69 383 017", DemoData.LouiseDubois.Password);
         await page.GotoAsync("/mon-compte/foyer");

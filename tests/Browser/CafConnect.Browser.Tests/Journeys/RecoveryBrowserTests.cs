@@ -113,6 +113,8 @@ public sealed class RecoveryBrowserTests(StoreKind kind) : BrowserFixture(kind)
     [Test]
     public async Task Karim_without_a_verified_contact_gets_the_letter_notice_and_a_provisional_password_by_letter()
     {
+        // Neither verified nor on record: the letter is the only way (a mobile on record receives the code, issue 16 item 3).
+        await ForgetRecordsContactsAsync(KarimNir.Replace(" ", string.Empty, StringComparison.Ordinal));
         await Page.GotoAsync("/connexion");
         await Page.GetByRole(AriaRole.Link, new() { Name = "Mot de passe oublié ?" }).ClickAsync();
         await Page.WaitForURLAsync(new Regex("/mot-de-passe-oublie$"));

@@ -242,6 +242,16 @@ public abstract partial class BrowserFixture(StoreKind kind)
     private static partial Regex SixDigits();
 
     /// <summary>With CAFCONNECT_UPDATE_SCREENS=1, the gallery under docs/screens/ (written from the SQLite run only).</summary>
+    /// <summary>The agency's records hold no contact for this person (13-character NIR): a legacy-code first login may skip the contact step, recovery answers by letter.</summary>
+    protected async Task ForgetRecordsContactsAsync(string nir)
+    {
+        using var scope = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.CreateScope(Host.Factory.Services);
+        var db = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>(scope.ServiceProvider);
+        var person = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Persons, p => p.Nir == nir);
+        (person.MobilePhone, person.Email, person.MobilePhoneVerified, person.EmailVerified) = (null, null, false, false);
+        await db.SaveChangesAsync();
+    }
+
     protected static bool UpdatingScreens => Environment.GetEnvironmentVariable(UpdateScreensVariable) == "1";
 
     protected async Task SaveScreenAsync(IPage page, string name, int width)

@@ -99,15 +99,16 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     public async Task An_invited_member_known_to_the_records_creates_their_account_with_their_NIR_and_joins_the_file_with_the_role_chosen()
     {
         await using var host = HostStore.Start(kind);
-        // Hugo is in the agency's records (imported with his NIR, no account, no contact, on no file): « Créer Mon
-        // Compte » with his NIR activates him; the invitation decides which file he joins and as what.
+        // Hugo is in the agency's records (imported with his NIR and his e-mail, no account, on no file): « Créer Mon
+        // Compte » with his NIR activates him; the invitation decides which file he joins and as what. (Without a contact
+        // on record the code would go by letter: an invitation's contact, typed by someone else, proves nothing — #16.)
         const string hugoNir = "105057511234569";
         var hugoId = await host.QueryAsync(async db =>
         {
             var hugo = new PersonAccount
             {
                 Nir = hugoNir[..13], Civility = Civility.Monsieur, BirthName = "DUBOIS", GivenNames = "Hugo", BirthDate = new DateOnly(2005, 5, 20),
-                CredentialKind = CredentialKind.None,
+                Email = "hugo.dubois@example.fr", CredentialKind = CredentialKind.None,
             };
             db.Persons.Add(hugo);
             await db.SaveChangesAsync();

@@ -15,10 +15,14 @@ namespace CafConnect.IdP.Tests.Features.FirstLogin;
 [TestFixture(StoreKind.PostgreSql)]
 public sealed class FirstLoginDelegationTests(StoreKind kind)
 {
+    private JourneyHost? _host;
+
     private const string SophieNir = "2800913055456";
 
-    private static async Task<Uri> ToDelegationStepAsync(FirstLoginDriver person)
+    private async Task<Uri> ToDelegationStepAsync(FirstLoginDriver person)
     {
+        // No contact on record: the contact step may be skipped (with one, it must be proven: FirstLoginRecordsContactTests).
+        await FirstLoginDriver.ForgetRecordsContactsAsync(_host!, FirstLoginDriver.PaulNir);
         var contact = await person.AcceptTermsAndChoosePasswordAsync(await person.LoginWithLegacyCodeAsync());
         return FirstLoginDriver.Next(await person.PostAsync(contact, new Dictionary<string, string>(), handler: "Skip"));
     }
@@ -36,6 +40,7 @@ public sealed class FirstLoginDelegationTests(StoreKind kind)
     public async Task A_holder_in_a_couple_answers_last_and_the_answer_holds()
     {
         await using var host = JourneyHost.Start(kind);
+        _host = host;
         var paul = new FirstLoginDriver(host.Host.CreateBrowser());
         var intro = await paul.LoginWithLegacyCodeAsync();
         var (_, introHtml) = await paul.GetAsync(intro);
@@ -69,6 +74,7 @@ public sealed class FirstLoginDelegationTests(StoreKind kind)
     public async Task Continuer_without_an_answer_is_refused_with_a_French_message()
     {
         await using var host = JourneyHost.Start(kind);
+        _host = host;
         var paul = new FirstLoginDriver(host.Host.CreateBrowser());
         var delegation = await ToDelegationStepAsync(paul);
 
@@ -82,6 +88,7 @@ public sealed class FirstLoginDelegationTests(StoreKind kind)
     public async Task Passer_decides_nothing_and_is_not_asked_again_within_the_reminder_interval()
     {
         await using var host = JourneyHost.Start(kind);
+        _host = host;
         var paul = new FirstLoginDriver(host.Host.CreateBrowser());
 
         var end = await paul.AnswerDelegationAsync(await ToDelegationStepAsync(paul), answer: null);
@@ -96,6 +103,7 @@ public sealed class FirstLoginDelegationTests(StoreKind kind)
     public async Task After_Passer_the_question_comes_back_once_the_reminder_interval_is_over()
     {
         await using var host = JourneyHost.Start(kind, new Dictionary<string, string?> { ["Accounts:DelegationReminderInterval"] = "00:00:00" });
+        _host = host;
         var paul = new FirstLoginDriver(host.Host.CreateBrowser());
         await paul.AnswerDelegationAsync(await ToDelegationStepAsync(paul), answer: null);
 
@@ -112,7 +120,9 @@ public sealed class FirstLoginDelegationTests(StoreKind kind)
     public async Task The_partner_is_never_asked()
     {
         await using var host = JourneyHost.Start(kind);
+        _host = host;
         var sophie = new FirstLoginDriver(host.Host.CreateBrowser());
+        await FirstLoginDriver.ForgetRecordsContactsAsync(host, SophieNir);
         var contact = await sophie.AcceptTermsAndChoosePasswordAsync(await sophie.LoginWithLegacyCodeAsync(nir: SophieNir));
 
         var skipped = await sophie.PostAsync(contact, new Dictionary<string, string>(), handler: "Skip");

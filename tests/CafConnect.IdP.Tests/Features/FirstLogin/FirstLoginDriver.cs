@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
@@ -106,6 +108,19 @@ public sealed class FirstLoginDriver(HttpClient browser)
     }
 
     public const string DelegationPath = "/premiere-connexion/autorisations";
+
+    /// <summary>
+    /// The agency's records hold no contact for this person: the legacy-code contact step may then be skipped (and a
+    /// letter tells the person of the activation); with a contact on record it must be proven (docs/decisions.md #16).
+    /// </summary>
+    public static async Task ForgetRecordsContactsAsync(JourneyHost host, string nir)
+    {
+        using var scope = host.Host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<CafConnect.Infrastructure.Persistence.CafConnectDbContext>();
+        var person = await db.Persons.SingleAsync(p => p.Nir == nir);
+        (person.MobilePhone, person.Email, person.MobilePhoneVerified, person.EmailVerified) = (null, null, false, false);
+        await db.SaveChangesAsync();
+    }
 
     /// <summary>
     /// The last step for a holder living as a couple (Paul): « Mes autorisations ». <paramref name="answer"/> "true"/"false"

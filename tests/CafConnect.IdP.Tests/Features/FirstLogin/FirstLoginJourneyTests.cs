@@ -49,7 +49,9 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
 
         var contact = FirstLoginDriver.Next(await person.PostAsync(password, new Dictionary<string, string> { ["Password"] = FirstLoginDriver.NewPassword, ["Confirmation"] = FirstLoginDriver.NewPassword }));
         var (_, contactHtml) = await person.GetAsync(contact);
-        Assert.That(contactHtml, Does.Contain("value=\"06 15 00 00 04\""), "pre-filled from the file");
+        Assert.That(WebUtility.HtmlDecode(contactHtml), Does.Contain("d'abord envoyé aux coordonnées connues de votre Caf").And.Contain("06******04"),
+            "the records' contact is proven first, shown masked");
+        Assert.That(contactHtml, Does.Not.Contain("value=\"06 15 00 00 04\""), "not pre-filled: whoever knows the file's code does not read it");
 
         var verify = FirstLoginDriver.Next(await person.PostAsync(contact, new Dictionary<string, string> { ["Channel"] = "Sms", ["Mobile"] = "06 15 00 00 04" }));
         var sms = await host.Sms.WaitForAsync(FirstLoginDriver.PaulMobile);
@@ -140,6 +142,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
     public async Task Skipping_the_contact_step_signs_in_and_the_step_is_not_asked_again_within_30_days()
     {
         await using var host = JourneyHost.Start(kind);
+        await FirstLoginDriver.ForgetRecordsContactsAsync(host, FirstLoginDriver.PaulNir);
         var person = new FirstLoginDriver(host.Host.CreateBrowser());
         var contact = await person.AcceptTermsAndChoosePasswordAsync(await person.LoginWithLegacyCodeAsync());
 
@@ -168,7 +171,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
         var refused = await person.PostAsync(contact, new Dictionary<string, string> { ["Channel"] = "Email", ["Email"] = "Famille.Martin@example.fr" });
 
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("déjà utilisée par un autre membre de votre foyer"));
+        Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("différents de ceux de votre conjoint ou de vos parents"));
     }
 
     [TestCase("01 23 45 67 89", "06 ou 07", TestName = "A landline is refused as mobile")]
@@ -259,6 +262,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
     public async Task The_flow_resumes_after_a_restart()
     {
         await using var host = JourneyHost.Start(kind);
+        await FirstLoginDriver.ForgetRecordsContactsAsync(host, FirstLoginDriver.PaulNir);
         var cookies = new CookieContainer();
         var person = new FirstLoginDriver(host.Host.CreateBrowser(cookies));
         var contact = await person.AcceptTermsAndChoosePasswordAsync(await person.LoginWithLegacyCodeAsync());
@@ -284,6 +288,7 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
         }
         await using var host = JourneyHost.Start(kind);
         await using var second = host.SecondInstance();
+        await FirstLoginDriver.ForgetRecordsContactsAsync(host, FirstLoginDriver.PaulNir);
         var cookies = new CookieContainer();
         var person = new FirstLoginDriver(host.Host.CreateBrowser(cookies));
         var contact = await person.AcceptTermsAndChoosePasswordAsync(await person.LoginWithLegacyCodeAsync());

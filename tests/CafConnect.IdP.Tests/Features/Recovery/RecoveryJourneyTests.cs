@@ -149,9 +149,12 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
     }
 
     [Test]
-    public async Task Without_a_verified_contact_a_provisional_password_goes_by_letter_and_leads_to_the_choose_password_step()
+    public async Task Without_a_contact_of_his_own_a_provisional_password_goes_by_letter_and_leads_to_the_choose_password_step()
     {
         await using var host = HostStore.Start(kind);
+        // Neither verified nor held by the records: the letter is the only way (with a contact on record, see
+        // A_mobile_the_records_hold_receives_the_recovery_code).
+        await FirstLoginDriver.ForgetRecordsContactsAsync(host, DemoData.KarimBenali.Nir!);
         var person = new RecoveryDriver(host.Host.CreateBrowser());
 
         var codePage = await person.RequestCodePageAsync(DemoData.KarimBenali.Nir!);
@@ -165,9 +168,9 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
         {
             Assert.That(letter.Kind, Is.EqualTo(NotificationKind.ProvisionalPassword));
             Assert.That(letter.Recipient, Does.Contain("Karim BENALI").And.Contain(karim.Id.ToString()));
-            Assert.That(karim.CredentialKind, Is.EqualTo(CredentialKind.Provisional));
-            Assert.That(karim.PasswordSetAt, Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
-            Assert.That(host.Sms.CountTo(DemoData.KarimBenali.Mobile!), Is.Zero, "his mobile is not verified: nothing goes to it");
+            Assert.That(karim.CredentialKind, Is.EqualTo(CredentialKind.Personal), "the current password is not cancelled by a request");
+            Assert.That(karim.PendingProvisionalPasswordIssuedAt, Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
+            Assert.That(host.Sms.Received, Is.Empty);
         });
         var text = await host.WaitForFileTextAsync(letter.Id);
         var provisional = ProvisionalPasswordIn().Match(text).Groups[1].Value;
@@ -178,15 +181,40 @@ public sealed partial class RecoveryJourneyTests(StoreKind kind)
         Assert.That((await new RecoveryDriver(host.Host.CreateBrowser()).RequestAsync(DemoData.KarimBenali.Nir!)).StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
         Assert.That((await host.OutboxOfAsync(karim.Id)).Count(m => m.Channel == NotificationChannel.Letter), Is.EqualTo(1));
 
+        // Review item 9: asking for a provisional password (anyone knowing a NIR may) does not lock Karim out.
+        var stillHis = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, DemoData.KarimBenali.Password);
+        // (Karim has no verified contact: the optional contact step comes first, after a successful login.)
+        Assert.That(stillHis.Headers.Location?.OriginalString, Does.StartWith("/premiere-connexion/coordonnees"), "the current password keeps working until the provisional one is used");
+
         var login = new OidcDriver(host.Host.CreateBrowser());
-        Assert.That(await OidcDriver.ErrorsOf(await login.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, DemoData.KarimBenali.Password)),
-            Does.Contain("incorrect"), "the old password no longer works");
         var next = await login.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, provisional);
         Assert.That(next.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(next));
         Assert.That(next.Headers.Location!.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/mot-de-passe"));
         var (choose, chooseHtml) = await new FirstLoginDriver(login.Browser).GetAsync(next.Headers.Location!);
         Assert.That(choose.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(WebUtility.HtmlDecode(chooseHtml), Does.Contain("mot de passe provisoire"));
+        Assert.That(await OidcDriver.ErrorsOf(await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, DemoData.KarimBenali.Password)),
+            Does.Contain("incorrect"), "once the provisional password is used, the old one no longer works");
+    }
+
+    [Test]
+    public async Task A_mobile_the_records_hold_receives_the_recovery_code()
+    {
+        await using var host = HostStore.Start(kind);
+        var person = new RecoveryDriver(host.Host.CreateBrowser());
+
+        // Karim's mobile comes from the agency's records and was never verified: it is the agency's own data (seed 000,
+        // « par SMS si un numéro de portable figure au dossier »), so the code goes there rather than a letter.
+        var codePage = await person.RequestCodePageAsync(DemoData.KarimBenali.Nir!);
+        var sms = await host.Sms.WaitForAsync(DemoData.KarimBenali.Mobile!);
+        var password = FirstLoginDriver.Next(await person.Pages.PostAsync(codePage, new Dictionary<string, string> { ["Code"] = SmsGatewaySink.CodeIn(sms.Text) }));
+        var done = FirstLoginDriver.Next(await person.Pages.PostAsync(password, new Dictionary<string, string> { ["Password"] = "Nouveau7Depart", ["Confirmation"] = "Nouveau7Depart" }));
+
+        Assert.That(done.OriginalString, Does.StartWith("/connexion?motdepasse=modifie"));
+        var karim = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == DemoData.KarimBenali.Nir));
+        Assert.That((await host.OutboxOfAsync(karim.Id)).Count(m => m.Channel == NotificationChannel.Letter), Is.Zero, "no letter when the records hold a mobile");
+        var login = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, "Nouveau7Depart");
+        Assert.That(login.Headers.Location?.OriginalString, Does.StartWith("/premiere-connexion/coordonnees"), await OidcDriver.ErrorsOf(login));
     }
 
     [Test]

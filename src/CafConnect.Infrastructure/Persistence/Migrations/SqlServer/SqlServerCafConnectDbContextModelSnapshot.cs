@@ -143,6 +143,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Property<DateTimeOffset?>("PasswordSetAt")
                         .HasColumnType("datetimeoffset");
 
+                    b.Property<string>("PendingProvisionalPasswordHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<DateTimeOffset?>("PendingProvisionalPasswordIssuedAt")
+                        .HasColumnType("datetimeoffset");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("nvarchar(5)");

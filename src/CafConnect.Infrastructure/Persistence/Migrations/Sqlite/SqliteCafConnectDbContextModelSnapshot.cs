@@ -138,6 +138,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<long?>("PasswordSetAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("PendingProvisionalPasswordHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PendingProvisionalPasswordIssuedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("TEXT");

@@ -1,0 +1,62 @@
+using System.Net;
+using CafConnect.Domain.Accounts;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Persistence;
+using CafConnect.Infrastructure.Security;
+using CafConnect.Infrastructure.Throttling;
+
+namespace CafConnect.Application.Credentials;
+
+public sealed record ChangePasswordRequest(PersonAccount Person, string? CurrentPassword, string? NewPassword, string? Confirmation, IPAddress? ClientIp, string? SessionId);
+
+/// <summary>Refused: the field (<see cref="CurrentField"/>, <c>Password</c>, <c>Confirmation</c>) and its French message.</summary>
+public sealed record ChangePasswordResult(string? Field, string? Message)
+{
+    public const string CurrentField = "Current";
+    public bool Succeeded => Field is null;
+}
+
+/// <summary>
+/// « Changer mon mot de passe » from « Mon compte » (issue 16, seed 000): the current password, checked like a login (it
+/// spends the account's guess budget), then <see cref="SetPersonalPassword"/> — the same rules, message and revocations as
+/// every password setting (docs/decisions.md #17). The caller opens a fresh session for this browser afterwards: the
+/// person stays signed in here, every other session and grant ends. One commit.
+/// </summary>
+public sealed class ChangePassword(CafConnectDbContext db, LegacySecretVerifiers secrets, ILoginThrottle throttle, SetPersonalPassword passwords, AuditTrail audit)
+{
+    public const string WrongCurrentMessage = "Le mot de passe actuel est incorrect.";
+
+    public async Task<ChangePasswordResult> ExecuteAsync(ChangePasswordRequest request, CancellationToken cancellationToken)
+    {
+        var person = request.Person;
+        if (string.IsNullOrEmpty(request.CurrentPassword))
+        {
+            return new(ChangePasswordResult.CurrentField, "Saisissez votre mot de passe actuel.");
+        }
+        var gate = await throttle.BeginAsync(person, request.ClientIp, cancellationToken);
+        var right = gate.Allowed && person.PasswordHash is not null
+            && secrets.VerifyAndUpgrade(request.CurrentPassword, person.PasswordHash, out _);
+        if (!right)
+        {
+            if (gate.Allowed)
+            {
+                await throttle.FailedAsync(gate, person, null, cancellationToken);
+            }
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.Allowed ? "wrong_password" : gate.RefusalReason, person.Id, Details: "step=change_password"));
+            await db.SaveChangesAsync(cancellationToken);
+            return new(ChangePasswordResult.CurrentField, WrongCurrentMessage);
+        }
+        await throttle.SucceededAsync(gate, cancellationToken);
+
+        var setting = new SetPersonalPasswordRequest(person, request.NewPassword, request.Confirmation, PasswordSettingReason.Change,
+            $"password-changed:{person.Id:N}:{Guid.NewGuid():N}", KeepSessionId: request.SessionId);
+        var refused = await passwords.CheckAsync(setting, cancellationToken);
+        if (!refused.Succeeded)
+        {
+            return new(refused.Field, refused.Message);
+        }
+        await passwords.ExecuteAsync(setting, cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        return new(null, null);
+    }
+}

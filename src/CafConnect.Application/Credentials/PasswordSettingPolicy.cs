@@ -1,0 +1,31 @@
+using CafConnect.Domain.Accounts;
+using CafConnect.Infrastructure.Recovery;
+using CafConnect.Infrastructure.Sessions;
+
+namespace CafConnect.Application.Credentials;
+
+/// <summary>
+/// The one answer to « what does a new secret revoke? » (docs/decisions.md #17, docs/security.md « Password setting »).
+/// Whenever the secret that opens an account changes — a personal password set (first login, recovery, account
+/// creation, « Changer mon mot de passe »), or a provisional password used for the first time (it replaces the old
+/// secret) —, everything obtained with the old secret ends:
+/// <list type="number">
+/// <item>every OpenIddict authorization and token of the person, for every client (refresh tokens die at once,
+/// access tokens at their next introspection; they live 5 minutes);</item>
+/// <item>every provider session of the person, except the one the person is using to make the change when they keep it
+/// (« Changer mon mot de passe » ends the others, not this one).</item>
+/// </list>
+/// Sending a provisional password changes nothing here: the current secret keeps working until the provisional one is
+/// first used (docs/security.md, item 9 of the review), so nothing is revoked before then.
+/// </summary>
+public sealed class PasswordSettingPolicy(CredentialReset grants, SessionRegistry sessions)
+{
+    public const string PasswordReplacedReason = "password_replaced";
+
+    /// <param name="keepSessionId">The session making the change, when it stays open; null ends them all.</param>
+    public async Task RevokeAsync(PersonAccount person, string? keepSessionId, CancellationToken cancellationToken)
+    {
+        await sessions.EndAllOfPersonAsync(person.Id, keepSessionId, SessionRegistry.EndedByPasswordChange, cancellationToken);
+        await grants.RevokeGrantsAsync(person, cancellationToken, PasswordReplacedReason);
+    }
+}
