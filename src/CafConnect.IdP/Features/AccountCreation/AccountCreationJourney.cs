@@ -282,16 +282,9 @@ public sealed partial class AccountCreationJourney(
             return (StepResult.Stay(FormField, JourneyRateLimits.TooManyRequestsMessage), true);
         }
 
-        // Decision (docs/identity-rules.md): a civil status (names and birth date) that is already a person's is not
-        // given a second account silently; the person is sent to the login and recovery links (or to the NIR path).
-        var sameCivilStatus = (await db.Persons.AsNoTracking().Where(p => p.BirthDate == birthDate && p.ClosedAt == null).ToListAsync(cancellationToken))
-            .FirstOrDefault(p => CivilStatusMatching.Matches(p, birthName, givenNames, birthDate));
-        if (sameCivilStatus is not null)
-        {
-            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "same_civil_status", sameCivilStatus.Id, clientId, "path=without_nir"));
-            await unitOfWork.CommitAsync(cancellationToken);
-            return (StepResult.Go(ExistingAccountUrl(returnUrl)), false);
-        }
+        // Whether this civil status is already a person's is asked only once the contact is proven (see
+        // CreateWithProvisionalIdAsync): answering here would tell anyone, with no code, who the agency knows
+        // (adversarial review of 4 December 2026). Every civil status gets the code page.
 
         var context = new AccountCreationContext
         {
@@ -493,6 +486,18 @@ public sealed partial class AccountCreationJourney(
     private async Task<StepResult> CreateWithProvisionalIdAsync(AccountCreationStep step, CancellationToken cancellationToken)
     {
         var declared = step.Context.Declared ?? throw new InvalidOperationException("A creation without NIR has its civil status.");
+        // Decision (docs/identity-rules.md): a civil status (names and birth date) that is already a person's is not
+        // given a second account silently; the person is sent to the login and recovery links (or to the NIR path) —
+        // only now, after the code proved the contact, so that the answer costs a contact of one's own each time.
+        var sameCivilStatus = (await db.Persons.AsNoTracking().Where(p => p.BirthDate == declared.BirthDate && p.ClosedAt == null).ToListAsync(cancellationToken))
+            .FirstOrDefault(p => CivilStatusMatching.Matches(p, declared.BirthName, declared.GivenNames, declared.BirthDate));
+        if (sameCivilStatus is not null)
+        {
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "same_civil_status", sameCivilStatus.Id, step.Flow.ClientId, "path=without_nir"));
+            step.Flow.CompletedAt = clock.GetUtcNow();
+            await flows.SaveAsync(step.Flow, cancellationToken);
+            return StepResult.Go(ExistingAccountUrl(step.Flow.ReturnUrl));
+        }
         var generator = new ProvisionalIdGenerator();
         // The unique index is the guard: a concurrent creation that drew the same number makes the save fail, and we draw again.
         for (var attempt = 1; ; attempt++)

@@ -223,7 +223,19 @@ public sealed class AccountCreationTests(StoreKind kind)
 
         var response = await amina.SubmitWithoutNirAsync(fields);
 
-        Assert.That(FirstLoginDriver.Next(response).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/compte-existant"));
+        // Before any code, a known civil status is answered like any other (adversarial review: no enumeration of who
+        // the agency knows by names and birth date): the code page.
+        var stranger = AccountCreationDriver.Morvan(contact: "quelquun@example.fr", birthDate: "09/05/1990");
+        var strangerResponse = await new AccountCreationDriver(host).SubmitWithoutNirAsync(stranger);
+        Assert.That(FirstLoginDriver.Next(response).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
+        Assert.That(FirstLoginDriver.Next(response).AbsolutePathOrOriginal(), Is.EqualTo(FirstLoginDriver.Next(strangerResponse).AbsolutePathOrOriginal()));
+        Assert.That(response.StatusCode, Is.EqualTo(strangerResponse.StatusCode));
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Outcome == "same_civil_status")), Is.Zero);
+
+        // Only the proven contact's owner hears that the civil status is already a person's.
+        var code = await amina.CodeSentToAsync("amina.nouvelle@example.fr");
+        var verified = await amina.Pages.PostAsync(FirstLoginDriver.Next(response), new Dictionary<string, string> { ["Code"] = code });
+        Assert.That(FirstLoginDriver.Next(verified).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/compte-existant"), await OidcDriver.ErrorsOf(verified));
         Assert.That(await host.QueryAsync(db => db.Persons.CountAsync(p => p.BirthName == "DIALLO")), Is.EqualTo(1));
         Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreationRefused && e.Outcome == "same_civil_status")), Is.EqualTo(1));
     }
