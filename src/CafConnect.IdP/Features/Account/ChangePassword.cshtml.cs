@@ -1,5 +1,6 @@
 using CafConnect.Application.Credentials;
 using CafConnect.Application.Identity;
+using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Domain.Passwords;
@@ -17,7 +18,7 @@ namespace CafConnect.IdP.Features.Account;
 /// checklist, a notice naming the verified contacts that will be told; every other session and grant ends, this browser
 /// stays signed in (a fresh session). Glue only: the rules are <see cref="ChangePassword"/>'s.
 /// </summary>
-public sealed class ChangePasswordPage(PersonDirectory persons, ChangePassword change, TimeProvider clock) : PageModel
+public sealed class ChangePasswordPage(PersonDirectory persons, ChangePassword change, IUnitOfWork unitOfWork, TimeProvider clock) : PageModel
 {
     public const string CurrentField = ChangePasswordResult.CurrentField;
     public const string PasswordField = SetPersonalPasswordResult.PasswordField;
@@ -58,6 +59,8 @@ public sealed class ChangePasswordPage(PersonDirectory persons, ChangePassword c
         // The password is newer than this browser's session: a fresh one keeps the person signed in here only.
         var session = await PersonSession.SignInAsync(HttpContext, person, "pwd", clock);
         HttpContext.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
+        // The new session's row (the registry only appends it): without it every instance refuses the new cookie.
+        await unitOfWork.CommitAsync(HttpContext.RequestAborted);
         return LocalRedirect("/mon-compte/mot-de-passe?modifie=true");
     }
 
