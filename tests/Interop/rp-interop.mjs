@@ -142,16 +142,6 @@ async function relyingParty({ label, issuer, clientId, clientSecret, redirectUri
   check(refreshedUserInfo.sub === claims.sub, 'userinfo with the refreshed access token');
   log(`refreshTokenGrant: new access token${refreshed.refresh_token ? ' and refresh token' : ''}, userinfo still answers`);
 
-  // The used refresh token is one-use only: replaying it must fail.
-  let replayRejected = false;
-  try {
-    await client.refreshTokenGrant(config, tokens.refresh_token);
-  } catch (error) {
-    replayRejected = error?.error === 'invalid_grant';
-  }
-  check(replayRejected, 'a redeemed refresh token cannot be replayed');
-  log('refresh token replay rejected (invalid_grant)');
-
   const endSessionUrl = client.buildEndSessionUrl(config, {
     id_token_hint: refreshed.id_token ?? tokens.id_token,
     post_logout_redirect_uri: postLogoutRedirectUri,
@@ -171,6 +161,17 @@ async function relyingParty({ label, issuer, clientId, clientSecret, redirectUri
   const silentAnswer = locationOf(await browser.get(silent), silent);
   check(silentAnswer.searchParams.get('error') === 'login_required', `prompt=none after logout gives login_required (got ${silentAnswer.search})`);
   log('prompt=none after logout → login_required: the session is closed');
+
+  // The used refresh token is one-use only: replaying it must fail. Checked after the logout: a replay revokes the
+  // whole authorization (reuse detection), and the provider rightly no longer honours an ID token hint of it.
+  let replayRejected = false;
+  try {
+    await client.refreshTokenGrant(config, tokens.refresh_token);
+  } catch (error) {
+    replayRejected = error?.error === 'invalid_grant';
+  }
+  check(replayRejected, 'a redeemed refresh token cannot be replayed');
+  log('refresh token replay rejected (invalid_grant)');
 }
 
 const issuer = env('ISSUER');
