@@ -76,8 +76,21 @@ public sealed class SetPersonalPassword(
         {
             return refused;
         }
+        return await ApplyAsync(request, hasher.Hash(request.Password!), cancellationToken);
+    }
+
+    /// <summary>
+    /// Hashes a password that passed <see cref="CheckAsync"/> without setting it: a journey that must prove something
+    /// else first (the records' contact at a first login with the file's code) keeps the hash, never the password, and
+    /// sets it with <see cref="ApplyAsync"/> once the proof is made.
+    /// </summary>
+    public string HashForLater(string checkedPassword) => hasher.Hash(checkedPassword);
+
+    /// <summary>Sets <paramref name="hash"/> (of a password that passed <see cref="CheckAsync"/>) with everything that goes with a new password.</summary>
+    public async Task<SetPersonalPasswordResult> ApplyAsync(SetPersonalPasswordRequest request, string hash, CancellationToken cancellationToken)
+    {
         var person = request.Person;
-        person.PasswordHash = hasher.Hash(request.Password!);
+        person.PasswordHash = hash;
         person.CredentialKind = CredentialKind.Personal;
         person.PasswordSetAt = clock.GetUtcNow();
         person.PendingProvisionalPasswordHash = null;

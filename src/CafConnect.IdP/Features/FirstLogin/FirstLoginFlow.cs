@@ -42,6 +42,13 @@ public static class FirstLoginStates
 /// <summary>What the flow remembers between pages. Never a secret: no password, no code.</summary>
 public sealed class FirstLoginContext
 {
+    /// <summary>
+    /// The Argon2id hash of the password chosen before the records' contact was proven: set only once it is, so that
+    /// someone who knows the file's code and the NIR (the partner) cannot replace the holder's secret (docs/security.md,
+    /// adversarial review). A hash, as in the accounts table, never the password.
+    /// </summary>
+    public string? DeferredPasswordHash { get; set; }
+
     /// <summary>Steps still to do, in order.</summary>
     public List<RequiredAction> Remaining { get; set; } = [];
 

@@ -115,26 +115,32 @@ public sealed class FirstLoginJourney(
     {
         // From here on the legacy code no longer opens this account on the web: the person has their own password.
         // The one password-setting use case: rules, hash, the one revocation policy, message and audit row.
-        var result = await passwords.ExecuteAsync(new SetPersonalPasswordRequest(step.Person, password, confirmation,
-            step.Context.IsMigration || step.Context.IsAccountCreation ? PasswordSettingReason.FirstPassword : PasswordSettingReason.RequiredReplacement,
-            $"password-changed:{step.Flow.Id}", step.Flow.ClientId, AuditOutcome: step.Context.SignedInWith.ToString()), cancellationToken);
+        var request = PasswordRequest(step, password, confirmation);
+        if (step.Context.MustProveRecordsContact && !step.Context.RecordsContactProven)
+        {
+            // The file's code and a NIR do not prove the holder: the password waits, hashed in the flow, until the
+            // records' contact is proven at the next step; until then the account keeps its secret (the file's code).
+            var refused = await passwords.CheckAsync(request, cancellationToken);
+            if (!refused.Succeeded)
+            {
+                return StepResult.Stay(refused.Field!, refused.Message!);
+            }
+            step.Context.DeferredPasswordHash = passwords.HashForLater(password!);
+            step.Context.Remaining.Remove(RequiredAction.ChooseNewPassword);
+            return await AdvanceAsync(http, step, null, cancellationToken);
+        }
+        var result = await passwords.ExecuteAsync(request, cancellationToken);
         if (!result.Succeeded)
         {
             return StepResult.Stay(result.Field!, result.Message!);
         }
-        if (step.Context.MustProveRecordsContact && !step.Context.RecordsContactProven
-            && !step.Person.RequiredActions.Any(a => a.Action == RequiredAction.VerifyContact && a.Reason == RecordsContactProofReason))
-        {
-            // The password is set, but no session opens — now or at a later login — until the records' contact is proven.
-            var owed = new PendingRequiredAction
-            {
-                PersonId = step.Person.Id, Action = RequiredAction.VerifyContact, Reason = RecordsContactProofReason, CreatedAt = clock.GetUtcNow(),
-            };
-            db.RequiredActions.Add(owed);
-            step.Person.RequiredActions.Add(owed);
-        }
         return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
     }
+
+    private static SetPersonalPasswordRequest PasswordRequest(FirstLoginStep step, string? password, string? confirmation) =>
+        new(step.Person, password, confirmation,
+            step.Context.IsMigration || step.Context.IsAccountCreation ? PasswordSettingReason.FirstPassword : PasswordSettingReason.RequiredReplacement,
+            $"password-changed:{step.Flow.Id}", step.Flow.ClientId, AuditOutcome: step.Context.SignedInWith.ToString());
 
     public async Task<StepResult> ChooseContactAsync(HttpContext http, FirstLoginStep step, ContactChannel? channel, string? mobile, string? email, CancellationToken cancellationToken)
     {
@@ -213,6 +219,12 @@ public sealed class FirstLoginJourney(
         if (recordsContact is not null && step.Context.MustProveRecordsContact)
         {
             step.Context.RecordsContactProven = true;
+            if (step.Context.DeferredPasswordHash is { } deferred)
+            {
+                // The holder is proven: the password chosen before becomes the account's, with what a new password revokes.
+                await passwords.ApplyAsync(PasswordRequest(step, null, null), deferred, cancellationToken);
+                step.Context.DeferredPasswordHash = null;
+            }
         }
         if (step.Context.NextChannel is { } nextChannel && step.Context.NextContact is { } nextContact && recordsContact is not null)
         {
@@ -369,6 +381,16 @@ public sealed class FirstLoginJourney(
         if (step.Context.Remaining.Count > 0)
         {
             step.Flow.State = FirstLoginStates.For(step.Context.Remaining[0]);
+            await SaveAsync(step, cancellationToken);
+            return StepResult.Go(UrlOf(step.Flow));
+        }
+
+        if (step.Context.DeferredPasswordHash is not null)
+        {
+            // Never signed in with a password that was not set: the records' contact is still to be proven.
+            step.Context.Remaining.Add(RequiredAction.VerifyContact);
+            FlowStore.WriteContext(step.Flow, step.Context);
+            step.Flow.State = FirstLoginStates.For(RequiredAction.VerifyContact);
             await SaveAsync(step, cancellationToken);
             return StepResult.Go(UrlOf(step.Flow));
         }

@@ -89,11 +89,17 @@ public sealed partial class IdentityProofTests(StoreKind kind)
         await host.Sms.WaitForAsync(FirstLoginDriver.PaulMobile);
         Assert.That(host.Sms.CountTo(AttackerMobile), Is.Zero);
 
-        // Giving up here opens nothing, now or later: the password chosen does not open a session until the records'
-        // contact is proven.
-        var later = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), FirstLoginDriver.PaulNir, FirstLoginDriver.NewPassword);
-        Assert.That(later.Headers.Location!.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/coordonnees"), "the proof is still owed");
+        // Giving up here opens nothing and changes nothing (adversarial review): the password the partner chose is not
+        // the account's until the records' contact is proven, so the holder's own first login with the file's code
+        // still works and the partner's password does not.
         Assert.That((await partner.Browser.GetAsync("/mon-compte")).StatusCode, Is.EqualTo(HttpStatusCode.Redirect), "no session");
+        var paul = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == FirstLoginDriver.PaulNir));
+        Assert.That(paul.PasswordHash, Is.Null, "the password chosen before the proof is not set");
+        var withChosen = await new OidcDriver(host.Host.CreateBrowser()).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), FirstLoginDriver.PaulNir, FirstLoginDriver.NewPassword);
+        Assert.That(withChosen.StatusCode, Is.Not.EqualTo(HttpStatusCode.Redirect), "the partner's password opens nothing");
+        var holder = new FirstLoginDriver(host.Host.CreateBrowser());
+        var holderStart = await holder.LoginWithLegacyCodeAsync();
+        Assert.That(holderStart.AbsolutePathOrOriginal(), Does.StartWith("/premiere-connexion"), "the file's code still starts the holder's first login");
     }
 
     [Test]
