@@ -226,14 +226,14 @@ public sealed class AccountCreationBrowserTests(StoreKind kind) : BrowserFixture
         await Page.Locator("#nom-naissance").FillAsync("Leroux");
         await Page.Locator("#prenoms").FillAsync("Yann");
         await Page.Locator("#date-naissance").FillAsync("21/06/1994");
-        await Page.Locator("#contact").FillAsync("06 15 00 00 93");
+        await Page.Locator("#contact").FillAsync("06 15 00 00 89");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Continuer" }).ClickAsync();
 
         await Page.WaitForURLAsync(new Regex("/creer-mon-compte/courrier"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Votre code d'activation vous est envoyé par courrier", Level = 1 })).ToBeVisibleAsync();
         await StepAndCheckAccessibilityAsync("courrier");
         await Page.GotoAsync("/dev/messages");
-        await Assertions.Expect(Page.GetByText("+33615000093")).ToHaveCountAsync(0);
+        await Assertions.Expect(Page.GetByText("+33615000089")).ToHaveCountAsync(0);
     }
 
     [Test]
