@@ -47,9 +47,6 @@ public sealed class FirstLoginJourney(
     public const string DelegateField = "Delegate";
     public const string FormField = StepResult.FormField;
 
-    /// <summary>Reason of the stored contact step owed by a legacy-code first login whose records' contact is not proven yet.</summary>
-    public const string RecordsContactProofReason = "records_contact_proof";
-
     public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
         string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? protectedFranceConnectLogoutHint = null,
         bool accountCreation = false)
@@ -61,13 +58,12 @@ public sealed class FirstLoginJourney(
         };
         // The file's code is shared (the partner knows it) and a NIR is no secret: together they prove the account is the
         // file's, not that the person typing is its holder (docs/decisions.md #16). When the records hold a contact, the
-        // contact step proves it (it cannot be skipped) before any session opens — and stays required at every later
-        // login until it is proven (a stored action, set when the password is chosen). When they hold none, a letter
-        // tells the person their account was activated (at the end of the journey).
+        // contact step proves it (it cannot be skipped) before any session opens, and the password chosen before it waits
+        // in the flow until it is proven: a flow left unfinished changes nothing. When they hold none, a letter tells the
+        // person their account was activated (at the end of the journey).
         // After FranceConnect the State vouched for the person: nothing more to prove.
         var byFileCode = context.IsMigration && authenticationMethod != "fc";
-        var proofOwed = authenticationMethod != "fc" && person.RequiredActions.Any(a => a.Action == RequiredAction.VerifyContact && a.Reason == RecordsContactProofReason);
-        if ((byFileCode || proofOwed) && ContactProof.ContactToProveFirst(person) is not null)
+        if (byFileCode && ContactProof.ContactToProveFirst(person) is not null)
         {
             context.MustProveRecordsContact = true;
         }
