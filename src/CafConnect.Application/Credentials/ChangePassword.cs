@@ -1,7 +1,7 @@
 using System.Net;
 using CafConnect.Domain.Accounts;
 using CafConnect.Infrastructure.Audit;
-using CafConnect.Infrastructure.Persistence;
+using CafConnect.Application.Persistence;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Throttling;
 
@@ -19,10 +19,12 @@ public sealed record ChangePasswordResult(string? Field, string? Message)
 /// <summary>
 /// « Changer mon mot de passe » from « Mon compte » (issue 16, seed 000): the current password, checked like a login (it
 /// spends the account's guess budget), then <see cref="SetPersonalPassword"/> — the same rules, message and revocations as
-/// every password setting (docs/decisions.md #17). The caller opens a fresh session for this browser afterwards: the
-/// person stays signed in here, every other session and grant ends. One commit.
+/// every password setting (docs/decisions.md #17). The person stays signed in here, every other session and grant ends.
+/// <para>One commit: a refusal commits its audit line here (the page only shows it again); a success commits nothing
+/// yet — the caller opens the fresh session this browser needs (its row) and commits once, with the password, the
+/// message and the audit lines, so that no password is stored without the session that keeps the person signed in.</para>
 /// </summary>
-public sealed class ChangePassword(CafConnectDbContext db, LegacySecretVerifiers secrets, ILoginThrottle throttle, SetPersonalPassword passwords, AuditTrail audit)
+public sealed class ChangePassword(IUnitOfWork unitOfWork, LegacySecretVerifiers secrets, ILoginThrottle throttle, SetPersonalPassword passwords, AuditTrail audit)
 {
     public const string WrongCurrentMessage = "Le mot de passe actuel est incorrect.";
 
@@ -43,7 +45,7 @@ public sealed class ChangePassword(CafConnectDbContext db, LegacySecretVerifiers
                 await throttle.FailedAsync(gate, person, null, cancellationToken);
             }
             audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.Allowed ? "wrong_password" : gate.RefusalReason, person.Id, Details: "step=change_password"));
-            await db.SaveChangesAsync(cancellationToken);
+            await unitOfWork.CommitAsync(cancellationToken);
             return new(ChangePasswordResult.CurrentField, WrongCurrentMessage);
         }
         await throttle.SucceededAsync(gate, cancellationToken);
@@ -56,7 +58,7 @@ public sealed class ChangePassword(CafConnectDbContext db, LegacySecretVerifiers
             return new(refused.Field, refused.Message);
         }
         await passwords.ExecuteAsync(setting, cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
+        // Committed by the caller with the new session's row (see above).
         return new(null, null);
     }
 }
