@@ -29,12 +29,7 @@ public sealed record AccountCreationStep(SelfServiceFlow Flow, AccountCreationCo
 /// <summary>What « Rejoindre le dossier … ? » shows: the file, who invites, and as what.</summary>
 public sealed record InvitationOffer(Guid Id, string FileNumber, string HolderName, HouseholdRole Role)
 {
-    public string RoleLabel => Role switch
-    {
-        HouseholdRole.Conjoint => "conjoint(e)",
-        HouseholdRole.Enfant => "enfant",
-        _ => "autre personne du foyer",
-    };
+    public string RoleLabel => HouseholdRoleNames.InvitedAs(Role);
 }
 
 /// <summary>
@@ -396,15 +391,8 @@ public sealed partial class AccountCreationJourney(
         ? AccountCreationStates.ExistingAccountPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl)
         : AccountCreationStates.ExistingAccountPath;
 
-    /// <summary>
-    /// Someone who already set a password or accepted the terms has an account; an imported person has neither.
-    /// A verified contact counts too: only an activation (or a login) verifies one — imports never do —, and a person
-    /// activated by a creation flow holds the account from then on, even before their first login ends. Without it, a
-    /// second creation flow started before the first activation could activate again and replace the verified contact.
-    /// </summary>
-    public static bool HoldsAnAccount(PersonAccount person) =>
-        person.PasswordHash is not null || person.AcceptedTermsVersion is not null || person.LastLoginAt is not null
-        || person.MobilePhoneVerified || person.EmailVerified;
+    /// <summary>Whether the person already holds an account (the Domain's rule, <see cref="PersonAccount.HoldsAnAccount"/>).</summary>
+    private static bool HoldsAnAccount(PersonAccount person) => person.HoldsAnAccount();
 
     // ---------------------------------------------------------------- internals
 
