@@ -212,10 +212,12 @@ public sealed partial class AccountCreationJourney(
             await unitOfWork.CommitAsync(cancellationToken);
             return StepResult.Stay(ChoiceField, notPersonal);
         }
+        // The contact a code of this flow already went to (« Recevoir le code autrement », then the same one): that code
+        // stands, no new message (« Demander l'envoi d'un nouveau code » is on the code page).
+        var alreadySent = step.Context.Channel == chosen.Channel && step.Context.Contact == chosen.Value;
         step.Context.Channel = chosen.Channel;
         step.Context.Contact = chosen.Value;
-        var refused = await SendCodeAsync(step, cancellationToken);
-        if (refused is not null)
+        if (!alreadySent && await SendCodeAsync(step, cancellationToken) is { } refused)
         {
             return StepResult.Stay(ChoiceField, refused);
         }
