@@ -302,6 +302,28 @@ public sealed class AccountCreationTests(StoreKind kind)
         Assert.That((await other.GetAsync(choice)).Response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 
+    /// <summary>
+    /// Adversarial review of 5 December 2026: « Recevoir le code autrement », then the same contact again, answered 400
+    /// « Patientez 28 secondes » and left the person on the choice page; the code already sent stands instead.
+    /// </summary>
+    [Test]
+    public async Task Choosing_the_same_records_contact_again_keeps_the_code_already_sent_and_sends_no_new_message()
+    {
+        await using var host = HostStore.Start(kind);
+        var lea = new AccountCreationDriver(host);
+        var verify = await lea.SubmitWithNirAndChooseAsync(AccountCreationDriver.Lea());
+        var code = await lea.CodeSentToAsync(AccountCreationDriver.LeaMobile);
+
+        var back = FirstLoginDriver.Next(await lea.Pages.PostAsync(verify, new Dictionary<string, string>(), handler: "ChangeContact"));
+        Assert.That(back.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/reception-du-code"));
+        var again = await lea.ChooseAsync(back, "sms");
+
+        Assert.That(again.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
+        Assert.That(host.Sms.CountTo(AccountCreationDriver.LeaMobile), Is.EqualTo(1), "no second message");
+        var terms = FirstLoginDriver.Next(await lea.Pages.PostAsync(again, new Dictionary<string, string> { ["Code"] = code }));
+        Assert.That(terms.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/conditions"), "the code already sent still activates");
+    }
+
     [Test]
     public async Task Under_16_is_refused_on_both_paths_with_a_clear_message()
     {
