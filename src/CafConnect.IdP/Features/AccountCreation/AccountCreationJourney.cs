@@ -177,7 +177,7 @@ public sealed partial class AccountCreationJourney(
     /// « Recevoir mon code de vérification » with a NIR: the choice names a channel (« sms » / « mail »), the contact is
     /// the records' one of that channel, looked up here — a contact posted from the browser is never read.
     /// </summary>
-    public async Task<StepResult> ChooseContactAsync(HttpContext http, AccountCreationStep step, string? choice, CancellationToken cancellationToken)
+    public async Task<StepResult> ChooseContactAsync(AccountCreationStep step, string? choice, CancellationToken cancellationToken)
     {
         var person = step.Context.PersonId is { } id ? await persons.FindByIdAsync(id, cancellationToken) : null;
         if (step.Context.Path != CreationPath.WithNir || person is null || person.IsClosed)

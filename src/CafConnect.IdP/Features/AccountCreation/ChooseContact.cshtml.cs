@@ -27,7 +27,7 @@ public sealed class ChooseContactPage(AccountCreationJourney journey) : AccountC
 
     public async Task<IActionResult> OnPostAsync()
     {
-        var result = await RunAsync(step => Journey.ChooseContactAsync(HttpContext, step, Choice, HttpContext.RequestAborted));
+        var result = await RunAsync(step => Journey.ChooseContactAsync(step, Choice, HttpContext.RequestAborted));
         await ShowOfferedAsync(result);
         return result;
     }
