@@ -157,9 +157,9 @@ public sealed partial class AccountCreationJourney(
             return (await SendActivationLetterAsync(person, returnUrl, clientId, cancellationToken), false);
         }
         var context = new AccountCreationContext { Path = CreationPath.WithNir, PersonId = person.Id };
-        var flow = await flows.CreateAsync(AccountCreationStates.FlowType, AccountCreationStates.ChooseContact, person.Id, clientId, returnUrl,
-            FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
-        await flows.SaveAsync(flow, cancellationToken);
+        var flow = flows.Add(AccountCreationStates.FlowType, AccountCreationStates.ChooseContact, person.Id, clientId, returnUrl,
+            FlowLifetime, binding.GetOrCreate(http), context);
+        await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go(UrlOf(flow)), false);
     }
 
@@ -188,8 +188,8 @@ public sealed partial class AccountCreationJourney(
         if (ContactProof.ActivationContacts(person).Count == 0)
         {
             // The records changed since the page was shown: nothing left to choose, the letter is the way.
-            step.Flow.CompletedAt = clock.GetUtcNow();
-            await flows.SaveAsync(step.Flow, cancellationToken);
+            // One commit: the flow completed with the letter (the letter step commits).
+            flows.Complete(step.Flow);
             return await SendActivationLetterAsync(person, step.Flow.ReturnUrl, step.Flow.ClientId, cancellationToken);
         }
         ContactChannel? channel = choice switch
@@ -219,7 +219,8 @@ public sealed partial class AccountCreationJourney(
         }
         step.Flow.State = AccountCreationStates.Verify;
         FlowStore.WriteContext(step.Flow, step.Context);
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(UrlOf(step.Flow));
     }
 
@@ -229,7 +230,8 @@ public sealed partial class AccountCreationJourney(
         if (step.Context.Path == CreationPath.WithNir)
         {
             step.Flow.State = AccountCreationStates.ChooseContact;
-            await flows.SaveAsync(step.Flow, cancellationToken);
+            FlowStore.MarkChanged(step.Flow);
+            await unitOfWork.CommitAsync(cancellationToken);
         }
         return StepResult.Go(UrlOf(step.Flow));
     }
