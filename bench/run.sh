@@ -96,7 +96,10 @@ service_secret="$(generated)" rp_secret="$(generated)"
 redirect="http://127.0.0.1:5000/demo/callback"
 
 log "starting the provider on 127.0.0.1:$provider_port"
-(cd "$idp" && exec env ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$provider_port" \
+# BENCH_PERF=1: perf can name the JIT-compiled frames (perf map, no double-mapped code); see "profiles" below.
+perf_env=()
+[ -n "${BENCH_PERF:-}" ] && perf_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+(cd "$idp" && exec env "${perf_env[@]}" ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$provider_port" \
   Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.AspNetCore=Warning \
   Storage__Provider=PostgreSql ConnectionStrings__CafConnect="$postgres" Redis__Configuration="$redis" \
   Notifications__FileSink__Directory="$run/letters" Bench__HashingEndpoint=true \
@@ -183,6 +186,26 @@ for c in $connections; do
   BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-confidential" "$c")" BENCH_EXTRA="" wrk_run refresh-confidential "$provider/connect/token" "$c"
   BENCH_AUTH="$(basic bench-rp "$PEER_RP_SECRET")" BENCH_TOKENS="$(take "$raw/peer-tokens.confidential" "$c")" BENCH_EXTRA="" wrk_run refresh-confidential-peer "$peer/token" "$c"
 done
+
+# Profiles (BENCH_PERF=1), after the measured runs and not part of them: perf on the provider during one more
+# client-credentials run (16 connections) and one more refresh run (caf-mobile, 8 connections); the reports go to $raw/perf-*.txt.
+if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+  for series in cc-keyed refresh-public; do
+    log "profile: $series"
+    perf record -F 499 -g -p "$server_pid" -o "$raw/perf-$series.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    perf_pid=$!
+    if [ "$series" = cc-keyed ]; then
+      BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run profile-cc "$provider/connect/token" 16
+    else
+      BENCH_AUTH="" BENCH_TOKENS="$(take "$raw/tokens-public" 8)" BENCH_EXTRA="&client_id=caf-mobile" wrk_run profile-refresh "$provider/connect/token" 8 || true
+    fi
+    wait "$perf_pid" || true
+    { perf report -i "$raw/perf-$series.data" --no-children --sort dso -q -g none 2>/dev/null | head -12
+      echo; perf report -i "$raw/perf-$series.data" --no-children --sort sym -q -g none 2>/dev/null | head -40; } >"$raw/perf-$series.txt"
+    rm -f "$raw/perf-$series.data"
+  done
+  mkdir -p "$raw/profiles" && mv "$raw"/wrk-profile-* "$raw/profiles/" 2>/dev/null || true
+fi
 
 # Memory and storage per session: $sessions more sign-ins (persons seeded first), RSS and database size before/after.
 log "memory and storage per session: $sessions sign-ins"
