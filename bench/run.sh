@@ -159,12 +159,26 @@ log "minting the peer's refresh tokens through its own interaction"
 node "$peer_dir/peer.mjs" mint $((refresh_tokens_needed * 2 + 4)) "$raw/peer-tokens" >>"$run/logs/peer.log" 2>&1
 
 basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
+# Transactions the provider's database committed or rolled back (each statement outside a transaction is one): per
+# request, the store round trips of a grant. Backends publish their counts within a second of going idle.
+db_url() { admin_url | sed "s|/postgres\$|/$database|"; }
+pg_transactions() { sleep 1.2; psql "$(db_url)" -tAc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()" 2>/dev/null || echo 0; }
 # wrk_run SERIES URL CONNECTIONS [tokens file] [extra]: one run, its JSON in $raw/wrk-SERIES-cN.json.
 wrk_run() {
-  local series="$1" url="$2" c="$3" threads=$(( $3 < cores ? $3 : cores ))
+  local series="$1" url="$2" c="$3" threads=$(( $3 < cores ? $3 : cores )) before after
+  before="$(pg_transactions)"
   BENCH_SERIES="$series" BENCH_CONNECTIONS="$c" BENCH_THREADS="$threads" BENCH_LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_OUT="$raw/wrk-$series-c$c.json" \
     wrk -t"$threads" -c"$c" -d"${seconds}s" --timeout 10s -s "$root/bench/wrk/token.lua" "$url" >>"$run/logs/wrk.log" 2>&1
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"  {d['series']:<26} c={d['connections']:<3} {d['per_second']:>9.1f}/s p99 {d['p99_ms']:>7.1f} ms errors {d['errors']} (load {d['load_before']} -> {d['load_after']})\")" "$raw/wrk-$series-c$c.json" >&2
+  after="$(pg_transactions)"
+  python3 - "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider" <<'PY'
+import json, sys
+path, before, after, url, provider = sys.argv[1:6]
+d = json.load(open(path))
+# Only the provider's runs touch its database; the peer keeps everything in memory.
+d["pg_transactions_per_request"] = (int(after) - int(before) - 2) / d["requests"] if url.startswith(provider) and d["requests"] else 0
+json.dump(d, open(path, "w"))
+PY
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"  {d['series']:<26} c={d['connections']:<3} {d['per_second']:>9.1f}/s p99 {d['p99_ms']:>7.1f} ms errors {d['errors']} db transactions/request {d['pg_transactions_per_request']:.1f} (load {d['load_before']} -> {d['load_after']})\")" "$raw/wrk-$series-c$c.json" >&2
 }
 # take N lines from a token file (each run gets fresh ones: the rotated tokens stay inside wrk)
 take() { head -n "$2" "$1" >"$1.run"; tail -n +"$(( $2 + 1 ))" "$1" >"$1.rest"; mv "$1.rest" "$1"; echo "$1.run"; }

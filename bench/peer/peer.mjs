@@ -29,8 +29,38 @@ if (process.argv[2] === 'mint') {
   process.exit(0);
 }
 
+// In memory without eviction: the library's quick-start adapter is an LRU of 1,000 entries, which a benchmark fills in
+// a second (every rotated refresh token is an entry), evicting the grants and tokens minted for the later runs.
+const stores = new Map();
+class MemoryAdapter {
+  constructor(model) {
+    this.model = model;
+    if (!stores.has(model)) stores.set(model, new Map());
+    this.store = stores.get(model);
+  }
+  static grants = new Map();
+  async upsert(id, payload) {
+    this.store.set(id, payload);
+    if (payload.grantId) {
+      const ids = MemoryAdapter.grants.get(payload.grantId) ?? [];
+      ids.push([this.model, id]);
+      MemoryAdapter.grants.set(payload.grantId, ids);
+    }
+  }
+  async find(id) { return this.store.get(id); }
+  async findByUid(uid) { for (const payload of this.store.values()) if (payload.uid === uid) return payload; return undefined; }
+  async findByUserCode(code) { for (const payload of this.store.values()) if (payload.userCode === code) return payload; return undefined; }
+  async consume(id) { const payload = this.store.get(id); if (payload) payload.consumed = Math.floor(Date.now() / 1000); }
+  async destroy(id) { this.store.delete(id); }
+  async revokeByGrantId(grantId) {
+    for (const [model, id] of MemoryAdapter.grants.get(grantId) ?? []) stores.get(model)?.delete(id);
+    MemoryAdapter.grants.delete(grantId);
+  }
+}
+
 const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 const provider = new Provider(issuer, {
+  adapter: MemoryAdapter,
   clients: [
     { client_id: 'bench-service', client_secret: serviceSecret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' },
     { client_id: 'bench-rp', client_secret: rpSecret, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic' },
