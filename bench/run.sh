@@ -83,9 +83,10 @@ if [ "$mode" = tiny ]; then
   [ -f "$idp/CafConnect.IdP.dll" ] || dotnet build "$root/src/CafConnect.IdP" -c "$configuration" -v q --nologo >"$run/logs/build.log"
   [ -f "$bench/CafConnect.Bench.dll" ] || dotnet build "$root/bench/CafConnect.Bench" -c "$configuration" -v q --nologo >>"$run/logs/build.log"
 else
+  # BENCH_NO_PUBLISH=1: reuse the provider published by the previous full run (same sources).
+  idp="$root/.bench-run/idp-$configuration" bench="$root/bench/CafConnect.Bench/bin/$configuration/net10.0"
   log "publishing the provider and building the bench ($configuration)"
-  idp="$run/idp" bench="$root/bench/CafConnect.Bench/bin/$configuration/net10.0"
-  dotnet publish "$root/src/CafConnect.IdP" -c "$configuration" -o "$idp" --nologo -v q >"$run/logs/publish.log" 2>&1 || { cat "$run/logs/publish.log"; exit 2; }
+  [ -n "${BENCH_NO_PUBLISH:-}" ] && [ -f "$idp/CafConnect.IdP.dll" ] || dotnet publish "$root/src/CafConnect.IdP" -c "$configuration" -o "$idp" --nologo -v q >"$run/logs/publish.log" 2>&1 || { cat "$run/logs/publish.log"; exit 2; }
   dotnet build "$root/bench/CafConnect.Bench" -c "$configuration" --nologo -v q >"$run/logs/build.log" 2>&1 || { cat "$run/logs/build.log"; exit 2; }
 fi
 bench() { dotnet "$bench/CafConnect.Bench.dll" "$@"; }
@@ -214,8 +215,9 @@ if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
       BENCH_AUTH="" BENCH_TOKENS="$(take "$raw/tokens-public" 8)" BENCH_EXTRA="&client_id=caf-mobile" wrk_run profile-refresh "$provider/connect/token" 8 || true
     fi
     wait "$perf_pid" || true
-    { perf report -i "$raw/perf-$series.data" --no-children --sort dso -q -g none 2>/dev/null | head -12
-      echo; perf report -i "$raw/perf-$series.data" --no-children --sort sym -q -g none 2>/dev/null | head -40; } >"$raw/perf-$series.txt"
+    # (perf writes more than head reads: its SIGPIPE is not a failure of the run)
+    { perf report -i "$raw/perf-$series.data" --no-children --sort dso -q -g none 2>/dev/null | head -12 || true
+      echo; perf report -i "$raw/perf-$series.data" --no-children --sort sym -q -g none 2>/dev/null | head -40 || true; } >"$raw/perf-$series.txt"
     rm -f "$raw/perf-$series.data"
   done
   mkdir -p "$raw/profiles" && mv "$raw"/wrk-profile-* "$raw/profiles/" 2>/dev/null || true
