@@ -26,7 +26,13 @@ public static class ApplicationRegistration
         services.AddScoped<Credentials.PasswordSettingPolicy>();
         services.AddScoped<Credentials.VerifyStoredSecret>();
         services.AddScoped<Credentials.SetPersonalPassword>();
+        services.AddScoped<Credentials.ConfirmCurrentPassword>();
         services.AddScoped<Credentials.ChangePassword>();
+        services.AddScoped<Credentials.SetPhoneCode>();
+        // The phone channel (voice server): its budget, the shared code's retirement, the one rule issuing a file code.
+        services.AddSingleton(PhoneChannel.PhoneChannelOptions.FromConfiguration(configuration));
+        services.AddScoped<PhoneChannel.FileCodeIssuer>();
+        services.AddScoped<PhoneChannel.ForgottenFileCode>();
         return services;
     }
 }
