@@ -214,6 +214,7 @@ public static class CafConnectHost
         app.UseAntiforgery();
         app.MapRazorPages();
         app.MapProtocolEndpoints();
+        app.MapForgottenFileCode();
         app.MapFranceConnect();
         app.MapAdminApi();
         app.MapCafConnectHealth();

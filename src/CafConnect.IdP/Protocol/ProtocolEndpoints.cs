@@ -36,7 +36,8 @@ public static class ProtocolEndpoints
     /// <summary>Endpoints called by relying parties' servers, not by browsers.</summary>
     public static bool IsBackChannel(PathString path) =>
         path.StartsWithSegments(TokenPath) || path.StartsWithSegments(UserInfoPath) || path.StartsWithSegments(RevocationPath)
-        || path.StartsWithSegments(IntrospectionPath) || path.StartsWithSegments(JwksPath);
+        || path.StartsWithSegments(IntrospectionPath) || path.StartsWithSegments(JwksPath)
+        || path.StartsWithSegments(ForgottenFileCodeEndpoint.Path);
 
     public static void MapProtocolEndpoints(this IEndpointRouteBuilder endpoints)
     {
