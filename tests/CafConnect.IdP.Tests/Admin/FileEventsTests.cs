@@ -307,4 +307,99 @@ public sealed class FileEventsTests(StoreKind kind)
         Assert.That(await host.QueryAsync(db => db.Households.CountAsync(h => h.FileNumber == "7654321" || h.FileNumber == "7654322")), Is.EqualTo(1));
         Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(a => a.Type == AuditEventTypes.FileEventApplied)), Is.EqualTo(1), "audited once");
     }
+
+    /// <summary>Two children added to the MARTIN file (Paul allocataire, Sophie conjoint) for the separation tests.</summary>
+    private static async Task AddMartinChildrenAsync(AdminClient admin, string token)
+    {
+        await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "ADD-CHILD-1", type = "person_added", file_number = "0412345", role = "enfant",
+            person = new { nir = "1150513055077", civility = "M", birth_name = "MARTIN", given_names = "Hugo", birth_date = "2015-05-02" } }, token));
+        await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "ADD-CHILD-2", type = "person_added", file_number = "0412345", role = "enfant",
+            person = new { nir = "2180813055088", civility = "MME", birth_name = "MARTIN", given_names = "Inès", birth_date = "2018-08-21" } }, token));
+    }
+
+    [Test]
+    public async Task Separation_moves_each_child_to_the_file_the_event_names_for_them()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        await AddMartinChildrenAsync(admin, token);
+
+        var applied = await AppliedAsync(await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-CHILDREN", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[]
+            {
+                new { person = new { nir = "1150513055077" }, file_number = "0412345" },
+                new { person = new { nir = "2180813055088" }, file_number = "0412399" },
+            },
+        }, token));
+
+        Assert.That(applied.GetProperty("result").GetProperty("children_moved").GetInt32(), Is.EqualTo(1));
+        var hugo = await PersonAsync(host, "1150513055077");
+        var ines = await PersonAsync(host, "2180813055088");
+        Assert.Multiple(() =>
+        {
+            Assert.That(hugo.Memberships.Select(m => (m.Household!.FileNumber, m.Role)), Is.EqualTo(new[] { ("0412345", HouseholdRole.Enfant) }), "stays with Paul");
+            Assert.That(ines.Memberships.Select(m => (m.Household!.FileNumber, m.Role)), Is.EqualTo(new[] { ("0412399", HouseholdRole.Enfant) }), "moves with Sophie");
+        });
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.Type == AuditEventTypes.FileEventApplied && a.Outcome == "separation"));
+        Assert.That(audit.Details, Does.Contain("children_moved=1").And.Not.Contain("1150513055077"));
+    }
+
+    [Test]
+    public async Task Separation_that_leaves_a_child_unnamed_is_a_400_listing_them_and_changes_nothing()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        await AddMartinChildrenAsync(admin, token);
+
+        var response = await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-MISSING", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[] { new { person = new { nir = "1150513055077" }, file_number = "0412399" } },
+        }, token);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        var problem = JsonDocument.Parse(body).RootElement;
+        var errors = problem.GetProperty("errors").GetProperty("children").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.That(errors, Has.Some.Contains("Inès").And.Some.Contains("2018-08-21"), "the unnamed child is listed");
+        Assert.That(errors, Has.None.Contains("Hugo"));
+        Assert.That(body, Does.Not.Contain("2180813055088"), "no identifier echoed");
+        Assert.That(await host.QueryAsync(db => db.Households.AnyAsync(h => h.FileNumber == "0412399")), Is.False, "nothing applied");
+
+        var noneNamed = await admin.PostJsonAsync(Path, new { event_id = "SEP-NONE", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir } }, token);
+        var noneErrors = JsonDocument.Parse(await noneNamed.Content.ReadAsStringAsync()).RootElement.GetProperty("errors").GetProperty("children").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.That(noneNamed.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(noneErrors, Has.Some.Contains("Hugo").And.Some.Contains("Inès"));
+    }
+
+    [Test]
+    public async Task Separation_children_are_validated_file_number_and_who_they_are()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        await AddMartinChildrenAsync(admin, token);
+
+        var otherFile = await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-BADFILE", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[] { new { person = new { nir = "1150513055077" }, file_number = "0260311" }, new { person = new { nir = "2180813055088" }, file_number = "0412345" } },
+        }, token);
+        Assert.That(otherFile.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await otherFile.Content.ReadAsStringAsync(), Does.Contain("file_number or new_file_number"));
+
+        var notAChild = await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-NOTCHILD", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[] { new { person = new { nir = DemoData.JeanneDupont.Nir }, file_number = "0412345" } },
+        }, token);
+        Assert.That(notAChild.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity));
+        Assert.That((await AdminClient.JsonOf(notAChild)).GetProperty("code").GetString(), Is.EqualTo("not_a_child"));
+
+        var onMutation = await admin.PostJsonAsync(Path, new { event_id = "MUT-CHILD", type = "mutation", file_number = "0412345", new_file_number = "0412399",
+            children = new object[] { new { person = new { nir = "1150513055077" }, file_number = "0412399" } } }, token);
+        Assert.That(onMutation.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await onMutation.Content.ReadAsStringAsync(), Does.Contain("only for a separation"));
+    }
 }
