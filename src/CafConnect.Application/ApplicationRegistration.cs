@@ -33,6 +33,14 @@ public static class ApplicationRegistration
         services.AddSingleton(PhoneChannel.PhoneChannelOptions.FromConfiguration(configuration));
         services.AddScoped<PhoneChannel.FileCodeIssuer>();
         services.AddScoped<PhoneChannel.ForgottenFileCode>();
+        services.AddScoped<Credentials.CredentialReset>();
+        // The admin API's and the CLI's use cases (decision 22: they left Infrastructure for this layer).
+        services.AddScoped<Admin.IdempotentAdminRequests>();
+        services.AddScoped<Admin.FileEventService>();
+        services.AddScoped<Admin.ApplicantRegistration>();
+        services.AddScoped<Admin.AgentProvisionalPassword>();
+        services.AddScoped<Admin.OperatorCaller>();
+        services.AddScoped<Admin.AgentProvisionalPasswordEndpoint>();
         return services;
     }
 }

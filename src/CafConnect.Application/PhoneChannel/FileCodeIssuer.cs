@@ -6,8 +6,8 @@ using CafConnect.Domain.Passwords;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
-using CafConnect.Infrastructure.Recovery;
 using CafConnect.Infrastructure.Security;
+using CafConnect.Application.Credentials;
 
 namespace CafConnect.Application.PhoneChannel;
 
