@@ -18,7 +18,7 @@ namespace CafConnect.Application.Admin;
 /// </summary>
 public sealed class FileEventService(
     CafConnectDbContext db, PersonDirectory persons, DelegationService delegations, CredentialReset credentials,
-    INotificationOutbox outbox, AuditTrail audit, IdempotentAdminRequests idempotency, TimeProvider clock)
+    INotificationOutbox outbox, AuditTrail audit, IdempotentAdminRequests idempotency, TimeProvider clock, PhoneChannel.FileCodeIssuer fileCodes)
 {
     private static readonly FileEventRequestValidator Validator = new();
 
@@ -166,6 +166,7 @@ public sealed class FileEventService(
             await delegations.ChooseAsync(holder, household.FileNumber, grant: false, caller.ClientId, ct);
         }
         // Both partners may still depend on the shared code: reset it while both are on the file.
+        var hadCode = HasCode(household);
         var resetFor = await ResetLegacyCodeAsync(household, e, caller, "separation", ct);
 
         household.Members.Remove(leaving);
@@ -186,13 +187,17 @@ public sealed class FileEventService(
 
         await credentials.RevokeGrantsAsync(leavingPerson, ct, "separation");
         await db.SaveChangesAsync(ct);
+        // Each resulting file gets its own new code by letter: the household keeps its phone access (issue 16, item 9).
+        var codesSent = !hadCode ? 0
+            : await NewFileCodeAsync(household, stayingPerson, PhoneChannel.FileCodeReason.Separation, e, caller, ct)
+            + await NewFileCodeAsync(newFile, leavingPerson, PhoneChannel.FileCodeReason.Separation, e, caller, ct);
 
         var key = caller.IdempotencyKey("file-event", e.EventId!);
         outbox.EnqueueToVerifiedContact(leavingPerson, NotificationKind.SeparationRecorded, new Dictionary<string, string> { ["file_number"] = newFile.FileNumber }, key + $":{leavingPerson.Id:N}");
         outbox.EnqueueToVerifiedContact(stayingPerson, NotificationKind.SeparationRecorded, new Dictionary<string, string> { ["file_number"] = household.FileNumber }, key + $":{stayingPerson.Id:N}");
         await AuditAsync(e, caller, leavingPerson.Id,
-            $"household={household.Id}; new_household={newFile.Id}; partner={stayingPerson.Id}; delegation_ended={(delegationEnded ? "yes" : "no")}; provisional_passwords={resetFor}; children_moved={childrenToNewFile.Count}", ct);
-        return Applied(e, new { file_number = household.FileNumber, new_file_number = newFile.FileNumber, delegation_ended = delegationEnded, provisional_passwords_sent = resetFor, children_moved = childrenToNewFile.Count });
+            $"household={household.Id}; new_household={newFile.Id}; partner={stayingPerson.Id}; delegation_ended={(delegationEnded ? "yes" : "no")}; provisional_passwords={resetFor}; children_moved={childrenToNewFile.Count}; file_codes={codesSent}", ct);
+        return Applied(e, new { file_number = household.FileNumber, new_file_number = newFile.FileNumber, delegation_ended = delegationEnded, provisional_passwords_sent = resetFor, children_moved = childrenToNewFile.Count, file_codes_sent = codesSent });
     }
 
     private async Task<AdminResponse> MutationAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
@@ -206,16 +211,20 @@ public sealed class FileEventService(
             return AdminResponse.Failure(AdminProblem.Conflict("file_number_taken", "new_file_number is already used by another file."));
         }
         household.FileNumber = e.NewFileNumber!;
+        var hadCode = HasCode(household);
         var resetFor = await ResetLegacyCodeAsync(household, e, caller, "mutation", ct);
         await db.SaveChangesAsync(ct);
+        var holderMembership = household.Members.FirstOrDefault(m => m.Role == HouseholdRole.Allocataire);
+        var holderOfFile = holderMembership is null ? null : await persons.FindByIdAsync(holderMembership.PersonId, ct);
+        var codesSent = hadCode ? await NewFileCodeAsync(household, holderOfFile, PhoneChannel.FileCodeReason.Mutation, e, caller, ct) : 0;
         foreach (var member in household.Members.Where(m => LegacyCodeRoles.Contains(m.Role)))
         {
             var person = member.Person ?? await db.Persons.FirstAsync(p => p.Id == member.PersonId, ct);
             outbox.EnqueueToVerifiedContact(person, NotificationKind.FileTransferred, new Dictionary<string, string> { ["file_number"] = household.FileNumber },
                 caller.IdempotencyKey("file-event", e.EventId!) + $":{person.Id:N}");
         }
-        await AuditAsync(e, caller, null, $"household={household.Id}; provisional_passwords={resetFor}", ct);
-        return Applied(e, new { file_number = household.FileNumber, previous_file_number = e.FileNumber, provisional_passwords_sent = resetFor });
+        await AuditAsync(e, caller, null, $"household={household.Id}; provisional_passwords={resetFor}; file_codes={codesSent}", ct);
+        return Applied(e, new { file_number = household.FileNumber, previous_file_number = e.FileNumber, provisional_passwords_sent = resetFor, file_codes_sent = codesSent });
     }
 
     private async Task<AdminResponse> NirAttachedAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
@@ -334,11 +343,13 @@ public sealed class FileEventService(
     /// </summary>
     private async Task<int> ResetLegacyCodeAsync(Household household, FileEventRequest e, AdminCaller caller, string reason, CancellationToken ct)
     {
-        if (household.LegacySecretHash is null)
+        if (!HasCode(household))
         {
             return 0;
         }
         household.LegacySecretHash = null;
+        household.PendingLegacySecretHash = null;
+        household.PendingLegacySecretIssuedAt = null;
         audit.Append(new AuditEntry(AuditEventTypes.LegacyCodeReset, reason, null, null, $"household={household.Id}; event={e.EventId}"));
         var sent = 0;
         foreach (var member in household.Members.Where(m => LegacyCodeRoles.Contains(m.Role)).ToList())
@@ -353,6 +364,18 @@ public sealed class FileEventService(
             sent++;
         }
         return sent;
+    }
+
+    private static bool HasCode(Household household) => household.LegacySecretHash is not null || household.PendingLegacySecretHash is not null;
+
+    /// <summary>
+    /// A file that had a shared code gets a new one by letter to its holder (<see cref="PhoneChannel.FileCodeIssuer"/>,
+    /// the one rule), unless the shared code is retired. Returns 1 when sent.
+    /// </summary>
+    private async Task<int> NewFileCodeAsync(Household file, PersonAccount? holder, PhoneChannel.FileCodeReason reason, FileEventRequest e, AdminCaller caller, CancellationToken ct)
+    {
+        var issued = await fileCodes.IssueAsync(file, holder, reason, caller.IdempotencyKey("file-event", e.EventId!) + $":file-code:{file.Id:N}", ct);
+        return issued.Issued ? 1 : 0;
     }
 
     private Task<Household?> FileAsync(string fileNumber, CancellationToken ct) =>

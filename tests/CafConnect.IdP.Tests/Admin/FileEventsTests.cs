@@ -11,6 +11,7 @@ using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CafConnect.IdP.Tests.Admin;
 
@@ -121,8 +122,23 @@ public sealed class FileEventsTests(StoreKind kind)
         var applied = await AppliedAsync(await admin.PostJsonAsync(Path, separation, token));
         Assert.That(applied.GetProperty("result").GetProperty("provisional_passwords_sent").GetInt32(), Is.EqualTo(2));
 
-        Assert.That(await host.QueryAsync(db => db.Households.Where(h => h.FileNumber == "0412345" || h.FileNumber == "0412346").Select(h => h.LegacySecretHash).ToListAsync()),
-            Is.All.Null, "seed 000: the shared code is changed on a separation");
+        Assert.That(applied.GetProperty("result").GetProperty("file_codes_sent").GetInt32(), Is.EqualTo(2), "each resulting file gets a new code");
+        var codes = await host.QueryAsync(db => db.Households.Where(h => h.FileNumber == "0412345" || h.FileNumber == "0412346").ToDictionaryAsync(h => h.FileNumber, h => h.LegacySecretHash));
+        var hasher = host.Host.Services.GetRequiredService<CafConnect.Infrastructure.Security.ISecretHasher>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(codes.Values, Has.All.Not.Null, "issue 16 item 9: the household keeps its phone access, each file with a code of its own");
+            Assert.That(codes["0412345"], Is.Not.EqualTo(codes["0412346"]));
+            Assert.That(codes.Values.Select(hash => hasher.Verify(DemoData.MartinLegacyCode, hash!)), Has.All.EqualTo(CafConnect.Infrastructure.Security.SecretVerification.Failed), "seed 000: the shared code is changed on a separation");
+        });
+        // By letter to each file's holder: Paul keeps 0412345, Sophie holds 0412346.
+        foreach (var (nir, file) in new[] { (DemoData.PaulMartin.Nir!, "0412345"), (DemoData.SophieMartin.Nir!, "0412346") })
+        {
+            var holder = await PersonAsync(host, nir);
+            var letter = (await host.OutboxOfAsync(holder.Id)).Single(m => m.Kind == NotificationKind.FileCodeIssued);
+            Assert.That(letter.Channel, Is.EqualTo(NotificationChannel.Letter));
+            Assert.That(await host.WaitForFileTextAsync(letter.Id), Does.Contain(file).And.Contain("nouveau code confidentiel"));
+        }
         foreach (var nir in new[] { DemoData.PaulMartin.Nir!, DemoData.SophieMartin.Nir! })
         {
             var person = await PersonAsync(host, nir);
@@ -401,5 +417,30 @@ public sealed class FileEventsTests(StoreKind kind)
             children = new object[] { new { person = new { nir = "1150513055077" }, file_number = "0412399" } } }, token);
         Assert.That(onMutation.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(await onMutation.Content.ReadAsStringAsync(), Does.Contain("only for a separation"));
+    }
+
+    [Test]
+    public async Task Mutation_of_a_file_with_a_shared_code_sends_its_holder_a_new_code_by_letter()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        var applied = await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "MUT-MARTIN", type = "mutation", file_number = "0412345", new_file_number = "0499999" }, token));
+        Assert.That(applied.GetProperty("result").GetProperty("file_codes_sent").GetInt32(), Is.EqualTo(1));
+
+        var paul = await PersonAsync(host, DemoData.PaulMartin.Nir!);
+        var letter = (await host.OutboxOfAsync(paul.Id)).Single(m => m.Kind == NotificationKind.FileCodeIssued);
+        Assert.That(letter.Channel, Is.EqualTo(NotificationChannel.Letter));
+        var text = await host.WaitForFileTextAsync(letter.Id);
+        var code = System.Text.RegularExpressions.Regex.Match(text, @"code confidentiel : (\d{8})").Groups[1].Value;
+        Assert.That(code, Has.Length.EqualTo(8));
+        var sophie = await PersonAsync(host, DemoData.SophieMartin.Nir!);
+        Assert.That((await host.OutboxOfAsync(sophie.Id)).Where(m => m.Kind == NotificationKind.FileCodeIssued), Is.Empty, "to the holder only");
+
+        var phone = await new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer,
+            new Dictionary<string, string> { ["grant_type"] = CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.GrantType, ["file_number"] = "0499999", ["legacy_code"] = code });
+        Assert.That(phone.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the household keeps its phone access with the new number and code");
+        var old = await new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer,
+            new Dictionary<string, string> { ["grant_type"] = CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.GrantType, ["file_number"] = "0499999", ["legacy_code"] = DemoData.MartinLegacyCode });
+        Assert.That(old.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "the old code is void");
     }
 }
