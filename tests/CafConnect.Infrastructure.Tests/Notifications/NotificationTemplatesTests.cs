@@ -18,6 +18,7 @@ public sealed class NotificationTemplatesTests
         NotificationKind.ApplicantIdentifier => new() { ["file_number"] = "0483920", ["identifier"] = "P33392250" },
         NotificationKind.PhoneAccessLocked => new() { ["duration"] = "15 minutes" },
         NotificationKind.ContactChanged => new() { ["new_contact"] = "0*******44" },
+        NotificationKind.FileCodeIssued => new() { ["code"] = "47302918", ["file_number"] = "0412345", ["reason"] = "oubli" },
         _ => new(),
     };
 
