@@ -47,7 +47,7 @@ public sealed class NotificationTemplatesTests
         Assert.Multiple(() =>
         {
             Assert.That(rendered.Text, Is.Not.Empty);
-            foreach (var value in values.Where(v => v.Key != "delegated").Select(v => v.Value))
+            foreach (var value in values.Where(v => v.Key is not ("delegated" or "reason")).Select(v => v.Value))
             {
                 Assert.That(rendered.Text, Does.Contain(value), "plain text carries the values as they are");
             }
