@@ -276,4 +276,26 @@ public sealed class PersonalPhoneCodeTests(StoreKind kind)
         });
         Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("invalid_request"));
     }
+
+    /// <summary>
+    /// Whoever held the old password must not keep the phone channel: a recovery (or a provisional password first used)
+    /// voids the personal phone code chosen with it (PasswordSettingPolicy, docs/decisions.md #25).
+    /// </summary>
+    [Test]
+    public async Task A_password_recovery_voids_the_personal_phone_code()
+    {
+        await using var host = HostStore.Start(kind);
+        await SetCodeDirectlyAsync(host, DemoData.JeanneDupont.Nir!, "61830274");
+        Assert.That((await PersonalAsync(host, DemoData.JeanneDupont.Nir!, "61830274")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "set-up: the code works");
+
+        var person = new RecoveryDriver(host.Host.CreateBrowser());
+        var codePage = await person.RequestCodePageAsync("2 85 03 75 112 048");
+        var code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(DemoData.JeanneDupont.Mobile!)).Text);
+        var passwordPage = FirstLoginDriver.Next(await person.Pages.PostAsync(codePage, new Dictionary<string, string> { ["Code"] = code }));
+        FirstLoginDriver.Next(await person.Pages.PostAsync(passwordPage, new Dictionary<string, string> { ["Password"] = "Lavande6Arles", ["Confirmation"] = "Lavande6Arles" }));
+
+        var after = await PersonalAsync(host, DemoData.JeanneDupont.Nir!, "61830274");
+        Assert.That(await after.Content.ReadAsStringAsync(), Does.Contain("invalid_grant"), "the phone code chosen with the old password is void");
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.PhoneCodeSet && e.Outcome == "revoked")), Is.EqualTo(1));
+    }
 }
