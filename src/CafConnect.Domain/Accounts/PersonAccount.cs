@@ -76,6 +76,16 @@ public sealed class PersonAccount
     /// <summary>When the pending provisional password was sent (its two months of validity start here).</summary>
     public DateTimeOffset? PendingProvisionalPasswordIssuedAt { get; set; }
 
+    /// <summary>
+    /// The person's own 8-digit keypad code for the phone channel (issue 16, item 8), chosen in « Mon compte »: Argon2id PHC
+    /// string, null until chosen. With the NIR it gives a phone token for this person and their own rights, unlike the
+    /// file's shared code (docs/decisions.md #25).
+    /// </summary>
+    public string? PhoneCodeHash { get; set; }
+
+    /// <summary>When the personal phone code was last chosen.</summary>
+    public DateTimeOffset? PhoneCodeSetAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
     public DateTimeOffset? LastLoginAt { get; set; }
     public DateTimeOffset? ClosedAt { get; set; }

@@ -1,3 +1,4 @@
+using CafConnect.Domain.Households;
 using CafConnect.Application.Persistence;
 using System.Security.Claims;
 using CafConnect.Domain.Accounts;
@@ -35,7 +36,8 @@ public static class ProtocolEndpoints
     /// <summary>Endpoints called by relying parties' servers, not by browsers.</summary>
     public static bool IsBackChannel(PathString path) =>
         path.StartsWithSegments(TokenPath) || path.StartsWithSegments(UserInfoPath) || path.StartsWithSegments(RevocationPath)
-        || path.StartsWithSegments(IntrospectionPath) || path.StartsWithSegments(JwksPath);
+        || path.StartsWithSegments(IntrospectionPath) || path.StartsWithSegments(JwksPath)
+        || path.StartsWithSegments(ForgottenFileCodeEndpoint.Path);
 
     public static void MapProtocolEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -184,8 +186,17 @@ public static class ProtocolEndpoints
 
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers.Pragma = "no-cache";
-        // A phone token names one file: never release another (docs/decisions.md #13).
-        return Results.Json(CafClaims.Release(person, principal!.GetScopes(), principal!.GetClaim(CafClaimTypes.FileRestriction)));
+        // A phone token from the file's shared code names one file: never release another (docs/decisions.md #13), and on
+        // it only what every adult who may use that code may do (docs/decisions.md #25), computed from today's file.
+        var token = principal!;
+        var onlyFile = token.GetClaim(CafClaimTypes.FileRestriction);
+        IReadOnlyList<string>? sharedCodePermissions = null;
+        if (onlyFile is not null && token.GetClaim(CafClaimTypes.AuthenticationMethods) == LegacyCodeGrant.AuthenticationMethod)
+        {
+            var file = await persons.FindFileAsync(onlyFile, http.RequestAborted);
+            sharedCodePermissions = file is null ? [] : HouseholdPermissions.ForSharedFileCode(file);
+        }
+        return Results.Json(CafClaims.Release(person, token.GetScopes(), onlyFile, sharedCodePermissions));
     }
 
     private static async Task<IResult> EndSessionAsync(HttpContext http, AuditTrail audit, IUnitOfWork unitOfWork)

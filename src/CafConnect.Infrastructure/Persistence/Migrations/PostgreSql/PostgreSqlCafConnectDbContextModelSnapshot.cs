@@ -150,6 +150,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.Property<DateTimeOffset?>("PendingProvisionalPasswordIssuedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("PhoneCodeHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset?>("PhoneCodeSetAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("character varying(5)");
@@ -206,6 +213,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
 
                     b.Property<bool>("Pending")
                         .HasColumnType("boolean");
+
+                    b.Property<string>("PendingLegacySecretHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset?>("PendingLegacySecretIssuedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Id");
 

@@ -150,6 +150,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Property<DateTimeOffset?>("PendingProvisionalPasswordIssuedAt")
                         .HasColumnType("datetimeoffset");
 
+                    b.Property<string>("PhoneCodeHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<DateTimeOffset?>("PhoneCodeSetAt")
+                        .HasColumnType("datetimeoffset");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("nvarchar(5)");
@@ -208,6 +215,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
 
                     b.Property<bool>("Pending")
                         .HasColumnType("bit");
+
+                    b.Property<string>("PendingLegacySecretHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<DateTimeOffset?>("PendingLegacySecretIssuedAt")
+                        .HasColumnType("datetimeoffset");
 
                     b.HasKey("Id");
 

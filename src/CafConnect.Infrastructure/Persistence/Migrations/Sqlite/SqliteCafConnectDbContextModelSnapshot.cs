@@ -145,6 +145,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<long?>("PendingProvisionalPasswordIssuedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("PhoneCodeHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PhoneCodeSetAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("TEXT");
@@ -200,6 +207,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("Pending")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PendingLegacySecretHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PendingLegacySecretIssuedAt")
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
