@@ -67,7 +67,13 @@ public static class FranceConnectEndpoints
                 aspNetCore.DisableTransportSecurityRequirement();
             }
 
-            client.UseSystemNetHttp().SetProductInformation(typeof(FranceConnectEndpoints).Assembly);
+            // Every call to FranceConnect within FranceConnect:BackchannelTimeout (the HttpClient's timeout ends a call
+            // that never gets an answer), and no retry: OpenIddict's default resilience pipeline retries with back-off,
+            // which kept a person waiting about 16 s for an unreachable FranceConnect before the error page.
+            client.UseSystemNetHttp()
+                .SetProductInformation(typeof(FranceConnectEndpoints).Assembly)
+                .ConfigureHttpClient(http => http.Timeout = options.BackchannelTimeout)
+                .SetHttpResiliencePipeline(_ => { });
 
             var registration = new OpenIddictClientRegistration
             {
@@ -131,7 +137,7 @@ public static class FranceConnectEndpoints
             await http.ChallengeAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme, properties);
             return Results.Empty;
         }
-        catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or TaskCanceledException)
+        catch (Exception exception) when (IsUnavailable(exception))
         {
             loggers.CreateLogger(typeof(FranceConnectEndpoints)).LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect could not be reached");
             audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable", null, await relyingParties.RegisteredClientOfAsync(properties.RedirectUri, http.RequestAborted)));
@@ -148,7 +154,7 @@ public static class FranceConnectEndpoints
         {
             result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
         }
-        catch (Exception exception) when (exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or TaskCanceledException)
+        catch (Exception exception) when (IsUnavailable(exception))
         {
             // FranceConnect unreachable, or a response OpenIddict cannot use.
             logger.LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect's answer could not be processed");
@@ -240,6 +246,10 @@ public static class FranceConnectEndpoints
         };
         return Results.SignOut(properties, [OpenIddictClientAspNetCoreDefaults.AuthenticationScheme]);
     }
+
+    /// <summary>FranceConnect unreachable, too slow (the HTTP client's timeout cancels the call), or an answer OpenIddict cannot use.</summary>
+    private static bool IsUnavailable(Exception exception) =>
+        exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or OperationCanceledException;
 
     private static string ReturnQuery(string returnUrl, string separator) =>
         ReturnUrls.IsAuthorizationRequest(returnUrl) ? $"{separator}returnUrl={Uri.EscapeDataString(returnUrl)}" : string.Empty;

@@ -334,7 +334,7 @@ public sealed class FranceConnectDisabledTests(StoreKind kind) : StoreFixture(ki
     }
 }
 
-/// <summary>FranceConnect configured but unreachable: the French page, not a 500.</summary>
+/// <summary>FranceConnect configured but unreachable: the French page, not a 500, and soon.</summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
 public sealed class FranceConnectUnavailableTests(StoreKind kind)
@@ -342,9 +342,35 @@ public sealed class FranceConnectUnavailableTests(StoreKind kind)
     [Test]
     public async Task An_unreachable_FranceConnect_gives_the_french_unavailable_page()
     {
-        await using var store = TestStore.Create(kind);
         // A port of the stand-in range where nothing listens.
-        var issuer = $"http://127.0.0.1:{FranceConnectStandIn.FreePort()}";
+        var elapsed = await ClickFranceConnectAndExpectTheUnavailablePageAsync($"http://127.0.0.1:{FranceConnectStandIn.FreePort()}");
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)), "no retries with back-off before the page (it took about 16 s)");
+    }
+
+    [Test]
+    public async Task A_FranceConnect_that_accepts_the_connection_and_never_answers_gives_the_french_page_within_the_3_second_timeout()
+    {
+        // A listening socket nobody reads from: the connection is accepted by the system, the request never answered.
+        var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        try
+        {
+            var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+            var elapsed = await ClickFranceConnectAndExpectTheUnavailablePageAsync($"http://127.0.0.1:{port}");
+            // FranceConnect:BackchannelTimeout is 3 s by default; a generous margin for a loaded machine.
+            Assert.That(elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(2.5)), "the page came after the timeout, not from a refused connection");
+            Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)), "the French page within the 3-second timeout, not after 16 s or the HTTP client's 100 s");
+        }
+        finally
+        {
+            silent.Stop();
+        }
+    }
+
+    /// <summary>« S'identifier avec FranceConnect » from a pending authorization request: the French page; returns how long the click took.</summary>
+    private async Task<TimeSpan> ClickFranceConnectAndExpectTheUnavailablePageAsync(string issuer)
+    {
+        await using var store = TestStore.Create(kind);
         await using var host = new CafConnectFactory(store, new Dictionary<string, string?>
         {
             ["FranceConnect:Enabled"] = "true",
@@ -357,16 +383,22 @@ public sealed class FranceConnectUnavailableTests(StoreKind kind)
         var page = await browser.CafConnect.GetAsync(challenge.Headers.Location!);
         var html = await page.Content.ReadAsStringAsync();
         var token = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var start = await browser.CafConnect.PostAsync("/franceconnect/connexion", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token,
             ["returnUrl"] = challenge.Headers.Location!.OriginalString.Split("returnUrl=")[1] is var encoded ? Uri.UnescapeDataString(encoded) : "",
         }));
+        var elapsed = clock.Elapsed;
 
         Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await start.Content.ReadAsStringAsync());
         Assert.That(start.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/erreur?motif=indisponible&returnUrl=%2Fconnect%2Fauthorize"));
         var error = await browser.CafConnect.GetAsync(start.Headers.Location);
         Assert.That(error.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That(WebUtility.HtmlDecode(await error.Content.ReadAsStringAsync()), Does.Contain("FranceConnect est momentanément indisponible"));
+        var text = WebUtility.HtmlDecode(await error.Content.ReadAsStringAsync());
+        Assert.That(text, Does.Contain("FranceConnect est momentanément indisponible"));
+        Assert.That(text, Does.Contain("Le service FranceConnect n'a pas pu être joint ou n'a pas répondu correctement. Réessayez dans quelques instants."));
+        Assert.That(text, Does.Contain("Revenir à la page de connexion"));
+        return elapsed;
     }
 }
