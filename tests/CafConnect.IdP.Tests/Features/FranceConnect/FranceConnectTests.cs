@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.WebUtilities;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Support;
@@ -309,6 +310,148 @@ public sealed class FranceConnectTests(StoreKind kind)
         var arrived = await browser.ArriveAtCafConnectAsync(done.Headers.Location!);
         Assert.That(arrived.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion/terminee"));
         Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.Logout && e.PersonId == louise.Id && e.Details == "franceconnect=true")), Is.EqualTo(1));
+    }
+
+    /// <summary>A person without a NIR whose birth commune the Caf holds by name, ready to sign in (terms, password, contact).</summary>
+    private async Task<Domain.Accounts.PersonAccount> SeedBornInFranceAsync(string provisionalId, Domain.Accounts.Civility civility, string givenNames, string birthName,
+        DateOnly birthDate, string birthCity)
+    {
+        using var scope = _host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+        var person = new Domain.Accounts.PersonAccount
+        {
+            ProvisionalId = provisionalId, Civility = civility, GivenNames = givenNames, BirthName = birthName, BirthDate = birthDate,
+            BirthCountry = "FRANCE", BirthCity = birthCity,
+            AcceptedTermsVersion = 1, TermsAcceptedAt = DateTimeOffset.UtcNow,
+            MobilePhone = "+336150009" + provisionalId[^2..], MobilePhoneVerified = true,
+            PasswordHash = scope.ServiceProvider.GetRequiredService<Infrastructure.Security.ISecretHasher>().Hash("Falaise8Cotentin"),
+            CredentialKind = Domain.Accounts.CredentialKind.Personal, PasswordSetAt = DateTimeOffset.UtcNow,
+        };
+        db.Persons.Add(person);
+        await db.SaveChangesAsync();
+        return person;
+    }
+
+    private async Task SetBirthCityAsync(Guid personId, string birthCity) => await QueryAsync(async db =>
+    {
+        var person = await db.Persons.SingleAsync(p => p.Id == personId);
+        person.BirthCity = birthCity;
+        return await db.SaveChangesAsync();
+    });
+
+    [Test]
+    public async Task A_birth_commune_held_by_name_is_matched_through_its_INSEE_code_on_the_date_of_birth_and_a_logout_from_the_relying_party_ends_FranceConnect_too()
+    {
+        // Octave was born in 1990 in Octeville (50383), merged into Cherbourg-Octeville in 2000, part of Cherbourg-en-Cotentin
+        // since 2016. The Caf holds no NIR for him and his birth commune by name, as it was then.
+        var octave = await SeedBornInFranceAsync("P50383001", Domain.Accounts.Civility.Monsieur, "Octave", "LEROY", new DateOnly(1990, 6, 1), "CHERBOURG-EN-COTENTIN");
+        using (var first = NewBrowser())
+        {
+            // Today's commune nouvelle is not the commune he was born in: no match, no link.
+            var challenge = await first.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+            var callback = await first.AuthenticateAtFranceConnectAsync(await first.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.OctaveLeroy);
+            var back = await first.ArriveAtCafConnectAsync(callback);
+            Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/compte-non-trouve"));
+            Assert.That(await QueryAsync(db => db.ExternalLogins.AnyAsync(l => l.PersonId == octave.Id)), Is.False);
+        }
+
+        await SetBirthCityAsync(octave.Id, "Octeville");
+        using var browser = NewBrowser();
+        var pkce = Pkce.Create();
+        var response = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), StandInIdentities.OctaveLeroy);
+        var tokens = await OidcDriver.ReadTokensAsync(await browser.Oidc.RedeemCodeAsync(TestClient.CafFr, response["code"]!, pkce.Verifier));
+        Assert.That((await browser.Oidc.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId)).Subject, Is.EqualTo(octave.Subject));
+        var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.PersonId == octave.Id));
+        Assert.That(link.Subject, Is.EqualTo(StandInIdentities.OctaveLeroy));
+
+        // The relying party logs him out (RP-Initiated Logout): CafConnect's session ends, then FranceConnect's end-session
+        // with FranceConnect's ID token as hint, then back to the relying party's post_logout_redirect_uri with its state.
+        var endSessionRequest = QueryHelpers.AddQueryString("/connect/endsession", new Dictionary<string, string?>
+        {
+            ["id_token_hint"] = tokens.IdToken,
+            ["post_logout_redirect_uri"] = TestClient.CafFr.PostLogoutRedirectUri,
+            ["state"] = "etat-rp-logout",
+        });
+        var logout = await browser.CafConnect.GetAsync(endSessionRequest);
+        Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await logout.Content.ReadAsStringAsync());
+        var endSession = logout.Headers.Location!;
+        Assert.That(endSession.GetLeftPart(UriPartial.Path), Is.EqualTo(_standIn.Issuer.AbsoluteUri.TrimEnd('/') + "/api/v2/session/end"), "FranceConnect's end-session first");
+        var endSessionParameters = FranceConnectDriver.QueryOf(endSession);
+        Assert.That(endSessionParameters["id_token_hint"], Does.StartWith("eyJ").And.Not.EqualTo(tokens.IdToken), "FranceConnect's own ID token, not ours");
+        Assert.That(endSessionParameters["post_logout_redirect_uri"], Is.EqualTo(PostLogoutUri));
+        Assert.That(endSessionParameters["state"], Is.Not.Empty.And.Not.EqualTo("etat-rp-logout"), "OpenIddict's protected state, not the relying party's");
+        Assert.That(endSession.Query, Does.Not.Contain("etat-rp-logout").And.Not.Contain(Uri.EscapeDataString(TestClient.CafFr.PostLogoutRedirectUri!)),
+            "the relying party's return travels inside the protected state only");
+        Assert.That((await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()))).Headers.Location!.AbsolutePath,
+            Is.EqualTo("/connexion"), "CafConnect's session is over before FranceConnect's");
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.Logout && e.Outcome == "rp_initiated" && e.PersonId == octave.Id
+            && e.Details == "franceconnect=true")), Is.EqualTo(1));
+
+        var backFromFranceConnect = await LogOutAtFranceConnectAsync(browser, endSession);
+        var arrived = await browser.ArriveAtCafConnectAsync(backFromFranceConnect);
+        Assert.That(arrived.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(arrived.Headers.Location!.OriginalString, Is.EqualTo(TestClient.CafFr.PostLogoutRedirectUri + "?state=etat-rp-logout"), "back to the relying party, with its state");
+
+        // FranceConnect's answer replayed, or with its state changed: our page, never the relying party's URI.
+        var replayed = await browser.ArriveAtCafConnectAsync(backFromFranceConnect);
+        Assert.That(replayed.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion/terminee"), "a state token is used once");
+        var tampered = await browser.CafConnect.GetAsync("/franceconnect/deconnexion/retour?state=" + Uri.EscapeDataString(FranceConnectDriver.QueryOf(backFromFranceConnect)["state"] + "x"));
+        Assert.That(tampered.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion/terminee"));
+    }
+
+    /// <summary>At FranceConnect: its logout form (posted by its page); returns where it sends the browser back (CafConnect's post-logout route).</summary>
+    private static async Task<Uri> LogOutAtFranceConnectAsync(FranceConnectDriver browser, Uri endSession)
+    {
+        var confirm = await browser.FranceConnect.GetAsync(endSession);
+        var confirmHtml = await confirm.Content.ReadAsStringAsync();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), confirmHtml);
+        var form = System.Text.RegularExpressions.Regex.Match(confirmHtml, "<form[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        var fields = System.Text.RegularExpressions.Regex.Matches(form.Groups[2].Value, "name=\"([^\"]+)\" value=\"([^\"]*)\"")
+            .ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
+        fields["logout"] = "yes";
+        var done = await browser.FranceConnect.PostAsync(new Uri(endSession, WebUtility.HtmlDecode(form.Groups[1].Value)), new FormUrlEncodedContent(fields));
+        Assert.That((int)done.StatusCode, Is.InRange(300, 399), await done.Content.ReadAsStringAsync());
+        Assert.That(done.Headers.Location!.GetLeftPart(UriPartial.Path), Is.EqualTo(PostLogoutUri));
+        return done.Headers.Location!;
+    }
+
+    [Test]
+    public async Task A_birth_commune_name_that_several_communes_bore_never_links_and_two_persons_it_fits_link_neither()
+    {
+        // Denise MOREAU, born 01/06/1990 in Saint-Denis (93066). In 1990 five communes were named Saint-Denis.
+        var held = await SeedBornInFranceAsync("P93066001", Domain.Accounts.Civility.Madame, "Denise", "MOREAU", new DateOnly(1990, 6, 1), "SAINT-DENIS");
+        var other = await SeedBornInFranceAsync("P93066002", Domain.Accounts.Civility.Madame, "Denise", "MOREAU", new DateOnly(1990, 6, 1), "SAINT-DENIS (974)");
+
+        async Task<string> SignInAsync()
+        {
+            using var browser = NewBrowser();
+            var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+            var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.DeniseMoreau);
+            return (await browser.ArriveAtCafConnectAsync(callback)).Headers.Location!.OriginalString;
+        }
+        Task<int> LinksAsync() => QueryAsync(db => db.ExternalLogins.CountAsync(l => l.PersonId == held.Id || l.PersonId == other.Id));
+        Task<int> NotLinkedAsync(string outcome) => QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.FranceConnectNotLinked && e.Outcome == outcome && e.PersonId == null));
+
+        // « SAINT-DENIS » alone does not say which; « (974) » is another one.
+        var noMatchBefore = await NotLinkedAsync("no_match");
+        Assert.That(await SignInAsync(), Does.StartWith("/franceconnect/compte-non-trouve"));
+        Assert.That(await LinksAsync(), Is.Zero);
+        Assert.That(await NotLinkedAsync("no_match"), Is.EqualTo(noMatchBefore + 1));
+
+        // Both now held in the right département: two persons fit, so neither is linked (exactly one match, or none).
+        await SetBirthCityAsync(held.Id, "Saint-Denis (93)");
+        await SetBirthCityAsync(other.Id, "ST DENIS (93)");
+        var ambiguousBefore = await NotLinkedAsync("ambiguous");
+        Assert.That(await SignInAsync(), Does.StartWith("/franceconnect/compte-non-trouve"));
+        Assert.That(await LinksAsync(), Is.Zero);
+        Assert.That(await NotLinkedAsync("ambiguous"), Is.EqualTo(ambiguousBefore + 1));
+
+        // One of them in another département: the other one alone fits, and is linked.
+        await SetBirthCityAsync(other.Id, "SAINT-DENIS (11)");
+        Assert.That(await SignInAsync(), Does.Not.StartWith("/franceconnect/"));
+        var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.PersonId == held.Id || l.PersonId == other.Id));
+        Assert.That(link.PersonId, Is.EqualTo(held.Id));
+        Assert.That(link.Subject, Is.EqualTo(StandInIdentities.DeniseMoreau));
     }
 }
 
