@@ -28,6 +28,8 @@ export const identities = [
   // Born in communes whose names the Caf holds (no NIR): read in INSEE's code of the day of birth (docs/decisions.md #27).
   { sub: 'f0a5b4c6e3d77a1c2d5e6f7a8b9cadb4', label: 'Octave LEROY, né le 01/06/1990 à Octeville (fusionnée dans Cherbourg en 2000)', given_name: 'Octave', family_name: 'LEROY', preferred_username: '', birthdate: '1990-06-01', gender: 'male', birthplace: '50383', birthcountry: '99100' },
   { sub: 'a1b6c5d7f4e88b2d3e6f7a8b9cadbec5', label: 'Denise MOREAU, née le 01/06/1990 à Saint-Denis (93)', given_name: 'Denise', family_name: 'MOREAU', preferred_username: '', birthdate: '1990-06-01', gender: 'female', birthplace: '93066', birthcountry: '99100' },
+  // Another FranceConnect identity (another sub) certifying the same civil status: never a second link to the same person.
+  { sub: 'b2c7d6e8a5f99c3e4f7a8b9cadbecfd6', label: 'Denise MOREAU (autre identité FranceConnect, même état civil)', given_name: 'Denise', family_name: 'MOREAU', preferred_username: '', birthdate: '1990-06-01', gender: 'female', birthplace: '93066', birthcountry: '99100' },
 ];
 
 const pivotClaims = ['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry', 'preferred_username'];

@@ -20,6 +20,8 @@ public static class StandInIdentities
     public const string OctaveLeroy = "f0a5b4c6e3d77a1c2d5e6f7a8b9cadb4";
     /// <summary>Denise MOREAU, born 01/06/1990 in Saint-Denis (93066; homonyms in four other départements): no demo person.</summary>
     public const string DeniseMoreau = "a1b6c5d7f4e88b2d3e6f7a8b9cadbec5";
+    /// <summary>Another FranceConnect identity (another sub) certifying Denise MOREAU's civil status.</summary>
+    public const string DeniseMoreauOtherIdentity = "b2c7d6e8a5f99c3e4f7a8b9cadbecfd6";
 }
 
 /// <summary>

@@ -128,9 +128,15 @@ public static partial class PivotIdentityMatching
         {
             return false;
         }
-        return InseeCode().IsMatch(heldCity)
-            ? InseeCommunes.SameCode(heldCity, place)
-            : BirthCommuneNameAgrees(person.BirthCity, place, birthDate, communes);
+        if (InseeCode().IsMatch(heldCity))
+        {
+            return InseeCommunes.SameCode(heldCity, place);
+        }
+        // A name is compared only when the agency's systems gave it (a person on a file: import, application, file
+        // events). « Créer Mon Compte » without a NIR lets anyone declare a civil status and a birth commune; compared,
+        // it would let a squatter who knows someone's civil status pre-create the account that person's first
+        // FranceConnect login then opens (pre-account hijack, docs/security.md).
+        return person.Memberships.Count > 0 && BirthCommuneNameAgrees(person.BirthCity, place, birthDate, communes);
     }
 
     /// <summary>

@@ -314,7 +314,7 @@ public sealed class FranceConnectTests(StoreKind kind)
 
     /// <summary>A person without a NIR whose birth commune the Caf holds by name, ready to sign in (terms, password, contact).</summary>
     private async Task<Domain.Accounts.PersonAccount> SeedBornInFranceAsync(string provisionalId, Domain.Accounts.Civility civility, string givenNames, string birthName,
-        DateOnly birthDate, string birthCity)
+        DateOnly birthDate, string birthCity, bool onAFile = true)
     {
         using var scope = _host.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
@@ -328,6 +328,13 @@ public sealed class FranceConnectTests(StoreKind kind)
             CredentialKind = Domain.Accounts.CredentialKind.Personal, PasswordSetAt = DateTimeOffset.UtcNow,
         };
         db.Persons.Add(person);
+        if (onAFile)
+        {
+            // On a file of the agency (as an import or a registered application puts them): the birth commune is its record.
+            var household = new Domain.Households.Household { FileNumber = "9" + provisionalId[^6..] };
+            household.Members.Add(new Domain.Households.HouseholdMembership { Person = person, PersonId = person.Id, Role = Domain.Households.HouseholdRole.Allocataire });
+            db.Households.Add(household);
+        }
         await db.SaveChangesAsync();
         return person;
     }
@@ -355,14 +362,18 @@ public sealed class FranceConnectTests(StoreKind kind)
             Assert.That(await QueryAsync(db => db.ExternalLogins.AnyAsync(l => l.PersonId == octave.Id)), Is.False);
         }
 
+        // A person who declared the same civil status and birth commune themselves (« Créer Mon Compte » without a NIR,
+        // on no file) is never what a FranceConnect identity opens: a squatter's pre-created account.
+        var squatter = await SeedBornInFranceAsync("P50383009", Domain.Accounts.Civility.Monsieur, "Octave", "LEROY", new DateOnly(1990, 6, 1), "Octeville", onAFile: false);
         await SetBirthCityAsync(octave.Id, "Octeville");
         using var browser = NewBrowser();
         var pkce = Pkce.Create();
         var response = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), StandInIdentities.OctaveLeroy);
         var tokens = await OidcDriver.ReadTokensAsync(await browser.Oidc.RedeemCodeAsync(TestClient.CafFr, response["code"]!, pkce.Verifier));
         Assert.That((await browser.Oidc.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId)).Subject, Is.EqualTo(octave.Subject));
-        var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.PersonId == octave.Id));
-        Assert.That(link.Subject, Is.EqualTo(StandInIdentities.OctaveLeroy));
+        var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.Subject == StandInIdentities.OctaveLeroy));
+        Assert.That(link.PersonId, Is.EqualTo(octave.Id), "the person on the file, not the self-declared one");
+        Assert.That(squatter.Id, Is.Not.EqualTo(octave.Id));
 
         // The relying party logs him out (RP-Initiated Logout): CafConnect's session ends, then FranceConnect's end-session
         // with FranceConnect's ID token as hint, then back to the relying party's post_logout_redirect_uri with its state.
@@ -422,11 +433,11 @@ public sealed class FranceConnectTests(StoreKind kind)
         var held = await SeedBornInFranceAsync("P93066001", Domain.Accounts.Civility.Madame, "Denise", "MOREAU", new DateOnly(1990, 6, 1), "SAINT-DENIS");
         var other = await SeedBornInFranceAsync("P93066002", Domain.Accounts.Civility.Madame, "Denise", "MOREAU", new DateOnly(1990, 6, 1), "SAINT-DENIS (974)");
 
-        async Task<string> SignInAsync()
+        async Task<string> SignInAsync(string subject = StandInIdentities.DeniseMoreau)
         {
             using var browser = NewBrowser();
             var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
-            var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.DeniseMoreau);
+            var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), subject);
             return (await browser.ArriveAtCafConnectAsync(callback)).Headers.Location!.OriginalString;
         }
         Task<int> LinksAsync() => QueryAsync(db => db.ExternalLogins.CountAsync(l => l.PersonId == held.Id || l.PersonId == other.Id));
@@ -452,6 +463,12 @@ public sealed class FranceConnectTests(StoreKind kind)
         var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.PersonId == held.Id || l.PersonId == other.Id));
         Assert.That(link.PersonId, Is.EqualTo(held.Id));
         Assert.That(link.Subject, Is.EqualTo(StandInIdentities.DeniseMoreau));
+
+        // Another FranceConnect identity certifying the same civil status (someone else's pivot, or a new account at
+        // FranceConnect): the person is already linked, so nothing opens and an agent is warned.
+        Assert.That(await SignInAsync(StandInIdentities.DeniseMoreauOtherIdentity), Does.StartWith("/franceconnect/compte-non-trouve"));
+        Assert.That(await QueryAsync(db => db.ExternalLogins.CountAsync(l => l.Subject == StandInIdentities.DeniseMoreauOtherIdentity)), Is.Zero);
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.FranceConnectNotLinked && e.Outcome == "already_linked" && e.PersonId == held.Id)), Is.EqualTo(1));
     }
 }
 
