@@ -502,8 +502,13 @@ public sealed class FranceConnectUnavailableTests(StoreKind kind)
     [Test]
     public async Task An_unreachable_FranceConnect_gives_the_french_unavailable_page()
     {
-        // A port of the stand-in range where nothing listens.
-        var elapsed = await ClickFranceConnectAndExpectTheUnavailablePageAsync($"http://127.0.0.1:{FranceConnectStandIn.FreePort()}");
+        // An ephemeral port just released, where nothing listens: outside the stand-ins' range (5531–5539), which the
+        // fixtures running beside this one take as they start (a stand-in appeared on a port picked there as free).
+        var released = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        released.Start();
+        var port = ((IPEndPoint)released.LocalEndpoint).Port;
+        released.Stop();
+        var elapsed = await ClickFranceConnectAndExpectTheUnavailablePageAsync($"http://127.0.0.1:{port}");
         Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)), "no retries with back-off before the page (it took about 16 s)");
     }
 
