@@ -94,6 +94,13 @@ public sealed class PersonAccount
     public int? AcceptedTermsVersion { get; set; }
     public DateTimeOffset? TermsAcceptedAt { get; set; }
 
+    /// <summary>
+    /// Set when the password chosen at a first login (the file's code, or FranceConnect without a password) became the
+    /// account's; cleared when a first-login journey ends and « Votre compte est créé » goes out. A journey left after
+    /// the password step and finished at a later login still sends it (the later login is no longer a migration).
+    /// </summary>
+    public DateTimeOffset? AccountCreatedNoticeOwedSince { get; set; }
+
     /// <summary>When the person last chose "Passer cette étape" on the contact step.</summary>
     public DateTimeOffset? ContactStepSkippedAt { get; set; }
 

@@ -213,7 +213,8 @@ public static class ProtocolEndpoints
         // keys: "alg": "none" and other keys fail, issuer, token type) — and checked post_logout_redirect_uri and
         // client_id against the client it was issued to (an error page otherwise). A hint that does not validate gives
         // no principal: it is treated as no hint.
-        var hintSubject = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal?.GetClaim(Claims.Subject);
+        var hint = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+        var hintSubject = hint?.GetClaim(Claims.Subject);
         if (hintSubject is null)
         {
             return Results.Redirect(LogoutConfirmationPath);
@@ -227,10 +228,13 @@ public static class ProtocolEndpoints
         }
 
         var sessionId = session.Succeeded ? session.Principal.FindFirst(CafClaimTypes.SessionId)?.Value : null;
+        // A session opened through FranceConnect ends there too, as « Me déconnecter » does.
+        var franceConnectIdToken = session.Succeeded ? session.Principal.FranceConnectIdToken() : null;
         await PersonSession.SignOutAsync(http, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);
         if (session.Succeeded)
         {
-            audit.Append(new AuditEntry(AuditEventTypes.Logout, "rp_initiated", session.Principal.PersonId(), request.ClientId));
+            audit.Append(new AuditEntry(AuditEventTypes.Logout, "rp_initiated", session.Principal.PersonId(), request.ClientId,
+                franceConnectIdToken is null ? null : "franceconnect=true"));
             await unitOfWork.CommitAsync(http.RequestAborted);
         }
         if (sessionId is not null)
@@ -238,9 +242,21 @@ public static class ProtocolEndpoints
             LogoutNotification.Start(http, sessionId);
         }
 
+        // Through FranceConnect's end-session endpoint first: the relying party's post_logout_redirect_uri (validated
+        // above by OpenIddict) and state ride in OpenIddict's client state token, and FranceConnect's return sends the
+        // browser on to them (FranceConnectEndpoints.PostLogoutCallbackAsync). Our session is already over either way.
+        if (await Features.FranceConnect.FranceConnectEndpoints.SignOutAtFranceConnectAsync(http, franceConnectIdToken,
+                new Features.FranceConnect.RelyingPartyReturn(request.ClientId ?? SingleAudience(hint!), request.PostLogoutRedirectUri, request.State)))
+        {
+            return Results.Empty;
+        }
+
         // To the post_logout_redirect_uri OpenIddict validated, with the state; without one, our page.
         return Results.SignOut(new AuthenticationProperties { RedirectUri = "/deconnexion/terminee" }, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
     }
+
+    /// <summary>The client an ID token hint was issued to (the one OpenIddict checked post_logout_redirect_uri against).</summary>
+    private static string? SingleAudience(ClaimsPrincipal hint) => hint.GetAudiences() is [var audience] ? audience : null;
 
     /// <summary>« Voulez-vous vous déconnecter ? »: the person decides; nothing redirects from there.</summary>
     private const string LogoutConfirmationPath = "/deconnexion";

@@ -59,6 +59,9 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("integer");
 
+                    b.Property<DateTimeOffset?>("AccountCreatedNoticeOwedSince")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("BirthCity")
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");

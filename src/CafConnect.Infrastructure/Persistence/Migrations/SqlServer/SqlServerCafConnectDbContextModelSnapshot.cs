@@ -59,6 +59,9 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("int");
 
+                    b.Property<DateTimeOffset?>("AccountCreatedNoticeOwedSince")
+                        .HasColumnType("datetimeoffset");
+
                     b.Property<string>("BirthCity")
                         .HasMaxLength(100)
                         .HasColumnType("nvarchar(100)");

@@ -54,6 +54,9 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("AccountCreatedNoticeOwedSince")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("BirthCity")
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
