@@ -218,6 +218,8 @@ public static class CafConnectHost
         app.MapFranceConnect();
         app.MapAdminApi();
         app.MapCafConnectHealth();
+        // Benchmark only (bench/run.sh): Development, configured, loopback.
+        app.MapBenchHashing();
         if (app.Configuration.GetValue("Demo:Enabled", false))
         {
             app.MapDemoRelyingParty();

@@ -97,6 +97,31 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
             .ToList();
     }
 
+    /// <summary>
+    /// The client-secret keys (<see cref="TokenKeyUses.ClientSecret"/>), creating the first one when missing: the key new
+    /// secrets are hashed with first (the oldest active, so that instances racing at creation agree), then every other.
+    /// </summary>
+    public async Task<IReadOnlyList<MacKey>> LoadOrCreateClientSecretKeysAsync(CancellationToken cancellationToken = default)
+    {
+        var keys = await LoadClientSecretKeysAsync(cancellationToken);
+        if (keys.Count > 0 && keys[0].IsActive)
+        {
+            return keys;
+        }
+        db.TokenKeys.Add(NewRecord(TokenKeyUses.ClientSecret, MacAlgorithm, RandomNumberGenerator.GetBytes(32)));
+        await db.SaveChangesAsync(cancellationToken);
+        return await LoadClientSecretKeysAsync(cancellationToken);
+    }
+
+    /// <summary>Every client-secret key, the active one first: retired ones still verify the secrets hashed under them.</summary>
+    public async Task<IReadOnlyList<MacKey>> LoadClientSecretKeysAsync(CancellationToken cancellationToken = default)
+    {
+        var records = await db.TokenKeys.AsNoTracking().Where(k => k.Use == TokenKeyUses.ClientSecret).ToListAsync(cancellationToken);
+        return records.OrderBy(r => r.RetiredAt is null ? 0 : 1).ThenBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal)
+            .Select(r => new MacKey(r.KeyId, _protector.Unprotect(Convert.FromBase64String(r.ProtectedMaterial)), r.RetiredAt is null))
+            .ToList();
+    }
+
     private Task<List<TokenKeyRecord>> LoadMacRecordsAsync(CancellationToken cancellationToken) =>
         db.TokenKeys.AsNoTracking().Where(k => k.Use == TokenKeyUses.Mac).ToListAsync(cancellationToken);
 
