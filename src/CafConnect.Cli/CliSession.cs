@@ -29,7 +29,7 @@ public sealed class CliSession(CliHost host, IServiceProvider services, IAnsiCon
     {
         var db = Get<CafConnectDbContext>();
         var audit = Get<AuditTrail>();
-        // SQL Server runs with a retrying execution strategy, which only accepts transactions opened through it.
+        // PostgreSQL and SQL Server run with a retrying execution strategy, which only accepts transactions opened through it.
         var strategy = db.Database.CreateExecutionStrategy();
         return await strategy.ExecuteAsync(async ct =>
         {

@@ -20,7 +20,7 @@ public static class DependencyOutage
         for (var e = exception; e is not null; e = e.InnerException)
         {
             if (e is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException
-                || e is Npgsql.NpgsqlException { IsTransient: true }
+                || CafConnect.Infrastructure.Persistence.PostgreSqlExecutionStrategy.IsUnavailable(e)
                 || e is Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException)
             {
                 return true;

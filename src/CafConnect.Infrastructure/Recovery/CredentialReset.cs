@@ -26,7 +26,7 @@ public sealed class CredentialReset(
     IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, PasswordExpiryOptions expiry, TimeProvider clock)
 {
     /// <summary>
-    /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (SQL Server retries):
+    /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (PostgreSQL and SQL Server retry):
     /// the password, the revocations, the outbox message and the audit rows are stored together or not at all.
     /// </summary>
     public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
