@@ -47,11 +47,19 @@ cleanup() {
   wait 2>/dev/null
 }
 trap cleanup EXIT
+trap 'log "stopped by a failed command at line $LINENO: $BASH_COMMAND"' ERR
 
-rm -rf "$run" && mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
-log "publishing the provider and the CLI (Release)"
-dotnet publish "$root/src/CafConnect.IdP" -c Release -o "$run/idp" --nologo -v q >"$run/logs/publish.log" 2>&1 || { cat "$run/logs/publish.log"; exit 2; }
-dotnet publish "$root/src/CafConnect.Cli" -c Release -o "$run/cli" --nologo -v q >"$run/logs/publish-cli.log" 2>&1 || { cat "$run/logs/publish-cli.log"; exit 2; }
+# DRILL_REUSE_BUILD=1 keeps the previous run's Release build (the drill's phases being worked on, not the code).
+if [ "${DRILL_REUSE_BUILD:-0}" = 1 ] && [ -f "$run/idp/CafConnect.IdP.dll" ] && [ -f "$run/cli/cafconnect.dll" ]; then
+  find "$run" -mindepth 1 -maxdepth 1 ! -name idp ! -name cli -exec rm -rf {} +
+  mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
+  log "reusing the previous Release build (DRILL_REUSE_BUILD=1)"
+else
+  rm -rf "$run" && mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
+  log "publishing the provider and the CLI (Release)"
+  dotnet publish "$root/src/CafConnect.IdP" -c Release -o "$run/idp" --nologo -v q >"$run/logs/publish.log" 2>&1 || { cat "$run/logs/publish.log"; exit 2; }
+  dotnet publish "$root/src/CafConnect.Cli" -c Release -o "$run/cli" --nologo -v q >"$run/logs/publish-cli.log" 2>&1 || { cat "$run/logs/publish-cli.log"; exit 2; }
+fi
 
 log "PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port"
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$run/pg"
@@ -66,7 +74,7 @@ start_redis_node() { # port [replicaof-port]
   for _ in $(seq 1 50); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
 }
-primary_port() { redis-cli -p "$sentinel_port" sentinel get-master-addr-by-name cafconnect 2>/dev/null | sed -n 2p; }
+primary_port() { redis-cli -p "$sentinel_port" sentinel get-master-addr-by-name cafconnect 2>/dev/null | sed -n 2p || true; }
 start_redis_node "$redis_port"
 start_redis_node "$replica_port" "$redis_port"
 cat >"$run/redis/sentinel.conf" <<CONF
@@ -162,7 +170,7 @@ cli() {
     DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
     Keys__PublicationDelay=00:00:$publication_delay dotnet "$run/cli/cafconnect.dll" "$@"
 }
-jwks_kids() { curl -s "http://127.0.0.1:$((base + $1))/.well-known/jwks" | python3 -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null; }
+jwks_kids() { curl -s "http://127.0.0.1:$((base + $1))/.well-known/jwks" | python3 -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null || echo "unreachable"; }
 at 25;  event "instance 2 killed (SIGKILL)"; kill -9 "${pids[2]}"
 at 40;  event "instance 2 restarted"; start_instance 2
 at 65;  event "Redis stopped (primary and replica)"; redis-cli -p "$replica_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$(primary_port)" shutdown nosave >/dev/null 2>&1 || true

@@ -14,17 +14,17 @@ namespace CafConnect.Infrastructure.Persistence;
 /// surface as an outage (503) instead.
 /// </summary>
 /// <remarks>
-/// Bounded for a web request: <see cref="MaxRetryCount"/> retries within about <see cref="MaxRetryDelay"/> each (EF
+/// Bounded for a web request: <see cref="RetryCount"/> retries at most <see cref="RetryDelayCap"/> apart (EF
 /// Core's exponential back-off with jitter), a few seconds in all — the length of a restart — after which the caller
 /// gets a <see cref="RetryLimitExceededException"/>, an outage. Every explicit transaction of the code base is opened
 /// inside <c>Database.CreateExecutionStrategy().ExecuteAsync</c> (the strategy refuses the others), and each such block
 /// starts from a clean change tracker or rebuilds its changes, so running it again is the same as running it once.
 /// </remarks>
 public sealed class PostgreSqlExecutionStrategy(ExecutionStrategyDependencies dependencies)
-    : Npgsql.EntityFrameworkCore.PostgreSQL.NpgsqlRetryingExecutionStrategy(dependencies, MaxRetryCount, MaxRetryDelay, errorCodesToAdd: null)
+    : Npgsql.EntityFrameworkCore.PostgreSQL.NpgsqlRetryingExecutionStrategy(dependencies, RetryCount, RetryDelayCap, errorCodesToAdd: null)
 {
-    public const int MaxRetryCount = 3;
-    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
+    public const int RetryCount = 3;
+    public static readonly TimeSpan RetryDelayCap = TimeSpan.FromSeconds(2);
 
     protected override bool ShouldRetryOn(Exception? exception) => exception is not null && IsSafeToRetry(exception);
 

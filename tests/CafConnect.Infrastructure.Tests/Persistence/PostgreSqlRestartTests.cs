@@ -95,6 +95,40 @@ public sealed class PostgreSqlRestartTests
     }
 
     [Test]
+    public async Task After_a_restart_a_retried_transaction_stores_each_new_row_once_and_keeps_the_rows_pending_before_it()
+    {
+        await WarmThePoolAsync();
+        await _cluster.RestartAsync();
+
+        await using var db = NewContext();
+        var audit = new AuditTrail(db, new FixedAuditContextAccessor(AuditContext.None), TimeProvider.System);
+        audit.Append(new AuditEntry("test.restart.pending-before"));
+        var key = "restart-message-" + Guid.NewGuid().ToString("N");
+        var runs = 0;
+        await db.InTransactionAsync(_ =>
+        {
+            runs++;
+            audit.Append(new AuditEntry("test.restart.inside"));
+            db.OutboxMessages.Add(new CafConnect.Infrastructure.Notifications.OutboxMessage
+            {
+                Kind = CafConnect.Infrastructure.Notifications.NotificationKind.VerificationCode,
+                Channel = CafConnect.Infrastructure.Notifications.NotificationChannel.Sms,
+                Recipient = "+33600000000", IdempotencyKey = key, CreatedAt = DateTimeOffset.UtcNow, NextAttemptAt = DateTimeOffset.UtcNow,
+            });
+            return Task.FromResult(true);
+        }, CancellationToken.None);
+
+        await using var check = NewContext();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(runs, Is.EqualTo(2), "the first attempt met the dead pooled connection and was run again");
+            Assert.That(await check.OutboxMessages.CountAsync(m => m.IdempotencyKey == key), Is.EqualTo(1), "one message, not two");
+            Assert.That(await check.AuditEvents.CountAsync(e => e.Type == "test.restart.inside"), Is.EqualTo(1));
+            Assert.That(await check.AuditEvents.CountAsync(e => e.Type == "test.restart.pending-before"), Is.EqualTo(1), "what the request held before is kept");
+        });
+    }
+
+    [Test]
     public async Task While_the_server_is_down_the_strategy_gives_up_within_seconds_with_an_outage()
     {
         await WarmThePoolAsync();
