@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using System.Text;
-using CafConnect.Infrastructure.Admin;
+using CafConnect.Application.Admin;
 using CafConnect.Infrastructure.Clients;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
