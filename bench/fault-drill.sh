@@ -13,8 +13,9 @@
 # Usage: bench/fault-drill.sh            (about 3 min of set-up + DRILL_SECONDS of load; not in CI: too long)
 # Ports: CAFCONNECT_TEST_PG_PORT / CAFCONNECT_TEST_REDIS_PORT (primary; replica +1, Sentinel +2: not test.sh's own),
 # DRILL_BASE_PORT (instances +1..+3, nginx +10, SMTP +20, SMS +21; default 18070). Timeline (s from the load's start):
-# DRILL_SECONDS (330); instance 2 killed 25, restarted 40; Redis down 65–95; primary killed 115 (old primary back as a
-# replica at 150); PostgreSQL restarted 150; keys rotated 175 (sign from ~195); gateways down 215–275.
+# DRILL_SECONDS (350); instance 2 killed 25, restarted 40; Redis down 65–95; primary killed 115 (old primary back as a
+# replica at 150); PostgreSQL restarted 150; keys rotated from 160 (the CLI's start-up; sign 20 s later); gateways down
+# 230–290 (password recoveries 230–285).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 run="$root/.drill-run"
@@ -22,7 +23,7 @@ pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
 redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
 base="${DRILL_BASE_PORT:-18070}"
 nginx_port=$((base + 10))
-seconds="${DRILL_SECONDS:-330}"
+seconds="${DRILL_SECONDS:-350}"
 replica_port=$((redis_port + 1)); sentinel_port=$((redis_port + 2))
 smtp_port=$((base + 20)); sms_port=$((base + 21))
 publication_delay=20
@@ -157,7 +158,7 @@ nginx -p "$run/nginx" -c "$run/nginx/nginx.conf"
 log "nginx on https://127.0.0.1:$nginx_port/ (deploy/nginx.conf); load for ${seconds}s"
 
 events="$run/events.txt"; : >"$events"
-DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=215 DRILL_MESSAGES_TO=270 \
+DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=230 DRILL_MESSAGES_TO=285 \
   python3 "$root/bench/fault-drill/load.py" >"$run/summary.json" &
 load_pid=$!
 started=$(date +%s.%N)
@@ -166,11 +167,11 @@ event() { echo "$(date +%s.%N) $*" >>"$events"; log "$*"; }
 cli() {
   env ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production Storage__Provider=PostgreSql \
     ConnectionStrings__CafConnect="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=cafconnect_drill" \
-    Redis__Configuration="127.0.0.1:$sentinel_port,serviceName=cafconnect,abortConnect=false" \
     DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
     Keys__PublicationDelay=00:00:$publication_delay dotnet "$run/cli/cafconnect.dll" "$@"
 }
-jwks_kids() { curl -s "http://127.0.0.1:$((base + $1))/.well-known/jwks" | python3 -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null || echo "unreachable"; }
+# Straight to an instance, as nginx would forward it (the instances trust 127.0.0.1 and accept only https requests).
+jwks_kids() { curl -s -H "X-Forwarded-Proto: https" "http://127.0.0.1:$((base + $1))/.well-known/jwks" | python3 -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null || echo "unreachable"; }
 at 25;  event "instance 2 killed (SIGKILL)"; kill -9 "${pids[2]}"
 at 40;  event "instance 2 restarted"; start_instance 2
 at 65;  event "Redis stopped (primary and replica)"; redis-cli -p "$replica_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$(primary_port)" shutdown nosave >/dev/null 2>&1 || true
@@ -182,17 +183,23 @@ failover="primary $old_primary → $(primary_port) after $(echo "$(date +%s.%N) 
 at 150; event "PostgreSQL restarted (pg_ctl restart -m fast)"
 start_redis_node "$old_primary" "$(primary_port)" || true # the old primary comes back as a replica of the new one
 as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -l "$run/pg/server.log" -w -m fast -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $run/pg" restart >/dev/null
-at 175; kids_before="$(jwks_kids 1)"; event "keys rotated (cafconnect keys rotate; new keys sign ${publication_delay} s later)"
-cli keys rotate >"$run/logs/keys-rotate.log" 2>&1 || { log "keys rotate failed"; cat "$run/logs/keys-rotate.log" >&2; }
+# The CLI starts slowly on a loaded machine (~30 s): it runs in the background, and the rotation's moment is when it
+# has committed (its "New sig key" line); then the new key must appear in every instance's JWKS within their reload.
+at 160; kids_before="$(jwks_kids 1)"; log "keys rotate starting (cafconnect keys rotate, Keys:PublicationDelay ${publication_delay} s)"
+timeout 120 bash -c "$(declare -f cli); $(declare -p run pg_port publication_delay); cli keys rotate" >"$run/logs/keys-rotate.log" 2>&1 &
+rotate_pid=$!
+for _ in $(seq 1 450); do grep -q "New sig key" "$run/logs/keys-rotate.log" 2>/dev/null && break; sleep 0.2; done
+rotated_at=$(date +%s.%N); echo "$rotated_at keys rotated (new keys published, old ones sign ${publication_delay} s more)" >>"$events"; log "keys rotated"
 published=""
-for _ in $(seq 1 40); do
+for _ in $(seq 1 60); do
   all=1; for i in 1 2 3; do [ "$(jwks_kids "$i" | wc -w)" -gt "$(echo "$kids_before" | wc -w)" ] || all=0; done
-  [ "$all" = 1 ] && { published="$(echo "$(date +%s.%N) - $started - 175" | bc | cut -c1-4)"; break; }; sleep 0.5
+  [ "$all" = 1 ] && { published="$(echo "$(date +%s.%N) - $rotated_at" | bc | cut -c1-4)"; break; }; sleep 0.5
 done
 log "new signing key published by the 3 instances after ${published:-?} s"
-at $((175 + publication_delay)); event "new keys sign (publication delay over)"
-at 215; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
-at 275; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
+echo "$(echo "$rotated_at + $publication_delay" | bc) new keys sign (publication delay over)" >>"$events"
+at 230; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
+at 290; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
+wait "$rotate_pid" 2>/dev/null || log "keys rotate: the CLI did not exit within 120 s (see logs/keys-rotate.log)"
 wait "$load_pid"
 ready=""
 for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((base + i))/health/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo unreachable);"; done
@@ -204,13 +211,15 @@ for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((bas
   echo "Load: $(python3 -c 'import os; print(os.environ.get("DRILL_WORKERS", "6"))') workers in a loop of sign-in rounds (authorize, login page, login POST, authorize, token, userinfo, refresh, userinfo) as 4 demo persons. Phases start at the faults."
   echo
 } >"$report"
+sort -n -o "$events" "$events"
 python3 "$root/bench/fault-drill/report.py" "$run/requests.csv" "$events" "$(cat "$run/summary.json")" "$report"
 psql_drill() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d cafconnect_drill -At -c "$1"; }
 {
   echo "- readiness after the drill:$ready"
   echo "- instance 2's restart: $(grep -c 'Now listening' "$run/logs/idp-2.log" || true) start(s) logged"
   echo "- Redis through Sentinel: $failover; log lines of the instances naming a Redis failure: $(cat "$run"/logs/idp-*.log | grep -ci 'redis' || true)"
-  echo "- keys: signing kids published before the rotation: $kids_before; after: $(jwks_kids 1) (instance 1), $(jwks_kids 2) (2), $(jwks_kids 3) (3); new key published by all 3 instances $published s after the rotation; ID tokens seen per kid (first–last second): $(python3 -c 'import json,sys; print(", ".join(f"{k}: {v[0]}–{v[1]}" for k, v in json.load(sys.stdin)["kids"].items()))' <"$run/summary.json"); reloads logged: $(cat "$run"/logs/idp-*.log | grep -c 'TokenKeysReloaded' || true)"
+  echo "- answers 500 by exception (instances' logs): $(cat "$run"/logs/idp-*.log | grep '"LogLevel":"Error"' | grep -o '"Exception":"[A-Za-z0-9_.]*' | sort | uniq -c | tr -s ' ' | tr '\n' ';' || true)"
+  echo "- keys: signing kids published before the rotation: $kids_before; after: $(jwks_kids 1) (instance 1), $(jwks_kids 2) (2), $(jwks_kids 3) (3); new key published by all 3 instances $published s after the rotation; ID tokens seen per kid (first–last second): $(python3 -c 'import json,sys; print(", ".join(f"{k}: {v[0]}–{v[1]}" for k, v in json.load(sys.stdin)["kids"].items()))' <"$run/summary.json"); reloads logged: $(cat "$run"/logs/idp-*.log | grep -c 'Token keys reloaded' || true)"
   echo "- gateways: recoveries started during the outage: $(python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["recoveries"], "completed,", s["recoveries_failed"], "failed")' <"$run/summary.json"); outbox rows (channel: created / sent / given up / still waiting / max seconds from creation to sending): $(psql_drill "SELECT string_agg(c || ': ' || n || ' / ' || s || ' / ' || f || ' / ' || w || ' / ' || coalesce(d, '-'), '; ') FROM (SELECT \"Channel\"::text c, count(*) n, count(\"SentAt\") s, count(\"FailedAt\") f, count(*) FILTER (WHERE \"SentAt\" IS NULL AND \"FailedAt\" IS NULL) w, round(max(extract(epoch FROM \"SentAt\" - \"CreatedAt\")))::text d FROM \"OutboxMessages\" GROUP BY 1) x" 2>&1)"
   echo "- gateways: messages received by the stand-ins: $(grep -c . "$run/received.txt" || true) ($(awk '{print $2}' "$run/received.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ';')), received more than once: $(awk '{print $2, $3}' "$run/received.txt" | sort | uniq -d | wc -l), first one at $(awk 'NR==1{print $1}' "$run/received.txt" | xargs -I{} echo "{} - $started" | bc | cut -c1-5) s"
 } >>"$report"

@@ -56,7 +56,8 @@ public static class KeyCommands
             var selected = parseResult.GetValue(use);
             var delay = parseResult.GetValue(immediately) ? TimeSpan.Zero : PublicationDelay(session.Host.Configuration);
             var before = (await store.ListAsync(cancellationToken))
-                .Where(k => k.RetiredAt is null && (selected is null || k.Use == selected)).ToList();
+                // Without --use, only the token keys (sig, enc) are rotated: the mac key is not listed as retired.
+                .Where(k => k.RetiredAt is null && (selected is null ? k.Use is TokenKeyUses.Signing or TokenKeyUses.Encryption : k.Use == selected)).ToList();
 
             // New keys are protected with the Data Protection key ring, itself kept in the store. Make sure that ring
             // exists before the transaction below: creating it then would need a second connection to write (SQLite locks).

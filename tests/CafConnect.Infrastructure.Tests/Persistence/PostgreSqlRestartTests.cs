@@ -1,11 +1,8 @@
 using System.IO;
 using System.Net.Sockets;
-using System.Text.Json;
-using CafConnect.Infrastructure.Admin;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Tests.Support;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -65,33 +62,6 @@ public sealed class PostgreSqlRestartTests
         await using var check = NewContext();
         Assert.That(await check.AuditEvents.CountAsync(e => e.Type == "test.restart.save"), Is.EqualTo(1), "stored once");
         Assert.That(before, Is.GreaterThanOrEqualTo(0));
-    }
-
-    [Test]
-    public async Task After_a_restart_an_explicit_transaction_runs_again_inside_the_strategy_and_is_stored_once()
-    {
-        await WarmThePoolAsync();
-        await _cluster.RestartAsync();
-
-        await using var db = NewContext();
-        var audit = new AuditTrail(db, new FixedAuditContextAccessor(AuditContext.None), TimeProvider.System);
-        var requests = new IdempotentAdminRequests(db, new EphemeralDataProtectionProvider(), audit, TimeProvider.System);
-        var runs = 0;
-        var response = await requests.RunAsync("restart-test-" + Guid.NewGuid().ToString("N"), "hash", _ =>
-        {
-            runs++;
-            audit.Append(new AuditEntry("test.restart.transaction"));
-            return Task.FromResult(new AdminResponse(200, JsonDocument.Parse("{}").RootElement, null));
-        }, CancellationToken.None);
-
-        await using var check = NewContext();
-        Assert.Multiple(async () =>
-        {
-            Assert.That(response.Status, Is.EqualTo(200));
-            Assert.That(await check.AuditEvents.CountAsync(e => e.Type == "test.restart.transaction"), Is.EqualTo(1), "stored once");
-            Assert.That(await check.Set<ProcessedAdminRequest>().CountAsync(), Is.GreaterThanOrEqualTo(1));
-            Assert.That(runs, Is.GreaterThanOrEqualTo(1));
-        });
     }
 
     [Test]
