@@ -12,7 +12,8 @@
 # keys; messages queued during the outage and delivered once).
 # Usage: bench/fault-drill.sh            (about 3 min of set-up + DRILL_SECONDS of load; not in CI: too long)
 # Ports: CAFCONNECT_TEST_PG_PORT / CAFCONNECT_TEST_REDIS_PORT (primary; replica +1, Sentinel +2: not test.sh's own),
-# DRILL_BASE_PORT (instances +1..+3, nginx +10, SMTP +20, SMS +21; default 18070). Timeline (s from the load's start):
+# DRILL_BASE_PORT (instances +1..+3, nginx +10, SMTP +20, SMS +21; default 18070: keep every port below the ephemeral
+# range, 32768 and up, or a stand-in restarted after its outage may find its port taken by an outgoing connection). Timeline (s from the load's start):
 # DRILL_SECONDS (350); instance 2 killed 25, restarted 40; Redis down 65–95; primary killed 115 (old primary back as a
 # replica at 150); PostgreSQL restarted 150; keys rotated from 160 (the CLI's start-up; sign 20 s later); gateways down
 # 230–290 (password recoveries 230–285).
@@ -95,7 +96,11 @@ log "Redis primary $redis_port, replica $replica_port, Sentinel $sentinel_port (
 
 # The gateways' stand-ins (Debian's python3, which has python3-aiosmtpd).
 declare -A sinks=()
-start_sink() { /usr/bin/python3 "$root/bench/fault-drill/sinks.py" "$1" "$2" "$run/received.txt" >>"$run/logs/sink-$1.log" 2>&1 & sinks[$1]=$!; }
+start_sink() {
+  /usr/bin/python3 "$root/bench/fault-drill/sinks.py" "$1" "$2" "$run/received.txt" >>"$run/logs/sink-$1.log" 2>&1 & sinks[$1]=$!
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0; sleep 0.1; done
+  log "the $1 stand-in did not start (see logs/sink-$1.log)"
+}
 stop_sink() { kill "${sinks[$1]}" 2>/dev/null; wait "${sinks[$1]}" 2>/dev/null || true; }
 : >"$run/received.txt"
 start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
@@ -114,6 +119,7 @@ start_instance() {
     Notifications__Smtp__Host=127.0.0.1 Notifications__Smtp__Port=$smtp_port Notifications__Smtp__Security=None \
     Notifications__Sms__Url="http://127.0.0.1:$sms_port/sms" Notifications__Sms__Token=drill-sms-token \
     Notifications__RetryBaseDelay=00:00:02 Notifications__RetryMaxDelay=00:00:10 Keys__RefreshInterval=00:00:05 \
+    Verification__MinIntervalBetweenSends=00:00:01 \
     Oidc__Issuer="https://127.0.0.1:$nginx_port/" ReverseProxy__TrustedProxies__0=127.0.0.1 \
     DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
     Health__DetailNetworks__0=127.0.0.0/8 Demo__Enabled=true Notifications__FileSink__Directory="$run/letters" \

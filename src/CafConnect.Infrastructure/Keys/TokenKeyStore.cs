@@ -129,29 +129,27 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
     public async Task<IReadOnlyList<TokenKeyRecord>> RotateAsync(string? use, TimeSpan publicationDelay, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(publicationDelay, TimeSpan.Zero);
-        var now = clock.GetUtcNow();
         var uses = use switch
         {
             null => new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption },
             TokenKeyUses.Signing or TokenKeyUses.Encryption or TokenKeyUses.Mac => new[] { use },
             _ => throw new ArgumentException($"Unknown key use '{use}'.", nameof(use)),
         };
-        var created = new List<TokenKeyRecord>();
-        foreach (var u in uses)
+        // The new keys first (an RSA key takes a while on a loaded machine), the retirement time last: the delay counts
+        // from just before the commit, or a slow rotation would retire the old keys before anyone saw the new ones.
+        var created = uses.Select(u => u switch
         {
-            foreach (var active in await db.TokenKeys.Where(k => k.Use == u && k.RetiredAt == null).ToListAsync(cancellationToken))
-            {
-                active.RetiredAt = u == TokenKeyUses.Mac ? now : now + publicationDelay;
-            }
-            var fresh = u switch
-            {
-                TokenKeyUses.Signing => NewSigningKey(),
-                TokenKeyUses.Encryption => NewEncryptionKey(),
-                _ => NewMacKey(),
-            };
-            db.TokenKeys.Add(fresh);
-            created.Add(fresh);
+            TokenKeyUses.Signing => NewSigningKey(),
+            TokenKeyUses.Encryption => NewEncryptionKey(),
+            _ => NewMacKey(),
+        }).ToList();
+        var active = await db.TokenKeys.Where(k => uses.Contains(k.Use) && k.RetiredAt == null).ToListAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        foreach (var key in active)
+        {
+            key.RetiredAt = key.Use == TokenKeyUses.Mac ? now : now + publicationDelay;
         }
+        db.TokenKeys.AddRange(created);
         await db.SaveChangesAsync(cancellationToken);
         return created;
     }
