@@ -176,7 +176,6 @@ public static class CafConnectHost
 
         services.AddScoped<LoginHandler>();
         services.AddScoped<LegacyCodeGrantHandler>();
-        services.AddSingleton(PhoneChannelOptions.FromConfiguration(configuration));
         services.AddSingleton<FlowBrowserBinding>();
         services.AddScoped<ReauthenticationMarkers>();
         services.AddScoped<FirstLoginJourney>();
@@ -221,6 +220,7 @@ public static class CafConnectHost
         app.UseAntiforgery();
         app.MapRazorPages();
         app.MapProtocolEndpoints();
+        app.MapForgottenFileCode();
         app.MapFranceConnect();
         app.MapAdminApi();
         app.MapCafConnectHealth();
