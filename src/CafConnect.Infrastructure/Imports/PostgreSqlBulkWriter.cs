@@ -26,7 +26,12 @@ namespace CafConnect.Infrastructure.Imports;
 /// </remarks>
 internal sealed class PostgreSqlBulkWriter(CafConnectDbContext db, TimeProvider clock)
 {
-    public async Task WriteAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
+    /// <summary>One batch in one transaction, through the retrying execution strategy (it accepts transactions only when
+    /// opened inside it; a retried batch starts over in a new transaction, the merge being upserts).</summary>
+    public Task WriteAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(ct => WriteInTransactionAsync(batch, legacyHashes, ct), cancellationToken);
+
+    private async Task WriteInTransactionAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         if (connection.State != System.Data.ConnectionState.Open)
