@@ -101,8 +101,8 @@ internal sealed class PostgreSqlBulkWriter(CafConnectDbContext db, TimeProvider 
         }
         merge.Append("""
             WITH upserted AS (
-              INSERT INTO "Households" ("Id", "FileNumber", "LegacySecretHash", "CreatedAt")
-              SELECT household_id, file_number, legacy_hash, @now FROM import_households
+              INSERT INTO "Households" ("Id", "FileNumber", "LegacySecretHash", "CreatedAt", "Pending")
+              SELECT household_id, file_number, legacy_hash, @now, false FROM import_households
               ON CONFLICT ("FileNumber") DO UPDATE SET "LegacySecretHash" = COALESCE(EXCLUDED."LegacySecretHash", "Households"."LegacySecretHash")
               RETURNING "Id", "FileNumber")
             INSERT INTO import_household_ids (file_number, id) SELECT "FileNumber", "Id" FROM upserted;

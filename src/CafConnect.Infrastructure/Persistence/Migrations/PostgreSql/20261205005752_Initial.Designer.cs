@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
 {
     [DbContext(typeof(PostgreSqlCafConnectDbContext))]
-    [Migration("20261124022337_FirstLoginAndOutbox")]
-    partial class FirstLoginAndOutbox
+    [Migration("20261205005752_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -61,6 +61,17 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
 
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("AccountCreatedNoticeOwedSince")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("BirthCity")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("BirthCountry")
+                        .HasMaxLength(60)
+                        .HasColumnType("character varying(60)");
 
                     b.Property<DateOnly?>("BirthDate")
                         .HasColumnType("date");
@@ -115,12 +126,46 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                         .HasMaxLength(13)
                         .HasColumnType("character varying(13)");
 
+                    b.Property<string>("Parent1BirthName")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Parent1GivenNames")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Parent2BirthName")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Parent2GivenNames")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
                     b.Property<string>("PasswordHash")
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
 
                     b.Property<DateTimeOffset?>("PasswordSetAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("PendingProvisionalPasswordHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset?>("PendingProvisionalPasswordIssuedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("PhoneCodeHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset?>("PhoneCodeSetAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("PostalCode")
+                        .HasMaxLength(5)
+                        .HasColumnType("character varying(5)");
 
                     b.Property<string>("ProvisionalId")
                         .HasMaxLength(9)
@@ -139,6 +184,8 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                         .HasColumnType("character varying(100)");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("BirthDate");
 
                     b.HasIndex("Nir")
                         .IsUnique();
@@ -170,12 +217,76 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
 
+                    b.Property<bool>("Pending")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("PendingLegacySecretHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset?>("PendingLegacySecretIssuedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.HasKey("Id");
 
                     b.HasIndex("FileNumber")
                         .IsUnique();
 
                     b.ToTable("Households", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Domain.Households.HouseholdInvitation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("AcceptedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("AcceptedByPersonId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateOnly>("BirthDate")
+                        .HasColumnType("date");
+
+                    b.Property<string>("BirthName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Contact")
+                        .IsRequired()
+                        .HasMaxLength(254)
+                        .HasColumnType("character varying(254)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("GivenNames")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid>("HouseholdId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("InvitedByPersonId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Role")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BirthDate");
+
+                    b.HasIndex("HouseholdId");
+
+                    b.ToTable("HouseholdInvitations", (string)null);
                 });
 
             modelBuilder.Entity("CafConnect.Domain.Households.HouseholdMembership", b =>
@@ -186,6 +297,12 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
 
                     b.Property<bool>("Delegated")
                         .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset?>("DelegationChoiceAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("DelegationStepSkippedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<Guid>("HouseholdId")
                         .HasColumnType("uuid");
@@ -207,6 +324,73 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                         .IsUnique();
 
                     b.ToTable("HouseholdMemberships", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Accounts.ExternalLogin", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("LinkedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("PersonId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PersonId");
+
+                    b.HasIndex("Provider", "PersonId")
+                        .IsUnique();
+
+                    b.HasIndex("Provider", "Subject")
+                        .IsUnique();
+
+                    b.ToTable("ExternalLogins", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Admin.ProcessedAdminRequest", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(160)
+                        .HasColumnType("character varying(160)");
+
+                    b.Property<string>("PayloadHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset>("ProcessedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Response")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
+
+                    b.Property<int>("StatusCode")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("ProcessedAt");
+
+                    b.ToTable("ProcessedAdminRequests", (string)null);
                 });
 
             modelBuilder.Entity("CafConnect.Infrastructure.Audit.AuditEvent", b =>
@@ -445,6 +629,67 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.HasIndex("SentAt", "FailedAt", "NextAttemptAt");
 
                     b.ToTable("OutboxMessages", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSession", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("EndReason")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("PersonId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("PersonId");
+
+                    b.ToTable("ProviderSessions", (string)null);
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSessionClient", b =>
+                {
+                    b.Property<string>("SessionId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateTimeOffset>("FirstAuthorizedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("LastAuthorizedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastLogoutError")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<int>("LogoutAttempts")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("LogoutDeliveredAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("SessionId", "ClientId");
+
+                    b.HasIndex("LastAuthorizedAt");
+
+                    b.ToTable("ProviderSessionClients", (string)null);
                 });
 
             modelBuilder.Entity("CafConnect.Infrastructure.Terms.TermsAcceptance", b =>
@@ -733,6 +978,17 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("CafConnect.Domain.Households.HouseholdInvitation", b =>
+                {
+                    b.HasOne("CafConnect.Domain.Households.Household", "Household")
+                        .WithMany()
+                        .HasForeignKey("HouseholdId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Household");
+                });
+
             modelBuilder.Entity("CafConnect.Domain.Households.HouseholdMembership", b =>
                 {
                     b.HasOne("CafConnect.Domain.Households.Household", "Household")
@@ -750,6 +1006,24 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.Navigation("Household");
 
                     b.Navigation("Person");
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Accounts.ExternalLogin", b =>
+                {
+                    b.HasOne("CafConnect.Domain.Accounts.PersonAccount", null)
+                        .WithMany()
+                        .HasForeignKey("PersonId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("CafConnect.Infrastructure.Sessions.ProviderSessionClient", b =>
+                {
+                    b.HasOne("CafConnect.Infrastructure.Sessions.ProviderSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization", b =>
