@@ -1,9 +1,6 @@
 using System.Net;
 using CafConnect.Domain.Accounts;
-using CafConnect.Infrastructure.Audit;
 using CafConnect.Application.Persistence;
-using CafConnect.Infrastructure.Security;
-using CafConnect.Infrastructure.Throttling;
 
 namespace CafConnect.Application.Credentials;
 
@@ -24,38 +21,26 @@ public sealed record ChangePasswordResult(string? Field, string? Message)
 /// yet — the caller opens the fresh session this browser needs (its row) and commits once, with the password, the
 /// message and the audit lines, so that no password is stored without the session that keeps the person signed in.</para>
 /// </summary>
-public sealed class ChangePassword(IUnitOfWork unitOfWork, LegacySecretVerifiers secrets, ILoginThrottle throttle, SetPersonalPassword passwords, AuditTrail audit)
+public sealed class ChangePassword(IUnitOfWork unitOfWork, ConfirmCurrentPassword current, SetPersonalPassword passwords)
 {
-    public const string WrongCurrentMessage = "Le mot de passe actuel est incorrect.";
+    public const string WrongCurrentMessage = ConfirmCurrentPassword.WrongMessage;
 
     public async Task<ChangePasswordResult> ExecuteAsync(ChangePasswordRequest request, CancellationToken cancellationToken)
     {
         var person = request.Person;
-        if (string.IsNullOrEmpty(request.CurrentPassword))
+        if (await current.CheckAsync(person, request.CurrentPassword, request.ClientIp, "change_password", cancellationToken) is { } refused)
         {
-            return new(ChangePasswordResult.CurrentField, "Saisissez votre mot de passe actuel.");
-        }
-        var gate = await throttle.BeginAsync(person, request.ClientIp, cancellationToken);
-        var right = gate.Allowed && person.PasswordHash is not null
-            && secrets.VerifyAndUpgrade(request.CurrentPassword, person.PasswordHash, out _);
-        if (!right)
-        {
-            if (gate.Allowed)
-            {
-                await throttle.FailedAsync(gate, person, null, cancellationToken);
-            }
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.Allowed ? "wrong_password" : gate.RefusalReason, person.Id, Details: "step=change_password"));
+            // The refusal's audit line (and a lock's message): the page only shows the error again.
             await unitOfWork.CommitAsync(cancellationToken);
-            return new(ChangePasswordResult.CurrentField, WrongCurrentMessage);
+            return new(ChangePasswordResult.CurrentField, refused);
         }
-        await throttle.SucceededAsync(gate, cancellationToken);
 
         var setting = new SetPersonalPasswordRequest(person, request.NewPassword, request.Confirmation, PasswordSettingReason.Change,
             $"password-changed:{person.Id:N}:{Guid.NewGuid():N}", KeepSessionId: request.SessionId);
-        var refused = await passwords.CheckAsync(setting, cancellationToken);
-        if (!refused.Succeeded)
+        var invalid = await passwords.CheckAsync(setting, cancellationToken);
+        if (!invalid.Succeeded)
         {
-            return new(refused.Field, refused.Message);
+            return new(invalid.Field, invalid.Message);
         }
         await passwords.ExecuteAsync(setting, cancellationToken);
         // Committed by the caller with the new session's row (see above).

@@ -27,7 +27,7 @@ public sealed class CredentialReset(
     IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, PasswordExpiryOptions expiry, TimeProvider clock)
 {
     /// <summary>
-    /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (SQL Server retries):
+    /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (PostgreSQL and SQL Server retry):
     /// the password, the revocations (which OpenIddict's stores write at once, not through the change tracker), the
     /// outbox message and the audit rows are stored together or not at all — the use case's one commit.
     /// </summary>
@@ -35,23 +35,17 @@ public sealed class CredentialReset(
     /// What must follow the write but belongs to the same commit (e.g. lifting a lock once the new password is written,
     /// with its audit line): run after the changes are written, before the transaction commits.
     /// </param>
-    public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, Func<CancellationToken, Task>? afterWrite = null)
-    {
-        var strategy = db.Database.CreateExecutionStrategy();
-        return strategy.ExecuteAsync(async ct =>
+    public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, Func<CancellationToken, Task>? afterWrite = null) =>
+        db.InTransactionAsync(async ct =>
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var result = await work(ct);
-            await db.SaveChangesAsync(ct);
             if (afterWrite is not null)
             {
-                await afterWrite(ct);
                 await db.SaveChangesAsync(ct);
+                await afterWrite(ct);
             }
-            await transaction.CommitAsync(ct);
             return result;
         }, cancellationToken);
-    }
 
     /// <summary>
     /// A provisional password (8 digits, <see cref="LegacyCodePolicy"/>, cryptographic RNG), valid 2 months and replaced
