@@ -41,8 +41,7 @@ public sealed record PersonReference
         _ => null,
     };
 
-    public static DateOnly? ParseDate(string? value) =>
-        DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date : null;
+    public static DateOnly? ParseDate(string? value) => BirthDateInput.ParseIso(value);
 }
 
 public sealed class PersonReferenceValidator : AbstractValidator<PersonReference>

@@ -20,9 +20,14 @@ namespace CafConnect.Application.CodeStep;
 /// checks nothing and answers exactly like a wrong code: it spends one of the code's entries with a submission that
 /// can never match, so the message ("Il vous reste N essais") is the one a wrong code gives.</item>
 /// </list>
-/// The caller decides the destination (contact proof) and keeps the flow. A send and a rejected check commit their
-/// message, throttle and audit rows themselves (the journey only stays on its page); a verified check commits nothing:
-/// the caller's next step does.
+/// The caller decides the destination (contact proof) and keeps the flow.
+/// <para>Commits (docs/decisions.md #22): a send and a verified check commit nothing — the message, the audit line and
+/// the caller's flow are stored by the caller's one commit at the end of its step. A rejected check commits at once,
+/// itself: the journey only stays on its page, so no commit of the caller follows, and the rejection's audit line (and
+/// the lock's message when it locks) must be stored whatever the caller does next. The guess itself never depends on
+/// any commit: it is counted before the code is compared, in the throttle's store (<see cref="ILoginThrottle"/>:
+/// Redis or memory, atomically) and in the code store (the code's wrong entries), neither of which a rollback of the
+/// store's transaction undoes. So a caller must check the code before changing anything else in its step.</para>
 /// </summary>
 public sealed class VerificationCodeStep(
     IVerificationCodeStore codes, VerificationCodeOptions options, ILoginThrottle throttle, INotificationOutbox outbox, AuditTrail audit,
@@ -61,9 +66,8 @@ public sealed class VerificationCodeStep(
             new Dictionary<string, string> { ["code"] = issue.Code!, ["validity"] = Validity(destination.Channel) },
             request.PersonId, $"{MessageKeyPrefix(request.Purpose)}:{request.FlowId}:{Guid.NewGuid():N}"));
         audit.Append(SentEntry(request));
-        // A sent code is a fact the journey cannot take back (the message is queued with it): committed here, as the
-        // journeys' flows are saved by FlowStore (next step of decision 22: one commit per journey step).
-        await unitOfWork.CommitAsync(cancellationToken);
+        // Stored by the caller's commit, with the flow that now records where the code went: one commit per step. If
+        // that commit fails, the code was issued but never sent — the person asks for another one.
         return new CodeSendAnswer(null);
     }
 
@@ -93,7 +97,9 @@ public sealed class VerificationCodeStep(
         }
         var outcome = attempt.RefusalReason ?? result.Outcome.ToString();
         audit.Append(RejectedEntry(request, outcome));
-        // A rejected guess must be counted and audited even though the journey only stays on its page.
+        // The guess is already counted (throttle and code store, outside the store's transaction: it counts even if
+        // this commit or the caller fails). Its audit line and a lock's message are committed here, at once: the
+        // journey only stays on its page, so no commit of its own follows.
         await unitOfWork.CommitAsync(cancellationToken);
         return new CodeCheckAnswer(false, CodeStepMessages.For(result));
     }

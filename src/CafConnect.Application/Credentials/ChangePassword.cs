@@ -1,6 +1,6 @@
 using System.Net;
 using CafConnect.Domain.Accounts;
-using CafConnect.Infrastructure.Persistence;
+using CafConnect.Application.Persistence;
 
 namespace CafConnect.Application.Credentials;
 
@@ -16,10 +16,12 @@ public sealed record ChangePasswordResult(string? Field, string? Message)
 /// <summary>
 /// « Changer mon mot de passe » from « Mon compte » (issue 16, seed 000): the current password, checked like a login (it
 /// spends the account's guess budget), then <see cref="SetPersonalPassword"/> — the same rules, message and revocations as
-/// every password setting (docs/decisions.md #17). The caller opens a fresh session for this browser afterwards: the
-/// person stays signed in here, every other session and grant ends. One commit.
+/// every password setting (docs/decisions.md #17). The person stays signed in here, every other session and grant ends.
+/// <para>One commit: a refusal commits its audit line here (the page only shows it again); a success commits nothing
+/// yet — the caller opens the fresh session this browser needs (its row) and commits once, with the password, the
+/// message and the audit lines, so that no password is stored without the session that keeps the person signed in.</para>
 /// </summary>
-public sealed class ChangePassword(CafConnectDbContext db, ConfirmCurrentPassword current, SetPersonalPassword passwords)
+public sealed class ChangePassword(IUnitOfWork unitOfWork, ConfirmCurrentPassword current, SetPersonalPassword passwords)
 {
     public const string WrongCurrentMessage = ConfirmCurrentPassword.WrongMessage;
 
@@ -28,7 +30,8 @@ public sealed class ChangePassword(CafConnectDbContext db, ConfirmCurrentPasswor
         var person = request.Person;
         if (await current.CheckAsync(person, request.CurrentPassword, request.ClientIp, "change_password", cancellationToken) is { } refused)
         {
-            await db.SaveChangesAsync(cancellationToken);
+            // The refusal's audit line (and a lock's message): the page only shows the error again.
+            await unitOfWork.CommitAsync(cancellationToken);
             return new(ChangePasswordResult.CurrentField, refused);
         }
 
@@ -40,7 +43,7 @@ public sealed class ChangePassword(CafConnectDbContext db, ConfirmCurrentPasswor
             return new(invalid.Field, invalid.Message);
         }
         await passwords.ExecuteAsync(setting, cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
+        // Committed by the caller with the new session's row (see above).
         return new(null, null);
     }
 }

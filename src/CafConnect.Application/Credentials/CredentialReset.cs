@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Passwords;
 using CafConnect.Infrastructure.Accounts;
@@ -27,14 +28,29 @@ public sealed class CredentialReset(
 {
     /// <summary>
     /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (PostgreSQL and SQL Server retry):
-    /// the password, the revocations, the outbox message and the audit rows are stored together or not at all.
+    /// the password, the revocations (which OpenIddict's stores write at once, not through the change tracker), the
+    /// outbox message and the audit rows are stored together or not at all — the use case's one commit.
     /// </summary>
-    public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
-        db.InTransactionAsync(work, cancellationToken);
+    /// <param name="afterWrite">
+    /// What must follow the write but belongs to the same commit (e.g. lifting a lock once the new password is written,
+    /// with its audit line): run after the changes are written, before the transaction commits.
+    /// </param>
+    public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, Func<CancellationToken, Task>? afterWrite = null) =>
+        db.InTransactionAsync(async ct =>
+        {
+            var result = await work(ct);
+            if (afterWrite is not null)
+            {
+                await db.SaveChangesAsync(ct);
+                await afterWrite(ct);
+            }
+            return result;
+        }, cancellationToken);
 
     /// <summary>
     /// A provisional password (8 digits, <see cref="LegacyCodePolicy"/>, cryptographic RNG), valid 2 months and replaced
-    /// at its first use: by SMS to the verified mobile when there is one, else by letter (seed 000). It is
+    /// at its first use: by SMS to the person's own mobile (<see cref="ContactProof.ProvisionalPasswordDestination"/>) when
+    /// there is one, else by letter (seed 000). It is
     /// <em>pending</em>: the account's current secret keeps working until the provisional one is first used (the login's
     /// credential check then swaps them and applies the one revocation policy) or a personal password is set — so asking
     /// for one, which anyone knowing a NIR may do, never locks the person out. A newer one replaces an unused older one.
@@ -65,9 +81,10 @@ public sealed class CredentialReset(
         {
             values[name] = value;
         }
+        // Who may receive it is the contact-proof rule's to say, as for every secret sent to a person.
         var (channel, recipient) = deliverTo
-            ?? (person.MobilePhoneVerified && person.MobilePhone is not null
-                ? (NotificationChannel.Sms, person.MobilePhone)
+            ?? (ContactProof.ProvisionalPasswordDestination(person) is { } mobile
+                ? (NotificationChannel.Sms, mobile.Value)
                 : (NotificationChannel.Letter, LetterRecipient(person)));
         outbox.Enqueue(new NotificationRequest(NotificationKind.ProvisionalPassword, channel, recipient, values, person.Id, idempotencyKey));
         await Task.CompletedTask;

@@ -28,8 +28,6 @@ public sealed record VerifyStoredSecretResult(bool Verified, PasswordKind Kind, 
 /// </summary>
 public sealed class VerifyStoredSecret(LegacySecretVerifiers secrets, ISecretHasher hasher, PasswordSettingPolicy policy, PasswordExpiryOptions expiry, TimeProvider clock)
 {
-    /// <summary>Roles that may use the file's shared legacy code for their own first login (seed 003).</summary>
-    private static readonly HouseholdRole[] LegacyCodeRoles = [HouseholdRole.Allocataire, HouseholdRole.Conjoint, HouseholdRole.ConjointAllocataire];
 
     /// <summary>The French answer to a right provisional password past its two months, with the way to get a new one.</summary>
     public static string ProvisionalExpiredMessage(DateTimeOffset? expiredOn) =>
@@ -88,7 +86,7 @@ public sealed class VerifyStoredSecret(LegacySecretVerifiers secrets, ISecretHas
             .Where(m => LegacyCodeRoles.Contains(m.Role) && m.Household?.LegacySecretHash is not null)
             .Select(m => m.Household!)
             .ToList();
-        if (legacyFiles.Count == 0 || secret.Length != 8 || !secret.All(char.IsAsciiDigit))
+        if (legacyFiles.Count == 0 || !LegacyCodePolicy.IsWellFormed(secret))
         {
             hasher.VerifyAgainstDummy(secret);
             return new(false, PasswordKind.LegacyFileCode, legacyFiles.Count == 0 && person.PendingProvisionalPasswordHash is null ? "no_usable_credential" : "wrong_password");

@@ -66,6 +66,15 @@ public sealed class ContactProof(PersonDirectory persons)
         return (preferred is { } channel ? own.FirstOrDefault(c => c.Channel == channel) : null) ?? own.FirstOrDefault();
     }
 
+    /// <summary>
+    /// Where a provisional password (or an activation secret sent with it) for the person goes: their own mobile —
+    /// verified, or held by the records — by SMS, else null: by letter (« par SMS si un numéro de portable figure au
+    /// dossier, sinon par courrier », seed 000). Never by e-mail: a provisional password is a secret that opens the
+    /// account, and the seed names only these two channels.
+    /// </summary>
+    public static OwnContact? ProvisionalPasswordDestination(PersonAccount person) =>
+        OwnContacts(person).FirstOrDefault(c => c.Channel == ContactChannel.Sms);
+
     /// <summary>Whether <paramref name="contact"/> (as typed or normalised) is one of the person's own contacts.</summary>
     public static bool IsOwn(PersonAccount person, ContactChannel channel, string contact) =>
         OwnContacts(person).Any(c => c.Channel == channel && Same(channel, c.Value, contact));

@@ -44,6 +44,14 @@ public static class BirthDateInput
     }
 
     /// <summary>
+    /// A birth date as systems exchange it (FranceConnect's <c>birthdate</c> claim, the admin API, the import file): ISO
+    /// 8601 <c>AAAA-MM-JJ</c> exactly; null otherwise. Its range is the caller's rule (a pivot identity is compared, a
+    /// record is checked).
+    /// </summary>
+    public static DateOnly? ParseIso(string? value) =>
+        DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date : null;
+
+    /// <summary>
     /// The French message shown next to the field. <paramref name="ownBirthDate"/>: the form asks for the person's own
     /// date (« votre date de naissance »), not someone's (« la date de naissance »).
     /// </summary>

@@ -114,6 +114,17 @@ public sealed class PersonAccount
 
     public bool IsClosed => ClosedAt is not null;
 
+    /// <summary>
+    /// Someone who already set a password or accepted the terms has an account; an imported person has neither.
+    /// A verified contact counts too: only an activation (or a login) verifies one — imports never do —, and a person
+    /// activated by a creation flow holds the account from then on, even before their first login ends. Without it, a
+    /// second creation flow started before the first activation could activate again and replace the verified contact.
+    /// Read by « Créer Mon Compte » and by the invitations of « Mon foyer ».
+    /// </summary>
+    public bool HoldsAnAccount() =>
+        PasswordHash is not null || AcceptedTermsVersion is not null || LastLoginAt is not null
+        || MobilePhoneVerified || EmailVerified;
+
     /// <summary>The name people see: usage name when they have one, else birth name.</summary>
     public string FamilyName => string.IsNullOrWhiteSpace(UsageName) ? BirthName : UsageName!;
 

@@ -78,6 +78,24 @@ public static class HouseholdRoleNames
         ["autre"] = HouseholdRole.Autre,
     };
 
+    /// <summary>The role as the pages name it in a list or a table (« Mon compte », « Mon foyer »).</summary>
+    public static string Label(HouseholdRole role) => role switch
+    {
+        HouseholdRole.Allocataire => "Responsable du dossier (allocataire)",
+        HouseholdRole.Conjoint => "Conjoint(e)",
+        HouseholdRole.ConjointAllocataire => "Conjoint(e) allocataire",
+        HouseholdRole.Enfant => "Enfant",
+        _ => "Autre membre du foyer",
+    };
+
+    /// <summary>The role an invitation offers, inside a sentence (« vous invite à le rejoindre en tant que conjoint(e) »).</summary>
+    public static string InvitedAs(HouseholdRole role) => role switch
+    {
+        HouseholdRole.Conjoint => "conjoint(e)",
+        HouseholdRole.Enfant => "enfant",
+        _ => "autre personne du foyer",
+    };
+
     /// <summary>Every role by its name (exact, lower case).</summary>
     public static IReadOnlyDictionary<string, HouseholdRole> ByName => RolesByName;
 

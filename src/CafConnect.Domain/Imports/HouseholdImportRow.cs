@@ -134,7 +134,7 @@ public static class HouseholdImportFormat
         {
             return Fail("given_names", "prénom(s) obligatoire(s) (lettres, espaces, virgules, tirets, apostrophes ; 200 caractères au plus)", out problem);
         }
-        if (!DateOnly.TryParseExact(Field(8), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var birthDate)
+        if (BirthDateInput.ParseIso(Field(8)) is not { } birthDate
             || birthDate.Year < 1900 || birthDate > DateOnly.FromDateTime(DateTime.UtcNow))
         {
             return Fail("birth_date", "date attendue au format AAAA-MM-JJ, entre 1900 et aujourd'hui", out problem);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using CafConnect.Application.Persistence;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Flows;
 using Microsoft.EntityFrameworkCore;
@@ -12,7 +13,7 @@ namespace CafConnect.IdP.Protocol;
 /// to the client and to the exact parameters of the request, lives 10 minutes and is used once. Minted in one browser,
 /// it is nothing in another; replayed, it is nothing either — a new login is asked.
 /// </summary>
-public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding binding, TimeProvider clock)
+public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding binding, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public const string FlowType = "reauthentication";
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
@@ -28,8 +29,10 @@ public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding 
     /// <summary>A marker for the authorization request that will come back with <paramref name="parameters"/>.</summary>
     public async Task<string> MintAsync(HttpContext http, string clientId, IReadOnlyList<KeyValuePair<string, string?>> parameters, string returnUrl, SessionFacts? session)
     {
-        var flow = await flows.CreateAsync(FlowType, "pending", null, clientId, returnUrl, Lifetime, binding.GetOrCreate(http),
-            new MarkerContext { RequestedAt = clock.GetUtcNow(), RequestHash = HashOf(parameters), SessionId = session?.SessionId }, http.RequestAborted);
+        var flow = flows.Add(FlowType, "pending", null, clientId, returnUrl, Lifetime, binding.GetOrCreate(http),
+            new MarkerContext { RequestedAt = clock.GetUtcNow(), RequestHash = HashOf(parameters), SessionId = session?.SessionId });
+        // Stored before the browser is sent to the login page with it.
+        await unitOfWork.CommitAsync(http.RequestAborted);
         return flow.Id;
     }
 
@@ -60,7 +63,9 @@ public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding 
         }
         try
         {
-            await flows.CompleteAsync(flow, http.RequestAborted);
+            // Used up at once, in a commit of its own: the concurrency stamp lets only one request win.
+            flows.Complete(flow);
+            await unitOfWork.CommitAsync(http.RequestAborted);
         }
         catch (DbUpdateConcurrencyException)
         {

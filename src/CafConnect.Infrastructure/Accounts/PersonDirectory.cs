@@ -98,14 +98,17 @@ public sealed class PersonDirectory(CafConnectDbContext db)
             .AsSplitQuery()
             .FirstOrDefaultAsync(h => h.FileNumber == fileNumber, cancellationToken);
 
-    /// <summary>Saves a change to a file read with <see cref="FindFileAsync"/> (its code re-hashed after a phone check).</summary>
-    public Task SaveFileAsync(Household file, CancellationToken cancellationToken = default) => db.SaveChangesAsync(cancellationToken);
+    // Gone: each committed on its own (docs/decisions.md #22). A change to a person or a file read here is stored by the
+    // use case's one commit (IUnitOfWork.CommitAsync). Kept one session so that a branch written against them fails to
+    // build with the reason instead of silently not saving.
+    private const string CommitsNoMore =
+        "PersonDirectory no longer commits: change the entity, then commit the use case once (IUnitOfWork.CommitAsync; docs/decisions.md #22).";
 
-    public async Task SaveAsync(PersonAccount person, CancellationToken cancellationToken = default)
-    {
-        person.ConcurrencyStamp = Guid.NewGuid();
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    [Obsolete(CommitsNoMore, error: true)]
+    public Task SaveFileAsync(Household file, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
+
+    [Obsolete(CommitsNoMore, error: true)]
+    public Task SaveAsync(PersonAccount person, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
 }
 
 /// <summary>

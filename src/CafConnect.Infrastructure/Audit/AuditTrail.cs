@@ -69,11 +69,6 @@ public sealed class AuditTrail
         }
     }
 
-    /// <summary>Gone: it saved whatever else was pending. Kept one session so that a branch written against it fails to build with this message.</summary>
-    [Obsolete("AuditTrail only appends: call Append(entry), then commit the use case's unit of work once (IUnitOfWork.CommitAsync; docs/decisions.md #22).", error: true)]
-    public Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("AuditTrail.WriteAsync is gone: Append, then commit the unit of work.");
-
     /// <summary>After a save: the lines now stored are counted; lines dropped from the context (a failed attempt undone) never are.</summary>
     private void CountStored()
     {

@@ -21,8 +21,12 @@ public sealed class FlowStore(CafConnectDbContext db, TimeProvider clock)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task<SelfServiceFlow> CreateAsync<TContext>(string type, string state, Guid? personId, string? clientId, string returnUrl,
-        TimeSpan lifetime, string browserSecret, TContext context, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A new flow, added to the request's unit of work: stored when the step that starts it commits (with the rest of
+    /// what that step changed), never on its own.
+    /// </summary>
+    public SelfServiceFlow Add<TContext>(string type, string state, Guid? personId, string? clientId, string returnUrl,
+        TimeSpan lifetime, string browserSecret, TContext context)
     {
         var now = clock.GetUtcNow();
         var flow = new SelfServiceFlow
@@ -39,7 +43,6 @@ public sealed class FlowStore(CafConnectDbContext db, TimeProvider clock)
             Context = JsonSerializer.Serialize(context, Json),
         };
         db.Flows.Add(flow);
-        await db.SaveChangesAsync(cancellationToken);
         return flow;
     }
 
@@ -67,24 +70,44 @@ public sealed class FlowStore(CafConnectDbContext db, TimeProvider clock)
     public static void WriteContext<TContext>(SelfServiceFlow flow, TContext context) =>
         flow.Context = JsonSerializer.Serialize(context, Json);
 
-    /// <summary>Saves the flow (and whatever else the unit of work holds); a concurrent change to the same flow fails.</summary>
-    public async Task SaveAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default)
-    {
-        flow.ConcurrencyStamp = Guid.NewGuid();
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    /// <summary>
+    /// Marks the flow changed (a new concurrency stamp): the step's commit then fails if another request changed the same
+    /// flow since it was loaded (a form sent twice, two tabs). Commits nothing: the step commits once, at its end.
+    /// </summary>
+    public static void MarkChanged(SelfServiceFlow flow) => flow.ConcurrencyStamp = Guid.NewGuid();
 
-    public Task CompleteAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default)
+    /// <summary>The journey ended (its last step); stored with that step's commit.</summary>
+    public void Complete(SelfServiceFlow flow)
     {
         flow.CompletedAt = clock.GetUtcNow();
-        return SaveAsync(flow, cancellationToken);
+        MarkChanged(flow);
     }
 
-    public Task VoidAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default)
+    /// <summary>« Quitter »: the flow can no longer be used; stored with that step's commit.</summary>
+    public void Void(SelfServiceFlow flow)
     {
         flow.VoidedAt = clock.GetUtcNow();
-        return SaveAsync(flow, cancellationToken);
+        MarkChanged(flow);
     }
+
+    // Gone: each committed on its own, so a step's commit was hidden in the flow store (docs/decisions.md #22). Kept
+    // one session so that a branch written against them fails to build with the reason instead of silently not saving.
+    private const string CommitsNoMore =
+        "FlowStore no longer commits: Add/MarkChanged/Complete/Void, then commit the step once (IUnitOfWork.CommitAsync; docs/decisions.md #22).";
+
+    [Obsolete(CommitsNoMore, error: true)]
+    public Task<SelfServiceFlow> CreateAsync<TContext>(string type, string state, Guid? personId, string? clientId, string returnUrl,
+        TimeSpan lifetime, string browserSecret, TContext context, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException(CommitsNoMore);
+
+    [Obsolete(CommitsNoMore, error: true)]
+    public Task SaveAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
+
+    [Obsolete(CommitsNoMore, error: true)]
+    public Task CompleteAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
+
+    [Obsolete(CommitsNoMore, error: true)]
+    public Task VoidAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
 
     private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 }

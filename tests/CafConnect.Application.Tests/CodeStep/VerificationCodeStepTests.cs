@@ -185,6 +185,53 @@ public sealed class VerificationCodeStepTests(StoreKind kind)
     }
 
     [Test]
+    public async Task A_send_commits_nothing_the_callers_step_commits_the_message_and_its_audit_line()
+    {
+        var person = await _harness.AddPersonAsync();
+        await using (var scope = _harness.Services.CreateAsyncScope())
+        {
+            // The caller's step fails after the send (its commit never happens): nothing of the send is stored.
+            var sent = await scope.ServiceProvider.GetRequiredService<VerificationCodeStep>().SendAsync(
+                new SendCodeRequest(CodePurpose.ContactVerification, NewFlow(), new CodeDestination(ContactChannel.Sms, Mobile), person.Id, "caf-fr"), CancellationToken.None);
+            Assert.That(sent.Sent, Is.True);
+        }
+        var messages = await InScopeAsync((_, db) => db.OutboxMessages.AsNoTracking().CountAsync());
+        Assert.That(messages, Is.Zero, "the message waits for the caller's one commit");
+        Assert.That(await AuditAsync(), Is.Empty);
+    }
+
+    [Test]
+    public async Task A_rejected_guess_counts_even_when_its_step_fails_to_commit()
+    {
+        var person = await _harness.AddPersonAsync();
+        var budget = GuessBudget.ForAccount(person);
+        var flow = NewFlow();
+        var destination = new CodeDestination(ContactChannel.Sms, Mobile);
+        await SendAsync(CodePurpose.ContactVerification, flow, destination, person.Id);
+        var wrong = _harness.Codes.LastCodeOf(flow) == "000000" ? "111111" : "000000";
+
+        await using (var scope = _harness.Services.CreateAsyncScope())
+        {
+            // The store refuses every commit of this request (an outage, a rollback): the check throws.
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            db.SavingChanges += (_, _) => throw new InvalidOperationException("store unavailable");
+            Assert.ThrowsAsync<InvalidOperationException>(() => scope.ServiceProvider.GetRequiredService<VerificationCodeStep>().CheckAsync(
+                new CheckCodeRequest(CodePurpose.ContactVerification, flow, destination, wrong, budget, ClientIp, person.Id, "caf-fr"), CancellationToken.None));
+        }
+
+        // The guess was counted before the code was compared, outside the store's transaction: in the throttle's store
+        // (the account's budget) and in the code store (the code's entries).
+        var state = await _harness.Services.GetRequiredService<IThrottleStore>().GetAsync(ThrottleKeys.ForPerson(person.Id));
+        var next = await CheckAsync(flow, destination, wrong, budget, person.Id);
+        Assert.Multiple(() =>
+        {
+            Assert.That(state?.ConsecutiveFailures, Is.EqualTo(1), "the account's budget is spent");
+            Assert.That(next, Is.EqualTo(new CodeCheckAnswer(false, "Le code saisi est incorrect. Il vous reste 3 essais.")),
+                "the failed request's entry is spent too: one more wrong entry leaves 3, not 4");
+        });
+    }
+
+    [Test]
     public async Task A_right_code_forgets_the_failures_like_a_right_password()
     {
         var person = await _harness.AddPersonAsync();

@@ -37,6 +37,18 @@ public sealed class ContactProofTests
     }
 
     [Test]
+    public void A_provisional_password_goes_by_SMS_when_the_records_hold_a_mobile_else_by_letter_never_by_e_mail()
+    {
+        // Seed 000: « par SMS si un numéro de portable figure au dossier, sinon par courrier ». CredentialReset asks here.
+        Assert.That(ContactProof.ProvisionalPasswordDestination(Person(mobile: "06 15 00 00 04"))!.Value, Is.EqualTo("+33615000004"),
+            "the records' mobile, not verified yet, is the person's own");
+        Assert.That(ContactProof.ProvisionalPasswordDestination(Person(mobile: "+33615000004", mobileVerified: true, email: "paul@example.fr", emailVerified: true))!.Channel,
+            Is.EqualTo(ContactChannel.Sms));
+        Assert.That(ContactProof.ProvisionalPasswordDestination(Person(email: "paul@example.fr", emailVerified: true)), Is.Null, "an e-mail only: by letter");
+        Assert.That(ContactProof.ProvisionalPasswordDestination(Person()), Is.Null, "nothing on record: by letter");
+    }
+
+    [Test]
     public void The_records_contact_is_proven_first_until_a_contact_is_verified()
     {
         Assert.That(ContactProof.ContactToProveFirst(Person(mobile: "+33615000004", email: "paul@example.fr"), ContactChannel.Email)!.Value, Is.EqualTo("paul@example.fr"));

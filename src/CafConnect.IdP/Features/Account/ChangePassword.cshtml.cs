@@ -59,7 +59,8 @@ public sealed class ChangePasswordPage(PersonDirectory persons, ChangePassword c
         // The password is newer than this browser's session: a fresh one keeps the person signed in here only.
         var session = await PersonSession.SignInAsync(HttpContext, person, "pwd", clock);
         HttpContext.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        // The new session's row (the registry only appends it): without it every instance refuses the new cookie.
+        // The change's one commit: the password, its revocations' audit, the message and the new session's row (without
+        // which every instance would refuse the new cookie).
         await unitOfWork.CommitAsync(HttpContext.RequestAborted);
         return LocalRedirect("/mon-compte/mot-de-passe?modifie=true");
     }

@@ -88,5 +88,5 @@ public sealed class HouseholdPage(PersonDirectory persons, HouseholdInvitationSe
         return Page();
     }
 
-    public static bool HasAccount(PersonAccount person) => AccountCreation.AccountCreationJourney.HoldsAnAccount(person);
+    public static bool HasAccount(PersonAccount person) => person.HoldsAnAccount();
 }

@@ -2,7 +2,6 @@ using CafConnect.Application.RateLimiting;
 using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
-using CafConnect.IdP.Features.AccountCreation;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;

@@ -30,12 +30,6 @@ public sealed class AccountPage(PersonDirectory persons, DelegationService deleg
         return Page();
     }
 
-    public static string RoleLabel(CafConnect.Domain.Households.HouseholdRole role) => role switch
-    {
-        CafConnect.Domain.Households.HouseholdRole.Allocataire => "Responsable du dossier (allocataire)",
-        CafConnect.Domain.Households.HouseholdRole.Conjoint => "Conjoint(e)",
-        CafConnect.Domain.Households.HouseholdRole.ConjointAllocataire => "Conjoint(e) allocataire",
-        CafConnect.Domain.Households.HouseholdRole.Enfant => "Enfant",
-        _ => "Autre membre du foyer",
-    };
+    /// <summary>The role's French label (one table, in the Domain: <see cref="CafConnect.Domain.Households.HouseholdRoleNames.Label"/>).</summary>
+    public static string RoleLabel(CafConnect.Domain.Households.HouseholdRole role) => CafConnect.Domain.Households.HouseholdRoleNames.Label(role);
 }

@@ -1,6 +1,7 @@
 using CafConnect.Application.RateLimiting;
 using System.Text.RegularExpressions;
 using CafConnect.Application.CodeStep;
+using CafConnect.Application.Navigation;
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
 using CafConnect.Application.Identity;
@@ -28,12 +29,7 @@ public sealed record AccountCreationStep(SelfServiceFlow Flow, AccountCreationCo
 /// <summary>What « Rejoindre le dossier … ? » shows: the file, who invites, and as what.</summary>
 public sealed record InvitationOffer(Guid Id, string FileNumber, string HolderName, HouseholdRole Role)
 {
-    public string RoleLabel => Role switch
-    {
-        HouseholdRole.Conjoint => "conjoint(e)",
-        HouseholdRole.Enfant => "enfant",
-        _ => "autre personne du foyer",
-    };
+    public string RoleLabel => HouseholdRoleNames.InvitedAs(Role);
 }
 
 /// <summary>
@@ -161,9 +157,9 @@ public sealed partial class AccountCreationJourney(
             return (await SendActivationLetterAsync(person, returnUrl, clientId, cancellationToken), false);
         }
         var context = new AccountCreationContext { Path = CreationPath.WithNir, PersonId = person.Id };
-        var flow = await flows.CreateAsync(AccountCreationStates.FlowType, AccountCreationStates.ChooseContact, person.Id, clientId, returnUrl,
-            FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
-        await flows.SaveAsync(flow, cancellationToken);
+        var flow = flows.Add(AccountCreationStates.FlowType, AccountCreationStates.ChooseContact, person.Id, clientId, returnUrl,
+            FlowLifetime, binding.GetOrCreate(http), context);
+        await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go(UrlOf(flow)), false);
     }
 
@@ -192,8 +188,8 @@ public sealed partial class AccountCreationJourney(
         if (ContactProof.ActivationContacts(person).Count == 0)
         {
             // The records changed since the page was shown: nothing left to choose, the letter is the way.
-            step.Flow.CompletedAt = clock.GetUtcNow();
-            await flows.SaveAsync(step.Flow, cancellationToken);
+            // One commit: the flow completed with the letter (the letter step commits).
+            flows.Complete(step.Flow);
             return await SendActivationLetterAsync(person, step.Flow.ReturnUrl, step.Flow.ClientId, cancellationToken);
         }
         ContactChannel? channel = choice switch
@@ -223,7 +219,8 @@ public sealed partial class AccountCreationJourney(
         }
         step.Flow.State = AccountCreationStates.Verify;
         FlowStore.WriteContext(step.Flow, step.Context);
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(UrlOf(step.Flow));
     }
 
@@ -233,7 +230,8 @@ public sealed partial class AccountCreationJourney(
         if (step.Context.Path == CreationPath.WithNir)
         {
             step.Flow.State = AccountCreationStates.ChooseContact;
-            await flows.SaveAsync(step.Flow, cancellationToken);
+            FlowStore.MarkChanged(step.Flow);
+            await unitOfWork.CommitAsync(cancellationToken);
         }
         return StepResult.Go(UrlOf(step.Flow));
     }
@@ -253,16 +251,14 @@ public sealed partial class AccountCreationJourney(
         }
         else
         {
-            await credentials.InTransactionAsync(async ct =>
-            {
-                await credentials.IssueProvisionalPasswordAsync(person, $"activation-letter:{person.Id:N}:{clock.GetUtcNow():yyyyMMdd}", ct,
-                    (NotificationChannel.Letter, CredentialReset.LetterRecipient(person)),
-                    new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" });
-                audit.Append(new AuditEntry(AuditEventTypes.AccountActivationLetter, "sent", person.Id, clientId, "path=with_nir"));
-                return true;
-            }, cancellationToken);
+            // The records hold no contact (ActivationRoute.ActivationLetter): the contact-proof rule sends it by letter.
+            // Pending until first used (nothing is revoked now): the password, its letter and the audit line, one commit.
+            await credentials.IssueProvisionalPasswordAsync(person, $"activation-letter:{person.Id:N}:{clock.GetUtcNow():yyyyMMdd}", cancellationToken,
+                extraValues: new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" });
+            audit.Append(new AuditEntry(AuditEventTypes.AccountActivationLetter, "sent", person.Id, clientId, "path=with_nir"));
+            await unitOfWork.CommitAsync(cancellationToken);
         }
-        return StepResult.Go(AccountCreationStates.LetterSentPath + (returnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
+        return StepResult.Go(AccountCreationStates.LetterSentPath + (ReturnUrls.IsAuthorizationRequest(returnUrl)
             ? "?returnUrl=" + Uri.EscapeDataString(returnUrl) : string.Empty));
     }
 
@@ -392,7 +388,8 @@ public sealed partial class AccountCreationJourney(
         {
             return StepResult.Stay(FormField, refused);
         }
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
     }
 
@@ -420,17 +417,19 @@ public sealed partial class AccountCreationJourney(
         {
             return StepResult.Go(AccountCreationStates.StartPath);
         }
-        step.Flow.CompletedAt = clock.GetUtcNow();
-        await flows.SaveAsync(step.Flow, cancellationToken);
-        return await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
+        flows.Complete(step.Flow);
+        var firstLoginFlow = await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
+        await unitOfWork.CommitAsync(cancellationToken);
+        return StepResult.Go(FirstLoginJourney.UrlOf(firstLoginFlow));
     }
 
     /// <summary>« Quitter »: the flow ends; nothing was created before the code was verified.</summary>
     public async Task<StepResult> QuitAsync(AccountCreationStep step, CancellationToken cancellationToken)
     {
         audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, $"account-creation:{step.Flow.State}", step.Context.PersonId, step.Flow.ClientId));
-        await flows.VoidAsync(step.Flow, cancellationToken);
-        return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
+        flows.Void(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
+        return StepResult.Go(ReturnUrls.IsAuthorizationRequest(step.Flow.ReturnUrl)
             ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
             : "/connexion");
     }
@@ -456,19 +455,12 @@ public sealed partial class AccountCreationJourney(
     private static string ClaimedCivilStatus(string birthName, string givenNames, DateOnly birthDate) =>
         $"civil:{CivilStatusMatching.NormaliseName(birthName)}|{CivilStatusMatching.NormaliseName(givenNames)}|{birthDate:yyyy-MM-dd}";
 
-    public static string ExistingAccountUrl(string returnUrl) => returnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
+    public static string ExistingAccountUrl(string returnUrl) => ReturnUrls.IsAuthorizationRequest(returnUrl)
         ? AccountCreationStates.ExistingAccountPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl)
         : AccountCreationStates.ExistingAccountPath;
 
-    /// <summary>
-    /// Someone who already set a password or accepted the terms has an account; an imported person has neither.
-    /// A verified contact counts too: only an activation (or a login) verifies one — imports never do —, and a person
-    /// activated by a creation flow holds the account from then on, even before their first login ends. Without it, a
-    /// second creation flow started before the first activation could activate again and replace the verified contact.
-    /// </summary>
-    public static bool HoldsAnAccount(PersonAccount person) =>
-        person.PasswordHash is not null || person.AcceptedTermsVersion is not null || person.LastLoginAt is not null
-        || person.MobilePhoneVerified || person.EmailVerified;
+    /// <summary>Whether the person already holds an account (the Domain's rule, <see cref="PersonAccount.HoldsAnAccount"/>).</summary>
+    private static bool HoldsAnAccount(PersonAccount person) => person.HoldsAnAccount();
 
     // ---------------------------------------------------------------- internals
 
@@ -481,18 +473,17 @@ public sealed partial class AccountCreationJourney(
 
     private async Task<StepResult> StartVerificationAsync(HttpContext http, AccountCreationContext context, string returnUrl, string? clientId, CancellationToken cancellationToken)
     {
-        // The flow row is written with the code's message and audit row below, in one unit of work.
-        var flow = await flows.CreateAsync(AccountCreationStates.FlowType, AccountCreationStates.Verify, context.PersonId, clientId, returnUrl,
-            FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
+        // The flow row is written with the code's message and audit row below, in one commit.
+        var flow = flows.Add(AccountCreationStates.FlowType, AccountCreationStates.Verify, context.PersonId, clientId, returnUrl,
+            FlowLifetime, binding.GetOrCreate(http), context);
         var step = new AccountCreationStep(flow, context);
         var refused = await SendCodeAsync(step, cancellationToken);
         if (refused is not null)
         {
-            await flows.VoidAsync(flow, cancellationToken);
-            return StepResult.Stay(ContactField, refused);
+            flows.Void(flow);
         }
-        await flows.SaveAsync(flow, cancellationToken);
-        return StepResult.Go(UrlOf(flow));
+        await unitOfWork.CommitAsync(cancellationToken);
+        return refused is not null ? StepResult.Stay(ContactField, refused) : StepResult.Go(UrlOf(flow));
     }
 
     private async Task<string?> SendCodeAsync(AccountCreationStep step, CancellationToken cancellationToken) =>
@@ -507,6 +498,7 @@ public sealed partial class AccountCreationJourney(
             // Activated meanwhile (another tab, another browser): no second activation.
             return await RefuseSecondActivationAsync(step, person?.Id, cancellationToken);
         }
+        SelfServiceFlow? firstLoginFlow = null;
         try
         {
             SetVerifiedContact(person, step.Context);
@@ -520,13 +512,15 @@ public sealed partial class AccountCreationJourney(
             }
             else
             {
-                step.Flow.CompletedAt = clock.GetUtcNow();
+                flows.Complete(step.Flow);
+                firstLoginFlow = await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
             }
             FlowStore.WriteContext(step.Flow, step.Context);
-            // The one commit of the activation, conditional on the person read above (its stamp): of two activations
-            // racing on two instances, one wins.
+            // The one commit of the activation (with the first-login flow it hands over to), conditional on the person
+            // read above (its stamp): of two activations racing on two instances, one wins.
             person.ConcurrencyStamp = Guid.NewGuid();
-            await flows.SaveAsync(step.Flow, cancellationToken);
+            FlowStore.MarkChanged(step.Flow);
+            await unitOfWork.CommitAsync(cancellationToken);
         }
         catch (DbUpdateConcurrencyException)
         {
@@ -536,16 +530,14 @@ public sealed partial class AccountCreationJourney(
             var flow = await db.Flows.SingleAsync(f => f.Id == step.Flow.Id, cancellationToken);
             return await RefuseSecondActivationAsync(new AccountCreationStep(flow, step.Context), person.Id, cancellationToken);
         }
-        return step.Flow.State == AccountCreationStates.Invitation
-            ? StepResult.Go(UrlOf(step.Flow))
-            : await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
+        return StepResult.Go(firstLoginFlow is null ? UrlOf(step.Flow) : FirstLoginJourney.UrlOf(firstLoginFlow));
     }
 
     private async Task<StepResult> RefuseSecondActivationAsync(AccountCreationStep step, Guid? personId, CancellationToken cancellationToken)
     {
-        step.Flow.CompletedAt = clock.GetUtcNow();
+        flows.Complete(step.Flow);
         audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "already_has_account", personId, step.Flow.ClientId, "path=with_nir step=code"));
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(ExistingAccountUrl(step.Flow.ReturnUrl));
     }
 
@@ -560,8 +552,8 @@ public sealed partial class AccountCreationJourney(
         if (sameCivilStatus is not null)
         {
             audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "same_civil_status", sameCivilStatus.Id, step.Flow.ClientId, "path=without_nir"));
-            step.Flow.CompletedAt = clock.GetUtcNow();
-            await flows.SaveAsync(step.Flow, cancellationToken);
+            flows.Complete(step.Flow);
+            await unitOfWork.CommitAsync(cancellationToken);
             return StepResult.Go(ExistingAccountUrl(step.Flow.ReturnUrl));
         }
         var generator = new ProvisionalIdGenerator();
@@ -586,7 +578,7 @@ public sealed partial class AccountCreationJourney(
                 CreatedAt = clock.GetUtcNow(),
                 CredentialKind = CredentialKind.None,
             };
-            // The attempt's one commit (flows.SaveAsync below) meets the unique index when the number was drawn twice.
+            // The attempt's one commit (below) meets the unique index when the number was drawn twice.
             try
             {
                 SetVerifiedContact(person, step.Context);
@@ -602,7 +594,8 @@ public sealed partial class AccountCreationJourney(
                 audit.Append(new AuditEntry(AuditEventTypes.AccountCreated, "without_nir", person.Id, step.Flow.ClientId, $"channel={step.Context.Channel}"));
                 step.Flow.State = step.Context.PendingInvitations.Count > 0 ? AccountCreationStates.Invitation : AccountCreationStates.Summary;
                 FlowStore.WriteContext(step.Flow, step.Context);
-                await flows.SaveAsync(step.Flow, cancellationToken);
+                FlowStore.MarkChanged(step.Flow);
+                await unitOfWork.CommitAsync(cancellationToken);
                 return StepResult.Go(UrlOf(step.Flow));
             }
             catch (DbUpdateException exception) when (exception is not DbUpdateConcurrencyException && attempt < 3)
@@ -711,7 +704,8 @@ public sealed partial class AccountCreationJourney(
                 audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationDeclined, "file_has_partner", person.Id, step.Flow.ClientId,
                     $"file={household.FileNumber} role={invitation.Role.ToClaimValue()}"));
                 FlowStore.WriteContext(step.Flow, step.Context);
-                await flows.SaveAsync(step.Flow, cancellationToken);
+                FlowStore.MarkChanged(step.Flow);
+                await unitOfWork.CommitAsync(cancellationToken);
                 return StepResult.Stay(FormField, "Ce dossier compte déjà un(e) conjoint(e) : vous ne pouvez pas le rejoindre en tant que conjoint(e). Contactez votre Caf.");
             }
             invitation.AcceptedAt = now;
@@ -729,30 +723,28 @@ public sealed partial class AccountCreationJourney(
 
     private async Task<StepResult> NextAfterInvitationAsync(HttpContext http, AccountCreationStep step, PersonAccount person, CancellationToken cancellationToken)
     {
-        if (step.Context.PendingInvitations.Count > 0)
-        {
-            FlowStore.WriteContext(step.Flow, step.Context);
-            await flows.SaveAsync(step.Flow, cancellationToken);
-            return StepResult.Go(UrlOf(step.Flow));
-        }
-        if (step.Context.Path == CreationPath.WithoutNir)
+        // Each answer is one commit: the invitation answered (membership, audit line) with the flow's next state.
+        SelfServiceFlow? firstLoginFlow = null;
+        if (step.Context.PendingInvitations.Count == 0 && step.Context.Path == CreationPath.WithoutNir)
         {
             step.Flow.State = AccountCreationStates.Summary;
-            FlowStore.WriteContext(step.Flow, step.Context);
-            await flows.SaveAsync(step.Flow, cancellationToken);
-            return StepResult.Go(UrlOf(step.Flow));
         }
-        step.Flow.CompletedAt = clock.GetUtcNow();
+        else if (step.Context.PendingInvitations.Count == 0)
+        {
+            flows.Complete(step.Flow);
+            firstLoginFlow = await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
+        }
         FlowStore.WriteContext(step.Flow, step.Context);
-        await flows.SaveAsync(step.Flow, cancellationToken);
-        return await HandOverToFirstLoginAsync(http, step.Flow, person, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
+        return StepResult.Go(firstLoginFlow is null ? UrlOf(step.Flow) : FirstLoginJourney.UrlOf(firstLoginFlow));
     }
 
-    private async Task<StepResult> HandOverToFirstLoginAsync(HttpContext http, SelfServiceFlow creation, PersonAccount person, CancellationToken cancellationToken)
+    /// <summary>The first-login flow the creation hands over to, added to the caller's unit of work (committed with its step).</summary>
+    private async Task<SelfServiceFlow> HandOverToFirstLoginAsync(HttpContext http, SelfServiceFlow creation, PersonAccount person, CancellationToken cancellationToken)
     {
         var reloaded = await persons.FindByIdAsync(person.Id, cancellationToken) ?? person;
         var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(reloaded, SignInMethod.AccountCreation, creation.ClientId), cancellationToken);
-        var flow = await firstLogin.StartAsync(http, reloaded, required.Pending, required.SignedInWith, creation.ReturnUrl, creation.ClientId, cancellationToken, accountCreation: true);
-        return StepResult.Go(FirstLoginJourney.UrlOf(flow));
+        return firstLogin.Start(http, reloaded, required.Pending, required.SignedInWith, creation.ReturnUrl, creation.ClientId, accountCreation: true);
     }
 }

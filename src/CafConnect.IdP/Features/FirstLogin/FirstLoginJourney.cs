@@ -1,4 +1,5 @@
 using CafConnect.Application.CodeStep;
+using CafConnect.Application.Navigation;
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
 using CafConnect.Application.Credentials;
@@ -15,10 +16,10 @@ using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Households;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Application.Credentials;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Verification;
+using Microsoft.AspNetCore.Authentication;
 
 namespace CafConnect.IdP.Features.FirstLogin;
 
@@ -33,7 +34,8 @@ public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Cont
 public sealed class FirstLoginJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
     VerificationCodeStep codeStep, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
-    DelegationService delegations, LoginOptions loginOptions, SetPersonalPassword passwords, ContactProof contactProof, IUnitOfWork unitOfWork)
+    DelegationService delegations, LoginOptions loginOptions, SetPersonalPassword passwords, ContactProof contactProof, IUnitOfWork unitOfWork,
+    CommitSignIn signIns)
 {
     public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
 
@@ -47,8 +49,12 @@ public sealed class FirstLoginJourney(
     public const string DelegateField = "Delegate";
     public const string FormField = StepResult.FormField;
 
-    public async Task<SelfServiceFlow> StartAsync(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
-        string returnUrl, string? clientId, CancellationToken cancellationToken, string authenticationMethod = "pwd", string? protectedFranceConnectLogoutHint = null,
+    /// <summary>
+    /// The flow of the steps still to do, added to the request's unit of work: the sign-in that hands over here commits
+    /// it with the rest of what it changed (<see cref="CommitSignIn"/>), once.
+    /// </summary>
+    public SelfServiceFlow Start(HttpContext http, PersonAccount person, IReadOnlyList<RequiredAction> actions, PasswordKind signedInWith,
+        string returnUrl, string? clientId, string authenticationMethod = "pwd", string? protectedFranceConnectLogoutHint = null,
         bool accountCreation = false)
     {
         var context = new FirstLoginContext
@@ -69,7 +75,7 @@ public sealed class FirstLoginJourney(
         }
         context.RecordsHoldNoContact = byFileCode && !ContactProof.HasOwnContact(person);
         var state = context.IsMigration ? FirstLoginStates.Intro : FirstLoginStates.For(actions[0]);
-        return await flows.CreateAsync(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
+        return flows.Add(FirstLoginStates.FlowType, state, person.Id, clientId, returnUrl, FlowLifetime, binding.GetOrCreate(http), context);
     }
 
     public async Task<(FlowLookup Lookup, FirstLoginStep? Step)> LoadAsync(HttpContext http, string? flowId, CancellationToken cancellationToken)
@@ -217,8 +223,7 @@ public sealed class FirstLoginJourney(
         }
         step.Flow.State = FirstLoginStates.Verify;
         FlowStore.WriteContext(step.Flow, step.Context);
-        await flows.SaveAsync(step.Flow, cancellationToken);
-        return StepResult.Go(UrlOf(step.Flow));
+        return await SaveAsync(step, cancellationToken) ?? StepResult.Go(UrlOf(step.Flow));
     }
 
     public async Task<StepResult> ResendCodeAsync(FirstLoginStep step, CancellationToken cancellationToken)
@@ -228,8 +233,7 @@ public sealed class FirstLoginJourney(
         {
             return StepResult.Stay(FormField, refused);
         }
-        await flows.SaveAsync(step.Flow, cancellationToken);
-        return StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
+        return await SaveAsync(step, cancellationToken) ?? StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
     }
 
     public async Task<StepResult> VerifyCodeAsync(HttpContext http, FirstLoginStep step, string? code, CancellationToken cancellationToken)
@@ -267,14 +271,12 @@ public sealed class FirstLoginJourney(
             (step.Context.Channel, step.Context.Contact) = (nextChannel, nextContact);
             (step.Context.NextChannel, step.Context.NextContact) = (null, null);
             audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId, "origin=records"));
-            await unitOfWork.CommitAsync(cancellationToken);
             var refused = await SendCodeAsync(step, cancellationToken);
-            if (refused is not null)
-            {
-                return StepResult.Stay(FormField, refused);
-            }
-            await SaveAsync(step, cancellationToken);
-            return StepResult.Go(UrlOf(step.Flow));
+            // One commit: the records' contact proven (kept even when the next code is refused: the person asks again
+            // from the next page), the next code's message, the flow.
+            FlowStore.WriteContext(step.Flow, step.Context);
+            return await SaveAsync(step, cancellationToken)
+                ?? (refused is not null ? StepResult.Stay(FormField, refused) : StepResult.Go(UrlOf(step.Flow)));
         }
 
         MarkVerified(step.Person, channel, contact);
@@ -285,7 +287,6 @@ public sealed class FirstLoginJourney(
                 new Dictionary<string, string> { ["new_contact"] = RecipientMask.Mask(channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, contact) },
                 step.Person.Id, $"contact-added:{step.Flow.Id}"));
             audit.Append(new AuditEntry(AuditEventTypes.ContactAdded, channel.ToString(), step.Person.Id, step.Flow.ClientId));
-            await unitOfWork.CommitAsync(cancellationToken);
         }
         audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId));
         return await AdvanceAsync(http, step, RequiredAction.VerifyContact, cancellationToken);
@@ -355,8 +356,7 @@ public sealed class FirstLoginJourney(
         await delegations.ChooseAsync(step.Person, question.FileNumber, answer, step.Flow.ClientId, cancellationToken);
         if (await PendingDelegationAsync(step, cancellationToken) is not null)
         {
-            await SaveAsync(step, cancellationToken);
-            return StepResult.Go(UrlOf(step.Flow));
+            return await SaveAsync(step, cancellationToken) ?? StepResult.Go(UrlOf(step.Flow));
         }
         return await AdvanceAsync(http, step, RequiredAction.DelegationChoice, cancellationToken);
     }
@@ -371,7 +371,8 @@ public sealed class FirstLoginJourney(
     public async Task<StepResult> BackToContactAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
         step.Flow.State = FirstLoginStates.Contact;
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(UrlOf(step.Flow));
     }
 
@@ -379,8 +380,9 @@ public sealed class FirstLoginJourney(
     public async Task<StepResult> QuitAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
         audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, step.Flow.State, step.Person.Id, step.Flow.ClientId));
-        await flows.VoidAsync(step.Flow, cancellationToken);
-        return StepResult.Go(step.Flow.ReturnUrl.StartsWith("/connect/authorize", StringComparison.Ordinal)
+        flows.Void(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
+        return StepResult.Go(ReturnUrls.IsAuthorizationRequest(step.Flow.ReturnUrl)
             ? "/connexion?returnUrl=" + Uri.EscapeDataString(step.Flow.ReturnUrl)
             : "/connexion");
     }
@@ -412,8 +414,7 @@ public sealed class FirstLoginJourney(
         if (step.Context.Remaining.Count > 0)
         {
             step.Flow.State = FirstLoginStates.For(step.Context.Remaining[0]);
-            await SaveAsync(step, cancellationToken);
-            return StepResult.Go(UrlOf(step.Flow));
+            return await SaveAsync(step, cancellationToken) ?? StepResult.Go(UrlOf(step.Flow));
         }
 
         if (step.Context.DeferredPasswordHash is not null)
@@ -422,25 +423,36 @@ public sealed class FirstLoginJourney(
             step.Context.Remaining.Add(RequiredAction.VerifyContact);
             FlowStore.WriteContext(step.Flow, step.Context);
             step.Flow.State = FirstLoginStates.For(RequiredAction.VerifyContact);
-            await SaveAsync(step, cancellationToken);
-            return StepResult.Go(UrlOf(step.Flow));
+            return await SaveAsync(step, cancellationToken) ?? StepResult.Go(UrlOf(step.Flow));
         }
 
         // Every step done: the journey ends signed in, where the login started.
         AnnounceAccountCreatedIfOwed(step);
-        step.Flow.CompletedAt = clock.GetUtcNow();
-        await SaveAsync(step, cancellationToken);
+        flows.Complete(step.Flow);
         var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, FranceConnect.FranceConnectLogoutHint.Unprotect(http, step.Context.ProtectedFranceConnectLogoutHint));
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId));
-        await unitOfWork.CommitAsync(cancellationToken);
+        // The last step's one commit: what it changed, the flow completed, the session row, the audit lines.
+        if (await SaveAsync(step, cancellationToken) is { } refused)
+        {
+            // The session row was never stored, so the cookie would be refused anyway: remove it at once.
+            await http.SignOutAsync(PersonSession.Scheme);
+            return refused;
+        }
         return StepResult.Go(step.Flow.ReturnUrl);
     }
 
-    /// <summary>Person, flow, audit rows and outbox messages: one unit of work; a concurrent change to either fails it.</summary>
-    private Task SaveAsync(FirstLoginStep step, CancellationToken cancellationToken)
+    /// <summary>
+    /// A step's one commit — person, flow, audit lines and outbox messages — as a sign-in commits
+    /// (<see cref="CommitSignIn"/>): another sign-in of the same person meanwhile (the app, another tab) is merged, a
+    /// concurrent change of the same flow fails. Null when stored; else the page to show (the account's secret or state
+    /// changed meanwhile: nothing of this step was stored).
+    /// </summary>
+    private async Task<StepResult?> SaveAsync(FirstLoginStep step, CancellationToken cancellationToken)
     {
-        step.Person.ConcurrencyStamp = Guid.NewGuid();
-        return flows.SaveAsync(step.Flow, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        return (await signIns.ExecuteAsync(new CommitSignInRequest(step.Person), cancellationToken)).Committed
+            ? null
+            : StepResult.Stay(FormField, CommitSignIn.AccountChangedMessage);
     }
 }

@@ -1,3 +1,4 @@
+using CafConnect.Application.Navigation;
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
@@ -6,6 +7,7 @@ using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
 
 namespace CafConnect.IdP.Features.FranceConnect;
@@ -22,7 +24,7 @@ public sealed record FranceConnectOutcome(string RedirectTo, bool SignedIn);
 /// </summary>
 public sealed class FranceConnectSignIn(
     CafConnectDbContext db, PersonDirectory persons, ExternalLoginDirectory links, AuditTrail audit, RequiredActionsStart requiredActions,
-    IUnitOfWork unitOfWork, FirstLoginJourney firstLogin, TimeProvider clock, ILogger<FranceConnectSignIn> logger)
+    IUnitOfWork unitOfWork, CommitSignIn signIns, FirstLoginJourney firstLogin, TimeProvider clock, ILogger<FranceConnectSignIn> logger)
 {
     /// <summary>More persons born on one day than this are never compared in memory (a hostile or broken pivot).</summary>
     private const int MaxCandidates = 5000;
@@ -37,22 +39,36 @@ public sealed class FranceConnectSignIn(
         }
 
         person.LastLoginAt = clock.GetUtcNow();
-        person.ConcurrencyStamp = Guid.NewGuid();
         var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(person, SignInMethod.FranceConnect, clientId), cancellationToken);
         if (required.AnyPending)
         {
-            // The link, the last login and the audit lines first; the first-login flow is the next unit of work.
-            await unitOfWork.CommitAsync(cancellationToken);
-            var flow = await firstLogin.StartAsync(http, person, required.Pending, required.SignedInWith, returnUrl, clientId, cancellationToken, "fc", FranceConnectLogoutHint.Protect(http, idToken));
-            return new FranceConnectOutcome(FirstLoginJourney.UrlOf(flow), SignedIn: false);
+            // The link, the last login, the audit lines and the first-login flow: one commit.
+            var flow = firstLogin.Start(http, person, required.Pending, required.SignedInWith, returnUrl, clientId, "fc", FranceConnectLogoutHint.Protect(http, idToken));
+            return await CommitAsync(person, returnUrl, cancellationToken) ?? new FranceConnectOutcome(FirstLoginJourney.UrlOf(flow), SignedIn: false);
         }
 
         var session = await PersonSession.SignInAsync(http, person, "fc", clock, idToken);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, "fc", person.Id, clientId));
-        await unitOfWork.CommitAsync(cancellationToken);
+        if (await CommitAsync(person, returnUrl, cancellationToken) is { } refused)
+        {
+            // The session row was never stored, so the cookie would be refused anyway: remove it at once.
+            await http.SignOutAsync(PersonSession.Scheme);
+            return refused;
+        }
         return new FranceConnectOutcome(returnUrl, SignedIn: true);
     }
+
+    /// <summary>
+    /// The sign-in's one commit, as every sign-in commits (<see cref="CommitSignIn"/>): another sign-in of the same person
+    /// at the same moment is merged. Null when stored; else where to go: the account's state changed while this
+    /// sign-in was checking it, nothing was stored, and the person starts again.
+    /// </summary>
+    private async Task<FranceConnectOutcome?> CommitAsync(PersonAccount person, string returnUrl, CancellationToken cancellationToken) =>
+        (await signIns.ExecuteAsync(new CommitSignInRequest(person), cancellationToken)).Committed
+            ? null
+            : new FranceConnectOutcome(FranceConnectOptions.ErrorPath + "?motif=indisponible"
+                + (ReturnUrls.IsAuthorizationRequest(returnUrl) ? "&returnUrl=" + Uri.EscapeDataString(returnUrl) : string.Empty), SignedIn: false);
 
     private async Task<PersonAccount?> LinkedPersonAsync(PivotIdentity pivot, string? clientId, CancellationToken cancellationToken)
     {

@@ -22,9 +22,7 @@ public sealed record PivotIdentity(
         {
             return null;
         }
-        var birthDate = DateOnly.TryParseExact(principal.FindFirst("birthdate")?.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
-            ? date
-            : (DateOnly?)null;
+        var birthDate = BirthDateInput.ParseIso(principal.FindFirst("birthdate")?.Value);
         return new PivotIdentity(subject,
             principal.FindFirst("given_name")?.Value ?? string.Empty,
             principal.FindFirst("family_name")?.Value ?? string.Empty,

@@ -8,7 +8,7 @@ namespace CafConnect.IdP.Features.Login;
 
 /// <summary>"CONNEXION": NIR (or provisional identifier) and password.</summary>
 [AllowAnonymous]
-public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, FirstLogin.FirstLoginJourney firstLogin, RelyingParties relyingParties) : PageModel
+public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, RelyingParties relyingParties) : PageModel
 {
     public sealed class LoginForm
     {
@@ -59,15 +59,13 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
         // « Mon compte », and only a registered client is ever named in the audit trail.
         var returnUrl = ReturnUrls.OrAccountHome(ReturnUrl);
         var clientId = await relyingParties.RegisteredClientOfAsync(returnUrl, HttpContext.RequestAborted);
-        var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, clientId), HttpContext, HttpContext.RequestAborted);
+        var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, clientId, returnUrl), HttpContext, HttpContext.RequestAborted);
 
         if (outcome.NeedsActions)
         {
             // Right credentials, steps first (terms, new password, contact): no session until they are done.
             RememberIfAsked(identifier!);
-            var flow = await firstLogin.StartAsync(HttpContext, outcome.Person!, outcome.PendingActions, outcome.SignedInWith,
-                returnUrl, clientId, HttpContext.RequestAborted);
-            return LocalRedirect(FirstLogin.FirstLoginJourney.UrlOf(flow));
+            return LocalRedirect(FirstLogin.FirstLoginJourney.UrlOf(outcome.FirstLoginFlow!));
         }
 
         if (!outcome.Succeeded)

@@ -1,3 +1,4 @@
+using CafConnect.Application.Navigation;
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
 using CafConnect.Application.Credentials;
@@ -8,16 +9,16 @@ using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Throttling;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace CafConnect.IdP.Features.Login;
 
 /// <param name="Kind">Which form the person used: the default NIR form, or « J'ai un identifiant provisoire ».</param>
-public sealed record LoginAttempt(LoginIdentifierKind Kind, string? Identifier, string? Password, string? ClientId);
+/// <param name="ReturnUrl">Where the login resumes (already made usable by the page): the first-login flow keeps it.</param>
+public sealed record LoginAttempt(LoginIdentifierKind Kind, string? Identifier, string? Password, string? ClientId, string ReturnUrl = ReturnUrls.AccountHome);
 
 /// <summary>
 /// The result of a login: refused (field or credential errors), signed in, or — right credentials but steps to go
@@ -27,6 +28,8 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
 {
     public PasswordKind SignedInWith { get; init; } = PasswordKind.Personal;
     public IReadOnlyList<RequiredAction> PendingActions { get; init; } = [];
+    /// <summary>With <see cref="PendingActions"/>: the first-login flow started, stored with the login's commit.</summary>
+    public SelfServiceFlow? FirstLoginFlow { get; init; }
     public bool Succeeded => Person is not null && PendingActions.Count == 0;
     public bool NeedsActions => Person is not null && PendingActions.Count > 0;
 }
@@ -40,7 +43,8 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
 /// </summary>
 public sealed class LoginHandler(
     PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, RequiredActionsStart requiredActions, IUnitOfWork unitOfWork,
-    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, VerifyStoredSecret credentials)
+    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, VerifyStoredSecret credentials, CommitSignIn signIns,
+    FirstLogin.FirstLoginJourney firstLogin)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
@@ -131,24 +135,25 @@ public sealed class LoginHandler(
         await throttle.SucceededAsync(gate, cancellationToken);
 
         person!.LastLoginAt = clock.GetUtcNow();
-        person.ConcurrencyStamp = Guid.NewGuid();
 
         var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(person, SignInMethod.Password, attempt.ClientId, signedInWith), cancellationToken);
         if (required.AnyPending)
         {
-            // Right secret, but no session until the steps are done (the first-login flow opens it).
-            if (!await CommitSignInAsync(cancellationToken))
+            // Right secret, but no session until the steps are done (the first-login flow opens it): the flow is stored
+            // with the login's one commit.
+            var flow = firstLogin.Start(http, person, required.Pending, signedInWith, attempt.ReturnUrl, attempt.ClientId);
+            if (!(await signIns.ExecuteAsync(new CommitSignInRequest(person), cancellationToken)).Committed)
             {
                 return new LoginOutcome(null, fieldErrors, AccountChangedMessage);
             }
-            return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = required.Pending };
+            return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = required.Pending, FirstLoginFlow = flow };
         }
 
         // A brand-new session for every authentication (no fixation); audited with that session's id.
         var session = await PersonSession.SignInAsync(http, person, "pwd", clock);
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId));
-        if (!await CommitSignInAsync(cancellationToken))
+        if (!(await signIns.ExecuteAsync(new CommitSignInRequest(person), cancellationToken)).Committed)
         {
             // The session row was never stored, so the cookie would be refused anyway: remove it at once.
             await http.SignOutAsync(PersonSession.Scheme);
@@ -158,46 +163,7 @@ public sealed class LoginHandler(
     }
 
     /// <summary>Said when the account's secret or state changed while this login was checking the old one.</summary>
-    public const string AccountChangedMessage = "Votre compte vient d'être modifié. Reconnectez-vous avec votre mot de passe actuel.";
-
-    /// <summary>
-    /// Commits a successful login. Two sign-ins of the same person at the same moment (the app and the web) both write
-    /// the last-login date, and the second meets the first's concurrency stamp: that is merged (this login's fields
-    /// win, the other's remain) as long as the other write left the secret and the account's state as this login
-    /// found them. If the secret was replaced or the account closed meanwhile, this login — checked against the old
-    /// state — is refused instead (false): nothing of it is stored.
-    /// </summary>
-    private async Task<bool> CommitSignInAsync(CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await unitOfWork.CommitAsync(cancellationToken);
-                return true;
-            }
-            catch (DbUpdateConcurrencyException conflict) when (attempt < 3 && conflict.Entries.All(e => e.Entity is PersonAccount))
-            {
-                foreach (var entry in conflict.Entries)
-                {
-                    var stored = await entry.GetDatabaseValuesAsync(cancellationToken);
-                    if (stored is null || SecretOrStateChanged(entry.OriginalValues, stored))
-                    {
-                        return false;
-                    }
-                    entry.OriginalValues.SetValues(stored);
-                }
-            }
-        }
-    }
-
-    private static bool SecretOrStateChanged(PropertyValues found, PropertyValues stored) =>
-        !Equals(found[nameof(PersonAccount.CredentialKind)], stored[nameof(PersonAccount.CredentialKind)])
-        || !Equals(found[nameof(PersonAccount.PasswordSetAt)], stored[nameof(PersonAccount.PasswordSetAt)])
-        || !Equals(found[nameof(PersonAccount.ClosedAt)], stored[nameof(PersonAccount.ClosedAt)])
-        || !Equals(found[nameof(PersonAccount.Nir)], stored[nameof(PersonAccount.Nir)])
-        || !Equals(found[nameof(PersonAccount.ProvisionalId)], stored[nameof(PersonAccount.ProvisionalId)])
-        || !Equals(found[nameof(PersonAccount.PendingProvisionalPasswordIssuedAt)], stored[nameof(PersonAccount.PendingProvisionalPasswordIssuedAt)]);
+    public const string AccountChangedMessage = CommitSignIn.AccountChangedMessage;
 
     private static void LogFailure(ILogger logger, Guid? personId) =>
         logger.LogInformation(new EventId(2001, "LoginFailed"), "Login failed for person {PersonId}", personId?.ToString() ?? "(unknown)");

@@ -1,5 +1,6 @@
 using CafConnect.Application.RateLimiting;
 using CafConnect.Application.Persistence;
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.IdP.Sessions;
@@ -80,11 +81,11 @@ public sealed class ProvisionalIdReminderJourney(
         }
 
         var candidates = await persons.ProvisionalHoldersBornOnAsync(birthDate, cancellationToken);
-        var match = candidates.FirstOrDefault(p => NormaliseName(p.BirthName) == birthName && GivenNamesMatch(p.GivenNames, givenNames) && OwnsVerified(p, channel, contact!));
+        var match = candidates.FirstOrDefault(p => NormaliseName(p.BirthName) == birthName && GivenNamesMatch(p.GivenNames, givenNames) && ContactProof.IsOwn(p, channel, contact!));
 
-        var flow = await flows.CreateAsync(ProvisionalIdReminderStates.FlowType, ProvisionalIdReminderStates.Sent, null, null,
+        var flow = flows.Add(ProvisionalIdReminderStates.FlowType, ProvisionalIdReminderStates.Sent, null, null,
             ProvisionalIdReminderStates.StartPath, FlowLifetime, binding.GetOrCreate(http),
-            new ProvisionalIdReminderContext { ByEmail = channel == ContactChannel.Email }, cancellationToken);
+            new ProvisionalIdReminderContext { ByEmail = channel == ContactChannel.Email });
         if (match is not null)
         {
             outbox.Enqueue(new NotificationRequest(NotificationKind.ProvisionalIdReminder,
@@ -108,11 +109,6 @@ public sealed class ProvisionalIdReminderJourney(
     public static string NormaliseName(string? name) => CivilStatusMatching.NormaliseName(name);
 
     private static bool GivenNamesMatch(string stored, string typed) => CivilStatusMatching.GivenNamesMatch(stored, typed);
-
-    private static bool OwnsVerified(PersonAccount person, ContactChannel channel, string contact) => channel == ContactChannel.Email
-        ? person.EmailVerified && EmailAddress.SameAddress(person.Email, contact)
-        : person.MobilePhoneVerified && person.MobilePhone is not null
-          && ContactNormalizer.NormalizePhone(person.MobilePhone) == ContactNormalizer.NormalizePhone(contact);
 
     private static (ContactChannel Channel, string? Contact, string? Error) ParseContact(string? input)
     {

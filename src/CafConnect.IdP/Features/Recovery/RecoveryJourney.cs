@@ -11,7 +11,6 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Notifications;
-using CafConnect.Application.Credentials;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Verification;
 using System.Net;
@@ -76,8 +75,8 @@ public sealed class RecoveryJourney(
                 : GuessBudget.ForClaimedIdentity(identifier.Kind.ToString().ToLowerInvariant() + ":" + identifier.Value)).Key,
         };
         (context.Channel, context.Contact) = target ?? (ContactChannel.Sms, DecoyMobile);
-        var flow = await flows.CreateAsync(RecoveryStates.FlowType, RecoveryStates.Code, target is null ? null : person!.Id, null,
-            RecoveryStates.StartPath, FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
+        var flow = flows.Add(RecoveryStates.FlowType, RecoveryStates.Code, target is null ? null : person!.Id, null,
+            RecoveryStates.StartPath, FlowLifetime, binding.GetOrCreate(http), context);
         var step = new RecoveryStep(flow, context, target is null ? null : person);
 
         string outcome;
@@ -105,16 +104,14 @@ public sealed class RecoveryJourney(
             {
                 // No contact of their own (verified or on record): a provisional password by letter (seed 000), valid
                 // 2 months, replaced at first login; the current password keeps working until it is first used.
-                var delivery = await reset.InTransactionAsync(async ct =>
-                {
-                    var sentBy = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:{flow.Id}", ct);
-                    audit.Append(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, sentBy.Channel.ToString(), person.Id, Details: "by=self_service"));
-                    return sentBy;
-                }, cancellationToken);
+                // Pending until first used (nothing is revoked now): stored with the flow, the message and the audit lines.
+                var delivery = await reset.IssueProvisionalPasswordAsync(person, $"provisional-password:{flow.Id}", cancellationToken);
+                audit.Append(new AuditEntry(AuditEventTypes.ProvisionalPasswordIssued, delivery.Channel.ToString(), person.Id, Details: "by=self_service"));
                 outcome = "provisional_" + delivery.Channel.ToString().ToLowerInvariant();
             }
         }
         audit.Append(new AuditEntry(AuditEventTypes.RecoveryRequested, outcome, found?.Id));
+        // The step's one commit: the flow, the code's message (or the provisional password's), the audit lines.
         await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go(UrlOf(flow)), false);
     }
@@ -158,7 +155,8 @@ public sealed class RecoveryJourney(
         {
             return StepResult.Stay(FormField, refused);
         }
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(VerificationCodeStep.MarkResent(UrlOf(step.Flow)));
     }
 
@@ -180,7 +178,8 @@ public sealed class RecoveryJourney(
         }
         step.Flow.State = RecoveryStates.Password;
         audit.Append(new AuditEntry(AuditEventTypes.RecoveryCodeVerified, step.Context.Channel.ToString(), step.Person.Id));
-        await flows.SaveAsync(step.Flow, cancellationToken);
+        FlowStore.MarkChanged(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go(UrlOf(step.Flow));
     }
 
@@ -199,16 +198,18 @@ public sealed class RecoveryJourney(
             return StepResult.Stay(refused.Field!, refused.Message!);
         }
 
+        // The step's one commit, in one transaction (the grants' revocation runs in it): the password, the revocations,
+        // the flow completed, the message and the audit lines.
         await reset.InTransactionAsync(async ct =>
         {
-            step.Flow.CompletedAt = clock.GetUtcNow();
+            flows.Complete(step.Flow);
             await passwords.ExecuteAsync(request, ct);
             return true;
-        }, cancellationToken);
+        }, cancellationToken,
         // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
-        // failures counted against it no longer mean anything. After the commit: only a password really set unlocks.
-        await throttle.ResetAsync(person.Id, "password_recovery", cancellationToken);
-        await unitOfWork.CommitAsync(cancellationToken);
+        // failures counted against it no longer mean anything. Once the password is written in the transaction, and its
+        // audit line (when it was locked) in the same commit.
+        afterWrite: ct => throttle.ResetAsync(person.Id, "password_recovery", ct));
         return StepResult.Go("/connexion?motdepasse=modifie" + (step.Context.Provisional ? "&mode=provisoire" : string.Empty));
     }
 
@@ -216,7 +217,8 @@ public sealed class RecoveryJourney(
     public async Task<StepResult> QuitAsync(RecoveryStep step, CancellationToken cancellationToken)
     {
         audit.Append(new AuditEntry(AuditEventTypes.FlowQuit, RecoveryStates.FlowType + ":" + step.Flow.State, step.Person?.Id));
-        await flows.VoidAsync(step.Flow, cancellationToken);
+        flows.Void(step.Flow);
+        await unitOfWork.CommitAsync(cancellationToken);
         return StepResult.Go("/connexion" + (step.Context.Provisional ? "?mode=provisoire" : string.Empty));
     }
 

@@ -3,7 +3,7 @@ using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Contacts;
 using CafConnect.Infrastructure.Verification;
 
-namespace CafConnect.IdP.Features.AccountCreation;
+namespace CafConnect.IdP.Features;
 
 /// <summary>
 /// Checks of what people type for a civil status and a contact, with the French messages of the forms; shared by
