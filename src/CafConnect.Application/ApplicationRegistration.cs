@@ -18,6 +18,7 @@ public static class ApplicationRegistration
         services.AddScoped<IUnitOfWork, StoreUnitOfWork>();
         services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
         services.AddScoped<RequiredActionsStart>();
+        services.AddScoped<PasswordSignIn>();
         // The limits of the forms that start a journey (recovery, reminder, account creation, invitation), counted by
         // the throttle store: Redis when the instances share one (production), memory for the embedded instance.
         services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<JourneyRateLimitOptions>() ?? new JourneyRateLimitOptions());

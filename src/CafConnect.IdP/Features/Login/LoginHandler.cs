@@ -37,10 +37,10 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
 /// typing (same message, same status) and to a stopwatch (each pays one Argon2id verification). Every credential check
 /// goes through <see cref="ILoginThrottle"/> (per account and per client IP, docs/security.md). Whatever the outcome,
 /// the attempt commits once: its audit line with what it changed (last login, an upgraded hash, the session row).
+/// The check itself is <see cref="PasswordSignIn"/> (Application), shared with the kiosks' grant; this handler turns the
+/// form into its request and its result into the page's messages and the session cookie.
 /// </summary>
-public sealed class LoginHandler(
-    PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, RequiredActionsStart requiredActions, IUnitOfWork unitOfWork,
-    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, VerifyStoredSecret credentials)
+public sealed class LoginHandler(PasswordSignIn signIn, TimeProvider clock)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
@@ -52,6 +52,7 @@ public sealed class LoginHandler(
     public async Task<LoginOutcome> HandleAsync(LoginAttempt attempt, HttpContext http, CancellationToken cancellationToken = default)
     {
         var fieldErrors = new Dictionary<string, string>();
+        var sessionOpened = false;
         string? normalised = null;
         if (attempt.Kind == LoginIdentifierKind.Nir)
         {
@@ -88,117 +89,45 @@ public sealed class LoginHandler(
             return new LoginOutcome(null, fieldErrors, null);
         }
 
-        var person = attempt.Kind == LoginIdentifierKind.Nir
-            ? await persons.FindByNirAsync(normalised!, cancellationToken)
-            : await persons.FindByProvisionalIdAsync(normalised!, cancellationToken);
-
-        var gate = await throttle.BeginAsync(person, http.Connection.RemoteIpAddress, cancellationToken);
-        if (!gate.Allowed)
-        {
-            // Refused before any check of the secret; the answer (and its cost) is that of a wrong password.
-            hasher.VerifyAgainstDummy(password);
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, person?.Id, attempt.ClientId,
-                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "account")}"));
-            LogFailure(logger, person?.Id);
-            await unitOfWork.CommitAsync(cancellationToken);
-            return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
-        }
-
-        var check = person is null || person.IsClosed
-            ? new VerifyStoredSecretResult(false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
-            : await credentials.ExecuteAsync(new VerifyStoredSecretRequest(person, password), cancellationToken);
-        var (verified, signedInWith, reason) = (check.Verified, check.Kind, check.Reason);
-        if (check.ProvisionalExpired)
-        {
-            // The right provisional password, past its two months: not a login, but not a guess either — its own answer.
-            await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, person!.Id, attempt.ClientId));
-            await unitOfWork.CommitAsync(cancellationToken);
-            return new LoginOutcome(null, fieldErrors, VerifyStoredSecret.ProvisionalExpiredMessage(check.ExpiredOn));
-        }
-        if (!verified)
-        {
-            if (person is null || person.IsClosed)
+        var identifier = LoginIdentifierFor(normalised!);
+        // The one check of an identifier and a password (Application): throttle, secret, audit, required actions.
+        var result = await signIn.ExecuteAsync(
+            new PasswordSignInRequest(identifier, password, attempt.ClientId, http.Connection.RemoteIpAddress),
+            openSession: async (person, _) =>
             {
-                hasher.VerifyAgainstDummy(password);
-            }
-            await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, person?.Id, attempt.ClientId));
-            LogFailure(logger, person?.Id);
-            await unitOfWork.CommitAsync(cancellationToken);
-            return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
-        }
-        await throttle.SucceededAsync(gate, cancellationToken);
-
-        person!.LastLoginAt = clock.GetUtcNow();
-        person.ConcurrencyStamp = Guid.NewGuid();
-
-        var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(person, SignInMethod.Password, attempt.ClientId, signedInWith), cancellationToken);
-        if (required.AnyPending)
+                // A brand-new session for every authentication (no fixation); audited with that session's id.
+                var session = await PersonSession.SignInAsync(http, person, PasswordSignIn.PasswordMethod, clock);
+                http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
+                sessionOpened = true;
+            },
+            cancellationToken: cancellationToken);
+        switch (result.Status)
         {
-            // Right secret, but no session until the steps are done (the first-login flow opens it).
-            if (!await CommitSignInAsync(cancellationToken))
-            {
+            case PasswordSignInStatus.ProvisionalExpired:
+                return new LoginOutcome(null, fieldErrors, VerifyStoredSecret.ProvisionalExpiredMessage(result.ExpiredOn));
+            case PasswordSignInStatus.WrongCredentials or PasswordSignInStatus.Throttled:
+                // A throttled attempt and a locked account read exactly like a wrong password on the page.
+                return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
+            case PasswordSignInStatus.AccountChanged:
+                if (sessionOpened)
+                {
+                    // The session row was never stored, so the cookie would be refused anyway: remove it at once.
+                    await http.SignOutAsync(PersonSession.Scheme);
+                }
                 return new LoginOutcome(null, fieldErrors, AccountChangedMessage);
-            }
-            return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = required.Pending };
+            case PasswordSignInStatus.NeedsActions:
+                // Right secret, but no session until the steps are done (the first-login flow opens it).
+                return new LoginOutcome(result.Person, fieldErrors, null) { SignedInWith = result.SignedInWith, PendingActions = result.PendingActions };
+            default:
+                return new LoginOutcome(result.Person, fieldErrors, null) { SignedInWith = result.SignedInWith };
         }
-
-        // A brand-new session for every authentication (no fixation); audited with that session's id.
-        var session = await PersonSession.SignInAsync(http, person, "pwd", clock);
-        http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId));
-        if (!await CommitSignInAsync(cancellationToken))
-        {
-            // The session row was never stored, so the cookie would be refused anyway: remove it at once.
-            await http.SignOutAsync(PersonSession.Scheme);
-            return new LoginOutcome(null, fieldErrors, AccountChangedMessage);
-        }
-        return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith };
     }
+
+    /// <summary>The form's field, parsed with its own kind's French messages above, as the identifier the sign-in looks up.</summary>
+    private static LoginIdentifier LoginIdentifierFor(string normalised) =>
+        LoginIdentifier.TryParse(normalised, out var identifier, out _) ? identifier
+            : throw new InvalidOperationException("A normalised identifier always parses.");
 
     /// <summary>Said when the account's secret or state changed while this login was checking the old one.</summary>
     public const string AccountChangedMessage = "Votre compte vient d'être modifié. Reconnectez-vous avec votre mot de passe actuel.";
-
-    /// <summary>
-    /// Commits a successful login. Two sign-ins of the same person at the same moment (the app and the web) both write
-    /// the last-login date, and the second meets the first's concurrency stamp: that is merged (this login's fields
-    /// win, the other's remain) as long as the other write left the secret and the account's state as this login
-    /// found them. If the secret was replaced or the account closed meanwhile, this login — checked against the old
-    /// state — is refused instead (false): nothing of it is stored.
-    /// </summary>
-    private async Task<bool> CommitSignInAsync(CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await unitOfWork.CommitAsync(cancellationToken);
-                return true;
-            }
-            catch (DbUpdateConcurrencyException conflict) when (attempt < 3 && conflict.Entries.All(e => e.Entity is PersonAccount))
-            {
-                foreach (var entry in conflict.Entries)
-                {
-                    var stored = await entry.GetDatabaseValuesAsync(cancellationToken);
-                    if (stored is null || SecretOrStateChanged(entry.OriginalValues, stored))
-                    {
-                        return false;
-                    }
-                    entry.OriginalValues.SetValues(stored);
-                }
-            }
-        }
-    }
-
-    private static bool SecretOrStateChanged(PropertyValues found, PropertyValues stored) =>
-        !Equals(found[nameof(PersonAccount.CredentialKind)], stored[nameof(PersonAccount.CredentialKind)])
-        || !Equals(found[nameof(PersonAccount.PasswordSetAt)], stored[nameof(PersonAccount.PasswordSetAt)])
-        || !Equals(found[nameof(PersonAccount.ClosedAt)], stored[nameof(PersonAccount.ClosedAt)])
-        || !Equals(found[nameof(PersonAccount.Nir)], stored[nameof(PersonAccount.Nir)])
-        || !Equals(found[nameof(PersonAccount.ProvisionalId)], stored[nameof(PersonAccount.ProvisionalId)])
-        || !Equals(found[nameof(PersonAccount.PendingProvisionalPasswordIssuedAt)], stored[nameof(PersonAccount.PendingProvisionalPasswordIssuedAt)]);
-
-    private static void LogFailure(ILogger logger, Guid? personId) =>
-        logger.LogInformation(new EventId(2001, "LoginFailed"), "Login failed for person {PersonId}", personId?.ToString() ?? "(unknown)");
 }
