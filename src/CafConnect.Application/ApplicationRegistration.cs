@@ -28,6 +28,7 @@ public static class ApplicationRegistration
         services.AddScoped<Credentials.VerifyStoredSecret>();
         services.AddScoped<Credentials.SetPersonalPassword>();
         services.AddScoped<Credentials.ChangePassword>();
+        services.AddScoped<Clients.ClientRegistrations>();
         return services;
     }
 }

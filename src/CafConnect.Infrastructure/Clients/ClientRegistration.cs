@@ -37,6 +37,9 @@ public sealed record ClientRegistration
 
     /// <summary>Where OpenID back-channel logout tokens are posted (incident response), if the client supports it.</summary>
     public string? BackchannelLogoutUri { get; init; }
+
+    /// <summary>Kept on record but refused at every endpoint (<c>POST /admin/v1/clients/{id}/disable</c>).</summary>
+    public bool Disabled { get; init; }
 }
 
 /// <summary>The grants of CafConnect beyond the standard ones.</summary>
