@@ -29,6 +29,7 @@ public static class ApplicationRegistration
         services.AddScoped<Credentials.SetPersonalPassword>();
         services.AddScoped<Credentials.ChangePassword>();
         services.AddScoped<Clients.ClientRegistrations>();
+        services.AddScoped<Clients.ClientsAdminEndpoint>();
         return services;
     }
 }
