@@ -98,10 +98,14 @@ public sealed partial class ClientRegistrations(ClientAdministration clients, IO
             .Select(e => new ClientProblem(IndexSuffix().Replace(e.PropertyName ?? string.Empty, string.Empty), e.ErrorMessage))
             .ToList();
 
-    /// <param name="secret"><see cref="SecretChange.Generate"/> or <see cref="SecretChange.Given"/> (in <paramref name="registration"/>) for a client that keeps one.</param>
+    /// <param name="secret">
+    /// <see cref="SecretChange.Generate"/> or <see cref="SecretChange.Given"/> (in <paramref name="registration"/>) for a
+    /// client that keeps one; <see cref="SecretChange.Keep"/> for none (a public client).
+    /// </param>
     public async Task<ClientChangeResult> AddAsync(ClientRegistration registration, SecretChange secret, CancellationToken cancellationToken)
     {
-        var generated = secret == SecretChange.Generate && registration.Kind != ClientKind.Public ? NewSecret() : null;
+        // A secret asked for a public client is generated anyway, for the validator to refuse ("a public client has no secret").
+        var generated = secret == SecretChange.Generate ? NewSecret() : null;
         var toAdd = registration with { ClientSecret = generated ?? (secret == SecretChange.Given ? registration.ClientSecret : null), Disabled = false };
         var problems = Validate(toAdd);
         if (await clients.ExistsAsync(toAdd.ClientId, cancellationToken))
@@ -136,7 +140,7 @@ public sealed partial class ClientRegistrations(ClientAdministration clients, IO
             return new(ClientChangeStatus.NotFound, [new(nameof(ClientRegistration.ClientId), $"client '{clientId}' does not exist")]);
         }
         var kind = changes.Kind ?? current.Kind;
-        var generated = secret == SecretChange.Generate && kind != ClientKind.Public ? NewSecret() : null;
+        var generated = secret == SecretChange.Generate ? NewSecret() : null;
         var updated = current with
         {
             DisplayName = changes.DisplayName ?? current.DisplayName,

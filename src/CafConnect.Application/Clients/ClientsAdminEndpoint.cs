@@ -96,7 +96,7 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
         string? secret = null;
         var response = await idempotency.RunAsync(caller.IdempotencyKey("client-create", request.RequestId ?? correlationId), AdminJson.PayloadHash(request), async ct =>
         {
-            var change = await registrations.AddAsync(registration, SecretChange.Generate, ct);
+            var change = await registrations.AddAsync(registration, registration.Kind == ClientKind.Public ? SecretChange.Keep : SecretChange.Generate, ct);
             if (Refusal(change, registration.ClientId) is { } refusal)
             {
                 return AdminResponse.Failure(refusal);

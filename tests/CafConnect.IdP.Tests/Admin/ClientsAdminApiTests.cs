@@ -415,6 +415,17 @@ public sealed class ClientsAdminApiTests(StoreKind kind) : StoreFixture(kind)
         // Introspecting a valid token (another client's): OpenIddict checks the endpoint permission, which is withheld.
         var someoneElses = await NewBrowser().SignInAndRedeemAsync(TestClient.CafFr, DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
         Assert.That(await IntrospectWithAsync(id, secret, someoneElses.AccessToken), Is.EqualTo(HttpStatusCode.BadRequest), "introspection refused");
+        using (var revoke = new HttpRequestMessage(HttpMethod.Post, "/connect/revoke")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = someoneElses.AccessToken }),
+        })
+        {
+            revoke.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{id}:{secret}")));
+            var revoked = await Host.CreateClient().SendAsync(revoke);
+            Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "revocation refused: " + await revoked.Content.ReadAsStringAsync());
+            Assert.That((await AdminClient.JsonOf(revoked)).GetProperty("error").GetString(), Is.EqualTo("unauthorized_client"));
+        }
+        Assert.That((await NewBrowser().UserInfoAsync(someoneElses.AccessToken)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the other client's token is untouched");
         Assert.That((await AuditOfClientAsync(id)).Last().Type, Is.EqualTo(AuditEventTypes.ClientDisabled));
 
         var enable = await SendAsync(HttpMethod.Patch, $"{Path}/{id}", new { disabled = false }, await ClientsTokenAsync());
