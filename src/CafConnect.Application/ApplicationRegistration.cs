@@ -28,6 +28,14 @@ public static class ApplicationRegistration
         services.AddScoped<Credentials.VerifyStoredSecret>();
         services.AddScoped<Credentials.SetPersonalPassword>();
         services.AddScoped<Credentials.ChangePassword>();
+        services.AddScoped<Credentials.CredentialReset>();
+        // The admin API's and the CLI's use cases (decision 22: they left Infrastructure for this layer).
+        services.AddScoped<Admin.IdempotentAdminRequests>();
+        services.AddScoped<Admin.FileEventService>();
+        services.AddScoped<Admin.ApplicantRegistration>();
+        services.AddScoped<Admin.AgentProvisionalPassword>();
+        services.AddScoped<Admin.OperatorCaller>();
+        services.AddScoped<Admin.AgentProvisionalPasswordEndpoint>();
         services.AddScoped<Clients.ClientRegistrations>();
         services.AddScoped<Clients.ClientsAdminEndpoint>();
         return services;

@@ -50,13 +50,6 @@ public static class InfrastructureRegistration
         Sessions.BackchannelLogoutRegistration.AddCafConnectBackchannelLogout(services, configuration);
         // Same section as the login's Accounts:PasswordExpiry, so a provisional password's letter and its expiry agree.
         services.TryAddSingleton(configuration.GetSection("Accounts:PasswordExpiry").Get<Domain.Passwords.PasswordExpiryOptions>() ?? new Domain.Passwords.PasswordExpiryOptions());
-        services.AddScoped<Recovery.CredentialReset>();
-        services.AddScoped<Admin.IdempotentAdminRequests>();
-        services.AddScoped<Admin.FileEventService>();
-        services.AddScoped<Admin.ApplicantRegistration>();
-        services.AddScoped<Admin.AgentProvisionalPassword>();
-        services.AddScoped<Admin.OperatorCaller>();
-        services.AddScoped<Admin.AgentProvisionalPasswordEndpoint>();
         services.TryAddSingleton<IAuditContextAccessor>(new FixedAuditContextAccessor(AuditContext.None));
         services.AddCafConnectVerification(configuration, storage.Provider);
         services.AddCafConnectThrottling(configuration, storage.Provider);

@@ -1,5 +1,6 @@
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
+using CafConnect.Application.Admin;
 using CafConnect.Infrastructure.Admin;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;

@@ -1,4 +1,4 @@
-using CafConnect.Infrastructure.Admin;
+using CafConnect.Application.Admin;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Clients;
 

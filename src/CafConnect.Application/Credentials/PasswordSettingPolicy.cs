@@ -1,5 +1,4 @@
 using CafConnect.Domain.Accounts;
-using CafConnect.Infrastructure.Recovery;
 using CafConnect.Infrastructure.Sessions;
 
 namespace CafConnect.Application.Credentials;

@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using CafConnect.Domain.Identity;
-using CafConnect.Infrastructure.Admin;
+using CafConnect.Application.Admin;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
-using CafConnect.Infrastructure.Recovery;
+using CafConnect.Application.Credentials;
 using Microsoft.AspNetCore.DataProtection;
 using Spectre.Console;
 

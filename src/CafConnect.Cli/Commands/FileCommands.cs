@@ -1,5 +1,5 @@
 using System.CommandLine;
-using CafConnect.Infrastructure.Admin;
+using CafConnect.Application.Admin;
 using Spectre.Console;
 
 namespace CafConnect.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using System.Text;
+using CafConnect.Application.Admin;
 using CafConnect.Application.Clients;
-using CafConnect.Infrastructure.Admin;
 using CafConnect.Infrastructure.Clients;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;

@@ -278,11 +278,11 @@ public sealed partial class ApplicantsAndAgentsTests(StoreKind kind)
     [Test]
     public void Request_ids_are_scoped_to_the_calling_client()
     {
-        var a = new CafConnect.Infrastructure.Admin.AdminCaller("systeme-a", null).IdempotencyKey("file-event", "EVT-1");
-        var b = new CafConnect.Infrastructure.Admin.AdminCaller("systeme-b", null).IdempotencyKey("file-event", "EVT-1");
-        var cli = new CafConnect.Infrastructure.Admin.AdminCaller(null, "operator").IdempotencyKey("file-event", "EVT-1");
+        var a = new CafConnect.Application.Admin.AdminCaller("systeme-a", null).IdempotencyKey("file-event", "EVT-1");
+        var b = new CafConnect.Application.Admin.AdminCaller("systeme-b", null).IdempotencyKey("file-event", "EVT-1");
+        var cli = new CafConnect.Application.Admin.AdminCaller(null, "operator").IdempotencyKey("file-event", "EVT-1");
         Assert.That(new[] { a, b, cli }.Distinct().Count(), Is.EqualTo(3));
-        Assert.That(new CafConnect.Infrastructure.Admin.AdminCaller(new string('x', 500), null).IdempotencyKey("provisional-password:api", new string('y', 100)).Length, Is.LessThanOrEqualTo(160));
+        Assert.That(new CafConnect.Application.Admin.AdminCaller(new string('x', 500), null).IdempotencyKey("provisional-password:api", new string('y', 100)).Length, Is.LessThanOrEqualTo(160));
     }
 
     [GeneratedRegex(@"(?<![0-9])[0-9]{8}(?![0-9])")]

@@ -15,7 +15,7 @@ using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Recovery;
+using CafConnect.Application.Credentials;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Verification;
 using Microsoft.EntityFrameworkCore;

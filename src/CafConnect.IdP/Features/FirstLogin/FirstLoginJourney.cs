@@ -15,7 +15,7 @@ using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Households;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Recovery;
+using CafConnect.Application.Credentials;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Terms;
 using CafConnect.Infrastructure.Verification;

@@ -11,7 +11,7 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Notifications;
-using CafConnect.Infrastructure.Recovery;
+using CafConnect.Application.Credentials;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Verification;
 using System.Net;

@@ -3,10 +3,10 @@ using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
-using CafConnect.Infrastructure.Recovery;
+using CafConnect.Application.Credentials;
 using FluentValidation;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>
 /// An agent at a Caf office sends a person a provisional password (2 months, replaced at the first login): the one code
@@ -96,7 +96,7 @@ public sealed class AgentProvisionalPasswordEndpoint(AgentProvisionalPassword ag
             audit.Append(entry with { Details = entry.Details + "; " + caller.AuditDetails });
             return AdminResponse.Success(200, new
             {
-                channel = delivery.Channel == Notifications.NotificationChannel.Sms ? "sms" : "courrier",
+                channel = delivery.Channel == Infrastructure.Notifications.NotificationChannel.Sms ? "sms" : "courrier",
                 recipient = delivery.MaskedRecipient.Contains('\n') ? null : delivery.MaskedRecipient,
                 valid_until = delivery.ValidUntil.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
             });

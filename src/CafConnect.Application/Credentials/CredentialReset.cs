@@ -10,7 +10,7 @@ using CafConnect.Infrastructure.Security;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 
-namespace CafConnect.Infrastructure.Recovery;
+namespace CafConnect.Application.Credentials;
 
 /// <summary>How a provisional password reached (or will reach) the person; never the password itself.</summary>
 public sealed record ProvisionalPasswordDelivery(NotificationChannel Channel, string MaskedRecipient, DateTimeOffset ValidUntil);

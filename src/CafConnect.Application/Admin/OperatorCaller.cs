@@ -1,6 +1,6 @@
 using CafConnect.Infrastructure.Clients;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>
 /// Which service client an operator's admin request (CLI) stands for. The benefits system's ids are scoped to its

@@ -6,10 +6,10 @@ using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Households;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Recovery;
+using CafConnect.Application.Credentials;
 using Microsoft.EntityFrameworkCore;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>
 /// Applies the benefits system's file events (docs/admin-api.md), for the admin API and the CLI alike: each once per

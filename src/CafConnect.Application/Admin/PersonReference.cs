@@ -3,7 +3,7 @@ using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
 using FluentValidation;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>
 /// A person as the benefits system names them: exactly one of <c>nir</c> and <c>provisional_id</c>; with their civil

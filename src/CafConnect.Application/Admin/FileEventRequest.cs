@@ -2,7 +2,7 @@ using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
 using FluentValidation;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>The event types of <c>POST /admin/v1/file-events</c> (docs/admin-api.md).</summary>
 public static class FileEventTypes

@@ -8,11 +8,11 @@ using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Recovery;
+using CafConnect.Application.Credentials;
 using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>The applicant of <c>POST /admin/v1/applicants</c>: civil status and the contact the application gave.</summary>
 public sealed record ApplicantDetails

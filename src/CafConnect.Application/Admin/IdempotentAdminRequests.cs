@@ -1,10 +1,11 @@
 using System.Text.Json;
+using CafConnect.Infrastructure.Admin;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>
 /// Runs an admin request once per id: the change, its audit rows, its outbox messages and the record of the answer are

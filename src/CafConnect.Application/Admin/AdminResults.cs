@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentValidation.Results;
 
-namespace CafConnect.Infrastructure.Admin;
+namespace CafConnect.Application.Admin;
 
 /// <summary>
 /// A refusal of the admin API as RFC 7807 problem details: the status, a stable <see cref="Code"/> (also the end of the
@@ -49,7 +49,7 @@ public sealed record AdminResponse(int Status, JsonElement? Body, AdminProblem? 
     /// An audit row to keep although the request is refused (its transaction is rolled back): a refusal that is itself
     /// a security event, such as a civil-status mismatch.
     /// </summary>
-    public Audit.AuditEntry? RefusalAudit { get; init; }
+    public Infrastructure.Audit.AuditEntry? RefusalAudit { get; init; }
 
     public static AdminResponse Success(int status, object body) =>
         new(status, JsonSerializer.SerializeToElement(body, AdminJson.Options), null);
