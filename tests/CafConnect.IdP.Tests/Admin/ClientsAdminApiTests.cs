@@ -244,6 +244,22 @@ public sealed class ClientsAdminApiTests(StoreKind kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task A_public_client_is_created_without_a_secret()
+    {
+        var id = NewId();
+        var body = new Dictionary<string, object>
+        {
+            ["client_id"] = id, ["display_name"] = "Appli de test", ["kind"] = "public",
+            ["redirect_uris"] = new[] { "fr.caf.test:/oauth2redirect" }, ["scopes"] = new[] { "profile", "caf" },
+        };
+        var response = await SendAsync(HttpMethod.Post, Path, body, await ClientsTokenAsync());
+        var json = await AdminClient.JsonOf(response);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), json.ToString());
+        Assert.That(json.TryGetProperty("client_secret", out _), Is.False, "a public client keeps no secret");
+        Assert.That(json.GetProperty("client").GetProperty("kind").GetString(), Is.EqualTo("public"));
+    }
+
+    [Test]
     public async Task An_existing_client_id_is_a_409()
     {
         var response = await SendAsync(HttpMethod.Post, Path, NewConfidential("caf-fr"), await ClientsTokenAsync());

@@ -1,18 +1,10 @@
-using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
 using CafConnect.Application.Credentials;
 using CafConnect.Domain.Accounts;
-using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Sessions;
-using CafConnect.Infrastructure.Accounts;
-using CafConnect.Infrastructure.Audit;
-using CafConnect.Infrastructure.Security;
-using CafConnect.Infrastructure.Throttling;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace CafConnect.IdP.Features.Login;
 
@@ -35,7 +27,7 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
 /// Checks an identifier and a secret and, when they are right and nothing is pending, opens the person's session.
 /// A wrong identifier, a wrong password, a throttled attempt and a locked account are indistinguishable to the person
 /// typing (same message, same status) and to a stopwatch (each pays one Argon2id verification). Every credential check
-/// goes through <see cref="ILoginThrottle"/> (per account and per client IP, docs/security.md). Whatever the outcome,
+/// goes through the login throttle (per account and per client IP, docs/security.md). Whatever the outcome,
 /// the attempt commits once: its audit line with what it changed (last login, an upgraded hash, the session row).
 /// The check itself is <see cref="PasswordSignIn"/> (Application), shared with the kiosks' grant; this handler turns the
 /// form into its request and its result into the page's messages and the session cookie.
