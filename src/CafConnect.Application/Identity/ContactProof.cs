@@ -17,20 +17,6 @@ public enum ContactOrigin
 /// <summary>A contact that may receive a secret meant for the person: normalised (e-mail as stored, mobile in E.164).</summary>
 public sealed record OwnContact(ContactChannel Channel, string Value, ContactOrigin Origin);
 
-/// <summary>How an account with a NIR may be activated, given what the records hold and what was typed.</summary>
-public enum ActivationRoute
-{
-    /// <summary>The typed contact is one the records hold (or one the person verified): the 6-digit code goes there.</summary>
-    CodeToOwnContact,
-    /// <summary>The records hold a contact, and the typed one is another: refused (the code never goes to a typed contact).</summary>
-    TypedContactNotOnRecord,
-    /// <summary>
-    /// The records hold no contact: nothing typed can prove the identity, so an activation code goes by letter to the
-    /// person (the print service resolves the postal address); FranceConnect and the file's legacy code also work.
-    /// </summary>
-    ActivationLetter,
-}
-
 /// <summary>
 /// The one rule deciding which contact may receive a code, or a provisional password, for which person
 /// (docs/decisions.md #16): a contact the agency's records hold, or one this person already verified, is the person's
@@ -84,11 +70,17 @@ public sealed class ContactProof(PersonDirectory persons)
     public static bool IsOwn(PersonAccount person, ContactChannel channel, string contact) =>
         OwnContacts(person).Any(c => c.Channel == channel && Same(channel, c.Value, contact));
 
-    /// <summary>Account creation with a NIR, after a full civil-status match: where the activation proof goes.</summary>
-    public static ActivationRoute ActivationRouteFor(PersonAccount person, ContactChannel typedChannel, string typedContact) =>
-        !HasOwnContact(person) ? ActivationRoute.ActivationLetter
-        : IsOwn(person, typedChannel, typedContact) ? ActivationRoute.CodeToOwnContact
-        : ActivationRoute.TypedContactNotOnRecord;
+    /// <summary>
+    /// Account creation with a NIR, after a full civil-status match: the contacts the person may choose to receive the
+    /// 6-digit code at — the records' own, shown masked, never one typed in the form (adversarial review of
+    /// 4 December 2026: a typed contact compared with the records' confirmed them one guess at a time). Empty means the
+    /// records hold none: the activation code goes by letter.
+    /// </summary>
+    public static IReadOnlyList<OwnContact> ActivationContacts(PersonAccount person) => OwnContacts(person);
+
+    /// <summary>The contact of <paramref name="channel"/> among <see cref="ActivationContacts"/>, or null when there is none.</summary>
+    public static OwnContact? ActivationContact(PersonAccount person, ContactChannel channel) =>
+        ActivationContacts(person).FirstOrDefault(c => c.Channel == channel);
 
     /// <summary>
     /// The contact the first-login contact step must prove first: the records' contact when the person has not verified

@@ -11,17 +11,20 @@ public sealed class ContactProofTests
         new() { MobilePhone = mobile, MobilePhoneVerified = mobileVerified, Email = email, EmailVerified = emailVerified };
 
     [Test]
-    public void A_person_the_records_hold_no_contact_for_is_activated_by_letter_whatever_is_typed()
+    public void A_person_the_records_hold_no_contact_for_is_offered_no_contact_and_is_activated_by_letter()
     {
-        Assert.That(ContactProof.ActivationRouteFor(Person(), ContactChannel.Sms, "06 99 99 99 99"), Is.EqualTo(ActivationRoute.ActivationLetter));
+        Assert.That(ContactProof.ActivationContacts(Person()), Is.Empty);
         Assert.That(ContactProof.Destination(Person()), Is.Null, "no contact: by letter");
     }
 
-    [TestCase("06 15 00 00 07", ActivationRoute.CodeToOwnContact)]
-    [TestCase("+33 6 15 00 00 07", ActivationRoute.CodeToOwnContact)]
-    [TestCase("06 99 99 99 99", ActivationRoute.TypedContactNotOnRecord)]
-    public void Only_a_contact_the_records_hold_receives_the_activation_code(string typed, ActivationRoute expected) =>
-        Assert.That(ContactProof.ActivationRouteFor(Person(mobile: "+33615000007"), ContactChannel.Sms, typed), Is.EqualTo(expected));
+    [Test]
+    public void Only_the_records_contacts_are_offered_for_the_activation_code_the_mobile_first()
+    {
+        var person = Person(mobile: "06 15 00 00 07", email: "lea@example.fr");
+        Assert.That(ContactProof.ActivationContacts(person).Select(c => (c.Channel, c.Value)),
+            Is.EqualTo(new[] { (ContactChannel.Sms, "+33615000007"), (ContactChannel.Email, "lea@example.fr") }));
+        Assert.That(ContactProof.ActivationContact(Person(mobile: "+33615000007"), ContactChannel.Email), Is.Null, "a channel the records do not hold is not offered");
+    }
 
     [Test]
     public void Verified_contacts_come_first_then_the_records_the_mobile_before_the_e_mail()

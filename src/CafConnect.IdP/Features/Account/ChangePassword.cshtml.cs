@@ -71,9 +71,7 @@ public sealed class ChangePasswordPage(PersonDirectory persons, ChangePassword c
         {
             return null;
         }
-        ToldContacts = [.. ContactProof.OwnContacts(person).Where(c => c.Origin == ContactOrigin.Verified).Take(1).Select(c => c.Channel == ContactChannel.Sms
-            ? "par SMS au " + RecipientMask.Mask(NotificationChannel.Sms, FrenchMobile.Display(c.Value))
-            : "par mail à " + RecipientMask.Mask(NotificationChannel.Email, c.Value))];
+        ToldContacts = [.. ContactProof.OwnContacts(person).Where(c => c.Origin == ContactOrigin.Verified).Take(1).Select(MaskedContact.Way)];
         return person;
     }
 }

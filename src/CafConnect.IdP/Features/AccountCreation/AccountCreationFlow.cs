@@ -7,7 +7,9 @@ namespace CafConnect.IdP.Features.AccountCreation;
 public static class AccountCreationStates
 {
     public const string FlowType = "account-creation";
-    /// <summary>The 6-digit code sent to the contact typed in the form.</summary>
+    /// <summary>With a NIR: the person chooses which of the records' contacts (shown masked) receives the code.</summary>
+    public const string ChooseContact = "choose-contact";
+    /// <summary>The 6-digit code sent to the records' contact chosen (with a NIR) or to the contact typed (without).</summary>
     public const string Verify = "verify";
     /// <summary>Without a NIR: « RÉCAPITULATIF DE MA CRÉATION DE COMPTE » with the provisional identifier.</summary>
     public const string Summary = "summary";
@@ -17,6 +19,7 @@ public static class AccountCreationStates
     public const string StartPath = "/creer-mon-compte";
     public const string WithNirPath = "/creer-mon-compte/avec-nir";
     public const string WithoutNirPath = "/creer-mon-compte/sans-nir";
+    public const string ChooseContactPath = "/creer-mon-compte/reception-du-code";
     public const string VerifyPath = "/creer-mon-compte/verification";
     public const string SummaryPath = "/creer-mon-compte/recapitulatif";
     public const string InvitationPath = "/creer-mon-compte/rejoindre-dossier";
@@ -26,6 +29,7 @@ public static class AccountCreationStates
 
     public static string PathOf(string state) => state switch
     {
+        ChooseContact => ChooseContactPath,
         Verify => VerifyPath,
         Summary => SummaryPath,
         Invitation => InvitationPath,
@@ -54,7 +58,10 @@ public sealed class AccountCreationContext
 
     public ContactChannel Channel { get; set; }
 
-    /// <summary>Normalised contact (e-mail in lower case, mobile in E.164) the code goes to.</summary>
+    /// <summary>
+    /// Normalised contact (e-mail in lower case, mobile in E.164) the code goes to: with a NIR, set by the server from the
+    /// records when the person chooses a channel (empty until then); without a NIR, the contact typed.
+    /// </summary>
     public string Contact { get; set; } = string.Empty;
 
     public DeclaredCivilStatus? Declared { get; set; }
@@ -85,8 +92,8 @@ public sealed class DeclaredCivilStatus
     public string PostalCode { get; set; } = string.Empty;
 }
 
-/// <summary>What the form « avec mon numéro de Sécurité sociale » asks, as typed.</summary>
-public sealed record WithNirRequest(string? Nir, string? BirthName, string? GivenNames, string? BirthDate, string? Contact);
+/// <summary>What the form « avec mon numéro de Sécurité sociale » asks, as typed: no contact (the records' are offered after the match).</summary>
+public sealed record WithNirRequest(string? Nir, string? BirthName, string? GivenNames, string? BirthDate);
 
 /// <summary>What the form « sans numéro de Sécurité sociale » asks, as typed.</summary>
 public sealed record WithoutNirRequest(

@@ -38,9 +38,11 @@ public sealed record InvitationOffer(Guid Id, string FileNumber, string HolderNa
 
 /// <summary>
 /// « Créer Mon Compte » (seeds 001, 003, 004). With a NIR, the civil status typed must match a person of the agency's
-/// records who has no account yet; every refusal before that match is one identical answer, whatever the NIR. Without a
-/// NIR, a provisional identifier is generated. Either way the contact typed is proven with a 6-digit code before
-/// anything is created or activated, then the first-login steps (terms, password) run and end signed in.
+/// records who has no account yet; every refusal before that match is one identical answer, whatever the NIR; then the
+/// person chooses one of the contacts the records hold (shown masked) or, when they hold none, an activation code goes
+/// by letter. Without a NIR, a provisional identifier is generated and the contact typed is the one proven. Either way
+/// a 6-digit code proves the contact before anything is created or activated, then the first-login steps (terms,
+/// password) run and end signed in.
 /// </summary>
 public sealed partial class AccountCreationJourney(
     FlowStore flows, PersonDirectory persons, CafConnectDbContext db, VerificationCodeStep codeStep, INotificationOutbox outbox,
@@ -63,6 +65,10 @@ public sealed partial class AccountCreationJourney(
     public const string Parent2GivenNamesField = "Parent2GivenNames";
     public const string PostalCodeField = "PostalCode";
     public const string ContactField = "Contact";
+    /// <summary>With a NIR: which of the records' contacts receives the code (« sms » or « mail », never a contact).</summary>
+    public const string ChoiceField = "Choice";
+    public const string SmsChoice = "sms";
+    public const string EmailChoice = "mail";
     public const string CodeField = "Code";
     public const string FormField = StepResult.FormField;
 
@@ -75,9 +81,10 @@ public sealed partial class AccountCreationJourney(
         "votre nom de naissance, vos prénoms et votre date de naissance tels qu'ils figurent sur votre carte Vitale. " +
         "Si ces informations sont exactes, ou si vous n'avez pas de numéro de Sécurité sociale, créez votre compte sans numéro de Sécurité sociale : un identifiant provisoire vous sera attribué.";
 
-    public const string ContactNotOnRecordMessage =
-        "Ces coordonnées ne correspondent pas à celles connues de votre Caf. Saisissez l'adresse mail ou le numéro de téléphone portable " +
-        "que vous avez communiqué à votre Caf, ou contactez votre Caf pour les mettre à jour.";
+    public const string ChoiceRequiredMessage = "Choisissez comment recevoir votre code de vérification.";
+
+    /// <summary>The value of a radio button for a contact offered on « Recevoir mon code de vérification ».</summary>
+    public static string ChoiceOf(ContactChannel channel) => channel == ContactChannel.Sms ? SmsChoice : EmailChoice;
 
     // ---------------------------------------------------------------- with a NIR
 
@@ -109,10 +116,6 @@ public sealed partial class AccountCreationJourney(
         else if (!CivilStatusMatching.IsOldEnough(birthDate, today))
         {
             errors[BirthDateField] = CivilStatusInput.UnderAgeMessage;
-        }
-        if (!CivilStatusInput.TryContact(request.Contact, out var channel, out var contact, out var contactError))
-        {
-            errors[ContactField] = contactError;
         }
         if (errors.Count > 0)
         {
@@ -150,26 +153,89 @@ public sealed partial class AccountCreationJourney(
             await unitOfWork.CommitAsync(cancellationToken);
             return (StepResult.Go(ExistingAccountUrl(returnUrl)), false);
         }
-        // Who may receive the code is ContactProof's rule (docs/decisions.md #16): a contact the agency's records hold;
-        // a contact typed here never proves an identity — knowing a NIR, names and a birth date is not enough.
-        switch (ContactProof.ActivationRouteFor(person, channel, contact))
+        // Who may receive the code is ContactProof's rule (docs/decisions.md #16): a contact the agency's records hold,
+        // chosen on the next page among those shown masked; nothing typed is ever compared with them (adversarial review
+        // of 4 December 2026: « Ces coordonnées ne correspondent pas… » confirmed the records' contacts one guess at a time).
+        if (ContactProof.ActivationContacts(person).Count == 0)
         {
-            case ActivationRoute.TypedContactNotOnRecord:
-                audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_on_record", person.Id, clientId, $"path=with_nir channel={channel}"));
-                await unitOfWork.CommitAsync(cancellationToken);
-                return (StepResult.Stay(ContactField, ContactNotOnRecordMessage), false);
-            case ActivationRoute.ActivationLetter:
-                return (await SendActivationLetterAsync(person, returnUrl, clientId, cancellationToken), false);
+            return (await SendActivationLetterAsync(person, returnUrl, clientId, cancellationToken), false);
         }
-        if (await contactProof.RefuseIfNotPersonalAsync(person, channel, contact, cancellationToken) is { } notPersonal)
-        {
-            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_personal", person.Id, clientId, $"path=with_nir channel={channel}"));
-            await unitOfWork.CommitAsync(cancellationToken);
-            return (StepResult.Stay(ContactField, notPersonal), false);
-        }
+        var context = new AccountCreationContext { Path = CreationPath.WithNir, PersonId = person.Id };
+        var flow = await flows.CreateAsync(AccountCreationStates.FlowType, AccountCreationStates.ChooseContact, person.Id, clientId, returnUrl,
+            FlowLifetime, binding.GetOrCreate(http), context, cancellationToken);
+        await flows.SaveAsync(flow, cancellationToken);
+        return (StepResult.Go(UrlOf(flow)), false);
+    }
 
-        var context = new AccountCreationContext { Path = CreationPath.WithNir, PersonId = person.Id, Channel = channel, Contact = contact };
-        return (await StartVerificationAsync(http, context, returnUrl, clientId, cancellationToken), false);
+    /// <summary>The records' contacts the person may choose from (re-read at each request: the records are the truth).</summary>
+    public async Task<IReadOnlyList<OwnContact>> OfferedContactsAsync(AccountCreationStep step, CancellationToken cancellationToken) =>
+        step.Context.PersonId is { } id && await persons.FindByIdAsync(id, cancellationToken) is { } person
+            ? ContactProof.ActivationContacts(person)
+            : [];
+
+    /// <summary>
+    /// « Recevoir mon code de vérification » with a NIR: the choice names a channel (« sms » / « mail »), the contact is
+    /// the records' one of that channel, looked up here — a contact posted from the browser is never read.
+    /// </summary>
+    public async Task<StepResult> ChooseContactAsync(AccountCreationStep step, string? choice, CancellationToken cancellationToken)
+    {
+        var person = step.Context.PersonId is { } id ? await persons.FindByIdAsync(id, cancellationToken) : null;
+        if (step.Context.Path != CreationPath.WithNir || person is null || person.IsClosed)
+        {
+            return StepResult.Go(AccountCreationStates.StartPath);
+        }
+        if (HoldsAnAccount(person))
+        {
+            // Activated meanwhile (another tab, another browser): no second activation.
+            return await RefuseSecondActivationAsync(step, person.Id, cancellationToken);
+        }
+        if (ContactProof.ActivationContacts(person).Count == 0)
+        {
+            // The records changed since the page was shown: nothing left to choose, the letter is the way.
+            step.Flow.CompletedAt = clock.GetUtcNow();
+            await flows.SaveAsync(step.Flow, cancellationToken);
+            return await SendActivationLetterAsync(person, step.Flow.ReturnUrl, step.Flow.ClientId, cancellationToken);
+        }
+        ContactChannel? channel = choice switch
+        {
+            SmsChoice => ContactChannel.Sms,
+            EmailChoice => ContactChannel.Email,
+            _ => null,
+        };
+        if ((channel is { } asked ? ContactProof.ActivationContact(person, asked) : null) is not { } chosen)
+        {
+            return StepResult.Stay(ChoiceField, ChoiceRequiredMessage);
+        }
+        if (await contactProof.RefuseIfNotPersonalAsync(person, chosen.Channel, chosen.Value, cancellationToken) is { } notPersonal)
+        {
+            audit.Append(new AuditEntry(AuditEventTypes.AccountCreationRefused, "contact_not_personal", person.Id, step.Flow.ClientId, $"path=with_nir channel={chosen.Channel}"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return StepResult.Stay(ChoiceField, notPersonal);
+        }
+        // The contact a code of this flow already went to (« Recevoir le code autrement », then the same one): that code
+        // stands, no new message (« Demander l'envoi d'un nouveau code » is on the code page).
+        var alreadySent = step.Context.Channel == chosen.Channel && step.Context.Contact == chosen.Value;
+        step.Context.Channel = chosen.Channel;
+        step.Context.Contact = chosen.Value;
+        if (!alreadySent && await SendCodeAsync(step, cancellationToken) is { } refused)
+        {
+            return StepResult.Stay(ChoiceField, refused);
+        }
+        step.Flow.State = AccountCreationStates.Verify;
+        FlowStore.WriteContext(step.Flow, step.Context);
+        await flows.SaveAsync(step.Flow, cancellationToken);
+        return StepResult.Go(UrlOf(step.Flow));
+    }
+
+    /// <summary>« Recevoir le code autrement » (with a NIR): back to the choice of the records' contacts.</summary>
+    public async Task<StepResult> BackToChoiceAsync(AccountCreationStep step, CancellationToken cancellationToken)
+    {
+        if (step.Context.Path == CreationPath.WithNir)
+        {
+            step.Flow.State = AccountCreationStates.ChooseContact;
+            await flows.SaveAsync(step.Flow, cancellationToken);
+        }
+        return StepResult.Go(UrlOf(step.Flow));
     }
 
     /// <summary>

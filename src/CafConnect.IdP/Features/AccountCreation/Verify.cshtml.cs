@@ -16,11 +16,18 @@ public sealed class VerifyPage(AccountCreationJourney journey) : AccountCreation
 
     public bool BySms => Step.Context.Channel == ContactChannel.Sms;
 
-    public string ContactDisplay => CivilStatusInput.Display(Step.Context.Channel, Step.Context.Contact);
+    /// <summary>With a NIR the contact is the records' one, shown masked (whoever typed the civil status may not own it).</summary>
+    public bool WithNir => Step.Context.Path == CreationPath.WithNir;
+
+    public string ContactDisplay => WithNir
+        ? MaskedContact.Of(Step.Context.Channel, Step.Context.Contact)
+        : CivilStatusInput.Display(Step.Context.Channel, Step.Context.Contact);
 
     public string Validity => Journey.CodeValidity(Step.Context.Channel);
 
     public Task<IActionResult> OnPostAsync() => RunAsync(step => Journey.VerifyCodeAsync(HttpContext, step, Code, HttpContext.RequestAborted));
+
+    public Task<IActionResult> OnPostChangeContactAsync() => RunAsync(step => Journey.BackToChoiceAsync(step, HttpContext.RequestAborted));
 
     public Task<IActionResult> OnPostResendAsync() => RunAsync(step => Journey.ResendCodeAsync(step, HttpContext.RequestAborted));
 }

@@ -38,9 +38,7 @@ public sealed class ContactPage(FirstLoginJourney journey) : FirstLoginPage(jour
         if (Step.Context.MustProveRecordsContact && !Step.Context.RecordsContactProven)
         {
             var own = ContactProof.OwnContacts(Step.Person);
-            RecordsContactsToProve = [.. own.Select(c => c.Channel == ContactChannel.Sms
-                ? "par SMS au " + RecipientMask.Mask(NotificationChannel.Sms, FrenchMobile.Display(c.Value))
-                : "par mail à " + RecipientMask.Mask(NotificationChannel.Email, c.Value))];
+            RecordsContactsToProve = [.. own.Select(MaskedContact.Way)];
             Channel = Step.Context.Channel ?? own.FirstOrDefault()?.Channel;
             return Page();
         }

@@ -24,7 +24,7 @@ public sealed class VerifyPage(FirstLoginJourney journey) : FirstLoginPage(journ
         {
             var display = BySms ? FrenchMobile.Display(Step.Context.Contact ?? string.Empty) : Step.Context.Contact ?? string.Empty;
             return Step.Context.MustProveRecordsContact && !Step.Context.RecordsContactProven
-                ? CafConnect.Infrastructure.Notifications.RecipientMask.Mask(BySms ? CafConnect.Infrastructure.Notifications.NotificationChannel.Sms : CafConnect.Infrastructure.Notifications.NotificationChannel.Email, display)
+                ? MaskedContact.Of(BySms ? ContactChannel.Sms : ContactChannel.Email, Step.Context.Contact ?? string.Empty)
                 : display;
         }
     }

@@ -124,8 +124,10 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
 
         var hugo = new AccountCreationDriver(host);
         await hugo.StartAtRelyingPartyAsync();
-        var verify = FirstLoginDriver.Next(await hugo.SubmitWithNirAsync(AccountCreationDriver.Lea(
-            nir: hugoNir, birthName: "Dubois", givenNames: "hugo", birthDate: "20/05/2005", contact: "hugo.dubois@example.fr")));
+        var choice = FirstLoginDriver.Next(await hugo.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: hugoNir, birthName: "Dubois", givenNames: "hugo", birthDate: "20/05/2005")));
+        var (_, choiceHtml) = await hugo.Pages.GetAsync(choice);
+        Assert.That(WebUtility.HtmlDecode(choiceHtml), Does.Contain("Recevoir le code par mail à h***@example.fr").And.Not.Contain("hugo.dubois@"), "the records' e-mail, masked");
+        var verify = await hugo.ChooseAsync(choice, "mail");
         Assert.That(verify.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
         Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == hugoId)), Is.Zero, "nothing is joined before the code");
         var join = FirstLoginDriver.Next(await hugo.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await hugo.CodeSentToAsync("hugo.dubois@example.fr") }));

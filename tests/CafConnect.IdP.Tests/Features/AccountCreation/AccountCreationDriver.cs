@@ -21,13 +21,13 @@ public sealed class AccountCreationDriver(JourneyHost host)
     /// <summary>The return URL of the login page a relying party's authorization request leads to.</summary>
     public string? ReturnUrl { get; private set; }
 
-    public static Dictionary<string, string> Lea(string contact = "06 15 00 00 07", string birthName = "Dubois", string givenNames = "léa", string birthDate = "12/03/2009", string nir = LeaNir) => new()
+    /// <summary>Léa's NIR and civil status as the form « avec mon numéro de Sécurité sociale » asks them (no contact: the records' are offered).</summary>
+    public static Dictionary<string, string> Lea(string birthName = "Dubois", string givenNames = "léa", string birthDate = "12/03/2009", string nir = LeaNir) => new()
     {
         ["Nir"] = nir,
         ["BirthName"] = birthName,
         ["GivenNames"] = givenNames,
         ["BirthDate"] = birthDate,
-        ["Contact"] = contact,
     };
 
     /// <summary>Daniel MORVAN of seed 003, born in Oran (Algeria).</summary>
@@ -60,6 +60,28 @@ public sealed class AccountCreationDriver(JourneyHost host)
     public Uri FormPage(string path) => new(ReturnUrl is null ? path : $"{path}?returnUrl={Uri.EscapeDataString(ReturnUrl)}", UriKind.Relative);
 
     public Task<HttpResponseMessage> SubmitWithNirAsync(Dictionary<string, string> fields) => Pages.PostAsync(FormPage("/creer-mon-compte/avec-nir"), fields);
+
+    /// <summary>
+    /// With a NIR, after a full match: « Recevoir mon code de vérification » lists the records' contacts, masked; the
+    /// person picks one (« sms » or « mail ») and lands on the code page.
+    /// </summary>
+    public async Task<Uri> ChooseAsync(Uri choice, string value = "sms")
+    {
+        Assert.That(choice.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/reception-du-code"), "with a NIR the records' contacts are offered");
+        var (_, html) = await Pages.GetAsync(choice);
+        Assert.That(html, Does.Contain($"name=\"Choice\" value=\"{value}\""), $"« {value} » is offered");
+        var chosen = await Pages.PostAsync(choice, new Dictionary<string, string> { ["Choice"] = value });
+        Assert.That(chosen.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(chosen));
+        return FirstLoginDriver.Next(chosen);
+    }
+
+    /// <summary>The whole form with a NIR, then the choice: the code page.</summary>
+    public async Task<Uri> SubmitWithNirAndChooseAsync(Dictionary<string, string> fields, string value = "sms")
+    {
+        var response = await SubmitWithNirAsync(fields);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(response));
+        return await ChooseAsync(FirstLoginDriver.Next(response), value);
+    }
 
     public Task<HttpResponseMessage> SubmitWithoutNirAsync(Dictionary<string, string> fields) => Pages.PostAsync(FormPage("/creer-mon-compte/sans-nir"), fields);
 

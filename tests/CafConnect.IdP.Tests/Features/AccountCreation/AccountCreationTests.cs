@@ -28,10 +28,15 @@ public sealed class AccountCreationTests(StoreKind kind)
         var lea = new AccountCreationDriver(host);
         await lea.StartAtRelyingPartyAsync();
 
-        var verify = FirstLoginDriver.Next(await lea.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        var choice = FirstLoginDriver.Next(await lea.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        var (_, choiceHtml) = await lea.Pages.GetAsync(choice);
+        Assert.That(WebUtility.HtmlDecode(choiceHtml), Does.Contain("Recevoir le code par SMS au 06******07").And.Not.Contain("06 15 00 00 07"),
+            "the records' mobile is offered, masked as at the first login");
+        Assert.That(host.Sms.Received, Is.Empty, "nothing is sent before the person chooses");
+        var verify = await lea.ChooseAsync(choice, "sms");
         Assert.That(verify.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
         var (_, verifyHtml) = await lea.Pages.GetAsync(verify);
-        Assert.That(WebUtility.HtmlDecode(verifyHtml), Does.Contain("06 15 00 00 07"));
+        Assert.That(WebUtility.HtmlDecode(verifyHtml), Does.Contain("06******07").And.Not.Contain("06 15 00 00 07"));
         var person = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == DemoData.LeaDubois.Nir));
         Assert.That(person.PasswordHash, Is.Null, "nothing is activated before the code");
 
@@ -154,11 +159,11 @@ public sealed class AccountCreationTests(StoreKind kind)
         var jeanne = new AccountCreationDriver(host);
         await jeanne.StartAtRelyingPartyAsync();
 
-        var partial = await jeanne.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: "285037511204850", birthName: "Dupont", givenNames: "Jeanne", birthDate: "15/03/1985", contact: "06 15 00 00 01"));
+        var partial = await jeanne.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: "285037511204850", birthName: "Dupont", givenNames: "Jeanne", birthDate: "15/03/1985"));
         Assert.That(partial.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "a wrong birth date says nothing about the account");
         Assert.That(await OidcDriver.ErrorsOf(partial), Does.Contain("Nous n'avons pas pu vérifier votre identité"));
 
-        var full = await jeanne.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: "285037511204850", birthName: "DUPONT", givenNames: "jeanne", birthDate: "14/03/1985", contact: "06 15 00 00 01"));
+        var full = await jeanne.SubmitWithNirAsync(AccountCreationDriver.Lea(nir: "285037511204850", birthName: "DUPONT", givenNames: "jeanne", birthDate: "14/03/1985"));
         var existing = FirstLoginDriver.Next(full);
         Assert.That(existing.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/compte-existant"));
         var (_, html) = await jeanne.Pages.GetAsync(existing);
@@ -173,12 +178,12 @@ public sealed class AccountCreationTests(StoreKind kind)
         await using var host = HostStore.Start(kind);
         var first = new AccountCreationDriver(host);
         await first.StartAtRelyingPartyAsync();
-        var firstVerify = FirstLoginDriver.Next(await first.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        var firstVerify = await first.SubmitWithNirAndChooseAsync(AccountCreationDriver.Lea());
         var firstCode = await first.CodeSentToAsync(AccountCreationDriver.LeaMobile);
         // Another browser starts its own flow before any activation: both reach the code step.
         var second = new AccountCreationDriver(host);
         await second.StartAtRelyingPartyAsync();
-        var secondVerify = FirstLoginDriver.Next(await second.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        var secondVerify = await second.SubmitWithNirAndChooseAsync(AccountCreationDriver.Lea());
         Assert.That((firstVerify.AbsolutePathOrOriginal(), secondVerify.AbsolutePathOrOriginal()), Is.EqualTo(("/creer-mon-compte/verification", "/creer-mon-compte/verification")));
         var secondCode = await second.CodeSentToAsync(AccountCreationDriver.LeaMobile, alreadySeen: 1);
 
@@ -240,18 +245,83 @@ public sealed class AccountCreationTests(StoreKind kind)
         Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.AccountCreationRefused && e.Outcome == "same_civil_status")), Is.EqualTo(1));
     }
 
+    /// <summary>
+    /// Adversarial review of 4 December 2026: after a full civil-status match, typing contacts one by one told which was
+    /// the records' (« Ces coordonnées ne correspondent pas… » against the code page). No contact is typed any more: a
+    /// contact posted with the form is ignored, every contact gets the same answer, and the choice that follows names a
+    /// channel of the records — a contact, an unknown value or a channel the records do not hold is refused.
+    /// </summary>
     [Test]
-    public async Task With_a_NIR_the_code_goes_only_to_a_contact_the_records_hold()
+    public async Task With_a_NIR_no_contact_is_typed_and_trying_contacts_one_by_one_tells_nothing()
     {
         await using var host = HostStore.Start(kind);
         var someone = new AccountCreationDriver(host);
+        var (_, form) = await someone.Pages.GetAsync(new Uri("/creer-mon-compte/avec-nir", UriKind.Relative));
+        Assert.That(form, Does.Not.Contain("name=\"Contact\""), "the form has no contact field");
 
-        var response = await someone.SubmitWithNirAsync(AccountCreationDriver.Lea(contact: "06 99 99 99 99"));
+        // A contact posted anyway — a stranger's, then the records' own — is not read: the same answer, nothing sent.
+        var answers = new List<(string Location, HttpStatusCode Status)>();
+        foreach (var typed in new[] { "06 99 99 99 99", "06 15 00 00 07", "lea@example.fr" })
+        {
+            var fields = AccountCreationDriver.Lea();
+            fields["Contact"] = typed;
+            var response = await new AccountCreationDriver(host).SubmitWithNirAsync(fields);
+            answers.Add((System.Text.RegularExpressions.Regex.Replace(response.Headers.Location?.OriginalString ?? "", "flow=[^&]+", "flow=FLOW"), response.StatusCode));
+        }
+        Assert.That(answers.Distinct().Single(), Is.EqualTo(("/creer-mon-compte/reception-du-code?flow=FLOW", HttpStatusCode.Redirect)));
+        Assert.That(host.Sms.Received, Is.Empty, "a form posts no contact and sends nothing");
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync()), Is.Zero);
 
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(await OidcDriver.ErrorsOf(response), Does.Contain("ne correspondent pas à celles connues de votre Caf"));
+        var choice = FirstLoginDriver.Next(await someone.SubmitWithNirAsync(AccountCreationDriver.Lea()));
+        var (_, html) = await someone.Pages.GetAsync(choice);
+        Assert.That(html, Does.Not.Contain("type=\"text\"").And.Not.Contain("type=\"email\"").And.Not.Contain("type=\"tel\""), "nothing to type on the choice page");
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(html, "name=\"Choice\" value=\"([^\"]*)\"").Select(m => m.Groups[1].Value), Is.EqualTo(new[] { "sms" }),
+            "Léa's records hold a mobile only");
+
+        // Posted values that are not a channel the records hold: refused alike, nothing sent.
+        foreach (var posted in new[] { "mail", "06 99 99 99 99", "+33699999999", "1", "Sms", "" })
+        {
+            var refused = await someone.Pages.PostAsync(choice, new Dictionary<string, string> { ["Choice"] = posted });
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), posted);
+            Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain("Choisissez comment recevoir votre code de vérification."), posted);
+        }
         Assert.That(host.Sms.Received, Is.Empty);
-        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Outcome == "contact_not_on_record")), Is.EqualTo(1));
+
+        // The records' channel, with a contact posted beside it: the code goes to the records' mobile, not the typed one.
+        var verify = await someone.Pages.PostAsync(choice, new Dictionary<string, string>
+        {
+            ["Choice"] = "sms", ["Contact"] = "06 99 99 99 99", ["Mobile"] = "06 99 99 99 99", ["Channel"] = "Sms",
+        });
+        Assert.That(FirstLoginDriver.Next(verify).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"), await OidcDriver.ErrorsOf(verify));
+        await host.Sms.WaitForAsync(AccountCreationDriver.LeaMobile);
+        Assert.That(host.Sms.CountTo("+33699999999"), Is.Zero, "a posted contact never receives a code");
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Outcome == "contact_not_on_record")), Is.Zero);
+
+        // The flow, with its choice, opens only in the browser that started it.
+        var other = new FirstLoginDriver(host.Host.CreateBrowser());
+        Assert.That((await other.GetAsync(choice)).Response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+    }
+
+    /// <summary>
+    /// Adversarial review of 5 December 2026: « Recevoir le code autrement », then the same contact again, answered 400
+    /// « Patientez 28 secondes » and left the person on the choice page; the code already sent stands instead.
+    /// </summary>
+    [Test]
+    public async Task Choosing_the_same_records_contact_again_keeps_the_code_already_sent_and_sends_no_new_message()
+    {
+        await using var host = HostStore.Start(kind);
+        var lea = new AccountCreationDriver(host);
+        var verify = await lea.SubmitWithNirAndChooseAsync(AccountCreationDriver.Lea());
+        var code = await lea.CodeSentToAsync(AccountCreationDriver.LeaMobile);
+
+        var back = FirstLoginDriver.Next(await lea.Pages.PostAsync(verify, new Dictionary<string, string>(), handler: "ChangeContact"));
+        Assert.That(back.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/reception-du-code"));
+        var again = await lea.ChooseAsync(back, "sms");
+
+        Assert.That(again.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/verification"));
+        Assert.That(host.Sms.CountTo(AccountCreationDriver.LeaMobile), Is.EqualTo(1), "no second message");
+        var terms = FirstLoginDriver.Next(await lea.Pages.PostAsync(again, new Dictionary<string, string> { ["Code"] = code }));
+        Assert.That(terms.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/conditions"), "the code already sent still activates");
     }
 
     [Test]
@@ -276,7 +346,6 @@ public sealed class AccountCreationTests(StoreKind kind)
 
     [TestCase("Nir", "209036938302598", "la clé ne correspond pas", TestName = "A NIR with a wrong key gets the NIR rule's message")]
     [TestCase("BirthDate", "31/02/2000", "JJ/MM/AAAA", TestName = "An impossible birth date gets a specific message")]
-    [TestCase("Contact", "01 23 45 67 89", "06 ou 07", TestName = "A landline gets a specific message")]
     [TestCase("BirthName", "D4ubois", "que des lettres", TestName = "Digits in a name get a specific message")]
     public async Task Invalid_fields_with_a_NIR_get_specific_messages(string field, string value, string expected)
     {
@@ -296,12 +365,13 @@ public sealed class AccountCreationTests(StoreKind kind)
         fields.Remove("Civility");
         fields["Parent2GivenNames"] = "";
         fields["PostalCode"] = "6000";
+        fields["Contact"] = "01 23 45 67 89";
 
         var response = await new AccountCreationDriver(host).SubmitWithoutNirAsync(fields);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         var html = WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
-        Assert.That(html, Does.Contain("Choisissez votre civilité").And.Contain("Saisissez le ou les prénoms du parent 2.").And.Contain("Le code postal comporte 5 chiffres"));
+        Assert.That(html, Does.Contain("Choisissez votre civilité").And.Contain("Saisissez le ou les prénoms du parent 2.").And.Contain("Le code postal comporte 5 chiffres").And.Contain("06 ou 07"));
         Assert.That(html, Does.Contain("value=\"Morvan\""), "what was typed is kept");
 
         // Born in France: the parents are not asked.

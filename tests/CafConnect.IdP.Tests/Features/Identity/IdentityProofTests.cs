@@ -42,7 +42,10 @@ public sealed partial class IdentityProofTests(StoreKind kind)
         var attacker = new AccountCreationDriver(host);
 
         // The attacker knows Léa's NIR, names and birth date (none of them secret) and types a mobile of their own.
-        var response = await attacker.SubmitWithNirAsync(AccountCreationDriver.Lea(contact: "06 99 99 99 99"));
+        // The form has no contact field any more; one posted anyway is not read.
+        var typed = AccountCreationDriver.Lea();
+        typed["Contact"] = "06 99 99 99 99";
+        var response = await attacker.SubmitWithNirAsync(typed);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(response));
         Assert.That(FirstLoginDriver.Next(response).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/courrier"));
@@ -59,7 +62,7 @@ public sealed partial class IdentityProofTests(StoreKind kind)
         Assert.That(text, Does.Contain("Votre code d'activation").And.Contain("valable jusqu'au"));
 
         // A second request the same day sends no second letter and answers the same.
-        var again = await new AccountCreationDriver(host).SubmitWithNirAsync(AccountCreationDriver.Lea(contact: "06 99 99 99 99"));
+        var again = await new AccountCreationDriver(host).SubmitWithNirAsync(typed);
         Assert.That(FirstLoginDriver.Next(again).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/courrier"));
         Assert.That((await host.OutboxOfAsync(lea.Id)).Count, Is.EqualTo(1));
 
