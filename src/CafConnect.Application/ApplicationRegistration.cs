@@ -27,7 +27,13 @@ public static class ApplicationRegistration
         services.AddScoped<Credentials.PasswordSettingPolicy>();
         services.AddScoped<Credentials.VerifyStoredSecret>();
         services.AddScoped<Credentials.SetPersonalPassword>();
+        services.AddScoped<Credentials.ConfirmCurrentPassword>();
         services.AddScoped<Credentials.ChangePassword>();
+        services.AddScoped<Credentials.SetPhoneCode>();
+        // The phone channel (voice server): its budget, the shared code's retirement, the one rule issuing a file code.
+        services.AddSingleton(PhoneChannel.PhoneChannelOptions.FromConfiguration(configuration));
+        services.AddScoped<PhoneChannel.FileCodeIssuer>();
+        services.AddScoped<PhoneChannel.ForgottenFileCode>();
         services.AddScoped<Credentials.CredentialReset>();
         // The admin API's and the CLI's use cases (decision 22: they left Infrastructure for this layer).
         services.AddScoped<Admin.IdempotentAdminRequests>();

@@ -71,6 +71,23 @@ public abstract class FileCommandsTests
         Cli.WithServicesAsync(services => query(services.GetRequiredService<CafConnectDbContext>()));
 
     [Test]
+    public async Task A_separation_from_the_cli_must_name_each_child_and_moves_them_where_it_says()
+    {
+        const string child = """{"event_id":"CLI-ADD-CHILD","type":"person_added","file_number":"0260311","role":"enfant","person":{"nir":"1150575112077","civility":"M","birth_name":"DUPONT","given_names":"Hugo","birth_date":"2015-05-02"}}""";
+        Assert.That((await EventAsync(child)).ExitCode, Is.EqualTo(0));
+
+        var unnamed = await EventAsync("""{"event_id":"CLI-SEP-C1","type":"separation","file_number":"0260311","new_file_number":"0260399","person":{"nir":"1831175115230"}}""");
+        Assert.That(unnamed.ExitCode, Is.Not.EqualTo(0), unnamed.ToString());
+        Assert.That(unnamed.ToString(), Does.Contain("not named: Hugo, born 2015-05-02"));
+
+        var named = await EventAsync("""{"event_id":"CLI-SEP-C2","type":"separation","file_number":"0260311","new_file_number":"0260399","person":{"nir":"1831175115230"},"children":[{"person":{"nir":"1150575112077"},"file_number":"0260399"}]}""");
+        Assert.That(named.ExitCode, Is.EqualTo(0), named.ToString());
+        Assert.That(named.Out, Does.Contain("\"children_moved\":1"));
+        var hugo = await QueryAsync(db => db.Memberships.AsNoTracking().Where(m => m.Person!.Nir == "1150575112077").Select(m => m.Household!.FileNumber).ToListAsync());
+        Assert.That(hugo, Is.EqualTo(new[] { "0260399" }));
+    }
+
+    [Test]
     public async Task A_separation_from_the_cli_splits_the_file_ends_the_delegation_and_is_applied_once()
     {
         const string separation = """{"event_id":"CLI-SEP-1","type":"separation","file_number":"0260311","new_file_number":"0260399","person":{"nir":"1831175115230"}}""";

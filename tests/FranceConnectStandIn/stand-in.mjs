@@ -25,6 +25,11 @@ export const identities = [
   { sub: 'c7d2e1f3b0a44d8f9a2b3c4d5e6f7a81', label: 'Louise Élise Dubois, née le 21/07/1992 à Lyon 3e', given_name: 'Louise Élise', family_name: 'Dubois', preferred_username: '', birthdate: '1992-07-21', gender: 'female', birthplace: '69383', birthcountry: '99100' },
   { sub: 'd8e3f2a4c1b55e9a0b3c4d5e6f7a8b92', label: 'Paul MARTIN, né le 02/04/1978 à Marseille (première connexion)', given_name: 'Paul', family_name: 'MARTIN', preferred_username: '', birthdate: '1978-04-02', gender: 'male', birthplace: '13055', birthcountry: '99100' },
   { sub: 'e9f4a3b5d2c66f0b1c4d5e6f7a8b9ca3', label: 'Lucie BERNARD, née le 01/02/1995 à Nantes (aucun compte Caf)', given_name: 'Lucie', family_name: 'BERNARD', preferred_username: '', birthdate: '1995-02-01', gender: 'female', birthplace: '44109', birthcountry: '99100' },
+  // Born in communes whose names the Caf holds (no NIR): read in INSEE's code of the day of birth (docs/decisions.md #27).
+  { sub: 'f0a5b4c6e3d77a1c2d5e6f7a8b9cadb4', label: 'Octave LEROY, né le 01/06/1990 à Octeville (fusionnée dans Cherbourg en 2000)', given_name: 'Octave', family_name: 'LEROY', preferred_username: '', birthdate: '1990-06-01', gender: 'male', birthplace: '50383', birthcountry: '99100' },
+  { sub: 'a1b6c5d7f4e88b2d3e6f7a8b9cadbec5', label: 'Denise MOREAU, née le 01/06/1990 à Saint-Denis (93)', given_name: 'Denise', family_name: 'MOREAU', preferred_username: '', birthdate: '1990-06-01', gender: 'female', birthplace: '93066', birthcountry: '99100' },
+  // Another FranceConnect identity (another sub) certifying the same civil status: never a second link to the same person.
+  { sub: 'b2c7d6e8a5f99c3e4f7a8b9cadbecfd6', label: 'Denise MOREAU (autre identité FranceConnect, même état civil)', given_name: 'Denise', family_name: 'MOREAU', preferred_username: '', birthdate: '1990-06-01', gender: 'female', birthplace: '93066', birthcountry: '99100' },
 ];
 
 const pivotClaims = ['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry', 'preferred_username'];

@@ -37,7 +37,20 @@ public sealed record FileEventRequest
     /// <summary>NIR attached: the person's NIR, which becomes their login.</summary>
     public string? Nir { get; init; }
 
+    /// <summary>
+    /// Separation: for each child (<c>enfant</c>) of the file, the file that keeps them — <see cref="FileNumber"/> or
+    /// <see cref="NewFileNumber"/>. Every child must be named (issue 16, item 12): CafConnect does not guess custody.
+    /// </summary>
+    public IReadOnlyList<ChildPlacement>? Children { get; init; }
+
     public static IReadOnlyDictionary<string, HouseholdRole> Roles => HouseholdRoleNames.ByName;
+}
+
+/// <summary>One child of a separation and the file that keeps them.</summary>
+public sealed record ChildPlacement
+{
+    public PersonReference? Person { get; init; }
+    public string? FileNumber { get; init; }
 }
 
 public sealed class FileEventRequestValidator : AbstractValidator<FileEventRequest>
@@ -71,6 +84,19 @@ public sealed class FileEventRequestValidator : AbstractValidator<FileEventReque
             .OverridePropertyName("role").WithMessage("role: allocataire, conjoint, conjoint_allocataire, enfant or autre");
         RuleFor(e => e.Nir).Must(n => Domain.Identity.Nir.TryParse(n, out _, out _)).When(e => e.Type == FileEventTypes.NirAttached)
             .OverridePropertyName("nir").WithMessage("nir: a valid NIR (13 or 15 characters)");
+        RuleFor(e => e.Children).Null().When(e => e.Type != FileEventTypes.Separation)
+            .OverridePropertyName("children").WithMessage("children: only for a separation");
+        RuleForEach(e => e.Children).ChildRules(child =>
+        {
+            child.RuleFor(c => c.Person).NotNull().OverridePropertyName("person").WithMessage("person is required");
+            child.RuleFor(c => c.Person!).SetValidator(new PersonReferenceValidator()).When(c => c.Person is not null).OverridePropertyName("person");
+        }).When(e => e.Type == FileEventTypes.Separation).OverridePropertyName("children");
+        RuleForEach(e => e.Children).Must((e, c) => c.FileNumber is not null && (c.FileNumber == e.FileNumber || c.FileNumber == e.NewFileNumber))
+            .When(e => e.Type == FileEventTypes.Separation).OverridePropertyName("children")
+            .WithMessage("children: each child's file_number must be the separation's file_number or new_file_number");
+        RuleFor(e => e.Children).Must(c => c!.Where(x => x.Person is not null).Select(x => (x.Person!.Nir ?? string.Empty) + "|" + (x.Person!.ProvisionalId ?? string.Empty)).Distinct().Count() == c!.Count(x => x.Person is not null))
+            .When(e => e.Type == FileEventTypes.Separation && e.Children is not null).OverridePropertyName("children")
+            .WithMessage("children: a child is named more than once");
     }
 
     private static bool IsFileNumber(string? value) => value is not null && Domain.Identity.FileNumber.TryParse(value, out var parsed, out _) && parsed.Value == value;

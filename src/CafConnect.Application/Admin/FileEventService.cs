@@ -18,7 +18,7 @@ namespace CafConnect.Application.Admin;
 /// </summary>
 public sealed class FileEventService(
     CafConnectDbContext db, PersonDirectory persons, DelegationService delegations, CredentialReset credentials,
-    INotificationOutbox outbox, AuditTrail audit, IdempotentAdminRequests idempotency, TimeProvider clock)
+    INotificationOutbox outbox, AuditTrail audit, IdempotentAdminRequests idempotency, TimeProvider clock, PhoneChannel.FileCodeIssuer fileCodes)
 {
     private static readonly FileEventRequestValidator Validator = new();
 
@@ -149,6 +149,11 @@ public sealed class FileEventService(
         {
             return AdminResponse.Failure(AdminProblem.Conflict("file_number_taken", "new_file_number is already used by another file."));
         }
+        var (childrenToNewFile, childrenRefusal) = await PlaceChildrenAsync(e, household, caller, ct);
+        if (childrenRefusal is not null)
+        {
+            return childrenRefusal;
+        }
 
         // The delegation ends through the holder's own path, so both are told as for « Mes autorisations ».
         var partnerMembership = couple.Single(m => m.Role != HouseholdRole.Allocataire);
@@ -161,6 +166,7 @@ public sealed class FileEventService(
             await delegations.ChooseAsync(holder, household.FileNumber, grant: false, caller.ClientId, ct);
         }
         // Both partners may still depend on the shared code: reset it while both are on the file.
+        var hadCode = HasCode(household);
         var resetFor = await ResetLegacyCodeAsync(household, e, caller, "separation", ct);
 
         household.Members.Remove(leaving);
@@ -170,17 +176,28 @@ public sealed class FileEventService(
         var now = clock.GetUtcNow();
         var newFile = new Household { FileNumber = e.NewFileNumber!, CreatedAt = now };
         newFile.Members.Add(new HouseholdMembership { PersonId = leavingPerson!.Id, Role = HouseholdRole.Allocataire, JoinedAt = now });
+        // Each child the event sends to the new file moves with the leaving partner; the others stay (issue 16, item 12).
+        foreach (var child in childrenToNewFile)
+        {
+            household.Members.Remove(child);
+            db.Memberships.Remove(child);
+            newFile.Members.Add(new HouseholdMembership { PersonId = child.PersonId, Role = HouseholdRole.Enfant, JoinedAt = now });
+        }
         db.Households.Add(newFile);
 
         await credentials.RevokeGrantsAsync(leavingPerson, ct, "separation");
         await db.SaveChangesAsync(ct);
+        // Each resulting file gets its own new code by letter: the household keeps its phone access (issue 16, item 9).
+        var codesSent = !hadCode ? 0
+            : await NewFileCodeAsync(household, stayingPerson, PhoneChannel.FileCodeReason.Separation, e, caller, ct)
+            + await NewFileCodeAsync(newFile, leavingPerson, PhoneChannel.FileCodeReason.Separation, e, caller, ct);
 
         var key = caller.IdempotencyKey("file-event", e.EventId!);
         outbox.EnqueueToVerifiedContact(leavingPerson, NotificationKind.SeparationRecorded, new Dictionary<string, string> { ["file_number"] = newFile.FileNumber }, key + $":{leavingPerson.Id:N}");
         outbox.EnqueueToVerifiedContact(stayingPerson, NotificationKind.SeparationRecorded, new Dictionary<string, string> { ["file_number"] = household.FileNumber }, key + $":{stayingPerson.Id:N}");
         await AuditAsync(e, caller, leavingPerson.Id,
-            $"household={household.Id}; new_household={newFile.Id}; partner={stayingPerson.Id}; delegation_ended={(delegationEnded ? "yes" : "no")}; provisional_passwords={resetFor}", ct);
-        return Applied(e, new { file_number = household.FileNumber, new_file_number = newFile.FileNumber, delegation_ended = delegationEnded, provisional_passwords_sent = resetFor });
+            $"household={household.Id}; new_household={newFile.Id}; partner={stayingPerson.Id}; delegation_ended={(delegationEnded ? "yes" : "no")}; provisional_passwords={resetFor}; children_moved={childrenToNewFile.Count}; file_codes={codesSent}", ct);
+        return Applied(e, new { file_number = household.FileNumber, new_file_number = newFile.FileNumber, delegation_ended = delegationEnded, provisional_passwords_sent = resetFor, children_moved = childrenToNewFile.Count, file_codes_sent = codesSent });
     }
 
     private async Task<AdminResponse> MutationAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
@@ -194,16 +211,20 @@ public sealed class FileEventService(
             return AdminResponse.Failure(AdminProblem.Conflict("file_number_taken", "new_file_number is already used by another file."));
         }
         household.FileNumber = e.NewFileNumber!;
+        var hadCode = HasCode(household);
         var resetFor = await ResetLegacyCodeAsync(household, e, caller, "mutation", ct);
         await db.SaveChangesAsync(ct);
+        var holderMembership = household.Members.FirstOrDefault(m => m.Role == HouseholdRole.Allocataire);
+        var holderOfFile = holderMembership is null ? null : await persons.FindByIdAsync(holderMembership.PersonId, ct);
+        var codesSent = hadCode ? await NewFileCodeAsync(household, holderOfFile, PhoneChannel.FileCodeReason.Mutation, e, caller, ct) : 0;
         foreach (var member in household.Members.Where(m => LegacyCodeRoles.Contains(m.Role)))
         {
             var person = member.Person ?? await db.Persons.FirstAsync(p => p.Id == member.PersonId, ct);
             outbox.EnqueueToVerifiedContact(person, NotificationKind.FileTransferred, new Dictionary<string, string> { ["file_number"] = household.FileNumber },
                 caller.IdempotencyKey("file-event", e.EventId!) + $":{person.Id:N}");
         }
-        await AuditAsync(e, caller, null, $"household={household.Id}; provisional_passwords={resetFor}", ct);
-        return Applied(e, new { file_number = household.FileNumber, previous_file_number = e.FileNumber, provisional_passwords_sent = resetFor });
+        await AuditAsync(e, caller, null, $"household={household.Id}; provisional_passwords={resetFor}; file_codes={codesSent}", ct);
+        return Applied(e, new { file_number = household.FileNumber, previous_file_number = e.FileNumber, provisional_passwords_sent = resetFor, file_codes_sent = codesSent });
     }
 
     private async Task<AdminResponse> NirAttachedAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
@@ -270,17 +291,65 @@ public sealed class FileEventService(
     }
 
     /// <summary>
+    /// Issue 16, item 12: every child (<c>enfant</c>) of the file is named by the event with the file that keeps them.
+    /// A child not named is <c>400 invalid_request</c> listing them by given names and birth date (the benefits system
+    /// knows them; no identifier is echoed); a named person who is not a child of this file is <c>422 not_a_child</c>;
+    /// a civil status that does not match the account is refused as for the event's person. Returns the memberships
+    /// that move to the new file.
+    /// </summary>
+    private async Task<(List<HouseholdMembership> ToNewFile, AdminResponse? Refusal)> PlaceChildrenAsync(FileEventRequest e, Household household, AdminCaller caller, CancellationToken ct)
+    {
+        var children = household.Members.Where(m => m.Role == HouseholdRole.Enfant).ToList();
+        var placed = new List<(HouseholdMembership Child, bool ToNewFile)>();
+        foreach (var (placement, index) in (e.Children ?? []).Select((c, i) => (c, i)))
+        {
+            var lookup = await persons.FindSamePersonAsync(placement.Person!.Identifier(), placement.Person.CivilStatus(), ct);
+            if (lookup.IsMismatch)
+            {
+                return ([], AdminResponse.Failure(AdminProblem.CivilStatusMismatch($"children[{index}].person")) with
+                {
+                    RefusalAudit = new AuditEntry(AuditEventTypes.IdentityMismatchRefused, e.Type, lookup.Mismatch!.Id, caller.ClientId, $"event={e.EventId}; {caller.AuditDetails}"),
+                });
+            }
+            var child = lookup.Person is null ? null : children.FirstOrDefault(m => m.PersonId == lookup.Person.Id);
+            if (child is null || placed.Any(p => p.Child == child))
+            {
+                return ([], AdminResponse.Failure(AdminProblem.Unprocessable("not_a_child",
+                    $"children[{index}] is not a child (enfant) of this file, or is named twice.")));
+            }
+            placed.Add((child, placement.FileNumber == e.NewFileNumber));
+        }
+        var unnamed = children.Where(c => placed.All(p => p.Child != c)).ToList();
+        if (unnamed.Count > 0)
+        {
+            var list = new List<string>();
+            foreach (var child in unnamed)
+            {
+                var person = await persons.FindByIdAsync(child.PersonId, ct);
+                list.Add($"not named: {person?.GivenNames}, born {person?.BirthDate:yyyy-MM-dd}");
+            }
+            return ([], AdminResponse.Failure(AdminProblem.Invalid(new Dictionary<string, string[]>
+            {
+                ["children"] = ["every child (enfant) of the file must be named with the file that keeps them", .. list],
+            })));
+        }
+        return ([.. placed.Where(p => p.ToNewFile).Select(p => p.Child)], null);
+    }
+
+    /// <summary>
     /// Seed 000: on a separation or a mutation the file's shared 8-digit code is changed. It is erased; whoever on the
     /// file still signed in with it (no password of their own yet) gets a provisional password (SMS to a verified
     /// mobile, else a letter) to be replaced at their first login. Returns how many were sent.
     /// </summary>
     private async Task<int> ResetLegacyCodeAsync(Household household, FileEventRequest e, AdminCaller caller, string reason, CancellationToken ct)
     {
-        if (household.LegacySecretHash is null)
+        if (!HasCode(household))
         {
             return 0;
         }
         household.LegacySecretHash = null;
+        household.PendingLegacySecretHash = null;
+        household.PendingLegacySecretIssuedAt = null;
         audit.Append(new AuditEntry(AuditEventTypes.LegacyCodeReset, reason, null, null, $"household={household.Id}; event={e.EventId}"));
         var sent = 0;
         foreach (var member in household.Members.Where(m => LegacyCodeRoles.Contains(m.Role)).ToList())
@@ -295,6 +364,18 @@ public sealed class FileEventService(
             sent++;
         }
         return sent;
+    }
+
+    private static bool HasCode(Household household) => household.LegacySecretHash is not null || household.PendingLegacySecretHash is not null;
+
+    /// <summary>
+    /// A file that had a shared code gets a new one by letter to its holder (<see cref="PhoneChannel.FileCodeIssuer"/>,
+    /// the one rule), unless the shared code is retired. Returns 1 when sent.
+    /// </summary>
+    private async Task<int> NewFileCodeAsync(Household file, PersonAccount? holder, PhoneChannel.FileCodeReason reason, FileEventRequest e, AdminCaller caller, CancellationToken ct)
+    {
+        var issued = await fileCodes.IssueAsync(file, holder, reason, caller.IdempotencyKey("file-event", e.EventId!) + $":file-code:{file.Id:N}", ct);
+        return issued.Issued ? 1 : 0;
     }
 
     private Task<Household?> FileAsync(string fileNumber, CancellationToken ct) =>

@@ -1,9 +1,6 @@
 using System.Net;
 using CafConnect.Domain.Accounts;
-using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Security;
-using CafConnect.Infrastructure.Throttling;
 
 namespace CafConnect.Application.Credentials;
 
@@ -22,38 +19,25 @@ public sealed record ChangePasswordResult(string? Field, string? Message)
 /// every password setting (docs/decisions.md #17). The caller opens a fresh session for this browser afterwards: the
 /// person stays signed in here, every other session and grant ends. One commit.
 /// </summary>
-public sealed class ChangePassword(CafConnectDbContext db, LegacySecretVerifiers secrets, ILoginThrottle throttle, SetPersonalPassword passwords, AuditTrail audit)
+public sealed class ChangePassword(CafConnectDbContext db, ConfirmCurrentPassword current, SetPersonalPassword passwords)
 {
-    public const string WrongCurrentMessage = "Le mot de passe actuel est incorrect.";
+    public const string WrongCurrentMessage = ConfirmCurrentPassword.WrongMessage;
 
     public async Task<ChangePasswordResult> ExecuteAsync(ChangePasswordRequest request, CancellationToken cancellationToken)
     {
         var person = request.Person;
-        if (string.IsNullOrEmpty(request.CurrentPassword))
+        if (await current.CheckAsync(person, request.CurrentPassword, request.ClientIp, "change_password", cancellationToken) is { } refused)
         {
-            return new(ChangePasswordResult.CurrentField, "Saisissez votre mot de passe actuel.");
-        }
-        var gate = await throttle.BeginAsync(person, request.ClientIp, cancellationToken);
-        var right = gate.Allowed && person.PasswordHash is not null
-            && secrets.VerifyAndUpgrade(request.CurrentPassword, person.PasswordHash, out _);
-        if (!right)
-        {
-            if (gate.Allowed)
-            {
-                await throttle.FailedAsync(gate, person, null, cancellationToken);
-            }
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.Allowed ? "wrong_password" : gate.RefusalReason, person.Id, Details: "step=change_password"));
             await db.SaveChangesAsync(cancellationToken);
-            return new(ChangePasswordResult.CurrentField, WrongCurrentMessage);
+            return new(ChangePasswordResult.CurrentField, refused);
         }
-        await throttle.SucceededAsync(gate, cancellationToken);
 
         var setting = new SetPersonalPasswordRequest(person, request.NewPassword, request.Confirmation, PasswordSettingReason.Change,
             $"password-changed:{person.Id:N}:{Guid.NewGuid():N}", KeepSessionId: request.SessionId);
-        var refused = await passwords.CheckAsync(setting, cancellationToken);
-        if (!refused.Succeeded)
+        var invalid = await passwords.CheckAsync(setting, cancellationToken);
+        if (!invalid.Succeeded)
         {
-            return new(refused.Field, refused.Message);
+            return new(invalid.Field, invalid.Message);
         }
         await passwords.ExecuteAsync(setting, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);

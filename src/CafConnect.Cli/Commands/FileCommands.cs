@@ -104,7 +104,8 @@ public static class FileCommands
         var json = new Option<FileInfo>("--json")
         {
             Description = "A JSON file holding one event, as the admin API takes it (docs/admin-api.md): event_id, type "
-                + "(person_added, person_removed, separation, mutation, nir_attached, death, file_opened) and its fields",
+                + "(person_added, person_removed, separation, mutation, nir_attached, death, file_opened) and its fields; a separation names "
+                + "each child with the file that keeps them (children)",
             HelpName = "FILE",
             Required = true,
         };

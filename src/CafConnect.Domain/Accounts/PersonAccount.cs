@@ -76,6 +76,16 @@ public sealed class PersonAccount
     /// <summary>When the pending provisional password was sent (its two months of validity start here).</summary>
     public DateTimeOffset? PendingProvisionalPasswordIssuedAt { get; set; }
 
+    /// <summary>
+    /// The person's own 8-digit keypad code for the phone channel (issue 16, item 8), chosen in « Mon compte »: Argon2id PHC
+    /// string, null until chosen. With the NIR it gives a phone token for this person and their own rights, unlike the
+    /// file's shared code (docs/decisions.md #25).
+    /// </summary>
+    public string? PhoneCodeHash { get; set; }
+
+    /// <summary>When the personal phone code was last chosen.</summary>
+    public DateTimeOffset? PhoneCodeSetAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
     public DateTimeOffset? LastLoginAt { get; set; }
     public DateTimeOffset? ClosedAt { get; set; }
@@ -83,6 +93,13 @@ public sealed class PersonAccount
     /// <summary>Version of the terms of use the person last accepted, and when.</summary>
     public int? AcceptedTermsVersion { get; set; }
     public DateTimeOffset? TermsAcceptedAt { get; set; }
+
+    /// <summary>
+    /// Set when the password chosen at a first login (the file's code, or FranceConnect without a password) became the
+    /// account's; cleared when a first-login journey ends and « Votre compte est créé » goes out. A journey left after
+    /// the password step and finished at a later login still sends it (the later login is no longer a migration).
+    /// </summary>
+    public DateTimeOffset? AccountCreatedNoticeOwedSince { get; set; }
 
     /// <summary>When the person last chose "Passer cette étape" on the contact step.</summary>
     public DateTimeOffset? ContactStepSkippedAt { get; set; }

@@ -23,6 +23,16 @@ public sealed class Household
     /// <summary>Argon2id hash of the file's shared legacy 8-digit code, while it still exists.</summary>
     public string? LegacySecretHash { get; set; }
 
+    /// <summary>
+    /// A new shared code asked for by phone (« code confidentiel oublié », issue 16 item 9) and not used yet: Argon2id PHC
+    /// string. It sits beside <see cref="LegacySecretHash"/>, which keeps working until this one is first used (the rule of
+    /// docs/decisions.md #17: asking for a secret — anyone may, knowing a file number — never locks the household out).
+    /// </summary>
+    public string? PendingLegacySecretHash { get; set; }
+
+    /// <summary>When the pending code was sent.</summary>
+    public DateTimeOffset? PendingLegacySecretIssuedAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 
     /// <summary>

@@ -90,6 +90,25 @@ public static class HouseholdPermissions
         _ => [],
     };
 
+    /// <summary>
+    /// What a token from the file's shared phone code may do there (issue 16, item 8): the code proves « someone of this
+    /// household », not a person, so it carries only what <em>every</em> adult who may use the code
+    /// (<see cref="LegacyCodeRoles"/>, open accounts) may do — the intersection of their sets. A partner without delegation
+    /// on the file therefore leaves the file's rights and payments out; a file with one adult gives that adult's set.
+    /// Ordered as <see cref="HouseholdPermission.All"/>. Members whose <c>Person</c> is loaded and closed are left out (a
+    /// closed account uses no code); an unloaded one counts (the narrower answer).
+    /// </summary>
+    public static IReadOnlyList<string> ForSharedFileCode(Household file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var adults = file.Members.Where(m => LegacyCodeRoles.Contains(m.Role) && m.Person is not { IsClosed: true }).ToList();
+        if (adults.Count == 0)
+        {
+            return [];
+        }
+        return HouseholdPermission.All.Where(p => adults.All(m => Allows(m.Role, m.Delegated, p))).ToList();
+    }
+
     /// <summary>What a primo-demandeur (no file yet) may do.</summary>
     public static IReadOnlyList<string> ForPrimoDemandeur() => PrimoSet;
 

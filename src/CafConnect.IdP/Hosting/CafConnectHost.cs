@@ -174,7 +174,6 @@ public static class CafConnectHost
 
         services.AddScoped<LoginHandler>();
         services.AddScoped<LegacyCodeGrantHandler>();
-        services.AddSingleton(PhoneChannelOptions.FromConfiguration(configuration));
         services.AddScoped<CafConnect.IdP.Features.Kiosk.IdentifierPasswordGrantHandler>();
         services.AddSingleton(CafConnect.IdP.Features.Kiosk.KioskOptions.FromConfiguration(configuration));
         services.AddSingleton<FlowBrowserBinding>();
@@ -221,6 +220,7 @@ public static class CafConnectHost
         app.UseAntiforgery();
         app.MapRazorPages();
         app.MapProtocolEndpoints();
+        app.MapForgottenFileCode();
         app.MapFranceConnect();
         app.MapAdminApi();
         app.MapCafConnectHealth();

@@ -36,7 +36,12 @@ public static class CafClaims
     /// For a token restricted to one file (the phone channel's <c>caf_file</c>): <c>caf_files</c> holds that file alone, or
     /// nothing once the person has left it, and the primo-demandeur facts are never released.
     /// </param>
-    public static Dictionary<string, object> Release(PersonAccount person, IEnumerable<string> scopes, string? onlyFile = null)
+    /// <param name="sharedCodePermissions">
+    /// For a token from the file's shared phone code: what every adult of the file may do
+    /// (<see cref="HouseholdPermissions.ForSharedFileCode"/>), released in place of the subject's own permissions on that
+    /// file — the code proves the household, not the person (docs/claims.md, "Phone channel").
+    /// </param>
+    public static Dictionary<string, object> Release(PersonAccount person, IEnumerable<string> scopes, string? onlyFile = null, IReadOnlyList<string>? sharedCodePermissions = null)
     {
         var granted = scopes.ToHashSet(StringComparer.Ordinal);
         var claims = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = person.Subject };
@@ -77,7 +82,7 @@ public static class CafClaims
                     ["role"] = m.Role.ToClaimValue(),
                     ["delegated"] = m.Delegated,
                     // The one table (Domain, HouseholdPermissions) decides; relying parties read, never recompute.
-                    ["permissions"] = HouseholdPermissions.For(m.Role, m.Delegated).ToList(),
+                    ["permissions"] = (sharedCodePermissions ?? HouseholdPermissions.For(m.Role, m.Delegated)).ToList(),
                 })
                 .ToList();
             if (onlyFile is null && HouseholdPermissions.IsPrimoDemandeur(person))

@@ -1,3 +1,4 @@
+using CafConnect.Domain.Households;
 using CafConnect.Application.Persistence;
 using System.Security.Claims;
 using CafConnect.Domain.Accounts;
@@ -35,7 +36,8 @@ public static class ProtocolEndpoints
     /// <summary>Endpoints called by relying parties' servers, not by browsers.</summary>
     public static bool IsBackChannel(PathString path) =>
         path.StartsWithSegments(TokenPath) || path.StartsWithSegments(UserInfoPath) || path.StartsWithSegments(RevocationPath)
-        || path.StartsWithSegments(IntrospectionPath) || path.StartsWithSegments(JwksPath);
+        || path.StartsWithSegments(IntrospectionPath) || path.StartsWithSegments(JwksPath)
+        || path.StartsWithSegments(ForgottenFileCodeEndpoint.Path);
 
     public static void MapProtocolEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -189,8 +191,17 @@ public static class ProtocolEndpoints
 
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers.Pragma = "no-cache";
-        // A phone token names one file: never release another (docs/decisions.md #13).
-        return Results.Json(CafClaims.Release(person, principal!.GetScopes(), principal!.GetClaim(CafClaimTypes.FileRestriction)));
+        // A phone token from the file's shared code names one file: never release another (docs/decisions.md #13), and on
+        // it only what every adult who may use that code may do (docs/decisions.md #25), computed from today's file.
+        var token = principal!;
+        var onlyFile = token.GetClaim(CafClaimTypes.FileRestriction);
+        IReadOnlyList<string>? sharedCodePermissions = null;
+        if (onlyFile is not null && token.GetClaim(CafClaimTypes.AuthenticationMethods) == LegacyCodeGrant.AuthenticationMethod)
+        {
+            var file = await persons.FindFileAsync(onlyFile, http.RequestAborted);
+            sharedCodePermissions = file is null ? [] : HouseholdPermissions.ForSharedFileCode(file);
+        }
+        return Results.Json(CafClaims.Release(person, token.GetScopes(), onlyFile, sharedCodePermissions));
     }
 
     private static async Task<IResult> EndSessionAsync(HttpContext http, AuditTrail audit, IUnitOfWork unitOfWork)
@@ -207,7 +218,8 @@ public static class ProtocolEndpoints
         // keys: "alg": "none" and other keys fail, issuer, token type) — and checked post_logout_redirect_uri and
         // client_id against the client it was issued to (an error page otherwise). A hint that does not validate gives
         // no principal: it is treated as no hint.
-        var hintSubject = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal?.GetClaim(Claims.Subject);
+        var hint = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+        var hintSubject = hint?.GetClaim(Claims.Subject);
         if (hintSubject is null)
         {
             return Results.Redirect(LogoutConfirmationPath);
@@ -221,10 +233,13 @@ public static class ProtocolEndpoints
         }
 
         var sessionId = session.Succeeded ? session.Principal.FindFirst(CafClaimTypes.SessionId)?.Value : null;
+        // A session opened through FranceConnect ends there too, as « Me déconnecter » does.
+        var franceConnectIdToken = session.Succeeded ? session.Principal.FranceConnectIdToken() : null;
         await PersonSession.SignOutAsync(http, CafConnect.Infrastructure.Sessions.SessionRegistry.EndedByLogout);
         if (session.Succeeded)
         {
-            audit.Append(new AuditEntry(AuditEventTypes.Logout, "rp_initiated", session.Principal.PersonId(), request.ClientId));
+            audit.Append(new AuditEntry(AuditEventTypes.Logout, "rp_initiated", session.Principal.PersonId(), request.ClientId,
+                franceConnectIdToken is null ? null : "franceconnect=true"));
             await unitOfWork.CommitAsync(http.RequestAborted);
         }
         if (sessionId is not null)
@@ -232,9 +247,21 @@ public static class ProtocolEndpoints
             LogoutNotification.Start(http, sessionId);
         }
 
+        // Through FranceConnect's end-session endpoint first: the relying party's post_logout_redirect_uri (validated
+        // above by OpenIddict) and state ride in OpenIddict's client state token, and FranceConnect's return sends the
+        // browser on to them (FranceConnectEndpoints.PostLogoutCallbackAsync). Our session is already over either way.
+        if (await Features.FranceConnect.FranceConnectEndpoints.SignOutAtFranceConnectAsync(http, franceConnectIdToken,
+                new Features.FranceConnect.RelyingPartyReturn(request.ClientId ?? SingleAudience(hint!), request.PostLogoutRedirectUri, request.State)))
+        {
+            return Results.Empty;
+        }
+
         // To the post_logout_redirect_uri OpenIddict validated, with the state; without one, our page.
         return Results.SignOut(new AuthenticationProperties { RedirectUri = "/deconnexion/terminee" }, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
     }
+
+    /// <summary>The client an ID token hint was issued to (the one OpenIddict checked post_logout_redirect_uri against).</summary>
+    private static string? SingleAudience(ClaimsPrincipal hint) => hint.GetAudiences() is [var audience] ? audience : null;
 
     /// <summary>« Voulez-vous vous déconnecter ? »: the person decides; nothing redirects from there.</summary>
     private const string LogoutConfirmationPath = "/deconnexion";

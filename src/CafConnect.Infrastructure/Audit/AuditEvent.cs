@@ -98,6 +98,12 @@ public static class AuditEventTypes
     public const string AccountClosed = "account.closed";
     /// <summary>The file's shared legacy code was erased (outcome: <c>separation</c> or <c>mutation</c>, seed 000).</summary>
     public const string LegacyCodeReset = "file.legacy_code_reset";
+    /// <summary>A new shared file code was sent (« code confidentiel oublié » by phone, or after a separation or a mutation).</summary>
+    public const string LegacyCodeIssued = "file.legacy_code_issued";
+    /// <summary>« Code confidentiel oublié » asked by the voice server (outcome: sent, throttled, unknown_file, no_holder, retired).</summary>
+    public const string LegacyCodeRequested = "file.legacy_code_requested";
+    /// <summary>A person chose their personal phone code in « Mon compte ».</summary>
+    public const string PhoneCodeSet = "phone_code.set";
     /// <summary>Rows past the retention period were deleted (outcome: how many; details: cutoff).</summary>
     public const string AuditPurged = "admin.audit.purged";
     /// <summary>A purge dry run (outcome: rows it would delete).</summary>

@@ -39,6 +39,13 @@ public enum NotificationKind
     PhoneAccessLocked,
     /// <summary>Values: <c>new_contact</c> (masked): told to the contact the records hold when the person adds another.</summary>
     ContactChanged,
+    /// <summary>Values: none: the person chose (or changed) their personal phone code in « Mon compte ».</summary>
+    PhoneCodeChanged,
+    /// <summary>
+    /// Values: <c>code</c> (8 digits), <c>file_number</c>, <c>reason</c> (<c>oubli</c>, <c>separation</c>, <c>mutation</c>):
+    /// the file's new shared phone code, to its holder by SMS or letter.
+    /// </summary>
+    FileCodeIssued,
 }
 
 /// <summary>A message to send, written in the same transaction as the business change that causes it.</summary>

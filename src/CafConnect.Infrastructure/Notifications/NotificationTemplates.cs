@@ -44,6 +44,7 @@ public sealed partial class NotificationTemplates
         NotificationKind.ApplicantIdentifier => ["file_number"],
         NotificationKind.PhoneAccessLocked => ["duration"],
         NotificationKind.ContactChanged => ["new_contact"],
+        NotificationKind.FileCodeIssued => ["code", "file_number", "reason"],
         _ => [],
     };
 
@@ -301,6 +302,34 @@ public sealed partial class NotificationTemplates
                 "Si vous n'êtes pas à l'origine de ces appels, quelqu'un essaie peut-être d'accéder à votre dossier : contactez votre Caf. Votre Caf ne vous demandera jamais votre code confidentiel.",
             ],
             "L'accès à votre dossier Caf par téléphone a été temporairement bloqué après plusieurs codes incorrects. Il sera de nouveau accessible dans {duration}. Si vous n'êtes pas à l'origine de ces appels, contactez votre Caf. A bientôt sur caf.fr"),
+
+        NotificationKind.PhoneCodeChanged => new Template(
+            "Votre code confidentiel pour le téléphone",
+            [
+                "Le code confidentiel à 8 chiffres qui vous permet d'accéder à votre dossier par téléphone avec votre numéro de Sécurité sociale vient d'être choisi ou modifié dans votre Espace Mon Compte.",
+                "Si ce n'est pas vous, changez votre mot de passe et contactez rapidement votre Caf. Votre Caf ne vous demandera jamais votre code confidentiel.",
+            ],
+            "Votre code confidentiel Caf pour le téléphone vient d'être modifié. Si ce n'est pas vous, contactez votre Caf. A bientôt sur caf.fr"),
+
+        // Seed 002: « En cas de mot de passe oublié, je sélectionne le choix « mot de passe oublié » sur le serveur vocal.
+        // Je reçois un nouveau mot de passe par SMS » — and a new code for each file after a separation or a mutation.
+        NotificationKind.FileCodeIssued when values.TryGetValue("reason", out var why) && why == "oubli" => new Template(
+            "Votre nouveau code confidentiel pour le téléphone",
+            [
+                "Vous avez demandé un nouveau code confidentiel sur le serveur vocal de votre Caf pour le dossier {file_number}.",
+                "Votre nouveau code confidentiel : {code}",
+                "Utilisez-le avec votre numéro allocataire lors de votre prochain appel : votre ancien code ne fonctionnera plus ensuite. Ne le communiquez jamais : votre Caf ne vous le demandera jamais.",
+                "Si vous n'êtes pas à l'origine de cette demande, ne tenez pas compte de ce message : votre code actuel reste valable.",
+            ],
+            "Votre nouveau code confidentiel Caf pour le téléphone (dossier {file_number}) : {code}. Ne le communiquez jamais. Si vous ne l'avez pas demandé, ignorez ce message."),
+        NotificationKind.FileCodeIssued => new Template(
+            "Votre nouveau code confidentiel pour le téléphone",
+            [
+                "Votre situation familiale a changé : votre dossier porte désormais le numéro allocataire {file_number} et reçoit un nouveau code confidentiel.",
+                "Votre nouveau code confidentiel : {code}",
+                "Utilisez-le avec votre numéro allocataire pour accéder à votre dossier par téléphone ; l'ancien code ne fonctionne plus. Ne le communiquez jamais : votre Caf ne vous le demandera jamais.",
+            ],
+            "Votre nouveau code confidentiel Caf pour le téléphone (dossier {file_number}) : {code}. Ne le communiquez jamais."),
 
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No template for this kind of message."),
     };

@@ -64,6 +64,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             person.Property(p => p.MobilePhone).HasMaxLength(20);
             person.Property(p => p.PasswordHash).HasMaxLength(256);
             person.Property(p => p.PendingProvisionalPasswordHash).HasMaxLength(256);
+            person.Property(p => p.PhoneCodeHash).HasMaxLength(256);
             person.Property(p => p.ConcurrencyStamp).IsConcurrencyToken();
             // FranceConnect's first sign-in looks for the few persons born on the pivot identity's birth date.
             person.HasIndex(p => p.BirthDate);
@@ -131,6 +132,7 @@ public abstract class CafConnectDbContext(DbContextOptions options) : DbContext(
             household.Property(h => h.FileNumber).HasMaxLength(7).IsRequired();
             household.HasIndex(h => h.FileNumber).IsUnique();
             household.Property(h => h.LegacySecretHash).HasMaxLength(256);
+            household.Property(h => h.PendingLegacySecretHash).HasMaxLength(256);
         });
 
         builder.Entity<HouseholdMembership>(membership =>

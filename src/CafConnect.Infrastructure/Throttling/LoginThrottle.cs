@@ -59,6 +59,15 @@ public interface ILoginThrottle
     Task<SecretAttempt> BeginForFileFromClientAsync(Guid? householdId, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The phone channel's budget for a person's own phone code (NIR + personal code): the same delays and locks as a
+    /// file's code (<see cref="BeginForFileAsync"/>, <see cref="BeginForFileFromClientAsync"/>), counted per person under
+    /// <see cref="ThrottleKeys.ForPhoneCode"/>, and per client IP — or, for an authenticated voice server, per
+    /// <paramref name="voiceServer"/> with its own budget. A lock tells the person (<see cref="NotificationKind.PhoneAccessLocked"/>).
+    /// </summary>
+    /// <param name="personId">The person the NIR names, or null when it names none (the source budget still applies).</param>
+    Task<SecretAttempt> BeginForPhoneCodeAsync(Guid? personId, IPAddress? clientIp, (string ClientId, SourceBudget Budget)? voiceServer, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The secret was wrong. When this failure locked the account: audits <c>account.locked</c> and tells the owner
     /// (SMS and e-mail to verified contacts, once per lock) in the same unit of work.
     /// </summary>
@@ -108,9 +117,23 @@ public sealed class LoginThrottle(
         return new SecretAttempt(decision, accountKey, ip);
     }
 
-    public async Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    public Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default) =>
+        BeginForPhoneKeyAsync(householdId is { } id ? ThrottleKeys.ForFile(id) : null, clientIp, cancellationToken);
+
+    public Task<SecretAttempt> BeginForFileFromClientAsync(Guid? householdId, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken = default) =>
+        BeginForPhoneKeyFromClientAsync(householdId is { } id ? ThrottleKeys.ForFile(id) : null, clientId, clientBudget, cancellationToken);
+
+    public Task<SecretAttempt> BeginForPhoneCodeAsync(Guid? personId, IPAddress? clientIp, (string ClientId, SourceBudget Budget)? voiceServer, CancellationToken cancellationToken = default)
     {
-        var account = householdId is { } id ? ThrottleKeys.ForFile(id) : null;
+        var account = personId is { } id ? ThrottleKeys.ForPhoneCode(id) : null;
+        return voiceServer is { } client
+            ? BeginForPhoneKeyFromClientAsync(account, client.ClientId, client.Budget, cancellationToken)
+            : BeginForPhoneKeyAsync(account, clientIp, cancellationToken);
+    }
+
+    /// <summary>The phone channel's one budget (a file's code or a person's phone code), per key and per client IP.</summary>
+    private async Task<SecretAttempt> BeginForPhoneKeyAsync(string? account, IPAddress? clientIp, CancellationToken cancellationToken)
+    {
         var ip = ThrottleKeys.ForIp(clientIp);
         var decision = await store.BeginAsync(account, ip, cancellationToken);
         if (!decision.Allowed)
@@ -121,10 +144,10 @@ public sealed class LoginThrottle(
         return new SecretAttempt(decision, account, ip) { LockNotice = NotificationKind.PhoneAccessLocked };
     }
 
-    public async Task<SecretAttempt> BeginForFileFromClientAsync(Guid? householdId, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken = default)
+    /// <summary>The same, relayed by an authenticated voice server: its own budget replaces the per-IP one.</summary>
+    private async Task<SecretAttempt> BeginForPhoneKeyFromClientAsync(string? account, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(clientId);
-        var account = householdId is { } id ? ThrottleKeys.ForFile(id) : null;
         var source = ThrottleKeys.ForClient(clientId);
         var decision = await store.BeginAsync(account, source, clientBudget, cancellationToken);
         if (decision.Refusal == ThrottleRefusal.IpBlocked)

@@ -54,4 +54,11 @@ public static class ThrottleKeys
 
     /// <summary>The file whose shared legacy code the phone channel's attempts count against (never a person's key).</summary>
     public static string ForFile(Guid householdId) => "file:" + householdId.ToString("N");
+
+    /// <summary>
+    /// The person whose personal phone code (issue 16, item 8) the phone channel's attempts count against: the same budget
+    /// as a file's code, in its own namespace, so that guessing a person's phone code never locks their web login and the
+    /// reverse (as the file's lock does not).
+    /// </summary>
+    public static string ForPhoneCode(Guid personId) => "phone:" + personId.ToString("N");
 }

@@ -11,6 +11,7 @@ using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CafConnect.IdP.Tests.Admin;
 
@@ -121,8 +122,23 @@ public sealed class FileEventsTests(StoreKind kind)
         var applied = await AppliedAsync(await admin.PostJsonAsync(Path, separation, token));
         Assert.That(applied.GetProperty("result").GetProperty("provisional_passwords_sent").GetInt32(), Is.EqualTo(2));
 
-        Assert.That(await host.QueryAsync(db => db.Households.Where(h => h.FileNumber == "0412345" || h.FileNumber == "0412346").Select(h => h.LegacySecretHash).ToListAsync()),
-            Is.All.Null, "seed 000: the shared code is changed on a separation");
+        Assert.That(applied.GetProperty("result").GetProperty("file_codes_sent").GetInt32(), Is.EqualTo(2), "each resulting file gets a new code");
+        var codes = await host.QueryAsync(db => db.Households.Where(h => h.FileNumber == "0412345" || h.FileNumber == "0412346").ToDictionaryAsync(h => h.FileNumber, h => h.LegacySecretHash));
+        var hasher = host.Host.Services.GetRequiredService<CafConnect.Infrastructure.Security.ISecretHasher>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(codes.Values, Has.All.Not.Null, "issue 16 item 9: the household keeps its phone access, each file with a code of its own");
+            Assert.That(codes["0412345"], Is.Not.EqualTo(codes["0412346"]));
+            Assert.That(codes.Values.Select(hash => hasher.Verify(DemoData.MartinLegacyCode, hash!)), Has.All.EqualTo(CafConnect.Infrastructure.Security.SecretVerification.Failed), "seed 000: the shared code is changed on a separation");
+        });
+        // By letter to each file's holder: Paul keeps 0412345, Sophie holds 0412346.
+        foreach (var (nir, file) in new[] { (DemoData.PaulMartin.Nir!, "0412345"), (DemoData.SophieMartin.Nir!, "0412346") })
+        {
+            var holder = await PersonAsync(host, nir);
+            var letter = (await host.OutboxOfAsync(holder.Id)).Single(m => m.Kind == NotificationKind.FileCodeIssued);
+            Assert.That(letter.Channel, Is.EqualTo(NotificationChannel.Letter));
+            Assert.That(await host.WaitForFileTextAsync(letter.Id), Does.Contain(file).And.Contain("nouveau code confidentiel"));
+        }
         foreach (var nir in new[] { DemoData.PaulMartin.Nir!, DemoData.SophieMartin.Nir! })
         {
             var person = await PersonAsync(host, nir);
@@ -306,5 +322,125 @@ public sealed class FileEventsTests(StoreKind kind)
         Assert.That((await AdminClient.JsonOf(conflicting)).GetProperty("code").GetString(), Is.EqualTo("idempotency_conflict"));
         Assert.That(await host.QueryAsync(db => db.Households.CountAsync(h => h.FileNumber == "7654321" || h.FileNumber == "7654322")), Is.EqualTo(1));
         Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(a => a.Type == AuditEventTypes.FileEventApplied)), Is.EqualTo(1), "audited once");
+    }
+
+    /// <summary>Two children added to the MARTIN file (Paul allocataire, Sophie conjoint) for the separation tests.</summary>
+    private static async Task AddMartinChildrenAsync(AdminClient admin, string token)
+    {
+        await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "ADD-CHILD-1", type = "person_added", file_number = "0412345", role = "enfant",
+            person = new { nir = "1150513055077", civility = "M", birth_name = "MARTIN", given_names = "Hugo", birth_date = "2015-05-02" } }, token));
+        await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "ADD-CHILD-2", type = "person_added", file_number = "0412345", role = "enfant",
+            person = new { nir = "2180813055088", civility = "MME", birth_name = "MARTIN", given_names = "Inès", birth_date = "2018-08-21" } }, token));
+    }
+
+    [Test]
+    public async Task Separation_moves_each_child_to_the_file_the_event_names_for_them()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        await AddMartinChildrenAsync(admin, token);
+
+        var applied = await AppliedAsync(await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-CHILDREN", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[]
+            {
+                new { person = new { nir = "1150513055077" }, file_number = "0412345" },
+                new { person = new { nir = "2180813055088" }, file_number = "0412399" },
+            },
+        }, token));
+
+        Assert.That(applied.GetProperty("result").GetProperty("children_moved").GetInt32(), Is.EqualTo(1));
+        var hugo = await PersonAsync(host, "1150513055077");
+        var ines = await PersonAsync(host, "2180813055088");
+        Assert.Multiple(() =>
+        {
+            Assert.That(hugo.Memberships.Select(m => (m.Household!.FileNumber, m.Role)), Is.EqualTo(new[] { ("0412345", HouseholdRole.Enfant) }), "stays with Paul");
+            Assert.That(ines.Memberships.Select(m => (m.Household!.FileNumber, m.Role)), Is.EqualTo(new[] { ("0412399", HouseholdRole.Enfant) }), "moves with Sophie");
+        });
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.Type == AuditEventTypes.FileEventApplied && a.Outcome == "separation"));
+        Assert.That(audit.Details, Does.Contain("children_moved=1").And.Not.Contain("1150513055077"));
+    }
+
+    [Test]
+    public async Task Separation_that_leaves_a_child_unnamed_is_a_400_listing_them_and_changes_nothing()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        await AddMartinChildrenAsync(admin, token);
+
+        var response = await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-MISSING", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[] { new { person = new { nir = "1150513055077" }, file_number = "0412399" } },
+        }, token);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        var problem = JsonDocument.Parse(body).RootElement;
+        var errors = problem.GetProperty("errors").GetProperty("children").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.That(errors, Has.Some.Contains("Inès").And.Some.Contains("2018-08-21"), "the unnamed child is listed");
+        Assert.That(errors, Has.None.Contains("Hugo"));
+        Assert.That(body, Does.Not.Contain("2180813055088"), "no identifier echoed");
+        Assert.That(await host.QueryAsync(db => db.Households.AnyAsync(h => h.FileNumber == "0412399")), Is.False, "nothing applied");
+
+        var noneNamed = await admin.PostJsonAsync(Path, new { event_id = "SEP-NONE", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir } }, token);
+        var noneErrors = JsonDocument.Parse(await noneNamed.Content.ReadAsStringAsync()).RootElement.GetProperty("errors").GetProperty("children").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.That(noneNamed.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(noneErrors, Has.Some.Contains("Hugo").And.Some.Contains("Inès"));
+    }
+
+    [Test]
+    public async Task Separation_children_are_validated_file_number_and_who_they_are()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        await AddMartinChildrenAsync(admin, token);
+
+        var otherFile = await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-BADFILE", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[] { new { person = new { nir = "1150513055077" }, file_number = "0260311" }, new { person = new { nir = "2180813055088" }, file_number = "0412345" } },
+        }, token);
+        Assert.That(otherFile.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await otherFile.Content.ReadAsStringAsync(), Does.Contain("file_number or new_file_number"));
+
+        var notAChild = await admin.PostJsonAsync(Path, new
+        {
+            event_id = "SEP-NOTCHILD", type = "separation", file_number = "0412345", new_file_number = "0412399", person = new { nir = DemoData.SophieMartin.Nir },
+            children = new object[] { new { person = new { nir = DemoData.JeanneDupont.Nir }, file_number = "0412345" } },
+        }, token);
+        Assert.That(notAChild.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity));
+        Assert.That((await AdminClient.JsonOf(notAChild)).GetProperty("code").GetString(), Is.EqualTo("not_a_child"));
+
+        var onMutation = await admin.PostJsonAsync(Path, new { event_id = "MUT-CHILD", type = "mutation", file_number = "0412345", new_file_number = "0412399",
+            children = new object[] { new { person = new { nir = "1150513055077" }, file_number = "0412399" } } }, token);
+        Assert.That(onMutation.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await onMutation.Content.ReadAsStringAsync(), Does.Contain("only for a separation"));
+    }
+
+    [Test]
+    public async Task Mutation_of_a_file_with_a_shared_code_sends_its_holder_a_new_code_by_letter()
+    {
+        await using var host = HostStore.Start(kind);
+        var (admin, token) = await AdminOf(host);
+        var applied = await AppliedAsync(await admin.PostJsonAsync(Path, new { event_id = "MUT-MARTIN", type = "mutation", file_number = "0412345", new_file_number = "0499999" }, token));
+        Assert.That(applied.GetProperty("result").GetProperty("file_codes_sent").GetInt32(), Is.EqualTo(1));
+
+        var paul = await PersonAsync(host, DemoData.PaulMartin.Nir!);
+        var letter = (await host.OutboxOfAsync(paul.Id)).Single(m => m.Kind == NotificationKind.FileCodeIssued);
+        Assert.That(letter.Channel, Is.EqualTo(NotificationChannel.Letter));
+        var text = await host.WaitForFileTextAsync(letter.Id);
+        var code = System.Text.RegularExpressions.Regex.Match(text, @"code confidentiel : (\d{8})").Groups[1].Value;
+        Assert.That(code, Has.Length.EqualTo(8));
+        var sophie = await PersonAsync(host, DemoData.SophieMartin.Nir!);
+        Assert.That((await host.OutboxOfAsync(sophie.Id)).Where(m => m.Kind == NotificationKind.FileCodeIssued), Is.Empty, "to the holder only");
+
+        var phone = await new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer,
+            new Dictionary<string, string> { ["grant_type"] = CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.GrantType, ["file_number"] = "0499999", ["legacy_code"] = code });
+        Assert.That(phone.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the household keeps its phone access with the new number and code");
+        var old = await new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer,
+            new Dictionary<string, string> { ["grant_type"] = CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.GrantType, ["file_number"] = "0499999", ["legacy_code"] = DemoData.MartinLegacyCode });
+        Assert.That(old.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "the old code is void");
     }
 }

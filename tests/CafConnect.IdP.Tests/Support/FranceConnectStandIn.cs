@@ -16,6 +16,12 @@ public static class StandInIdentities
     public const string PaulMartin = "d8e3f2a4c1b55e9a0b3c4d5e6f7a8b92";
     /// <summary>Lucie BERNARD: nobody at the Caf.</summary>
     public const string Nobody = "e9f4a3b5d2c66f0b1c4d5e6f7a8b9ca3";
+    /// <summary>Octave LEROY, born 01/06/1990 in Octeville (50383, merged into Cherbourg-Octeville in 2000): no demo person.</summary>
+    public const string OctaveLeroy = "f0a5b4c6e3d77a1c2d5e6f7a8b9cadb4";
+    /// <summary>Denise MOREAU, born 01/06/1990 in Saint-Denis (93066; homonyms in four other départements): no demo person.</summary>
+    public const string DeniseMoreau = "a1b6c5d7f4e88b2d3e6f7a8b9cadbec5";
+    /// <summary>Another FranceConnect identity (another sub) certifying Denise MOREAU's civil status.</summary>
+    public const string DeniseMoreauOtherIdentity = "b2c7d6e8a5f99c3e4f7a8b9cadbecfd6";
 }
 
 /// <summary>

@@ -18,6 +18,7 @@ public sealed class NotificationTemplatesTests
         NotificationKind.ApplicantIdentifier => new() { ["file_number"] = "0483920", ["identifier"] = "P33392250" },
         NotificationKind.PhoneAccessLocked => new() { ["duration"] = "15 minutes" },
         NotificationKind.ContactChanged => new() { ["new_contact"] = "0*******44" },
+        NotificationKind.FileCodeIssued => new() { ["code"] = "47302918", ["file_number"] = "0412345", ["reason"] = "oubli" },
         _ => new(),
     };
 
@@ -46,7 +47,7 @@ public sealed class NotificationTemplatesTests
         Assert.Multiple(() =>
         {
             Assert.That(rendered.Text, Is.Not.Empty);
-            foreach (var value in values.Where(v => v.Key != "delegated").Select(v => v.Value))
+            foreach (var value in values.Where(v => v.Key is not ("delegated" or "reason")).Select(v => v.Value))
             {
                 Assert.That(rendered.Text, Does.Contain(value), "plain text carries the values as they are");
             }

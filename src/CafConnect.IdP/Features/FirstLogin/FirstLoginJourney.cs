@@ -130,7 +130,41 @@ public sealed class FirstLoginJourney(
         {
             return StepResult.Stay(result.Field!, result.Message!);
         }
+        PasswordBecameTheAccounts(step);
         return await AdvanceAsync(http, step, RequiredAction.ChooseNewPassword, cancellationToken);
+    }
+
+    /// <summary>
+    /// The first password of a migration (file's code, or FranceConnect without a password) is now the account's: the
+    /// account exists from here on, whether or not this journey reaches its end. What that owes the person goes on the
+    /// account, not in the flow, so a journey left here and finished at a later login (no longer a migration) still
+    /// owes it: « Votre compte est créé » at the end of whichever first-login journey ends (<see cref="AnnounceAccountCreatedIfOwed"/>);
+    /// the letter to a person whose records hold no contact (« si ce n'est pas vous… ») now, with the password.
+    /// </summary>
+    private void PasswordBecameTheAccounts(FirstLoginStep step)
+    {
+        if (!step.Context.IsMigration)
+        {
+            return;
+        }
+        step.Person.AccountCreatedNoticeOwedSince ??= clock.GetUtcNow();
+        if (step.Context.RecordsHoldNoContact)
+        {
+            // Nobody could prove a contact the agency knows: the person hears of it by post (« si ce n'est pas vous… »).
+            outbox.Enqueue(new NotificationRequest(NotificationKind.AccountCreated, NotificationChannel.Letter, CredentialReset.LetterRecipient(step.Person),
+                new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" }, step.Person.Id, $"account-activated-letter:{step.Person.Id}"));
+        }
+    }
+
+    /// <summary>The one place « Votre compte est créé » is sent at the end of a first login (docs/decisions.md #27 for why on the account).</summary>
+    private void AnnounceAccountCreatedIfOwed(FirstLoginStep step)
+    {
+        if (step.Person.AccountCreatedNoticeOwedSince is null)
+        {
+            return;
+        }
+        outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{step.Person.Id}");
+        step.Person.AccountCreatedNoticeOwedSince = null;
     }
 
     private static SetPersonalPasswordRequest PasswordRequest(FirstLoginStep step, string? password, string? confirmation) =>
@@ -220,6 +254,7 @@ public sealed class FirstLoginJourney(
                 // The holder is proven: the password chosen before becomes the account's, with what a new password revokes.
                 await passwords.ApplyAsync(PasswordRequest(step, null, null), deferred, cancellationToken);
                 step.Context.DeferredPasswordHash = null;
+                PasswordBecameTheAccounts(step);
             }
         }
         if (step.Context.NextChannel is { } nextChannel && step.Context.NextContact is { } nextContact && recordsContact is not null)
@@ -392,16 +427,7 @@ public sealed class FirstLoginJourney(
         }
 
         // Every step done: the journey ends signed in, where the login started.
-        if (step.Context.IsMigration)
-        {
-            outbox.EnqueueToVerifiedContact(step.Person, NotificationKind.AccountCreated, new Dictionary<string, string>(), $"account-created:{step.Person.Id}");
-            if (step.Context.RecordsHoldNoContact)
-            {
-                // Nobody could prove a contact the agency knows: the person hears of it by post (« si ce n'est pas vous… »).
-                outbox.Enqueue(new NotificationRequest(NotificationKind.AccountCreated, NotificationChannel.Letter, CredentialReset.LetterRecipient(step.Person),
-                    new Dictionary<string, string> { [NotificationTemplates.ActivationValue] = "true" }, step.Person.Id, $"account-activated-letter:{step.Person.Id}"));
-            }
-        }
+        AnnounceAccountCreatedIfOwed(step);
         step.Flow.CompletedAt = clock.GetUtcNow();
         await SaveAsync(step, cancellationToken);
         var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, FranceConnect.FranceConnectLogoutHint.Unprotect(http, step.Context.ProtectedFranceConnectLogoutHint));

@@ -41,6 +41,13 @@ public sealed class FranceConnectOptions
     /// <summary>The « Qu'est-ce que FranceConnect ? » link.</summary>
     public string InformationUrl { get; set; } = "https://franceconnect.gouv.fr/";
 
+    /// <summary>
+    /// How long one call to FranceConnect (discovery, keys, token, userinfo) may take before the person gets the French
+    /// « momentanément indisponible » page: without it, a FranceConnect that accepts connections but never answers held
+    /// the browser for the HTTP client's default and its retries. No retry: the person tries again from the page.
+    /// </summary>
+    public TimeSpan BackchannelTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
     public IEnumerable<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Refuses to start with an incomplete configuration rather than failing at the first click.</summary>
@@ -57,6 +64,10 @@ public sealed class FranceConnectOptions
         if (string.IsNullOrWhiteSpace(ClientId) || string.IsNullOrWhiteSpace(ClientSecret))
         {
             throw new InvalidOperationException("FranceConnect:ClientId and FranceConnect:ClientSecret are required when FranceConnect:Enabled is true.");
+        }
+        if (BackchannelTimeout <= TimeSpan.Zero || BackchannelTimeout > TimeSpan.FromSeconds(30))
+        {
+            throw new InvalidOperationException("FranceConnect:BackchannelTimeout must be more than 0 and at most 30 seconds (e.g. 00:00:03).");
         }
         if (!ScopeList.Contains("openid"))
         {

@@ -77,7 +77,9 @@ public sealed class FranceConnectSignIn(
         }
 
         // Few persons share a birth date (indexed); the names are compared once normalised (accents, case, hyphens).
-        var candidates = await db.Persons.Where(p => p.BirthDate == birthDate && p.ClosedAt == null).Take(MaxCandidates + 1).ToListAsync(cancellationToken);
+        // Memberships too: a birth commune held as a name counts only for a person on a file (PivotIdentityMatching).
+        var candidates = await db.Persons.AsNoTracking().Include(p => p.Memberships)
+            .Where(p => p.BirthDate == birthDate && p.ClosedAt == null).Take(MaxCandidates + 1).ToListAsync(cancellationToken);
         List<PersonAccount> matches = candidates.Count > MaxCandidates ? [] : candidates.Where(p => PivotIdentityMatching.Matches(p, pivot)).Take(2).ToList();
         if (matches.Count != 1)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;
+using CafConnect.Infrastructure.Geography;
 
 namespace CafConnect.IdP.Features.FranceConnect;
 
@@ -36,20 +37,22 @@ public sealed record PivotIdentity(
 
 /// <summary>
 /// The rule that decides whether a FranceConnect identity is a given CafConnect person (docs/decisions.md, "FranceConnect
-/// matching"). Every element of the pivot must agree with what the agency holds, and the place of birth must be
-/// confirmed by a datum the agency holds in code form (the NIR's place digits, or an INSEE code): one wrong match
-/// would open a person's file to someone else, so anything uncertain is no match, and the person signs in with their
-/// Caf identifiers instead.
+/// matching", and #27 for a birth commune held as a name). Every element of the pivot must agree with what the agency
+/// holds, and the place of birth must be confirmed by the NIR's place digits, an INSEE code held, or a commune name that
+/// designated exactly the certified commune on the date of birth: one wrong match would open a person's file to someone
+/// else, so anything uncertain is no match, and the person signs in with their Caf identifiers instead.
 /// </summary>
-public static class PivotIdentityMatching
+public static partial class PivotIdentityMatching
 {
-    public static bool Matches(PersonAccount person, PivotIdentity pivot) =>
+    public static bool Matches(PersonAccount person, PivotIdentity pivot) => Matches(person, pivot, InseeCommunes.Official);
+
+    public static bool Matches(PersonAccount person, PivotIdentity pivot, InseeCommunes communes) =>
         !person.IsClosed
         && person.BirthDate is { } birthDate && pivot.BirthDate == birthDate
         && Same(person.BirthName, pivot.FamilyName)
         && GivenNamesAgree(person.GivenNames, pivot.GivenNames)
         && GenderAgrees(person, pivot.Gender)
-        && BirthPlaceAgrees(person, pivot);
+        && BirthPlaceAgrees(person, pivot, communes);
 
     private static bool Same(string? stored, string? certified)
     {
@@ -81,10 +84,12 @@ public static class PivotIdentityMatching
     }
 
     /// <summary>
-    /// With a NIR, the birth place it encodes (<see cref="Nir.BirthPlaceCode"/>, <see cref="Nir.IsBirthCommune"/>). Without a NIR, the birth country and
-    /// city held must be INSEE codes (names are not compared: "SAINT-DENIS" exists in several départements).
+    /// With a NIR, the birth place it encodes (<see cref="Nir.BirthPlaceCode"/>, <see cref="Nir.IsBirthCommune"/>). Without a NIR, the birth country
+    /// held must be the INSEE country code (or FRANCE); a birth commune in France held as an INSEE code must be the one
+    /// certified, and one held as a name must designate, on the date of birth, exactly one commune: the certified one
+    /// (<see cref="BirthCommuneNameAgrees"/>).
     /// </summary>
-    internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot)
+    internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot, InseeCommunes communes)
     {
         var country = (pivot.BirthCountry ?? string.Empty).Trim();
         var place = (pivot.BirthPlace ?? string.Empty).Trim().ToUpperInvariant();
@@ -119,6 +124,50 @@ public static class PivotIdentityMatching
             return true;
         }
         var heldCity = (person.BirthCity ?? string.Empty).Trim().ToUpperInvariant();
-        return place.Length == 5 && heldCity == place;
+        if (place.Length != 5 || person.BirthDate is not { } birthDate)
+        {
+            return false;
+        }
+        if (InseeCode().IsMatch(heldCity))
+        {
+            return InseeCommunes.SameCode(heldCity, place);
+        }
+        // A name is compared only when the agency's systems gave it (a person on a file: import, application, file
+        // events). « Créer Mon Compte » without a NIR lets anyone declare a civil status and a birth commune; compared,
+        // it would let a squatter who knows someone's civil status pre-create the account that person's first
+        // FranceConnect login then opens (pre-account hijack, docs/security.md).
+        return person.Memberships.Count > 0 && BirthCommuneNameAgrees(person.BirthCity, place, birthDate, communes);
     }
+
+    /// <summary>
+    /// A birth commune held as a name (« SAINT-DENIS », « Saint-Denis (93) », « PARIS 12E ») against the code
+    /// FranceConnect certifies, which is INSEE's code of the commune <em>on the date of birth</em> (docs/decisions.md #27):
+    /// the name, read in the official geographic code as it stood that day (and in the département when one is given
+    /// in brackets), must designate exactly one commune, and that commune must be the certified one — or, for Paris,
+    /// Lyon and Marseille held without their arrondissement, the city of the certified arrondissement. A name that
+    /// several communes bore that day (homonyms in different départements), or none, is uncertain: no match.
+    /// </summary>
+    internal static bool BirthCommuneNameAgrees(string? heldName, string certifiedCode, DateOnly birthDate, InseeCommunes communes)
+    {
+        var held = (heldName ?? string.Empty).Trim();
+        string? department = null;
+        if (DepartmentSuffix().Match(held) is { Success: true } suffix)
+        {
+            held = suffix.Groups[1].Value;
+            department = suffix.Groups[2].Value.ToUpperInvariant();
+        }
+        var codes = communes.CodesNamed(held, birthDate, department);
+        if (codes.Count != 1)
+        {
+            return false;
+        }
+        var code = codes[0];
+        return InseeCommunes.SameCode(code, certifiedCode) || communes.IsArrondissementOf(certifiedCode, code, birthDate);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-9][0-9AB][0-9]{3}$")]
+    private static partial System.Text.RegularExpressions.Regex InseeCode();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(.+?)\s*\(\s*(97[1-6]|[0-9]{2}|2[AaBb])\s*\)$")]
+    private static partial System.Text.RegularExpressions.Regex DepartmentSuffix();
 }

@@ -34,9 +34,8 @@ public sealed class LogoutPage(AuditTrail audit, IUnitOfWork unitOfWork) : PageM
         {
             LogoutNotification.Start(HttpContext, sessionId);
         }
-        if (Features.FranceConnect.FranceConnectEndpoints.FranceConnectSignOut(HttpContext, franceConnectIdToken) is { } franceConnect)
+        if (await Features.FranceConnect.FranceConnectEndpoints.SignOutAtFranceConnectAsync(HttpContext, franceConnectIdToken))
         {
-            await franceConnect.ExecuteAsync(HttpContext);
             return new EmptyResult();
         }
         return Redirect("/deconnexion/terminee");

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using CafConnect.Application.Persistence;
+using CafConnect.Application.PhoneChannel;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
@@ -28,6 +29,21 @@ public static class LegacyCodeGrant
     /// <summary>The file's shared 8-digit code the caller typed.</summary>
     public const string CodeParameter = "legacy_code";
 
+    /// <summary>The caller's NIR (13 or 15 characters), with <see cref="PersonalCodeParameter"/>: the personal way (issue 16, item 8).</summary>
+    public const string NirParameter = "nir";
+
+    /// <summary>The caller's own 8-digit phone code, chosen in « Mon compte ».</summary>
+    public const string PersonalCodeParameter = "phone_code";
+
+    /// <summary>The <c>amr</c> value of a phone authentication with the person's own code.</summary>
+    public const string PersonalAuthenticationMethod = "caf_code_personnel";
+
+    /// <summary>The extra error parameter of this grant's refusals that the voice server must tell apart (docs/claims.md).</summary>
+    public const string ErrorParameter = "cafconnect_error";
+
+    /// <summary>The shared file code is retired (<c>PhoneChannel:LegacyCodeUntil</c> passed): the caller must use their own code.</summary>
+    public const string LegacyCodeRetiredError = "legacy_code_retired";
+
     /// <summary>The one scope a phone token carries: no openid (no ID token), no offline_access (no refresh token).</summary>
     public const string Scope = CafScopes.Caf;
 
@@ -39,38 +55,6 @@ public static class LegacyCodeGrant
 
     /// <summary>Short: a call, not a session. No refresh token, so a caller must type the code again on the next call.</summary>
     public static readonly TimeSpan AccessTokenLifetime = TimeSpan.FromMinutes(5);
-}
-
-/// <summary>
-/// Section <c>PhoneChannel</c>: the failure budget of a voice server (an authenticated confidential client holding the
-/// phone grant). Its one IP carries every caller's mistakes, so the per-IP budget of browsers
-/// (<c>Throttling:IpMaxFailures</c>, 30 in 10 minutes) would let a few dozen wrong codes from all callers block the
-/// whole phone channel. Instead it gets a budget of its own, sized for a call centre; the per-file lock still applies
-/// (docs/security.md, docs/decisions.md #13).
-/// </summary>
-public sealed class PhoneChannelOptions
-{
-    /// <summary>Failures (wrong codes, unknown files) one voice-server client may present within <see cref="ClientWindow"/>.</summary>
-    public int ClientBudget { get; set; } = 300;
-
-    public TimeSpan ClientWindow { get; set; } = TimeSpan.FromMinutes(10);
-
-    /// <summary>How long the client's attempts are refused once its budget is spent (every phone caller waits with it).</summary>
-    public TimeSpan ClientBlockDuration { get; set; } = TimeSpan.FromMinutes(5);
-
-    public SourceBudget Budget => new(ClientBudget, ClientWindow, ClientBlockDuration);
-
-    /// <summary>Binds the section and refuses nonsense at start-up rather than at the first call.</summary>
-    public static PhoneChannelOptions FromConfiguration(IConfiguration configuration)
-    {
-        var options = configuration.GetSection("PhoneChannel").Get<PhoneChannelOptions>() ?? new PhoneChannelOptions();
-        if (options.ClientBudget < 1 || options.ClientWindow <= TimeSpan.Zero || options.ClientBlockDuration <= TimeSpan.Zero)
-        {
-            throw new InvalidOperationException(
-                "PhoneChannel:ClientBudget must be at least 1 and PhoneChannel:ClientWindow and PhoneChannel:ClientBlockDuration must be positive durations.");
-        }
-        return options;
-    }
 }
 
 /// <summary>
@@ -89,8 +73,95 @@ public sealed class LegacyCodeGrantHandler(
 {
     public async Task<IResult> ExchangeAsync(HttpContext http, OpenIddictRequest request)
     {
-        var cancellationToken = http.RequestAborted;
         http.Items[HttpAuditContextAccessor.ChannelItem] = LegacyCodeGrant.Channel;
+        var byFile = request[LegacyCodeGrant.FileNumberParameter] is not null || request[LegacyCodeGrant.CodeParameter] is not null;
+        var byPerson = request[LegacyCodeGrant.NirParameter] is not null || request[LegacyCodeGrant.PersonalCodeParameter] is not null;
+        if (byFile && byPerson)
+        {
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "Send either file_number and legacy_code, or nir and phone_code.");
+        }
+        return byPerson ? await ExchangePersonalCodeAsync(http, request) : await ExchangeFileCodeAsync(http, request);
+    }
+
+    /// <summary>
+    /// NIR + the person's own phone code (issue 16, item 8): a token for that person, with their own rights on each of
+    /// their files — a partner without delegation gets only their own data. The same budget as the file's code, per person
+    /// (<see cref="ILoginThrottle.BeginForPhoneCodeAsync"/>), and the same one <c>invalid_grant</c> for every failure.
+    /// </summary>
+    private async Task<IResult> ExchangePersonalCodeAsync(HttpContext http, OpenIddictRequest request)
+    {
+        var cancellationToken = http.RequestAborted;
+        var typedNir = (string?)request[LegacyCodeGrant.NirParameter];
+        var code = (string?)request[LegacyCodeGrant.PersonalCodeParameter];
+        // Strict on the protocol: the voice server sends the characters, no spaces or dots to tidy up.
+        if (typedNir is not { Length: 13 or 15 } || typedNir.Any(char.IsWhiteSpace) || !Nir.TryParse(typedNir, out var nir, out _))
+        {
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "The nir parameter must be a valid NIR of 13 or 15 characters.");
+        }
+        if (!LegacyCodePolicy.IsWellFormed(code))
+        {
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "The phone_code parameter must be exactly 8 digits.");
+        }
+
+        var person = await persons.FindByNirAsync(nir.Value, cancellationToken);
+        var voiceServer = await IsAuthenticatedVoiceServerAsync(request.ClientId, cancellationToken) ? (request.ClientId!, options.Budget) : ((string, SourceBudget)?)null;
+        var gate = await throttle.BeginForPhoneCodeAsync(person?.Id, http.Connection.RemoteIpAddress, voiceServer, cancellationToken);
+        var target = person is null ? "person=unknown" : "code=personal";
+        if (!gate.Allowed)
+        {
+            hasher.VerifyAgainstDummy(code);
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, person?.Id, request.ClientId,
+                $"scope={Scope(gate.Decision.Refusal)};{target}"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            PhoneLog.PersonalFailed(logger, person?.Id);
+            return WrongCode();
+        }
+
+        // One Argon2id computation on every path: no enumeration of NIRs or of who chose a code by timing.
+        var reason = person?.PhoneCodeHash is not { } hash
+            ? Dummy(person is null ? "unknown_person" : "no_phone_code")
+            : !VerifyAndUpgrade(person, hash) ? "wrong_code"
+            : person.IsClosed ? "closed_account"
+            : null;
+        if (reason is not null)
+        {
+            await throttle.FailedAsync(gate, person is { IsClosed: false } ? person : null, request.ClientId, cancellationToken);
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, person?.Id, request.ClientId, target));
+            await unitOfWork.CommitAsync(cancellationToken);
+            PhoneLog.PersonalFailed(logger, person?.Id);
+            return WrongCode();
+        }
+        await throttle.SucceededAsync(gate, cancellationToken);
+
+        var principal = CreatePrincipal(person!.Subject, fileRestriction: null, LegacyCodeGrant.PersonalAuthenticationMethod, request.ClientId!, clock.GetUtcNow());
+        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.PersonalAuthenticationMethod, person.Id, request.ClientId, target));
+        audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, person.Id, request.ClientId, target));
+        await unitOfWork.CommitAsync(cancellationToken);
+        return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+
+        string Dummy(string why)
+        {
+            hasher.VerifyAgainstDummy(code);
+            return why;
+        }
+
+        bool VerifyAndUpgrade(PersonAccount known, string storedHash)
+        {
+            if (!secrets.VerifyAndUpgrade(code, storedHash, out var upgradedHash))
+            {
+                return false;
+            }
+            if (upgradedHash is not null)
+            {
+                known.PhoneCodeHash = upgradedHash;
+            }
+            return true;
+        }
+    }
+
+    private async Task<IResult> ExchangeFileCodeAsync(HttpContext http, OpenIddictRequest request)
+    {
+        var cancellationToken = http.RequestAborted;
 
         // Malformed input says nothing about files: refused before any lookup, without spending the budget.
         var typedFile = (string?)request[LegacyCodeGrant.FileNumberParameter];
@@ -104,12 +175,20 @@ public sealed class LegacyCodeGrantHandler(
         {
             return Error(OpenIddictConstants.Errors.InvalidRequest, "The legacy_code parameter must be exactly 8 digits.");
         }
+        if (options.LegacyCodeRetired(clock.GetUtcNow()))
+        {
+            // The same for every file (a date, not a fact about the file): nothing looked up, no budget spent.
+            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, LegacyCodeGrant.LegacyCodeRetiredError, null, request.ClientId, "code=file"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return Error(OpenIddictConstants.Errors.InvalidGrant,
+                "The shared file code is retired: use the caller's NIR and personal phone code.", LegacyCodeGrant.LegacyCodeRetiredError);
+        }
 
         var file = await persons.FindFileAsync(fileNumber.Value, cancellationToken);
         var gate = await IsAuthenticatedVoiceServerAsync(request.ClientId, cancellationToken)
             ? await throttle.BeginForFileFromClientAsync(file?.Id, request.ClientId!, options.Budget, cancellationToken)
             : await throttle.BeginForFileAsync(file?.Id, http.Connection.RemoteIpAddress, cancellationToken);
-        var holder = file is null ? null : Holder(file);
+        var holder = file is null ? null : FileCodeIssuer.Holder(file);
         if (!gate.Allowed)
         {
             // Refused before checking: the same answer and the same cost as a wrong code.
@@ -123,9 +202,11 @@ public sealed class LegacyCodeGrantHandler(
 
         // At least one Argon2id computation on every path (a dummy one when there is no code to check, one more for a
         // code kept in a legacy format): no enumeration by timing. Checked like the web login's code (LegacySecretVerifiers).
-        var reason = file?.LegacySecretHash is not { } hash
+        // A new code asked by phone (pending) is checked when the current one does not match; its first use makes it the
+        // file's code (docs/decisions.md #25).
+        var reason = file?.LegacySecretHash is not { } hash && file?.PendingLegacySecretHash is null
             ? Dummy(file is null ? "unknown_file" : "no_legacy_code")
-            : !VerifyAndUpgrade(file, hash) ? "wrong_code"
+            : !VerifyAndUpgrade(file!) ? "wrong_code"
             : holder is null ? "no_active_holder"
             : null;
         if (reason is not null)
@@ -138,7 +219,7 @@ public sealed class LegacyCodeGrantHandler(
         }
         await throttle.SucceededAsync(gate, cancellationToken);
 
-        var principal = CreatePrincipal(holder!, file!, request.ClientId!, clock.GetUtcNow());
+        var principal = CreatePrincipal(holder!.Subject, file!.FileNumber, LegacyCodeGrant.AuthenticationMethod, request.ClientId!, clock.GetUtcNow());
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.AuthenticationMethod, holder!.Id, request.ClientId, FileDetail(file)));
         audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, holder.Id, request.ClientId, FileDetail(file)));
         await unitOfWork.CommitAsync(cancellationToken);
@@ -150,19 +231,28 @@ public sealed class LegacyCodeGrantHandler(
             return why;
         }
 
-        bool VerifyAndUpgrade(Household knownFile, string storedHash)
+        bool VerifyAndUpgrade(Household knownFile)
         {
-            if (!secrets.VerifyAndUpgrade(code, storedHash, out var upgradedHash))
+            if (knownFile.LegacySecretHash is { } current && secrets.VerifyAndUpgrade(code, current, out var upgradedHash))
             {
-                return false;
+                if (upgradedHash is not null)
+                {
+                    // A legacy format kept at import, or weaker Argon2id parameters: Argon2id from now on, as at the web login.
+                    // Committed with the exchange's audit lines.
+                    knownFile.LegacySecretHash = upgradedHash;
+                }
+                return true;
             }
-            if (upgradedHash is not null)
+            if (knownFile.PendingLegacySecretHash is { } pending && secrets.VerifyAndUpgrade(code, pending, out _))
             {
-                // A legacy format kept at import, or weaker Argon2id parameters: Argon2id from now on, as at the web login.
-                // Committed with the exchange's audit lines.
-                knownFile.LegacySecretHash = upgradedHash;
+                // The code sent after « code confidentiel oublié », used for the first time: it replaces the old one.
+                knownFile.LegacySecretHash = pending;
+                knownFile.PendingLegacySecretHash = null;
+                knownFile.PendingLegacySecretIssuedAt = null;
+                audit.Append(new AuditEntry(AuditEventTypes.LegacyCodeIssued, "pending_used", holder?.Id, request.ClientId, FileDetail(knownFile)));
+                return true;
             }
-            return true;
+            return false;
         }
     }
 
@@ -189,24 +279,20 @@ public sealed class LegacyCodeGrantHandler(
         _ => "file",
     };
 
-    /// <summary>The file holder with an open account: the one who acts for the household (code de la sécurité sociale).</summary>
-    private static PersonAccount? Holder(Household file) => file.Members
-        .Where(m => m.Role == HouseholdRole.Allocataire && m.Person is { IsClosed: false })
-        .OrderBy(m => m.JoinedAt)
-        .Select(m => m.Person)
-        .FirstOrDefault();
-
     /// <summary>
     /// Only the subject, the file restriction and the authentication facts, all in the access token (no ID token is
     /// issued: the scope has no openid). Userinfo recomputes <c>caf_files</c> from the store, limited to <c>caf_file</c>.
     /// </summary>
-    private static ClaimsPrincipal CreatePrincipal(PersonAccount holder, Household file, string clientId, DateTimeOffset now)
+    private static ClaimsPrincipal CreatePrincipal(string subject, string? fileRestriction, string method, string clientId, DateTimeOffset now)
     {
         var identity = new ClaimsIdentity(authenticationType: "CafConnect.Telephone", nameType: Claims.Name, roleType: Claims.Role);
-        identity.AddClaim(new Claim(Claims.Subject, holder.Subject));
-        identity.AddClaim(new Claim(CafClaimTypes.FileRestriction, file.FileNumber));
+        identity.AddClaim(new Claim(Claims.Subject, subject));
+        if (fileRestriction is not null)
+        {
+            identity.AddClaim(new Claim(CafClaimTypes.FileRestriction, fileRestriction));
+        }
         identity.AddClaim(new Claim(CafClaimTypes.Channel, LegacyCodeGrant.Channel));
-        identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, LegacyCodeGrant.AuthenticationMethod));
+        identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, method));
         identity.AddClaim(new Claim(Claims.AuthenticationTime, now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
 
         var principal = new ClaimsPrincipal(identity);
@@ -223,15 +309,27 @@ public sealed class LegacyCodeGrantHandler(
 
     private static IResult WrongCode() => Error(OpenIddictConstants.Errors.InvalidGrant, "The file number or the code is incorrect.");
 
-    private static IResult Error(string error, string description) => Results.Forbid(new Microsoft.AspNetCore.Authentication.AuthenticationProperties(new Dictionary<string, string?>
+    private static IResult Error(string error, string description, string? cafconnectError = null)
     {
-        [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-        [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-    }), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+        var properties = new Microsoft.AspNetCore.Authentication.AuthenticationProperties(new Dictionary<string, string?>
+        {
+            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+        });
+        if (cafconnectError is not null)
+        {
+            // An extra member of the RFC 6749 §5.2 error object (OpenIddict copies the properties' parameters into it).
+            properties.SetParameter(LegacyCodeGrant.ErrorParameter, cafconnectError);
+        }
+        return Results.Forbid(properties, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+    }
 }
 
 internal static partial class PhoneLog
 {
     [LoggerMessage(EventId = 2301, EventName = "PhoneCodeFailed", Level = LogLevel.Information, Message = "Phone channel code refused for household {HouseholdId}")]
     public static partial void Failed(ILogger logger, Guid? householdId);
+
+    [LoggerMessage(EventId = 2302, EventName = "PhonePersonalCodeFailed", Level = LogLevel.Information, Message = "Phone channel personal code refused for person {PersonId}")]
+    public static partial void PersonalFailed(ILogger logger, Guid? personId);
 }

@@ -59,6 +59,10 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("changer-mot-de-passe", "Changer mon mot de passe", "Depuis « Mon compte » : le mot de passe actuel, le nouveau avec la liste des règles qui se coche en direct, et l'avis que les autres connexions seront fermées."),
         new("changer-mot-de-passe-erreur", "Changer mon mot de passe : mot de passe actuel incorrect", "Le message lié au champ du mot de passe actuel (chaque essai compte comme un mot de passe erroné)."),
         new("changer-mot-de-passe-modifie", "Changer mon mot de passe : modifié", "La confirmation : la personne reste connectée sur cet appareil, ses autres connexions sont fermées."),
+        // Written by PhoneCodeBrowserTests.
+        new("code-telephone", "Mon code confidentiel pour le téléphone", "Depuis « Mon compte » : le mot de passe actuel, puis un code personnel à 8 chiffres et sa confirmation, avec les règles du code confidentiel ; avec le numéro de Sécurité sociale, il donne au serveur vocal les seuls droits de la personne."),
+        new("code-telephone-erreur", "Mon code confidentiel : code refusé", "Un code de 8 chiffres qui se suivent : le message lié au champ du code."),
+        new("code-telephone-enregistre", "Mon code confidentiel : enregistré", "La confirmation, avec la façon de s'en servir au téléphone."),
         new("creer-mon-compte-courrier", "Créer mon compte : code d'activation par courrier", "Avec un numéro de Sécurité sociale dont le dossier ne contient ni portable ni adresse mail : aucun code n'est envoyé aux coordonnées saisies, un code d'activation part par courrier ; les autres moyens (code confidentiel du dossier, FranceConnect) sont rappelés à tous."),
         new("creer-mon-compte-compte-existant", "Vous avez déjà un compte", "Après une correspondance complète de l'état civil avec un compte existant : les liens pour se connecter ou retrouver son mot de passe."),
         new("mon-foyer", "Mon foyer", "Gérer Mon Compte > Mon foyer, pour Louise DUBOIS, responsable du dossier : les membres et l'invitation d'un membre de 16 ans et plus."),

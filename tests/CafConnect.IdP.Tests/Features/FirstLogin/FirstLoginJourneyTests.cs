@@ -1,3 +1,5 @@
+using CafConnect.IdP.Tests.Features.Recovery;
+using CafConnect.Infrastructure.Notifications;
 using System.Net;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
@@ -136,6 +138,53 @@ public sealed class FirstLoginJourneyTests(StoreKind kind)
 
         Assert.That(jump.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
         Assert.That(jump.Headers.Location!.OriginalString, Is.EqualTo($"/premiere-connexion?flow={flow}"));
+    }
+
+    [Test]
+    public async Task A_first_login_left_after_the_password_step_and_finished_at_a_later_login_sends_Votre_compte_est_cree()
+    {
+        await using var host = JourneyHost.Start(kind);
+        await FirstLoginDriver.ForgetRecordsContactsAsync(host, FirstLoginDriver.PaulNir);
+        var paul = await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Nir == FirstLoginDriver.PaulNir));
+
+        // The file's code, the terms, his own password (the records hold no contact: it is his at once), then he leaves.
+        var first = new FirstLoginDriver(host.Host.CreateBrowser());
+        var contact = await first.AcceptTermsAndChoosePasswordAsync(await first.LoginWithLegacyCodeAsync());
+        Assert.That(contact.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/coordonnees"));
+        var left = await host.OutboxOfAsync(paul.Id);
+        Assert.That(left.Where(m => m.Kind == NotificationKind.AccountCreated && m.Channel != NotificationChannel.Letter), Is.Empty, "nothing announced before the journey ends");
+        Assert.That(left.Count(m => m.Kind == NotificationKind.AccountCreated && m.Channel == NotificationChannel.Letter), Is.EqualTo(1),
+            "the « si ce n'est pas vous » letter goes with the password, whether or not the journey ends");
+
+        // Days later, with that password: the login is no longer a migration, but it finishes the first login.
+        var later = new FirstLoginDriver(host.Host.CreateBrowser());
+        var resumed = FirstLoginDriver.Next(await later.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), FirstLoginDriver.PaulNir, FirstLoginDriver.NewPassword));
+        Assert.That(resumed.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/coordonnees"), "the contact step is still to do");
+        var verify = FirstLoginDriver.Next(await later.PostAsync(resumed, new Dictionary<string, string> { ["Channel"] = "Sms", ["Mobile"] = "06 15 00 05 05" }));
+        var code = await host.Sms.WaitForAsync("+33615000505");
+        var delegation = FirstLoginDriver.Next(await later.PostAsync(verify, new Dictionary<string, string> { ["Code"] = SmsGatewaySink.CodeIn(code.Text) }));
+        Assert.That((await later.AnswerDelegationAsync(delegation, "false")).OriginalString, Is.EqualTo("/mon-compte"));
+
+        var created = await host.Sms.WaitForAsync("+33615000505", alreadySeen: 1);
+        Assert.That(created.Text, Does.Contain("Vous venez de créer votre Espace Mon Compte"));
+        var messages = await host.OutboxOfAsync(paul.Id);
+        Assert.That(messages.Count(m => m.Kind == NotificationKind.AccountCreated && m.Channel == NotificationChannel.Sms), Is.EqualTo(1));
+        Assert.That(messages.Count(m => m.Kind == NotificationKind.AccountCreated && m.Channel == NotificationChannel.Letter), Is.EqualTo(1), "the letter once");
+        Assert.That((await host.QueryAsync(db => db.Persons.AsNoTracking().SingleAsync(p => p.Id == paul.Id))).AccountCreatedNoticeOwedSince, Is.Null, "owed no more");
+
+        // A later journey of required steps (a new mobile to prove, say) is no account creation: nothing more.
+        await host.QueryAsync(async db =>
+        {
+            var person = await db.Persons.SingleAsync(p => p.Id == paul.Id);
+            person.MobilePhoneVerified = false;
+            person.ContactStepSkippedAt = null;
+            return await db.SaveChangesAsync();
+        });
+        var again = new FirstLoginDriver(host.Host.CreateBrowser());
+        var contactAgain = FirstLoginDriver.Next(await again.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), FirstLoginDriver.PaulNir, FirstLoginDriver.NewPassword));
+        Assert.That(contactAgain.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/coordonnees"));
+        await again.PostAsync(contactAgain, new Dictionary<string, string>(), handler: "Skip");
+        Assert.That((await host.OutboxOfAsync(paul.Id)).Count(m => m.Kind == NotificationKind.AccountCreated), Is.EqualTo(2), "no second announcement");
     }
 
     [Test]

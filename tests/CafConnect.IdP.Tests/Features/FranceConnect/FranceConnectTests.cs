@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.WebUtilities;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Support;
@@ -310,6 +311,165 @@ public sealed class FranceConnectTests(StoreKind kind)
         Assert.That(arrived.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion/terminee"));
         Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.Logout && e.PersonId == louise.Id && e.Details == "franceconnect=true")), Is.EqualTo(1));
     }
+
+    /// <summary>A person without a NIR whose birth commune the Caf holds by name, ready to sign in (terms, password, contact).</summary>
+    private async Task<Domain.Accounts.PersonAccount> SeedBornInFranceAsync(string provisionalId, Domain.Accounts.Civility civility, string givenNames, string birthName,
+        DateOnly birthDate, string birthCity, bool onAFile = true)
+    {
+        using var scope = _host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+        var person = new Domain.Accounts.PersonAccount
+        {
+            ProvisionalId = provisionalId, Civility = civility, GivenNames = givenNames, BirthName = birthName, BirthDate = birthDate,
+            BirthCountry = "FRANCE", BirthCity = birthCity,
+            AcceptedTermsVersion = 1, TermsAcceptedAt = DateTimeOffset.UtcNow,
+            MobilePhone = "+336150009" + provisionalId[^2..], MobilePhoneVerified = true,
+            PasswordHash = scope.ServiceProvider.GetRequiredService<Infrastructure.Security.ISecretHasher>().Hash("Falaise8Cotentin"),
+            CredentialKind = Domain.Accounts.CredentialKind.Personal, PasswordSetAt = DateTimeOffset.UtcNow,
+        };
+        db.Persons.Add(person);
+        if (onAFile)
+        {
+            // On a file of the agency (as an import or a registered application puts them): the birth commune is its record.
+            var household = new Domain.Households.Household { FileNumber = "9" + provisionalId[^6..] };
+            household.Members.Add(new Domain.Households.HouseholdMembership { Person = person, PersonId = person.Id, Role = Domain.Households.HouseholdRole.Allocataire });
+            db.Households.Add(household);
+        }
+        await db.SaveChangesAsync();
+        return person;
+    }
+
+    private async Task SetBirthCityAsync(Guid personId, string birthCity) => await QueryAsync(async db =>
+    {
+        var person = await db.Persons.SingleAsync(p => p.Id == personId);
+        person.BirthCity = birthCity;
+        return await db.SaveChangesAsync();
+    });
+
+    [Test]
+    public async Task A_birth_commune_held_by_name_is_matched_through_its_INSEE_code_on_the_date_of_birth_and_a_logout_from_the_relying_party_ends_FranceConnect_too()
+    {
+        // Octave was born in 1990 in Octeville (50383), merged into Cherbourg-Octeville in 2000, part of Cherbourg-en-Cotentin
+        // since 2016. The Caf holds no NIR for him and his birth commune by name, as it was then.
+        var octave = await SeedBornInFranceAsync("P50383001", Domain.Accounts.Civility.Monsieur, "Octave", "LEROY", new DateOnly(1990, 6, 1), "CHERBOURG-EN-COTENTIN");
+        using (var first = NewBrowser())
+        {
+            // Today's commune nouvelle is not the commune he was born in: no match, no link.
+            var challenge = await first.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+            var callback = await first.AuthenticateAtFranceConnectAsync(await first.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.OctaveLeroy);
+            var back = await first.ArriveAtCafConnectAsync(callback);
+            Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/compte-non-trouve"));
+            Assert.That(await QueryAsync(db => db.ExternalLogins.AnyAsync(l => l.PersonId == octave.Id)), Is.False);
+        }
+
+        // A person who declared the same civil status and birth commune themselves (« Créer Mon Compte » without a NIR,
+        // on no file) is never what a FranceConnect identity opens: a squatter's pre-created account.
+        var squatter = await SeedBornInFranceAsync("P50383009", Domain.Accounts.Civility.Monsieur, "Octave", "LEROY", new DateOnly(1990, 6, 1), "Octeville", onAFile: false);
+        await SetBirthCityAsync(octave.Id, "Octeville");
+        using var browser = NewBrowser();
+        var pkce = Pkce.Create();
+        var response = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), StandInIdentities.OctaveLeroy);
+        var tokens = await OidcDriver.ReadTokensAsync(await browser.Oidc.RedeemCodeAsync(TestClient.CafFr, response["code"]!, pkce.Verifier));
+        Assert.That((await browser.Oidc.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId)).Subject, Is.EqualTo(octave.Subject));
+        var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.Subject == StandInIdentities.OctaveLeroy));
+        Assert.That(link.PersonId, Is.EqualTo(octave.Id), "the person on the file, not the self-declared one");
+        Assert.That(squatter.Id, Is.Not.EqualTo(octave.Id));
+
+        // The relying party logs him out (RP-Initiated Logout): CafConnect's session ends, then FranceConnect's end-session
+        // with FranceConnect's ID token as hint, then back to the relying party's post_logout_redirect_uri with its state.
+        var endSessionRequest = QueryHelpers.AddQueryString("/connect/endsession", new Dictionary<string, string?>
+        {
+            ["id_token_hint"] = tokens.IdToken,
+            ["post_logout_redirect_uri"] = TestClient.CafFr.PostLogoutRedirectUri,
+            ["state"] = "etat-rp-logout",
+        });
+        var logout = await browser.CafConnect.GetAsync(endSessionRequest);
+        Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await logout.Content.ReadAsStringAsync());
+        var endSession = logout.Headers.Location!;
+        Assert.That(endSession.GetLeftPart(UriPartial.Path), Is.EqualTo(_standIn.Issuer.AbsoluteUri.TrimEnd('/') + "/api/v2/session/end"), "FranceConnect's end-session first");
+        var endSessionParameters = FranceConnectDriver.QueryOf(endSession);
+        Assert.That(endSessionParameters["id_token_hint"], Does.StartWith("eyJ").And.Not.EqualTo(tokens.IdToken), "FranceConnect's own ID token, not ours");
+        Assert.That(endSessionParameters["post_logout_redirect_uri"], Is.EqualTo(PostLogoutUri));
+        Assert.That(endSessionParameters["state"], Is.Not.Empty.And.Not.EqualTo("etat-rp-logout"), "OpenIddict's protected state, not the relying party's");
+        Assert.That(endSession.Query, Does.Not.Contain("etat-rp-logout").And.Not.Contain(Uri.EscapeDataString(TestClient.CafFr.PostLogoutRedirectUri!)),
+            "the relying party's return travels inside the protected state only");
+        Assert.That((await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()))).Headers.Location!.AbsolutePath,
+            Is.EqualTo("/connexion"), "CafConnect's session is over before FranceConnect's");
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.Logout && e.Outcome == "rp_initiated" && e.PersonId == octave.Id
+            && e.Details == "franceconnect=true")), Is.EqualTo(1));
+
+        var backFromFranceConnect = await LogOutAtFranceConnectAsync(browser, endSession);
+        var arrived = await browser.ArriveAtCafConnectAsync(backFromFranceConnect);
+        Assert.That(arrived.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(arrived.Headers.Location!.OriginalString, Is.EqualTo(TestClient.CafFr.PostLogoutRedirectUri + "?state=etat-rp-logout"), "back to the relying party, with its state");
+
+        // FranceConnect's answer replayed, or with its state changed: our page, never the relying party's URI.
+        var replayed = await browser.ArriveAtCafConnectAsync(backFromFranceConnect);
+        Assert.That(replayed.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion/terminee"), "a state token is used once");
+        var tampered = await browser.CafConnect.GetAsync("/franceconnect/deconnexion/retour?state=" + Uri.EscapeDataString(FranceConnectDriver.QueryOf(backFromFranceConnect)["state"] + "x"));
+        Assert.That(tampered.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion/terminee"));
+    }
+
+    /// <summary>At FranceConnect: its logout form (posted by its page); returns where it sends the browser back (CafConnect's post-logout route).</summary>
+    private static async Task<Uri> LogOutAtFranceConnectAsync(FranceConnectDriver browser, Uri endSession)
+    {
+        var confirm = await browser.FranceConnect.GetAsync(endSession);
+        var confirmHtml = await confirm.Content.ReadAsStringAsync();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), confirmHtml);
+        var form = System.Text.RegularExpressions.Regex.Match(confirmHtml, "<form[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        var fields = System.Text.RegularExpressions.Regex.Matches(form.Groups[2].Value, "name=\"([^\"]+)\" value=\"([^\"]*)\"")
+            .ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
+        fields["logout"] = "yes";
+        var done = await browser.FranceConnect.PostAsync(new Uri(endSession, WebUtility.HtmlDecode(form.Groups[1].Value)), new FormUrlEncodedContent(fields));
+        Assert.That((int)done.StatusCode, Is.InRange(300, 399), await done.Content.ReadAsStringAsync());
+        Assert.That(done.Headers.Location!.GetLeftPart(UriPartial.Path), Is.EqualTo(PostLogoutUri));
+        return done.Headers.Location!;
+    }
+
+    [Test]
+    public async Task A_birth_commune_name_that_several_communes_bore_never_links_and_two_persons_it_fits_link_neither()
+    {
+        // Denise MOREAU, born 01/06/1990 in Saint-Denis (93066). In 1990 five communes were named Saint-Denis.
+        var held = await SeedBornInFranceAsync("P93066001", Domain.Accounts.Civility.Madame, "Denise", "MOREAU", new DateOnly(1990, 6, 1), "SAINT-DENIS");
+        var other = await SeedBornInFranceAsync("P93066002", Domain.Accounts.Civility.Madame, "Denise", "MOREAU", new DateOnly(1990, 6, 1), "SAINT-DENIS (974)");
+
+        async Task<string> SignInAsync(string subject = StandInIdentities.DeniseMoreau)
+        {
+            using var browser = NewBrowser();
+            var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+            var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), subject);
+            return (await browser.ArriveAtCafConnectAsync(callback)).Headers.Location!.OriginalString;
+        }
+        Task<int> LinksAsync() => QueryAsync(db => db.ExternalLogins.CountAsync(l => l.PersonId == held.Id || l.PersonId == other.Id));
+        Task<int> NotLinkedAsync(string outcome) => QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.FranceConnectNotLinked && e.Outcome == outcome && e.PersonId == null));
+
+        // « SAINT-DENIS » alone does not say which; « (974) » is another one.
+        var noMatchBefore = await NotLinkedAsync("no_match");
+        Assert.That(await SignInAsync(), Does.StartWith("/franceconnect/compte-non-trouve"));
+        Assert.That(await LinksAsync(), Is.Zero);
+        Assert.That(await NotLinkedAsync("no_match"), Is.EqualTo(noMatchBefore + 1));
+
+        // Both now held in the right département: two persons fit, so neither is linked (exactly one match, or none).
+        await SetBirthCityAsync(held.Id, "Saint-Denis (93)");
+        await SetBirthCityAsync(other.Id, "ST DENIS (93)");
+        var ambiguousBefore = await NotLinkedAsync("ambiguous");
+        Assert.That(await SignInAsync(), Does.StartWith("/franceconnect/compte-non-trouve"));
+        Assert.That(await LinksAsync(), Is.Zero);
+        Assert.That(await NotLinkedAsync("ambiguous"), Is.EqualTo(ambiguousBefore + 1));
+
+        // One of them in another département: the other one alone fits, and is linked.
+        await SetBirthCityAsync(other.Id, "SAINT-DENIS (11)");
+        Assert.That(await SignInAsync(), Does.Not.StartWith("/franceconnect/"));
+        var link = await QueryAsync(db => db.ExternalLogins.AsNoTracking().SingleAsync(l => l.PersonId == held.Id || l.PersonId == other.Id));
+        Assert.That(link.PersonId, Is.EqualTo(held.Id));
+        Assert.That(link.Subject, Is.EqualTo(StandInIdentities.DeniseMoreau));
+
+        // Another FranceConnect identity certifying the same civil status (someone else's pivot, or a new account at
+        // FranceConnect): the person is already linked, so nothing opens and an agent is warned.
+        Assert.That(await SignInAsync(StandInIdentities.DeniseMoreauOtherIdentity), Does.StartWith("/franceconnect/compte-non-trouve"));
+        Assert.That(await QueryAsync(db => db.ExternalLogins.CountAsync(l => l.Subject == StandInIdentities.DeniseMoreauOtherIdentity)), Is.Zero);
+        Assert.That(await QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.FranceConnectNotLinked && e.Outcome == "already_linked" && e.PersonId == held.Id)), Is.EqualTo(1));
+    }
 }
 
 /// <summary>FranceConnect switched off (the default): no button, no route.</summary>
@@ -334,7 +494,7 @@ public sealed class FranceConnectDisabledTests(StoreKind kind) : StoreFixture(ki
     }
 }
 
-/// <summary>FranceConnect configured but unreachable: the French page, not a 500.</summary>
+/// <summary>FranceConnect configured but unreachable: the French page, not a 500, and soon.</summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
 public sealed class FranceConnectUnavailableTests(StoreKind kind)
@@ -342,9 +502,40 @@ public sealed class FranceConnectUnavailableTests(StoreKind kind)
     [Test]
     public async Task An_unreachable_FranceConnect_gives_the_french_unavailable_page()
     {
+        // An ephemeral port just released, where nothing listens: outside the stand-ins' range (5531–5539), which the
+        // fixtures running beside this one take as they start (a stand-in appeared on a port picked there as free).
+        var released = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        released.Start();
+        var port = ((IPEndPoint)released.LocalEndpoint).Port;
+        released.Stop();
+        var elapsed = await ClickFranceConnectAndExpectTheUnavailablePageAsync($"http://127.0.0.1:{port}");
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)), "no retries with back-off before the page (it took about 16 s)");
+    }
+
+    [Test]
+    public async Task A_FranceConnect_that_accepts_the_connection_and_never_answers_gives_the_french_page_within_the_3_second_timeout()
+    {
+        // A listening socket nobody reads from: the connection is accepted by the system, the request never answered.
+        var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        try
+        {
+            var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+            var elapsed = await ClickFranceConnectAndExpectTheUnavailablePageAsync($"http://127.0.0.1:{port}");
+            // FranceConnect:BackchannelTimeout is 3 s by default; a generous margin for a loaded machine.
+            Assert.That(elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(2.5)), "the page came after the timeout, not from a refused connection");
+            Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)), "the French page within the 3-second timeout, not after 16 s or the HTTP client's 100 s");
+        }
+        finally
+        {
+            silent.Stop();
+        }
+    }
+
+    /// <summary>« S'identifier avec FranceConnect » from a pending authorization request: the French page; returns how long the click took.</summary>
+    private async Task<TimeSpan> ClickFranceConnectAndExpectTheUnavailablePageAsync(string issuer)
+    {
         await using var store = TestStore.Create(kind);
-        // A port of the stand-in range where nothing listens.
-        var issuer = $"http://127.0.0.1:{FranceConnectStandIn.FreePort()}";
         await using var host = new CafConnectFactory(store, new Dictionary<string, string?>
         {
             ["FranceConnect:Enabled"] = "true",
@@ -357,16 +548,22 @@ public sealed class FranceConnectUnavailableTests(StoreKind kind)
         var page = await browser.CafConnect.GetAsync(challenge.Headers.Location!);
         var html = await page.Content.ReadAsStringAsync();
         var token = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var start = await browser.CafConnect.PostAsync("/franceconnect/connexion", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token,
             ["returnUrl"] = challenge.Headers.Location!.OriginalString.Split("returnUrl=")[1] is var encoded ? Uri.UnescapeDataString(encoded) : "",
         }));
+        var elapsed = clock.Elapsed;
 
         Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await start.Content.ReadAsStringAsync());
         Assert.That(start.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/erreur?motif=indisponible&returnUrl=%2Fconnect%2Fauthorize"));
         var error = await browser.CafConnect.GetAsync(start.Headers.Location);
         Assert.That(error.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That(WebUtility.HtmlDecode(await error.Content.ReadAsStringAsync()), Does.Contain("FranceConnect est momentanément indisponible"));
+        var text = WebUtility.HtmlDecode(await error.Content.ReadAsStringAsync());
+        Assert.That(text, Does.Contain("FranceConnect est momentanément indisponible"));
+        Assert.That(text, Does.Contain("Le service FranceConnect n'a pas pu être joint ou n'a pas répondu correctement. Réessayez dans quelques instants."));
+        Assert.That(text, Does.Contain("Revenir à la page de connexion"));
+        return elapsed;
     }
 }

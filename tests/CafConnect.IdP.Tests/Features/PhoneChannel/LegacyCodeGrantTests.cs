@@ -11,7 +11,7 @@ using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
-using CafConnect.IdP.Features.PhoneChannel;
+using CafConnect.Application.PhoneChannel;
 using CafConnect.IdP.Tests.Features.FirstLogin;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;

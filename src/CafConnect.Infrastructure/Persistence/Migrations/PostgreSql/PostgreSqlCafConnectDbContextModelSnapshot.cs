@@ -59,6 +59,9 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("integer");
 
+                    b.Property<DateTimeOffset?>("AccountCreatedNoticeOwedSince")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("BirthCity")
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
@@ -150,6 +153,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
                     b.Property<DateTimeOffset?>("PendingProvisionalPasswordIssuedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("PhoneCodeHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset?>("PhoneCodeSetAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("character varying(5)");
@@ -206,6 +216,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.PostgreSql
 
                     b.Property<bool>("Pending")
                         .HasColumnType("boolean");
+
+                    b.Property<string>("PendingLegacySecretHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset?>("PendingLegacySecretIssuedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Id");
 

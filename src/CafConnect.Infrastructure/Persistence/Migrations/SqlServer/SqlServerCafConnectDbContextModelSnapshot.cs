@@ -59,6 +59,9 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("int");
 
+                    b.Property<DateTimeOffset?>("AccountCreatedNoticeOwedSince")
+                        .HasColumnType("datetimeoffset");
+
                     b.Property<string>("BirthCity")
                         .HasMaxLength(100)
                         .HasColumnType("nvarchar(100)");
@@ -150,6 +153,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
                     b.Property<DateTimeOffset?>("PendingProvisionalPasswordIssuedAt")
                         .HasColumnType("datetimeoffset");
 
+                    b.Property<string>("PhoneCodeHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<DateTimeOffset?>("PhoneCodeSetAt")
+                        .HasColumnType("datetimeoffset");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("nvarchar(5)");
@@ -208,6 +218,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.SqlServer
 
                     b.Property<bool>("Pending")
                         .HasColumnType("bit");
+
+                    b.Property<string>("PendingLegacySecretHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<DateTimeOffset?>("PendingLegacySecretIssuedAt")
+                        .HasColumnType("datetimeoffset");
 
                     b.HasKey("Id");
 

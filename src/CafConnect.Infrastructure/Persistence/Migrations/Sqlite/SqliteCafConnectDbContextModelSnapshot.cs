@@ -54,6 +54,9 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<int?>("AcceptedTermsVersion")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("AccountCreatedNoticeOwedSince")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("BirthCity")
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
@@ -145,6 +148,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<long?>("PendingProvisionalPasswordIssuedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("PhoneCodeHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PhoneCodeSetAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("PostalCode")
                         .HasMaxLength(5)
                         .HasColumnType("TEXT");
@@ -200,6 +210,13 @@ namespace CafConnect.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("Pending")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PendingLegacySecretHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PendingLegacySecretIssuedAt")
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
