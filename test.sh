@@ -27,6 +27,8 @@ install_missing() {
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
   # promtool checks the Prometheus scrape output (tests/CafConnect.IdP.Tests/Operations).
   command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+  # wrk: the load generator of bench/run.sh, whose tiny run is a test (BenchmarkSmokeTests).
+  command -v wrk >/dev/null 2>&1 || packages+=(wrk)
   if [ ${#packages[@]} -gt 0 ]; then
     log "installing: ${packages[*]}"
     as_root apt-get update -qq
@@ -52,6 +54,7 @@ install_missing
 npm_ci_when_needed tests/Browser
 npm_ci_when_needed tests/Interop
 npm_ci_when_needed tests/FranceConnectStandIn
+npm_ci_when_needed bench/peer
 # The servers' start-up is checked first from a checkout under a mode-700 directory (a clone in /root): a cluster
 # the postgres user cannot reach must fail here in seconds, not for the next person who clones the project.
 tools/test-servers.sh self-test || { log "the test servers cannot start from a private checkout (see above)"; exit 2; }

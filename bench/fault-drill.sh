@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Fault drill (issue #15): three provider instances (Release) on one PostgreSQL and one Redis behind Debian's nginx
-# (deploy/nginx.conf, with the drill's addresses and certificate), a steady sign-in load (bench/fault-drill/load.py),
-# then: one instance killed with SIGKILL and restarted; Redis stopped for 30 s and started again. Everything listens on
-# 127.0.0.1 only; the load is bounded in time and in requests; every process started here is stopped at the end.
-# Writes bench/fault-drill/report.md (requests, errors by kind, p50/p99 per phase; another person's data: must be 0).
+# Fault drill (issue #15): three provider instances (Release) on one PostgreSQL and Redis behind Debian's nginx
+# (deploy/nginx.conf, with the drill's addresses and certificate), Redis as a primary, a replica and a Sentinel (Debian's
+# redis-sentinel; the instances know only the Sentinel and the service name), a stand-in SMTP relay and SMS gateway
+# (bench/fault-drill/sinks.py), a steady sign-in load (bench/fault-drill/load.py) and, during the gateways' outage,
+# password recoveries that send an SMS and an e-mail. Faults, in order: one instance killed with SIGKILL and restarted;
+# Redis (primary and replica) stopped 30 s; the Redis primary killed (Sentinel promotes the replica); PostgreSQL
+# restarted (pg_ctl restart -m fast); `cafconnect keys rotate` (new keys published at once, signing 20 s later);
+# the SMTP and SMS gateways down for a minute. Everything listens on 127.0.0.1 only; the load is bounded in time and in
+# requests; every process started here is stopped at the end.
+# Writes bench/fault-drill/report.md (requests, errors by kind, p50/p99 per phase; another person's data: must be 0;
+# keys; messages queued during the outage and delivered once).
 # Usage: bench/fault-drill.sh            (about 3 min of set-up + DRILL_SECONDS of load; not in CI: too long)
-# Ports: CAFCONNECT_TEST_PG_PORT / CAFCONNECT_TEST_REDIS_PORT (as test.sh, which must not run at the same time),
-# DRILL_BASE_PORT (instances +1..+3, nginx +10; default 18070). Timeline: DRILL_SECONDS (140), kill at 30 s, restart
-# at 50 s, Redis stopped at 80 s and started at 110 s.
+# Ports: CAFCONNECT_TEST_PG_PORT / CAFCONNECT_TEST_REDIS_PORT (primary; replica +1, Sentinel +2: not test.sh's own),
+# DRILL_BASE_PORT (instances +1..+3, nginx +10, SMTP +20, SMS +21; default 18070: keep every port below the ephemeral
+# range, 32768 and up, or a stand-in restarted after its outage may find its port taken by an outgoing connection). Timeline (s from the load's start):
+# DRILL_SECONDS (350); instance 2 killed 25, restarted 40; Redis down 65–95; primary killed 115 (old primary back as a
+# replica at 150); PostgreSQL restarted 150; keys rotated from 160 (the CLI's start-up; sign 20 s later); gateways down
+# 230–290 (password recoveries 230–285).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 run="$root/.drill-run"
@@ -15,7 +24,10 @@ pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
 redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
 base="${DRILL_BASE_PORT:-18070}"
 nginx_port=$((base + 10))
-seconds="${DRILL_SECONDS:-140}"
+seconds="${DRILL_SECONDS:-350}"
+replica_port=$((redis_port + 1)); sentinel_port=$((redis_port + 2))
+smtp_port=$((base + 20)); sms_port=$((base + 21))
+publication_delay=20
 report="$root/bench/fault-drill/report.md"
 log() { printf '[drill %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -23,33 +35,75 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
 
 command -v nginx >/dev/null || { log "installing nginx (Debian)"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 command -v redis-server >/dev/null && ls -d /usr/lib/postgresql/*/bin >/dev/null || { log "run ./test.sh once first (installs PostgreSQL and Redis)"; exit 2; }
+command -v redis-sentinel >/dev/null && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null \
+  || { log "installing redis-sentinel and python3-aiosmtpd (Debian)"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-sentinel python3-aiosmtpd >/dev/null; }
 
-declare -A pids=()
+declare -A pids=() sinks=()
 cleanup() {
   set +e
   for i in "${!pids[@]}"; do kill "${pids[$i]}" 2>/dev/null; done
+  for i in "${!sinks[@]}"; do kill "${sinks[$i]}" 2>/dev/null; done
   [ -f "$run/nginx/nginx.pid" ] && nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -s stop 2>/dev/null
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
+  for port in "$sentinel_port" "$replica_port" "$redis_port"; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1; done
   [ -d "$run/pg/data" ] && as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -m fast stop >/dev/null 2>&1
   wait 2>/dev/null
 }
 trap cleanup EXIT
+trap 'log "stopped by a failed command at line $LINENO: $BASH_COMMAND"' ERR
 
-rm -rf "$run" && mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
-log "publishing the provider (Release)"
-dotnet publish "$root/src/CafConnect.IdP" -c Release -o "$run/idp" --nologo -v q >"$run/logs/publish.log" 2>&1 || { cat "$run/logs/publish.log"; exit 2; }
+# DRILL_REUSE_BUILD=1 keeps the previous run's Release build (the drill's phases being worked on, not the code).
+if [ "${DRILL_REUSE_BUILD:-0}" = 1 ] && [ -f "$run/idp/CafConnect.IdP.dll" ] && [ -f "$run/cli/cafconnect.dll" ]; then
+  find "$run" -mindepth 1 -maxdepth 1 ! -name idp ! -name cli -exec rm -rf {} +
+  mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
+  log "reusing the previous Release build (DRILL_REUSE_BUILD=1)"
+else
+  rm -rf "$run" && mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
+  log "publishing the provider and the CLI (Release)"
+  dotnet publish "$root/src/CafConnect.IdP" -c Release -o "$run/idp" --nologo -v q >"$run/logs/publish.log" 2>&1 || { cat "$run/logs/publish.log"; exit 2; }
+  dotnet publish "$root/src/CafConnect.Cli" -c Release -o "$run/cli" --nologo -v q >"$run/logs/publish-cli.log" 2>&1 || { cat "$run/logs/publish-cli.log"; exit 2; }
+fi
 
 log "PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port"
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$run/pg"
 as_pg "$(pg_bin)/initdb" -D "$run/pg/data" -U postgres -A trust >/dev/null
 as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -l "$run/pg/server.log" -w -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $run/pg" start >/dev/null
-start_redis() {
-  redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
-    --dir "$run/redis" --pidfile "$run/redis/redis.pid" --logfile "$run/redis/redis.log" >/dev/null
-  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+# Redis: a primary, a replica and one Sentinel watching them under the service name "cafconnect".
+start_redis_node() { # port [replicaof-port]
+  mkdir -p "$run/redis/$1"
+  redis-server --port "$1" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
+    --dir "$run/redis/$1" --pidfile "$run/redis/$1/redis.pid" --logfile "$run/redis/$1/redis.log" \
+    ${2:+--replicaof 127.0.0.1 $2} >/dev/null
+  for _ in $(seq 1 50); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
 }
-start_redis
+primary_port() { redis-cli -p "$sentinel_port" sentinel get-master-addr-by-name cafconnect 2>/dev/null | sed -n 2p || true; }
+start_redis_node "$redis_port"
+start_redis_node "$replica_port" "$redis_port"
+cat >"$run/redis/sentinel.conf" <<CONF
+port $sentinel_port
+bind 127.0.0.1
+daemonize yes
+pidfile $run/redis/sentinel.pid
+logfile $run/redis/sentinel.log
+dir $run/redis
+sentinel monitor cafconnect 127.0.0.1 $redis_port 1
+sentinel down-after-milliseconds cafconnect 2000
+sentinel failover-timeout cafconnect 10000
+CONF
+redis-sentinel "$run/redis/sentinel.conf"
+for _ in $(seq 1 50); do [ -n "$(primary_port)" ] && break; sleep 0.1; done
+log "Redis primary $redis_port, replica $replica_port, Sentinel $sentinel_port (service cafconnect)"
+
+# The gateways' stand-ins (Debian's python3, which has python3-aiosmtpd).
+declare -A sinks=()
+start_sink() {
+  /usr/bin/python3 "$root/bench/fault-drill/sinks.py" "$1" "$2" "$run/received.txt" >>"$run/logs/sink-$1.log" 2>&1 & sinks[$1]=$!
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0; sleep 0.1; done
+  log "the $1 stand-in did not start (see logs/sink-$1.log)"
+}
+stop_sink() { kill "${sinks[$1]}" 2>/dev/null; wait "${sinks[$1]}" 2>/dev/null || true; }
+: >"$run/received.txt"
+start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$run/certs/tls.key" -out "$run/certs/tls.crt" -days 2 -subj "/CN=127.0.0.1" 2>/dev/null
 openssl pkcs12 -export -inkey "$run/certs/tls.key" -in "$run/certs/tls.crt" -out "$run/certs/keyring.pfx" -passout pass:drill-keyring
@@ -61,7 +115,11 @@ start_instance() {
   env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
     Storage__Provider=PostgreSql Storage__MigrateOnStartup="$migrate" \
     ConnectionStrings__CafConnect="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=cafconnect_drill" \
-    Redis__Configuration="127.0.0.1:$redis_port,abortConnect=false,connectTimeout=2000,syncTimeout=2000" \
+    Redis__Configuration="127.0.0.1:$sentinel_port,serviceName=cafconnect,abortConnect=false,connectTimeout=2000,syncTimeout=2000" \
+    Notifications__Smtp__Host=127.0.0.1 Notifications__Smtp__Port=$smtp_port Notifications__Smtp__Security=None \
+    Notifications__Sms__Url="http://127.0.0.1:$sms_port/sms" Notifications__Sms__Token=drill-sms-token \
+    Notifications__RetryBaseDelay=00:00:02 Notifications__RetryMaxDelay=00:00:10 Keys__RefreshInterval=00:00:05 \
+    Verification__MinIntervalBetweenSends=00:00:01 \
     Oidc__Issuer="https://127.0.0.1:$nginx_port/" ReverseProxy__TrustedProxies__0=127.0.0.1 \
     DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
     Health__DetailNetworks__0=127.0.0.0/8 Demo__Enabled=true Notifications__FileSink__Directory="$run/letters" \
@@ -106,14 +164,48 @@ nginx -p "$run/nginx" -c "$run/nginx/nginx.conf"
 log "nginx on https://127.0.0.1:$nginx_port/ (deploy/nginx.conf); load for ${seconds}s"
 
 events="$run/events.txt"; : >"$events"
-DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" python3 "$root/bench/fault-drill/load.py" >"$run/summary.json" &
+DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=230 DRILL_MESSAGES_TO=285 \
+  python3 "$root/bench/fault-drill/load.py" >"$run/summary.json" &
 load_pid=$!
 started=$(date +%s.%N)
 at() { local target; target=$(echo "$started + $1" | bc); while [ "$(echo "$(date +%s.%N) < $target" | bc)" = 1 ]; do sleep 0.2; done; }
-at 30;  echo "$(date +%s.%N) instance 2 killed (SIGKILL)" >>"$events"; kill -9 "${pids[2]}"; log "instance 2 killed"
-at 50;  echo "$(date +%s.%N) instance 2 restarted" >>"$events"; start_instance 2; log "instance 2 restarting"
-at 80;  echo "$(date +%s.%N) Redis stopped" >>"$events"; redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; log "Redis stopped"
-at 110; echo "$(date +%s.%N) Redis started" >>"$events"; start_redis; log "Redis started"
+event() { echo "$(date +%s.%N) $*" >>"$events"; log "$*"; }
+cli() {
+  env ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production Storage__Provider=PostgreSql \
+    ConnectionStrings__CafConnect="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=cafconnect_drill" \
+    DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
+    Keys__PublicationDelay=00:00:$publication_delay dotnet "$run/cli/cafconnect.dll" "$@"
+}
+# Straight to an instance, as nginx would forward it (the instances trust 127.0.0.1 and accept only https requests).
+jwks_kids() { curl -s -H "X-Forwarded-Proto: https" "http://127.0.0.1:$((base + $1))/.well-known/jwks" | python3 -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null || echo "unreachable"; }
+at 25;  event "instance 2 killed (SIGKILL)"; kill -9 "${pids[2]}"
+at 40;  event "instance 2 restarted"; start_instance 2
+at 65;  event "Redis stopped (primary and replica)"; redis-cli -p "$replica_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$(primary_port)" shutdown nosave >/dev/null 2>&1 || true
+at 95;  event "Redis started"; start_redis_node "$redis_port"; start_redis_node "$replica_port" "$redis_port"
+at 115; old_primary="$(primary_port)"; event "Redis primary ($old_primary) killed (SIGKILL): Sentinel failover"
+kill -9 "$(cat "$run/redis/$old_primary/redis.pid")" 2>/dev/null || true
+for _ in $(seq 1 150); do [ "$(primary_port)" != "$old_primary" ] && break; sleep 0.2; done
+failover="primary $old_primary → $(primary_port) after $(echo "$(date +%s.%N) - $started - 115" | bc | cut -c1-4) s"; log "Sentinel: $failover"
+at 150; event "PostgreSQL restarted (pg_ctl restart -m fast)"
+start_redis_node "$old_primary" "$(primary_port)" || true # the old primary comes back as a replica of the new one
+as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -l "$run/pg/server.log" -w -m fast -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $run/pg" restart >/dev/null
+# The CLI starts slowly on a loaded machine (~30 s): it runs in the background, and the rotation's moment is when it
+# has committed (its "New sig key" line); then the new key must appear in every instance's JWKS within their reload.
+at 160; kids_before="$(jwks_kids 1)"; log "keys rotate starting (cafconnect keys rotate, Keys:PublicationDelay ${publication_delay} s)"
+timeout 120 bash -c "$(declare -f cli); $(declare -p run pg_port publication_delay); cli keys rotate" >"$run/logs/keys-rotate.log" 2>&1 &
+rotate_pid=$!
+for _ in $(seq 1 450); do grep -q "New sig key" "$run/logs/keys-rotate.log" 2>/dev/null && break; sleep 0.2; done
+rotated_at=$(date +%s.%N); echo "$rotated_at keys rotated (new keys published, old ones sign ${publication_delay} s more)" >>"$events"; log "keys rotated"
+published=""
+for _ in $(seq 1 60); do
+  all=1; for i in 1 2 3; do [ "$(jwks_kids "$i" | wc -w)" -gt "$(echo "$kids_before" | wc -w)" ] || all=0; done
+  [ "$all" = 1 ] && { published="$(echo "$(date +%s.%N) - $rotated_at" | bc | cut -c1-4)"; break; }; sleep 0.5
+done
+log "new signing key published by the 3 instances after ${published:-?} s"
+echo "$(echo "$rotated_at + $publication_delay" | bc) new keys sign (publication delay over)" >>"$events"
+at 230; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
+at 290; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
+wait "$rotate_pid" 2>/dev/null || log "keys rotate: the CLI did not exit within 120 s (see logs/keys-rotate.log)"
 wait "$load_pid"
 ready=""
 for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((base + i))/health/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo unreachable);"; done
@@ -125,7 +217,16 @@ for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((bas
   echo "Load: $(python3 -c 'import os; print(os.environ.get("DRILL_WORKERS", "6"))') workers in a loop of sign-in rounds (authorize, login page, login POST, authorize, token, userinfo, refresh, userinfo) as 4 demo persons. Phases start at the faults."
   echo
 } >"$report"
+sort -n -o "$events" "$events"
 python3 "$root/bench/fault-drill/report.py" "$run/requests.csv" "$events" "$(cat "$run/summary.json")" "$report"
-echo "- readiness after the drill:$ready" >>"$report"
-echo "- instance 2's restart: $(grep -c 'Now listening' "$run/logs/idp-2.log" || true) start(s) logged" >>"$report"
+psql_drill() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d cafconnect_drill -At -c "$1"; }
+{
+  echo "- readiness after the drill:$ready"
+  echo "- instance 2's restart: $(grep -c 'Now listening' "$run/logs/idp-2.log" || true) start(s) logged"
+  echo "- Redis through Sentinel: $failover; log lines of the instances naming a Redis failure: $(cat "$run"/logs/idp-*.log | grep -ci 'redis' || true)"
+  echo "- error log entries by exception (instances' logs; the 503s above included, outbox send failures too): $(cat "$run"/logs/idp-*.log | grep '"LogLevel":"Error"' | grep -o '"Exception":"[A-Za-z0-9_.]*' | sort | uniq -c | tr -s ' ' | tr '\n' ';' || true)"
+  echo "- keys: signing kids published before the rotation: $kids_before; after: $(jwks_kids 1) (instance 1), $(jwks_kids 2) (2), $(jwks_kids 3) (3); new key published by all 3 instances $published s after the rotation; ID tokens seen per kid (first–last second): $(python3 -c 'import json,sys; print(", ".join(f"{k}: {v[0]}–{v[1]}" for k, v in json.load(sys.stdin)["kids"].items()))' <"$run/summary.json"); reloads logged: $(cat "$run"/logs/idp-*.log | grep -c 'Token keys reloaded' || true)"
+  echo "- gateways: recoveries started during the outage: $(python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["recoveries"], "completed,", s["recoveries_failed"], "failed")' <"$run/summary.json"); outbox rows (channel: created / sent / given up / still waiting / max seconds from creation to sending): $(psql_drill "SELECT string_agg(c || ': ' || n || ' / ' || s || ' / ' || f || ' / ' || w || ' / ' || coalesce(d, '-'), '; ') FROM (SELECT \"Channel\"::text c, count(*) n, count(\"SentAt\") s, count(\"FailedAt\") f, count(*) FILTER (WHERE \"SentAt\" IS NULL AND \"FailedAt\" IS NULL) w, round(max(extract(epoch FROM \"SentAt\" - \"CreatedAt\")))::text d FROM \"OutboxMessages\" GROUP BY 1) x" 2>&1)"
+  echo "- gateways: messages received by the stand-ins: $(grep -c . "$run/received.txt" || true) ($(awk '{print $2}' "$run/received.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ';')), received more than once: $(awk '{print $2, $3}' "$run/received.txt" | sort | uniq -d | wc -l), first one at $(awk 'NR==1{print $1}' "$run/received.txt" | xargs -I{} echo "{} - $started" | bc | cut -c1-5) s"
+} >>"$report"
 cat "$report"

@@ -14,7 +14,8 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-run_dir="$root/.test-run"
+# CAFCONNECT_TEST_RUN_DIR: another run directory, for a second pair of servers beside a test run (bench/run.sh).
+run_dir="${CAFCONNECT_TEST_RUN_DIR:-$root/.test-run}"
 pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
 redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
 log() { printf '[test-servers] %s\n' "$*" >&2; }

@@ -4,6 +4,26 @@ using System.Text;
 using CafConnect.Infrastructure.Security;
 using Konscious.Security.Cryptography;
 
+// The provider benchmark (bench/run.sh): seed, logins, report.
+if (args.Length > 0 && args[0] == "seed")
+{
+    await ProviderBenchmark.SeedAsync(args[1], int.Parse(args[2]), int.Parse(args[3]));
+    return;
+}
+if (args.Length > 0 && args[0] == "logins")
+{
+    // logins PROVIDER CLIENT_ID SECRET|- REDIRECT_URI FROM COUNT CONCURRENCY PID POSTGRES|- TOKENS_FILE RESULT_FILE LABEL
+    await ProviderBenchmark.LoginsAsync(new ProviderBenchmark.LoginSettings(new Uri(args[1]), args[2], args[3] == "-" ? null : args[3], args[4],
+        int.Parse(args[5]), int.Parse(args[6]), int.Parse(args[7]), int.Parse(args[8]), args[9] == "-" ? null : args[9], args[10], args[11], args[12]));
+    return;
+}
+if (args.Length > 0 && args[0] == "report")
+{
+    // report RAW_DIR JSON_PATH README_PATH|- PLOT_DIR|-
+    BenchReport.Write(args[1], args[2], args[3] == "-" ? "" : args[3], args[4] == "-" ? "" : args[4]);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "import")
 {
     await ImportBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, withEntityFramework: !args.Contains("--no-ef"));

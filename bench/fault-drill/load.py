@@ -5,6 +5,9 @@ Each worker loops until the deadline: authorize (PKCE) -> login page -> credenti
 userinfo -> refresh -> userinfo, as one of the demo persons, in a fresh browser (cookie jar). Every request is
 recorded (time, step, outcome, latency) to a CSV; every userinfo answer is checked against the person who typed the
 password (the `sub` of their first round): a mismatch is another person's data. Bounded in time and in requests.
+The `kid` of every ID token is noted (first and last time seen), to show when a rotated key starts signing.
+Between DRILL_MESSAGES_FROM and DRILL_MESSAGES_TO (seconds from the start), a messenger starts a password recovery
+every 5 s as one of 4 other demo persons and asks the code again by e-mail: an SMS and an e-mail through the outbox.
 """
 import base64, csv, hashlib, http.client, json, os, re, secrets, ssl, sys, threading, time, urllib.parse
 
@@ -20,7 +23,11 @@ TLS = ssl.create_default_context()
 TLS.check_hostname = False
 TLS.verify_mode = ssl.CERT_NONE  # the drill's own self-signed certificate on loopback
 lock = threading.Lock()
-rows, subs, mismatches, counter = [], {}, [], [0]
+rows, subs, mismatches, counter, kids = [], {}, [], [0], {}
+MESSAGES_FROM = float(os.environ.get("DRILL_MESSAGES_FROM", "-1"))
+MESSAGES_TO = float(os.environ.get("DRILL_MESSAGES_TO", "-1"))
+RECOVERING = ["1 78 04 13 055 123", "2 80 09 13 055 456", "2 85 03 75 112 048", "1 83 11 75 115 230"]
+recoveries = [0, 0]
 T0 = time.time()
 
 
@@ -111,6 +118,10 @@ def round_of(person):
         raise Step("authorize (code):no code")
     tokens = token({}, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}, "token (code)")
     sub = claims(tokens["id_token"])["sub"]
+    kid = json.loads(base64.urlsafe_b64decode(tokens["id_token"].split(".")[0] + "==="))["kid"]
+    with lock:
+        seen = kids.setdefault(kid, [round(time.time() - T0, 1), 0])
+        seen[1] = round(time.time() - T0, 1)
     with lock:
         known = subs.setdefault(identifier, sub)
     if known != sub:
@@ -123,6 +134,46 @@ def round_of(person):
         expect(response, (200,), step)
         if json.loads(body).get("sub") != sub:
             mismatches.append(f"{identifier}: userinfo sub differs from the ID token's")
+
+
+def recovery(identifier):
+    cookies = {}
+    response, html = request(cookies, "GET", "/mot-de-passe-oublie", step="recovery page")
+    expect(response, (200,), "recovery page")
+    antiforgery = re.search(r'name="__RequestVerificationToken" type="hidden" value="([^"]+)"', html)
+    if not antiforgery:
+        raise Step("recovery page:no form")
+    response, _ = request(cookies, "POST", "/mot-de-passe-oublie", {"Identifier": identifier, "__RequestVerificationToken": antiforgery.group(1)},
+                          step="recovery start (SMS)")
+    expect(response, (302,), "recovery start (SMS)")
+    code_page = response.getheader("Location")
+    response, html = request(cookies, "GET", code_page, step="recovery code page")
+    expect(response, (200,), "recovery code page")
+    antiforgery = re.search(r'name="__RequestVerificationToken" type="hidden" value="([^"]+)"', html)
+    flow = urllib.parse.parse_qs(urllib.parse.urlsplit(code_page).query).get("flow", [""])[0]
+    time.sleep(1.5)  # the drill sets Verification:MinIntervalBetweenSends to 1 s (30 s by default)
+    response, _ = request(cookies, "POST", urllib.parse.urlsplit(code_page).path + "?handler=ResendEmail&flow=" + urllib.parse.quote(flow),
+                          {"__RequestVerificationToken": antiforgery.group(1) if antiforgery else ""}, step="recovery resend (e-mail)")
+    expect(response, (200, 302), "recovery resend (e-mail)")
+    with lock:
+        recoveries[0] += 1
+
+
+def messenger():
+    n = 0
+    while time.time() < DEADLINE and time.time() - T0 < MESSAGES_TO:
+        if time.time() - T0 >= MESSAGES_FROM:
+            try:
+                recovery(RECOVERING[n % len(RECOVERING)])
+            except Step:
+                with lock:
+                    recoveries[1] += 1
+            except SystemExit:
+                return
+            n += 1
+            time.sleep(5)
+        else:
+            time.sleep(0.5)
 
 
 def worker(index):
@@ -138,6 +189,8 @@ def worker(index):
 
 
 threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(WORKERS)]
+if MESSAGES_TO > 0:
+    threads.append(threading.Thread(target=messenger, daemon=True))
 for t in threads:
     t.start()
 for t in threads:
@@ -147,4 +200,5 @@ with open(OUT, "w", newline="") as f:
     writer.writerow(["t", "step", "outcome", "ms"])
     with lock:
         writer.writerows(rows)
-print(json.dumps({"requests": len(rows), "mismatches": mismatches[:20], "mismatch_count": len(mismatches), "t0": T0}))
+print(json.dumps({"requests": len(rows), "mismatches": mismatches[:20], "mismatch_count": len(mismatches), "t0": T0,
+                  "kids": kids, "recoveries": recoveries[0], "recoveries_failed": recoveries[1]}))

@@ -29,15 +29,12 @@ public sealed class CliSession(CliHost host, IServiceProvider services, IAnsiCon
     {
         var db = Get<CafConnectDbContext>();
         var audit = Get<AuditTrail>();
-        // SQL Server runs with a retrying execution strategy, which only accepts transactions opened through it.
-        var strategy = db.Database.CreateExecutionStrategy();
-        return await strategy.ExecuteAsync(async ct =>
+        // PostgreSQL and SQL Server run with a retrying execution strategy, which only accepts transactions opened
+        // through it; a retried attempt starts again without the failed attempt's new rows (StoreTransactions).
+        return await db.InTransactionAsync(async ct =>
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var (result, entry) = await change(ct);
             audit.Append(entry with { Details = WithOperator(entry.Details) });
-            await Get<IUnitOfWork>().CommitAsync(ct);
-            await transaction.CommitAsync(ct);
             return result;
         }, cancellationToken);
     }

@@ -44,6 +44,7 @@ public static class InfrastructureRegistration
         services.AddScoped<Flows.FlowStore>();
         services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();
+        services.AddSingleton<ClientSecretKeys>();
         services.AddScoped<AuditTrail>();
         services.AddScoped<Sessions.SessionRegistry>();
         services.AddScoped<Incidents.IncidentRevocation>();
@@ -56,6 +57,11 @@ public static class InfrastructureRegistration
         services.AddCafConnectNotifications(configuration, contentRoot);
 
         return services.AddOpenIddict()
-            .AddCore(options => options.UseEntityFrameworkCore().UseDbContext<CafConnectDbContext>());
+            .AddCore(options =>
+            {
+                options.UseEntityFrameworkCore().UseDbContext<CafConnectDbContext>();
+                // Generated client secrets as a keyed hash, others with OpenIddict's PBKDF2 (docs/decisions.md #28).
+                options.ReplaceApplicationManager(typeof(CafConnectApplicationManager<>));
+            });
     }
 }

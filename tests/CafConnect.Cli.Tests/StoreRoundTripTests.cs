@@ -160,9 +160,9 @@ public abstract partial class StoreRoundTripTests
         var oldSigning = keys.Single(k => k.Use == TokenKeyUses.Signing);
         var encryption = keys.Single(k => k.Use == TokenKeyUses.Encryption);
 
-        var rotated = await Cli.RunAsync("keys", "rotate", "--use", "sig");
+        var rotated = await Cli.RunAsync("keys", "rotate", "--use", "sig", "--immediately");
         Assert.That(rotated.ExitCode, Is.EqualTo(0), rotated.ToString());
-        Assert.That(rotated.Out, Does.Contain("restart").And.Contain("30 days"));
+        Assert.That(rotated.Out, Does.Contain("without a restart").And.Contain("30 days"));
         Assert.That(rotated.Out, Does.Contain($"Retired sig key {oldSigning.KeyId}"));
 
         keys = await KeysAsync();
@@ -185,6 +185,32 @@ public abstract partial class StoreRoundTripTests
         Assert.That(audit.Select(a => a.Channel), Is.All.EqualTo("cli"));
         Assert.That(audit[1].Details, Does.Contain($"operator={Environment.UserName}")
             .And.Contain($"new=sig:{newSigning.KeyId}").And.Contain($"retired=sig:{oldSigning.KeyId}"));
+    }
+
+    [Test]
+    public async Task Keys_rotate_publishes_the_new_keys_first_and_retires_the_old_ones_after_the_publication_delay()
+    {
+        Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));
+        Assert.That((await Cli.RunAsync("keys", "rotate", "--immediately")).ExitCode, Is.EqualTo(0));
+        var old = await KeysAsync();
+
+        var before = DateTimeOffset.UtcNow;
+        var rotated = await Cli.RunAsync("keys", "rotate");
+
+        Assert.That(rotated.ExitCode, Is.EqualTo(0), rotated.ToString());
+        var keys = await KeysAsync();
+        var oldSigning = keys.Single(k => k.KeyId == old.Single(o => o.Use == TokenKeyUses.Signing).KeyId);
+        var newSigning = keys.Single(k => k.Use == TokenKeyUses.Signing && k.KeyId != oldSigning.KeyId);
+        Assert.Multiple(() =>
+        {
+            Assert.That(oldSigning.RetiredAt, Is.EqualTo(before.AddHours(1)).Within(TimeSpan.FromMinutes(1)),
+                "the old key keeps signing for Keys:PublicationDelay (1 hour), while every instance publishes the new one");
+            Assert.That(newSigning.RetiredAt, Is.Null);
+            Assert.That(rotated.Out, Does.Contain($"sig key {oldSigning.KeyId} keeps signing/encrypting until"));
+        });
+        var list = await Cli.RunAsync("keys", "list");
+        Assert.That(LineWith(list.Out, oldSigning.KeyId), Does.Contain("active until"));
+        Assert.That(LineWith(list.Out, newSigning.KeyId), Does.Contain("published; signs once the previous key retires"));
     }
 
     private static string LineWith(string output, string text) =>

@@ -26,21 +26,11 @@ public sealed class CredentialReset(
     IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, PasswordExpiryOptions expiry, TimeProvider clock)
 {
     /// <summary>
-    /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (SQL Server retries):
+    /// Runs <paramref name="work"/> in one transaction through the provider's execution strategy (PostgreSQL and SQL Server retry):
     /// the password, the revocations, the outbox message and the audit rows are stored together or not at all.
     /// </summary>
-    public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
-    {
-        var strategy = db.Database.CreateExecutionStrategy();
-        return strategy.ExecuteAsync(async ct =>
-        {
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            var result = await work(ct);
-            await db.SaveChangesAsync(ct);
-            await transaction.CommitAsync(ct);
-            return result;
-        }, cancellationToken);
-    }
+    public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(work, cancellationToken);
 
     /// <summary>
     /// A provisional password (8 digits, <see cref="LegacyCodePolicy"/>, cryptographic RNG), valid 2 months and replaced

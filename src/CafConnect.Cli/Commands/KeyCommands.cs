@@ -41,13 +41,23 @@ public static class KeyCommands
             HelpName = "sig|enc|mac",
         };
         use.AcceptOnlyFromAmong(TokenKeyUses.Signing, TokenKeyUses.Encryption, TokenKeyUses.Mac);
-        var command = new Command("rotate", "Retire the active key(s) and create new ones") { use };
+        var immediately = new Option<bool>("--immediately")
+        {
+            Description = "Retire the active key(s) now instead of after Keys:PublicationDelay (a compromised key): tokens "
+                + "an instance signs with the new key before the others reload may be refused for up to a minute",
+        };
+        var command = new Command("rotate",
+            "Create new key(s), published at once and used to sign and encrypt once the active ones retire, "
+            + "Keys:PublicationDelay later (default 1 hour); running instances reload the keys every Keys:RefreshInterval (1 minute)")
+        { use, immediately };
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
             var store = session.Get<TokenKeyStore>();
             var selected = parseResult.GetValue(use);
+            var delay = parseResult.GetValue(immediately) ? TimeSpan.Zero : PublicationDelay(session.Host.Configuration);
             var before = (await store.ListAsync(cancellationToken))
-                .Where(k => k.RetiredAt is null && (selected is null || k.Use == selected)).ToList();
+                // Without --use, only the token keys (sig, enc) are rotated: the mac key is not listed as retired.
+                .Where(k => k.RetiredAt is null && (selected is null ? k.Use is TokenKeyUses.Signing or TokenKeyUses.Encryption : k.Use == selected)).ToList();
 
             // New keys are protected with the Data Protection key ring, itself kept in the store. Make sure that ring
             // exists before the transaction below: creating it then would need a second connection to write (SQLite locks).
@@ -55,9 +65,9 @@ public static class KeyCommands
 
             var created = await session.AuditedAsync(async ct =>
             {
-                var fresh = await store.RotateAsync(selected, ct);
+                var fresh = await store.RotateAsync(selected, delay, ct);
                 var details = $"use={selected ?? "sig,enc"}; new={string.Join(',', fresh.Select(k => $"{k.Use}:{k.KeyId}"))}; "
-                    + $"retired={string.Join(',', before.Select(k => $"{k.Use}:{k.KeyId}"))}";
+                    + $"retired={string.Join(',', before.Select(k => $"{k.Use}:{k.KeyId}"))}; publication_delay_seconds={(int)delay.TotalSeconds}";
                 return (fresh, new AuditEntry(AuditEventTypes.KeysRotated, "success", Details: details));
             }, cancellationToken);
 
@@ -65,16 +75,33 @@ public static class KeyCommands
             {
                 session.Console.MarkupLine($"New {Markup.Escape(key.Use)} key [bold]{Markup.Escape(key.KeyId)}[/] ({Markup.Escape(key.Algorithm)}).");
             }
+            var retiresAt = session.Get<TimeProvider>().GetUtcNow() + delay;
             foreach (var key in before)
             {
-                session.Console.MarkupLine($"Retired {Markup.Escape(key.Use)} key {Markup.Escape(key.KeyId)}.");
+                session.Console.MarkupLine(key.Use == TokenKeyUses.Mac || delay == TimeSpan.Zero
+                    ? $"Retired {Markup.Escape(key.Use)} key {Markup.Escape(key.KeyId)}."
+                    : $"{Markup.Escape(key.Use)} key {Markup.Escape(key.KeyId)} keeps signing/encrypting until {Format(retiresAt)} UTC, then retires.");
             }
             var days = (int)TokenKeyStore.RetiredKeyLifetime.TotalDays;
-            session.Console.MarkupLine("[yellow]Running IdP instances pick the new key up at their next restart: restart them to sign and encrypt with it.[/]");
+            session.Console.MarkupLine("[yellow]Running IdP instances load the new keys within Keys:RefreshInterval (1 minute by default), without a restart: "
+                + "the new keys are published at once and used once the old ones retire.[/]");
             session.Console.MarkupLine($"[yellow]Retired keys stay published (and accepted) for {days} days, so tokens they protected remain valid.[/]");
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary><c>Keys:PublicationDelay</c> (a TimeSpan, e.g. <c>01:00:00</c>), by default <see cref="TokenKeyStore.DefaultPublicationDelay"/>.</summary>
+    private static TimeSpan PublicationDelay(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var value = configuration["Keys:PublicationDelay"];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return TokenKeyStore.DefaultPublicationDelay;
+        }
+        return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var delay) && delay >= TimeSpan.Zero
+            ? delay
+            : throw CliException.Usage($"Keys:PublicationDelay: expected a duration such as 01:00:00 (got '{value}')");
     }
 
     private static Table Table(IEnumerable<TokenKeyRecord> keys, DateTimeOffset now)
@@ -85,7 +112,9 @@ public static class KeyCommands
         {
             var status = key.RetiredAt switch
             {
+                null when keys.Any(k => k.Use == key.Use && k.RetiredAt > now) => "published; signs once the previous key retires",
                 null => "active",
+                { } retiring when retiring > now => $"active until {Format(retiring)}, then retired",
                 { } retired when retired + TokenKeyStore.RetiredKeyLifetime > now => $"retired, published until {Format(retired + TokenKeyStore.RetiredKeyLifetime)}",
                 _ => "expired (no longer published)",
             };

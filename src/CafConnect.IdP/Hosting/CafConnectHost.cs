@@ -139,6 +139,12 @@ public static class CafConnectHost
 
         services.AddSingleton<TokenKeyRing>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, TokenKeyRingConfigurator>();
+        // Keys rotated while running: reloaded every Keys:RefreshInterval, and OpenIddict's options rebuilt with them.
+        services.AddSingleton<IOptionsChangeTokenSource<OpenIddictServerOptions>, TokenKeyRingChangeTokenSource<OpenIddictServerOptions>>();
+        services.AddSingleton<IOptionsChangeTokenSource<OpenIddict.Validation.OpenIddictValidationOptions>, TokenKeyRingChangeTokenSource<OpenIddict.Validation.OpenIddictValidationOptions>>();
+        services.AddSingleton<IOptionsChangeTokenSource<OpenIddict.Client.OpenIddictClientOptions>, TokenKeyRingChangeTokenSource<OpenIddict.Client.OpenIddictClientOptions>>();
+        services.AddSingleton<TokenKeyRingRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<TokenKeyRingRefresher>());
 
         services.AddAuthentication(PersonSession.Scheme)
             .AddCookie(PersonSession.Scheme, options =>
@@ -224,6 +230,8 @@ public static class CafConnectHost
         app.MapFranceConnect();
         app.MapAdminApi();
         app.MapCafConnectHealth();
+        // Benchmark only (bench/run.sh): Development, configured, loopback.
+        app.MapBenchHashing();
         if (app.Configuration.GetValue("Demo:Enabled", false))
         {
             app.MapDemoRelyingParty();

@@ -20,7 +20,8 @@ public static class DependencyOutage
         for (var e = exception; e is not null; e = e.InnerException)
         {
             if (e is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException
-                || e is Npgsql.NpgsqlException { IsTransient: true }
+                || IsRedisFailingOver(e)
+                || CafConnect.Infrastructure.Persistence.PostgreSqlExecutionStrategy.IsUnavailable(e)
                 || e is Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException)
             {
                 return true;
@@ -28,6 +29,16 @@ public static class DependencyOutage
         }
         return false;
     }
+
+    /// <summary>
+    /// Redis refusing a command because of a failover rather than a bug: the write met the old primary, now a replica
+    /// (<c>READONLY</c>, seen in the drill while Sentinel promoted the replica), a node still loading its data, or no
+    /// reachable primary. Nothing was written: an outage, answered 503.
+    /// </summary>
+    public static bool IsRedisFailingOver(Exception exception) =>
+        exception is StackExchange.Redis.RedisServerException server
+        && (server.Message.StartsWith("READONLY", StringComparison.Ordinal) || server.Message.StartsWith("LOADING", StringComparison.Ordinal)
+            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal) || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal));
 
     /// <summary>The status the exception handler gives: 503 for an outage, 500 for anything else.</summary>
     public static int StatusCodeFor(Exception exception) => IsOutage(exception) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError;

@@ -156,7 +156,8 @@ public static class ProtocolEndpoints
         // The code or refresh token was validated by OpenIddict (signature, expiry, client, PKCE, not redeemed).
         var redeemed = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
         var subject = redeemed?.GetClaim(Claims.Subject);
-        var person = subject is null ? null : await persons.FindBySubjectAsync(subject, http.RequestAborted);
+        // One query, every time: the claims reflect the store as it is now (a withdrawn delegation shows at the next refresh).
+        var person = subject is null ? null : await persons.FindForClaimsAsync(subject, http.RequestAborted);
         var facts = redeemed is null ? null : SessionFactsFromToken(redeemed);
         if (person is null || person.IsClosed || facts is null)
         {
@@ -183,7 +184,7 @@ public static class ProtocolEndpoints
     {
         var principal = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
         var subject = principal?.GetClaim(Claims.Subject);
-        var person = subject is null ? null : await persons.FindBySubjectAsync(subject, http.RequestAborted);
+        var person = subject is null ? null : await persons.FindForClaimsAsync(subject, http.RequestAborted);
         if (person is null || person.IsClosed)
         {
             return Results.Challenge(ErrorProperties(Errors.InvalidToken, "The token is not bound to an active account."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);

@@ -1,23 +1,115 @@
 using CafConnect.Infrastructure.Keys;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using OpenIddict.Server;
 
 namespace CafConnect.IdP.Protocol;
 
 /// <summary>
-/// The token keys loaded from the store at start-up. OpenIddict's options are built once; keys rotated later by
-/// <c>cafconnect keys rotate</c> are picked up at the next (rolling) restart, while the retired key stays published.
+/// The token keys of this instance, loaded from the store at start-up and reloaded by <see cref="TokenKeyRingRefresher"/>
+/// (keys rotated by <c>cafconnect keys rotate</c> are picked up without a restart). Each change of the ring fires a change
+/// token, through which OpenIddict's server, validation and client options are rebuilt with the new keys.
 /// </summary>
 public sealed class TokenKeyRing
 {
     private IReadOnlyList<TokenKey>? _keys;
+    private CancellationTokenSource _changed = new();
 
     public IReadOnlyList<TokenKey> Keys => _keys
         ?? throw new InvalidOperationException("Token keys were not loaded: the host loads them from the store before serving requests.");
 
     public bool IsLoaded => _keys is not null;
 
-    public void Load(IReadOnlyList<TokenKey> keys) => _keys = keys;
+    /// <summary>What OpenIddict sees of the ring: each key, its use and whether it signs; a reload that changes none of it changes nothing.</summary>
+    public static string Fingerprint(IReadOnlyList<TokenKey> keys) =>
+        string.Join(',', keys.Select(k => $"{k.Record.Use}:{k.Record.KeyId}:{(k.IsActive ? "active" : "retired")}"));
+
+    public void Load(IReadOnlyList<TokenKey> keys)
+    {
+        var changed = _keys is not null && Fingerprint(_keys) != Fingerprint(keys);
+        _keys = keys;
+        if (changed)
+        {
+            var previous = Interlocked.Exchange(ref _changed, new CancellationTokenSource());
+            previous.Cancel();
+            previous.Dispose();
+        }
+    }
+
+    public IChangeToken GetChangeToken() => new CancellationChangeToken(_changed.Token);
+}
+
+/// <summary>Rebuilds <typeparamref name="TOptions"/> (OpenIddict's server, validation, client options) when the ring changes.</summary>
+public sealed class TokenKeyRingChangeTokenSource<TOptions>(TokenKeyRing ring) : IOptionsChangeTokenSource<TOptions>
+{
+    public string? Name => Options.DefaultName;
+
+    public IChangeToken GetChangeToken() => ring.GetChangeToken();
+}
+
+/// <summary>
+/// Reloads the token keys from the store every <c>Keys:RefreshInterval</c> (1 minute): a rotation's new keys are published
+/// by every instance within that interval, and they sign once the old ones retire (<c>Keys:PublicationDelay</c> after the
+/// rotation, far longer), so no instance meets a token under a key it does not know (docs/decisions.md #29). A failed
+/// reload (the store unreachable) keeps the keys in hand and is retried at the next tick.
+/// </summary>
+public sealed partial class TokenKeyRingRefresher(
+    TokenKeyRing ring, IServiceScopeFactory scopes, Microsoft.Extensions.Configuration.IConfiguration configuration, ILogger<TokenKeyRingRefresher> logger)
+    : Microsoft.Extensions.Hosting.BackgroundService
+{
+    public static readonly TimeSpan DefaultRefreshInterval = TimeSpan.FromMinutes(1);
+
+    private TimeSpan Interval => configuration.GetValue("Keys:RefreshInterval", DefaultRefreshInterval) is var interval && interval > TimeSpan.Zero
+        ? interval : DefaultRefreshInterval;
+
+    /// <summary>One reload; true when the ring changed.</summary>
+    public async Task<bool> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var keys = await scope.ServiceProvider.GetRequiredService<TokenKeyStore>().LoadAsync(cancellationToken);
+        if (!keys.Any(k => k.Record.Use == TokenKeyUses.Signing && k.IsActive))
+        {
+            // Never drop the last signing key (a store restored without keys): keep serving with the ones in hand.
+            NoActiveKey(logger);
+            return false;
+        }
+        var before = ring.IsLoaded ? TokenKeyRing.Fingerprint(ring.Keys) : string.Empty;
+        ring.Load(keys);
+        var changed = before != TokenKeyRing.Fingerprint(keys);
+        if (changed)
+        {
+            Reloaded(logger, string.Join(',', keys.Where(k => k.IsActive).Select(k => $"{k.Record.Use}:{k.Record.KeyId}")));
+        }
+        return changed;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                Failed(logger, exception.GetType().Name);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2320, EventName = "TokenKeysReloaded", Level = LogLevel.Information,
+        Message = "Token keys reloaded from the store; active (oldest signs): {ActiveKeys}")]
+    private static partial void Reloaded(ILogger logger, string activeKeys);
+
+    [LoggerMessage(EventId = 2321, EventName = "TokenKeysReloadFailed", Level = LogLevel.Warning,
+        Message = "Token keys could not be reloaded ({ExceptionType}); the keys in hand are kept")]
+    private static partial void Failed(ILogger logger, string exceptionType);
+
+    [LoggerMessage(EventId = 2322, EventName = "TokenKeysNoActiveKey", Level = LogLevel.Error,
+        Message = "The store holds no active signing key; the keys in hand are kept (run 'cafconnect keys rotate')")]
+    private static partial void NoActiveKey(ILogger logger);
 }
 
 /// <summary>Gives OpenIddict the persisted keys: the active key first (it signs/encrypts), retired ones after (they only validate).</summary>

@@ -74,6 +74,17 @@ public sealed class PersonDirectory(CafConnectDbContext db)
     public Task<PersonAccount?> FindBySubjectAsync(string subject, CancellationToken cancellationToken = default) =>
         WithFiles.FirstOrDefaultAsync(p => p.Subject == subject, cancellationToken);
 
+    /// <summary>
+    /// A person with their files, read-only, in one round trip: what the claims need at every token and userinfo request
+    /// (CafClaims.Release reads the files, their state and the person's role), fresh from the store each time. The split
+    /// query of <see cref="WithFiles"/> (the other members, the required actions) is for the login, not for tokens.
+    /// </summary>
+    public Task<PersonAccount?> FindForClaimsAsync(string subject, CancellationToken cancellationToken = default) =>
+        db.Persons.AsNoTracking()
+            .Include(p => p.Memberships).ThenInclude(m => m.Household)
+            .AsSingleQuery()
+            .FirstOrDefaultAsync(p => p.Subject == subject, cancellationToken);
+
     public Task<PersonAccount?> FindByIdAsync(Guid id, CancellationToken cancellationToken = default) =>
         WithFiles.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
 

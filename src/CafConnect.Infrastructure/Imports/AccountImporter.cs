@@ -459,7 +459,7 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
 
     /// <summary>Portable path (SQLite, SQL Server): one transaction and one round of queries per batch of files.</summary>
     private Task WriteWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken) =>
-        // SQL Server runs with a retrying execution strategy, which accepts transactions only when opened through it.
+        // PostgreSQL and SQL Server run with a retrying execution strategy, which accepts transactions only when opened through it.
         db.Database.CreateExecutionStrategy().ExecuteAsync(ct => WriteBatchWithEntityFrameworkAsync(batch, legacyHashes, ct), cancellationToken);
 
     private async Task WriteBatchWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)

@@ -26,7 +26,12 @@ namespace CafConnect.Infrastructure.Imports;
 /// </remarks>
 internal sealed class PostgreSqlBulkWriter(CafConnectDbContext db, TimeProvider clock)
 {
-    public async Task WriteAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
+    /// <summary>One batch in one transaction, through the retrying execution strategy (it accepts transactions only when
+    /// opened inside it; a retried batch starts over in a new transaction, the merge being upserts).</summary>
+    public Task WriteAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(ct => WriteInTransactionAsync(batch, legacyHashes, ct), cancellationToken);
+
+    private async Task WriteInTransactionAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         if (connection.State != System.Data.ConnectionState.Open)
@@ -96,8 +101,8 @@ internal sealed class PostgreSqlBulkWriter(CafConnectDbContext db, TimeProvider 
         }
         merge.Append("""
             WITH upserted AS (
-              INSERT INTO "Households" ("Id", "FileNumber", "LegacySecretHash", "CreatedAt")
-              SELECT household_id, file_number, legacy_hash, @now FROM import_households
+              INSERT INTO "Households" ("Id", "FileNumber", "LegacySecretHash", "CreatedAt", "Pending")
+              SELECT household_id, file_number, legacy_hash, @now, false FROM import_households
               ON CONFLICT ("FileNumber") DO UPDATE SET "LegacySecretHash" = COALESCE(EXCLUDED."LegacySecretHash", "Households"."LegacySecretHash")
               RETURNING "Id", "FileNumber")
             INSERT INTO import_household_ids (file_number, id) SELECT "FileNumber", "Id" FROM upserted;

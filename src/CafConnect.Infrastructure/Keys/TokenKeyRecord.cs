@@ -13,7 +13,8 @@ public sealed class TokenKeyRecord
 
     /// <summary>
     /// <c>sig</c> (RSA, signs ID and access tokens), <c>enc</c> (AES-256, encrypts codes and tokens) or
-    /// <c>mac</c> (HMAC-SHA256, hashes verification codes; never given to OpenIddict).
+    /// <c>mac</c> (HMAC-SHA256, hashes verification codes; never given to OpenIddict) or <c>csk</c> (HMAC-SHA256, hashes
+    /// generated client secrets).
     /// </summary>
     public string Use { get; set; } = string.Empty;
 
@@ -35,4 +36,10 @@ public static class TokenKeyUses
 
     /// <summary>The server key of the verification-code HMACs, shared by every instance (not a token key).</summary>
     public const string Mac = "mac";
+
+    /// <summary>
+    /// The server key of the generated client secrets' HMACs (docs/decisions.md #28; not a token key). Never retired out
+    /// of use: a secret hashed under it verifies as long as the client keeps that secret.
+    /// </summary>
+    public const string ClientSecret = "csk";
 }

@@ -6,11 +6,11 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace CafConnect.Infrastructure.Keys;
 
-/// <summary>A token key ready for use, newest first within its use.</summary>
-public sealed record TokenKey(TokenKeyRecord Record, SecurityKey SecurityKey)
-{
-    public bool IsActive => Record.RetiredAt is null;
-}
+/// <summary>
+/// A token key ready for use. <paramref name="IsActive"/>: not retired at the time it was loaded — its retirement may be
+/// scheduled (a rotation publishes the new key first: the old one keeps signing until then, docs/decisions.md #29).
+/// </summary>
+public sealed record TokenKey(TokenKeyRecord Record, SecurityKey SecurityKey, bool IsActive);
 
 /// <summary>An HMAC-SHA256 key (use <c>mac</c>): the active one first, then recently retired ones (still accepted when checking).</summary>
 public sealed record MacKey(string KeyId, byte[] Material, bool IsActive);
@@ -21,6 +21,12 @@ public sealed record MacKey(string KeyId, byte[] Material, bool IsActive);
 /// </summary>
 public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvider dataProtection, TimeProvider clock)
 {
+    /// <summary>
+    /// <c>Keys:PublicationDelay</c> by default: how long a rotation publishes new token keys before they sign. Longer than
+    /// the instances' reload interval (<c>Keys:RefreshInterval</c>, a minute) and than relying parties cache the JWKS.
+    /// </summary>
+    public static readonly TimeSpan DefaultPublicationDelay = TimeSpan.FromHours(1);
+
     /// <summary>Longer than any token lifetime (refresh tokens live 14 days).</summary>
     public static readonly TimeSpan RetiredKeyLifetime = TimeSpan.FromDays(30);
 
@@ -63,16 +69,21 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         return await LoadAsync(cancellationToken);
     }
 
-    /// <summary>Keys that still protect or validate tokens, active ones first (oldest active first, so instances agree), then retired ones.</summary>
+    /// <summary>
+    /// Keys that still protect or validate tokens, active ones first (oldest active first, so instances agree: after a
+    /// rotation the old key, retiring at a set time, keeps signing while the new one is only published), then retired ones.
+    /// </summary>
     public async Task<IReadOnlyList<TokenKey>> LoadAsync(CancellationToken cancellationToken = default)
     {
-        var cutoff = clock.GetUtcNow() - RetiredKeyLifetime;
+        var now = clock.GetUtcNow();
+        var cutoff = now - RetiredKeyLifetime;
         var records = await db.TokenKeys.AsNoTracking()
             .Where(k => k.Use == TokenKeyUses.Signing || k.Use == TokenKeyUses.Encryption)
             .ToListAsync(cancellationToken);
-        var active = records.Where(r => r.RetiredAt is null).OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
-        var retired = records.Where(r => r.RetiredAt > cutoff).OrderByDescending(r => r.RetiredAt);
-        return active.Concat(retired).Select(r => new TokenKey(r, ToSecurityKey(r))).ToList();
+        var active = records.Where(r => r.RetiredAt is null || r.RetiredAt > now).OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
+        var retired = records.Where(r => r.RetiredAt <= now && r.RetiredAt > cutoff).OrderByDescending(r => r.RetiredAt);
+        return active.Select(r => new TokenKey(r, ToSecurityKey(r), IsActive: true))
+            .Concat(retired.Select(r => new TokenKey(r, ToSecurityKey(r), IsActive: false))).ToList();
     }
 
     /// <summary>
@@ -97,6 +108,31 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
             .ToList();
     }
 
+    /// <summary>
+    /// The client-secret keys (<see cref="TokenKeyUses.ClientSecret"/>), creating the first one when missing: the key new
+    /// secrets are hashed with first (the oldest active, so that instances racing at creation agree), then every other.
+    /// </summary>
+    public async Task<IReadOnlyList<MacKey>> LoadOrCreateClientSecretKeysAsync(CancellationToken cancellationToken = default)
+    {
+        var keys = await LoadClientSecretKeysAsync(cancellationToken);
+        if (keys.Count > 0 && keys[0].IsActive)
+        {
+            return keys;
+        }
+        db.TokenKeys.Add(NewRecord(TokenKeyUses.ClientSecret, MacAlgorithm, RandomNumberGenerator.GetBytes(32)));
+        await db.SaveChangesAsync(cancellationToken);
+        return await LoadClientSecretKeysAsync(cancellationToken);
+    }
+
+    /// <summary>Every client-secret key, the active one first: retired ones still verify the secrets hashed under them.</summary>
+    public async Task<IReadOnlyList<MacKey>> LoadClientSecretKeysAsync(CancellationToken cancellationToken = default)
+    {
+        var records = await db.TokenKeys.AsNoTracking().Where(k => k.Use == TokenKeyUses.ClientSecret).ToListAsync(cancellationToken);
+        return records.OrderBy(r => r.RetiredAt is null ? 0 : 1).ThenBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal)
+            .Select(r => new MacKey(r.KeyId, _protector.Unprotect(Convert.FromBase64String(r.ProtectedMaterial)), r.RetiredAt is null))
+            .ToList();
+    }
+
     private Task<List<TokenKeyRecord>> LoadMacRecordsAsync(CancellationToken cancellationToken) =>
         db.TokenKeys.AsNoTracking().Where(k => k.Use == TokenKeyUses.Mac).ToListAsync(cancellationToken);
 
@@ -104,34 +140,41 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         (await db.TokenKeys.AsNoTracking().ToListAsync(cancellationToken)).OrderBy(r => r.CreatedAt).ToList();
 
     /// <summary>
-    /// Retires the active keys of <paramref name="use"/> (both token uses, <c>sig</c> and <c>enc</c>, when null; the
-    /// <c>mac</c> key only when asked by name) and creates new ones.
+    /// Creates new keys for <paramref name="use"/> (both token uses, <c>sig</c> and <c>enc</c>, when null; the <c>mac</c>
+    /// key only when asked by name) and retires the active ones <paramref name="publicationDelay"/> from now: until
+    /// then the new token keys are published and accepted by every instance that reloaded its ring, while the old ones
+    /// still sign and encrypt, so no instance or relying party ever meets a token under a key it does not know yet.
+    /// Zero retires them at once (a compromised key). The <c>mac</c> key is always replaced at once: every instance
+    /// accepts a code under any key of the last hours (<c>CodeMac</c>).
     /// </summary>
-    public async Task<IReadOnlyList<TokenKeyRecord>> RotateAsync(string? use, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<TokenKeyRecord>> RotateAsync(string? use, CancellationToken cancellationToken = default) =>
+        await RotateAsync(use, TimeSpan.Zero, cancellationToken);
+
+    /// <inheritdoc cref="RotateAsync(string?, CancellationToken)"/>
+    public async Task<IReadOnlyList<TokenKeyRecord>> RotateAsync(string? use, TimeSpan publicationDelay, CancellationToken cancellationToken = default)
     {
-        var now = clock.GetUtcNow();
+        ArgumentOutOfRangeException.ThrowIfLessThan(publicationDelay, TimeSpan.Zero);
         var uses = use switch
         {
             null => new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption },
             TokenKeyUses.Signing or TokenKeyUses.Encryption or TokenKeyUses.Mac => new[] { use },
             _ => throw new ArgumentException($"Unknown key use '{use}'.", nameof(use)),
         };
-        var created = new List<TokenKeyRecord>();
-        foreach (var u in uses)
+        // The new keys first (an RSA key takes a while on a loaded machine), the retirement time last: the delay counts
+        // from just before the commit, or a slow rotation would retire the old keys before anyone saw the new ones.
+        var created = uses.Select(u => u switch
         {
-            foreach (var active in await db.TokenKeys.Where(k => k.Use == u && k.RetiredAt == null).ToListAsync(cancellationToken))
-            {
-                active.RetiredAt = now;
-            }
-            var fresh = u switch
-            {
-                TokenKeyUses.Signing => NewSigningKey(),
-                TokenKeyUses.Encryption => NewEncryptionKey(),
-                _ => NewMacKey(),
-            };
-            db.TokenKeys.Add(fresh);
-            created.Add(fresh);
+            TokenKeyUses.Signing => NewSigningKey(),
+            TokenKeyUses.Encryption => NewEncryptionKey(),
+            _ => NewMacKey(),
+        }).ToList();
+        var active = await db.TokenKeys.Where(k => uses.Contains(k.Use) && k.RetiredAt == null).ToListAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        foreach (var key in active)
+        {
+            key.RetiredAt = key.Use == TokenKeyUses.Mac ? now : now + publicationDelay;
         }
+        db.TokenKeys.AddRange(created);
         await db.SaveChangesAsync(cancellationToken);
         return created;
     }

@@ -8,7 +8,7 @@ namespace CafConnect.Infrastructure.Persistence;
 /// commands (<c>cafconnect audit purge</c>, <c>cafconnect maintenance purge</c>) and by the « Données personnelles » page,
 /// so that what people are told is what the purges do.
 /// </summary>
-public sealed record RetentionPolicy(int AuditDays, int SessionDays, int AdminRequestDays)
+public sealed record RetentionPolicy(int AuditDays, int SessionDays, int AdminRequestDays, int FlowDays, int OutboxDays)
 {
     /// <summary><c>Audit:RetentionDays</c>: the audit trail (authentication events).</summary>
     public const int DefaultAuditDays = 400;
@@ -26,11 +26,27 @@ public sealed record RetentionPolicy(int AuditDays, int SessionDays, int AdminRe
     /// </summary>
     public const int DefaultAdminRequestDays = 180;
 
+    /// <summary>
+    /// <c>Flows:RetentionDays</c>: a journey's flow row (what the person typed, the contact being proven) after it
+    /// expired. A day rather than at once, so that a person coming back to a dead journey is told it expired rather
+    /// than that it does not exist; flows last an hour at most, so nothing in progress is ever deleted.
+    /// </summary>
+    public const int DefaultFlowDays = 1;
+
+    /// <summary>
+    /// <c>Notifications:SentRetentionDays</c>: a sent (or given-up) outbox row — its body already wiped, the recipient,
+    /// kind and dates left — for questions such as « I never got the SMS ». Longer than any retry of the event that
+    /// queued it (a message's idempotency key dies with its row).
+    /// </summary>
+    public const int DefaultOutboxDays = 30;
+
     /// <summary>The configured values, or the defaults when absent or not a positive number of days.</summary>
     public static RetentionPolicy FromConfiguration(IConfiguration configuration) => new(
         Days(configuration["Audit:RetentionDays"], DefaultAuditDays),
         Days(configuration["Sessions:RetentionDays"], DefaultSessionDays),
-        Days(configuration["Admin:IdempotencyRetentionDays"], DefaultAdminRequestDays));
+        Days(configuration["Admin:IdempotencyRetentionDays"], DefaultAdminRequestDays),
+        Days(configuration["Flows:RetentionDays"], DefaultFlowDays),
+        Days(configuration["Notifications:SentRetentionDays"], DefaultOutboxDays));
 
     private static int Days(string? value, int fallback) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var days) && days >= 1 ? days : fallback;

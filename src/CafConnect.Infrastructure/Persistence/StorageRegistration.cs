@@ -93,7 +93,9 @@ public static class StorageRegistration
         _ = provider switch
         {
             StorageProvider.Sqlite => builder.UseSqlite(connectionString, o => o.MigrationsAssembly(migrationsAssembly)),
-            StorageProvider.PostgreSql => builder.UseNpgsql(connectionString, o => o.MigrationsAssembly(migrationsAssembly)),
+            // Retries only what the server certainly did not apply (docs/decisions.md #29).
+            StorageProvider.PostgreSql => builder.UseNpgsql(connectionString, o => o.MigrationsAssembly(migrationsAssembly)
+                .ExecutionStrategy(dependencies => new PostgreSqlExecutionStrategy(dependencies))),
             StorageProvider.SqlServer => builder.UseSqlServer(connectionString, o => o.MigrationsAssembly(migrationsAssembly).EnableRetryOnFailure()),
             _ => throw new ArgumentOutOfRangeException(nameof(provider)),
         };

@@ -80,3 +80,21 @@ public sealed class DependencyOutageTests(StoreKind kind)
         });
     }
 }
+
+/// <summary>Which Redis refusals are an outage (503) rather than a bug (500), without a server.</summary>
+public sealed class RedisFailoverRefusalTests
+{
+    [TestCase("READONLY You can't write against a read only replica.", true, TestName = "A write on the old primary during a Sentinel failover: outage")]
+    [TestCase("LOADING Redis is loading the dataset in memory", true, TestName = "A node still loading: outage")]
+    [TestCase("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", true, TestName = "No reachable primary: outage")]
+    [TestCase("ERR wrong number of arguments for 'hset' command", false, TestName = "A wrong command: a bug, 500")]
+    public void A_Redis_refusal_is_an_outage_only_when_it_comes_from_a_failover(string message, bool outage)
+    {
+        var exception = new StackExchange.Redis.RedisServerException(message);
+        Assert.Multiple(() =>
+        {
+            Assert.That(CafConnect.IdP.Operations.DependencyOutage.IsOutage(exception), Is.EqualTo(outage));
+            Assert.That(CafConnect.IdP.Operations.DependencyOutage.StatusCodeFor(new InvalidOperationException("wrapped", exception)), Is.EqualTo(outage ? 503 : 500));
+        });
+    }
+}

@@ -79,4 +79,39 @@ public sealed class TokenKeyStoreTests
             Assert.That(muchLater.Select(k => k.Record.KeyId), Is.EqualTo(new[] { afterRotation[0].Record.KeyId }));
         });
     }
+
+    [Test]
+    public async Task A_rotation_with_a_publication_delay_publishes_the_new_key_while_the_old_one_signs_until_it_retires()
+    {
+        var original = (await _store.LoadOrCreateAsync()).First(k => k.Record.Use == TokenKeyUses.Signing).Record.KeyId;
+        _clock.Advance(TimeSpan.FromDays(1));
+
+        var fresh = (await _store.RotateAsync(TokenKeyUses.Signing, TimeSpan.FromHours(1))).Single().KeyId;
+        var during = (await _store.LoadAsync()).Where(k => k.Record.Use == TokenKeyUses.Signing).ToList();
+        _clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        var after = (await _store.LoadAsync()).Where(k => k.Record.Use == TokenKeyUses.Signing).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(during.Select(k => (k.Record.KeyId, k.IsActive)), Is.EqualTo(new[] { (original, true), (fresh, true) }),
+                "both published, the old one first: it still signs");
+            Assert.That(after.Select(k => (k.Record.KeyId, k.IsActive)), Is.EqualTo(new[] { (fresh, true), (original, false) }),
+                "the new one signs, the old one stays published as retired");
+        });
+    }
+
+    [Test]
+    public async Task The_publication_delay_counts_from_after_the_new_keys_were_made()
+    {
+        await _store.LoadOrCreateAsync();
+        // Every reading of the clock moves it a minute on: a slow rotation (RSA on a loaded machine, seen in the drill).
+        _clock.AutoAdvanceAmount = TimeSpan.FromMinutes(1);
+
+        var fresh = (await _store.RotateAsync(TokenKeyUses.Signing, TimeSpan.FromMinutes(10))).Single();
+        _clock.AutoAdvanceAmount = TimeSpan.Zero;
+        var old = (await _db.TokenKeys.AsNoTracking().Where(k => k.Use == TokenKeyUses.Signing && k.KeyId != fresh.KeyId).SingleAsync());
+
+        Assert.That(old.RetiredAt, Is.GreaterThanOrEqualTo(fresh.CreatedAt + TimeSpan.FromMinutes(10)),
+            "the old key retires a full delay after the new one exists, never earlier");
+    }
 }

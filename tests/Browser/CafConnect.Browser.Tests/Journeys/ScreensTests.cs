@@ -76,6 +76,8 @@ public sealed class ScreensTests(StoreKind kind) : BrowserFixture(kind)
         new("accessibilite", "Déclaration d'accessibilité", "RGAA 4.1 : l'état de conformité (non conforme, faute d'audit), ce qui est vérifié automatiquement, les non-conformités connues, le contact et les voies de recours."),
         new("mentions-legales", "Mentions légales", "L'éditeur, le directeur de la publication, l'hébergeur et la ligne d'aide."),
         new("donnees-personnelles", "Données personnelles", "Le responsable du traitement, les finalités, la base légale, les durées de conservation (tirées de la configuration) et les droits."),
+        // Written by ServiceUnavailableBrowserTests (Redis unreachable), not by this fixture.
+        new("service-indisponible", "Service momentanément indisponible", "Un service partagé (Redis, PostgreSQL) est injoignable : la page 503 en français, avec le délai avant de réessayer, jamais d'erreur technique."),
         new("gestion-des-cookies", "Gestion des cookies", "Chaque cookie déposé, son rôle et sa durée, et pourquoi aucun bandeau de consentement n'est nécessaire."),
     ];
 

@@ -93,9 +93,9 @@ public sealed class PublicInformationPagesTests(StoreKind kind) : StoreFixture(k
             Assert.That(html, Does.Contain("fermée après 30 minutes sans").And.Contain("supprimée 30 jours après sa fermeture"), "sessions");
             Assert.That(html, Does.Contain("14 jours au plus, ou jusqu'à la déconnexion ;"), "refresh tokens");
             Assert.That(html, Does.Contain("10 minutes par SMS, 15 minutes par courriel ; inutilisables après 5 erreurs"), "codes");
-            Assert.That(html, Does.Contain("30 minutes, puis inutilisable ;"), "journeys");
+            Assert.That(html, Does.Contain("30 minutes, puis inutilisable ; sa trace est supprimée 1 jour après ;"), "journeys: Flows:RetentionDays");
             Assert.That(html, Does.Contain(": 7 jours après le dernier échec ;"), "failure counters");
-            Assert.That(html, Does.Contain("est chiffré jusqu'à l'envoi, puis effacé"), "outbox");
+            Assert.That(html, Does.Contain("est chiffré jusqu'à l'envoi, puis effacé").And.Contain("supprimés 30 jours après l'envoi ;"), "outbox: Notifications:SentRetentionDays");
             Assert.That(html, Does.Contain("180 jours ;"), "admin requests");
             Assert.That(html, Does.Contain("CNIL").And.Contain("droit d'accès, de rectification"));
         });
@@ -108,6 +108,8 @@ public sealed class PublicInformationPagesTests(StoreKind kind) : StoreFixture(k
         {
             ["Audit:RetentionDays"] = "90",
             ["Sessions:RetentionDays"] = "45",
+            ["Flows:RetentionDays"] = "3",
+            ["Notifications:SentRetentionDays"] = "60",
             ["Session:IdleTimeout"] = "00:20:00",
             ["Verification:SmsLifetime"] = "00:05:00",
             ["Help:PhoneNumber"] = "3230",
@@ -118,6 +120,7 @@ public sealed class PublicInformationPagesTests(StoreKind kind) : StoreFixture(k
             Assert.That(html, Does.Contain("90 jours, puis supprimé ;"));
             Assert.That(html, Does.Contain("fermée après 20 minutes sans").And.Contain("supprimée 45 jours après sa fermeture"));
             Assert.That(html, Does.Contain("5 minutes par SMS"));
+            Assert.That(html, Does.Contain("sa trace est supprimée 3 jours après ;").And.Contain("supprimés 60 jours après l'envoi ;"));
             Assert.That(html, Does.Contain("href=\"tel:3230\">3230</a>"));
         });
     }

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# The provider benchmark (issue #14; bench/README.md, "Token endpoint and login throughput"). Starts its own PostgreSQL and
+# Redis (tools/test-servers.sh, ports of its own), the provider in Release (Development settings, warnings-only logging)
+# and the peer (node oidc-provider, bench/peer), then measures in one run:
+#   - client-credentials grant: CafConnect with a generated secret (keyed hash), with a typed secret (PBKDF2), the peer;
+#   - refresh grant, public and confidential clients, CafConnect and the peer (rotated refresh tokens, both);
+#   - sign-ins through the pages against the hashing limit (Argon2id throughput of the provider process itself, as many
+#     hashes in parallel as cores), and server CPU per sign-in from /proc/<pid>/stat;
+#   - resident memory and PostgreSQL bytes per session (SESSIONS sign-ins);
+#   - scale: the grants and sign-ins again after the store grew to LARGE persons.
+# Load: wrk (Debian) with bench/wrk/token.lua; every result carries the load average before and after it.
+# Writes bench/results/latest.json, the table of bench/README.md and bench/results/<grant>.png.
+#
+# Usage: bench/run.sh [--tiny] [--persons N] [--sessions N] [--large N] [--seconds S] [--connections "1 4 16 64"]
+#   --tiny       the CI check (tests/CafConnect.IdP.Tests/Operations/BenchmarkSmokeTests.cs): a few persons, 1 s runs,
+#                the Debug build already there, results in $BENCH_OUT_DIR (default .bench-run/tiny), README untouched.
+# Environment: BENCH_PG_PORT (55516), BENCH_REDIS_PORT (56516), BENCH_PROVIDER_PORT (18516), BENCH_PEER_PORT (18600);
+#   BENCH_POSTGRES / BENCH_REDIS to use running servers instead of starting them (a fresh database is made and dropped).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+mode=full persons=2000 sessions=10000 large=100000 seconds=10 connections="1 4 16 64" configuration=Release
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tiny) mode=tiny persons=30 sessions=20 large=60 seconds=1 connections="1 4" configuration=Debug ;;
+    --persons) persons="$2"; shift ;;
+    --sessions) sessions="$2"; shift ;;
+    --large) large="$2"; shift ;;
+    --seconds) seconds="$2"; shift ;;
+    --connections) connections="$2"; shift ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+cores="$(nproc)"
+run="$root/.bench-run/$mode"
+out_dir="${BENCH_OUT_DIR:-$root/bench/results}"
+[ "$mode" = tiny ] && out_dir="${BENCH_OUT_DIR:-$run/results}"
+raw="$run/raw"
+pg_port="${BENCH_PG_PORT:-55516}" redis_port="${BENCH_REDIS_PORT:-56516}"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+provider_port="${BENCH_PROVIDER_PORT:-$(free_port)}" peer_port="${BENCH_PEER_PORT:-$(free_port)}"
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+max_conn="${connections##* }"
+
+command -v wrk >/dev/null || { log "installing wrk (Debian)"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+rm -rf "$run" && mkdir -p "$raw" "$run/logs" "$run/letters" "$out_dir"
+load_before="$(load)"
+started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+log "mode $mode, $cores cores, load average $load_before"
+
+provider_pid="" peer_pid="" own_servers=0 database="cafconnect_bench_$(date +%s)_$$"
+cleanup() {
+  set +e
+  [ -n "$provider_pid" ] && kill "$provider_pid" 2>/dev/null && wait "$provider_pid" 2>/dev/null
+  [ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null && wait "$peer_pid" 2>/dev/null
+  if [ "$own_servers" = 1 ]; then
+    CAFCONNECT_TEST_RUN_DIR="$run/servers" CAFCONNECT_TEST_PG_PORT="$pg_port" CAFCONNECT_TEST_REDIS_PORT="$redis_port" "$root/tools/test-servers.sh" stop
+  elif [ -n "${BENCH_POSTGRES:-}" ]; then
+    psql "$(admin_url)" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
+  fi
+}
+trap cleanup EXIT
+
+if [ -n "${BENCH_POSTGRES:-}" ]; then
+  postgres="$BENCH_POSTGRES;Database=$database" redis="${BENCH_REDIS:?BENCH_REDIS with BENCH_POSTGRES}"
+else
+  log "PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port"
+  CAFCONNECT_TEST_RUN_DIR="$run/servers" CAFCONNECT_TEST_PG_PORT="$pg_port" CAFCONNECT_TEST_REDIS_PORT="$redis_port" "$root/tools/test-servers.sh" start
+  own_servers=1
+  postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$database" redis="127.0.0.1:$redis_port"
+fi
+# psql from the Npgsql connection string (host, port, user).
+admin_url() {
+  local host port user
+  host="$(sed -n 's/.*Host=\([^;]*\).*/\1/p' <<<"$postgres")" port="$(sed -n 's/.*Port=\([^;]*\).*/\1/p' <<<"$postgres")" user="$(sed -n 's/.*Username=\([^;]*\).*/\1/p' <<<"$postgres")"
+  echo "postgresql://$user@$host:${port:-5432}/postgres"
+}
+postgres="$postgres;Maximum Pool Size=100"
+
+if [ "$mode" = tiny ]; then
+  idp="$root/src/CafConnect.IdP/bin/$configuration/net10.0" bench="$root/bench/CafConnect.Bench/bin/$configuration/net10.0"
+  [ -f "$idp/CafConnect.IdP.dll" ] || dotnet build "$root/src/CafConnect.IdP" -c "$configuration" -v q --nologo >"$run/logs/build.log"
+  [ -f "$bench/CafConnect.Bench.dll" ] || dotnet build "$root/bench/CafConnect.Bench" -c "$configuration" -v q --nologo >>"$run/logs/build.log"
+else
+  # BENCH_NO_PUBLISH=1: reuse the provider published by the previous full run (same sources).
+  idp="$root/.bench-run/idp-$configuration" bench="$root/bench/CafConnect.Bench/bin/$configuration/net10.0"
+  log "publishing the provider and building the bench ($configuration)"
+  [ -n "${BENCH_NO_PUBLISH:-}" ] && [ -f "$idp/CafConnect.IdP.dll" ] || dotnet publish "$root/src/CafConnect.IdP" -c "$configuration" -o "$idp" --nologo -v q >"$run/logs/publish.log" 2>&1 || { cat "$run/logs/publish.log"; exit 2; }
+  dotnet build "$root/bench/CafConnect.Bench" -c "$configuration" --nologo -v q >"$run/logs/build.log" 2>&1 || { cat "$run/logs/build.log"; exit 2; }
+fi
+bench() { dotnet "$bench/CafConnect.Bench.dll" "$@"; }
+
+# Generated secrets, as `cafconnect clients add --generate-secret` prints them (32 random bytes, base64url).
+generated() { head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+service_secret="$(generated)" rp_secret="$(generated)"
+redirect="http://127.0.0.1:5000/demo/callback"
+
+log "starting the provider on 127.0.0.1:$provider_port"
+# BENCH_PERF=1: perf can name the JIT-compiled frames (perf map, no double-mapped code); see "profiles" below.
+perf_env=()
+[ -n "${BENCH_PERF:-}" ] && perf_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+(cd "$idp" && exec env "${perf_env[@]}" ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$provider_port" \
+  Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.AspNetCore=Warning \
+  Storage__Provider=PostgreSql ConnectionStrings__CafConnect="$postgres" Redis__Configuration="$redis" \
+  Notifications__FileSink__Directory="$run/letters" Bench__HashingEndpoint=true \
+  Throttling__IpMaxFailures=1000000 \
+  Clients__6__ClientId=bench-service Clients__6__DisplayName="Bench service" Clients__6__Kind=Service \
+  Clients__6__ClientSecret="$service_secret" Clients__6__Scopes__0=cafconnect.admin \
+  Clients__7__ClientId=bench-rp Clients__7__DisplayName="Bench RP" Clients__7__Kind=Confidential \
+  Clients__7__ClientSecret="$rp_secret" Clients__7__RedirectUris__0="$redirect" \
+  Clients__7__Scopes__0=profile Clients__7__Scopes__1=caf Clients__7__Scopes__2=offline_access \
+  dotnet CafConnect.IdP.dll) >"$run/logs/provider.log" 2>&1 &
+provider_pid=$!
+provider="http://127.0.0.1:$provider_port"
+for _ in $(seq 1 240); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$provider/health/ready")" = 200 ] && break
+  kill -0 "$provider_pid" 2>/dev/null || { tail -30 "$run/logs/provider.log" >&2; exit 2; }
+  sleep 0.5
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$provider/health/ready")" = 200 ] || { log "provider not ready"; tail -30 "$run/logs/provider.log" >&2; exit 2; }
+# The provider process itself (dotnet), for /proc/<pid>/stat.
+server_pid="$provider_pid"
+
+log "starting the peer (node oidc-provider) on 127.0.0.1:$peer_port"
+peer_dir="$root/bench/peer"
+sum="$(sha256sum "$peer_dir/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$peer_dir/node_modules/.package-lock.sha256" ] || [ "$(cat "$peer_dir/node_modules/.package-lock.sha256")" != "$sum" ]; then
+  (cd "$peer_dir" && npm ci --no-audit --no-fund >"$run/logs/npm.log" 2>&1) && echo "$sum" >"$peer_dir/node_modules/.package-lock.sha256"
+fi
+export PEER_PORT="$peer_port" PEER_SERVICE_SECRET="$(generated)" PEER_RP_SECRET="$(generated)"
+node "$peer_dir/peer.mjs" >"$run/logs/peer.log" 2>&1 &
+peer_pid=$!
+peer="http://127.0.0.1:$peer_port"
+for _ in $(seq 1 60); do curl -s -o /dev/null "$peer/.well-known/openid-configuration" && break; sleep 0.5; done
+
+log "seeding $persons persons"
+bench seed "$postgres" 0 "$persons"
+
+# Sign-ins: the first $persons persons, 2 per core at a time; each gives a refresh token (half caf-mobile, half bench-rp).
+login_conc=$((cores * 2))
+refresh_tokens_needed=0
+for c in $connections; do refresh_tokens_needed=$((refresh_tokens_needed + c)); done
+half=$((persons / 2))
+log "hashing limit of the provider process ($cores in parallel)"
+hashes=200
+[ "$mode" = tiny ] && hashes=8
+hashing_load="$(load)"
+curl -sf -X POST "$provider/bench/hashing?count=$hashes" >"$raw/hashing-raw.json"
+python3 - "$raw/hashing-raw.json" "$raw/hashing.json" "$hashing_load" "$(load)" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["load_before"], d["load_after"] = sys.argv[3], sys.argv[4]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+log "sign-ins: $half persons for caf-mobile, $half for bench-rp, $login_conc at a time"
+bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile"
+bench logins "$provider" bench-rp "$rp_secret" "$redirect" "$half" "$half" "$login_conc" "$server_pid" - "$raw/tokens-confidential" "$raw/logins.json" "sign-ins bench-rp"
+
+log "minting the peer's refresh tokens through its own interaction"
+node "$peer_dir/peer.mjs" mint $((refresh_tokens_needed * 2 + 4)) "$raw/peer-tokens" >>"$run/logs/peer.log" 2>&1
+
+basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
+# Transactions the provider's database committed or rolled back (each statement outside a transaction is one): per
+# request, the store round trips of a grant. Backends publish their counts within a second of going idle.
+db_url() { admin_url | sed "s|/postgres\$|/$database|"; }
+stats_wait=1.2; [ "$mode" = tiny ] && stats_wait=0 # the tiny run checks that figures exist, not their values
+pg_transactions() { sleep "$stats_wait"; psql "$(db_url)" -tAc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()" 2>/dev/null || echo 0; }
+# wrk_run SERIES URL CONNECTIONS [tokens file] [extra]: one run, its JSON in $raw/wrk-SERIES-cN.json.
+wrk_run() {
+  local series="$1" url="$2" c="$3" threads=$(( $3 < cores ? $3 : cores )) before after
+  before="$(pg_transactions)"
+  BENCH_SERIES="$series" BENCH_CONNECTIONS="$c" BENCH_THREADS="$threads" BENCH_LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_OUT="$raw/wrk-$series-c$c.json" \
+    wrk -t"$threads" -c"$c" -d"${seconds}s" --timeout 10s -s "$root/bench/wrk/token.lua" "$url" >>"$run/logs/wrk.log" 2>&1
+  after="$(pg_transactions)"
+  python3 - "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider" <<'PY'
+import json, sys
+path, before, after, url, provider = sys.argv[1:6]
+d = json.load(open(path))
+# Only the provider's runs touch its database; the peer keeps everything in memory.
+d["pg_transactions_per_request"] = (int(after) - int(before) - 2) / d["requests"] if url.startswith(provider) and d["requests"] else 0
+json.dump(d, open(path, "w"))
+PY
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"  {d['series']:<26} c={d['connections']:<3} {d['per_second']:>9.1f}/s p99 {d['p99_ms']:>7.1f} ms errors {d['errors']} db transactions/request {d['pg_transactions_per_request']:.1f} (load {d['load_before']} -> {d['load_after']})\")" "$raw/wrk-$series-c$c.json" >&2
+}
+# take N lines from a token file (each run gets fresh ones: the rotated tokens stay inside wrk)
+take() { head -n "$2" "$1" >"$1.run"; tail -n +"$(( $2 + 1 ))" "$1" >"$1.rest"; mv "$1.rest" "$1"; echo "$1.run"; }
+
+# Warm-up (JIT, pools, caches) of both providers' token endpoints: not recorded.
+warm="$raw/warm-up" && mkdir -p "$warm"
+BENCH_SERIES=warm-up BENCH_CONNECTIONS="$max_conn" BENCH_THREADS=1 BENCH_OUT="$warm/cc.json" BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" \
+  wrk -t1 -c"$max_conn" -d"${seconds}s" -s "$root/bench/wrk/token.lua" "$provider/connect/token" >/dev/null 2>&1 || true
+BENCH_SERIES=warm-up BENCH_CONNECTIONS="$max_conn" BENCH_THREADS=1 BENCH_OUT="$warm/peer.json" BENCH_AUTH="$(basic bench-service "$PEER_SERVICE_SECRET")" BENCH_BODY="grant_type=client_credentials&scope=api" \
+  wrk -t1 -c"$max_conn" -d"${seconds}s" -s "$root/bench/wrk/token.lua" "$peer/token" >/dev/null 2>&1 || true
+
+log "client-credentials and refresh grants, ${seconds}s per run, connections: $connections"
+for c in $connections; do
+  BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run cc-keyed "$provider/connect/token" "$c"
+  BENCH_AUTH="$(basic systeme-prestations demo-secret-systeme-prestations-not-for-production)" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run cc-pbkdf2 "$provider/connect/token" "$c"
+  BENCH_AUTH="$(basic bench-service "$PEER_SERVICE_SECRET")" BENCH_BODY="grant_type=client_credentials&scope=api" wrk_run cc-peer "$peer/token" "$c"
+  BENCH_AUTH="" BENCH_TOKENS="$(take "$raw/tokens-public" "$c")" BENCH_EXTRA="&client_id=caf-mobile" wrk_run refresh-public "$provider/connect/token" "$c"
+  BENCH_AUTH="" BENCH_TOKENS="$(take "$raw/peer-tokens.public" "$c")" BENCH_EXTRA="&client_id=bench-public" wrk_run refresh-public-peer "$peer/token" "$c"
+  BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-confidential" "$c")" BENCH_EXTRA="" wrk_run refresh-confidential "$provider/connect/token" "$c"
+  BENCH_AUTH="$(basic bench-rp "$PEER_RP_SECRET")" BENCH_TOKENS="$(take "$raw/peer-tokens.confidential" "$c")" BENCH_EXTRA="" wrk_run refresh-confidential-peer "$peer/token" "$c"
+done
+
+# Profiles (BENCH_PERF=1), after the measured runs and not part of them: perf on the provider during one more
+# client-credentials run (16 connections) and one more refresh run (caf-mobile, 8 connections); the reports go to $raw/perf-*.txt.
+if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+  for series in cc-keyed refresh-public; do
+    log "profile: $series"
+    perf record -F 499 -g -p "$server_pid" -o "$raw/perf-$series.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    perf_pid=$!
+    if [ "$series" = cc-keyed ]; then
+      BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run profile-cc "$provider/connect/token" 16
+    else
+      BENCH_AUTH="" BENCH_TOKENS="$(take "$raw/tokens-public" 8)" BENCH_EXTRA="&client_id=caf-mobile" wrk_run profile-refresh "$provider/connect/token" 8 || true
+    fi
+    wait "$perf_pid" || true
+    # (perf writes more than head reads: its SIGPIPE is not a failure of the run)
+    { perf report -i "$raw/perf-$series.data" --no-children --sort dso -q -g none 2>/dev/null | head -12 || true
+      echo; perf report -i "$raw/perf-$series.data" --no-children --sort sym -q -g none 2>/dev/null | head -40 || true; } >"$raw/perf-$series.txt"
+    rm -f "$raw/perf-$series.data"
+  done
+  mkdir -p "$raw/profiles" && mv "$raw"/wrk-profile-* "$raw/profiles/" 2>/dev/null || true
+fi
+
+# Memory and storage per session: $sessions more sign-ins (persons seeded first), RSS and database size before/after.
+log "memory and storage per session: $sessions sign-ins"
+[ "$sessions" -gt "$persons" ] && bench seed "$postgres" "$persons" $((sessions - persons))
+store_persons=$(( sessions > persons ? sessions : persons ))
+bench logins "$provider" bench-rp "$rp_secret" "$redirect" 0 "$sessions" "$login_conc" "$server_pid" "$postgres" "$raw/tokens-sessions" "$raw/sessions.json" "sessions"
+
+# Scale: the store grows to $large persons (each with a file; the sessions above hold their tokens), then the same figures.
+log "scale: the store grows from $store_persons to $large persons"
+scale_c="$max_conn"
+BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run scale-small-cc "$provider/connect/token" "$scale_c"
+BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-small-refresh "$provider/connect/token" "$scale_c"
+scale_logins=$(( sessions / 4 > 10 ? sessions / 4 : 10 )); [ "$scale_logins" -gt 1000 ] && scale_logins=1000
+bench logins "$provider" bench-rp "$rp_secret" "$redirect" 0 "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-small" "$raw/scale-small-logins.json" "scale small"
+[ "$large" -gt "$store_persons" ] && bench seed "$postgres" "$store_persons" $((large - store_persons))
+BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run scale-large-cc "$provider/connect/token" "$scale_c"
+BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-large-refresh "$provider/connect/token" "$scale_c"
+bench logins "$provider" bench-rp "$rp_secret" "$redirect" $((large - scale_logins)) "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-large" "$raw/scale-large-logins.json" "scale large"
+python3 - "$raw" "$store_persons" "$large" <<'PY'
+import json, sys, os
+raw = sys.argv[1]
+r = lambda name: json.load(open(os.path.join(raw, name)))
+def rate(prefix):
+    f = [n for n in os.listdir(raw) if n.startswith(prefix)][0]
+    return r(f)["per_second"]
+json.dump({
+  "small_persons": int(sys.argv[2]), "large_persons": int(sys.argv[3]),
+  "client_credentials_ratio": rate("wrk-scale-large-cc-") / max(rate("wrk-scale-small-cc-"), 1e-9),
+  "refresh_ratio": rate("wrk-scale-large-refresh-") / max(rate("wrk-scale-small-refresh-"), 1e-9),
+  "logins_ratio": r("scale-large-logins.json")["per_second"] / max(r("scale-small-logins.json")["per_second"], 1e-9),
+}, open(os.path.join(raw, "scale.json"), "w"))
+PY
+# The scale runs are not points of the concurrency plots.
+mkdir -p "$raw/scale" && mv "$raw"/wrk-scale-* "$raw/scale/"
+
+load_after="$(load)"
+python3 - "$raw/meta.json" <<PY
+import json, platform, os, sys
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+json.dump({
+  "mode": "$mode", "started_utc": "$started", "finished_utc": __import__("datetime").datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+  "cores": $cores, "cpu": cpu, "memory_kib": int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))),
+  "kernel": platform.release(), "dotnet": os.popen("dotnet --version").read().strip(), "node": os.popen("node --version").read().strip(),
+  "postgresql": os.popen("ls /usr/lib/postgresql | sort -V | tail -1").read().strip(), "configuration": "$configuration",
+  "load_before": "$load_before", "load_after": "$load_after",
+  "parameters": {"persons": $persons, "sessions": $sessions, "large_persons": $large, "seconds_per_run": $seconds,
+                 "connections": [int(c) for c in "$connections".split()], "sign_in_concurrency": $login_conc, "hashes": $hashes},
+  "machine_note": "shared machine: other sessions' builds and tests ran at the same time; compare ratios of the same run",
+}, open(sys.argv[1], "w"), indent=2)
+PY
+readme="$root/bench/README.md"; plots="$out_dir"
+[ "$mode" = tiny ] && readme="-"
+bench report "$raw" "$out_dir/latest.json" "$readme" "$plots"
+log "done: $out_dir/latest.json (load average $load_before -> $load_after)"

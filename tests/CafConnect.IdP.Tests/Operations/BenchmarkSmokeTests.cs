@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CafConnect.IdP.Tests.Support;
+
+namespace CafConnect.IdP.Tests.Operations;
+
+/// <summary>
+/// The provider benchmark (bench/run.sh, issue #14) at its tiny size, so that it cannot rot: it starts the provider and
+/// the peer, runs every measurement on a few persons and writes its JSON, which must hold every figure. No timing is
+/// asserted here — throughput goals live in bench/README.md, measured on purpose, never in a test.
+/// </summary>
+[NonParallelizable]
+public sealed class BenchmarkSmokeTests
+{
+    /// <summary>The figures of bench/CafConnect.Bench/BenchReport.cs (FigureNames): the report must write each.</summary>
+    private static readonly string[] Figures =
+    [
+        "client_credentials_peak_per_second", "client_credentials_peer_peak_per_second", "client_credentials_ratio_to_peer",
+        "client_credentials_pbkdf2_peak_per_second", "client_credentials_keyed_to_pbkdf2_ratio", "client_credentials_p99_ms_at_half_peak",
+        "refresh_public_peak_per_second", "refresh_public_peer_peak_per_second", "refresh_public_ratio_to_peer", "refresh_public_p99_ms_at_half_peak",
+        "refresh_confidential_peak_per_second", "refresh_confidential_peer_peak_per_second", "refresh_confidential_ratio_to_peer", "refresh_confidential_p99_ms_at_half_peak",
+        "logins_per_second", "hashing_limit_per_second", "logins_ratio_to_hashing_limit",
+        "server_cpu_ms_per_login", "cpu_ms_per_hash", "cpu_per_login_to_hash_ratio",
+        "rss_bytes_per_session", "pg_bytes_per_session",
+        "scale_small_persons", "scale_large_persons", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_logins_ratio",
+    ];
+
+    [Test]
+    public async Task The_tiny_benchmark_writes_every_figure()
+    {
+        var postgres = Environment.GetEnvironmentVariable(TestStore.PostgresVariable);
+        var redis = Environment.GetEnvironmentVariable(TestStore.RedisVariable);
+        if (string.IsNullOrWhiteSpace(postgres) || string.IsNullOrWhiteSpace(redis))
+        {
+            if (Environment.GetEnvironmentVariable(TestStore.RequireServersVariable) == "1")
+            {
+                Assert.Fail("the benchmark check needs the test servers (CAFCONNECT_REQUIRE_SERVERS=1)");
+            }
+            Assert.Ignore("the benchmark check needs PostgreSQL and Redis (the test command starts them)");
+        }
+        var root = RepositoryRoot();
+        var output = Path.Combine(Path.GetTempPath(), "cafconnect-bench-smoke", Guid.NewGuid().ToString("N"));
+        var start = new ProcessStartInfo("bash", [Path.Combine(root, "bench", "run.sh"), "--tiny"])
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["BENCH_POSTGRES"] = postgres,
+                ["BENCH_REDIS"] = redis,
+                ["BENCH_OUT_DIR"] = output,
+            },
+        };
+        try
+        {
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+            await process.WaitForExitAsync(timeout.Token);
+            var log = await stdout + await stderr;
+            Assert.That(process.ExitCode, Is.Zero, log);
+
+            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "latest.json")));
+            var figures = json.RootElement.GetProperty("figures");
+            var meta = json.RootElement.GetProperty("meta");
+            Assert.Multiple(() =>
+            {
+                foreach (var name in Figures)
+                {
+                    Assert.That(figures.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number, Is.True, $"figure {name}");
+                }
+                // The runs measured something: tokens were issued by both providers, persons signed in.
+                Assert.That(figures.GetProperty("client_credentials_peak_per_second").GetDouble(), Is.GreaterThan(0), log);
+                Assert.That(figures.GetProperty("refresh_public_peak_per_second").GetDouble(), Is.GreaterThan(0), log);
+                Assert.That(figures.GetProperty("refresh_confidential_peer_peak_per_second").GetDouble(), Is.GreaterThan(0), log);
+                Assert.That(figures.GetProperty("logins_per_second").GetDouble(), Is.GreaterThan(0), log);
+                Assert.That(meta.GetProperty("load_before").GetString(), Is.Not.Empty);
+                Assert.That(meta.GetProperty("load_after").GetString(), Is.Not.Empty);
+                foreach (var plot in new[] { "client_credentials", "refresh_public", "refresh_confidential" })
+                {
+                    Assert.That(File.Exists(Path.Combine(output, plot + ".png")), Is.True, plot + ".png");
+                }
+            });
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "CafConnect.IdP.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException("repository root not found");
+    }
+}
