@@ -75,8 +75,15 @@ public sealed record ClientUpdate
 /// with). Each change returns its audit line; the caller appends it and commits with its unit of work (the CLI's
 /// <c>AuditedAsync</c>, the admin API's idempotent transaction).
 /// </summary>
-public sealed partial class ClientRegistrations(ClientAdministration clients, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
+public sealed partial class ClientRegistrations(ClientAdministration clients, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens,
+    ClientSecretKeys secretKeys, CafConnect.Infrastructure.Keys.TokenKeyStore keyStore)
 {
+    /// <summary>
+    /// Creates the server key of generated secrets' keyed hash (decision 28) if it does not exist yet. Call it before the
+    /// change's transaction: created inside it, on SQLite, the key's own write would wait for the transaction's lock.
+    /// </summary>
+    public async Task EnsureSecretKeyAsync(CancellationToken cancellationToken) => await secretKeys.ActiveAsync(keyStore, cancellationToken);
+
     private static readonly ClientRegistrationValidator Validator = new();
 
     /// <summary>Stands for a kept secret while the rest of a registration is validated (the stored one is only a hash).</summary>

@@ -94,6 +94,7 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
         }
 
         string? secret = null;
+        await registrations.EnsureSecretKeyAsync(cancellationToken);
         var response = await idempotency.RunAsync(caller.IdempotencyKey("client-create", request.RequestId ?? correlationId), AdminJson.PayloadHash(request), async ct =>
         {
             var change = await registrations.AddAsync(registration, registration.Kind == ClientKind.Public ? SecretChange.Keep : SecretChange.Generate, ct);
@@ -137,6 +138,7 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
         }
 
         string? secret = null;
+        await registrations.EnsureSecretKeyAsync(cancellationToken);
         var response = await idempotency.RunAsync(caller.IdempotencyKey("client-update", request.RequestId ?? correlationId), AdminJson.PayloadHash(new { clientId, request }), async ct =>
         {
             var current = await registrations.FindRegistrationAsync(clientId, ct);
@@ -171,6 +173,7 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
             return AdminResponse.Failure(AdminProblem.Invalid(Frozen(errors)));
         }
         string? secret = null;
+        await registrations.EnsureSecretKeyAsync(cancellationToken);
         var response = await idempotency.RunAsync(caller.IdempotencyKey("client-secret", request.RequestId ?? correlationId), AdminJson.PayloadHash(new { clientId, request }), async ct =>
         {
             if (await ServiceOrUnknownAsync(clientId, ct) is { } refused)

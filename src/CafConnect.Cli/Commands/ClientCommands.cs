@@ -64,6 +64,7 @@ public static partial class ClientCommands
             var secret = parseResult.GetValue(options.GenerateSecret) ? SecretChange.Generate : SecretChange.Given;
 
             // The rules are the Application's (the admin API applies the same ones); a refusal changes nothing.
+            await registrations.EnsureSecretKeyAsync(cancellationToken);
             var result = await session.AuditedAsync(async ct =>
             {
                 var change = await registrations.AddAsync(registration, secret, ct);
@@ -106,6 +107,7 @@ public static partial class ClientCommands
                 : !string.IsNullOrEmpty(givenSecret) ? SecretChange.Given
                 : SecretChange.Keep;
 
+            await registrations.EnsureSecretKeyAsync(cancellationToken);
             var result = await session.AuditedAsync(async ct =>
             {
                 var change = await registrations.UpdateAsync(clientId, changes, secret, givenSecret, ct);
