@@ -19,6 +19,7 @@ public static class ApplicationRegistration
         services.AddSingleton(configuration.GetSection("Accounts").Get<LoginOptions>() ?? new LoginOptions());
         services.AddScoped<RequiredActionsStart>();
         services.AddScoped<CommitSignIn>();
+        services.AddScoped<PasswordSignIn>();
         // The limits of the forms that start a journey (recovery, reminder, account creation, invitation), counted by
         // the throttle store: Redis when the instances share one (production), memory for the embedded instance.
         services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<JourneyRateLimitOptions>() ?? new JourneyRateLimitOptions());
@@ -42,6 +43,8 @@ public static class ApplicationRegistration
         services.AddScoped<Admin.AgentProvisionalPassword>();
         services.AddScoped<Admin.OperatorCaller>();
         services.AddScoped<Admin.AgentProvisionalPasswordEndpoint>();
+        services.AddScoped<Clients.ClientRegistrations>();
+        services.AddScoped<Clients.ClientsAdminEndpoint>();
         return services;
     }
 }

@@ -54,9 +54,9 @@ public sealed class ClientValidationTests
             "--kind", "confidential", "--secret", Secret, "--redirect-uri", "https://rp.example.fr/cb", "--scope", "cafconnect.admin");
         yield return Case("a service client with a redirect URI", "--redirect-uri: a service client has no redirect URI",
             "--kind", "service", "--secret", Secret, "--scope", "cafconnect.admin", "--redirect-uri", "https://rp.example.fr/cb");
-        yield return Case("a service client with a person's scope", "--scope: a service client may only have the scope 'cafconnect.admin', not 'profile'",
+        yield return Case("a service client with a person's scope", "--scope: a service client may only have the scope 'cafconnect.admin' or 'cafconnect.clients', not 'profile'",
             "--kind", "service", "--secret", Secret, "--scope", "cafconnect.admin", "--scope", "profile");
-        yield return Case("a service client without the admin scope", "--scope: a service client needs the scope 'cafconnect.admin'",
+        yield return Case("a service client without the admin scope", "--scope: a service client needs the scope 'cafconnect.admin' (or 'cafconnect.clients')",
             "--kind", "service", "--secret", Secret);
         yield return Case("a service client without secret", "--secret: a service client needs a secret",
             "--kind", "service", "--scope", "cafconnect.admin");

@@ -14,9 +14,15 @@ public enum SignInMethod
     FranceConnect,
     /// <summary>The end of « Créer Mon Compte »: the contact was just proven, no password exists yet.</summary>
     AccountCreation,
+    /// <summary>
+    /// The identifier-password grant of the agency's kiosks: a password as on the login page, but no browser to walk the
+    /// steps in, so only the steps no one may skip (terms, a new password) hold it back; the optional ones (contact,
+    /// delegation) wait for the next browser login (docs/decisions.md #26).
+    /// </summary>
+    Kiosk,
 }
 
-/// <param name="SignedInWith">The secret that was verified; read only for <see cref="SignInMethod.Password"/>.</param>
+/// <param name="SignedInWith">The secret that was verified; read only for <see cref="SignInMethod.Password"/> and <see cref="SignInMethod.Kiosk"/>.</param>
 public sealed record RequiredActionsRequest(PersonAccount Person, SignInMethod Method, string? ClientId, PasswordKind SignedInWith = PasswordKind.Personal);
 
 /// <param name="SignedInWith">The credential the steps are evaluated for (what the first-login flow records).</param>
@@ -55,6 +61,10 @@ public sealed class RequiredActionsStart(TermsOfUseCatalog terms, LoginOptions o
         {
             // An expired personal password is not what FranceConnect vouched for: it is asked at the next password login.
             pending = pending.Where(a => a != RequiredAction.ChooseNewPassword).ToList();
+        }
+        if (request.Method == SignInMethod.Kiosk)
+        {
+            pending = pending.Where(RequiredActionTriggers.CannotBeSkipped).ToList();
         }
 
         if (pending.Count > 0 && request.Method != SignInMethod.AccountCreation)

@@ -1,8 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using CafConnect.Infrastructure.Audit;
+using CafConnect.Application.Clients;
 using CafConnect.Infrastructure.Clients;
 using FluentValidation.Results;
 using Spectre.Console;
@@ -12,8 +11,6 @@ namespace CafConnect.Cli.Commands;
 /// <summary><c>cafconnect clients list|add|update|remove</c>: relying parties, through <see cref="ClientAdministration"/>.</summary>
 public static partial class ClientCommands
 {
-    private static readonly ClientRegistrationValidator Validator = new();
-
     public static Command Create(GlobalOptions globals)
     {
         return new Command("clients", "Relying parties (OpenID Connect clients)")
@@ -51,40 +48,34 @@ public static partial class ClientCommands
         options.AddTo(command);
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
-            var clients = session.Get<ClientAdministration>();
-            var generated = parseResult.GetValue(options.GenerateSecret) ? NewSecret() : null;
+            var registrations = session.Get<ClientRegistrations>();
             var registration = new ClientRegistration
             {
                 ClientId = parseResult.GetRequiredValue(options.Id),
                 DisplayName = parseResult.GetValue(options.Name)!,
                 Kind = ParseKind(parseResult.GetValue(options.Kind)!),
-                ClientSecret = generated ?? parseResult.GetValue(options.Secret),
+                ClientSecret = parseResult.GetValue(options.Secret),
                 RedirectUris = parseResult.GetValue(options.RedirectUris) ?? [],
                 PostLogoutRedirectUris = parseResult.GetValue(options.PostLogoutRedirectUris) ?? [],
                 Scopes = parseResult.GetValue(options.Scopes) ?? [],
                 ExtraGrantTypes = parseResult.GetValue(options.GrantTypes) ?? [],
                 BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri),
             };
+            var secret = parseResult.GetValue(options.GenerateSecret) ? SecretChange.Generate : SecretChange.Given;
 
-            var failures = Validate(registration);
-            if (await clients.ExistsAsync(registration.ClientId, cancellationToken))
+            // The rules are the Application's (the admin API applies the same ones); a refusal changes nothing.
+            await registrations.EnsureSecretKeyAsync(cancellationToken);
+            var result = await session.AuditedAsync(async ct =>
             {
-                failures.Add($"--id: client '{registration.ClientId}' already exists (use 'clients update' to change it)");
-            }
-            ThrowIfAny(failures);
-
-            await session.AuditedAsync(async ct =>
-            {
-                await clients.AddAsync(registration, ct);
-                return new AuditEntry(AuditEventTypes.ClientAdded, "success", ClientId: registration.ClientId,
-                    Details: AuditDetails(registration, registration.Kind != ClientKind.Public ? generated is null ? "given" : "generated" : "none"));
+                var change = await registrations.AddAsync(registration, secret, ct);
+                ThrowIfRefused(change, alreadyExistsHint: " (use 'clients update' to change it)");
+                return (change, change.Audit!);
             }, cancellationToken);
 
             session.Console.MarkupLine($"Client [bold]{Markup.Escape(registration.ClientId)}[/] added.");
-            var added = await SummaryAsync(clients, registration.ClientId, cancellationToken);
-            session.Console.Write(Table([added]));
-            PrintExtraGrantTypes(session, [added]);
-            PrintGeneratedSecret(session, generated);
+            session.Console.Write(Table([result.Client!]));
+            PrintExtraGrantTypes(session, [result.Client!]);
+            PrintGeneratedSecret(session, result.GeneratedSecret);
             return ExitCodes.Success;
         });
         return command;
@@ -99,52 +90,36 @@ public static partial class ClientCommands
         options.AddTo(command);
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
-            var clients = session.Get<ClientAdministration>();
+            var registrations = session.Get<ClientRegistrations>();
             var clientId = parseResult.GetRequiredValue(options.Id);
-            var current = await clients.FindAsync(clientId, cancellationToken)
-                ?? throw CliException.Failure($"client '{clientId}' does not exist");
-
-            var generated = parseResult.GetValue(options.GenerateSecret) ? NewSecret() : null;
-            var kind = parseResult.GetValue(options.Kind) is { } kindText ? ParseKind(kindText) : current.Kind;
-            var updated = current with
+            var changes = new ClientUpdate
             {
-                DisplayName = parseResult.GetValue(options.Name) ?? current.DisplayName,
-                Kind = kind,
-                ClientSecret = generated ?? parseResult.GetValue(options.Secret),
-                RedirectUris = Given(parseResult, options.RedirectUris) ?? current.RedirectUris,
-                PostLogoutRedirectUris = Given(parseResult, options.PostLogoutRedirectUris) ?? current.PostLogoutRedirectUris,
-                Scopes = Given(parseResult, options.Scopes) ?? current.Scopes,
-                ExtraGrantTypes = parseResult.GetValue(options.NoGrantTypes) ? [] : Given(parseResult, options.GrantTypes) ?? current.ExtraGrantTypes,
-                BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri) ?? current.BackchannelLogoutUri,
+                DisplayName = parseResult.GetValue(options.Name),
+                Kind = parseResult.GetValue(options.Kind) is { } kindText ? ParseKind(kindText) : null,
+                RedirectUris = Given(parseResult, options.RedirectUris),
+                PostLogoutRedirectUris = Given(parseResult, options.PostLogoutRedirectUris),
+                Scopes = Given(parseResult, options.Scopes),
+                ExtraGrantTypes = parseResult.GetValue(options.NoGrantTypes) ? [] : Given(parseResult, options.GrantTypes),
+                BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri),
             };
+            var givenSecret = parseResult.GetValue(options.Secret);
+            var secret = parseResult.GetValue(options.GenerateSecret) ? SecretChange.Generate
+                : !string.IsNullOrEmpty(givenSecret) ? SecretChange.Given
+                : SecretChange.Keep;
 
-            var keepSecret = updated.Kind != ClientKind.Public && string.IsNullOrEmpty(updated.ClientSecret);
-            List<string> failures;
-            if (keepSecret && current.Kind == ClientKind.Public)
+            await registrations.EnsureSecretKeyAsync(cancellationToken);
+            var result = await session.AuditedAsync(async ct =>
             {
-                // A public client has no secret to keep: ClientAdministration would store a confidential client without one.
-                failures = Validate(updated with { ClientSecret = new string('x', 32) });
-                failures.Insert(0, "--secret: a public client becoming confidential needs a secret (--secret or --generate-secret)");
-            }
-            else
-            {
-                // The stored secret is only a hash: validate the rest of the registration as if it were given.
-                failures = Validate(keepSecret ? updated with { ClientSecret = new string('x', 32) } : updated);
-            }
-            ThrowIfAny(failures);
-
-            await session.AuditedAsync(async ct =>
-            {
-                await clients.UpdateAsync(updated, ct);
-                return new AuditEntry(AuditEventTypes.ClientUpdated, "success", ClientId: clientId,
-                    Details: AuditDetails(updated, updated.Kind == ClientKind.Public ? "none" : keepSecret ? "kept" : generated is null ? "given" : "generated"));
+                var change = await registrations.UpdateAsync(clientId, changes, secret, givenSecret, ct);
+                ThrowIfRefused(change);
+                return (change, change.Audit!);
             }, cancellationToken);
 
-            session.Console.MarkupLine($"Client [bold]{Markup.Escape(clientId)}[/] updated" + (keepSecret ? " (secret unchanged)." : "."));
-            var changed = await SummaryAsync(clients, clientId, cancellationToken);
-            session.Console.Write(Table([changed]));
-            PrintExtraGrantTypes(session, [changed]);
-            PrintGeneratedSecret(session, generated);
+            var kept = secret == SecretChange.Keep && result.Client!.Kind != "public";
+            session.Console.MarkupLine($"Client [bold]{Markup.Escape(clientId)}[/] updated" + (kept ? " (secret unchanged)." : "."));
+            session.Console.Write(Table([result.Client!]));
+            PrintExtraGrantTypes(session, [result.Client!]);
+            PrintGeneratedSecret(session, result.GeneratedSecret);
             return ExitCodes.Success;
         });
         return command;
@@ -156,15 +131,13 @@ public static partial class ClientCommands
         var command = new Command("remove", "Remove a client with its authorizations and tokens") { id };
         CafConnectCli.SetAction(command, globals, requireMigratedStore: true, async (session, parseResult, cancellationToken) =>
         {
-            var clients = session.Get<ClientAdministration>();
+            var registrations = session.Get<ClientRegistrations>();
             var clientId = parseResult.GetRequiredValue(id);
             await session.AuditedAsync(async ct =>
             {
-                if (!await clients.RemoveAsync(clientId, ct))
-                {
-                    throw CliException.Failure($"client '{clientId}' does not exist");
-                }
-                return new AuditEntry(AuditEventTypes.ClientRemoved, "success", ClientId: clientId);
+                var change = await registrations.RemoveAsync(clientId, ct);
+                ThrowIfRefused(change);
+                return change.Audit!;
             }, cancellationToken);
 
             session.Console.MarkupLine($"Client [bold]{Markup.Escape(clientId)}[/] removed.");
@@ -177,9 +150,13 @@ public static partial class ClientCommands
     /// A validation failure as one line naming the option at fault, e.g.
     /// <c>--redirect-uri: 'http://rp.example/cb': http is only allowed on loopback…</c>.
     /// </summary>
-    public static string Describe(ValidationFailure failure)
+    public static string Describe(ValidationFailure failure) =>
+        Describe(new ClientProblem(IndexSuffix().Replace(failure.PropertyName ?? string.Empty, string.Empty), failure.ErrorMessage));
+
+    /// <summary>A refusal of the Application's client rules as one line naming the option at fault.</summary>
+    public static string Describe(ClientProblem problem)
     {
-        var property = IndexSuffix().Replace(failure.PropertyName ?? string.Empty, string.Empty);
+        var property = problem.Field;
         var option = property switch
         {
             nameof(ClientRegistration.ClientId) => "--id",
@@ -193,25 +170,30 @@ public static partial class ClientCommands
             nameof(ClientRegistration.BackchannelLogoutUri) => "--backchannel-logout-uri",
             _ => null,
         };
-        var message = failure.ErrorMessage;
-        if (option == "--secret" && message == "a confidential client needs a secret")
+        var message = problem.Message;
+        if (option == "--secret" && message is "a confidential client needs a secret" or "a public client becoming confidential needs a secret")
         {
-            message += ": give --secret or --generate-secret";
+            message += message.StartsWith("a public", StringComparison.Ordinal) ? " (--secret or --generate-secret)" : ": give --secret or --generate-secret";
         }
         return option is null ? message : $"{option}: {message}";
     }
 
-    /// <summary>256 bits from the OS's CSPRNG, base64url: 43 characters.</summary>
-    internal static string NewSecret() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+    /// <summary>256 bits from the OS's CSPRNG, base64url: 43 characters (the Application's generator).</summary>
+    internal static string NewSecret() => ClientRegistrations.NewSecret();
 
-    private static List<string> Validate(ClientRegistration registration) =>
-        Validator.Validate(registration).Errors.Select(Describe).ToList();
-
-    private static void ThrowIfAny(List<string> failures)
+    /// <summary>A refused change, as the CLI reports it (inside the audited transaction, which it rolls back: nothing is kept).</summary>
+    private static void ThrowIfRefused(ClientChangeResult change, string alreadyExistsHint = "")
     {
-        if (failures.Count > 0)
+        switch (change.Status)
         {
-            throw new CliException(ExitCodes.Usage, failures);
+            case ClientChangeStatus.Applied:
+                return;
+            case ClientChangeStatus.NotFound:
+                throw CliException.Failure(change.Problems[0].Message);
+            default:
+                throw new CliException(ExitCodes.Usage, change.Problems
+                    .Select(p => Describe(p) + (p.Field == nameof(ClientRegistration.ClientId) && p.Message.EndsWith("already exists", StringComparison.Ordinal) ? alreadyExistsHint : string.Empty))
+                    .ToList());
         }
     }
 
@@ -221,16 +203,6 @@ public static partial class ClientCommands
     private static IReadOnlyList<string>? Given(ParseResult parseResult, Option<string[]> option) =>
         parseResult.GetResult(option) is { Implicit: false } ? parseResult.GetValue(option) ?? [] : null;
 
-    private static async Task<ClientSummary> SummaryAsync(ClientAdministration clients, string clientId, CancellationToken cancellationToken) =>
-        (await clients.ListAsync(cancellationToken)).Single(c => c.ClientId == clientId);
-
-    private static string AuditDetails(ClientRegistration registration, string secret) =>
-        $"kind={registration.Kind.ToString().ToLowerInvariant()}; secret={secret}; "
-        + $"redirect_uris={string.Join(' ', registration.RedirectUris)}; "
-        + $"post_logout_redirect_uris={string.Join(' ', registration.PostLogoutRedirectUris)}; "
-        + $"scopes={string.Join(' ', registration.Scopes)}"
-        + (registration.ExtraGrantTypes.Count == 0 ? string.Empty : $"; grant_types={string.Join(' ', registration.ExtraGrantTypes)}")
-        + (registration.BackchannelLogoutUri is null ? string.Empty : $"; backchannel_logout_uri={registration.BackchannelLogoutUri}");
 
     /// <summary>Below the table (a column would squeeze the URIs): the grants beyond code and refresh token, e.g. the phone grant.</summary>
     private static void PrintExtraGrantTypes(CliSession session, IEnumerable<ClientSummary> clients)

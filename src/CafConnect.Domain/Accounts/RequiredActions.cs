@@ -52,6 +52,12 @@ public static class RequiredActionTriggers
     public static readonly TimeSpan DefaultContactReminderInterval = TimeSpan.FromDays(30);
     public static readonly TimeSpan DefaultDelegationReminderInterval = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// The steps a person cannot skip (terms, a new password); the contact and the delegation question have « Passer ».
+    /// A channel without a browser (the kiosk grant) is held back by these only.
+    /// </summary>
+    public static bool CannotBeSkipped(RequiredAction action) => action is RequiredAction.AcceptTerms or RequiredAction.ChooseNewPassword;
+
     public static IReadOnlyList<RequiredAction> Evaluate(PersonAccount person, RequiredActionContext context)
     {
         var actions = new SortedSet<RequiredAction>(person.RequiredActions.Select(a => a.Action));

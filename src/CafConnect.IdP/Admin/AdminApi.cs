@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text;
 using CafConnect.Application.Admin;
+using CafConnect.Application.Clients;
 using CafConnect.Infrastructure.Clients;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
@@ -22,6 +23,7 @@ public static partial class AdminApi
     public const string FileEventsPath = Prefix + "/file-events";
     public const string ApplicantsPath = Prefix + "/applicants";
     public const string ProvisionalPasswordPath = Prefix + "/persons/provisional-password";
+    public const string ClientsPath = Prefix + "/clients";
 
     public static bool IsAdmin(PathString path) => path.StartsWithSegments("/admin");
 
@@ -36,30 +38,78 @@ public static partial class AdminApi
             HandleAsync<ApplicantRegistrationRequest>(http, (request, caller, ct) => applicants.RegisterAsync(request, caller, ct)));
         group.MapPost("/persons/provisional-password", (HttpContext http, AgentProvisionalPasswordEndpoint agents) =>
             HandleAsync<AgentProvisionalPasswordRequest>(http, (request, caller, ct) => agents.IssueAsync(request, caller, http.TraceIdentifier, ct)));
+
+        // Relying parties (docs/admin-api.md, "Clients"): a scope of their own, cafconnect.clients, which cafconnect.admin
+        // does not imply, nor the reverse.
+        group.MapGet("/clients", (HttpContext http, ClientsAdminEndpoint clients) =>
+            QueryAsync(http, CafScopes.Clients, ct => clients.ListAsync(ct)));
+        group.MapGet("/clients/{clientId}", (HttpContext http, string clientId, ClientsAdminEndpoint clients) =>
+            QueryAsync(http, CafScopes.Clients, ct => clients.GetAsync(clientId, ct)));
+        group.MapPost("/clients", (HttpContext http, ClientsAdminEndpoint clients) =>
+            HandleAsync<ClientCreateRequest>(http, (request, caller, ct) => clients.CreateAsync(request, caller, http.TraceIdentifier, ct), CafScopes.Clients));
+        group.MapMethods("/clients/{clientId}", [HttpMethods.Patch], (HttpContext http, string clientId, ClientsAdminEndpoint clients) =>
+            HandleAsync<ClientUpdateRequest>(http, (request, caller, ct) => clients.UpdateAsync(clientId, request, caller, http.TraceIdentifier, ct), CafScopes.Clients));
+        group.MapPost("/clients/{clientId}/secret", (HttpContext http, string clientId, ClientsAdminEndpoint clients) =>
+            HandleAsync<ClientActionRequest>(http, (request, caller, ct) => clients.RotateSecretAsync(clientId, request, caller, http.TraceIdentifier, ct), CafScopes.Clients, bodyOptional: true));
+        group.MapPost("/clients/{clientId}/disable", (HttpContext http, string clientId, ClientsAdminEndpoint clients) =>
+            HandleAsync<ClientActionRequest>(http, (request, caller, ct) => clients.DisableAsync(clientId, request, caller, http.TraceIdentifier, ct), CafScopes.Clients, bodyOptional: true));
         // Any other path or method under the prefix: a problem, not the people's HTML error page.
         group.Map("/{**rest}", (HttpContext http) => Problem(new AdminProblem(404, "not_found", "No such admin endpoint.", "See docs/admin-api.md for the endpoints.")));
     }
 
-    private static async Task<IResult> HandleAsync<T>(HttpContext http, Func<T, AdminCaller, CancellationToken, Task<AdminResponse>> handle) where T : class
+    /// <summary>
+    /// The bearer token, valid and holding <paramref name="requiredScope"/>, as the calling client; otherwise the RFC 6750
+    /// refusal to answer. Each family of endpoints has its scope: holding one never grants another.
+    /// </summary>
+    private static async Task<(AdminCaller? Caller, IResult? Refusal)> AuthorizeAsync(HttpContext http, string requiredScope)
     {
         var authentication = await http.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         if (!authentication.Succeeded || authentication.Principal is not { } principal)
         {
             // 401 with WWW-Authenticate: Bearer (and error="invalid_token" when a token was given), RFC 6750 §3.
-            return Results.Challenge(authenticationSchemes: [OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme]);
+            return (null, Results.Challenge(authenticationSchemes: [OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme]));
         }
-        if (!principal.HasScope(CafScopes.Admin))
+        if (!principal.HasScope(requiredScope))
         {
-            // A person's token, or a client registered without the admin scope.
-            return Results.Forbid(new AuthenticationProperties(new Dictionary<string, string?>
+            // A person's token, or a client registered without this endpoint's scope.
+            return (null, Results.Forbid(new AuthenticationProperties(new Dictionary<string, string?>
             {
                 [OpenIddictValidationAspNetCoreConstants.Properties.Error] = Errors.InsufficientScope,
-                [OpenIddictValidationAspNetCoreConstants.Properties.ErrorDescription] = $"The '{CafScopes.Admin}' scope is required.",
-                [OpenIddictValidationAspNetCoreConstants.Properties.Scope] = CafScopes.Admin,
-            }), [OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme]);
+                [OpenIddictValidationAspNetCoreConstants.Properties.ErrorDescription] = $"The '{requiredScope}' scope is required.",
+                [OpenIddictValidationAspNetCoreConstants.Properties.Scope] = requiredScope,
+            }), [OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme]));
         }
-        var caller = new AdminCaller(ClientIdOf(principal), null);
+        return (new AdminCaller(ClientIdOf(principal), null), null);
+    }
 
+    /// <summary>A read (GET): authorized like a change, answered without a body to parse.</summary>
+    private static async Task<IResult> QueryAsync(HttpContext http, string requiredScope, Func<CancellationToken, Task<AdminResponse>> query)
+    {
+        var (_, refusal) = await AuthorizeAsync(http, requiredScope);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        var response = await query(http.RequestAborted);
+        http.Response.Headers.CacheControl = "no-store";
+        return response.Problem is { } problem ? Problem(problem) : Results.Json(response.Body, statusCode: response.Status);
+    }
+
+    /// <param name="bodyOptional">An action whose only field is optional (<c>request_id</c>): no body reads as <c>{}</c>.</param>
+    private static async Task<IResult> HandleAsync<T>(HttpContext http, Func<T, AdminCaller, CancellationToken, Task<AdminResponse>> handle,
+        string requiredScope = CafScopes.Admin, bool bodyOptional = false) where T : class
+    {
+        var (caller, refusal) = await AuthorizeAsync(http, requiredScope);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (bodyOptional && http.Request.ContentLength is null or 0 && !http.Request.HasJsonContentType())
+        {
+            var empty = await handle(Activator.CreateInstance<T>(), caller!, http.RequestAborted);
+            return Answer(http, empty);
+        }
         if (!http.Request.HasJsonContentType())
         {
             return Problem(new AdminProblem(415, "unsupported_media_type", "The body must be JSON.", "Send Content-Type: application/json."));
@@ -74,7 +124,12 @@ public static partial class AdminApi
             return Problem(problem!);
         }
 
-        var response = await handle(request!, caller, http.RequestAborted);
+        var response = await handle(request!, caller!, http.RequestAborted);
+        return Answer(http, response);
+    }
+
+    private static IResult Answer(HttpContext http, AdminResponse response)
+    {
         http.Response.Headers.CacheControl = "no-store";
         if (response.Problem is { } refusal)
         {

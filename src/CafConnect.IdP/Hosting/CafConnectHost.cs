@@ -78,11 +78,15 @@ public static class CafConnectHost
                 options.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow().AllowClientCredentialsFlow();
                 // The phone server's file number + 8-digit code, for clients registered with that permission only.
                 options.AllowCustomFlow(LegacyCodeGrant.GrantType);
+                // The agency's kiosks: a person's identifier and password, for clients registered with that permission
+                // only, and not advertised in discovery (docs/decisions.md #26).
+                options.AllowCustomFlow(CafConnect.IdP.Features.Kiosk.IdentifierPasswordGrant.GrantType);
+                options.AddEventHandler(CafConnect.IdP.Features.Kiosk.KioskGrantDiscovery.Descriptor);
                 options.RequireProofKeyForCodeExchange();
                 // S256 only: "plain" would let an intercepted authorization request carry its own verifier.
                 options.Configure(o => o.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain));
 
-                options.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Phone, Scopes.OfflineAccess, CafScopes.Caf, CafScopes.Nir, CafScopes.Admin);
+                options.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Phone, Scopes.OfflineAccess, CafScopes.Caf, CafScopes.Nir, CafScopes.Admin, CafScopes.Clients);
                 options.RegisterClaims(CafClaimTypes.FileRestriction, CafClaimTypes.Channel, Claims.Subject, Claims.Name, Claims.GivenName, Claims.FamilyName, Claims.Birthdate, Claims.Gender,
                     Claims.Email, Claims.EmailVerified, Claims.PhoneNumber, Claims.PhoneNumberVerified, Claims.AuthenticationTime,
                     CafClaimTypes.AuthenticationMethods, CafClaimTypes.SessionId, CafClaimTypes.Files, CafClaimTypes.PrimoDemandeur, CafClaimTypes.Permissions, CafClaimTypes.Nir);
@@ -176,6 +180,8 @@ public static class CafConnectHost
 
         services.AddScoped<LoginHandler>();
         services.AddScoped<LegacyCodeGrantHandler>();
+        services.AddScoped<CafConnect.IdP.Features.Kiosk.IdentifierPasswordGrantHandler>();
+        services.AddSingleton(CafConnect.IdP.Features.Kiosk.KioskOptions.FromConfiguration(configuration));
         services.AddSingleton<FlowBrowserBinding>();
         services.AddScoped<ReauthenticationMarkers>();
         services.AddScoped<FirstLoginJourney>();

@@ -122,7 +122,8 @@ public static class ProtocolEndpoints
     private static List<KeyValuePair<string, string?>> Flatten(IEnumerable<KeyValuePair<string, StringValues>> parameters) =>
         parameters.SelectMany(p => p.Value.Select(value => new KeyValuePair<string, string?>(p.Key, value))).ToList();
 
-    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, LegacyCodeGrantHandler phone)
+    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, LegacyCodeGrantHandler phone,
+        CafConnect.IdP.Features.Kiosk.IdentifierPasswordGrantHandler kiosk)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the token request.");
         if (request.IsClientCredentialsGrantType())
@@ -142,6 +143,10 @@ public static class ProtocolEndpoints
         if (request.GrantType == LegacyCodeGrant.GrantType)
         {
             return await phone.ExchangeAsync(http, request);
+        }
+        if (request.GrantType == CafConnect.IdP.Features.Kiosk.IdentifierPasswordGrant.GrantType)
+        {
+            return await kiosk.ExchangeAsync(http, request);
         }
         if (!request.IsAuthorizationCodeGrantType() && !request.IsRefreshTokenGrantType())
         {

@@ -81,6 +81,8 @@ public static class AuditEventTypes
     public const string ClientAdded = "admin.client.added";
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";
+    public const string ClientSecretRotated = "admin.client.secret_rotated";
+    public const string ClientDisabled = "admin.client.disabled";
     public const string KeysRotated = "admin.keys.rotated";
     /// <summary>A file event from the benefits system was applied (outcome: the event type; details: internal ids only).</summary>
     public const string FileEventApplied = "admin.file_event.applied";

@@ -7,12 +7,21 @@ namespace CafConnect.Infrastructure.Clients;
 
 /// <summary>A registered client as listed by operators (never its secret: only its hash is stored).</summary>
 public sealed record ClientSummary(string ClientId, string DisplayName, string Kind, IReadOnlyList<string> RedirectUris, IReadOnlyList<string> PostLogoutRedirectUris, IReadOnlyList<string> Scopes,
-    IReadOnlyList<string> ExtraGrantTypes);
+    IReadOnlyList<string> ExtraGrantTypes)
+{
+    public string? BackchannelLogoutUri { get; init; }
+
+    /// <summary>Disabled (admin API): the registration is kept, but OpenIddict refuses the client at every endpoint.</summary>
+    public bool Disabled { get; init; }
+}
 
 /// <summary>Adds, updates, removes and lists relying parties through OpenIddict's application manager.</summary>
 public sealed class ClientAdministration(IOpenIddictApplicationManager applications)
 {
     public const string BackchannelLogoutUriProperty = "backchannel_logout_uri";
+
+    /// <summary>Set on a disabled client; its endpoint permissions are then withheld (see <see cref="ToDescriptor"/>).</summary>
+    public const string DisabledProperty = "cafconnect_disabled";
     private static readonly ClientRegistrationValidator Validator = new();
 
     public async Task<IReadOnlyList<ClientSummary>> ListAsync(CancellationToken cancellationToken = default)
@@ -30,7 +39,11 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
                 descriptor.PostLogoutRedirectUris.Select(u => u.OriginalString).Order().ToList(),
                 descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                     .Select(p => p[Permissions.Prefixes.Scope.Length..]).Order().ToList(),
-                ExtraGrantTypesOf(descriptor)));
+                ExtraGrantTypesOf(descriptor))
+            {
+                BackchannelLogoutUri = BackchannelLogoutUriOf(descriptor),
+                Disabled = IsDisabled(descriptor),
+            });
         }
         return result.OrderBy(c => c.ClientId, StringComparer.Ordinal).ToList();
     }
@@ -107,10 +120,31 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
             PostLogoutRedirectUris = descriptor.PostLogoutRedirectUris.Select(u => u.OriginalString).ToList(),
             Scopes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToList(),
-            BackchannelLogoutUri = descriptor.Properties.TryGetValue(BackchannelLogoutUriProperty, out var uri) ? uri.GetString() : null,
+            BackchannelLogoutUri = BackchannelLogoutUriOf(descriptor),
             ExtraGrantTypes = ExtraGrantTypesOf(descriptor),
+            Disabled = IsDisabled(descriptor),
         };
     }
+
+    /// <summary>
+    /// Revokes every authorization and token the client holds (a disabled client's refresh tokens stop at once, its access
+    /// tokens at their next check against the store). Saves through OpenIddict's managers. Returns how many tokens.
+    /// </summary>
+    public async Task<long> RevokeEverythingOfAsync(string clientId, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, CancellationToken cancellationToken = default)
+    {
+        var application = await applications.FindByClientIdAsync(clientId, cancellationToken)
+            ?? throw new InvalidOperationException($"client '{clientId}' does not exist");
+        var id = await applications.GetIdAsync(application, cancellationToken)
+            ?? throw new InvalidOperationException($"client '{clientId}' has no identifier");
+        await authorizations.RevokeByApplicationIdAsync(id, cancellationToken);
+        return await tokens.RevokeByApplicationIdAsync(id, cancellationToken);
+    }
+
+    private static string? BackchannelLogoutUriOf(OpenIddictApplicationDescriptor descriptor) =>
+        descriptor.Properties.TryGetValue(BackchannelLogoutUriProperty, out var uri) ? uri.GetString() : null;
+
+    private static bool IsDisabled(OpenIddictApplicationDescriptor descriptor) =>
+        descriptor.Properties.TryGetValue(DisabledProperty, out var disabled) && disabled.ValueKind == JsonValueKind.True;
 
     private static List<string> ExtraGrantTypesOf(OpenIddictApplicationDescriptor descriptor) =>
         descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.GrantType, StringComparison.Ordinal))
@@ -123,6 +157,23 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
         : ClientKind.Confidential;
 
     internal static OpenIddictApplicationDescriptor ToDescriptor(ClientRegistration registration)
+    {
+        var descriptor = ToEnabledDescriptor(registration);
+        if (registration.Disabled)
+        {
+            // OpenIddict checks a client's endpoint permissions at every request (token, authorization, end-session,
+            // revocation, introspection): without any, the client is refused everywhere (unauthorized_client), while its
+            // grants, scopes and URIs stay on record for the operators and a later re-enabling.
+            foreach (var endpoint in descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Endpoint, StringComparison.Ordinal)).ToList())
+            {
+                descriptor.Permissions.Remove(endpoint);
+            }
+            descriptor.Properties[DisabledProperty] = JsonSerializer.SerializeToElement(true);
+        }
+        return descriptor;
+    }
+
+    private static OpenIddictApplicationDescriptor ToEnabledDescriptor(ClientRegistration registration)
     {
         if (registration.Kind == ClientKind.Service)
         {

@@ -29,13 +29,17 @@ public sealed record ClientRegistration
     public IReadOnlyList<string> Scopes { get; init; } = [];
 
     /// <summary>
-    /// Grants beyond the authorization code and refresh token every client has: only
-    /// <see cref="CafGrantTypes.LegacyCode"/> (the phone server's file number + 8-digit code), for confidential clients.
+    /// Grants beyond the authorization code and refresh token every client has, for confidential clients only:
+    /// <see cref="CafGrantTypes.LegacyCode"/> (the phone server's file number + 8-digit code) and
+    /// <see cref="CafGrantTypes.IdentifierPassword"/> (the agency's kiosks).
     /// </summary>
     public IReadOnlyList<string> ExtraGrantTypes { get; init; } = [];
 
     /// <summary>Where OpenID back-channel logout tokens are posted (incident response), if the client supports it.</summary>
     public string? BackchannelLogoutUri { get; init; }
+
+    /// <summary>Kept on record but refused at every endpoint (<c>POST /admin/v1/clients/{id}/disable</c>).</summary>
+    public bool Disabled { get; init; }
 }
 
 /// <summary>The grants of CafConnect beyond the standard ones.</summary>
@@ -47,7 +51,14 @@ public static class CafGrantTypes
     /// </summary>
     public const string LegacyCode = "urn:cafconnect:params:oauth:grant-type:legacy-code";
 
-    public static readonly IReadOnlySet<string> Registrable = new HashSet<string>(StringComparer.Ordinal) { LegacyCode };
+    /// <summary>
+    /// The agency's own kiosks: a person's NIR or provisional identifier and password, exchanged at the token endpoint by
+    /// the kiosk (docs/decisions.md #26). Never for a third party: the OAuth 2.0 security BCP (RFC 9700 §2.4) forbids
+    /// the password grant.
+    /// </summary>
+    public const string IdentifierPassword = "urn:cafconnect:params:oauth:grant-type:identifier-password";
+
+    public static readonly IReadOnlySet<string> Registrable = new HashSet<string>(StringComparer.Ordinal) { LegacyCode, IdentifierPassword };
 }
 
 public static class CafScopes
@@ -58,8 +69,14 @@ public static class CafScopes
     /// <summary>The admin API (file events, applicant registration, agents' provisional passwords): service clients only.</summary>
     public const string Admin = "cafconnect.admin";
 
+    /// <summary>
+    /// The registration of clients over the admin API (<c>/admin/v1/clients</c>): service clients only, and a scope of its
+    /// own — whoever may change who signs people in is not, by that, the benefits system, nor the reverse.
+    /// </summary>
+    public const string Clients = "cafconnect.clients";
+
     /// <summary>Scopes a service client may be registered for.</summary>
-    public static readonly IReadOnlySet<string> ServiceRegistrable = new HashSet<string>(StringComparer.Ordinal) { Admin };
+    public static readonly IReadOnlySet<string> ServiceRegistrable = new HashSet<string>(StringComparer.Ordinal) { Admin, Clients };
 
     /// <summary>Every scope a client may be registered for (openid is implicit).</summary>
     public static readonly IReadOnlySet<string> Registrable = new HashSet<string>(StringComparer.Ordinal)
@@ -88,19 +105,27 @@ public sealed class ClientRegistrationValidator : AbstractValidator<ClientRegist
         // A person's client never gets the admin scope, and a service client gets nothing else: a token is either a
         // person's or a system's, never both.
         RuleForEach(c => c.Scopes).Must(CafScopes.Registrable.Contains).When(c => c.Kind != ClientKind.Service)
-            .WithMessage((_, scope) => scope == CafScopes.Admin ? $"scope '{scope}' is for service clients only (--kind service)" : $"unknown scope '{scope}'");
+            .WithMessage((_, scope) => CafScopes.ServiceRegistrable.Contains(scope) ? $"scope '{scope}' is for service clients only (--kind service)" : $"unknown scope '{scope}'");
         RuleForEach(c => c.Scopes).Must(CafScopes.ServiceRegistrable.Contains).When(c => c.Kind == ClientKind.Service)
-            .WithMessage((_, scope) => $"a service client may only have the scope '{CafScopes.Admin}', not '{scope}'");
-        RuleFor(c => c.Scopes).NotEmpty().When(c => c.Kind == ClientKind.Service).WithMessage($"a service client needs the scope '{CafScopes.Admin}'");
+            .WithMessage((_, scope) => $"a service client may only have the scope '{CafScopes.Admin}' or '{CafScopes.Clients}', not '{scope}'");
+        RuleFor(c => c.Scopes).NotEmpty().When(c => c.Kind == ClientKind.Service).WithMessage($"a service client needs the scope '{CafScopes.Admin}' (or '{CafScopes.Clients}')");
         RuleFor(c => c.RedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no redirect URI (it never signs a person in)");
         RuleFor(c => c.PostLogoutRedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no post-logout redirect URI");
         RuleFor(c => c.BackchannelLogoutUri).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no back-channel logout URI");
         RuleForEach(c => c.ExtraGrantTypes).Must(CafGrantTypes.Registrable.Contains).WithMessage((_, grant) => $"unknown grant type '{grant}'");
-        // The legacy code names a file, not a browser: only a server that keeps a secret (the voice server) may present it.
+        // The legacy code and a person's password are typed into the agency's own device, not a browser: only a client that
+        // keeps a secret (the voice server, a kiosk) may present them.
         RuleFor(c => c.ExtraGrantTypes).Must(grants => grants.Count == 0).When(c => c.Kind == ClientKind.Public)
-            .WithMessage("only a confidential client may use the legacy-code grant");
+            .WithMessage(c => $"only a confidential client may use the {string.Join(" or ", c.ExtraGrantTypes.Select(GrantName))} grant");
         RuleFor(c => c.ExtraGrantTypes).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client uses client credentials only");
     }
+
+    private static string GrantName(string grant) => grant switch
+    {
+        CafGrantTypes.LegacyCode => "legacy-code",
+        CafGrantTypes.IdentifierPassword => "identifier-password",
+        _ => grant,
+    };
 
     /// <summary>
     /// Absolute, no wildcard, no fragment; https except on loopback; a public (native) client may use a

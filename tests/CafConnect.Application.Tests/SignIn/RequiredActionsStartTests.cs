@@ -88,6 +88,23 @@ public sealed class RequiredActionsStartTests(StoreKind kind)
     }
 
     [Test]
+    public async Task A_kiosk_login_is_held_back_only_by_the_steps_no_one_may_skip()
+    {
+        // No verified contact: the web asks for one (skippable); the kiosk does not, and appends no held-back line.
+        var noContact = UpToDate();
+        noContact.EmailVerified = false;
+        var kiosk = await _start.EvaluateAsync(new RequiredActionsRequest(noContact, SignInMethod.Kiosk, "borne", PasswordKind.Personal));
+        Assert.That(kiosk.AnyPending, Is.False);
+        Assert.That(_db.ChangeTracker.Entries<AuditEvent>(), Is.Empty);
+        var web = await _start.EvaluateAsync(new RequiredActionsRequest(noContact, SignInMethod.Password, "caf-fr", PasswordKind.Personal));
+        Assert.That(web.Pending, Is.EqualTo(new[] { RequiredAction.VerifyContact }));
+
+        // The legacy code: terms and a new password hold the kiosk back too (first_login_required), the contact does not.
+        var migrating = await _start.EvaluateAsync(new RequiredActionsRequest(Migrating(), SignInMethod.Kiosk, "borne", PasswordKind.LegacyFileCode));
+        Assert.That(migrating.Pending, Is.EqualTo(new[] { RequiredAction.AcceptTerms, RequiredAction.ChooseNewPassword }));
+    }
+
+    [Test]
     public async Task FranceConnect_without_a_password_of_our_own_is_a_migration()
     {
         var result = await _start.EvaluateAsync(new RequiredActionsRequest(Migrating(), SignInMethod.FranceConnect, "rp"));

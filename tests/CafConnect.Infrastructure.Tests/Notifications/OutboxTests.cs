@@ -64,18 +64,22 @@ public sealed class OutboxTests(StoreKind kind)
         {
             await using var scope = harness.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-            await using var transaction = await db.Database.BeginTransactionAsync();
-            scope.ServiceProvider.GetRequiredService<INotificationOutbox>().Enqueue(CodeRequest(commit ? "committed" : "rolled-back"));
-            db.AuditEvents.Add(new AuditEvent { OccurredAt = _clock.GetUtcNow(), Type = "test.change" });
-            await db.SaveChangesAsync();
-            if (commit)
+            // A transaction of the caller's own, as the store's retrying strategy requires (decision 29): inside it.
+            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
             {
-                await transaction.CommitAsync();
-            }
-            else
-            {
-                await transaction.RollbackAsync();
-            }
+                await using var transaction = await db.Database.BeginTransactionAsync();
+                scope.ServiceProvider.GetRequiredService<INotificationOutbox>().Enqueue(CodeRequest(commit ? "committed" : "rolled-back"));
+                db.AuditEvents.Add(new AuditEvent { OccurredAt = _clock.GetUtcNow(), Type = "test.change" });
+                await db.SaveChangesAsync();
+                if (commit)
+                {
+                    await transaction.CommitAsync();
+                }
+                else
+                {
+                    await transaction.RollbackAsync();
+                }
+            });
         }
 
         var messages = await harness.MessagesAsync();

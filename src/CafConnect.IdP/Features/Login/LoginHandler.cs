@@ -1,17 +1,11 @@
 using CafConnect.Application.Navigation;
-using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;
 using CafConnect.Application.Credentials;
 using CafConnect.Domain.Accounts;
-using CafConnect.Domain.Households;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Sessions;
-using CafConnect.Infrastructure.Accounts;
-using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Flows;
-using CafConnect.Infrastructure.Security;
-using CafConnect.Infrastructure.Throttling;
 using Microsoft.AspNetCore.Authentication;
 
 namespace CafConnect.IdP.Features.Login;
@@ -38,13 +32,12 @@ public sealed record LoginOutcome(PersonAccount? Person, IReadOnlyDictionary<str
 /// Checks an identifier and a secret and, when they are right and nothing is pending, opens the person's session.
 /// A wrong identifier, a wrong password, a throttled attempt and a locked account are indistinguishable to the person
 /// typing (same message, same status) and to a stopwatch (each pays one Argon2id verification). Every credential check
-/// goes through <see cref="ILoginThrottle"/> (per account and per client IP, docs/security.md). Whatever the outcome,
+/// goes through the login throttle (per account and per client IP, docs/security.md). Whatever the outcome,
 /// the attempt commits once: its audit line with what it changed (last login, an upgraded hash, the session row).
+/// The check itself is <see cref="PasswordSignIn"/> (Application), shared with the kiosks' grant; this handler turns the
+/// form into its request and its result into the page's messages and the session cookie.
 /// </summary>
-public sealed class LoginHandler(
-    PersonDirectory persons, ISecretHasher hasher, AuditTrail audit, RequiredActionsStart requiredActions, IUnitOfWork unitOfWork,
-    ILoginThrottle throttle, TimeProvider clock, ILogger<LoginHandler> logger, VerifyStoredSecret credentials, CommitSignIn signIns,
-    FirstLogin.FirstLoginJourney firstLogin)
+public sealed class LoginHandler(PasswordSignIn signIn, TimeProvider clock, FirstLogin.FirstLoginJourney firstLogin)
 {
     public const string IdentifierField = "Identifier";
     public const string PasswordField = "Password";
@@ -56,6 +49,8 @@ public sealed class LoginHandler(
     public async Task<LoginOutcome> HandleAsync(LoginAttempt attempt, HttpContext http, CancellationToken cancellationToken = default)
     {
         var fieldErrors = new Dictionary<string, string>();
+        var sessionOpened = false;
+        SelfServiceFlow? firstLoginFlow = null;
         string? normalised = null;
         if (attempt.Kind == LoginIdentifierKind.Nir)
         {
@@ -92,79 +87,48 @@ public sealed class LoginHandler(
             return new LoginOutcome(null, fieldErrors, null);
         }
 
-        var person = attempt.Kind == LoginIdentifierKind.Nir
-            ? await persons.FindByNirAsync(normalised!, cancellationToken)
-            : await persons.FindByProvisionalIdAsync(normalised!, cancellationToken);
-
-        var gate = await throttle.BeginAsync(person, http.Connection.RemoteIpAddress, cancellationToken);
-        if (!gate.Allowed)
-        {
-            // Refused before any check of the secret; the answer (and its cost) is that of a wrong password.
-            hasher.VerifyAgainstDummy(password);
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, person?.Id, attempt.ClientId,
-                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "account")}"));
-            LogFailure(logger, person?.Id);
-            await unitOfWork.CommitAsync(cancellationToken);
-            return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
-        }
-
-        var check = person is null || person.IsClosed
-            ? new VerifyStoredSecretResult(false, PasswordKind.Personal, person is null ? "unknown_identifier" : "closed_account")
-            : await credentials.ExecuteAsync(new VerifyStoredSecretRequest(person, password), cancellationToken);
-        var (verified, signedInWith, reason) = (check.Verified, check.Kind, check.Reason);
-        if (check.ProvisionalExpired)
-        {
-            // The right provisional password, past its two months: not a login, but not a guess either — its own answer.
-            await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, person!.Id, attempt.ClientId));
-            await unitOfWork.CommitAsync(cancellationToken);
-            return new LoginOutcome(null, fieldErrors, VerifyStoredSecret.ProvisionalExpiredMessage(check.ExpiredOn));
-        }
-        if (!verified)
-        {
-            if (person is null || person.IsClosed)
+        var identifier = LoginIdentifierFor(normalised!);
+        // The one check of an identifier and a password (Application): throttle, secret, audit, required actions.
+        var result = await signIn.ExecuteAsync(
+            new PasswordSignInRequest(identifier, password, attempt.ClientId, http.Connection.RemoteIpAddress),
+            openSession: async (person, _) =>
             {
-                hasher.VerifyAgainstDummy(password);
-            }
-            await throttle.FailedAsync(gate, person, attempt.ClientId, cancellationToken);
-            audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, reason, person?.Id, attempt.ClientId));
-            LogFailure(logger, person?.Id);
-            await unitOfWork.CommitAsync(cancellationToken);
-            return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
-        }
-        await throttle.SucceededAsync(gate, cancellationToken);
-
-        person!.LastLoginAt = clock.GetUtcNow();
-
-        var required = await requiredActions.EvaluateAsync(new RequiredActionsRequest(person, SignInMethod.Password, attempt.ClientId, signedInWith), cancellationToken);
-        if (required.AnyPending)
+                // A brand-new session for every authentication (no fixation); audited with that session's id.
+                var session = await PersonSession.SignInAsync(http, person, PasswordSignIn.PasswordMethod, clock);
+                http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
+                sessionOpened = true;
+            },
+            // Right secret, steps to go through: the first-login flow is stored with the login's one commit.
+            onPendingActions: (person, pending, signedInWith) =>
+                firstLoginFlow = firstLogin.Start(http, person, pending, signedInWith, attempt.ReturnUrl, attempt.ClientId),
+            cancellationToken: cancellationToken);
+        switch (result.Status)
         {
-            // Right secret, but no session until the steps are done (the first-login flow opens it): the flow is stored
-            // with the login's one commit.
-            var flow = firstLogin.Start(http, person, required.Pending, signedInWith, attempt.ReturnUrl, attempt.ClientId);
-            if (!(await signIns.ExecuteAsync(new CommitSignInRequest(person), cancellationToken)).Committed)
-            {
+            case PasswordSignInStatus.ProvisionalExpired:
+                return new LoginOutcome(null, fieldErrors, VerifyStoredSecret.ProvisionalExpiredMessage(result.ExpiredOn));
+            case PasswordSignInStatus.WrongCredentials or PasswordSignInStatus.Throttled:
+                // A throttled attempt and a locked account read exactly like a wrong password on the page.
+                return new LoginOutcome(null, fieldErrors, WrongCredentialsMessage(attempt.Kind));
+            case PasswordSignInStatus.AccountChanged:
+                if (sessionOpened)
+                {
+                    // The session row was never stored, so the cookie would be refused anyway: remove it at once.
+                    await http.SignOutAsync(PersonSession.Scheme);
+                }
                 return new LoginOutcome(null, fieldErrors, AccountChangedMessage);
-            }
-            return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith, PendingActions = required.Pending, FirstLoginFlow = flow };
+            case PasswordSignInStatus.NeedsActions:
+                // Right secret, but no session until the steps are done (the first-login flow opens it).
+                return new LoginOutcome(result.Person, fieldErrors, null) { SignedInWith = result.SignedInWith, PendingActions = result.PendingActions, FirstLoginFlow = firstLoginFlow };
+            default:
+                return new LoginOutcome(result.Person, fieldErrors, null) { SignedInWith = result.SignedInWith };
         }
-
-        // A brand-new session for every authentication (no fixation); audited with that session's id.
-        var session = await PersonSession.SignInAsync(http, person, "pwd", clock);
-        http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
-        audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, "pwd", person.Id, attempt.ClientId));
-        if (!(await signIns.ExecuteAsync(new CommitSignInRequest(person), cancellationToken)).Committed)
-        {
-            // The session row was never stored, so the cookie would be refused anyway: remove it at once.
-            await http.SignOutAsync(PersonSession.Scheme);
-            return new LoginOutcome(null, fieldErrors, AccountChangedMessage);
-        }
-        return new LoginOutcome(person, fieldErrors, null) { SignedInWith = signedInWith };
     }
+
+    /// <summary>The form's field, parsed with its own kind's French messages above, as the identifier the sign-in looks up.</summary>
+    private static LoginIdentifier LoginIdentifierFor(string normalised) =>
+        LoginIdentifier.TryParse(normalised, out var identifier, out _) ? identifier
+            : throw new InvalidOperationException("A normalised identifier always parses.");
 
     /// <summary>Said when the account's secret or state changed while this login was checking the old one.</summary>
     public const string AccountChangedMessage = CommitSignIn.AccountChangedMessage;
-
-    private static void LogFailure(ILogger logger, Guid? personId) =>
-        logger.LogInformation(new EventId(2001, "LoginFailed"), "Login failed for person {PersonId}", personId?.ToString() ?? "(unknown)");
 }

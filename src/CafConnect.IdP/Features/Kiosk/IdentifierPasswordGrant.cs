@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Security.Claims;
+using CafConnect.Application.SignIn;
+using CafConnect.Domain.Identity;
+using CafConnect.IdP.Protocol;
+using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Clients;
+using CafConnect.Infrastructure.Throttling;
+using Microsoft.AspNetCore.Authentication;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CafConnect.IdP.Features.Kiosk;
+
+/// <summary>Names of the kiosks' grant: its parameters, its answers and the facts its tokens carry (docs/claims.md).</summary>
+public static class IdentifierPasswordGrant
+{
+    public const string GrantType = CafGrantTypes.IdentifierPassword;
+
+    /// <summary>A NIR (13 or 15 characters) or a provisional identifier (P + 8 digits), as on the login page.</summary>
+    public const string IdentifierParameter = "identifier";
+
+    public const string PasswordParameter = "password";
+
+    /// <summary>The audit channel and the <c>caf_channel</c> claim of the kiosks in Caf offices.</summary>
+    public const string Channel = "borne";
+
+    /// <summary>Beside the RFC 6749 <c>error</c>: what the kiosk tells the person (docs/claims.md, "Kiosks").</summary>
+    public const string ErrorParameter = "cafconnect_error";
+
+    /// <summary>With <see cref="AccountLocked"/>: seconds before the next attempt may be checked.</summary>
+    public const string RetryAfterParameter = "retry_after";
+
+    public const string InvalidCredentials = "invalid_credentials";
+    public const string PasswordExpired = "password_expired";
+    public const string FirstLoginRequired = "first_login_required";
+    public const string AccountLocked = "account_locked";
+
+    /// <summary>Scopes a kiosk token never carries: no ID token (the kiosk is not a relying party of a session), no refresh token.</summary>
+    public static readonly IReadOnlySet<string> NeverGranted = new HashSet<string>(StringComparer.Ordinal) { Scopes.OpenId, Scopes.OfflineAccess };
+}
+
+/// <summary>Section <c>Kiosk</c>: the lifetime of a kiosk's access token (a visit at the kiosk, not a session).</summary>
+public sealed class KioskOptions
+{
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Binds the section and refuses nonsense at start-up rather than at the first kiosk login.</summary>
+    public static KioskOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = configuration.GetSection("Kiosk").Get<KioskOptions>() ?? new KioskOptions();
+        if (options.AccessTokenLifetime <= TimeSpan.Zero || options.AccessTokenLifetime > TimeSpan.FromHours(1))
+        {
+            throw new InvalidOperationException("Kiosk:AccessTokenLifetime must be a positive duration of at most one hour (e.g. 00:05:00).");
+        }
+        return options;
+    }
+}
+
+/// <summary>
+/// The grant of the agency's own kiosks (<see cref="IdentifierPasswordGrant.GrantType"/>): a person types their NIR or
+/// provisional identifier and their password on a kiosk in a Caf office, and the kiosk (a confidential client registered
+/// with this grant, and only such a client: OpenIddict answers <c>unauthorized_client</c> to any other) exchanges them
+/// for a short access token of that person. The check is <see cref="PasswordSignIn"/>, the login page's own: the same
+/// secrets, the same guess budget (ten wrong kiosk attempts lock the web login too, and the reverse), the same audit
+/// lines, on the channel <c>borne</c>. Why only the agency's devices: docs/decisions.md #26.
+/// </summary>
+public sealed class IdentifierPasswordGrantHandler(PasswordSignIn signIn, AuditTrail audit, KioskOptions options, TimeProvider clock)
+{
+    public async Task<IResult> ExchangeAsync(HttpContext http, OpenIddictRequest request)
+    {
+        http.Items[HttpAuditContextAccessor.ChannelItem] = IdentifierPasswordGrant.Channel;
+
+        // Malformed input names nobody: refused before any lookup, without spending a budget.
+        var typed = (string?)request[IdentifierPasswordGrant.IdentifierParameter];
+        var password = (string?)request[IdentifierPasswordGrant.PasswordParameter];
+        if (string.IsNullOrWhiteSpace(typed) || !LoginIdentifier.TryParse(typed, out var identifier, out _))
+        {
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "The identifier parameter must be a NIR (13 or 15 characters) or a provisional identifier (P followed by 8 digits).");
+        }
+        if (string.IsNullOrEmpty(password))
+        {
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "The password parameter is required.");
+        }
+        if (password.Length is < 8 or > 24)
+        {
+            // The login page's own bound: no secret of any kind is shorter or longer.
+            return Error(OpenIddictConstants.Errors.InvalidRequest, "The password parameter must be 8 to 24 characters.");
+        }
+
+        var scopes = request.GetScopes().Where(s => !IdentifierPasswordGrant.NeverGranted.Contains(s)).ToList();
+        if (scopes.Count == 0)
+        {
+            scopes.Add(CafScopes.Caf);
+        }
+
+        var result = await signIn.ExecuteAsync(
+            new PasswordSignInRequest(identifier, password, request.ClientId, http.Connection.RemoteIpAddress, SignInMethod.Kiosk),
+            afterSignedIn: person => audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, IdentifierPasswordGrant.GrantType, person.Id, request.ClientId,
+                $"scopes={string.Join(' ', scopes)}")),
+            cancellationToken: http.RequestAborted);
+
+        return result.Status switch
+        {
+            PasswordSignInStatus.SignedIn => Results.SignIn(CreatePrincipal(result.Person!.Subject, scopes, request.ClientId!), properties: null,
+                OpenIddictServerAspNetCoreDefaults.AuthenticationScheme),
+            PasswordSignInStatus.Throttled => Error(OpenIddictConstants.Errors.InvalidGrant, "Too many failed attempts: try again later.", IdentifierPasswordGrant.AccountLocked,
+                RetryAfterSeconds(result.RetryAfter)),
+            PasswordSignInStatus.ProvisionalExpired => Error(OpenIddictConstants.Errors.InvalidGrant, "The provisional password has expired: ask for a new one.", IdentifierPasswordGrant.PasswordExpired),
+            PasswordSignInStatus.NeedsActions => Error(OpenIddictConstants.Errors.InvalidGrant, "The person must complete their login in a browser first.", IdentifierPasswordGrant.FirstLoginRequired),
+            // The secret changed while it was being checked: for the kiosk, as for the page, a wrong password now.
+            _ => Error(OpenIddictConstants.Errors.InvalidGrant, "The identifier or the password is incorrect.", IdentifierPasswordGrant.InvalidCredentials),
+        };
+    }
+
+    /// <summary>At least one second, rounded up: the kiosk must never be told it may retry before it may.</summary>
+    private static long RetryAfterSeconds(TimeSpan retryAfter) => Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+
+    /// <summary>
+    /// The person's subject, the channel and the authentication facts, in the access token only (no ID token, no refresh
+    /// token). What the person may do is read from the store at every userinfo call (<see cref="CafClaims.Release"/>):
+    /// their own files, roles and permissions, as for a web token.
+    /// </summary>
+    private ClaimsPrincipal CreatePrincipal(string subject, IReadOnlyCollection<string> scopes, string clientId)
+    {
+        var identity = new ClaimsIdentity(authenticationType: "CafConnect.Kiosk", nameType: Claims.Name, roleType: Claims.Role);
+        identity.AddClaim(new Claim(Claims.Subject, subject));
+        identity.AddClaim(new Claim(CafClaimTypes.Channel, IdentifierPasswordGrant.Channel));
+        identity.AddClaim(new Claim(CafClaimTypes.AuthenticationMethods, PasswordSignIn.PasswordMethod));
+        identity.AddClaim(new Claim(Claims.AuthenticationTime, clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
+
+        var principal = new ClaimsPrincipal(identity);
+        principal.SetScopes(scopes);
+        principal.SetAccessTokenLifetime(options.AccessTokenLifetime);
+        // The kiosk is the token's audience: introspecting it, it reads the channel and the method.
+        principal.SetAudiences(clientId);
+        identity.SetDestinations(_ => [Destinations.AccessToken]);
+        return principal;
+    }
+
+    private static IResult Error(string error, string description, string? cafconnectError = null, long? retryAfter = null)
+    {
+        var properties = new AuthenticationProperties(new Dictionary<string, string?>
+        {
+            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+        });
+        if (cafconnectError is not null)
+        {
+            properties.Parameters[IdentifierPasswordGrant.ErrorParameter] = cafconnectError;
+        }
+        if (retryAfter is { } seconds)
+        {
+            properties.Parameters[IdentifierPasswordGrant.RetryAfterParameter] = seconds;
+        }
+        return Results.Forbid(properties, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+    }
+}
+
+/// <summary>
+/// Discovery is read by every relying party; the kiosks are configured by the agency, not by discovery. A grant that
+/// takes a person's password must not look available to third parties (RFC 9700 §2.4), so it is left out of
+/// <c>grant_types_supported</c> (docs/decisions.md #26). Registered clients holding it still use it.
+/// </summary>
+public static class KioskGrantDiscovery
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddictServerEvents.HandleConfigurationRequestContext>()
+            .UseInlineHandler(context =>
+            {
+                context.GrantTypes.Remove(IdentifierPasswordGrant.GrantType);
+                return default;
+            })
+            .SetOrder(OpenIddictServerHandlers.Discovery.AttachGrantTypes.Descriptor.Order + 1_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+}
