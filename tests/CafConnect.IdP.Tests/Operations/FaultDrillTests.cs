@@ -26,7 +26,9 @@ public sealed class FaultDrillTests
         }
 
         var root = RepositoryRoot();
-        // The drill starts servers of its own: ports derived from this run's, away from test.sh's PostgreSQL and Redis.
+        // The drill starts servers of its own: ports derived from this run's, away from test.sh's PostgreSQL and Redis,
+        // and below the ephemeral range (32768 and up): Redis and PostgreSQL restart on their port during the drill, and
+        // an outgoing connection may have taken a port of that range meanwhile.
         var pgPort = int.TryParse(Environment.GetEnvironmentVariable("CAFCONNECT_TEST_PG_PORT"), out var pg) ? pg : 55432;
         var redisPort = int.TryParse(Environment.GetEnvironmentVariable("CAFCONNECT_TEST_REDIS_PORT"), out var rd) ? rd : 56379;
         var work = Path.Combine(Path.GetTempPath(), "cafconnect-fault-drill", Guid.NewGuid().ToString("N"));
@@ -38,8 +40,8 @@ public sealed class FaultDrillTests
             RedirectStandardError = true,
             Environment =
             {
-                ["CAFCONNECT_TEST_PG_PORT"] = (41000 + pgPort % 1000).ToString(),
-                ["CAFCONNECT_TEST_REDIS_PORT"] = (42000 + redisPort % 300 * 3).ToString(),
+                ["CAFCONNECT_TEST_PG_PORT"] = (29000 + pgPort % 1000).ToString(),
+                ["CAFCONNECT_TEST_REDIS_PORT"] = (30000 + redisPort % 900 * 3).ToString(),
                 ["DRILL_BASE_PORT"] = (20000 + pgPort % 100 * 30).ToString(),
                 ["DRILL_RUN_DIR"] = Path.Combine(work, "run"),
                 ["DRILL_OUT_DIR"] = output,
@@ -69,6 +71,9 @@ public sealed class FaultDrillTests
             var results = json.RootElement;
             var outbox = results.GetProperty("outbox");
             var report = await File.ReadAllTextAsync(Path.Combine(output, "report.md"));
+            // The drill's report and results stay in the test's output (the trx file) for whoever reads a CI run.
+            await TestContext.Out.WriteLineAsync(report);
+            await TestContext.Out.WriteLineAsync(results.ToString());
             Assert.Multiple(() =>
             {
                 Assert.That(results.GetProperty("requests").GetInt32(), Is.GreaterThan(0), report);
