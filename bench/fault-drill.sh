@@ -21,8 +21,8 @@
 # phase, each a few seconds long (load 150 s), on the Debug build test.sh has just made (no Release publish: the
 # drill checks the behaviour under faults, which the build configuration does not change, and the publish costs
 # minutes on a shared machine), the run directory DRILL_RUN_DIR and the report and its JSON in DRILL_OUT_DIR.
-# Timeline in short mode: instance 2 killed 8, restarted 14; Redis down 22–32; primary killed 40; PostgreSQL restarted
-# 52; keys rotated from 56 (sign 8 s later); gateways down 100–120 (password recoveries 100–114).
+# Timeline in short mode: instance 2 killed 12, restarted 18; Redis down 26–36; primary killed 44; PostgreSQL restarted
+# 56; keys rotated from 60 (sign 8 s later); gateways down 100–120 (password recoveries 100–114).
 # Always writes results.json next to the report (the CI test's assertions: 500s, another person's data, outbox
 # delivery, tokens refused after the rotation, completed rounds per phase).
 set -euo pipefail
@@ -41,7 +41,7 @@ publication_delay=20
 t_kill=25 t_restart=40 t_redis_down=65 t_redis_up=95 t_primary_kill=115 t_pg=150 t_rotate=160 t_gw_down=230 t_gw_up=290 t_msg_to=285
 if [ "$ci" = 1 ]; then
   seconds="${DRILL_SECONDS:-150}"; publication_delay=8
-  t_kill=8 t_restart=14 t_redis_down=22 t_redis_up=32 t_primary_kill=40 t_pg=52 t_rotate=56 t_gw_down=100 t_gw_up=120 t_msg_to=114
+  t_kill=12 t_restart=18 t_redis_down=26 t_redis_up=36 t_primary_kill=44 t_pg=56 t_rotate=60 t_gw_down=100 t_gw_up=120 t_msg_to=114
 fi
 out_dir="${DRILL_OUT_DIR:-$root/bench/fault-drill}"; mkdir -p "$out_dir"
 report="$out_dir/report.md"; results="$out_dir/results.json"
@@ -241,7 +241,7 @@ for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((bas
 {
   echo "# Fault drill report"
   echo
-  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`bench/fault-drill.sh\`: 3 instances (Release) behind nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), PostgreSQL $(as_pg "$(pg_bin)/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $(nproc) cores shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
+  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`bench/fault-drill.sh\`: 3 instances ($([ "$ci" = 1 ] && echo "Debug, short mode --ci" || echo Release)) behind nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), PostgreSQL $(as_pg "$(pg_bin)/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $(nproc) cores shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
   echo "Load: $(python3 -c 'import os; print(os.environ.get("DRILL_WORKERS", "6"))') workers in a loop of sign-in rounds (authorize, login page, login POST, authorize, token, userinfo, refresh, userinfo) as 4 demo persons. Phases start at the faults."
   echo
 } >"$report"
