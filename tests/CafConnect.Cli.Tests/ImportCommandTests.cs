@@ -105,7 +105,8 @@ public abstract class ImportCommandTests
             "0999999,allocataire,,P12345678,MME,MORVAN,,Anne,1962-09-09,ALGERIE,ORAN,06000,,anne@example.fr,,none\n";
         var first = await ImportTextAsync(export);
         Assert.That(first.Out, Does.Contain("rows imported=3"), first.ToString());
-        // Since then: Jeanne proved her mobile, and the separation moved Marc to his own file and erased the shared code.
+        // Since then: Jeanne proved her mobile, and the separation moved Marc to his own file and replaced the shared code
+        // (each resulting file gets a new code by letter, docs/decisions.md #25).
         await _store.Cli.WithServicesAsync(async services =>
         {
             var db = services.GetRequiredService<CafConnectDbContext>();
@@ -118,6 +119,10 @@ public abstract class ImportCommandTests
         var separation = await _store.Cli.RunAsync("files", "event", "--json", eventFile);
         File.Delete(eventFile);
         Assert.That(separation.ExitCode, Is.EqualTo(0), separation.ToString());
+        var codeAfterSeparation = await _store.Cli.WithServicesAsync(async services =>
+            await services.GetRequiredService<CafConnectDbContext>().Households.AsNoTracking()
+                .Where(h => h.FileNumber == "0260311").Select(h => h.LegacySecretHash).SingleAsync());
+        Assert.That(codeAfterSeparation, Is.Not.Null, "the separation gave the file a new code");
 
         // An old or wrong export comes in again.
         const string stale = Header + "\n" +
@@ -158,7 +163,7 @@ public abstract class ImportCommandTests
             Assert.That((jeanne.MobilePhone, jeanne.MobilePhoneVerified), Is.EqualTo(("+33615000001", true)), "her verified mobile kept");
             Assert.That(jeanne.Memberships.Select(m => (m.Household!.FileNumber, m.Role)), Is.EquivalentTo(new[] { ("0260311", HouseholdRole.Allocataire), ("0999999", HouseholdRole.Autre) }));
             Assert.That(marcFiles, Is.EqualTo(new[] { "0260399" }), "Marc stays on the file the separation gave him");
-            Assert.That(code, Is.Null, "the code the separation erased is not restored");
+            Assert.That(code, Is.EqualTo(codeAfterSeparation), "the old code the separation replaced is not restored");
             Assert.That(files, Is.EqualTo(new[] { "0260311", "0260399", "0999999" }));
         });
     }
