@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of CafConnect, on a fresh machine as on a developer's.
-#  - installs what is missing (PostgreSQL, Redis, Chromium, Node/npm, promtool) with apt-get;
+#  - installs what is missing (PostgreSQL, Redis, Chromium, Node/npm, promtool, wrk, nginx, redis-sentinel, aiosmtpd) with apt-get;
 #  - starts a private PostgreSQL cluster and a Redis server on 127.0.0.1 (ports of their own) for this run only,
 #    and stops them at the end whatever happens (tools/test-servers.sh; the cluster lives in a fresh directory under
 #    /tmp, so a checkout below a private directory such as /root works; that start-up is self-tested first);
@@ -29,6 +29,10 @@ install_missing() {
   command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
   # wrk: the load generator of bench/run.sh, whose tiny run is a test (BenchmarkSmokeTests).
   command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+  # nginx, Redis Sentinel and aiosmtpd (the SMTP stand-in): the fault drill's short mode is a test (FaultDrillTests).
+  command -v nginx >/dev/null 2>&1 || packages+=(nginx)
+  command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
+  /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
   if [ ${#packages[@]} -gt 0 ]; then
     log "installing: ${packages[*]}"
     as_root apt-get update -qq

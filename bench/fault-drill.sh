@@ -10,16 +10,25 @@
 # requests; every process started here is stopped at the end.
 # Writes bench/fault-drill/report.md (requests, errors by kind, p50/p99 per phase; another person's data: must be 0;
 # keys; messages queued during the outage and delivered once).
-# Usage: bench/fault-drill.sh            (about 3 min of set-up + DRILL_SECONDS of load; not in CI: too long)
+# Usage: bench/fault-drill.sh [--ci]     (full: about 3 min of set-up + DRILL_SECONDS of load; --ci: the short mode below)
 # Ports: CAFCONNECT_TEST_PG_PORT / CAFCONNECT_TEST_REDIS_PORT (primary; replica +1, Sentinel +2: not test.sh's own),
 # DRILL_BASE_PORT (instances +1..+3, nginx +10, SMTP +20, SMS +21; default 18070: keep every port below the ephemeral
 # range, 32768 and up, or a stand-in restarted after its outage may find its port taken by an outgoing connection). Timeline (s from the load's start):
 # DRILL_SECONDS (350); instance 2 killed 25, restarted 40; Redis down 65–95; primary killed 115 (old primary back as a
 # replica at 150); PostgreSQL restarted 150; keys rotated from 160 (the CLI's start-up; sign 20 s later); gateways down
 # 230–290 (password recoveries 230–285).
+# Short mode (--ci or DRILL_CI=1; the CI test tests/CafConnect.IdP.Tests/Operations/FaultDrillTests.cs): every fault
+# phase, each a few seconds long (load 150 s), on the Debug build test.sh has just made (no Release publish: the
+# drill checks the behaviour under faults, which the build configuration does not change, and the publish costs
+# minutes on a shared machine), the run directory DRILL_RUN_DIR and the report and its JSON in DRILL_OUT_DIR.
+# Timeline in short mode: instance 2 killed 12, restarted 18; Redis down 26–36; primary killed 44; PostgreSQL restarted
+# 56; keys rotated from 60 (sign 8 s later); gateways down 100–120 (password recoveries 100–114).
+# Always writes results.json next to the report (the CI test's assertions: 500s, another person's data, outbox
+# delivery, tokens refused after the rotation, completed rounds per phase).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-run="$root/.drill-run"
+ci="${DRILL_CI:-0}"; [ "${1:-}" = --ci ] && ci=1
+run="${DRILL_RUN_DIR:-$root/.drill-run}"
 pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
 redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
 base="${DRILL_BASE_PORT:-18070}"
@@ -28,7 +37,14 @@ seconds="${DRILL_SECONDS:-350}"
 replica_port=$((redis_port + 1)); sentinel_port=$((redis_port + 2))
 smtp_port=$((base + 20)); sms_port=$((base + 21))
 publication_delay=20
-report="$root/bench/fault-drill/report.md"
+# The timeline (s from the load's start): full by default, short in CI.
+t_kill=25 t_restart=40 t_redis_down=65 t_redis_up=95 t_primary_kill=115 t_pg=150 t_rotate=160 t_gw_down=230 t_gw_up=290 t_msg_to=285
+if [ "$ci" = 1 ]; then
+  seconds="${DRILL_SECONDS:-150}"; publication_delay=8
+  t_kill=12 t_restart=18 t_redis_down=26 t_redis_up=36 t_primary_kill=44 t_pg=56 t_rotate=60 t_gw_down=100 t_gw_up=120 t_msg_to=114
+fi
+out_dir="${DRILL_OUT_DIR:-$root/bench/fault-drill}"; mkdir -p "$out_dir"
+report="$out_dir/report.md"; results="$out_dir/results.json"
 log() { printf '[drill %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
@@ -47,12 +63,20 @@ cleanup() {
   for port in "$sentinel_port" "$replica_port" "$redis_port"; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1; done
   [ -d "$run/pg/data" ] && as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -m fast stop >/dev/null 2>&1
   wait 2>/dev/null
+  # Short mode: the links to the Debug build go first, so that removing the run directory never reaches the build.
+  for link in "$run/idp" "$run/cli"; do [ -L "$link" ] && rm -f "$link"; done
+  return 0
 }
 trap cleanup EXIT
 trap 'log "stopped by a failed command at line $LINENO: $BASH_COMMAND"' ERR
 
 # DRILL_REUSE_BUILD=1 keeps the previous run's Release build (the drill's phases being worked on, not the code).
-if [ "${DRILL_REUSE_BUILD:-0}" = 1 ] && [ -f "$run/idp/CafConnect.IdP.dll" ] && [ -f "$run/cli/cafconnect.dll" ]; then
+if [ "$ci" = 1 ]; then
+  rm -rf "$run" && mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
+  ln -s "$root/src/CafConnect.IdP/bin/Debug/net10.0" "$run/idp"; ln -s "$root/src/CafConnect.Cli/bin/Debug/net10.0" "$run/cli"
+  [ -f "$run/idp/CafConnect.IdP.dll" ] && [ -f "$run/cli/cafconnect.dll" ] || { log "short mode: build the solution first (Debug; test.sh does)"; exit 2; }
+  log "short mode: the Debug build (src/*/bin/Debug), load ${seconds}s"
+elif [ "${DRILL_REUSE_BUILD:-0}" = 1 ] && [ -f "$run/idp/CafConnect.IdP.dll" ] && [ -f "$run/cli/cafconnect.dll" ]; then
   find "$run" -mindepth 1 -maxdepth 1 ! -name idp ! -name cli -exec rm -rf {} +
   mkdir -p "$run/pg" "$run/redis" "$run/certs" "$run/nginx" "$run/letters" "$run/logs"
   log "reusing the previous Release build (DRILL_REUSE_BUILD=1)"
@@ -109,6 +133,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$run/certs/tls.key" -out "$ru
 openssl pkcs12 -export -inkey "$run/certs/tls.key" -in "$run/certs/tls.crt" -out "$run/certs/keyring.pfx" -passout pass:drill-keyring
 chmod -R a+rX "$run/certs"
 
+content_root=""; [ "$ci" = 1 ] && content_root="$root/src/CafConnect.IdP"
 start_instance() {
   local i="$1" port=$((base + $1)) migrate=false
   [ "$i" = 1 ] && migrate=true
@@ -126,7 +151,7 @@ start_instance() {
     Clients__0__ClientId=drill Clients__0__DisplayName="Fault drill" Clients__0__Kind=Confidential \
     Clients__0__ClientSecret=drill-secret-not-for-production-0123456789 Clients__0__RedirectUris__0=https://rp.drill.test/callback \
     Clients__0__Scopes__0=profile Clients__0__Scopes__1=caf Clients__0__Scopes__2=offline_access \
-    dotnet "$run/idp/CafConnect.IdP.dll" >>"$run/logs/idp-$i.log" 2>&1 &
+    ${content_root:+ASPNETCORE_CONTENTROOT=$content_root} dotnet "$run/idp/CafConnect.IdP.dll" >>"$run/logs/idp-$i.log" 2>&1 &
   pids[$i]=$!
 }
 wait_ready() {
@@ -164,7 +189,7 @@ nginx -p "$run/nginx" -c "$run/nginx/nginx.conf"
 log "nginx on https://127.0.0.1:$nginx_port/ (deploy/nginx.conf); load for ${seconds}s"
 
 events="$run/events.txt"; : >"$events"
-DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=230 DRILL_MESSAGES_TO=285 \
+DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=$t_gw_down DRILL_MESSAGES_TO=$t_msg_to \
   python3 "$root/bench/fault-drill/load.py" >"$run/summary.json" &
 load_pid=$!
 started=$(date +%s.%N)
@@ -178,20 +203,20 @@ cli() {
 }
 # Straight to an instance, as nginx would forward it (the instances trust 127.0.0.1 and accept only https requests).
 jwks_kids() { curl -s -H "X-Forwarded-Proto: https" "http://127.0.0.1:$((base + $1))/.well-known/jwks" | python3 -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null || echo "unreachable"; }
-at 25;  event "instance 2 killed (SIGKILL)"; kill -9 "${pids[2]}"
-at 40;  event "instance 2 restarted"; start_instance 2
-at 65;  event "Redis stopped (primary and replica)"; redis-cli -p "$replica_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$(primary_port)" shutdown nosave >/dev/null 2>&1 || true
-at 95;  event "Redis started"; start_redis_node "$redis_port"; start_redis_node "$replica_port" "$redis_port"
-at 115; old_primary="$(primary_port)"; event "Redis primary ($old_primary) killed (SIGKILL): Sentinel failover"
+at $t_kill;  event "instance 2 killed (SIGKILL)"; kill -9 "${pids[2]}"
+at $t_restart;  event "instance 2 restarted"; start_instance 2
+at $t_redis_down;  event "Redis stopped (primary and replica)"; redis-cli -p "$replica_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$(primary_port)" shutdown nosave >/dev/null 2>&1 || true
+at $t_redis_up;  event "Redis started"; start_redis_node "$redis_port"; start_redis_node "$replica_port" "$redis_port"
+at $t_primary_kill; old_primary="$(primary_port)"; event "Redis primary ($old_primary) killed (SIGKILL): Sentinel failover"
 kill -9 "$(cat "$run/redis/$old_primary/redis.pid")" 2>/dev/null || true
 for _ in $(seq 1 150); do [ "$(primary_port)" != "$old_primary" ] && break; sleep 0.2; done
-failover="primary $old_primary → $(primary_port) after $(echo "$(date +%s.%N) - $started - 115" | bc | cut -c1-4) s"; log "Sentinel: $failover"
-at 150; event "PostgreSQL restarted (pg_ctl restart -m fast)"
+failover="primary $old_primary → $(primary_port) after $(echo "$(date +%s.%N) - $started - $t_primary_kill" | bc | cut -c1-4) s"; log "Sentinel: $failover"
+at $t_pg; event "PostgreSQL restarted (pg_ctl restart -m fast)"
 start_redis_node "$old_primary" "$(primary_port)" || true # the old primary comes back as a replica of the new one
 as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -l "$run/pg/server.log" -w -m fast -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $run/pg" restart >/dev/null
 # The CLI starts slowly on a loaded machine (~30 s): it runs in the background, and the rotation's moment is when it
 # has committed (its "New sig key" line); then the new key must appear in every instance's JWKS within their reload.
-at 160; kids_before="$(jwks_kids 1)"; log "keys rotate starting (cafconnect keys rotate, Keys:PublicationDelay ${publication_delay} s)"
+at $t_rotate; kids_before="$(jwks_kids 1)"; log "keys rotate starting (cafconnect keys rotate, Keys:PublicationDelay ${publication_delay} s)"
 timeout 120 bash -c "$(declare -f cli); $(declare -p run pg_port publication_delay); cli keys rotate" >"$run/logs/keys-rotate.log" 2>&1 &
 rotate_pid=$!
 for _ in $(seq 1 450); do grep -q "New sig key" "$run/logs/keys-rotate.log" 2>/dev/null && break; sleep 0.2; done
@@ -203,23 +228,25 @@ for _ in $(seq 1 60); do
 done
 log "new signing key published by the 3 instances after ${published:-?} s"
 echo "$(echo "$rotated_at + $publication_delay" | bc) new keys sign (publication delay over)" >>"$events"
-at 230; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
-at 290; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
+at $t_gw_down; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
+at $t_gw_up; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
 wait "$rotate_pid" 2>/dev/null || log "keys rotate: the CLI did not exit within 120 s (see logs/keys-rotate.log)"
 wait "$load_pid"
+psql_drill() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d cafconnect_drill -At -c "$1"; }
+# The outbox retries with a backoff of at most 10 s: give the messages queued during the outage that long to leave.
+for _ in $(seq 1 40); do [ "$(psql_drill 'SELECT count(*) FROM "OutboxMessages" WHERE "SentAt" IS NULL AND "FailedAt" IS NULL' 2>/dev/null)" = 0 ] && break; sleep 1; done
 ready=""
 for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((base + i))/health/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo unreachable);"; done
 
 {
   echo "# Fault drill report"
   echo
-  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`bench/fault-drill.sh\`: 3 instances (Release) behind nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), PostgreSQL $(as_pg "$(pg_bin)/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $(nproc) cores shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
+  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`bench/fault-drill.sh\`: 3 instances ($([ "$ci" = 1 ] && echo "Debug, short mode --ci" || echo Release)) behind nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), PostgreSQL $(as_pg "$(pg_bin)/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $(nproc) cores shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
   echo "Load: $(python3 -c 'import os; print(os.environ.get("DRILL_WORKERS", "6"))') workers in a loop of sign-in rounds (authorize, login page, login POST, authorize, token, userinfo, refresh, userinfo) as 4 demo persons. Phases start at the faults."
   echo
 } >"$report"
 sort -n -o "$events" "$events"
 python3 "$root/bench/fault-drill/report.py" "$run/requests.csv" "$events" "$(cat "$run/summary.json")" "$report"
-psql_drill() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d cafconnect_drill -At -c "$1"; }
 {
   echo "- readiness after the drill:$ready"
   echo "- instance 2's restart: $(grep -c 'Now listening' "$run/logs/idp-2.log" || true) start(s) logged"
@@ -229,4 +256,7 @@ psql_drill() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d cafcon
   echo "- gateways: recoveries started during the outage: $(python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["recoveries"], "completed,", s["recoveries_failed"], "failed")' <"$run/summary.json"); outbox rows (channel: created / sent / given up / still waiting / max seconds from creation to sending): $(psql_drill "SELECT string_agg(c || ': ' || n || ' / ' || s || ' / ' || f || ' / ' || w || ' / ' || coalesce(d, '-'), '; ') FROM (SELECT \"Channel\"::text c, count(*) n, count(\"SentAt\") s, count(\"FailedAt\") f, count(*) FILTER (WHERE \"SentAt\" IS NULL AND \"FailedAt\" IS NULL) w, round(max(extract(epoch FROM \"SentAt\" - \"CreatedAt\")))::text d FROM \"OutboxMessages\" GROUP BY 1) x" 2>&1)"
   echo "- gateways: messages received by the stand-ins: $(grep -c . "$run/received.txt" || true) ($(awk '{print $2}' "$run/received.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ';')), received more than once: $(awk '{print $2, $3}' "$run/received.txt" | sort | uniq -d | wc -l), first one at $(awk 'NR==1{print $1}' "$run/received.txt" | xargs -I{} echo "{} - $started" | bc | cut -c1-5) s"
 } >>"$report"
+outbox="$(psql_drill 'SELECT count(*), count("SentAt"), count("FailedAt"), count(*) FILTER (WHERE "SentAt" IS NULL AND "FailedAt" IS NULL) FROM "OutboxMessages"' 2>/dev/null || echo "-1|-1|-1|-1")"
+python3 "$root/bench/fault-drill/results.py" "$run/requests.csv" "$events" "$run/summary.json" "$run/received.txt" "$outbox" "$ready" >"$results"
 cat "$report"
+log "results: $results"
