@@ -1,3 +1,4 @@
+using CafConnect.IdP.Federation;
 using CafConnect.Application;
 using CafConnect.IdP.Admin;
 using CafConnect.IdP.Demo;

@@ -250,9 +250,9 @@ public static class ProtocolEndpoints
 
         // Through FranceConnect's end-session endpoint first: the relying party's post_logout_redirect_uri (validated
         // above by OpenIddict) and state ride in OpenIddict's client state token, and FranceConnect's return sends the
-        // browser on to them (FranceConnectEndpoints.PostLogoutCallbackAsync). Our session is already over either way.
-        if (await Features.FranceConnect.FranceConnectEndpoints.SignOutAtFranceConnectAsync(http, franceConnectIdToken,
-                new Features.FranceConnect.RelyingPartyReturn(request.ClientId ?? SingleAudience(hint!), request.PostLogoutRedirectUri, request.State)))
+        // browser on to them (FranceConnectEndpoints.PostLogoutCallbackAsync, via RelyingPartyReturn.From). Our session is already over either way.
+        if (await FranceConnectSignOut.SignOutAsync(http, franceConnectIdToken,
+                new RelyingPartyReturn(request.ClientId ?? SingleAudience(hint!), request.PostLogoutRedirectUri, request.State)))
         {
             return Results.Empty;
         }

@@ -46,7 +46,7 @@ public sealed partial class AccountCreationJourney(
     FirstLoginJourney firstLogin, RequiredActionsStart requiredActions, ContactProof contactProof, CredentialReset credentials,
     IUnitOfWork unitOfWork, TimeProvider clock)
 {
-    public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
+    public static readonly TimeSpan FlowLifetime = FlowLifetimes.AccountCreation;
 
     public const string NirField = "Nir";
     public const string CivilityField = "Civility";

@@ -7,10 +7,6 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace CafConnect.IdP.Features.AccountCreation;
 
-/// <summary>One text input of a form, with what RGAA asks: label, hint, autocomplete, error tied by aria-describedby.</summary>
-public sealed record TextField(string Id, string Name, string Label, string? Value, string? Error, string? Hint = null,
-    string? Autocomplete = null, string? InputMode = null, int MaxLength = 100, string Type = "text", bool Required = true);
-
 /// <summary>What the pages before the flow exists share: the return URL (checked like the login's) and the errors.</summary>
 [AllowAnonymous]
 public abstract class CreationFormPage : JourneyStartPage
@@ -60,7 +56,7 @@ public abstract class AccountCreationPage(AccountCreationJourney journey) : Flow
 /// With a NIR, after a full civil-status match, when the records hold no contact: the activation code goes by letter
 /// (docs/decisions.md #16). The page names every way in that the agency or the State vouches for, whoever asks.
 /// </summary>
-public sealed class LetterSentPage(FranceConnect.FranceConnectOptions franceConnect) : CreationFormPage
+public sealed class LetterSentPage(Federation.FranceConnectOptions franceConnect) : CreationFormPage
 {
     public bool FranceConnectEnabled => franceConnect.Enabled;
 

@@ -62,7 +62,7 @@ public sealed class FirstLoginContext
 
     /// <summary>
     /// FranceConnect's ID token, kept only for the session's logout at FranceConnect, encrypted
-    /// (<see cref="FranceConnect.FranceConnectLogoutHint"/>): it carries the person's certified identity.
+    /// (<see cref="CafConnect.IdP.Sessions.FranceConnectLogoutHint"/>): it carries the person's certified identity.
     /// </summary>
     public string? ProtectedFranceConnectLogoutHint { get; set; }
 

@@ -37,7 +37,7 @@ public sealed class FirstLoginJourney(
     DelegationService delegations, LoginOptions loginOptions, SetPersonalPassword passwords, ContactProof contactProof, IUnitOfWork unitOfWork,
     CommitSignIn signIns)
 {
-    public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
+    public static readonly TimeSpan FlowLifetime = FlowLifetimes.FirstLogin;
 
     public const string TermsField = "Accepted";
     public const string PasswordField = "Password";
@@ -429,7 +429,7 @@ public sealed class FirstLoginJourney(
         // Every step done: the journey ends signed in, where the login started.
         AnnounceAccountCreatedIfOwed(step);
         flows.Complete(step.Flow);
-        var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, FranceConnect.FranceConnectLogoutHint.Unprotect(http, step.Context.ProtectedFranceConnectLogoutHint));
+        var session = await PersonSession.SignInAsync(http, step.Person, step.Context.AuthenticationMethod, clock, FranceConnectLogoutHint.Unprotect(http, step.Context.ProtectedFranceConnectLogoutHint));
         http.Items[HttpAuditContextAccessor.SessionIdItem] = session.SessionId;
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, $"{step.Context.AuthenticationMethod}+required_actions", step.Person.Id, step.Flow.ClientId));
         // The last step's one commit: what it changed, the flow completed, the session row, the audit lines.

@@ -1,3 +1,4 @@
+using CafConnect.IdP.Federation;
 using CafConnect.Application.Navigation;
 using CafConnect.Application.Persistence;
 using CafConnect.IdP.Protocol;
@@ -138,7 +139,7 @@ public static class FranceConnectEndpoints
             await http.ChallengeAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme, properties);
             return Results.Empty;
         }
-        catch (Exception exception) when (IsUnavailable(exception))
+        catch (Exception exception) when (FranceConnectFailures.IsUnavailable(exception))
         {
             loggers.CreateLogger(typeof(FranceConnectEndpoints)).LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect could not be reached");
             audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "unavailable", null, await relyingParties.RegisteredClientOfAsync(properties.RedirectUri, http.RequestAborted)));
@@ -155,7 +156,7 @@ public static class FranceConnectEndpoints
         {
             result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
         }
-        catch (Exception exception) when (IsUnavailable(exception))
+        catch (Exception exception) when (FranceConnectFailures.IsUnavailable(exception))
         {
             // FranceConnect unreachable, or a response OpenIddict cannot use.
             logger.LogWarning(new EventId(2102, "FranceConnectUnavailable"), exception, "FranceConnect's answer could not be processed");
@@ -227,66 +228,11 @@ public static class FranceConnectEndpoints
         {
             audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "logout_invalid_response"));
             await unitOfWork.CommitAsync(http.RequestAborted);
-            return Results.Redirect(LoggedOutPath);
+            return Results.Redirect(FranceConnectSignOut.LoggedOutPath);
         }
-        var properties = result.Properties;
-        var relyingParty = new RelyingPartyReturn(
-            properties?.GetString(RelyingPartyClientItem), properties?.GetString(RelyingPartyPostLogoutUriItem), properties?.GetString(RelyingPartyStateItem));
-        return Results.Redirect(await relyingParty.TargetAsync(applications, http.RequestAborted) ?? LoggedOutPath);
+        var relyingParty = RelyingPartyReturn.From(result.Properties);
+        return Results.Redirect(await relyingParty.TargetAsync(applications, http.RequestAborted) ?? FranceConnectSignOut.LoggedOutPath);
     }
-
-    private const string LoggedOutPath = "/deconnexion/terminee";
-    private const string RelyingPartyClientItem = ".cafconnect_rp_client_id";
-    private const string RelyingPartyPostLogoutUriItem = ".cafconnect_rp_post_logout_redirect_uri";
-    private const string RelyingPartyStateItem = ".cafconnect_rp_state";
-
-    /// <summary>
-    /// Signs out at FranceConnect too when the session was opened through it: OpenIddict sends the person to
-    /// FranceConnect's end-session endpoint with the ID token as hint and a state, and back to our post-logout route,
-    /// which then goes on to <paramref name="relyingParty"/> when a relying party started the logout. False when there
-    /// is nothing to end there, or FranceConnect cannot be reached (the session then ends here only, and the caller
-    /// answers as without FranceConnect).
-    /// </summary>
-    public static async Task<bool> SignOutAtFranceConnectAsync(HttpContext http, string? idToken, RelyingPartyReturn? relyingParty = null)
-    {
-        if (idToken is null || http.RequestServices.GetService<FranceConnectOptions>() is not { Enabled: true })
-        {
-            return false;
-        }
-        var properties = new AuthenticationProperties(new Dictionary<string, string?>
-        {
-            [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName,
-            [OpenIddictClientAspNetCoreConstants.Properties.IdentityTokenHint] = idToken,
-        })
-        {
-            RedirectUri = LoggedOutPath,
-        };
-        if (relyingParty is { PostLogoutRedirectUri: { Length: > 0 } })
-        {
-            properties.SetString(RelyingPartyClientItem, relyingParty.ClientId);
-            properties.SetString(RelyingPartyPostLogoutUriItem, relyingParty.PostLogoutRedirectUri);
-            properties.SetString(RelyingPartyStateItem, relyingParty.State);
-        }
-        try
-        {
-            // FranceConnect's configuration first (its end-session endpoint; cached by OpenIddict), within the timeout.
-            var registration = await http.RequestServices.GetRequiredService<OpenIddictClientService>()
-                .GetClientRegistrationByProviderNameAsync(FranceConnectOptions.ProviderName, http.RequestAborted);
-            _ = await registration.ConfigurationManager!.GetConfigurationAsync(http.RequestAborted);
-            await http.SignOutAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme, properties);
-            return true;
-        }
-        catch (Exception exception) when (IsUnavailable(exception))
-        {
-            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FranceConnectEndpoints))
-                .LogWarning(new EventId(2105, "FranceConnectLogoutUnavailable"), exception, "FranceConnect could not be reached for the logout");
-            return false;
-        }
-    }
-
-    /// <summary>FranceConnect unreachable, too slow (the HTTP client's timeout cancels the call), or an answer OpenIddict cannot use.</summary>
-    private static bool IsUnavailable(Exception exception) =>
-        exception is HttpRequestException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or OperationCanceledException;
 
     private static string ReturnQuery(string returnUrl, string separator) =>
         ReturnUrls.IsAuthorizationRequest(returnUrl) ? $"{separator}returnUrl={Uri.EscapeDataString(returnUrl)}" : string.Empty;
@@ -310,26 +256,5 @@ public sealed class TokenKeyRingClientConfigurator(TokenKeyRing ring) : Microsof
                 Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256KW,
                 Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256CbcHmacSha512));
         }
-    }
-}
-
-/// <summary>Where a logout started by a relying party ends, once FranceConnect's is done: its validated post_logout_redirect_uri, with its state.</summary>
-public sealed record RelyingPartyReturn(string? ClientId, string? PostLogoutRedirectUri, string? State)
-{
-    /// <summary>
-    /// The relying party's URI with the state (as OpenIddict's end-session response builds it), when the client still
-    /// exists and still has that URI registered (exact match); null otherwise (our page).
-    /// </summary>
-    public async Task<string?> TargetAsync(IOpenIddictApplicationManager applications, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrEmpty(ClientId) || string.IsNullOrEmpty(PostLogoutRedirectUri)
-            || await applications.FindByClientIdAsync(ClientId, cancellationToken) is not { } application
-            || !await applications.ValidatePostLogoutRedirectUriAsync(application, PostLogoutRedirectUri, cancellationToken))
-        {
-            return null;
-        }
-        return string.IsNullOrEmpty(State)
-            ? PostLogoutRedirectUri
-            : Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(PostLogoutRedirectUri, Parameters.State, State);
     }
 }

@@ -1,3 +1,4 @@
+using CafConnect.IdP.Federation;
 using CafConnect.IdP.Protocol;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;

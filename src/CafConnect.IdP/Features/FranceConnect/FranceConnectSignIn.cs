@@ -1,3 +1,4 @@
+using CafConnect.IdP.Federation;
 using CafConnect.Application.Navigation;
 using CafConnect.Application.Persistence;
 using CafConnect.Application.SignIn;

@@ -34,7 +34,7 @@ public sealed class LogoutPage(AuditTrail audit, IUnitOfWork unitOfWork) : PageM
         {
             LogoutNotification.Start(HttpContext, sessionId);
         }
-        if (await Features.FranceConnect.FranceConnectEndpoints.SignOutAtFranceConnectAsync(HttpContext, franceConnectIdToken))
+        if (await FranceConnectSignOut.SignOutAsync(HttpContext, franceConnectIdToken))
         {
             return new EmptyResult();
         }

@@ -38,7 +38,7 @@ public sealed class ProvisionalIdReminderJourney(
     FlowStore flows, PersonDirectory persons, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding,
     IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
 {
-    public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
+    public static readonly TimeSpan FlowLifetime = FlowLifetimes.ProvisionalIdReminder;
 
     public const string BirthNameField = "BirthName";
     public const string GivenNamesField = "GivenNames";

@@ -1,9 +1,6 @@
 using System.Globalization;
-using CafConnect.IdP.Features.AccountCreation;
-using CafConnect.IdP.Features.FirstLogin;
-using CafConnect.IdP.Features.ProvisionalIdRecovery;
-using CafConnect.IdP.Features.Recovery;
 using CafConnect.IdP.Sessions;
+using CafConnect.Infrastructure.Flows;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Throttling;
 using CafConnect.Infrastructure.Verification;
@@ -44,10 +41,7 @@ public sealed class RetentionFigures(
     public TimeSpan FailureCounters { get; } = throttle.AccountStateRetention;
 
     /// <summary>The longest a journey in progress (first login, recovery, account creation, provisional-id reminder) lasts.</summary>
-    public TimeSpan Journey { get; } = new[]
-    {
-        FirstLoginJourney.FlowLifetime, RecoveryJourney.FlowLifetime, AccountCreationJourney.FlowLifetime, ProvisionalIdReminderJourney.FlowLifetime,
-    }.Max();
+    public TimeSpan Journey { get; } = FlowLifetimes.LongestJourney;
 
     /// <summary>« 30 minutes », « 14 jours », « 1 heure »: the largest whole unit.</summary>
     public static string French(TimeSpan duration)

@@ -32,7 +32,7 @@ public sealed class RecoveryJourney(
     CredentialReset reset, AuditTrail audit, FlowBrowserBinding binding, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
     CafConnect.Infrastructure.Throttling.ILoginThrottle throttle, SetPersonalPassword passwords, IUnitOfWork unitOfWork, TimeProvider clock)
 {
-    public static readonly TimeSpan FlowLifetime = TimeSpan.FromMinutes(30);
+    public static readonly TimeSpan FlowLifetime = FlowLifetimes.Recovery;
 
     /// <summary>A self-service request does not replace a provisional password sent less than this long ago (no letter bombing).</summary>
 

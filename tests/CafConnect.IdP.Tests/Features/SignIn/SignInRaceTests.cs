@@ -1,4 +1,5 @@
 using System.Net;
+using CafConnect.IdP.Federation;
 using CafConnect.Application.SignIn;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Identity;

@@ -1,4 +1,4 @@
-namespace CafConnect.IdP.Features.FranceConnect;
+namespace CafConnect.IdP.Federation;
 
 /// <summary>
 /// Settings of the FranceConnect federation (<c>FranceConnect:*</c>). Disabled by default: without it the login page
