@@ -49,7 +49,7 @@ public sealed class EcSigningKeyUpgradeTests(StoreKind kind) : StoreFixture(kind
         var ring = Host.Services.GetRequiredService<TokenKeyRing>();
         var ec = ring.Keys.Single(k => k.Record.Use == TokenKeyUses.EcSigning);
         var published = new Microsoft.IdentityModel.Tokens.JsonWebKeySet(await Host.CreateBrowser().GetStringAsync("/.well-known/jwks")).Keys.Select(k => k.Kid);
-        var duringPublication = await driver.SignInAndRedeemAsync(TestClient.CafFr, DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password);
+        var duringPublication = await NewBrowser().SignInAndRedeemAsync(TestClient.CafFr, DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password);
         Assert.Multiple(() =>
         {
             Assert.That(published, Does.Contain(ec.Record.KeyId), "published at once");

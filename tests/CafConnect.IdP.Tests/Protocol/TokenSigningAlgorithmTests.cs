@@ -49,6 +49,14 @@ public sealed class TokenSigningAlgorithmTests(StoreKind kind) : StoreFixture(ki
         var code = authorization["code"]!;
         var tokens = await OidcDriver.ReadTokensAsync(await driver.RedeemCodeAsync(TestClient.CafFr, code, pkce.Verifier));
         var idToken = await driver.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId);
+        // The code is a reference: what OpenIddict signed is the payload of its token entry.
+        string codePayload;
+        await using (var scope = Host.Services.CreateAsyncScope())
+        {
+            var manager = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenManager>();
+            var entry = await manager.FindByReferenceIdAsync(code);
+            codePayload = entry is null ? code : (await manager.GetPayloadAsync(entry))!;
+        }
 
         var ring = Host.Services.GetRequiredService<TokenKeyRing>();
         var ecKid = ring.Keys.First(k => k.Record.Use == TokenKeyUses.EcSigning && k.IsActive).Record.KeyId;
@@ -56,7 +64,7 @@ public sealed class TokenSigningAlgorithmTests(StoreKind kind) : StoreFixture(ki
         Assert.Multiple(() =>
         {
             Assert.That(new JsonWebToken(tokens.AccessToken).Enc, Is.Not.Empty, "the access token is still encrypted");
-            foreach (var (name, token) in new[] { ("access token", tokens.AccessToken), ("refresh token", tokens.RefreshToken!), ("authorization code", code) })
+            foreach (var (name, token) in new[] { ("access token", tokens.AccessToken), ("refresh token", tokens.RefreshToken!), ("authorization code", codePayload) })
             {
                 var inner = InnerToken(Host, token);
                 Assert.That(inner.Alg, Is.EqualTo("ES256"), name);
@@ -74,9 +82,9 @@ public sealed class TokenSigningAlgorithmTests(StoreKind kind) : StoreFixture(ki
         var tokens = await driver.SignInAndRedeemAsync(TestClient.CafFr, DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password);
 
         var userInfo = await driver.UserInfoAsync(tokens.AccessToken);
-        var introspection = await JsonAsync(await driver.TokenRequestAsyncAt("/connect/introspect", TestClient.CafFr, new() { ["token"] = tokens.AccessToken }));
+        var introspection = await JsonAsync(await driver.TokenRequestAsyncAt("/connect/introspect", TestClient.CafFr, new Dictionary<string, string> { ["token"] = tokens.AccessToken }));
         var refreshed = await OidcDriver.ReadTokensAsync(await driver.RefreshAsync(TestClient.CafFr, tokens.RefreshToken!));
-        var revocation = await driver.TokenRequestAsyncAt("/connect/revoke", TestClient.CafFr, new() { ["token"] = refreshed.RefreshToken!, ["token_type_hint"] = "refresh_token" });
+        var revocation = await driver.TokenRequestAsyncAt("/connect/revoke", TestClient.CafFr, new Dictionary<string, string> { ["token"] = refreshed.RefreshToken!, ["token_type_hint"] = "refresh_token" });
         var afterRevocation = await driver.RefreshAsync(TestClient.CafFr, refreshed.RefreshToken!);
 
         Assert.Multiple(() =>
