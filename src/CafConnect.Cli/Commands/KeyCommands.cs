@@ -58,7 +58,8 @@ public static class KeyCommands
             var before = (await store.ListAsync(cancellationToken))
                 // Without --use, only the token keys (sig, enc) are rotated: the mac key is not listed as retired.
                 .Where(k => k.RetiredAt is null && (selected is null ? TokenKeyUses.IsSigning(k.Use) || k.Use == TokenKeyUses.Encryption
-                    : selected == TokenKeyUses.Signing ? TokenKeyUses.IsSigning(k.Use) : k.Use == selected)).ToList();
+                    : selected == TokenKeyUses.Signing ? TokenKeyUses.IsSigning(k.Use) : k.Use == selected))
+                .OrderBy(k => k.Use, StringComparer.Ordinal).ToList();
 
             // New keys are protected with the Data Protection key ring, itself kept in the store. Make sure that ring
             // exists before the transaction below: creating it then would need a second connection to write (SQLite locks).
@@ -66,7 +67,7 @@ public static class KeyCommands
 
             var created = await session.AuditedAsync(async ct =>
             {
-                var fresh = await store.RotateAsync(selected, delay, ct);
+                var fresh = (await store.RotateAsync(selected, delay, ct)).OrderBy(k => k.Use, StringComparer.Ordinal).ToList();
                 var details = $"use={selected ?? "sig,sig-ec,enc"}; new={string.Join(',', fresh.Select(k => $"{k.Use}:{k.KeyId}"))}; "
                     + $"retired={string.Join(',', before.Select(k => $"{k.Use}:{k.KeyId}"))}; publication_delay_seconds={(int)delay.TotalSeconds}";
                 return (fresh, new AuditEntry(AuditEventTypes.KeysRotated, "success", Details: details));
