@@ -262,15 +262,8 @@ public sealed class LegacyCodeGrantHandler(
     /// applies: only such a client (the voice server) is exempt from the per-IP budget. Anything else (a registration
     /// edited by hand into a public client) falls back to the per-IP budget of browsers.
     /// </summary>
-    private async Task<bool> IsAuthenticatedVoiceServerAsync(string? clientId, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrEmpty(clientId) || await applications.FindByClientIdAsync(clientId, cancellationToken) is not { } application)
-        {
-            return false;
-        }
-        return await applications.HasClientTypeAsync(application, ClientTypes.Confidential, cancellationToken)
-            && await applications.HasPermissionAsync(application, Permissions.Prefixes.GrantType + LegacyCodeGrant.GrantType, cancellationToken);
-    }
+    private Task<bool> IsAuthenticatedVoiceServerAsync(string? clientId, CancellationToken cancellationToken) =>
+        applications.MayUseGrantAsync(clientId, LegacyCodeGrant.GrantType, cancellationToken);
 
     private static string Scope(ThrottleRefusal? refusal) => refusal switch
     {
