@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using CafConnect.IdP.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -37,9 +34,7 @@ public sealed class TruncatedBodyTests
             services.AddFakeLogging();
             services.AddSingleton<IStartupFilter>(_statuses);
         });
-        _host.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        _host.StartServer();
-        _address = new Uri(_host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        _address = _host.StartOnKestrel();
     }
 
     [OneTimeTearDown]
