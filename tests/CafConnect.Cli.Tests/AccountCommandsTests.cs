@@ -132,6 +132,7 @@ public sealed class SqliteAccountCommandsTests : AccountCommandsTests
 }
 
 [TestFixture]
+[PostgreSqlFixture]
 public sealed class PostgreSqlAccountCommandsTests : AccountCommandsTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

@@ -346,6 +346,7 @@ public sealed class SqliteAuditCommandsTests : AuditCommandsTests
 }
 
 [TestFixture]
+[PostgreSqlFixture]
 public sealed class PostgreSqlAuditCommandsTests : AuditCommandsTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

@@ -57,7 +57,11 @@ public abstract class FileCommandsTests
             await _store.DisposeAsync();
             _store = null!;
         }
-        Directory.Delete(_directory, recursive: true);
+        if (_directory is not null)
+        {
+            Directory.Delete(_directory, recursive: true);
+            _directory = null!;
+        }
     }
 
     private async Task<CliResult> EventAsync(string json)
@@ -297,6 +301,7 @@ public sealed class SqliteFileCommandsTests : FileCommandsTests
 }
 
 [TestFixture]
+[PostgreSqlFixture]
 public sealed class PostgreSqlFileCommandsTests : FileCommandsTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

@@ -36,7 +36,10 @@ public abstract class ImportCommandTests
     [TearDown]
     public async Task DropStore()
     {
-        File.Delete(_file);
+        if (_file is not null)
+        {
+            File.Delete(_file);
+        }
         if (_store is not null)
         {
             await _store.DisposeAsync();
@@ -186,6 +189,7 @@ public sealed class SqliteImportCommandTests : ImportCommandTests
 }
 
 [TestFixture]
+[PostgreSqlFixture]
 public sealed class PostgreSqlImportCommandTests : ImportCommandTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

@@ -26,8 +26,14 @@ public abstract class ImportLegacyFormatTests
     [TearDown]
     public async Task DropStore()
     {
-        await _store.DisposeAsync();
-        File.Delete(_csv);
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+        if (_csv is not null)
+        {
+            File.Delete(_csv);
+        }
     }
 
     [Test]
@@ -56,6 +62,7 @@ public sealed class SqliteImportLegacyFormatTests : ImportLegacyFormatTests
 }
 
 [TestFixture]
+[PostgreSqlFixture]
 public sealed class PostgreSqlImportLegacyFormatTests : ImportLegacyFormatTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

@@ -67,6 +67,7 @@ public sealed class SqliteIncidentCommandsTests : IncidentCommandsTests
 }
 
 [TestFixture]
+[PostgreSqlFixture]
 public sealed class PostgreSqlIncidentCommandsTests : IncidentCommandsTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

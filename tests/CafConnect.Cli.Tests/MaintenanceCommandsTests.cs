@@ -190,6 +190,7 @@ public sealed class SqliteMaintenanceCommandsTests : MaintenanceCommandsTests
 }
 
 [TestFixture]
+[PostgreSqlFixture]
 public sealed class PostgreSqlMaintenanceCommandsTests : MaintenanceCommandsTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

@@ -273,6 +273,7 @@ public sealed class SqliteRoundTripTests : StoreRoundTripTests
 
 [TestFixture]
 [Category("PostgreSql")]
+[PostgreSqlFixture]
 public sealed class PostgreSqlRoundTripTests : StoreRoundTripTests
 {
     protected override async Task<ITestStore> CreateStoreAsync() => await TemporaryPostgreSqlDatabase.CreateAsync();

@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using NUnit.Framework.Interfaces;
+using NUnit.Framework.Internal;
 using Npgsql;
 
 namespace CafConnect.Cli.Tests;
@@ -58,18 +61,27 @@ public sealed class TemporaryPostgreSqlDatabase : ITestStore
     public string DatabaseName { get; }
     public CliRunner Cli { get; }
 
-    /// <summary>Ignores the test when no server is configured, or fails it when <c>CAFCONNECT_REQUIRE_SERVERS=1</c>.</summary>
+    internal const string NoServerReason =
+        $"{ServerVariable} is not set (an Npgsql connection string without Database, e.g. 'Host=localhost;Username=postgres;Password=…')";
+
+    internal static string? Server => Environment.GetEnvironmentVariable(ServerVariable) is { } server && !string.IsNullOrWhiteSpace(server) ? server : null;
+
+    internal static bool ServersRequired => Environment.GetEnvironmentVariable(RequireServersVariable) == "1";
+
+    /// <summary>
+    /// Ignores the test when no server is configured, or fails it when <c>CAFCONNECT_REQUIRE_SERVERS=1</c> (a fixture
+    /// marked <see cref="PostgreSqlFixtureAttribute"/> is ignored before its set-up already).
+    /// </summary>
     public static async Task<TemporaryPostgreSqlDatabase> CreateAsync()
     {
-        var server = Environment.GetEnvironmentVariable(ServerVariable);
-        if (string.IsNullOrWhiteSpace(server))
+        if (Server is not { } server)
         {
-            var reason = $"{ServerVariable} is not set (an Npgsql connection string without Database, e.g. 'Host=localhost;Username=postgres;Password=…')";
-            if (Environment.GetEnvironmentVariable(RequireServersVariable) == "1")
+            if (ServersRequired)
             {
-                Assert.Fail($"{RequireServersVariable}=1 but {reason}");
+                Assert.Fail($"{RequireServersVariable}=1 but {NoServerReason}");
             }
-            Assert.Ignore($"PostgreSQL tests skipped: {reason}");
+            Assert.Ignore($"PostgreSQL tests skipped: {NoServerReason}");
+            throw new UnreachableException();
         }
 
         var admin = new NpgsqlConnectionStringBuilder(server) { Database = "postgres", Pooling = false }.ConnectionString;
@@ -91,5 +103,23 @@ public sealed class TemporaryPostgreSqlDatabase : ITestStore
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>
+/// A fixture of PostgreSQL tests: without a server configured (a plain <c>dotnet test</c>), its tests are ignored before
+/// any set-up or teardown runs, as the other test projects' PostgreSQL tests are; with <c>CAFCONNECT_REQUIRE_SERVERS=1</c>
+/// they run, and <see cref="TemporaryPostgreSqlDatabase.CreateAsync"/> fails them.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class PostgreSqlFixtureAttribute : NUnitAttribute, IApplyToTest
+{
+    public void ApplyToTest(NUnit.Framework.Internal.Test test)
+    {
+        if (test.RunState is RunState.Runnable or RunState.Explicit && TemporaryPostgreSqlDatabase.Server is null && !TemporaryPostgreSqlDatabase.ServersRequired)
+        {
+            test.RunState = RunState.Ignored;
+            test.Properties.Set(PropertyNames.SkipReason, $"PostgreSQL tests skipped: {TemporaryPostgreSqlDatabase.NoServerReason}");
+        }
     }
 }

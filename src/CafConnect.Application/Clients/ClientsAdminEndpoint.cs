@@ -78,12 +78,11 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
 
     public async Task<AdminResponse> CreateAsync(ClientCreateRequest request, AdminCaller caller, string correlationId, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        CheckRequestId(request.RequestId, errors);
+        var errors = FieldErrors(request.RequestId);
         var kind = ParseKind(request.Kind, errors, required: true);
-        if (errors.Count > 0)
+        if (Rejected(errors) is { } rejected)
         {
-            return AdminResponse.Failure(AdminProblem.Invalid(Frozen(errors)));
+            return rejected;
         }
         var registration = new ClientRegistration
         {
@@ -102,31 +101,18 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
         {
             return AdminResponse.Failure(Invalid(problems));
         }
-
-        string? secret = null;
-        await registrations.EnsureSecretKeyAsync(cancellationToken);
-        var response = await idempotency.RunAsync(caller.IdempotencyKey("client-create", request.RequestId ?? correlationId), AdminJson.PayloadHash(request), async ct =>
-        {
-            var change = await registrations.AddAsync(registration, registration.Kind == ClientKind.Public ? SecretChange.Keep : SecretChange.Generate, ct);
-            if (Refusal(change, registration.ClientId) is { } refusal)
-            {
-                return AdminResponse.Failure(refusal);
-            }
-            secret = change.GeneratedSecret;
-            Audit(change, caller);
-            return AdminResponse.Success(201, new { Client = ClientView.Of(change.Client!) });
-        }, cancellationToken);
-        return WithSecretOnce(response, secret);
+        return await ChangeAsync("client-create", registration.ClientId, request.RequestId, request, caller, correlationId,
+            async ct => await registrations.AddAsync(registration, registration.Kind == ClientKind.Public ? SecretChange.Keep : SecretChange.Generate, ct),
+            change => AdminResponse.Success(201, new { Client = ClientView.Of(change.Client!) }), cancellationToken);
     }
 
     public async Task<AdminResponse> UpdateAsync(string clientId, ClientUpdateRequest request, AdminCaller caller, string correlationId, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        CheckRequestId(request.RequestId, errors);
+        var errors = FieldErrors(request.RequestId);
         var kind = ParseKind(request.Kind, errors, required: false);
-        if (errors.Count > 0)
+        if (Rejected(errors) is { } rejected)
         {
-            return AdminResponse.Failure(AdminProblem.Invalid(Frozen(errors)));
+            return rejected;
         }
         var changes = new ClientUpdate
         {
@@ -147,89 +133,75 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
                 ["disabled"] = ["disabled: use POST /admin/v1/clients/{client_id}/disable, which also revokes the client's tokens"],
             }));
         }
-
-        string? secret = null;
-        await registrations.EnsureSecretKeyAsync(cancellationToken);
-        var response = await idempotency.RunAsync(caller.IdempotencyKey("client-update", request.RequestId ?? correlationId), AdminJson.PayloadHash(new { clientId, request }), async ct =>
+        return await ChangeAsync("client-update", clientId, request.RequestId, new { clientId, request }, caller, correlationId, async ct =>
         {
             var current = await registrations.FindRegistrationAsync(clientId, ct);
             if (current is null)
             {
-                return AdminResponse.Failure(UnknownClient(clientId));
+                return UnknownClient(clientId);
             }
             if (current.Kind == ClientKind.Service)
             {
-                return AdminResponse.Failure(ServiceClient(clientId));
+                return ServiceClient(clientId);
             }
             // A public client becoming confidential gets a generated secret (the API never takes one).
             var secretChange = current.Kind == ClientKind.Public && kind is ClientKind.Confidential ? SecretChange.Generate : SecretChange.Keep;
-            var change = await registrations.UpdateAsync(clientId, changes, secretChange, null, ct);
-            if (Refusal(change, clientId) is { } refusal)
-            {
-                return AdminResponse.Failure(refusal);
-            }
-            secret = change.GeneratedSecret;
-            Audit(change, caller);
-            return AdminResponse.Success(200, new { Client = ClientView.Of(change.Client!) });
-        }, cancellationToken);
-        return WithSecretOnce(response, secret);
+            return await registrations.UpdateAsync(clientId, changes, secretChange, null, ct);
+        }, ClientAnswer, cancellationToken);
     }
 
-    public async Task<AdminResponse> RotateSecretAsync(string clientId, ClientActionRequest request, AdminCaller caller, string correlationId, CancellationToken cancellationToken)
-    {
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        CheckRequestId(request.RequestId, errors);
-        if (errors.Count > 0)
-        {
-            return AdminResponse.Failure(AdminProblem.Invalid(Frozen(errors)));
-        }
-        string? secret = null;
-        await registrations.EnsureSecretKeyAsync(cancellationToken);
-        var response = await idempotency.RunAsync(caller.IdempotencyKey("client-secret", request.RequestId ?? correlationId), AdminJson.PayloadHash(new { clientId, request }), async ct =>
+    public async Task<AdminResponse> RotateSecretAsync(string clientId, ClientActionRequest request, AdminCaller caller, string correlationId, CancellationToken cancellationToken) =>
+        Rejected(FieldErrors(request.RequestId)) ?? await ChangeAsync("client-secret", clientId, request.RequestId, new { clientId, request }, caller, correlationId, async ct =>
         {
             if (await ServiceOrUnknownAsync(clientId, ct) is { } refused)
             {
-                return AdminResponse.Failure(refused);
+                return refused;
             }
             var change = await registrations.RotateSecretAsync(clientId, ct);
-            if (change.Status == ClientChangeStatus.Invalid)
-            {
-                return AdminResponse.Failure(AdminProblem.Unprocessable("public_client", $"Client '{clientId}' is public: it has no secret."));
-            }
-            if (Refusal(change, clientId) is { } refusal)
+            return change.Status == ClientChangeStatus.Invalid
+                ? AdminProblem.Unprocessable("public_client", $"Client '{clientId}' is public: it has no secret.")
+                : change;
+        }, ClientAnswer, cancellationToken);
+
+    public async Task<AdminResponse> DisableAsync(string clientId, ClientActionRequest request, AdminCaller caller, string correlationId, CancellationToken cancellationToken) =>
+        Rejected(FieldErrors(request.RequestId)) ?? await ChangeAsync("client-disable", clientId, request.RequestId, new { clientId, request }, caller, correlationId, async ct =>
+            await ServiceOrUnknownAsync(clientId, ct) is { } refused ? refused : await registrations.DisableAsync(clientId, ct),
+            change => AdminResponse.Success(200, new { Client = ClientView.Of(change.Client!), TokensRevoked = change.RevokedTokens }), cancellationToken);
+
+    /// <summary>
+    /// What every change shares: one idempotent transaction keyed by the caller and the request id (decision 20), a
+    /// refusal as a problem, the audit line naming the calling client, and a generated secret in the live answer only
+    /// (the answer kept for replays never holds it). <paramref name="attempt"/> is the action's own part: a refusal
+    /// before any change, or the change made.
+    /// </summary>
+    private async Task<AdminResponse> ChangeAsync(string operation, string clientId, string? requestId, object payload, AdminCaller caller, string correlationId,
+        Func<CancellationToken, Task<ChangeAttempt>> attempt, Func<ClientChangeResult, AdminResponse> answer, CancellationToken cancellationToken)
+    {
+        string? secret = null;
+        await registrations.EnsureSecretKeyAsync(cancellationToken);
+        var response = await idempotency.RunAsync(caller.IdempotencyKey(operation, requestId ?? correlationId), AdminJson.PayloadHash(payload), async ct =>
+        {
+            var (refused, change) = await attempt(ct);
+            if ((refused ?? Refusal(change!, clientId)) is { } refusal)
             {
                 return AdminResponse.Failure(refusal);
             }
-            secret = change.GeneratedSecret;
+            secret = change!.GeneratedSecret;
             Audit(change, caller);
-            return AdminResponse.Success(200, new { Client = ClientView.Of(change.Client!) });
+            return answer(change);
         }, cancellationToken);
         return WithSecretOnce(response, secret);
     }
 
-    public async Task<AdminResponse> DisableAsync(string clientId, ClientActionRequest request, AdminCaller caller, string correlationId, CancellationToken cancellationToken)
+    /// <summary>What an action did inside its transaction: refused before any change, or changed (itself possibly refused).</summary>
+    private sealed record ChangeAttempt(AdminProblem? Refused, ClientChangeResult? Change)
     {
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        CheckRequestId(request.RequestId, errors);
-        if (errors.Count > 0)
-        {
-            return AdminResponse.Failure(AdminProblem.Invalid(Frozen(errors)));
-        }
-        return await idempotency.RunAsync(caller.IdempotencyKey("client-disable", request.RequestId ?? correlationId), AdminJson.PayloadHash(new { clientId, request }), async ct =>
-        {
-            if (await ServiceOrUnknownAsync(clientId, ct) is { } refused)
-            {
-                return AdminResponse.Failure(refused);
-            }
-            var change = await registrations.DisableAsync(clientId, ct);
-            if (Refusal(change, clientId) is { } refusal)
-            {
-                return AdminResponse.Failure(refusal);
-            }
-            Audit(change, caller);
-            return AdminResponse.Success(200, new { Client = ClientView.Of(change.Client!), TokensRevoked = change.RevokedTokens });
-        }, cancellationToken);
+        public static implicit operator ChangeAttempt(AdminProblem refused) => new(refused, null);
+
+        public static implicit operator ChangeAttempt(ClientChangeResult change) => new(null, change);
     }
+
+    private static AdminResponse ClientAnswer(ClientChangeResult change) => AdminResponse.Success(200, new { Client = ClientView.Of(change.Client!) });
 
     /// <summary>The JSON field a rule of <see cref="ClientRegistration"/> is about.</summary>
     public static string FieldOf(string property) => property switch
@@ -312,13 +284,20 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
         }
     }
 
-    private static void CheckRequestId(string? requestId, Dictionary<string, List<string>> errors)
+    /// <summary>The request's field errors, starting with its request id (every change may name one).</summary>
+    private static Dictionary<string, List<string>> FieldErrors(string? requestId)
     {
+        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         if (requestId is not null && !System.Text.RegularExpressions.Regex.IsMatch(requestId, RequestIdPattern))
         {
             Add(errors, "request_id", "request_id: 1 to 100 letters, digits, '.', '_', ':' or '-'");
         }
+        return errors;
     }
+
+    /// <summary>The problem naming every field error, or null when there is none.</summary>
+    private static AdminResponse? Rejected(Dictionary<string, List<string>> errors) =>
+        errors.Count > 0 ? AdminResponse.Failure(AdminProblem.Invalid(Frozen(errors))) : null;
 
     private static void Add(Dictionary<string, List<string>> errors, string field, string message)
     {

@@ -97,18 +97,6 @@ public sealed class PersonDirectory(CafConnectDbContext db)
             .Include(h => h.Members).ThenInclude(m => m.Person!).ThenInclude(p => p.Memberships).ThenInclude(m => m.Household)
             .AsSplitQuery()
             .FirstOrDefaultAsync(h => h.FileNumber == fileNumber, cancellationToken);
-
-    // Gone: each committed on its own (docs/decisions.md #22). A change to a person or a file read here is stored by the
-    // use case's one commit (IUnitOfWork.CommitAsync). Kept one session so that a branch written against them fails to
-    // build with the reason instead of silently not saving.
-    private const string CommitsNoMore =
-        "PersonDirectory no longer commits: change the entity, then commit the use case once (IUnitOfWork.CommitAsync; docs/decisions.md #22).";
-
-    [Obsolete(CommitsNoMore, error: true)]
-    public Task SaveFileAsync(Household file, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
-
-    [Obsolete(CommitsNoMore, error: true)]
-    public Task SaveAsync(PersonAccount person, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
 }
 
 /// <summary>

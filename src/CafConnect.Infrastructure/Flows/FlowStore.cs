@@ -90,24 +90,5 @@ public sealed class FlowStore(CafConnectDbContext db, TimeProvider clock)
         MarkChanged(flow);
     }
 
-    // Gone: each committed on its own, so a step's commit was hidden in the flow store (docs/decisions.md #22). Kept
-    // one session so that a branch written against them fails to build with the reason instead of silently not saving.
-    private const string CommitsNoMore =
-        "FlowStore no longer commits: Add/MarkChanged/Complete/Void, then commit the step once (IUnitOfWork.CommitAsync; docs/decisions.md #22).";
-
-    [Obsolete(CommitsNoMore, error: true)]
-    public Task<SelfServiceFlow> CreateAsync<TContext>(string type, string state, Guid? personId, string? clientId, string returnUrl,
-        TimeSpan lifetime, string browserSecret, TContext context, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException(CommitsNoMore);
-
-    [Obsolete(CommitsNoMore, error: true)]
-    public Task SaveAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
-
-    [Obsolete(CommitsNoMore, error: true)]
-    public Task CompleteAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
-
-    [Obsolete(CommitsNoMore, error: true)]
-    public Task VoidAsync(SelfServiceFlow flow, CancellationToken cancellationToken = default) => throw new NotSupportedException(CommitsNoMore);
-
     private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 }

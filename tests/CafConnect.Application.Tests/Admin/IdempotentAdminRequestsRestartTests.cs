@@ -2,11 +2,9 @@ using System.Text.Json;
 using CafConnect.Application.Admin;
 using CafConnect.Infrastructure.Admin;
 using CafConnect.Infrastructure.Audit;
-using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Tests.Support;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace CafConnect.Application.Tests.Admin;
 
@@ -16,33 +14,8 @@ namespace CafConnect.Application.Tests.Admin;
 /// again on a new connection, and it is stored once.
 /// </summary>
 [NonParallelizable]
-public sealed class IdempotentAdminRequestsRestartTests
+public sealed class IdempotentAdminRequestsRestartTests() : PrivatePostgreSqlDatabaseTests("cafconnect_admin_restart")
 {
-    private PrivatePostgreSqlCluster _cluster = null!;
-    private string _connectionString = null!;
-
-    [OneTimeSetUp]
-    public async Task StartClusterAsync()
-    {
-        _cluster = await PrivatePostgreSqlCluster.StartAsync();
-        _connectionString = _cluster.ConnectionString("cafconnect_admin_restart");
-        await using var db = NewContext();
-        await db.Database.MigrateAsync();
-    }
-
-    [OneTimeTearDown]
-    public async Task StopClusterAsync()
-    {
-        NpgsqlConnection.ClearAllPools();
-        if (_cluster is not null)
-        {
-            await _cluster.DisposeAsync();
-        }
-    }
-
-    private PostgreSqlCafConnectDbContext NewContext() =>
-        new(StorageRegistration.Configure(new DbContextOptionsBuilder<PostgreSqlCafConnectDbContext>(), StorageProvider.PostgreSql, _connectionString).Options);
-
     [Test]
     public async Task After_a_restart_an_admin_request_runs_again_inside_the_strategy_and_is_stored_once()
     {
@@ -50,7 +23,7 @@ public sealed class IdempotentAdminRequestsRestartTests
         {
             _ = await warm.AuditEvents.CountAsync();
         }
-        await _cluster.RestartAsync();
+        await Cluster.RestartAsync();
 
         await using var db = NewContext();
         var audit = new AuditTrail(db, new FixedAuditContextAccessor(AuditContext.None), TimeProvider.System);

@@ -12,19 +12,6 @@ namespace CafConnect.IdP.Tests.Operations;
 [NonParallelizable]
 public sealed class BenchmarkSmokeTests
 {
-    /// <summary>The figures of bench/CafConnect.Bench/BenchReport.cs (FigureNames): the report must write each.</summary>
-    private static readonly string[] Figures =
-    [
-        "client_credentials_peak_per_second", "client_credentials_peer_peak_per_second", "client_credentials_ratio_to_peer",
-        "client_credentials_pbkdf2_peak_per_second", "client_credentials_keyed_to_pbkdf2_ratio", "client_credentials_p99_ms_at_half_peak",
-        "refresh_public_peak_per_second", "refresh_public_peer_peak_per_second", "refresh_public_ratio_to_peer", "refresh_public_p99_ms_at_half_peak",
-        "refresh_confidential_peak_per_second", "refresh_confidential_peer_peak_per_second", "refresh_confidential_ratio_to_peer", "refresh_confidential_p99_ms_at_half_peak",
-        "logins_per_second", "hashing_limit_per_second", "logins_ratio_to_hashing_limit",
-        "server_cpu_ms_per_login", "cpu_ms_per_hash", "cpu_per_login_to_hash_ratio",
-        "rss_bytes_per_session", "pg_bytes_per_session",
-        "scale_small_persons", "scale_large_persons", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_logins_ratio",
-    ];
-
     [Test]
     public async Task The_tiny_benchmark_writes_every_figure()
     {
@@ -67,7 +54,7 @@ public sealed class BenchmarkSmokeTests
             var meta = json.RootElement.GetProperty("meta");
             Assert.Multiple(() =>
             {
-                foreach (var name in Figures)
+                foreach (var name in BenchFigures.Names)
                 {
                     Assert.That(figures.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number, Is.True, $"figure {name}");
                 }

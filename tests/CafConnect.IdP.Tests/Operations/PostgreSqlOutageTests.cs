@@ -2,7 +2,6 @@ using System.Net;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Tests.Support;
-using Npgsql;
 
 namespace CafConnect.IdP.Tests.Operations;
 
@@ -38,7 +37,6 @@ public sealed class PostgreSqlOutageTests
         {
             await _host.DisposeAsync();
         }
-        NpgsqlConnection.ClearAllPools();
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync();

@@ -11,8 +11,6 @@ using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Terms;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -156,11 +154,9 @@ public sealed class SessionIsolationDriver : IAsyncDisposable
             // Each person calls from an address of their own (X-Test-Client-IP), as people do: from one address, more
             // than 30 logins in flight at once would spend the per-IP budget (attempts count before the check).
             services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, TestClientIp>());
-            factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-            factory.StartServer();
-            var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            var address = factory.StartOnKestrel();
             driver._instances.Add(factory);
-            driver._addresses.Add(new Uri(address.TrimEnd('/') + "/"));
+            driver._addresses.Add(address);
         }
         return driver;
     }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CafConnect.IdP.Tests.Support;
 
@@ -45,6 +46,19 @@ public sealed class CafConnectFactory(
         {
             builder.ConfigureTestServices(configureServices);
         }
+    }
+
+    /// <summary>
+    /// Starts the host on the real server (Kestrel) on a free loopback port instead of the in-memory one, for what only
+    /// a real connection shows (several instances reached over HTTP, a client's socket cut short); its base address.
+    /// </summary>
+    public Uri StartOnKestrel()
+    {
+        UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        StartServer();
+        var addresses = Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+        return new Uri(addresses.Single().TrimEnd('/') + "/");
     }
 
     /// <summary>

@@ -15,33 +15,8 @@ namespace CafConnect.Infrastructure.Tests.Persistence;
 /// be opened inside the strategy — and each write is stored once.
 /// </summary>
 [NonParallelizable]
-public sealed class PostgreSqlRestartTests
+public sealed class PostgreSqlRestartTests() : PrivatePostgreSqlDatabaseTests("cafconnect_restart")
 {
-    private PrivatePostgreSqlCluster _cluster = null!;
-    private string _connectionString = null!;
-
-    [OneTimeSetUp]
-    public async Task StartClusterAsync()
-    {
-        _cluster = await PrivatePostgreSqlCluster.StartAsync();
-        _connectionString = _cluster.ConnectionString("cafconnect_restart");
-        await using var db = NewContext();
-        await db.Database.MigrateAsync();
-    }
-
-    [OneTimeTearDown]
-    public async Task StopClusterAsync()
-    {
-        NpgsqlConnection.ClearAllPools();
-        if (_cluster is not null)
-        {
-            await _cluster.DisposeAsync();
-        }
-    }
-
-    private PostgreSqlCafConnectDbContext NewContext() =>
-        new(StorageRegistration.Configure(new DbContextOptionsBuilder<PostgreSqlCafConnectDbContext>(), StorageProvider.PostgreSql, _connectionString).Options);
-
     private async Task WarmThePoolAsync()
     {
         await using var db = NewContext();
@@ -52,7 +27,7 @@ public sealed class PostgreSqlRestartTests
     public async Task After_a_restart_a_read_and_a_save_succeed_on_the_dead_pooled_connection()
     {
         await WarmThePoolAsync();
-        await _cluster.RestartAsync();
+        await Cluster.RestartAsync();
 
         await using var db = NewContext();
         var before = await db.AuditEvents.CountAsync();
@@ -68,7 +43,7 @@ public sealed class PostgreSqlRestartTests
     public async Task After_a_restart_a_retried_transaction_stores_each_new_row_once_and_keeps_the_rows_pending_before_it()
     {
         await WarmThePoolAsync();
-        await _cluster.RestartAsync();
+        await Cluster.RestartAsync();
 
         await using var db = NewContext();
         var audit = new AuditTrail(db, new FixedAuditContextAccessor(AuditContext.None), TimeProvider.System);
@@ -102,7 +77,7 @@ public sealed class PostgreSqlRestartTests
     public async Task While_the_server_is_down_the_strategy_gives_up_within_seconds_with_an_outage()
     {
         await WarmThePoolAsync();
-        await _cluster.StopServerAsync();
+        await Cluster.StopServerAsync();
         try
         {
             await using var db = NewContext();
@@ -116,7 +91,7 @@ public sealed class PostgreSqlRestartTests
         }
         finally
         {
-            await _cluster.StartServerAsync();
+            await Cluster.StartServerAsync();
         }
     }
 }

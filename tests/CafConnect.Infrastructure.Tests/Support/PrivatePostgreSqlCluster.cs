@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Npgsql;
 
 namespace CafConnect.Infrastructure.Tests.Support;
 
@@ -67,6 +68,8 @@ public sealed class PrivatePostgreSqlCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // The pooled connections to this cluster die with it; none is handed to a later test.
+        NpgsqlConnection.ClearAllPools();
         try
         {
             await RunAsPostgresAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-m", "immediate", "stop");

@@ -14,15 +14,12 @@ public abstract class CreationFormPage : JourneyStartPage
     [BindProperty(SupportsGet = true, Name = "returnUrl")]
     public string? ReturnUrl { get; set; }
 
-    /// <summary>The return URL when usable (<see cref="ReturnUrls.Usable"/>; the login's rule).</summary>
-    public string? SafeReturnUrl() => ReturnUrls.Usable(ReturnUrl);
-
     /// <summary>"?returnUrl=…" to carry to the next page, or nothing.</summary>
-    public string ReturnQuery(char separator = '?') => SafeReturnUrl() is { } url ? $"{separator}returnUrl={Uri.EscapeDataString(url)}" : string.Empty;
+    public string ReturnQuery(char separator = '?') => ReturnUrls.Usable(ReturnUrl) is { } url ? $"{separator}returnUrl={Uri.EscapeDataString(url)}" : string.Empty;
 
     /// <summary>The registered client the pending authorization request is for, or null.</summary>
     protected Task<string?> ClientIdAsync() =>
-        HttpContext.RequestServices.GetRequiredService<RelyingParties>().RegisteredClientOfAsync(SafeReturnUrl(), HttpContext.RequestAborted);
+        HttpContext.RequestServices.GetRequiredService<RelyingParties>().RegisteredClientOfAsync(ReturnUrls.Usable(ReturnUrl), HttpContext.RequestAborted);
 }
 
 /// <summary>« Créer Mon Compte »: with or without a social-security number.</summary>

@@ -28,12 +28,10 @@ public static class IdentifierPasswordGrant
     /// <summary>The audit channel and the <c>caf_channel</c> claim of the kiosks in Caf offices.</summary>
     public const string Channel = "borne";
 
-    /// <summary>Beside the RFC 6749 <c>error</c>: what the kiosk tells the person (docs/claims.md, "Kiosks").</summary>
-    public const string ErrorParameter = "cafconnect_error";
-
     /// <summary>With <see cref="AccountLocked"/>: seconds before the next attempt may be checked.</summary>
     public const string RetryAfterParameter = "retry_after";
 
+    // The values of GrantRefusals.CafConnectErrorParameter: what the kiosk tells the person (docs/claims.md, "Kiosks").
     public const string InvalidCredentials = "invalid_credentials";
     public const string PasswordExpired = "password_expired";
     public const string FirstLoginRequired = "first_login_required";
@@ -141,23 +139,9 @@ public sealed class IdentifierPasswordGrantHandler(PasswordSignIn signIn, AuditT
         return principal;
     }
 
-    private static IResult Error(string error, string description, string? cafconnectError = null, long? retryAfter = null)
-    {
-        var properties = new AuthenticationProperties(new Dictionary<string, string?>
-        {
-            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-        });
-        if (cafconnectError is not null)
-        {
-            properties.Parameters[IdentifierPasswordGrant.ErrorParameter] = cafconnectError;
-        }
-        if (retryAfter is { } seconds)
-        {
-            properties.Parameters[IdentifierPasswordGrant.RetryAfterParameter] = seconds;
-        }
-        return Results.Forbid(properties, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
-    }
+    private static IResult Error(string error, string description, string? cafconnectError = null, long? retryAfter = null) =>
+        GrantRefusals.Refuse(error, description, cafconnectError,
+            retryAfter is { } seconds ? new Dictionary<string, object> { [IdentifierPasswordGrant.RetryAfterParameter] = seconds } : null);
 }
 
 /// <summary>

@@ -45,7 +45,7 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
         if (forget)
         {
             remembered.Forget(HttpContext);
-            return RedirectToPage(new { returnUrl = SafeReturnUrl(), mode = Mode });
+            return RedirectToPage(new { returnUrl = ReturnUrls.Usable(ReturnUrl), mode = Mode });
         }
         RememberedMasked = remembered.Read(HttpContext, Kind)?.Masked;
         return Page();
@@ -99,7 +99,4 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
     }
 
     public string? Error(string field) => FieldErrors.TryGetValue(field, out var message) ? message : null;
-
-    /// <summary>The return URL when usable (<see cref="ReturnUrls.Usable"/>), to carry on the page's links and form.</summary>
-    public string? SafeReturnUrl() => ReturnUrls.Usable(ReturnUrl);
 }

@@ -38,10 +38,10 @@ public static class LegacyCodeGrant
     /// <summary>The <c>amr</c> value of a phone authentication with the person's own code.</summary>
     public const string PersonalAuthenticationMethod = "caf_code_personnel";
 
-    /// <summary>The extra error parameter of this grant's refusals that the voice server must tell apart (docs/claims.md).</summary>
-    public const string ErrorParameter = "cafconnect_error";
-
-    /// <summary>The shared file code is retired (<c>PhoneChannel:LegacyCodeUntil</c> passed): the caller must use their own code.</summary>
+    /// <summary>
+    /// The shared file code is retired (<c>PhoneChannel:LegacyCodeUntil</c> passed): the caller must use their own code. A
+    /// value of <see cref="GrantRefusals.CafConnectErrorParameter"/>, which the voice server tells apart.
+    /// </summary>
     public const string LegacyCodeRetiredError = "legacy_code_retired";
 
     /// <summary>The one scope a phone token carries: no openid (no ID token), no offline_access (no refresh token).</summary>
@@ -78,7 +78,7 @@ public sealed class LegacyCodeGrantHandler(
         var byPerson = request[LegacyCodeGrant.NirParameter] is not null || request[LegacyCodeGrant.PersonalCodeParameter] is not null;
         if (byFile && byPerson)
         {
-            return Error(OpenIddictConstants.Errors.InvalidRequest, "Send either file_number and legacy_code, or nir and phone_code.");
+            return GrantRefusals.Refuse(OpenIddictConstants.Errors.InvalidRequest, "Send either file_number and legacy_code, or nir and phone_code.");
         }
         return byPerson ? await ExchangePersonalCodeAsync(http, request) : await ExchangeFileCodeAsync(http, request);
     }
@@ -96,11 +96,11 @@ public sealed class LegacyCodeGrantHandler(
         // Strict on the protocol: the voice server sends the characters, no spaces or dots to tidy up.
         if (typedNir is not { Length: 13 or 15 } || typedNir.Any(char.IsWhiteSpace) || !Nir.TryParse(typedNir, out var nir, out _))
         {
-            return Error(OpenIddictConstants.Errors.InvalidRequest, "The nir parameter must be a valid NIR of 13 or 15 characters.");
+            return GrantRefusals.Refuse(OpenIddictConstants.Errors.InvalidRequest, "The nir parameter must be a valid NIR of 13 or 15 characters.");
         }
         if (!LegacyCodePolicy.IsWellFormed(code))
         {
-            return Error(OpenIddictConstants.Errors.InvalidRequest, "The phone_code parameter must be exactly 8 digits.");
+            return GrantRefusals.Refuse(OpenIddictConstants.Errors.InvalidRequest, "The phone_code parameter must be exactly 8 digits.");
         }
 
         var person = await persons.FindByNirAsync(nir.Value, cancellationToken);
@@ -169,18 +169,18 @@ public sealed class LegacyCodeGrantHandler(
         // Strict on the protocol: the voice server sends the digits, no spaces or dots to tidy up.
         if (typedFile is not { Length: FileNumber.Length } || !FileNumber.TryParse(typedFile, out var fileNumber, out _))
         {
-            return Error(OpenIddictConstants.Errors.InvalidRequest, "The file_number parameter must be exactly 7 digits.");
+            return GrantRefusals.Refuse(OpenIddictConstants.Errors.InvalidRequest, "The file_number parameter must be exactly 7 digits.");
         }
         if (!LegacyCodePolicy.IsWellFormed(code))
         {
-            return Error(OpenIddictConstants.Errors.InvalidRequest, "The legacy_code parameter must be exactly 8 digits.");
+            return GrantRefusals.Refuse(OpenIddictConstants.Errors.InvalidRequest, "The legacy_code parameter must be exactly 8 digits.");
         }
         if (options.LegacyCodeRetired(clock.GetUtcNow()))
         {
             // The same for every file (a date, not a fact about the file): nothing looked up, no budget spent.
             audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, LegacyCodeGrant.LegacyCodeRetiredError, null, request.ClientId, "code=file"));
             await unitOfWork.CommitAsync(cancellationToken);
-            return Error(OpenIddictConstants.Errors.InvalidGrant,
+            return GrantRefusals.Refuse(OpenIddictConstants.Errors.InvalidGrant,
                 "The shared file code is retired: use the caller's NIR and personal phone code.", LegacyCodeGrant.LegacyCodeRetiredError);
         }
 
@@ -262,15 +262,8 @@ public sealed class LegacyCodeGrantHandler(
     /// applies: only such a client (the voice server) is exempt from the per-IP budget. Anything else (a registration
     /// edited by hand into a public client) falls back to the per-IP budget of browsers.
     /// </summary>
-    private async Task<bool> IsAuthenticatedVoiceServerAsync(string? clientId, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrEmpty(clientId) || await applications.FindByClientIdAsync(clientId, cancellationToken) is not { } application)
-        {
-            return false;
-        }
-        return await applications.HasClientTypeAsync(application, ClientTypes.Confidential, cancellationToken)
-            && await applications.HasPermissionAsync(application, Permissions.Prefixes.GrantType + LegacyCodeGrant.GrantType, cancellationToken);
-    }
+    private Task<bool> IsAuthenticatedVoiceServerAsync(string? clientId, CancellationToken cancellationToken) =>
+        applications.MayUseGrantAsync(clientId, LegacyCodeGrant.GrantType, cancellationToken);
 
     private static string Scope(ThrottleRefusal? refusal) => refusal switch
     {
@@ -307,22 +300,7 @@ public sealed class LegacyCodeGrantHandler(
 
     private static string FileDetail(Household? file) => file is null ? "file=unknown" : $"household={file.Id:N}";
 
-    private static IResult WrongCode() => Error(OpenIddictConstants.Errors.InvalidGrant, "The file number or the code is incorrect.");
-
-    private static IResult Error(string error, string description, string? cafconnectError = null)
-    {
-        var properties = new Microsoft.AspNetCore.Authentication.AuthenticationProperties(new Dictionary<string, string?>
-        {
-            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-        });
-        if (cafconnectError is not null)
-        {
-            // An extra member of the RFC 6749 §5.2 error object (OpenIddict copies the properties' parameters into it).
-            properties.SetParameter(LegacyCodeGrant.ErrorParameter, cafconnectError);
-        }
-        return Results.Forbid(properties, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
-    }
+    private static IResult WrongCode() => GrantRefusals.Refuse(OpenIddictConstants.Errors.InvalidGrant, "The file number or the code is incorrect.");
 }
 
 internal static partial class PhoneLog

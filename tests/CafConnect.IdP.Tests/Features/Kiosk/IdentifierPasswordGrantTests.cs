@@ -4,6 +4,7 @@ using System.Text.Json;
 using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.Kiosk;
+using CafConnect.IdP.Protocol;
 using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
@@ -97,11 +98,11 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
         Assert.That(json.GetProperty("error").GetString(), Is.EqualTo(error), what + ": " + body);
         if (cafconnectError is null)
         {
-            Assert.That(json.TryGetProperty("cafconnect_error", out _), Is.False, what + ": " + body);
+            Assert.That(json.TryGetProperty(GrantRefusals.CafConnectErrorParameter, out _), Is.False, what + ": " + body);
         }
         else
         {
-            Assert.That(json.GetProperty("cafconnect_error").GetString(), Is.EqualTo(cafconnectError), what + ": " + body);
+            Assert.That(json.GetProperty(GrantRefusals.CafConnectErrorParameter).GetString(), Is.EqualTo(cafconnectError), what + ": " + body);
         }
         Assert.That(body, Does.Not.Contain("access_token"), what);
         return json;

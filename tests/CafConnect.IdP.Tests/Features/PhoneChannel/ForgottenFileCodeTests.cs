@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using CafConnect.Application.Clients;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Features.Recovery;
@@ -10,6 +11,7 @@ using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CafConnect.IdP.Tests.Features.PhoneChannel;
 
@@ -137,6 +139,32 @@ public sealed partial class ForgottenFileCodeTests(StoreKind kind)
         });
         var paul = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.PaulMartin.Nir).Select(p => p.Id).SingleAsync());
         Assert.That((await host.OutboxOfAsync(paul)).Where(m => m.Kind == NotificationKind.FileCodeIssued), Is.Empty);
+    }
+
+    /// <summary>
+    /// A disabled client is refused at every endpoint of OpenIddict (its endpoint permissions are taken away, its grants
+    /// kept on record): here too, although this endpoint is not OpenIddict's.
+    /// </summary>
+    [Test]
+    public async Task A_disabled_voice_server_may_no_longer_ask_and_an_enabled_one_may_authenticate_in_the_body()
+    {
+        await using var host = HostStore.Start(kind);
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["client_id"] = LegacyCodeGrantTests.VoiceServer.ClientId, ["client_secret"] = LegacyCodeGrantTests.VoiceServer.Secret!, ["file_number"] = MartinFile,
+        });
+        Assert.That((await host.Host.CreateBrowser().PostAsync(Path, form)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "client_secret_post");
+
+        using (var scope = host.Host.Services.CreateScope())
+        {
+            var disabled = await scope.ServiceProvider.GetRequiredService<ClientRegistrations>().DisableAsync(LegacyCodeGrantTests.VoiceServer.ClientId, CancellationToken.None);
+            Assert.That(disabled.Status, Is.EqualTo(ClientChangeStatus.Applied));
+        }
+        var refused = await AskAsync(host, MartinFile);
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString(), Is.EqualTo("invalid_client"));
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.LegacyCodeRequested)), Is.EqualTo(1),
+            "only the request made before the client was disabled");
     }
 
     [Test]

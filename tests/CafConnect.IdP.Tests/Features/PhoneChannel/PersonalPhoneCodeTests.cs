@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using CafConnect.Domain.Households;
 using CafConnect.IdP.Demo;
+using CafConnect.IdP.Protocol;
 using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Features.Recovery;
 using CafConnect.IdP.Tests.Support;
@@ -244,7 +245,7 @@ public sealed class PersonalPhoneCodeTests(StoreKind kind)
         Assert.That(retired.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
         var json = JsonDocument.Parse(body).RootElement;
         Assert.That(json.GetProperty("error").GetString(), Is.EqualTo("invalid_grant"));
-        Assert.That(json.GetProperty("cafconnect_error").GetString(), Is.EqualTo("legacy_code_retired"));
+        Assert.That(json.GetProperty(GrantRefusals.CafConnectErrorParameter).GetString(), Is.EqualTo("legacy_code_retired"));
         var unknownFile = await PhoneAsync(host, new Dictionary<string, string> { ["file_number"] = "9999990", ["legacy_code"] = DemoData.MartinLegacyCode });
         Assert.That(await unknownFile.Content.ReadAsStringAsync(), Is.EqualTo(body), "the same answer for every file: a date, not a fact about the file");
 

@@ -1,0 +1,18 @@
+/// <summary>
+/// Every figure <c>BenchReport</c> writes into bench/results/latest.json, by name. Kept apart so that the test of the
+/// tiny run (tests/CafConnect.IdP.Tests/Operations/BenchmarkSmokeTests.cs, which links this file) checks the same list.
+/// </summary>
+public static class BenchFigures
+{
+    public static readonly string[] Names =
+    [
+        "client_credentials_peak_per_second", "client_credentials_peer_peak_per_second", "client_credentials_ratio_to_peer",
+        "client_credentials_pbkdf2_peak_per_second", "client_credentials_keyed_to_pbkdf2_ratio", "client_credentials_p99_ms_at_half_peak",
+        "refresh_public_peak_per_second", "refresh_public_peer_peak_per_second", "refresh_public_ratio_to_peer", "refresh_public_p99_ms_at_half_peak",
+        "refresh_confidential_peak_per_second", "refresh_confidential_peer_peak_per_second", "refresh_confidential_ratio_to_peer", "refresh_confidential_p99_ms_at_half_peak",
+        "logins_per_second", "hashing_limit_per_second", "logins_ratio_to_hashing_limit",
+        "server_cpu_ms_per_login", "cpu_ms_per_hash", "cpu_per_login_to_hash_ratio",
+        "rss_bytes_per_session", "pg_bytes_per_session",
+        "scale_small_persons", "scale_large_persons", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_logins_ratio",
+    ];
+}
