@@ -48,6 +48,7 @@ public static class InfrastructureRegistration
         services.AddScoped<ClientAdministration>();
         services.AddSingleton<ClientSecretKeys>();
         services.AddScoped<AuditTrail>();
+        services.AddScoped<TokenWriteBatch>();
         services.AddScoped<Sessions.SessionRegistry>();
         services.AddScoped<Incidents.IncidentRevocation>();
         Sessions.BackchannelLogoutRegistration.AddCafConnectBackchannelLogout(services, configuration);
@@ -62,6 +63,8 @@ public static class InfrastructureRegistration
             .AddCore(options =>
             {
                 options.UseEntityFrameworkCore().UseDbContext<CafConnectDbContext>();
+                // The token rows of a grant in one write with its audit line, while the host's batch is open (docs/decisions.md #34).
+                options.ReplaceTokenStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, BatchedTokenStore>(ServiceLifetime.Scoped);
                 // Generated client secrets as a keyed hash, others with OpenIddict's PBKDF2 (docs/decisions.md #28).
                 options.ReplaceApplicationManager(typeof(CafConnectApplicationManager<>));
             });

@@ -125,6 +125,8 @@ public static class CafConnectHost
                 }
                 // Errors back to valid clients, bodyless userinfo POST (docs/conformance.md).
                 options.AddCafConnectProtocolHandlers();
+                // The token rows and the audit line of a grant in one write (docs/decisions.md #34).
+                options.AddCafConnectTokenWriteBatch();
             })
             // FranceConnect as an external provider (OpenIddict's client), when FranceConnect:Enabled.
             .AddFranceConnect(configuration.GetSection("FranceConnect").Get<FranceConnectOptions>() ?? new FranceConnectOptions(), requireHttps);

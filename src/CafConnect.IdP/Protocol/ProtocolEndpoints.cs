@@ -47,7 +47,7 @@ public static class ProtocolEndpoints
         endpoints.MapMethods(EndSessionPath, [HttpMethods.Get, HttpMethods.Post], EndSessionAsync).DisableAntiforgery();
     }
 
-    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, ReauthenticationMarkers markers, TimeProvider clock)
+    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, ReauthenticationMarkers markers, TimeProvider clock)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the authorization request.");
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
@@ -109,8 +109,8 @@ public static class ProtocolEndpoints
         // Whom to tell, by back-channel logout, when this session ends (logout, incident revocation).
         await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>()
             .LinkClientAsync(facts!.SessionId, request.ClientId!, http.RequestAborted);
+        // Stored with OpenIddict's writes of the authorization and the code (TokenWriteHandlers, docs/decisions.md #34).
         audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, "authorization_code", person!.Id, request.ClientId));
-        await unitOfWork.CommitAsync(http.RequestAborted);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -122,7 +122,7 @@ public static class ProtocolEndpoints
     private static List<KeyValuePair<string, string?>> Flatten(IEnumerable<KeyValuePair<string, StringValues>> parameters) =>
         parameters.SelectMany(p => p.Value.Select(value => new KeyValuePair<string, string?>(p.Key, value))).ToList();
 
-    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, IUnitOfWork unitOfWork, LegacyCodeGrantHandler phone,
+    private static async Task<IResult> ExchangeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, LegacyCodeGrantHandler phone,
         CafConnect.IdP.Features.Kiosk.IdentifierPasswordGrantHandler kiosk)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the token request.");
@@ -134,9 +134,10 @@ public static class ProtocolEndpoints
             identity.SetClaim(Claims.Subject, request.ClientId);
             identity.SetScopes(request.GetScopes());
             identity.SetDestinations(_ => [Destinations.AccessToken]);
+            // Stored with the token row, in the grant's one write (TokenWriteHandlers, docs/decisions.md #34): a token is
+            // handed out if and only if its audit line is stored.
             audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, null, request.ClientId,
                 $"scopes={string.Join(' ', request.GetScopes())}"));
-            await unitOfWork.CommitAsync(http.RequestAborted);
             return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
@@ -166,8 +167,8 @@ public static class ProtocolEndpoints
 
         // Claims are rebuilt from the store, so a refresh reflects today's files and roles.
         var principal = CafClaims.CreatePrincipal(person, redeemed!.GetScopes().ToList(), facts);
+        // Stored with the redeemed token and the new ones, in the grant's one write (TokenWriteHandlers, docs/decisions.md #34).
         audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, request.GrantType, person.Id, request.ClientId));
-        await unitOfWork.CommitAsync(http.RequestAborted);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 

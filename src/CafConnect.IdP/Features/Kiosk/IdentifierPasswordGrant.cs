@@ -97,9 +97,14 @@ public sealed class IdentifierPasswordGrantHandler(PasswordSignIn signIn, AuditT
 
         var result = await signIn.ExecuteAsync(
             new PasswordSignInRequest(identifier, password, request.ClientId, http.Connection.RemoteIpAddress, SignInMethod.Kiosk),
-            afterSignedIn: person => audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, IdentifierPasswordGrant.GrantType, person.Id, request.ClientId,
-                $"scopes={string.Join(' ', scopes)}")),
             cancellationToken: http.RequestAborted);
+        if (result.Status == PasswordSignInStatus.SignedIn)
+        {
+            // The login is committed; the token's line is stored with the token row, in the grant's one write
+            // (Protocol/TokenWriteHandlers, docs/decisions.md #34): a token is handed out if and only if its line is stored.
+            audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, IdentifierPasswordGrant.GrantType, result.Person!.Id, request.ClientId,
+                $"scopes={string.Join(' ', scopes)}"));
+        }
 
         return result.Status switch
         {

@@ -136,7 +136,7 @@ public sealed class LegacyCodeGrantHandler(
         var principal = CreatePrincipal(person!.Subject, fileRestriction: null, LegacyCodeGrant.PersonalAuthenticationMethod, request.ClientId!, clock.GetUtcNow());
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.PersonalAuthenticationMethod, person.Id, request.ClientId, target));
         audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, person.Id, request.ClientId, target));
-        await unitOfWork.CommitAsync(cancellationToken);
+        // Committed with the token row, in the grant's one write (Protocol/TokenWriteHandlers, docs/decisions.md #34).
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
 
         string Dummy(string why)
@@ -222,7 +222,7 @@ public sealed class LegacyCodeGrantHandler(
         var principal = CreatePrincipal(holder!.Subject, file!.FileNumber, LegacyCodeGrant.AuthenticationMethod, request.ClientId!, clock.GetUtcNow());
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, LegacyCodeGrant.AuthenticationMethod, holder!.Id, request.ClientId, FileDetail(file)));
         audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, LegacyCodeGrant.GrantType, holder.Id, request.ClientId, FileDetail(file)));
-        await unitOfWork.CommitAsync(cancellationToken);
+        // Committed with the token row, in the grant's one write (Protocol/TokenWriteHandlers, docs/decisions.md #34).
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
 
         string Dummy(string why)

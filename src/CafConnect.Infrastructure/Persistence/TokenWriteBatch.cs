@@ -1,0 +1,111 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using OpenIddict.EntityFrameworkCore;
+using OpenIddict.EntityFrameworkCore.Models;
+
+namespace CafConnect.Infrastructure.Persistence;
+
+/// <summary>How the one write of a grant ended.</summary>
+public enum TokenWriteOutcome
+{
+    /// <summary>Everything the request had pending — the redeemed token, the new tokens, the audit line — is stored.</summary>
+    Stored,
+
+    /// <summary>
+    /// The code or refresh token this grant redeems was redeemed (or revoked) by another request since it was read: nothing
+    /// of this request is stored. A reuse, to be answered as one.
+    /// </summary>
+    AlreadyRedeemed,
+}
+
+/// <summary>
+/// The token rows of one grant, written once (docs/decisions.md #34). OpenIddict saves each token entry on its own: the
+/// redeemed code or refresh token, then the access, refresh and ID tokens, each a round trip and an implicit transaction,
+/// and our audit line before them. While a batch is open (from just before OpenIddict redeems the presented token to
+/// just before it writes the answer: <c>CafConnect.IdP.Protocol.TokenWriteHandlers</c>), <see cref="BatchedTokenStore"/>
+/// only adds those rows to the request's store context, and <see cref="FlushAsync"/> saves them with everything else the
+/// request has pending — the audit line — in one <c>SaveChanges</c>: one transaction, through the provider's retrying
+/// execution strategy. So a token is handed out if and only if it and its audit line are stored, and the check of the
+/// redeemed row's concurrency token (one use of a code or refresh token) is made in the same transaction as the inserts.
+/// Outside a batch (revocation, introspection, the CLI, the admin API) the store saves at once, as OpenIddict's does.
+/// </summary>
+public sealed class TokenWriteBatch(CafConnectDbContext db)
+{
+    public bool IsOpen { get; private set; }
+
+    public void Open() => IsOpen = true;
+
+    /// <summary>
+    /// Saves what the request has pending, once. On a lost race for the redeemed token, or any failure, nothing of the
+    /// request stays pending: a later save of this context can never store tokens that were not handed out.
+    /// </summary>
+    public async Task<TokenWriteOutcome> FlushAsync(CancellationToken cancellationToken)
+    {
+        IsOpen = false;
+        try
+        {
+            // SaveChanges runs in the provider's execution strategy: retried only on failures the server certainly did
+            // not apply (docs/decisions.md #29), in one transaction when it holds more than one statement.
+            await db.SaveChangesAsync(cancellationToken);
+            return TokenWriteOutcome.Stored;
+        }
+        catch (DbUpdateConcurrencyException conflict) when (conflict.Entries.Any(e => e.Entity is OpenIddictEntityFrameworkCoreToken { Status: "redeemed" }))
+        {
+            Discard();
+            return TokenWriteOutcome.AlreadyRedeemed;
+        }
+        catch
+        {
+            Discard();
+            throw;
+        }
+    }
+
+    /// <summary>Drops whatever the request had pending (a sign-in refused after the batch opened, a failed flush).</summary>
+    public void Discard()
+    {
+        IsOpen = false;
+        db.ChangeTracker.Clear();
+    }
+}
+
+/// <summary>
+/// OpenIddict's Entity Framework Core token store, whose creations and updates wait for the grant's one write while a
+/// <see cref="TokenWriteBatch"/> is open (registered with <c>ReplaceTokenStore</c>, OpenIddict's extension point).
+/// </summary>
+public sealed class BatchedTokenStore(
+    IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context, IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, TokenWriteBatch batch)
+    : OpenIddictEntityFrameworkCoreTokenStore(cache, context, options)
+{
+    public override async ValueTask CreateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
+    {
+        if (!batch.IsOpen)
+        {
+            await base.CreateAsync(token, cancellationToken);
+            return;
+        }
+        // The key is generated on Add (a GUID string), so OpenIddict can put the token's id in the token before the write.
+        (await Context.GetDbContextAsync(cancellationToken)).Add(token);
+    }
+
+    public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
+    {
+        if (!batch.IsOpen)
+        {
+            await base.UpdateAsync(token, cancellationToken);
+            return;
+        }
+        var store = await Context.GetDbContextAsync(cancellationToken);
+        if (store.Entry(token).State == EntityState.Added)
+        {
+            // Created in this batch (a code and then its payload): the one insert carries the change.
+            return;
+        }
+        // As OpenIddict's store does, but checked at the flush: the row is written only if nobody changed it since it was
+        // read (the original concurrency token is in the UPDATE's WHERE clause).
+        store.Attach(token);
+        token.ConcurrencyToken = Guid.NewGuid().ToString();
+        store.Update(token);
+    }
+}

@@ -1,0 +1,200 @@
+using System.Net;
+using System.Text.Json;
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Tests.Support;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+
+namespace CafConnect.IdP.Tests.Protocol;
+
+/// <summary>
+/// A refresh token or a code is good for one use, also when two requests carry it at the same moment (a stolen token
+/// raced against its owner, a client retrying): exactly one gets tokens, the other is refused as a reuse and, like a
+/// reuse, revokes what the authorization holds (docs/decisions.md #34). The two requests are held together right after
+/// OpenIddict validated the token (both found it unused) and before either marks it redeemed, so the race is run, not
+/// hoped for.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class ConcurrentRedemptionTests(StoreKind kind)
+{
+    private const string JeanneNir = "2850375112048";
+    private static string JeannePassword => DemoData.JeanneDupont.Password;
+
+    private readonly Rendezvous _rendezvous = new();
+    private TestStore _store = null!;
+    private CafConnectFactory _host = null!;
+
+    [OneTimeSetUp]
+    public void StartHost()
+    {
+        _store = TestStore.Create(kind);
+        _host = new CafConnectFactory(_store, configureServices: services =>
+        {
+            services.AddSingleton(_rendezvous);
+            services.AddOpenIddict().AddServer(options => options.AddEventHandler(HoldBeforeRedeeming.Descriptor));
+        });
+        _ = _host.Server;
+    }
+
+    [OneTimeTearDown]
+    public async Task StopHostAsync()
+    {
+        if (_host is not null) await _host.DisposeAsync();
+        if (_store is not null) await _store.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Two_simultaneous_redemptions_of_one_refresh_token_give_exactly_one_success_and_revoke_the_authorization()
+    {
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        var auditedBefore = await TokenIssuedLinesAsync("refresh_token");
+
+        var answers = await RaceAsync(() => driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
+
+        var winners = answers.Where(a => a.StatusCode == HttpStatusCode.OK).ToList();
+        Assert.That(winners, Has.Count.EqualTo(1), "one refresh token, one success: " + await DescribeAsync(answers));
+        var loser = answers.Single(a => a.StatusCode != HttpStatusCode.OK);
+        Assert.That(await ErrorOfAsync(loser), Is.EqualTo("invalid_grant"));
+        Assert.That(await TokenIssuedLinesAsync("refresh_token") - auditedBefore, Is.EqualTo(1), "one audit line, for the tokens handed out");
+
+        // The lost race is a reuse: like any reuse of a refresh token it revokes the authorization's tokens, the winner's too.
+        var rotated = await OidcDriver.ReadTokensAsync(winners[0]);
+        Assert.That((await driver.RefreshAsync(TestClient.CafFr, rotated.RefreshToken!)).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await driver.UserInfoAsync(rotated.AccessToken)).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task Two_simultaneous_redemptions_of_one_code_give_exactly_one_success_and_revoke_its_tokens()
+    {
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var pkce = Pkce.Create();
+        var authorization = await driver.SignInAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), JeanneNir, JeannePassword);
+        var auditedBefore = await TokenIssuedLinesAsync("authorization_code");
+
+        var answers = await RaceAsync(() => driver.RedeemCodeAsync(TestClient.CafFr, authorization["code"]!, pkce.Verifier));
+
+        var winners = answers.Where(a => a.StatusCode == HttpStatusCode.OK).ToList();
+        Assert.That(winners, Has.Count.EqualTo(1), "one code, one success: " + await DescribeAsync(answers));
+        Assert.That(await ErrorOfAsync(answers.Single(a => a.StatusCode != HttpStatusCode.OK)), Is.EqualTo("invalid_grant"));
+        Assert.That(await TokenIssuedLinesAsync("authorization_code") - auditedBefore, Is.EqualTo(1), "one audit line, for the tokens handed out");
+
+        // RFC 6749 §4.1.2: a code used twice revokes the tokens issued on it.
+        var tokens = await OidcDriver.ReadTokensAsync(winners[0]);
+        Assert.That((await driver.UserInfoAsync(tokens.AccessToken)).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That((await driver.RefreshAsync(TestClient.CafFr, tokens.RefreshToken!)).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+    }
+
+    [Test]
+    public async Task A_refresh_token_used_after_a_race_was_lost_stays_refused()
+    {
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+
+        await RaceAsync(() => driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
+
+        Assert.That(await ErrorOfAsync(await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!)), Is.EqualTo("invalid_grant"));
+    }
+
+    private async Task<HttpResponseMessage[]> RaceAsync(Func<Task<HttpResponseMessage>> request)
+    {
+        _rendezvous.Arm(parties: 2);
+        try
+        {
+            return await Task.WhenAll(Task.Run(request), Task.Run(request));
+        }
+        finally
+        {
+            _rendezvous.Disarm();
+        }
+    }
+
+    private async Task<int> TokenIssuedLinesAsync(string grant)
+    {
+        using var scope = _host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+        return await db.AuditEvents.AsNoTracking().CountAsync(e => e.Type == AuditEventTypes.TokenIssued && e.Outcome == grant);
+    }
+
+    private static async Task<string?> ErrorOfAsync(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.TryGetProperty("error", out var error) ? error.GetString() : null;
+
+    private static async Task<string> DescribeAsync(IEnumerable<HttpResponseMessage> answers) =>
+        string.Join(" | ", await Task.WhenAll(answers.Select(async a => $"{(int)a.StatusCode} {await a.Content.ReadAsStringAsync()}")));
+
+    /// <summary>Holds each armed request until the other one arrives too (or 10 s pass: a store that serialises them still finishes).</summary>
+    public sealed class Rendezvous
+    {
+        private readonly Lock _lock = new();
+        private TaskCompletionSource? _all;
+        private int _expected;
+        private int _arrived;
+
+        public void Arm(int parties)
+        {
+            lock (_lock)
+            {
+                _all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _expected = parties;
+                _arrived = 0;
+            }
+        }
+
+        public void Disarm()
+        {
+            lock (_lock)
+            {
+                _all?.TrySetResult();
+                _all = null;
+            }
+        }
+
+        public async Task ArriveAsync()
+        {
+            Task wait;
+            lock (_lock)
+            {
+                if (_all is null)
+                {
+                    return;
+                }
+                if (++_arrived >= _expected)
+                {
+                    _all.TrySetResult();
+                }
+                wait = _all.Task;
+            }
+            try
+            {
+                await wait.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    /// <summary>After OpenIddict validated the code or refresh token, before it is redeemed.</summary>
+    public sealed class HoldBeforeRedeeming(Rendezvous rendezvous) : IOpenIddictServerHandler<OpenIddictServerEvents.ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddictServerEvents.ProcessSignInContext>()
+            .UseSingletonHandler<HoldBeforeRedeeming>()
+            .SetOrder(OpenIddictServerHandlers.RedeemTokenEntry.Descriptor.Order - 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(OpenIddictServerEvents.ProcessSignInContext context)
+        {
+            if (context.EndpointType == OpenIddictServerEndpointType.Token
+                && (context.Request.IsRefreshTokenGrantType() || context.Request.IsAuthorizationCodeGrantType()))
+            {
+                await rendezvous.ArriveAsync();
+            }
+        }
+    }
+}

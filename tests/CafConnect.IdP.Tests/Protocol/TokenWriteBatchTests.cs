@@ -1,0 +1,154 @@
+using System.Net;
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Tests.Admin;
+using CafConnect.IdP.Tests.Support;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore;
+using OpenIddict.EntityFrameworkCore.Models;
+
+namespace CafConnect.IdP.Tests.Protocol;
+
+/// <summary>
+/// The token rows and the audit line of a grant are written once, together (docs/decisions.md #34): a token is handed
+/// out if and only if it and its audit line are stored. A write that fails answers an error, stores nothing, and leaves
+/// the presented refresh token as it was.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class TokenWriteBatchTests(StoreKind kind)
+{
+    private const string JeanneNir = "2850375112048";
+    private static string JeannePassword => DemoData.JeanneDupont.Password;
+
+    private readonly FailingTokenWrite _failure = new();
+    private TestStore _store = null!;
+    private CafConnectFactory _host = null!;
+
+    [OneTimeSetUp]
+    public void StartHost()
+    {
+        _store = TestStore.Create(kind);
+        _host = new CafConnectFactory(_store, configureServices: services =>
+        {
+            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(_failure));
+            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(_failure));
+        });
+        _ = _host.Server;
+    }
+
+    [OneTimeTearDown]
+    public async Task StopHostAsync()
+    {
+        if (_host is not null) await _host.DisposeAsync();
+        if (_store is not null) await _store.DisposeAsync();
+    }
+
+    [TearDown]
+    public void Disarm() => _failure.Armed = false;
+
+    [Test]
+    public async Task OpenIddicts_token_store_writes_through_the_requests_store_context()
+    {
+        using var scope = _host.Services.CreateScope();
+        var openIddictContext = await scope.ServiceProvider.GetRequiredService<IOpenIddictEntityFrameworkCoreContext>().GetDbContextAsync(CancellationToken.None);
+
+        Assert.That(openIddictContext, Is.SameAs(scope.ServiceProvider.GetRequiredService<CafConnectDbContext>()), "the audit trail's context, committed by IUnitOfWork");
+        Assert.That(scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenStore<OpenIddictEntityFrameworkCoreToken>>(), Is.InstanceOf<BatchedTokenStore>());
+    }
+
+    [Test]
+    public async Task A_client_credentials_token_and_its_audit_line_are_stored_together()
+    {
+        var (tokens, lines) = await CountAsync("client_credentials");
+
+        var response = await new AdminClient(_host.CreateBrowser()).RequestTokenAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        Assert.That(await CountAsync("client_credentials"), Is.EqualTo((tokens + 1, lines + 1)));
+    }
+
+    [Test]
+    public async Task A_client_credentials_grant_whose_write_fails_gets_an_error_and_leaves_neither_token_nor_audit_line()
+    {
+        var before = await CountAsync("client_credentials");
+        _failure.Armed = true;
+
+        var response = await new AdminClient(_host.CreateBrowser()).RequestTokenAsync();
+
+        _failure.Armed = false;
+        Assert.That(response.StatusCode, Is.Not.EqualTo(HttpStatusCode.OK));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Not.Contain("access_token"));
+        Assert.That(await CountAsync("client_credentials"), Is.EqualTo(before), "no token row, no token.issued line");
+    }
+
+    [Test]
+    public async Task A_refresh_whose_write_fails_gets_an_error_and_the_refresh_token_stays_usable()
+    {
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        var before = await CountAsync("refresh_token");
+        _failure.Armed = true;
+
+        var failed = await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!);
+
+        _failure.Armed = false;
+        Assert.That(failed.StatusCode, Is.Not.EqualTo(HttpStatusCode.OK));
+        Assert.That(await failed.Content.ReadAsStringAsync(), Does.Not.Contain("refresh_token\""));
+        Assert.That(await CountAsync("refresh_token"), Is.EqualTo(before), "nothing of the failed grant is stored");
+        // Not marked redeemed either: the client's retry is a first use, not a reuse.
+        var retried = await OidcDriver.ReadTokensAsync(await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
+        Assert.That((await driver.UserInfoAsync(retried.AccessToken)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task A_refresh_writes_the_redeemed_token_and_the_new_ones_in_one_save()
+    {
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        _failure.CountTokenSaves = true;
+        _failure.TokenSaves = 0;
+
+        var refreshed = await OidcDriver.ReadTokensAsync(await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
+
+        _failure.CountTokenSaves = false;
+        Assert.That(refreshed.RefreshToken, Is.Not.Null);
+        Assert.That(_failure.TokenSaves, Is.EqualTo(1), "one save held the redeemed refresh token and the access, refresh and ID tokens");
+    }
+
+    private async Task<(int Tokens, int Lines)> CountAsync(string grant)
+    {
+        using var scope = _host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+        var tokens = await db.Set<OpenIddictEntityFrameworkCoreToken>().AsNoTracking().CountAsync();
+        var lines = await db.AuditEvents.AsNoTracking().CountAsync(e => e.Type == AuditEventTypes.TokenIssued && e.Outcome == grant);
+        return (tokens, lines);
+    }
+
+    /// <summary>When armed, a save that writes a token row fails as a store outage would, before anything is sent.</summary>
+    private sealed class FailingTokenWrite : SaveChangesInterceptor
+    {
+        public volatile bool Armed;
+        public volatile bool CountTokenSaves;
+        public int TokenSaves;
+
+        public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            var writesTokens = eventData.Context!.ChangeTracker.Entries<OpenIddictEntityFrameworkCoreToken>()
+                .Any(e => e.State is EntityState.Added or EntityState.Modified);
+            if (writesTokens && Armed)
+            {
+                throw new InvalidOperationException("Simulated failure of the store while writing tokens.");
+            }
+            if (writesTokens && CountTokenSaves)
+            {
+                Interlocked.Increment(ref TokenSaves);
+            }
+            return base.SavingChangesAsync(eventData, result, cancellationToken);
+        }
+    }
+}
