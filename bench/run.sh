@@ -5,32 +5,37 @@
 #   - client-credentials grant: CafConnect with a generated secret (keyed hash), with a typed secret (PBKDF2), the peer;
 #   - refresh grant, public and confidential clients, CafConnect and the peer (rotated refresh tokens, both);
 #   - sign-ins through the pages against the hashing limit (Argon2id throughput of the provider process itself, as many
-#     hashes in parallel as cores), and server CPU per sign-in from /proc/<pid>/stat;
-#   - resident memory and PostgreSQL bytes per session (SESSIONS sign-ins);
-#   - scale: the grants and sign-ins again after the store grew to LARGE persons.
+#     hashes in parallel as cores), after a warm-up until their rate is stable, and server CPU from /proc/<pid>/stat
+#     around the login POSTs alone and around whole sign-ins;
+#   - managed heap and resident memory (after a full collection) and PostgreSQL bytes by table per session (SESSIONS sign-ins);
+#   - scale: the grants and sign-ins again after the store grew to LARGE persons and LARGE_TOKENS token rows (COPY).
 # Load: wrk (Debian) with bench/wrk/token.lua; every result carries the load average before and after it.
 # Writes bench/results/latest.json, the table of bench/README.md and bench/results/<grant>.png.
 #
-# Usage: bench/run.sh [--tiny] [--persons N] [--sessions N] [--large N] [--seconds S] [--connections "1 4 16 64"]
+# Usage: bench/run.sh [--tiny] [--persons N] [--sessions N] [--large N] [--large-tokens N] [--warm-up S] [--seconds S] [--connections "1 4 16 64"]
 #   --tiny       the CI check (tests/CafConnect.IdP.Tests/Operations/BenchmarkSmokeTests.cs): a few persons, 1 s runs,
 #                the Debug build already there, results in $BENCH_OUT_DIR (default .bench-run/tiny), README untouched.
 # Environment: BENCH_PG_PORT (55516), BENCH_REDIS_PORT (56516), BENCH_PROVIDER_PORT (18516), BENCH_PEER_PORT (18600);
 #   BENCH_POSTGRES / BENCH_REDIS to use running servers instead of starting them (a fresh database is made and dropped).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-mode=full persons=2000 sessions=10000 large=100000 seconds=10 connections="1 4 16 64" configuration=Release
+mode=full persons=2000 sessions=10000 large=1000000 large_tokens="" warm_up=120 seconds=10 connections="1 4 16 64" configuration=Release
 while [ $# -gt 0 ]; do
   case "$1" in
-    --tiny) mode=tiny persons=30 sessions=20 large=60 seconds=1 connections="1 4" configuration=Debug ;;
+    --tiny) mode=tiny persons=30 sessions=20 large=60 large_tokens=200 warm_up=0 seconds=1 connections="1 4" configuration=Debug ;;
     --persons) persons="$2"; shift ;;
     --sessions) sessions="$2"; shift ;;
     --large) large="$2"; shift ;;
+    --large-tokens) large_tokens="$2"; shift ;;
+    --warm-up) warm_up="$2"; shift ;;
     --seconds) seconds="$2"; shift ;;
     --connections) connections="$2"; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
 done
+# The issue's large store: 5 tokens per person (1,000,000 persons, 5,000,000 tokens).
+[ -n "$large_tokens" ] || large_tokens=$((large * 5))
 cores="$(nproc)"
 run="$root/.bench-run/$mode"
 out_dir="${BENCH_OUT_DIR:-$root/bench/results}"
@@ -153,7 +158,8 @@ d = json.load(open(sys.argv[1])); d["load_before"], d["load_after"] = sys.argv[3
 json.dump(d, open(sys.argv[2], "w"))
 PY
 log "sign-ins: $half persons for caf-mobile, $half for bench-rp, $login_conc at a time"
-bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile"
+# The first phase warms the provider up (the tiered JIT keeps compiling for minutes) until the sign-in rate is stable.
+bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile" "$warm_up"
 bench logins "$provider" bench-rp "$rp_secret" "$redirect" "$half" "$half" "$login_conc" "$server_pid" - "$raw/tokens-confidential" "$raw/logins.json" "sign-ins bench-rp"
 
 log "minting the peer's refresh tokens through its own interaction"
@@ -237,11 +243,15 @@ BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=cli
 BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-small-refresh "$provider/connect/token" "$scale_c"
 scale_logins=$(( sessions / 4 > 10 ? sessions / 4 : 10 )); [ "$scale_logins" -gt 1000 ] && scale_logins=1000
 bench logins "$provider" bench-rp "$rp_secret" "$redirect" 0 "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-small" "$raw/scale-small-logins.json" "scale small"
-[ "$large" -gt "$store_persons" ] && bench seed "$postgres" "$store_persons" $((large - store_persons))
+seed_started=$(date +%s.%N)
+[ "$large" -gt "$store_persons" ] && bench seed "$postgres" "$store_persons" $((large - store_persons)) "$large_tokens"
+seed_seconds=$(python3 -c "import time; print(round(time.time() - $seed_started, 1))")
+large_tokens_stored="$(psql "$(db_url)" -tAc 'SELECT count(*) FROM "OpenIddictTokens"')"
+log "large store: $large persons, $large_tokens_stored token rows, seeded in ${seed_seconds}s"
 BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run scale-large-cc "$provider/connect/token" "$scale_c"
 BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-large-refresh "$provider/connect/token" "$scale_c"
 bench logins "$provider" bench-rp "$rp_secret" "$redirect" $((large - scale_logins)) "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-large" "$raw/scale-large-logins.json" "scale large"
-python3 - "$raw" "$store_persons" "$large" <<'PY'
+python3 - "$raw" "$store_persons" "$large" "$large_tokens_stored" "$seed_seconds" <<'PY'
 import json, sys, os
 raw = sys.argv[1]
 r = lambda name: json.load(open(os.path.join(raw, name)))
@@ -249,7 +259,7 @@ def rate(prefix):
     f = [n for n in os.listdir(raw) if n.startswith(prefix)][0]
     return r(f)["per_second"]
 json.dump({
-  "small_persons": int(sys.argv[2]), "large_persons": int(sys.argv[3]),
+  "small_persons": int(sys.argv[2]), "large_persons": int(sys.argv[3]), "large_tokens": int(sys.argv[4]), "seed_seconds": float(sys.argv[5]),
   "client_credentials_ratio": rate("wrk-scale-large-cc-") / max(rate("wrk-scale-small-cc-"), 1e-9),
   "refresh_ratio": rate("wrk-scale-large-refresh-") / max(rate("wrk-scale-small-refresh-"), 1e-9),
   "logins_ratio": r("scale-large-logins.json")["per_second"] / max(r("scale-small-logins.json")["per_second"], 1e-9),
@@ -268,7 +278,7 @@ json.dump({
   "kernel": platform.release(), "dotnet": os.popen("dotnet --version").read().strip(), "node": os.popen("node --version").read().strip(),
   "postgresql": os.popen("ls /usr/lib/postgresql | sort -V | tail -1").read().strip(), "configuration": "$configuration",
   "load_before": "$load_before", "load_after": "$load_after",
-  "parameters": {"persons": $persons, "sessions": $sessions, "large_persons": $large, "seconds_per_run": $seconds,
+  "parameters": {"persons": $persons, "sessions": $sessions, "large_persons": $large, "large_tokens": $large_tokens, "warm_up_seconds": $warm_up, "seconds_per_run": $seconds,
                  "connections": [int(c) for c in "$connections".split()], "sign_in_concurrency": $login_conc, "hashes": $hashes},
   "machine_note": "shared machine: other sessions' builds and tests ran at the same time; compare ratios of the same run",
 }, open(sys.argv[1], "w"), indent=2)
