@@ -160,7 +160,23 @@ PY
 log "sign-ins: $half persons for caf-mobile, $half for bench-rp, $login_conc at a time"
 # The first phase warms the provider up (the tiered JIT keeps compiling for minutes) until the sign-in rate is stable.
 bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile" "$warm_up"
-bench logins "$provider" bench-rp "$rp_secret" "$redirect" "$half" "$half" "$login_conc" "$server_pid" - "$raw/tokens-confidential" "$raw/logins.json" "sign-ins bench-rp"
+# BENCH_PERF=1: perf records the provider during the login POSTs of this phase only (enabled and disabled through its
+# control FIFO by the bench around each batch's POSTs); the report goes to $raw/perf-login-post.txt.
+perf_login=""
+if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+  mkfifo "$run/perf-ctl" "$run/perf-ack"
+  perf record -F 999 -g -D -1 --control "fifo:$run/perf-ctl,$run/perf-ack" -p "$server_pid" -o "$raw/perf-login-post.data" >"$run/logs/perf-login.log" 2>&1 &
+  perf_login=$!
+  sleep 1
+fi
+BENCH_PERF_CONTROL="${perf_login:+$run/perf-ctl,$run/perf-ack}" \
+  bench logins "$provider" bench-rp "$rp_secret" "$redirect" "$half" "$half" "$login_conc" "$server_pid" - "$raw/tokens-confidential" "$raw/logins.json" "sign-ins bench-rp"
+if [ -n "$perf_login" ]; then
+  kill -INT "$perf_login"; wait "$perf_login" || true
+  { perf report -i "$raw/perf-login-post.data" --no-children --sort dso -q -g none 2>/dev/null | head -12 || true
+    echo; perf report -i "$raw/perf-login-post.data" --no-children --sort sym -q -g none 2>/dev/null | head -60 || true
+    echo; perf report -i "$raw/perf-login-post.data" --children --sort sym -q -g none 2>/dev/null | head -150 || true; } >"$raw/perf-login-post.txt"
+fi
 
 log "minting the peer's refresh tokens through its own interaction"
 node "$peer_dir/peer.mjs" mint $((refresh_tokens_needed * 2 + 4)) "$raw/peer-tokens" >>"$run/logs/peer.log" 2>&1

@@ -132,7 +132,7 @@ public static partial class ProviderBenchmark
         string[] authorizationColumns, tokenColumns;
         await using (var command = new NpgsqlCommand("""
             SELECT a.* FROM "OpenIddictAuthorizations" a
-            WHERE EXISTS (SELECT 1 FROM "OpenIddictTokens" t WHERE t."AuthorizationId" = a."Id" AND t."Type" = 'refresh_token')
+            WHERE EXISTS (SELECT 1 FROM "OpenIddictTokens" t WHERE t."AuthorizationId" = a."Id" AND t."Type" LIKE '%refresh_token')
             ORDER BY a."CreationDate" DESC LIMIT 16
             """, connection))
         await using (var reader = await command.ExecuteReaderAsync())
@@ -288,6 +288,8 @@ public static partial class ProviderBenchmark
         var memoryBefore = settings.Postgres is null ? null : await CollectedMemoryAsync(http);
         var tablesBefore = settings.Postgres is null ? null : await TableBytesAsync(settings.Postgres);
         var pgBefore = settings.Postgres is null ? 0 : await DatabaseBytesAsync(settings.Postgres);
+        // BENCH_PERF_CONTROL=CTL,ACK: perf record --control fifo:CTL,ACK -D -1 profiles the login POSTs alone (bench/run.sh, BENCH_PERF).
+        var profiler = Environment.GetEnvironmentVariable("BENCH_PERF_CONTROL") is { Length: > 0 } control ? control.Split(',') : null;
         var cpuBefore = ProcessCpu(settings.ProviderPid);
         var watch = Stopwatch.StartNew();
         for (var batchStart = settings.From; batchStart < settings.From + settings.Count; batchStart += BatchSize)
@@ -295,6 +297,7 @@ public static partial class ProviderBenchmark
             var batch = Enumerable.Range(batchStart, Math.Min(BatchSize, settings.From + settings.Count - batchStart)).Select(i => new SignInState(i)).ToArray();
             foreach (var phase in Enum.GetValues<Phase>())
             {
+                if (phase == Phase.LoginPost) await PerfControlAsync(profiler, "enable");
                 var phaseWatch = Stopwatch.StartNew();
                 var before = ProcessCpu(settings.ProviderPid);
                 await ForEachAsync(batch.Where(s => !s.Failed).ToArray(), settings.Concurrency, async state =>
@@ -313,6 +316,7 @@ public static partial class ProviderBenchmark
                 });
                 phaseCpu[(int)phase] += (ProcessCpu(settings.ProviderPid) - before).TotalMilliseconds;
                 phaseSeconds[(int)phase] += phaseWatch.Elapsed.TotalSeconds;
+                if (phase == Phase.LoginPost) await PerfControlAsync(profiler, "disable");
             }
         }
         var elapsed = watch.Elapsed;
@@ -389,6 +393,15 @@ public static partial class ProviderBenchmark
         {
             Console.WriteLine($"  memory per session after a full collection: managed heap {PerLogin(memoryAfter.Value.Heap - memoryBefore.Value.Heap):N0} B, RSS {PerLogin(memoryAfter.Value.Rss - memoryBefore.Value.Rss):N0} B");
         }
+    }
+
+    /// <summary>Sends perf its command through its control FIFO and waits for its acknowledgement.</summary>
+    private static async Task PerfControlAsync(string[]? fifos, string command)
+    {
+        if (fifos is null) return;
+        await File.AppendAllTextAsync(fifos[0], command + "\n");
+        using var ack = new StreamReader(fifos[1]);
+        await ack.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>
