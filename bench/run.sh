@@ -19,7 +19,7 @@
 #   BENCH_POSTGRES / BENCH_REDIS to use running servers instead of starting them (a fresh database is made and dropped).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-mode=full persons=2000 sessions=10000 large=1000000 large_tokens="" warm_up=120 seconds=10 connections="1 4 16 64" configuration=Release
+mode=full persons=2000 sessions=10000 large=1000000 large_tokens="" warm_up=180 seconds=10 connections="1 4 16 64" configuration=Release
 while [ $# -gt 0 ]; do
   case "$1" in
     --tiny) mode=tiny persons=30 sessions=20 large=60 large_tokens=200 warm_up=0 seconds=1 connections="1 4" configuration=Debug ;;
@@ -118,10 +118,10 @@ perf_env=()
   dotnet CafConnect.IdP.dll) >"$run/logs/provider.log" 2>&1 &
 provider_pid=$!
 provider="http://127.0.0.1:$provider_port"
-for _ in $(seq 1 240); do
+for _ in $(seq 1 600); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$provider/health/ready")" = 200 ] && break
   kill -0 "$provider_pid" 2>/dev/null || { tail -30 "$run/logs/provider.log" >&2; exit 2; }
-  sleep 0.5
+  sleep 0.2
 done
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$provider/health/ready")" = 200 ] || { log "provider not ready"; tail -30 "$run/logs/provider.log" >&2; exit 2; }
 # The provider process itself (dotnet), for /proc/<pid>/stat.
@@ -137,7 +137,7 @@ export PEER_PORT="$peer_port" PEER_SERVICE_SECRET="$(generated)" PEER_RP_SECRET=
 node "$peer_dir/peer.mjs" >"$run/logs/peer.log" 2>&1 &
 peer_pid=$!
 peer="http://127.0.0.1:$peer_port"
-for _ in $(seq 1 60); do curl -s -o /dev/null "$peer/.well-known/openid-configuration" && break; sleep 0.5; done
+for _ in $(seq 1 150); do curl -s -o /dev/null "$peer/.well-known/openid-configuration" && break; sleep 0.2; done
 
 log "seeding $persons persons"
 bench seed "$postgres" 0 "$persons"
@@ -194,15 +194,17 @@ wrk_run() {
   BENCH_SERIES="$series" BENCH_CONNECTIONS="$c" BENCH_THREADS="$threads" BENCH_LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_OUT="$raw/wrk-$series-c$c.json" \
     wrk -t"$threads" -c"$c" -d"${seconds}s" --timeout 10s -s "$root/bench/wrk/token.lua" "$url" >>"$run/logs/wrk.log" 2>&1
   after="$(pg_transactions)"
-  python3 - "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider" <<'PY'
+  # One interpreter per run (adds the transactions per request, prints the line): python's start-up is most of the
+  # tiny run's overhead between wrk runs on a loaded machine.
+  python3 - "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider" <<'PY' >&2
 import json, sys
 path, before, after, url, provider = sys.argv[1:6]
 d = json.load(open(path))
 # Only the provider's runs touch its database; the peer keeps everything in memory.
 d["pg_transactions_per_request"] = (int(after) - int(before) - 2) / d["requests"] if url.startswith(provider) and d["requests"] else 0
 json.dump(d, open(path, "w"))
+print(f"  {d['series']:<26} c={d['connections']:<3} {d['per_second']:>9.1f}/s p99 {d['p99_ms']:>7.1f} ms errors {d['errors']} db transactions/request {d['pg_transactions_per_request']:.1f} (load {d['load_before']} -> {d['load_after']})")
 PY
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"  {d['series']:<26} c={d['connections']:<3} {d['per_second']:>9.1f}/s p99 {d['p99_ms']:>7.1f} ms errors {d['errors']} db transactions/request {d['pg_transactions_per_request']:.1f} (load {d['load_before']} -> {d['load_after']})\")" "$raw/wrk-$series-c$c.json" >&2
 }
 # take N lines from a token file (each run gets fresh ones: the rotated tokens stay inside wrk)
 take() { head -n "$2" "$1" >"$1.run"; tail -n +"$(( $2 + 1 ))" "$1" >"$1.rest"; mv "$1.rest" "$1"; echo "$1.run"; }
