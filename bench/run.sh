@@ -281,6 +281,8 @@ json.dump({
   "client_credentials_ratio": rate("wrk-scale-large-cc-") / max(rate("wrk-scale-small-cc-"), 1e-9),
   "refresh_ratio": rate("wrk-scale-large-refresh-") / max(rate("wrk-scale-small-refresh-"), 1e-9),
   "logins_ratio": r("scale-large-logins.json")["per_second"] / max(r("scale-small-logins.json")["per_second"], 1e-9),
+  # Server CPU per sign-in, large / small: what the store's size costs the provider, whatever the machine's load.
+  "login_cpu_ratio": r("scale-large-logins.json")["server_cpu_ms_per_login"] / max(r("scale-small-logins.json")["server_cpu_ms_per_login"], 1e-9),
 }, open(os.path.join(raw, "scale.json"), "w"))
 PY
 # The scale runs are not points of the concurrency plots.

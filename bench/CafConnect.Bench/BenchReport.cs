@@ -23,7 +23,7 @@ public static class BenchReport
         "server_cpu_ms_per_login", "cpu_ms_per_hash", "cpu_per_login_to_hash_ratio",
         "server_cpu_ms_per_login_post", "login_post_cpu_to_hash_ratio", "server_cpu_ms_per_login_pages", "server_cpu_ms_per_login_code_and_token",
         "rss_bytes_per_session", "managed_heap_bytes_per_session", "pg_bytes_per_session",
-        "scale_small_persons", "scale_large_persons", "scale_large_tokens", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_logins_ratio",
+        "scale_small_persons", "scale_large_persons", "scale_large_tokens", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_logins_ratio", "scale_login_cpu_ratio",
     ];
 
     /// <summary>The series of the run: name → (target, grant label) for the plots.</summary>
@@ -96,6 +96,7 @@ public static class BenchReport
             ["scale_client_credentials_ratio"] = (double?)scale["client_credentials_ratio"] ?? 0,
             ["scale_refresh_ratio"] = (double?)scale["refresh_ratio"] ?? 0,
             ["scale_logins_ratio"] = (double?)scale["logins_ratio"] ?? 0,
+            ["scale_login_cpu_ratio"] = (double?)scale["login_cpu_ratio"] ?? 0,
         };
         var document = new JsonObject
         {
@@ -152,6 +153,7 @@ public static class BenchReport
             ($"scale: {N(f["scale_large_persons"])} persons and {N(f["scale_large_tokens"])} tokens vs {N(f["scale_small_persons"])} persons, client credentials", "", "within ±10 %", N(f["scale_client_credentials_ratio"], "F2")),
             ("scale: refresh", "", "within ±10 %", N(f["scale_refresh_ratio"], "F2")),
             ("scale: sign-ins", "", "within ±10 %", N(f["scale_logins_ratio"], "F2")),
+            ("scale: server CPU per sign-in, large / small store", "", "within ±10 %", N(f["scale_login_cpu_ratio"], "F2")),
         };
         var table = new StringBuilder();
         table.AppendLine(TableStart);

@@ -23,7 +23,7 @@ public sealed class BenchmarkSmokeTests
         "server_cpu_ms_per_login", "cpu_ms_per_hash", "cpu_per_login_to_hash_ratio",
         "server_cpu_ms_per_login_post", "login_post_cpu_to_hash_ratio", "server_cpu_ms_per_login_pages", "server_cpu_ms_per_login_code_and_token",
         "rss_bytes_per_session", "managed_heap_bytes_per_session", "pg_bytes_per_session",
-        "scale_small_persons", "scale_large_persons", "scale_large_tokens", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_logins_ratio",
+        "scale_small_persons", "scale_large_persons", "scale_large_tokens", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_logins_ratio", "scale_login_cpu_ratio",
     ];
 
     [Test]
