@@ -5,32 +5,37 @@
 #   - client-credentials grant: CafConnect with a generated secret (keyed hash), with a typed secret (PBKDF2), the peer;
 #   - refresh grant, public and confidential clients, CafConnect and the peer (rotated refresh tokens, both);
 #   - sign-ins through the pages against the hashing limit (Argon2id throughput of the provider process itself, as many
-#     hashes in parallel as cores), and server CPU per sign-in from /proc/<pid>/stat;
-#   - resident memory and PostgreSQL bytes per session (SESSIONS sign-ins);
-#   - scale: the grants and sign-ins again after the store grew to LARGE persons.
+#     hashes in parallel as cores), after a warm-up until their rate is stable, and server CPU from /proc/<pid>/stat
+#     around the login POSTs alone and around whole sign-ins;
+#   - managed heap and resident memory (after a full collection) and PostgreSQL bytes by table per session (SESSIONS sign-ins);
+#   - scale: the grants and sign-ins again after the store grew to LARGE persons and LARGE_TOKENS token rows (COPY).
 # Load: wrk (Debian) with bench/wrk/token.lua; every result carries the load average before and after it.
 # Writes bench/results/latest.json, the table of bench/README.md and bench/results/<grant>.png.
 #
-# Usage: bench/run.sh [--tiny] [--persons N] [--sessions N] [--large N] [--seconds S] [--connections "1 4 16 64"]
+# Usage: bench/run.sh [--tiny] [--persons N] [--sessions N] [--large N] [--large-tokens N] [--warm-up S] [--seconds S] [--connections "1 4 16 64"]
 #   --tiny       the CI check (tests/CafConnect.IdP.Tests/Operations/BenchmarkSmokeTests.cs): a few persons, 1 s runs,
 #                the Debug build already there, results in $BENCH_OUT_DIR (default .bench-run/tiny), README untouched.
 # Environment: BENCH_PG_PORT (55516), BENCH_REDIS_PORT (56516), BENCH_PROVIDER_PORT (18516), BENCH_PEER_PORT (18600);
 #   BENCH_POSTGRES / BENCH_REDIS to use running servers instead of starting them (a fresh database is made and dropped).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-mode=full persons=2000 sessions=10000 large=100000 seconds=10 connections="1 4 16 64" configuration=Release
+mode=full persons=2000 sessions=10000 large=1000000 large_tokens="" warm_up=180 seconds=10 connections="1 4 16 64" configuration=Release
 while [ $# -gt 0 ]; do
   case "$1" in
-    --tiny) mode=tiny persons=30 sessions=20 large=60 seconds=1 connections="1 4" configuration=Debug ;;
+    --tiny) mode=tiny persons=30 sessions=20 large=60 large_tokens=200 warm_up=0 seconds=1 connections="1 4" configuration=Debug ;;
     --persons) persons="$2"; shift ;;
     --sessions) sessions="$2"; shift ;;
     --large) large="$2"; shift ;;
+    --large-tokens) large_tokens="$2"; shift ;;
+    --warm-up) warm_up="$2"; shift ;;
     --seconds) seconds="$2"; shift ;;
     --connections) connections="$2"; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
 done
+# The issue's large store: 5 tokens per person (1,000,000 persons, 5,000,000 tokens).
+[ -n "$large_tokens" ] || large_tokens=$((large * 5))
 cores="$(nproc)"
 run="$root/.bench-run/$mode"
 out_dir="${BENCH_OUT_DIR:-$root/bench/results}"
@@ -113,10 +118,10 @@ perf_env=()
   dotnet CafConnect.IdP.dll) >"$run/logs/provider.log" 2>&1 &
 provider_pid=$!
 provider="http://127.0.0.1:$provider_port"
-for _ in $(seq 1 240); do
+for _ in $(seq 1 600); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$provider/health/ready")" = 200 ] && break
   kill -0 "$provider_pid" 2>/dev/null || { tail -30 "$run/logs/provider.log" >&2; exit 2; }
-  sleep 0.5
+  sleep 0.2
 done
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$provider/health/ready")" = 200 ] || { log "provider not ready"; tail -30 "$run/logs/provider.log" >&2; exit 2; }
 # The provider process itself (dotnet), for /proc/<pid>/stat.
@@ -132,7 +137,7 @@ export PEER_PORT="$peer_port" PEER_SERVICE_SECRET="$(generated)" PEER_RP_SECRET=
 node "$peer_dir/peer.mjs" >"$run/logs/peer.log" 2>&1 &
 peer_pid=$!
 peer="http://127.0.0.1:$peer_port"
-for _ in $(seq 1 60); do curl -s -o /dev/null "$peer/.well-known/openid-configuration" && break; sleep 0.5; done
+for _ in $(seq 1 150); do curl -s -o /dev/null "$peer/.well-known/openid-configuration" && break; sleep 0.2; done
 
 log "seeding $persons persons"
 bench seed "$postgres" 0 "$persons"
@@ -153,8 +158,25 @@ d = json.load(open(sys.argv[1])); d["load_before"], d["load_after"] = sys.argv[3
 json.dump(d, open(sys.argv[2], "w"))
 PY
 log "sign-ins: $half persons for caf-mobile, $half for bench-rp, $login_conc at a time"
-bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile"
-bench logins "$provider" bench-rp "$rp_secret" "$redirect" "$half" "$half" "$login_conc" "$server_pid" - "$raw/tokens-confidential" "$raw/logins.json" "sign-ins bench-rp"
+# The first phase warms the provider up (the tiered JIT keeps compiling for minutes) until the sign-in rate is stable.
+bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile" "$warm_up"
+# BENCH_PERF=1: perf records the provider during the login POSTs of this phase only (enabled and disabled through its
+# control FIFO by the bench around each batch's POSTs); the report goes to $raw/perf-login-post.txt.
+perf_login=""
+if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+  mkfifo "$run/perf-ctl" "$run/perf-ack"
+  perf record -F 999 -g -D -1 --control "fifo:$run/perf-ctl,$run/perf-ack" -p "$server_pid" -o "$raw/perf-login-post.data" >"$run/logs/perf-login.log" 2>&1 &
+  perf_login=$!
+  sleep 1
+fi
+BENCH_PERF_CONTROL="${perf_login:+$run/perf-ctl,$run/perf-ack}" \
+  bench logins "$provider" bench-rp "$rp_secret" "$redirect" "$half" "$half" "$login_conc" "$server_pid" - "$raw/tokens-confidential" "$raw/logins.json" "sign-ins bench-rp"
+if [ -n "$perf_login" ]; then
+  kill -INT "$perf_login"; wait "$perf_login" || true
+  { perf report -i "$raw/perf-login-post.data" --no-children --sort dso -q -g none 2>/dev/null | head -12 || true
+    echo; perf report -i "$raw/perf-login-post.data" --no-children --sort sym -q -g none 2>/dev/null | head -60 || true
+    echo; perf report -i "$raw/perf-login-post.data" --children --sort sym -q -g none 2>/dev/null | head -150 || true; } >"$raw/perf-login-post.txt"
+fi
 
 log "minting the peer's refresh tokens through its own interaction"
 node "$peer_dir/peer.mjs" mint $((refresh_tokens_needed * 2 + 4)) "$raw/peer-tokens" >>"$run/logs/peer.log" 2>&1
@@ -172,15 +194,17 @@ wrk_run() {
   BENCH_SERIES="$series" BENCH_CONNECTIONS="$c" BENCH_THREADS="$threads" BENCH_LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_OUT="$raw/wrk-$series-c$c.json" \
     wrk -t"$threads" -c"$c" -d"${seconds}s" --timeout 10s -s "$root/bench/wrk/token.lua" "$url" >>"$run/logs/wrk.log" 2>&1
   after="$(pg_transactions)"
-  python3 - "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider" <<'PY'
+  # One interpreter per run (adds the transactions per request, prints the line): python's start-up is most of the
+  # tiny run's overhead between wrk runs on a loaded machine.
+  python3 - "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider" <<'PY' >&2
 import json, sys
 path, before, after, url, provider = sys.argv[1:6]
 d = json.load(open(path))
 # Only the provider's runs touch its database; the peer keeps everything in memory.
 d["pg_transactions_per_request"] = (int(after) - int(before) - 2) / d["requests"] if url.startswith(provider) and d["requests"] else 0
 json.dump(d, open(path, "w"))
+print(f"  {d['series']:<26} c={d['connections']:<3} {d['per_second']:>9.1f}/s p99 {d['p99_ms']:>7.1f} ms errors {d['errors']} db transactions/request {d['pg_transactions_per_request']:.1f} (load {d['load_before']} -> {d['load_after']})")
 PY
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"  {d['series']:<26} c={d['connections']:<3} {d['per_second']:>9.1f}/s p99 {d['p99_ms']:>7.1f} ms errors {d['errors']} db transactions/request {d['pg_transactions_per_request']:.1f} (load {d['load_before']} -> {d['load_after']})\")" "$raw/wrk-$series-c$c.json" >&2
 }
 # take N lines from a token file (each run gets fresh ones: the rotated tokens stay inside wrk)
 take() { head -n "$2" "$1" >"$1.run"; tail -n +"$(( $2 + 1 ))" "$1" >"$1.rest"; mv "$1.rest" "$1"; echo "$1.run"; }
@@ -237,11 +261,15 @@ BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=cli
 BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-small-refresh "$provider/connect/token" "$scale_c"
 scale_logins=$(( sessions / 4 > 10 ? sessions / 4 : 10 )); [ "$scale_logins" -gt 1000 ] && scale_logins=1000
 bench logins "$provider" bench-rp "$rp_secret" "$redirect" 0 "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-small" "$raw/scale-small-logins.json" "scale small"
-[ "$large" -gt "$store_persons" ] && bench seed "$postgres" "$store_persons" $((large - store_persons))
+seed_started=$(date +%s.%N)
+[ "$large" -gt "$store_persons" ] && bench seed "$postgres" "$store_persons" $((large - store_persons)) "$large_tokens"
+seed_seconds=$(python3 -c "import time; print(round(time.time() - $seed_started, 1))")
+large_tokens_stored="$(psql "$(db_url)" -tAc 'SELECT count(*) FROM "OpenIddictTokens"')"
+log "large store: $large persons, $large_tokens_stored token rows, seeded in ${seed_seconds}s"
 BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run scale-large-cc "$provider/connect/token" "$scale_c"
 BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-large-refresh "$provider/connect/token" "$scale_c"
 bench logins "$provider" bench-rp "$rp_secret" "$redirect" $((large - scale_logins)) "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-large" "$raw/scale-large-logins.json" "scale large"
-python3 - "$raw" "$store_persons" "$large" <<'PY'
+python3 - "$raw" "$store_persons" "$large" "$large_tokens_stored" "$seed_seconds" <<'PY'
 import json, sys, os
 raw = sys.argv[1]
 r = lambda name: json.load(open(os.path.join(raw, name)))
@@ -249,10 +277,12 @@ def rate(prefix):
     f = [n for n in os.listdir(raw) if n.startswith(prefix)][0]
     return r(f)["per_second"]
 json.dump({
-  "small_persons": int(sys.argv[2]), "large_persons": int(sys.argv[3]),
+  "small_persons": int(sys.argv[2]), "large_persons": int(sys.argv[3]), "large_tokens": int(sys.argv[4]), "seed_seconds": float(sys.argv[5]),
   "client_credentials_ratio": rate("wrk-scale-large-cc-") / max(rate("wrk-scale-small-cc-"), 1e-9),
   "refresh_ratio": rate("wrk-scale-large-refresh-") / max(rate("wrk-scale-small-refresh-"), 1e-9),
   "logins_ratio": r("scale-large-logins.json")["per_second"] / max(r("scale-small-logins.json")["per_second"], 1e-9),
+  # Server CPU per sign-in, large / small: what the store's size costs the provider, whatever the machine's load.
+  "login_cpu_ratio": r("scale-large-logins.json")["server_cpu_ms_per_login"] / max(r("scale-small-logins.json")["server_cpu_ms_per_login"], 1e-9),
 }, open(os.path.join(raw, "scale.json"), "w"))
 PY
 # The scale runs are not points of the concurrency plots.
@@ -268,7 +298,7 @@ json.dump({
   "kernel": platform.release(), "dotnet": os.popen("dotnet --version").read().strip(), "node": os.popen("node --version").read().strip(),
   "postgresql": os.popen("ls /usr/lib/postgresql | sort -V | tail -1").read().strip(), "configuration": "$configuration",
   "load_before": "$load_before", "load_after": "$load_after",
-  "parameters": {"persons": $persons, "sessions": $sessions, "large_persons": $large, "seconds_per_run": $seconds,
+  "parameters": {"persons": $persons, "sessions": $sessions, "large_persons": $large, "large_tokens": $large_tokens, "warm_up_seconds": $warm_up, "seconds_per_run": $seconds,
                  "connections": [int(c) for c in "$connections".split()], "sign_in_concurrency": $login_conc, "hashes": $hashes},
   "machine_note": "shared machine: other sessions' builds and tests ran at the same time; compare ratios of the same run",
 }, open(sys.argv[1], "w"), indent=2)

@@ -7,14 +7,16 @@ using Konscious.Security.Cryptography;
 // The provider benchmark (bench/run.sh): seed, logins, report.
 if (args.Length > 0 && args[0] == "seed")
 {
-    await ProviderBenchmark.SeedAsync(args[1], int.Parse(args[2]), int.Parse(args[3]));
+    // seed POSTGRES FROM COUNT [TOKENS]: COUNT persons (COPY), and TOKENS token rows copied from the store's last sign-ins
+    await ProviderBenchmark.SeedAsync(args[1], int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? long.Parse(args[4]) : 0);
     return;
 }
 if (args.Length > 0 && args[0] == "logins")
 {
-    // logins PROVIDER CLIENT_ID SECRET|- REDIRECT_URI FROM COUNT CONCURRENCY PID POSTGRES|- TOKENS_FILE RESULT_FILE LABEL
+    // logins PROVIDER CLIENT_ID SECRET|- REDIRECT_URI FROM COUNT CONCURRENCY PID POSTGRES|- TOKENS_FILE RESULT_FILE LABEL [WARM_UP_SECONDS]
     await ProviderBenchmark.LoginsAsync(new ProviderBenchmark.LoginSettings(new Uri(args[1]), args[2], args[3] == "-" ? null : args[3], args[4],
-        int.Parse(args[5]), int.Parse(args[6]), int.Parse(args[7]), int.Parse(args[8]), args[9] == "-" ? null : args[9], args[10], args[11], args[12]));
+        int.Parse(args[5]), int.Parse(args[6]), int.Parse(args[7]), int.Parse(args[8]), args[9] == "-" ? null : args[9], args[10], args[11], args[12],
+        args.Length > 13 ? double.Parse(args[13], System.Globalization.CultureInfo.InvariantCulture) : 0));
     return;
 }
 if (args.Length > 0 && args[0] == "report")

@@ -305,7 +305,7 @@ public sealed class LegacyCodeGrantHandler(
 
 internal static partial class PhoneLog
 {
-    [LoggerMessage(EventId = 2301, EventName = "PhoneCodeFailed", Level = LogLevel.Information, Message = "Phone channel code refused for household {HouseholdId}")]
+    [LoggerMessage(EventId = 2108, EventName = "PhoneCodeFailed", Level = LogLevel.Information, Message = "Phone channel code refused for household {HouseholdId}")]
     public static partial void Failed(ILogger logger, Guid? householdId);
 
     [LoggerMessage(EventId = 2302, EventName = "PhonePersonalCodeFailed", Level = LogLevel.Information, Message = "Phone channel personal code refused for person {PersonId}")]
