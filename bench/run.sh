@@ -146,6 +146,7 @@ bench seed "$postgres" 0 "$persons"
 login_conc=$((cores * 2))
 refresh_tokens_needed=0
 for c in $connections; do refresh_tokens_needed=$((refresh_tokens_needed + c)); done
+refresh_tokens_needed=$((refresh_tokens_needed + max_conn)) # the refresh warm-up below
 half=$((persons / 2))
 log "hashing limit of the provider process ($cores in parallel)"
 hashes=200
@@ -209,12 +210,19 @@ PY
 # take N lines from a token file (each run gets fresh ones: the rotated tokens stay inside wrk)
 take() { head -n "$2" "$1" >"$1.run"; tail -n +"$(( $2 + 1 ))" "$1" >"$1.rest"; mv "$1.rest" "$1"; echo "$1.run"; }
 
-# Warm-up (JIT, pools, caches) of both providers' token endpoints: not recorded.
+# Warm-up (JIT, pools, caches) of both providers' token endpoints, each grant and client kind: not recorded. .NET's tiered
+# JIT keeps recompiling hot methods for tens of seconds after they first run (perf showed its thread at ~20 % of the
+# provider's CPU during a 10-s run that followed a 3-s warm-up), so each grant gets at least 20 s before it is measured.
 warm="$raw/warm-up" && mkdir -p "$warm"
-BENCH_SERIES=warm-up BENCH_CONNECTIONS="$max_conn" BENCH_THREADS=1 BENCH_OUT="$warm/cc.json" BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" \
-  wrk -t1 -c"$max_conn" -d"${seconds}s" -s "$root/bench/wrk/token.lua" "$provider/connect/token" >/dev/null 2>&1 || true
-BENCH_SERIES=warm-up BENCH_CONNECTIONS="$max_conn" BENCH_THREADS=1 BENCH_OUT="$warm/peer.json" BENCH_AUTH="$(basic bench-service "$PEER_SERVICE_SECRET")" BENCH_BODY="grant_type=client_credentials&scope=api" \
-  wrk -t1 -c"$max_conn" -d"${seconds}s" -s "$root/bench/wrk/token.lua" "$peer/token" >/dev/null 2>&1 || true
+grant_warm_up=$(( seconds > 20 ? seconds : 20 )); [ "$mode" = tiny ] && grant_warm_up="$seconds"
+warm_run() { # NAME URL, with BENCH_AUTH / BENCH_BODY / BENCH_TOKENS / BENCH_EXTRA in the environment
+  BENCH_SERIES=warm-up BENCH_CONNECTIONS="$max_conn" BENCH_THREADS="$(( max_conn < cores ? max_conn : cores ))" BENCH_OUT="$warm/$1.json" BENCH_LOAD_BEFORE="$(load)" \
+    wrk -t"$(( max_conn < cores ? max_conn : cores ))" -c"$max_conn" -d"${grant_warm_up}s" -s "$root/bench/wrk/token.lua" "$2" >/dev/null 2>&1 || true
+}
+BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" warm_run cc "$provider/connect/token"
+BENCH_AUTH="$(basic bench-service "$PEER_SERVICE_SECRET")" BENCH_BODY="grant_type=client_credentials&scope=api" warm_run cc-peer "$peer/token"
+BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-confidential" "$max_conn")" BENCH_EXTRA="" warm_run refresh "$provider/connect/token"
+BENCH_AUTH="$(basic bench-rp "$PEER_RP_SECRET")" BENCH_TOKENS="$(take "$raw/peer-tokens.confidential" "$max_conn")" BENCH_EXTRA="" warm_run refresh-peer "$peer/token"
 
 log "client-credentials and refresh grants, ${seconds}s per run, connections: $connections"
 for c in $connections; do
