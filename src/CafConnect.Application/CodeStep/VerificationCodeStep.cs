@@ -27,7 +27,8 @@ namespace CafConnect.Application.CodeStep;
 /// </list>
 /// The caller decides the destination (contact proof) and keeps the flow.
 /// <para>Commits (docs/decisions.md #22): a send and a verified check commit nothing — the message, the audit line and
-/// the caller's flow are stored by the caller's one commit at the end of its step. A rejected check commits at once,
+/// the caller's flow are stored by the caller's one commit at the end of its step. A send the message ceiling refuses
+/// commits its audit line at once, for the same reason as a rejected check. A rejected check commits at once,
 /// itself: the journey only stays on its page, so no commit of the caller follows, and the rejection's audit line (and
 /// the lock's message when it locks) must be stored whatever the caller does next. The guess itself never depends on
 /// any commit: it is counted before the code is compared, in the throttle's store (<see cref="ILoginThrottle"/>:
@@ -69,6 +70,8 @@ public sealed class VerificationCodeStep(
             answersAlike: request.Purpose == CodePurpose.PasswordRecovery, cancellationToken);
         if (cap == MessageCapOutcome.Refused)
         {
+            // Like a rejected check: the journey stays on its page, so its audit line (message.capped) is committed here.
+            await unitOfWork.CommitAsync(cancellationToken);
             return new CodeSendAnswer(CodeStepMessages.TooManySends(request.Purpose));
         }
         if (!destination.Deliver || cap == MessageCapOutcome.Withheld)
