@@ -136,4 +136,46 @@ public sealed class MessageCeilingTests(StoreKind kind)
         await new RecoveryDriver(host.Host.CreateBrowser()).RequestCodePageAsync(DemoData.KarimBenali.Nir!);
         Assert.That(await CodesToAsync(host, DemoData.KarimBenali.Mobile!), Is.EqualTo(1));
     }
+
+    [Test]
+    public async Task Once_the_ceiling_is_spent_the_forgotten_file_code_and_the_provisional_id_reminder_answer_as_before_and_send_nothing()
+    {
+        await using var host = StartHost();
+        // Recovery for Paul (holder of 0412345) and for Amina (provisional id) until each ceiling is spent.
+        foreach (var identifier in new[] { FirstLoginDriver.PaulNir, DemoData.AminaDiallo.ProvisionalId! })
+        {
+            for (var i = 0; i < PerHour; i++)
+            {
+                await new RecoveryDriver(host.Host.CreateBrowser()).RequestCodePageAsync(identifier);
+            }
+        }
+
+        // « Code confidentiel oublié » on the voice server for Paul's file: the same 202, no SMS, the old code kept.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/phone/forgotten-code");
+        var voice = Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer;
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(voice.ClientId)}:{Uri.EscapeDataString(voice.Secret!)}")));
+        request.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["file_number"] = "0412345" });
+        var phone = await host.Host.CreateBrowser().SendAsync(request);
+        Assert.That(phone.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+
+        // « Identifiant provisoire oublié ? » for Amina with her verified e-mail: the same page, nothing sent.
+        var reminder = await new FirstLoginDriver(host.Host.CreateBrowser()).PostAsync(new Uri("/identifiant-provisoire-oublie", UriKind.Relative), new Dictionary<string, string>
+        {
+            ["BirthName"] = "Diallo", ["GivenNames"] = "amina", ["BirthDate"] = "09/05/1990", ["Contact"] = "amina.diallo@example.fr",
+        });
+        Assert.That(reminder.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(reminder.Headers.Location!.AbsolutePathOrOriginal(), Is.EqualTo("/identifiant-provisoire-oublie/envoye"));
+
+        var sent = await host.QueryAsync(db => db.OutboxMessages.AsNoTracking()
+            .Where(m => m.Kind == NotificationKind.FileCodeIssued || m.Kind == NotificationKind.ProvisionalIdReminder).CountAsync());
+        var outcomes = await host.QueryAsync(db => db.AuditEvents.AsNoTracking()
+            .Where(e => e.Type == AuditEventTypes.LegacyCodeRequested || e.Type == AuditEventTypes.ProvisionalIdReminderRequested)
+            .OrderBy(e => e.Id).Select(e => e.Outcome).ToListAsync());
+        Assert.Multiple(() =>
+        {
+            Assert.That(sent, Is.Zero, "neither the file code nor the reminder went out");
+            Assert.That(outcomes, Is.EqualTo(new[] { "capped", "capped" }));
+        });
+    }
 }
