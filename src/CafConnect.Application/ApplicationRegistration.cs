@@ -24,6 +24,14 @@ public static class ApplicationRegistration
         // the throttle store: Redis when the instances share one (production), memory for the embedded instance.
         services.AddSingleton(configuration.GetSection("Recovery:RateLimit").Get<JourneyRateLimitOptions>() ?? new JourneyRateLimitOptions());
         services.AddSingleton<IJourneyRateLimiter, ThrottleStoreJourneyRateLimiter>();
+        // One ceiling per person (and per destination contact) on the messages others can make us send, across journeys.
+        var messageCap = configuration.GetSection("Messages:Cap").Get<MessageCapOptions>() ?? new MessageCapOptions();
+        if (messageCap.PerHour < 1 || messageCap.PerDay < messageCap.PerHour)
+        {
+            throw new InvalidOperationException("Messages:Cap: PerHour must be at least 1 and PerDay at least PerHour (docs/operations.md).");
+        }
+        services.AddSingleton(messageCap);
+        services.AddScoped<MessageCap>();
         services.AddScoped<Identity.ContactProof>();
         services.AddScoped<Credentials.PasswordSettingPolicy>();
         services.AddScoped<Credentials.VerifyStoredSecret>();

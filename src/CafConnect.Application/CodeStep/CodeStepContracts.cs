@@ -49,7 +49,12 @@ public sealed record GuessBudget(string Key, PersonAccount? Owner)
 
 /// <summary>Issue a code (first send or « Demander un nouveau code »).</summary>
 /// <param name="PersonId">The person the message and the audit row are about, when known.</param>
-public sealed record SendCodeRequest(CodePurpose Purpose, string FlowId, CodeDestination Destination, Guid? PersonId, string? ClientId);
+/// <param name="ClaimedIdentityKey">
+/// Recovery only: a hash of the identifier typed (<c>ThrottleKeys.ForClaimedIdentity</c>), the same for a known and an
+/// unknown identifier, so that the message ceiling's refusal counts alike for both (<see cref="RateLimiting.MessageCap"/>).
+/// </param>
+public sealed record SendCodeRequest(CodePurpose Purpose, string FlowId, CodeDestination Destination, Guid? PersonId, string? ClientId,
+    string? ClaimedIdentityKey = null);
 
 /// <summary>A code was issued (and, unless a decoy, queued in the caller's unit of work), or the French reason it was not.</summary>
 public sealed record CodeSendAnswer(string? Refusal)

@@ -1,4 +1,5 @@
 using CafConnect.Application.Persistence;
+using CafConnect.Application.RateLimiting;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Throttling;
@@ -13,6 +14,10 @@ namespace CafConnect.Application.CodeStep;
 /// <list type="bullet">
 /// <item>Sends: 4 per contact (or per flow for recovery, <see cref="CodeSendScope.PerFlow"/>), 30 s apart
 /// (<see cref="VerificationCodeOptions"/>, kept by <see cref="IVerificationCodeStore"/>).</item>
+/// <item>Messages: every code counts against the person's and the contact's ceiling across journeys
+/// (<see cref="MessageCap"/>, docs/decisions.md #31); once spent the send is refused with the journey's "too many codes"
+/// message — or, for recovery, whose answer must not tell whether the identifier exists, refused only when the
+/// identifier's own count is spent and otherwise withheld (issued, never delivered, answered as sent).</item>
 /// <item>Wrong entries: 5 per code, then the code is void.</item>
 /// <item>Guesses: every check spends the account's budget of <see cref="ILoginThrottle"/> (or the claimed identity's,
 /// where no account exists yet) exactly as a password does — delay after 3 consecutive failures, lock at 10 — so
@@ -22,7 +27,8 @@ namespace CafConnect.Application.CodeStep;
 /// </list>
 /// The caller decides the destination (contact proof) and keeps the flow.
 /// <para>Commits (docs/decisions.md #22): a send and a verified check commit nothing — the message, the audit line and
-/// the caller's flow are stored by the caller's one commit at the end of its step. A rejected check commits at once,
+/// the caller's flow are stored by the caller's one commit at the end of its step. A send the message ceiling refuses
+/// commits its audit line at once, for the same reason as a rejected check. A rejected check commits at once,
 /// itself: the journey only stays on its page, so no commit of the caller follows, and the rejection's audit line (and
 /// the lock's message when it locks) must be stored whatever the caller does next. The guess itself never depends on
 /// any commit: it is counted before the code is compared, in the throttle's store (<see cref="ILoginThrottle"/>:
@@ -31,7 +37,7 @@ namespace CafConnect.Application.CodeStep;
 /// </summary>
 public sealed class VerificationCodeStep(
     IVerificationCodeStore codes, VerificationCodeOptions options, ILoginThrottle throttle, INotificationOutbox outbox, AuditTrail audit,
-    IUnitOfWork unitOfWork)
+    IUnitOfWork unitOfWork, MessageCap messageCap)
 {
     /// <summary>The query parameter that tells a code page a new code was just sent (« un nouveau code vient de … être envoyé »).</summary>
     public const string ResentParameter = "renvoye";
@@ -57,7 +63,18 @@ public sealed class VerificationCodeStep(
                 ? CodeStepMessages.TooSoon(issue.RetryAfter)
                 : CodeStepMessages.TooManySends(request.Purpose));
         }
-        if (!destination.Deliver)
+        // A decoy counts too (against the identifier claimed), so a known and an unknown identifier reach the ceiling alike.
+        var cap = await messageCap.CountAsync(JourneyOf(request.Purpose),
+            new MessageRecipient(request.PersonId, destination.Deliver ? destination.Channel : null, destination.Deliver ? destination.Contact : null,
+                request.ClaimedIdentityKey),
+            answersAlike: request.Purpose == CodePurpose.PasswordRecovery, cancellationToken);
+        if (cap == MessageCapOutcome.Refused)
+        {
+            // Like a rejected check: the journey stays on its page, so its audit line (message.capped) is committed here.
+            await unitOfWork.CommitAsync(cancellationToken);
+            return new CodeSendAnswer(CodeStepMessages.TooManySends(request.Purpose));
+        }
+        if (!destination.Deliver || cap == MessageCapOutcome.Withheld)
         {
             return new CodeSendAnswer(null);
         }
@@ -103,6 +120,13 @@ public sealed class VerificationCodeStep(
         await unitOfWork.CommitAsync(cancellationToken);
         return new CodeCheckAnswer(false, CodeStepMessages.For(result));
     }
+
+    private static string JourneyOf(CodePurpose purpose) => purpose switch
+    {
+        CodePurpose.PasswordRecovery => MessageCap.Journeys.Recovery,
+        CodePurpose.AccountCreation => MessageCap.Journeys.AccountCreation,
+        _ => MessageCap.Journeys.FirstLogin,
+    };
 
     private static string MessageKeyPrefix(CodePurpose purpose) => purpose switch
     {

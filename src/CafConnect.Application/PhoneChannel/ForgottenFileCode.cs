@@ -19,10 +19,10 @@ public sealed record ForgottenFileCodeRequest(string FileNumber, string ClientId
 /// path costs one Argon2id computation, is counted against the file number and the client, and is audited
 /// (<c>file.legacy_code_requested</c>). Limits: <see cref="PhoneChannelOptions.FileCodeRequestsPerDay"/> per file
 /// number, one letter a day per file (<see cref="ContactProof.LetterInterval"/>), the voice server's own budget per
-/// client. One commit.
+/// client, and the holder's message ceiling across journeys for the SMS (<see cref="MessageCap"/>). One commit.
 /// </summary>
 public sealed class ForgottenFileCode(PersonDirectory persons, FileCodeIssuer issuer, IJourneyRateLimiter limiter, JourneyRateLimitOptions limits,
-    PhoneChannelOptions options, ISecretHasher hasher, AuditTrail audit, IUnitOfWork unitOfWork, TimeProvider clock)
+    MessageCap messageCap, PhoneChannelOptions options, ISecretHasher hasher, AuditTrail audit, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     private const string Journey = "phone-file-code";
 
@@ -56,6 +56,13 @@ public sealed class ForgottenFileCode(PersonDirectory persons, FileCodeIssuer is
         {
             // No letter bombing: one a day, as for provisional passwords.
             outcome = "throttled";
+        }
+        else if (!byLetter && await messageCap.CountAsync(MessageCap.Journeys.PhoneFileCode,
+            new MessageRecipient(holder.Id, ContactChannel.Sms, ContactProof.OwnContacts(holder).First(c => c.Channel == ContactChannel.Sms).Value),
+            answersAlike: true, cancellationToken) != MessageCapOutcome.Allowed)
+        {
+            // The holder's ceiling across journeys is spent (docs/decisions.md #31): no SMS, the same 202, the old code kept.
+            outcome = "capped";
         }
         else
         {

@@ -56,6 +56,11 @@ public static class AuditEventTypes
     public const string RecoveryCodeRejected = "recovery.code_rejected";
     public const string RecoveryCodeVerified = "recovery.code_verified";
     public const string RecoveryRateLimited = "recovery.rate_limited";
+    /// <summary>
+    /// A message was not sent: the person's (or the destination contact's) ceiling across journeys was spent (outcome
+    /// <c>refused</c> — the journey said so — or <c>withheld</c> — its answer could not change; details: journey, scope, channel).
+    /// </summary>
+    public const string MessageCapped = "message.capped";
     public const string PasswordReset = "password.reset";
     public const string ProvisionalPasswordIssued = "password.provisional_issued";
     public const string GrantsRevoked = "grants.revoked";

@@ -22,6 +22,7 @@ public sealed class CafConnectMetrics
     private readonly Counter<long> _throttled;
     private readonly Counter<long> _codesSent;
     private readonly Counter<long> _codeChecks;
+    private readonly Counter<long> _messagesCapped;
     private readonly Histogram<double> _argon2id;
     private readonly Counter<long> _outboxSends;
     private readonly Counter<long> _backchannelLogouts;
@@ -44,6 +45,8 @@ public sealed class CafConnectMetrics
             "Verification codes issued for sending, by channel (sms, email).");
         _codeChecks = meter.CreateCounter<long>("cafconnect.verification_codes.checks", "{check}",
             "Verification code entries by result (verified, wrong, expired, exhausted) and channel.");
+        _messagesCapped = meter.CreateCounter<long>("cafconnect.messages.capped", "{message}",
+            "Messages not sent because the person's or the contact's ceiling across journeys was spent, by journey and outcome (refused, withheld).");
         _argon2id = meter.CreateHistogram<double>("cafconnect.argon2id.duration", "s",
             "Time of one Argon2id computation, by operation (hash, verify, dummy).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2] });
@@ -76,6 +79,9 @@ public sealed class CafConnectMetrics
                 break;
             case AuditEventTypes.TokenIssued:
                 _tokensIssued.Add(1, new TagList { { "grant_type", entry.Outcome ?? "unknown" }, { "channel", channel }, { "client", client } });
+                break;
+            case AuditEventTypes.MessageCapped:
+                _messagesCapped.Add(1, new TagList { { "journey", JourneyOf(entry.Details) }, { "outcome", entry.Outcome ?? "none" } });
                 break;
             case AuditEventTypes.AccountLocked:
                 var scope = entry.Details?.StartsWith("scope=file;", StringComparison.Ordinal) == true ? "file" : "account";
@@ -110,6 +116,12 @@ public sealed class CafConnectMetrics
         var backlog = Volatile.Read(ref _backlog);
         return backlog.MeasuredAt is null ? [] : [new Measurement<double>(value(backlog))];
     }
+
+    /// <summary>The journey named first in a <c>message.capped</c> row's details (<c>journey=…;</c>): a bounded set written by the code.</summary>
+    private static string JourneyOf(string? details) =>
+        details is not null && details.StartsWith("journey=", StringComparison.Ordinal)
+            ? details["journey=".Length..].Split(';')[0]
+            : "unknown";
 
     private static TagList Tags(string resultKey, string result, string outcomeKey, string? outcome, string channel, string client) =>
         new() { { resultKey, result }, { outcomeKey, outcome ?? "none" }, { "channel", channel }, { "client", client } };

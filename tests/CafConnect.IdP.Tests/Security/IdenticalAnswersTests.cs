@@ -113,6 +113,77 @@ public sealed class IdenticalAnswersTests(StoreKind kind)
     }
 
     /// <summary>
+    /// The message ceiling across journeys (docs/decisions.md #31) must not tell whether a NIR names someone: « Mot de
+    /// passe oublié ? » for a person whose ceiling other journeys already spent (Jeanne: her codes are withheld), a
+    /// person within it (Louise) and an unknown NIR give the same whole answers — the request, the code page, a resend,
+    /// the page after it, and the resend that reaches the identifier's own count (refused alike for all three). The
+    /// ceiling is lowered to 2 an hour so that it, not the flow's 4 sends, is what refuses.
+    /// </summary>
+    [Test]
+    public async Task Password_recovery_answers_alike_when_the_persons_message_ceiling_is_spent_within_it_and_for_an_unknown_NIR()
+    {
+        _clock = new ManualClock();
+        await using var host = JourneyHost.Start(kind, new Dictionary<string, string?>
+        {
+            ["Notifications:FileSink:Directory"] = HostStore.NewSinkDirectory(),
+            ["Recovery:RateLimit:KeyPrefix"] = $"test-{Guid.NewGuid():N}:",
+            ["Messages:Cap:PerHour"] = "2",
+            ["Messages:Cap:PerDay"] = "2",
+        }, services => services.AddSingleton<TimeProvider>(_clock));
+        var jeanneId = await host.QueryAsync(async db => (await db.Persons.SingleAsync(p => p.Nir == DemoData.JeanneDupont.Nir)).Id);
+        // Other journeys (a creation, a first login…) spent Jeanne's ceiling before this recovery.
+        for (var i = 0; i < 2; i++)
+        {
+            using var scope = host.Host.Services.CreateScope();
+            var cap = scope.ServiceProvider.GetRequiredService<CafConnect.Application.RateLimiting.MessageCap>();
+            Assert.That(await cap.CountAsync(CafConnect.Application.RateLimiting.MessageCap.Journeys.AccountCreation,
+                new CafConnect.Application.RateLimiting.MessageRecipient(jeanneId), answersAlike: false, CancellationToken.None),
+                Is.EqualTo(CafConnect.Application.RateLimiting.MessageCapOutcome.Allowed));
+        }
+        var branches = new (string Name, string Identifier)[]
+        {
+            ("plafond atteint", DemoData.JeanneDupont.Nir!),
+            ("sous le plafond", DemoData.LouiseDubois.Nir!),
+            ("identifiant inconnu", UnknownNir),
+        };
+        var steps = new SortedDictionary<string, List<(string Branch, string Snapshot)>>(StringComparer.Ordinal);
+        void Record(string step, string branch, string snapshot) => (steps.TryGetValue(step, out var list) ? list : steps[step] = []).Add((branch, snapshot));
+        foreach (var (name, identifier) in branches)
+        {
+            var person = new RecoveryDriver(host.Host.CreateBrowser());
+            var requested = await person.RequestAsync(identifier);
+            Record("01 POST identifier", name, await ResponseSnapshot.OfAsync(requested));
+            var codePage = requested.Headers.Location!;
+            Record("02 GET code page", name, await ResponseSnapshot.OfAsync(await person.Browser.GetAsync(codePage)));
+            _clock.Advance(TimeSpan.FromSeconds(31));
+            var resent = await person.Pages.PostAsync(codePage, new Dictionary<string, string>(), "ResendSms");
+            Record("03 POST resend after 30 s", name, await ResponseSnapshot.OfAsync(resent));
+            Record("04 GET code page after the resend", name, await ResponseSnapshot.OfAsync(await person.Browser.GetAsync(resent.Headers.Location)));
+            _clock.Advance(TimeSpan.FromSeconds(31));
+            Record("05 POST resend over the identifier's count", name,
+                await ResponseSnapshot.OfAsync(await person.Pages.PostAsync(codePage, new Dictionary<string, string>(), "ResendSms")));
+        }
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (step, answers) in steps)
+            {
+                Assert.That(answers, Has.Count.EqualTo(branches.Length), $"{step}: reached by every branch");
+                ResponseSnapshot.AssertAllEqual(step, answers);
+            }
+        });
+        Assert.That(WebUtility.HtmlDecode(steps["05 POST resend over the identifier's count"][0].Snapshot), Does.StartWith("status: 400\n")
+            .And.Contain("Vous avez demandé le nombre maximum de codes. Recommencez la démarche plus tard."));
+        var codes = await host.QueryAsync(db => db.OutboxMessages.AsNoTracking()
+            .Where(m => m.Kind == CafConnect.Infrastructure.Notifications.NotificationKind.VerificationCode).Select(m => m.PersonId).ToListAsync());
+        Assert.Multiple(() =>
+        {
+            Assert.That(codes.Count(id => id == jeanneId), Is.Zero, "Jeanne's ceiling was spent: her codes were withheld");
+            Assert.That(codes, Has.Count.EqualTo(2), "Louise's two codes, within her ceiling");
+        });
+    }
+
+    /// <summary>
     /// « Identifiant provisoire oublié ? » for a civil status that holds a provisional identifier with this verified
     /// contact (Amina: the identifier is sent), the same civil status with another contact, an unknown civil status, and
     /// the same holder once her account is closed: the form, the request and the page after it.

@@ -18,7 +18,7 @@ public sealed record InvitationRequest(string? FileNumber, string? Role, string?
 /// their own account. The invitee gets a message through the outbox; when they create their account (with or without
 /// a NIR) with this civil status and prove this contact, they join the file with the role chosen here.
 /// </summary>
-public sealed class HouseholdInvitationService(CafConnectDbContext db, INotificationOutbox outbox, AuditTrail audit,
+public sealed class HouseholdInvitationService(CafConnectDbContext db, INotificationOutbox outbox, MessageCap messageCap, AuditTrail audit,
     IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public const string FileNumberField = "FileNumber";
@@ -113,6 +113,15 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         if (!await limiter.AllowAsync(limits, "household-invitation", ip, holder.Id.ToString(), cancellationToken))
         {
             audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "rate_limited", holder.Id, Details: $"file={household.FileNumber}"));
+            await unitOfWork.CommitAsync(cancellationToken);
+            return (new Dictionary<string, string> { [FormField] = JourneyRateLimits.TooManyRequestsMessage }, true);
+        }
+        // The invited contact's ceiling across journeys (docs/decisions.md #31): a holder cannot flood someone's mobile
+        // or address with invitations; answered as the form's own limit.
+        if (await messageCap.CountAsync(MessageCap.Journeys.HouseholdInvitation, new MessageRecipient(null, channel, contact), answersAlike: false,
+                cancellationToken) != MessageCapOutcome.Allowed)
+        {
+            audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationRefused, "message_cap", holder.Id, Details: $"file={household.FileNumber}"));
             await unitOfWork.CommitAsync(cancellationToken);
             return (new Dictionary<string, string> { [FormField] = JourneyRateLimits.TooManyRequestsMessage }, true);
         }

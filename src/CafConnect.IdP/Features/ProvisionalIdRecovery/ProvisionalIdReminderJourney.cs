@@ -35,7 +35,7 @@ public sealed class ProvisionalIdReminderContext
 /// shown. Every request gets the same answer and is limited per IP and per contact.
 /// </summary>
 public sealed class ProvisionalIdReminderJourney(
-    FlowStore flows, PersonDirectory persons, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding,
+    FlowStore flows, PersonDirectory persons, INotificationOutbox outbox, MessageCap messageCap, AuditTrail audit, FlowBrowserBinding binding,
     IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
 {
     public static readonly TimeSpan FlowLifetime = FlowLifetimes.ProvisionalIdReminder;
@@ -86,14 +86,17 @@ public sealed class ProvisionalIdReminderJourney(
         var flow = flows.Add(ProvisionalIdReminderStates.FlowType, ProvisionalIdReminderStates.Sent, null, null,
             ProvisionalIdReminderStates.StartPath, FlowLifetime, binding.GetOrCreate(http),
             new ProvisionalIdReminderContext { ByEmail = channel == ContactChannel.Email });
-        if (match is not null)
+        // The page after the request is the same for everyone: a spent ceiling withholds the reminder, never tells.
+        var withheld = match is not null && await messageCap.CountAsync(MessageCap.Journeys.ProvisionalIdReminder,
+            new MessageRecipient(match.Id, channel, contact), answersAlike: true, cancellationToken) != MessageCapOutcome.Allowed;
+        if (match is not null && !withheld)
         {
             outbox.Enqueue(new NotificationRequest(NotificationKind.ProvisionalIdReminder,
                 channel == ContactChannel.Email ? NotificationChannel.Email : NotificationChannel.Sms, contact!,
                 new Dictionary<string, string> { ["identifier"] = match.ProvisionalId! }, match.Id, $"provisional-id-reminder:{flow.Id}"));
         }
         // The person only when matched: an unmatched request names nobody.
-        audit.Append(new AuditEntry(AuditEventTypes.ProvisionalIdReminderRequested, match is null ? "no_match" : "sent", match?.Id,
+        audit.Append(new AuditEntry(AuditEventTypes.ProvisionalIdReminderRequested, match is null ? "no_match" : withheld ? "capped" : "sent", match?.Id,
             Details: $"channel={channel}"));
         await unitOfWork.CommitAsync(cancellationToken);
         return (StepResult.Go($"{ProvisionalIdReminderStates.SentPath}?flow={Uri.EscapeDataString(flow.Id)}"), false);

@@ -35,6 +35,12 @@ public sealed class RecoveryContext
     /// </summary>
     public string? GuessBudgetKey { get; set; }
 
+    /// <summary>
+    /// The identifier typed, hashed (<c>ThrottleKeys.ForClaimedIdentity</c>), whether or not it names an account: the
+    /// message ceiling's refusal counts it alike for both (docs/decisions.md #31). Never the identifier itself.
+    /// </summary>
+    public string? MessageCapKey { get; set; }
+
     /// <summary>Whether the identifier was a provisional one (the login page opens in that mode afterwards).</summary>
     public bool Provisional { get; set; }
 }

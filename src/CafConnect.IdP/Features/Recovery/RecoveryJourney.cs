@@ -73,6 +73,7 @@ public sealed class RecoveryJourney(
             GuessBudgetKey = (found is { IsClosed: false }
                 ? GuessBudget.ForAccount(found)
                 : GuessBudget.ForClaimedIdentity(identifier.Kind.ToString().ToLowerInvariant() + ":" + identifier.Value)).Key,
+            MessageCapKey = CafConnect.Infrastructure.Throttling.ThrottleKeys.ForClaimedIdentity(identifier.Kind.ToString().ToLowerInvariant() + ":" + identifier.Value),
         };
         (context.Channel, context.Contact) = target ?? (ContactChannel.Sms, DecoyMobile);
         var flow = flows.Add(RecoveryStates.FlowType, RecoveryStates.Code, target is null ? null : person!.Id, null,
@@ -230,7 +231,9 @@ public sealed class RecoveryJourney(
     private async Task<string?> SendCodeAsync(RecoveryStep step, CancellationToken cancellationToken)
     {
         var sent = await codeStep.SendAsync(new SendCodeRequest(CodePurpose.PasswordRecovery, step.Flow.Id,
-            new CodeDestination(step.Context.Channel, step.Context.Contact, Deliver: step.Person is not null), step.Person?.Id, null), cancellationToken);
+            new CodeDestination(step.Context.Channel, step.Context.Contact, Deliver: step.Person is not null), step.Person?.Id, null,
+            // Flows started before the key was kept count one of their own.
+            step.Context.MessageCapKey ?? CafConnect.Infrastructure.Throttling.ThrottleKeys.ForClaimedIdentity("flow:" + step.Flow.Id)), cancellationToken);
         if (!sent.Sent)
         {
             return sent.Refusal;
