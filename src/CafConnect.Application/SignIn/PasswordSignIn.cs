@@ -61,10 +61,9 @@ public sealed class PasswordSignIn(
     public const string PasswordMethod = "pwd";
 
     /// <param name="openSession">Run when the secret is right and nothing is pending, before <c>login.succeeded</c> is appended.</param>
-    /// <param name="afterSignedIn">Appends what follows the login in the same commit (e.g. the token the kiosk receives).</param>
     /// <param name="onPendingActions">Run when the secret is right but steps are pending, before the commit (the web login starts its first-login flow there).</param>
     public async Task<PasswordSignInResult> ExecuteAsync(PasswordSignInRequest request, Func<PersonAccount, CancellationToken, Task>? openSession = null,
-        Action<PersonAccount>? afterSignedIn = null, Action<PersonAccount, IReadOnlyList<RequiredAction>, PasswordKind>? onPendingActions = null,
+        Action<PersonAccount, IReadOnlyList<RequiredAction>, PasswordKind>? onPendingActions = null,
         CancellationToken cancellationToken = default)
     {
         var password = request.Password;
@@ -128,7 +127,6 @@ public sealed class PasswordSignIn(
             await openSession(person, cancellationToken);
         }
         audit.Append(new AuditEntry(AuditEventTypes.LoginSucceeded, PasswordMethod, person.Id, request.ClientId));
-        afterSignedIn?.Invoke(person);
         return (await signIns.ExecuteAsync(new CommitSignInRequest(person), cancellationToken)).Committed
             ? new(PasswordSignInStatus.SignedIn, person) { SignedInWith = check.Kind }
             : new(PasswordSignInStatus.AccountChanged, null);
