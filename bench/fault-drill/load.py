@@ -13,7 +13,8 @@ First-login workers (DRILL_FIRST_LOGIN_WORKERS, 2) each take, in turn, a person 
 (DRILL_FIRST_LOGINS: a JSON list of NIR, the file's old 8-digit code, mobile on record, birth name) and do « la
 bascule » as a browser does: authorize -> login with the NIR and the old code -> « Première connexion » -> terms ->
 new password -> contact (the mobile on record) -> the 6-digit code the SMS stand-in received (bench/fault-drill/sinks.py,
-GET /inbox) -> back to authorize -> code -> token -> userinfo, whose name and mobile must be that person's. Every form
+GET /inbox) -> back to authorize -> code -> token -> userinfo (scope phone), whose name and mobile must be that
+person's, the mobile verified. Every form
 is read from its page with its anti-forgery token; the flow lives on the server (the URL carries only its id), so the
 journey is driven by the page the server shows: after a transient failure (network error, 502, 503, 504) the person
 reloads the flow's page after a second and goes on from the step the server says, on whichever instance nginx picks.
@@ -236,7 +237,7 @@ def first_login(person, journey):
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = urllib.parse.urlencode({"client_id": CLIENT_ID, "redirect_uri": REDIRECT, "response_type": "code",
-                                    "scope": "openid profile caf offline_access", "state": secrets.token_hex(8),
+                                    "scope": "openid profile phone caf offline_access", "state": secrets.token_hex(8),
                                     "nonce": secrets.token_hex(8), "code_challenge": challenge, "code_challenge_method": "S256"})
 
     def login():
@@ -319,7 +320,8 @@ def first_login(person, journey):
     expect(response, (200,), "first login: userinfo")
     info = json.loads(body)
     if info.get("sub") != claims(tokens["id_token"])["sub"] or (info.get("family_name") or "").upper() != person["name"] \
-            or re.sub(r"\D", "", info.get("phone_number") or "")[-9:] != re.sub(r"\D", "", person["mobile"])[-9:]:
+            or re.sub(r"\D", "", info.get("phone_number") or "")[-9:] != re.sub(r"\D", "", person["mobile"])[-9:] \
+            or info.get("phone_number_verified") is not True:
         with lock:
             mismatches.append(f"first login {person['nir'][:3]}…: userinfo names {info.get('family_name')} / {info.get('phone_number')}")
         raise Step("first login: userinfo:another person's data")

@@ -1,13 +1,13 @@
 """The fault drill's machine-readable results (results.json next to report.md), read by the CI test
 (tests/CafConnect.IdP.Tests/Operations/FaultDrillTests.cs). Arguments: requests.csv, events.txt, the load's summary
 JSON file, the stand-ins' received.txt, the outbox counts "created|sent|given up|waiting", the readiness line and the
-readiness samples taken while the gateways were down (JSON lines)."""
+readiness samples taken while the gateways were down (lines: time, HTTP status, JSON detail, tab-separated)."""
 import collections
 import csv
 import json
 import sys
 
-requests_csv, events_txt, summary_json, received_txt, outbox, ready, readiness_jsonl = sys.argv[1:8]
+requests_csv, events_txt, summary_json, received_txt, outbox, ready, readiness_tsv = sys.argv[1:8]
 summary = json.load(open(summary_json))
 t0 = summary["t0"]
 rows = [(float(r["t"]), r["step"], r["outcome"]) for r in csv.DictReader(open(requests_csv))]
@@ -32,7 +32,17 @@ for i, (start, name) in enumerate(bounds):
                    "first_logins_completed": sum(1 for j in ended if j["outcome"] == "completed"),
                    "first_logins_failed": dict(collections.Counter(j["outcome"] for j in ended if j["outcome"] != "completed")),
                    "first_logins_through": sum(1 for j in journeys if j["outcome"] == "completed" and j["started"] < stop and j["ended"] >= start)})
-samples = [json.loads(line) for line in open(readiness_jsonl) if line.strip()]
+def sample(line):
+    at, http, body = (line.rstrip("\n").split("\t", 2) + ["", ""])[:3]
+    try:
+        detail = json.loads(body)
+    except ValueError:
+        detail = {}
+    return {"t": float(at), "http": http, "status": detail.get("status", "unreadable"),
+            "outbox": detail.get("checks", {}).get("outbox", {}).get("description")}
+
+
+samples = [sample(line) for line in open(readiness_tsv) if line.strip()]
 reasons = [s["outbox"] for s in samples if s["status"] == "Degraded" and s.get("outbox")]
 
 rotated = next((t for t, name in events if name.startswith("keys rotated")), None)

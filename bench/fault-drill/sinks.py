@@ -28,7 +28,7 @@ if mode == "sms":
 
     class Gateway(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self.read_body()
             record("sms", self.headers.get("Idempotency-Key", "-"))
             try:
                 sms = json.loads(body)
@@ -41,6 +41,20 @@ if mode == "sms":
             self.send_response(202)
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        def read_body(self):
+            # HttpSmsSender posts JsonContent, which .NET sends chunked (no Content-Length).
+            if "chunked" not in (self.headers.get("Transfer-Encoding") or "").lower():
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
 
         def do_GET(self):
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
