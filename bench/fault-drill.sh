@@ -226,7 +226,7 @@ nginx -p "$run/nginx" -c "$run/nginx/nginx.conf"
 log "nginx on https://127.0.0.1:$nginx_port/ (deploy/nginx.conf); load for ${seconds}s"
 
 events="$run/events.txt"; : >"$events"
-DRILL_FIRST_LOGINS="$run/first-logins.json" DRILL_SMS_INBOX="http://127.0.0.1:$sms_port/inbox" \
+DRILL_DEADLINE_FILE="$run/load-deadline" DRILL_FIRST_LOGINS="$run/first-logins.json" DRILL_SMS_INBOX="http://127.0.0.1:$sms_port/inbox" \
   DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=$t_gw_down DRILL_MESSAGES_TO=$t_msg_to \
   python3 "$root/bench/fault-drill/load.py" >"$run/summary.json" &
 load_pid=$!
@@ -278,6 +278,7 @@ at $t_gw_down; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
 gw_down_at=$(echo "$(date +%s.%N) - $started" | bc); t_gw_up=$(echo "if ($gw_down_at + $t_gw_up - $t_gw_down > $t_gw_up) $gw_down_at + $t_gw_up - $t_gw_down else $t_gw_up" | bc)
 sample_readiness "$(echo "$started + $t_gw_up" | bc)" & sampler_pid=$!
 at $t_gw_up; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
+echo "$started + $t_gw_up + 15" | bc >"$run/load-deadline" # at least 15 s of load after the gateways are back
 wait "$sampler_pid" 2>/dev/null || true
 wait "$rotate_pid" 2>/dev/null || log "keys rotate: the CLI did not exit within 120 s (see logs/keys-rotate.log)"
 wait "$load_pid"

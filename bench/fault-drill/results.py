@@ -28,6 +28,9 @@ for i, (start, name) in enumerate(bounds):
     phases.append({"name": name, "from": round(start, 1), "to": round(stop, 1),
                    "requests": sum(1 for t, _, _ in rows if start <= t < stop),
                    "completed_rounds": sum(1 for t in completed if start <= t < stop),
+                   # Sign-in rounds under way at some moment of the phase that completed (short phases on a loaded
+                   # machine may be shorter than a round).
+                   "rounds_through": sum(1 for began, ended in summary.get("rounds", []) if began < stop and ended >= start),
                    "first_logins_started": sum(1 for j in journeys if start <= j["started"] < stop),
                    "first_logins_completed": sum(1 for j in ended if j["outcome"] == "completed"),
                    "first_logins_failed": dict(collections.Counter(j["outcome"] for j in ended if j["outcome"] != "completed")),
