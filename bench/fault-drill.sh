@@ -59,6 +59,7 @@ cleanup() {
   set +e
   for i in "${!pids[@]}"; do kill "${pids[$i]}" 2>/dev/null; done
   for i in "${!sinks[@]}"; do kill "${sinks[$i]}" 2>/dev/null; done
+  [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null
   [ -f "$run/nginx/nginx.pid" ] && nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -s stop 2>/dev/null
   for port in "$sentinel_port" "$replica_port" "$redis_port"; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1; done
   [ -d "$run/pg/data" ] && as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -m fast stop >/dev/null 2>&1
@@ -225,6 +226,11 @@ nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -t 2>"$run/nginx/test.log" || {
 nginx -p "$run/nginx" -c "$run/nginx/nginx.conf"
 log "nginx on https://127.0.0.1:$nginx_port/ (deploy/nginx.conf); load for ${seconds}s"
 
+# The load's end may move later (set_load_end: an epoch, never earlier than DRILL_SECONDS): until the gateways' outage
+# has begun and its end is known, the load holds on for up to 120 s past DRILL_SECONDS, so that a fault pushed late by
+# a slow machine (the rotation's CLI) still has load after it. Written atomically: the load reads it in its loops.
+set_load_end() { echo "$1" >"$run/load-deadline.tmp" && mv "$run/load-deadline.tmp" "$run/load-deadline"; }
+set_load_end "$(echo "$(date +%s.%N) + $seconds + 120" | bc)"
 events="$run/events.txt"; : >"$events"
 DRILL_DEADLINE_FILE="$run/load-deadline" DRILL_FIRST_LOGINS="$run/first-logins.json" DRILL_SMS_INBOX="http://127.0.0.1:$sms_port/inbox" \
   DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=$t_gw_down DRILL_MESSAGES_TO=$t_msg_to \
@@ -276,9 +282,9 @@ at $t_gw_down; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
 
 # The outage lasts its nominal length from when it began: on a loaded machine the rotation's CLI may have pushed it late.
 gw_down_at=$(echo "$(date +%s.%N) - $started" | bc); t_gw_up=$(echo "if ($gw_down_at + $t_gw_up - $t_gw_down > $t_gw_up) $gw_down_at + $t_gw_up - $t_gw_down else $t_gw_up" | bc)
+set_load_end "$(echo "$started + $t_gw_up + 15" | bc)" # at least 15 s of load after the gateways are back
 sample_readiness "$(echo "$started + $t_gw_up" | bc)" & sampler_pid=$!
 at $t_gw_up; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
-echo "$started + $t_gw_up + 15" | bc >"$run/load-deadline" # at least 15 s of load after the gateways are back
 wait "$sampler_pid" 2>/dev/null || true
 wait "$rotate_pid" 2>/dev/null || log "keys rotate: the CLI did not exit within 120 s (see logs/keys-rotate.log)"
 wait "$load_pid"
