@@ -250,14 +250,14 @@ def first_login(person, journey):
                                     "scope": "openid profile phone caf offline_access", "state": secrets.token_hex(8),
                                     "nonce": secrets.token_hex(8), "code_challenge": challenge, "code_challenge_method": "S256"})
 
-    def login():
+    def login(password=person["code"]):
         response, _ = page_request(cookies, "GET", "/connect/authorize?" + query, step="first login: authorize")
         expect(response, (302,), "first login: authorize")
         login_url = urllib.parse.urlsplit(response.getheader("Location"))
         response, html = page_request(cookies, "GET", login_url.path + "?" + login_url.query, step="first login: login page")
         expect(response, (200,), "first login: login page")
         action, antiforgery = form_of(html, "first login: login page")
-        response, _ = page_request(cookies, "POST", action, {"Input.Identifier": person["nir"], "Input.Password": person["code"],
+        response, _ = page_request(cookies, "POST", action, {"Input.Identifier": person["nir"], "Input.Password": password,
                                                               "__RequestVerificationToken": antiforgery}, step="first login: login POST")
         expect(response, (302,), "first login: login POST")
         return response.getheader("Location")
@@ -310,8 +310,17 @@ def first_login(person, journey):
         return location if not location.startswith("/premiere-connexion") else None
 
     back = None
-    while back is None:
-        back = retrying(one_step)
+    try:
+        while back is None:
+            back = retrying(one_step)
+    except Step as failure:
+        # The answer to the last step was lost (a time-out while PostgreSQL restarted) but the server had done it: the
+        # flow is closed (410) and the password is the account's. The person does what the page says: signs in again,
+        # now with their new password.
+        if not str(failure).endswith(":410") or journey["transient"] == 0:
+            raise
+        journey["signed_in_again"] += 1
+        back = retrying(lambda: login(FIRST_PASSWORD))
     back_url = urllib.parse.urlsplit(back)
     if back_url.path != "/connect/authorize":
         raise Step(f"first login: ended at {back_url.path}")
@@ -355,7 +364,7 @@ def first_login_worker():
                 return  # every seeded person has done their first login
             person = FIRST_LOGINS[next_first_login[0]]
             next_first_login[0] += 1
-        journey = {"transient": 0, "resent": 0, "flow_started": False}
+        journey = {"transient": 0, "resent": 0, "signed_in_again": 0, "flow_started": False}
         started = time.time()
         try:
             first_login(person, journey)
@@ -366,7 +375,7 @@ def first_login_worker():
             return
         with lock:
             first_logins.append({"started": round(started - T0, 3), "ended": round(time.time() - T0, 3), "outcome": outcome,
-                                 "transient": journey["transient"], "resent": journey["resent"]})
+                                 "transient": journey["transient"], "resent": journey["resent"], "signed_in_again": journey["signed_in_again"]})
         if outcome != "completed":
             time.sleep(0.5)
 

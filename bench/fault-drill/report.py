@@ -45,6 +45,7 @@ with open(out_path, "a") as out:
         out.write(f"\nFirst logins with the file's old code ({first['persons']} persons imported, each once): {first['started']} started, "
                   f"{first['completed']} completed, failed: {'; '.join(f'{k}: {v}' for k, v in first['failed'].items()) or 'none'}; "
                   f"reloads after a transient failure: {first['reloads_after_transient_failures']}; codes asked again: {first['codes_asked_again']}; "
+                  f"signed in again with the new password after a lost answer to the last step: {first['signed_in_again_after_a_lost_answer']}; "
                   f"answers 500: {first['status_500']}.\n\n")
         out.write("| phase | first logins started | completed | failed (by kind) | completed journeys under way in the phase |\n| --- | ---: | ---: | --- | ---: |\n")
         for phase in results["phases"]:
