@@ -38,6 +38,8 @@ public static class InfrastructureRegistration
         services.AddSingleton<LegacySecretVerifiers>();
 
         services.AddScoped<TokenKeyStore>();
+        // Read when first needed, so that a bad value fails what signs (the host's start, a logout), not every CLI command.
+        services.AddSingleton(_ => new TokenSigningSettings(TokenKeySettings.PublicationDelay(configuration)));
         services.AddScoped<PersonDirectory>();
         services.AddScoped<Households.DelegationService>();
         services.AddScoped<Imports.AccountImporter>();

@@ -96,6 +96,30 @@ public abstract partial class StoreRoundTripTests
     }
 
     [Test]
+    public async Task Clients_update_sets_the_ID_token_algorithm_to_ES256_and_back()
+    {
+        Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));
+        Assert.That((await Cli.RunAsync("clients", "add", "--id", "rp-es256", "--name", "RP", "--kind", "confidential", "--generate-secret",
+            "--redirect-uri", "https://rp.example.fr/callback", "--scope", "profile")).ExitCode, Is.EqualTo(0));
+
+        var set = await Cli.RunAsync("clients", "update", "--id", "rp-es256", "--id-token-signed-response-alg", "ES256");
+        var listed = await Cli.RunAsync("clients", "list");
+        var refused = await Cli.RunAsync("clients", "update", "--id", "rp-es256", "--id-token-signed-response-alg", "HS256");
+        var reset = await Cli.RunAsync("clients", "update", "--id", "rp-es256", "--id-token-signed-response-alg", "RS256");
+        var listedAfter = await Cli.RunAsync("clients", "list");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(set.ExitCode, Is.EqualTo(0), set.ToString());
+            Assert.That(listed.Out, Does.Contain("rp-es256: ID tokens and logout tokens signed with ES256"));
+            Assert.That(refused.ExitCode, Is.Not.EqualTo(0), "only RS256 or ES256");
+            Assert.That(reset.ExitCode, Is.EqualTo(0), reset.ToString());
+            Assert.That(listedAfter.Out, Does.Not.Contain("signed with"), "RS256 is the default, not shown");
+            Assert.That((await AuditAsync()).First(a => a.Type == AuditEventTypes.ClientUpdated).Details, Does.Contain("id_token_signed_response_alg=ES256"));
+        });
+    }
+
+    [Test]
     public async Task Clients_update_gives_and_takes_away_the_phone_grant()
     {
         const string phoneGrant = "urn:cafconnect:params:oauth:grant-type:legacy-code";
@@ -156,18 +180,22 @@ public abstract partial class StoreRoundTripTests
         var initial = await Cli.RunAsync("keys", "rotate");
         Assert.That(initial.ExitCode, Is.EqualTo(0), initial.ToString());
         var keys = await KeysAsync();
-        Assert.That(keys, Has.Count.EqualTo(2));
+        Assert.That(keys.Select(k => k.Use), Is.EquivalentTo(new[] { TokenKeyUses.Signing, TokenKeyUses.EcSigning, TokenKeyUses.Encryption }));
         var oldSigning = keys.Single(k => k.Use == TokenKeyUses.Signing);
+        var oldEcSigning = keys.Single(k => k.Use == TokenKeyUses.EcSigning);
         var encryption = keys.Single(k => k.Use == TokenKeyUses.Encryption);
 
         var rotated = await Cli.RunAsync("keys", "rotate", "--use", "sig", "--immediately");
         Assert.That(rotated.ExitCode, Is.EqualTo(0), rotated.ToString());
         Assert.That(rotated.Out, Does.Contain("without a restart").And.Contain("30 days"));
-        Assert.That(rotated.Out, Does.Contain($"Retired sig key {oldSigning.KeyId}"));
+        Assert.That(rotated.Out, Does.Contain($"Retired sig key {oldSigning.KeyId}").And.Contain($"Retired sig-ec key {oldEcSigning.KeyId}"));
 
         keys = await KeysAsync();
-        Assert.That(keys, Has.Count.EqualTo(3));
+        Assert.That(keys, Has.Count.EqualTo(5), "--use sig rotates both signing keys, RSA and EC");
         Assert.That(keys.Single(k => k.KeyId == oldSigning.KeyId).RetiredAt, Is.Not.Null);
+        Assert.That(keys.Single(k => k.KeyId == oldEcSigning.KeyId).RetiredAt, Is.Not.Null);
+        var newEcSigning = keys.Single(k => k.Use == TokenKeyUses.EcSigning && k.RetiredAt is null);
+        Assert.That(rotated.Out, Does.Contain($"New sig-ec key {newEcSigning.KeyId} (ES256)"));
         Assert.That(keys.Single(k => k.KeyId == encryption.KeyId).RetiredAt, Is.Null, "--use sig leaves the encryption key alone");
         var newSigning = keys.Single(k => k.Use == TokenKeyUses.Signing && k.RetiredAt is null);
         Assert.That(rotated.Out, Does.Contain($"New sig key {newSigning.KeyId}"));
@@ -177,6 +205,7 @@ public abstract partial class StoreRoundTripTests
         Assert.That(LineWith(list.Out, oldSigning.KeyId), Does.Contain("sig").And.Contain("RS256").And.Contain("retired, published until"));
         Assert.That(LineWith(list.Out, newSigning.KeyId), Does.Contain("sig").And.Contain("active"));
         Assert.That(LineWith(list.Out, encryption.KeyId), Does.Contain("enc").And.Contain("A256KW").And.Contain("active"));
+        Assert.That(LineWith(list.Out, newEcSigning.KeyId), Does.Contain("sig-ec").And.Contain("ES256").And.Contain("active"));
         var material = keys.Select(k => k.ProtectedMaterial[..16]);
         Assert.That(material, Has.None.Matches<string>(m => list.Out.Contains(m, StringComparison.Ordinal)), "never key material");
 
@@ -201,8 +230,11 @@ public abstract partial class StoreRoundTripTests
         var keys = await KeysAsync();
         var oldSigning = keys.Single(k => k.KeyId == old.Single(o => o.Use == TokenKeyUses.Signing).KeyId);
         var newSigning = keys.Single(k => k.Use == TokenKeyUses.Signing && k.KeyId != oldSigning.KeyId);
+        var oldEcSigning = keys.Single(k => k.KeyId == old.Single(o => o.Use == TokenKeyUses.EcSigning).KeyId);
         Assert.Multiple(() =>
         {
+            Assert.That(oldEcSigning.RetiredAt, Is.EqualTo(oldSigning.RetiredAt), "the EC key retires with the RSA key");
+            Assert.That(rotated.Out, Does.Contain($"sig-ec key {oldEcSigning.KeyId} keeps signing/encrypting until"));
             Assert.That(oldSigning.RetiredAt, Is.EqualTo(before.AddHours(1)).Within(TimeSpan.FromMinutes(1)),
                 "the old key keeps signing for Keys:PublicationDelay (1 hour), while every instance publishes the new one");
             Assert.That(newSigning.RetiredAt, Is.Null);

@@ -63,6 +63,8 @@ public sealed record ClientUpdate
     public IReadOnlyList<string>? Scopes { get; init; }
     public IReadOnlyList<string>? ExtraGrantTypes { get; init; }
     public string? BackchannelLogoutUri { get; init; }
+    /// <summary><c>RS256</c> or <c>ES256</c> (<c>RS256</c> returns the client to the default).</summary>
+    public string? IdTokenSignedResponseAlg { get; init; }
     /// <summary>false re-enables a disabled client; true is <see cref="ClientRegistrations.DisableAsync"/>'s (it also revokes).</summary>
     public bool? Disabled { get; init; }
 }
@@ -158,6 +160,7 @@ public sealed partial class ClientRegistrations(ClientAdministration clients, IO
             Scopes = changes.Scopes ?? current.Scopes,
             ExtraGrantTypes = changes.ExtraGrantTypes ?? current.ExtraGrantTypes,
             BackchannelLogoutUri = changes.BackchannelLogoutUri ?? current.BackchannelLogoutUri,
+            IdTokenSignedResponseAlg = changes.IdTokenSignedResponseAlg ?? current.IdTokenSignedResponseAlg,
             Disabled = changes.Disabled ?? current.Disabled,
         };
 
@@ -233,6 +236,7 @@ public sealed partial class ClientRegistrations(ClientAdministration clients, IO
         + $"scopes={string.Join(' ', registration.Scopes)}"
         + (registration.ExtraGrantTypes.Count == 0 ? string.Empty : $"; grant_types={string.Join(' ', registration.ExtraGrantTypes)}")
         + (registration.BackchannelLogoutUri is null ? string.Empty : $"; backchannel_logout_uri={registration.BackchannelLogoutUri}")
+        + (registration.IdTokenSignedResponseAlg is null ? string.Empty : $"; id_token_signed_response_alg={registration.IdTokenSignedResponseAlg}")
         + (registration.Disabled ? "; disabled=true" : string.Empty);
 
     [GeneratedRegex(@"\[\d+\]$")]

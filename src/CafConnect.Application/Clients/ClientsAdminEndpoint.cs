@@ -8,8 +8,14 @@ namespace CafConnect.Application.Clients;
 public sealed record ClientView(string ClientId, string DisplayName, string Kind, IReadOnlyList<string> RedirectUris, IReadOnlyList<string> PostLogoutRedirectUris,
     IReadOnlyList<string> Scopes, IReadOnlyList<string> GrantTypes, string? BackchannelLogoutUri, bool Disabled)
 {
+    /// <summary>The algorithm of the client's ID tokens: <c>RS256</c> unless it registered <c>ES256</c>.</summary>
+    public string IdTokenSignedResponseAlg { get; init; } = CafConnect.Infrastructure.Keys.TokenSigning.Rs256;
+
     public static ClientView Of(ClientSummary client) => new(client.ClientId, client.DisplayName, client.Kind, client.RedirectUris, client.PostLogoutRedirectUris,
-        client.Scopes, client.ExtraGrantTypes, client.BackchannelLogoutUri, client.Disabled);
+        client.Scopes, client.ExtraGrantTypes, client.BackchannelLogoutUri, client.Disabled)
+    {
+        IdTokenSignedResponseAlg = CafConnect.Infrastructure.Keys.TokenSigning.IdTokenAlgorithmOf(client.IdTokenSignedResponseAlg),
+    };
 }
 
 /// <summary>Body of <c>POST /admin/v1/clients</c>. No secret: the provider generates it and answers it once.</summary>
@@ -25,6 +31,8 @@ public sealed record ClientCreateRequest
     public IReadOnlyList<string>? Scopes { get; init; }
     public IReadOnlyList<string>? GrantTypes { get; init; }
     public string? BackchannelLogoutUri { get; init; }
+    /// <summary><c>RS256</c> (the default) or <c>ES256</c>.</summary>
+    public string? IdTokenSignedResponseAlg { get; init; }
 }
 
 /// <summary>Body of <c>PATCH /admin/v1/clients/{client_id}</c>: each field given replaces the current value, each one absent keeps it.</summary>
@@ -38,6 +46,7 @@ public sealed record ClientUpdateRequest
     public IReadOnlyList<string>? Scopes { get; init; }
     public IReadOnlyList<string>? GrantTypes { get; init; }
     public string? BackchannelLogoutUri { get; init; }
+    public string? IdTokenSignedResponseAlg { get; init; }
     /// <summary>false re-enables a disabled client (disabling is <c>POST …/disable</c>, which also revokes its tokens).</summary>
     public bool? Disabled { get; init; }
 }
@@ -86,6 +95,7 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
             Scopes = request.Scopes ?? [],
             ExtraGrantTypes = request.GrantTypes ?? [],
             BackchannelLogoutUri = request.BackchannelLogoutUri,
+            IdTokenSignedResponseAlg = request.IdTokenSignedResponseAlg,
         };
         // Checked before the transaction too, so that a refusal says everything at once without touching the store.
         if (ClientRegistrations.Validate(registration with { ClientSecret = kind == ClientKind.Public ? null : new string('x', 32) }) is { Count: > 0 } problems)
@@ -127,6 +137,7 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
             Scopes = request.Scopes,
             ExtraGrantTypes = request.GrantTypes,
             BackchannelLogoutUri = request.BackchannelLogoutUri,
+            IdTokenSignedResponseAlg = request.IdTokenSignedResponseAlg,
             Disabled = request.Disabled is false ? false : null,
         };
         if (request.Disabled is true)
@@ -232,6 +243,7 @@ public sealed class ClientsAdminEndpoint(ClientRegistrations registrations, Idem
         nameof(ClientRegistration.Scopes) => "scopes",
         nameof(ClientRegistration.ExtraGrantTypes) => "grant_types",
         nameof(ClientRegistration.BackchannelLogoutUri) => "backchannel_logout_uri",
+        nameof(ClientRegistration.IdTokenSignedResponseAlg) => "id_token_signed_response_alg",
         _ => property,
     };
 

@@ -60,6 +60,7 @@ public static partial class ClientCommands
                 Scopes = parseResult.GetValue(options.Scopes) ?? [],
                 ExtraGrantTypes = parseResult.GetValue(options.GrantTypes) ?? [],
                 BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri),
+                IdTokenSignedResponseAlg = parseResult.GetValue(options.IdTokenSignedResponseAlg),
             };
             var secret = parseResult.GetValue(options.GenerateSecret) ? SecretChange.Generate : SecretChange.Given;
 
@@ -101,6 +102,7 @@ public static partial class ClientCommands
                 Scopes = Given(parseResult, options.Scopes),
                 ExtraGrantTypes = parseResult.GetValue(options.NoGrantTypes) ? [] : Given(parseResult, options.GrantTypes),
                 BackchannelLogoutUri = parseResult.GetValue(options.BackchannelLogoutUri),
+                IdTokenSignedResponseAlg = parseResult.GetValue(options.IdTokenSignedResponseAlg),
             };
             var givenSecret = parseResult.GetValue(options.Secret);
             var secret = parseResult.GetValue(options.GenerateSecret) ? SecretChange.Generate
@@ -168,6 +170,7 @@ public static partial class ClientCommands
             nameof(ClientRegistration.Scopes) => "--scope",
             nameof(ClientRegistration.ExtraGrantTypes) => "--grant-type",
             nameof(ClientRegistration.BackchannelLogoutUri) => "--backchannel-logout-uri",
+            nameof(ClientRegistration.IdTokenSignedResponseAlg) => "--id-token-signed-response-alg",
             _ => null,
         };
         var message = problem.Message;
@@ -210,6 +213,10 @@ public static partial class ClientCommands
         foreach (var client in clients.Where(c => c.ExtraGrantTypes.Count > 0))
         {
             session.Console.WriteLine($"{client.ClientId}: extra grant type(s): {string.Join(' ', client.ExtraGrantTypes)}");
+        }
+        foreach (var client in clients.Where(c => c.IdTokenSignedResponseAlg is not null))
+        {
+            session.Console.WriteLine($"{client.ClientId}: ID tokens and logout tokens signed with {client.IdTokenSignedResponseAlg}");
         }
     }
 
@@ -271,6 +278,12 @@ public static partial class ClientCommands
             PostLogoutRedirectUris = new("--post-logout-redirect-uri") { Description = "Post-logout redirect URI (repeatable), same rules", HelpName = "uri" };
             Scopes = new("--scope") { Description = "Scope beyond openid (repeatable): " + string.Join(", ", CafScopes.Registrable.Order()), HelpName = "scope" };
             BackchannelLogoutUri = new("--backchannel-logout-uri") { Description = "Where back-channel logout tokens are posted (https)", HelpName = "uri" };
+            IdTokenSignedResponseAlg = new("--id-token-signed-response-alg")
+            {
+                Description = "Algorithm of the client's ID tokens and logout tokens: RS256 (the default, every relying party supports it) or ES256",
+                HelpName = "RS256|ES256",
+            };
+            IdTokenSignedResponseAlg.AcceptOnlyFromAmong(CafConnect.Infrastructure.Keys.TokenSigning.Rs256, CafConnect.Infrastructure.Keys.TokenSigning.Es256);
             GrantTypes = new("--grant-type")
             {
                 Description = (forAdd ? "Grant type beyond authorization code and refresh token (repeatable), confidential clients only: "
@@ -293,6 +306,7 @@ public static partial class ClientCommands
         public Option<string[]> PostLogoutRedirectUris { get; }
         public Option<string[]> Scopes { get; }
         public Option<string?> BackchannelLogoutUri { get; }
+        public Option<string?> IdTokenSignedResponseAlg { get; }
         public Option<string[]> GrantTypes { get; }
         public Option<bool> NoGrantTypes { get; }
 
@@ -307,6 +321,7 @@ public static partial class ClientCommands
             command.Options.Add(PostLogoutRedirectUris);
             command.Options.Add(Scopes);
             command.Options.Add(BackchannelLogoutUri);
+            command.Options.Add(IdTokenSignedResponseAlg);
             command.Options.Add(GrantTypes);
             if (!_forAdd)
             {

@@ -10,7 +10,7 @@ namespace CafConnect.Cli.Commands;
 /// <summary><c>cafconnect keys list|rotate</c>: the keys that sign and encrypt tokens (never their material).</summary>
 public static class KeyCommands
 {
-    public static Command Create(GlobalOptions globals) => new("keys", "Token signing (sig) and encryption (enc) keys")
+    public static Command Create(GlobalOptions globals) => new("keys", "Token signing (sig: RSA and sig-ec: EC P-256) and encryption (enc) keys")
     {
         List(globals),
         Rotate(globals),
@@ -37,7 +37,7 @@ public static class KeyCommands
     {
         var use = new Option<string?>("--use")
         {
-            Description = "sig (signing), enc (encryption) or mac (verification codes); sig and enc when omitted",
+            Description = "sig (both signing keys, RSA and EC), enc (encryption) or mac (verification codes); sig and enc when omitted",
             HelpName = "sig|enc|mac",
         };
         use.AcceptOnlyFromAmong(TokenKeyUses.Signing, TokenKeyUses.Encryption, TokenKeyUses.Mac);
@@ -57,7 +57,9 @@ public static class KeyCommands
             var delay = parseResult.GetValue(immediately) ? TimeSpan.Zero : PublicationDelay(session.Host.Configuration);
             var before = (await store.ListAsync(cancellationToken))
                 // Without --use, only the token keys (sig, enc) are rotated: the mac key is not listed as retired.
-                .Where(k => k.RetiredAt is null && (selected is null ? k.Use is TokenKeyUses.Signing or TokenKeyUses.Encryption : k.Use == selected)).ToList();
+                .Where(k => k.RetiredAt is null && (selected is null ? TokenKeyUses.IsSigning(k.Use) || k.Use == TokenKeyUses.Encryption
+                    : selected == TokenKeyUses.Signing ? TokenKeyUses.IsSigning(k.Use) : k.Use == selected))
+                .OrderBy(k => k.Use, StringComparer.Ordinal).ToList();
 
             // New keys are protected with the Data Protection key ring, itself kept in the store. Make sure that ring
             // exists before the transaction below: creating it then would need a second connection to write (SQLite locks).
@@ -65,8 +67,8 @@ public static class KeyCommands
 
             var created = await session.AuditedAsync(async ct =>
             {
-                var fresh = await store.RotateAsync(selected, delay, ct);
-                var details = $"use={selected ?? "sig,enc"}; new={string.Join(',', fresh.Select(k => $"{k.Use}:{k.KeyId}"))}; "
+                var fresh = (await store.RotateAsync(selected, delay, ct)).OrderBy(k => k.Use, StringComparer.Ordinal).ToList();
+                var details = $"use={selected ?? "sig,sig-ec,enc"}; new={string.Join(',', fresh.Select(k => $"{k.Use}:{k.KeyId}"))}; "
                     + $"retired={string.Join(',', before.Select(k => $"{k.Use}:{k.KeyId}"))}; publication_delay_seconds={(int)delay.TotalSeconds}";
                 return (fresh, new AuditEntry(AuditEventTypes.KeysRotated, "success", Details: details));
             }, cancellationToken);
@@ -94,14 +96,14 @@ public static class KeyCommands
     /// <summary><c>Keys:PublicationDelay</c> (a TimeSpan, e.g. <c>01:00:00</c>), by default <see cref="TokenKeyStore.DefaultPublicationDelay"/>.</summary>
     private static TimeSpan PublicationDelay(Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
-        var value = configuration["Keys:PublicationDelay"];
-        if (string.IsNullOrWhiteSpace(value))
+        try
         {
-            return TokenKeyStore.DefaultPublicationDelay;
+            return TokenKeySettings.PublicationDelay(configuration);
         }
-        return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var delay) && delay >= TimeSpan.Zero
-            ? delay
-            : throw CliException.Usage($"Keys:PublicationDelay: expected a duration such as 01:00:00 (got '{value}')");
+        catch (FormatException e)
+        {
+            throw CliException.Usage(e.Message);
+        }
     }
 
     private static Table Table(IEnumerable<TokenKeyRecord> keys, DateTimeOffset now)

@@ -103,6 +103,8 @@ public static class CafConnectHost
                 // session ends (logout, incident revocation); logout tokens carry sid.
                 // Every answer of the token endpoint is counted (grants by result, channel and client).
                 options.AddEventHandler(GrantMetricsHandler.Descriptor);
+                // ES256 for the tokens only the provider reads, RS256 ID tokens unless a client registered ES256 (decision 33).
+                options.AddEventHandler(TokenSigningKeySelector.Descriptor);
                 options.AddEventHandler<OpenIddictServerEvents.HandleConfigurationRequestContext>(handler => handler.UseInlineHandler(context =>
                 {
                     context.Metadata["backchannel_logout_supported"] = true;

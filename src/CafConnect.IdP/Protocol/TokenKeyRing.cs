@@ -1,6 +1,7 @@
 using CafConnect.Infrastructure.Keys;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using OpenIddict.Abstractions;
 using OpenIddict.Server;
 
 namespace CafConnect.IdP.Protocol;
@@ -13,6 +14,8 @@ namespace CafConnect.IdP.Protocol;
 public sealed class TokenKeyRing
 {
     private IReadOnlyList<TokenKey>? _keys;
+    private IReadOnlyDictionary<string, Microsoft.IdentityModel.Tokens.SigningCredentials> _signing =
+        new Dictionary<string, Microsoft.IdentityModel.Tokens.SigningCredentials>(StringComparer.Ordinal);
     private CancellationTokenSource _changed = new();
 
     public IReadOnlyList<TokenKey> Keys => _keys
@@ -24,9 +27,20 @@ public sealed class TokenKeyRing
     public static string Fingerprint(IReadOnlyList<TokenKey> keys) =>
         string.Join(',', keys.Select(k => $"{k.Record.Use}:{k.Record.KeyId}:{(k.IsActive ? "active" : "retired")}"));
 
+    /// <summary>
+    /// The signing credentials of a key of the ring: one instance per key, given to OpenIddict's options and to the
+    /// signing-key selector alike (<see cref="TokenSigningKeySelector"/>).
+    /// </summary>
+    public Microsoft.IdentityModel.Tokens.SigningCredentials SigningCredentialsOf(TokenKey key) =>
+        _signing.TryGetValue(key.Record.KeyId, out var credentials) ? credentials
+            : new Microsoft.IdentityModel.Tokens.SigningCredentials(key.SecurityKey, key.Record.Algorithm);
+
     public void Load(IReadOnlyList<TokenKey> keys)
     {
         var changed = _keys is not null && Fingerprint(_keys) != Fingerprint(keys);
+        // Before the keys: a request reading the new keys finds their credentials.
+        _signing = keys.Where(k => TokenKeyUses.IsSigning(k.Record.Use)).ToDictionary(
+            k => k.Record.KeyId, k => new Microsoft.IdentityModel.Tokens.SigningCredentials(k.SecurityKey, k.Record.Algorithm), StringComparer.Ordinal);
         _keys = keys;
         if (changed)
         {
@@ -112,14 +126,18 @@ public sealed partial class TokenKeyRingRefresher(
     private static partial void NoActiveKey(ILogger logger);
 }
 
-/// <summary>Gives OpenIddict the persisted keys: the active key first (it signs/encrypts), retired ones after (they only validate).</summary>
+/// <summary>
+/// Gives OpenIddict the persisted keys: the active key first (it encrypts), retired ones after (they only validate).
+/// Every signing key, RSA and EC, is published in the JWKS and accepted when validating; which one signs a token is
+/// <see cref="TokenSigningKeySelector"/>'s choice, not the order of this list.
+/// </summary>
 public sealed class TokenKeyRingConfigurator(TokenKeyRing ring) : IConfigureOptions<OpenIddictServerOptions>
 {
     public void Configure(OpenIddictServerOptions options)
     {
-        foreach (var key in ring.Keys.Where(k => k.Record.Use == TokenKeyUses.Signing))
+        foreach (var key in ring.Keys.Where(k => TokenKeyUses.IsSigning(k.Record.Use)))
         {
-            options.SigningCredentials.Add(new Microsoft.IdentityModel.Tokens.SigningCredentials(key.SecurityKey, key.Record.Algorithm));
+            options.SigningCredentials.Add(ring.SigningCredentialsOf(key));
         }
         foreach (var key in ring.Keys.Where(k => k.Record.Use == TokenKeyUses.Encryption))
         {
@@ -128,5 +146,42 @@ public sealed class TokenKeyRingConfigurator(TokenKeyRing ring) : IConfigureOpti
                 Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256KW,
                 Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256CbcHmacSha512));
         }
+    }
+}
+
+/// <summary>
+/// Picks the key that signs each token OpenIddict generates (docs/decisions.md #33), right after OpenIddict's own
+/// <c>AttachSecurityCredentials</c> (which takes the first key of its list): ES256 for the tokens only the provider reads
+/// (access tokens — also encrypted —, refresh tokens, authorization codes, any other token of OpenIddict's own), RS256 for
+/// ID tokens unless the client registered <c>id_token_signed_response_alg</c> ES256. The rule itself is
+/// <see cref="TokenSigning"/>'s, shared with the back-channel logout tokens.
+/// </summary>
+public sealed class TokenSigningKeySelector(TokenKeyRing ring, IOpenIddictApplicationManager applications, TimeProvider clock, TokenSigningSettings settings)
+    : IOpenIddictServerHandler<OpenIddictServerEvents.GenerateTokenContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddictServerEvents.GenerateTokenContext>()
+        .UseScopedHandler<TokenSigningKeySelector>()
+        // After OpenIddict chose its default credentials, before the token entry is created and the token written.
+        .SetOrder(OpenIddictServerHandlers.Protection.AttachSecurityCredentials.Descriptor.Order + 500)
+        .SetType(OpenIddictServerHandlerType.Custom)
+        .Build();
+
+    public async ValueTask HandleAsync(OpenIddictServerEvents.GenerateTokenContext context)
+    {
+        var algorithm = context.TokenType == OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.IdentityToken
+            ? TokenSigning.IdTokenAlgorithmOf(await RegisteredIdTokenAlgorithmAsync(context.ClientId, context.CancellationToken))
+            : TokenSigning.Es256;
+        context.SigningCredentials = ring.SigningCredentialsOf(TokenSigning.SignerFor(algorithm, ring.Keys, clock.GetUtcNow(), settings.PublicationDelay));
+    }
+
+    private async ValueTask<string?> RegisteredIdTokenAlgorithmAsync(string? clientId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(clientId) || await applications.FindByClientIdAsync(clientId, cancellationToken) is not { } application)
+        {
+            return null;
+        }
+        var properties = await applications.GetPropertiesAsync(application, cancellationToken);
+        return properties.TryGetValue(CafConnect.Infrastructure.Clients.ClientAdministration.IdTokenSignedResponseAlgProperty, out var value)
+            && value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString() : null;
     }
 }

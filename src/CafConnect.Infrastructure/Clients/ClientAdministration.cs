@@ -11,6 +11,9 @@ public sealed record ClientSummary(string ClientId, string DisplayName, string K
 {
     public string? BackchannelLogoutUri { get; init; }
 
+    /// <summary><c>ES256</c> when the client registered it; null: RS256.</summary>
+    public string? IdTokenSignedResponseAlg { get; init; }
+
     /// <summary>Disabled (admin API): the registration is kept, but OpenIddict refuses the client at every endpoint.</summary>
     public bool Disabled { get; init; }
 }
@@ -19,6 +22,9 @@ public sealed record ClientSummary(string ClientId, string DisplayName, string K
 public sealed class ClientAdministration(IOpenIddictApplicationManager applications)
 {
     public const string BackchannelLogoutUriProperty = "backchannel_logout_uri";
+
+    /// <summary>The algorithm of the client's ID tokens (docs/decisions.md #33), absent for RS256.</summary>
+    public const string IdTokenSignedResponseAlgProperty = "id_token_signed_response_alg";
 
     /// <summary>Set on a disabled client; its endpoint permissions are then withheld (see <see cref="ToDescriptor"/>).</summary>
     public const string DisabledProperty = "cafconnect_disabled";
@@ -42,6 +48,7 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
                 ExtraGrantTypesOf(descriptor))
             {
                 BackchannelLogoutUri = BackchannelLogoutUriOf(descriptor),
+                IdTokenSignedResponseAlg = IdTokenSignedResponseAlgOf(descriptor),
                 Disabled = IsDisabled(descriptor),
             });
         }
@@ -121,6 +128,7 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
             Scopes = descriptor.Permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToList(),
             BackchannelLogoutUri = BackchannelLogoutUriOf(descriptor),
+            IdTokenSignedResponseAlg = IdTokenSignedResponseAlgOf(descriptor),
             ExtraGrantTypes = ExtraGrantTypesOf(descriptor),
             Disabled = IsDisabled(descriptor),
         };
@@ -142,6 +150,9 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
 
     private static string? BackchannelLogoutUriOf(OpenIddictApplicationDescriptor descriptor) =>
         descriptor.Properties.TryGetValue(BackchannelLogoutUriProperty, out var uri) ? uri.GetString() : null;
+
+    private static string? IdTokenSignedResponseAlgOf(OpenIddictApplicationDescriptor descriptor) =>
+        descriptor.Properties.TryGetValue(IdTokenSignedResponseAlgProperty, out var alg) ? alg.GetString() : null;
 
     private static bool IsDisabled(OpenIddictApplicationDescriptor descriptor) =>
         descriptor.Properties.TryGetValue(DisabledProperty, out var disabled) && disabled.ValueKind == JsonValueKind.True;
@@ -240,6 +251,11 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
         if (registration.BackchannelLogoutUri is not null)
         {
             descriptor.Properties[BackchannelLogoutUriProperty] = JsonSerializer.SerializeToElement(registration.BackchannelLogoutUri);
+        }
+        // RS256 is the default: only ES256 is kept, so that "RS256" and "not registered" are one state.
+        if (registration.IdTokenSignedResponseAlg == Keys.TokenSigning.Es256)
+        {
+            descriptor.Properties[IdTokenSignedResponseAlgProperty] = JsonSerializer.SerializeToElement(registration.IdTokenSignedResponseAlg);
         }
         return descriptor;
     }

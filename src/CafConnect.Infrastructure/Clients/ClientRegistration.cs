@@ -38,6 +38,13 @@ public sealed record ClientRegistration
     /// <summary>Where OpenID back-channel logout tokens are posted (incident response), if the client supports it.</summary>
     public string? BackchannelLogoutUri { get; init; }
 
+    /// <summary>
+    /// OpenID Connect Dynamic Client Registration's <c>id_token_signed_response_alg</c>: <c>ES256</c> for a relying party
+    /// that accepts ES256 ID tokens (and logout tokens); null or <c>RS256</c> for RS256, which every relying party supports
+    /// (docs/decisions.md #33).
+    /// </summary>
+    public string? IdTokenSignedResponseAlg { get; init; }
+
     /// <summary>Kept on record but refused at every endpoint (<c>POST /admin/v1/clients/{id}/disable</c>).</summary>
     public bool Disabled { get; init; }
 }
@@ -112,6 +119,9 @@ public sealed class ClientRegistrationValidator : AbstractValidator<ClientRegist
         RuleFor(c => c.RedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no redirect URI (it never signs a person in)");
         RuleFor(c => c.PostLogoutRedirectUris).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no post-logout redirect URI");
         RuleFor(c => c.BackchannelLogoutUri).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client has no back-channel logout URI");
+        RuleFor(c => c.IdTokenSignedResponseAlg).Must(alg => alg is null || Keys.TokenSigning.IdTokenAlgorithms.Contains(alg))
+            .WithMessage((_, alg) => $"'{alg}' is not an ID token signing algorithm of this provider: RS256 or ES256");
+        RuleFor(c => c.IdTokenSignedResponseAlg).Empty().When(c => c.Kind == ClientKind.Service).WithMessage("a service client gets no ID token");
         RuleForEach(c => c.ExtraGrantTypes).Must(CafGrantTypes.Registrable.Contains).WithMessage((_, grant) => $"unknown grant type '{grant}'");
         // The legacy code and a person's password are typed into the agency's own device, not a browser: only a client that
         // keeps a secret (the voice server, a kiosk) may present them.

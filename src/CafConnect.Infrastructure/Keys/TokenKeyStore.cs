@@ -31,32 +31,42 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
     public static readonly TimeSpan RetiredKeyLifetime = TimeSpan.FromDays(30);
 
     private const string SigningAlgorithm = SecurityAlgorithms.RsaSha256;
+    private const string EcSigningAlgorithm = SecurityAlgorithms.EcdsaSha256;
     private const string EncryptionAlgorithm = "A256KW";
     private const string MacAlgorithm = "HS256";
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("CafConnect.TokenKeys.v1");
 
     /// <summary>
-    /// Loads the usable token keys, creating a first signing and encryption key when the store has none
-    /// (and the first <c>mac</c> key, which is not returned here: see <see cref="LoadOrCreateMacKeysAsync"/>).
+    /// Loads the usable token keys, creating a first RSA signing key, EC signing key and encryption key when the store has
+    /// none (and the first <c>mac</c> key, which is not returned here: see <see cref="LoadOrCreateMacKeysAsync"/>). A store
+    /// of an earlier version, without an EC key, gets one here: created later than the RSA key that signs, it is only
+    /// published until it has been for the publication delay (<see cref="TokenSigning.EcSigner"/>).
     /// </summary>
     public async Task<IReadOnlyList<TokenKey>> LoadOrCreateAsync(CancellationToken cancellationToken = default)
     {
         var keys = await LoadAsync(cancellationToken);
         var created = false;
+        // One creation time for the keys made together: an EC key born with the RSA key is known wherever that one is.
+        var now = clock.GetUtcNow();
         if (!keys.Any(k => k.Record.Use == TokenKeyUses.Signing && k.IsActive))
         {
-            db.TokenKeys.Add(NewSigningKey());
+            db.TokenKeys.Add(NewSigningKey(now));
+            created = true;
+        }
+        if (!keys.Any(k => k.Record.Use == TokenKeyUses.EcSigning && k.IsActive))
+        {
+            db.TokenKeys.Add(NewEcSigningKey(now));
             created = true;
         }
         if (!keys.Any(k => k.Record.Use == TokenKeyUses.Encryption && k.IsActive))
         {
-            db.TokenKeys.Add(NewEncryptionKey());
+            db.TokenKeys.Add(NewEncryptionKey(now));
             created = true;
         }
         if (!await db.TokenKeys.AnyAsync(k => k.Use == TokenKeyUses.Mac && k.RetiredAt == null, cancellationToken))
         {
-            db.TokenKeys.Add(NewMacKey());
+            db.TokenKeys.Add(NewMacKey(now));
             created = true;
         }
         if (!created)
@@ -78,7 +88,7 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         var now = clock.GetUtcNow();
         var cutoff = now - RetiredKeyLifetime;
         var records = await db.TokenKeys.AsNoTracking()
-            .Where(k => k.Use == TokenKeyUses.Signing || k.Use == TokenKeyUses.Encryption)
+            .Where(k => k.Use == TokenKeyUses.Signing || k.Use == TokenKeyUses.EcSigning || k.Use == TokenKeyUses.Encryption)
             .ToListAsync(cancellationToken);
         var active = records.Where(r => r.RetiredAt is null || r.RetiredAt > now).OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
         var retired = records.Where(r => r.RetiredAt <= now && r.RetiredAt > cutoff).OrderByDescending(r => r.RetiredAt);
@@ -95,7 +105,7 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         var records = await LoadMacRecordsAsync(cancellationToken);
         if (!records.Any(r => r.RetiredAt is null))
         {
-            db.TokenKeys.Add(NewMacKey());
+            db.TokenKeys.Add(NewMacKey(clock.GetUtcNow()));
             await db.SaveChangesAsync(cancellationToken);
             records = await LoadMacRecordsAsync(cancellationToken);
         }
@@ -119,7 +129,7 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         {
             return keys;
         }
-        db.TokenKeys.Add(NewRecord(TokenKeyUses.ClientSecret, MacAlgorithm, RandomNumberGenerator.GetBytes(32)));
+        db.TokenKeys.Add(NewRecord(TokenKeyUses.ClientSecret, MacAlgorithm, RandomNumberGenerator.GetBytes(32), clock.GetUtcNow()));
         await db.SaveChangesAsync(cancellationToken);
         return await LoadClientSecretKeysAsync(cancellationToken);
     }
@@ -140,8 +150,9 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         (await db.TokenKeys.AsNoTracking().ToListAsync(cancellationToken)).OrderBy(r => r.CreatedAt).ToList();
 
     /// <summary>
-    /// Creates new keys for <paramref name="use"/> (both token uses, <c>sig</c> and <c>enc</c>, when null; the <c>mac</c>
-    /// key only when asked by name) and retires the active ones <paramref name="publicationDelay"/> from now: until
+    /// Creates new keys for <paramref name="use"/> (every token key — both signing keys, RSA <c>sig</c> and EC
+    /// <c>sig-ec</c>, and <c>enc</c> — when null; <c>sig</c> rotates both signing keys; the <c>mac</c> key only when asked
+    /// by name) and retires the active ones <paramref name="publicationDelay"/> from now: until
     /// then the new token keys are published and accepted by every instance that reloaded its ring, while the old ones
     /// still sign and encrypt, so no instance or relying party ever meets a token under a key it does not know yet.
     /// Zero retires them at once (a compromised key). The <c>mac</c> key is always replaced at once: every instance
@@ -156,18 +167,23 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         ArgumentOutOfRangeException.ThrowIfLessThan(publicationDelay, TimeSpan.Zero);
         var uses = use switch
         {
-            null => new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption },
-            TokenKeyUses.Signing or TokenKeyUses.Encryption or TokenKeyUses.Mac => new[] { use },
+            null => new[] { TokenKeyUses.Signing, TokenKeyUses.EcSigning, TokenKeyUses.Encryption },
+            // The two signing keys go together: they are published, then sign, at the same moments.
+            TokenKeyUses.Signing or TokenKeyUses.EcSigning => new[] { TokenKeyUses.Signing, TokenKeyUses.EcSigning },
+            TokenKeyUses.Encryption or TokenKeyUses.Mac => new[] { use },
             _ => throw new ArgumentException($"Unknown key use '{use}'.", nameof(use)),
         };
         // The new keys first (an RSA key takes a while on a loaded machine), the retirement time last: the delay counts
         // from just before the commit, or a slow rotation would retire the old keys before anyone saw the new ones.
-        var created = uses.Select(u => u switch
+        // One creation time for all of them: the new EC key then counts as born with the new RSA key (TokenSigning.EcSigner).
+        var material = uses.Select(u => (Use: u, Material: u switch
         {
-            TokenKeyUses.Signing => NewSigningKey(),
-            TokenKeyUses.Encryption => NewEncryptionKey(),
-            _ => NewMacKey(),
-        }).ToList();
+            TokenKeyUses.Signing => NewRsaMaterial(),
+            TokenKeyUses.EcSigning => NewEcMaterial(),
+            _ => RandomNumberGenerator.GetBytes(32),
+        })).ToList();
+        var createdAt = clock.GetUtcNow();
+        var created = material.Select(m => NewRecord(m.Use, AlgorithmOf(m.Use), m.Material, createdAt)).ToList();
         var active = await db.TokenKeys.Where(k => uses.Contains(k.Use) && k.RetiredAt == null).ToListAsync(cancellationToken);
         var now = clock.GetUtcNow();
         foreach (var key in active)
@@ -179,19 +195,39 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         return created;
     }
 
-    private TokenKeyRecord NewSigningKey()
+    private static string AlgorithmOf(string use) => use switch
+    {
+        TokenKeyUses.Signing => SigningAlgorithm,
+        TokenKeyUses.EcSigning => EcSigningAlgorithm,
+        TokenKeyUses.Encryption => EncryptionAlgorithm,
+        _ => MacAlgorithm,
+    };
+
+    private static byte[] NewRsaMaterial()
     {
         using var rsa = RSA.Create(2048);
-        return NewRecord(TokenKeyUses.Signing, SigningAlgorithm, rsa.ExportPkcs8PrivateKey());
+        return rsa.ExportPkcs8PrivateKey();
     }
 
-    private TokenKeyRecord NewEncryptionKey() =>
-        NewRecord(TokenKeyUses.Encryption, EncryptionAlgorithm, RandomNumberGenerator.GetBytes(32));
+    private static byte[] NewEcMaterial()
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return ecdsa.ExportPkcs8PrivateKey();
+    }
 
-    private TokenKeyRecord NewMacKey() =>
-        NewRecord(TokenKeyUses.Mac, MacAlgorithm, RandomNumberGenerator.GetBytes(32));
+    private TokenKeyRecord NewSigningKey(DateTimeOffset createdAt) =>
+        NewRecord(TokenKeyUses.Signing, SigningAlgorithm, NewRsaMaterial(), createdAt);
 
-    private TokenKeyRecord NewRecord(string use, string algorithm, byte[] material)
+    private TokenKeyRecord NewEcSigningKey(DateTimeOffset createdAt) =>
+        NewRecord(TokenKeyUses.EcSigning, EcSigningAlgorithm, NewEcMaterial(), createdAt);
+
+    private TokenKeyRecord NewEncryptionKey(DateTimeOffset createdAt) =>
+        NewRecord(TokenKeyUses.Encryption, EncryptionAlgorithm, RandomNumberGenerator.GetBytes(32), createdAt);
+
+    private TokenKeyRecord NewMacKey(DateTimeOffset createdAt) =>
+        NewRecord(TokenKeyUses.Mac, MacAlgorithm, RandomNumberGenerator.GetBytes(32), createdAt);
+
+    private TokenKeyRecord NewRecord(string use, string algorithm, byte[] material, DateTimeOffset createdAt)
     {
         try
         {
@@ -201,7 +237,7 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
                 Use = use,
                 Algorithm = algorithm,
                 ProtectedMaterial = Convert.ToBase64String(_protector.Protect(material)),
-                CreatedAt = clock.GetUtcNow(),
+                CreatedAt = createdAt,
             };
         }
         finally
@@ -220,6 +256,12 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
                 var rsa = RSA.Create();
                 rsa.ImportPkcs8PrivateKey(material, out _);
                 return new RsaSecurityKey(rsa) { KeyId = record.KeyId };
+            }
+            if (record.Use == TokenKeyUses.EcSigning)
+            {
+                var ecdsa = ECDsa.Create();
+                ecdsa.ImportPkcs8PrivateKey(material, out _);
+                return new ECDsaSecurityKey(ecdsa) { KeyId = record.KeyId };
             }
             return new SymmetricSecurityKey(material.ToArray()) { KeyId = record.KeyId };
         }

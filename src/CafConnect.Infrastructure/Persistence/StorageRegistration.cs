@@ -57,16 +57,19 @@ public static class StorageRegistration
     public static IServiceCollection AddCafConnectStorage(this IServiceCollection services, StorageSettings settings)
     {
         services.AddSingleton(settings);
+        // Pooled contexts: every request (and every token-endpoint call) needs one; reusing them spares building the
+        // context and its internal services each time (docs/decisions.md #36). A context holds no per-request state of
+        // ours: EF Core resets its change tracker and options when it goes back to the pool.
         switch (settings.Provider)
         {
             case StorageProvider.Sqlite:
-                services.AddDbContext<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContextPool<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
             case StorageProvider.PostgreSql:
-                services.AddDbContext<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContextPool<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
             case StorageProvider.SqlServer:
-                services.AddDbContext<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContextPool<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
         }
 
@@ -94,7 +97,7 @@ public static class StorageRegistration
         {
             StorageProvider.Sqlite => builder.UseSqlite(connectionString, o => o.MigrationsAssembly(migrationsAssembly)),
             // Retries only what the server certainly did not apply (docs/decisions.md #29).
-            StorageProvider.PostgreSql => builder.UseNpgsql(connectionString, o => o.MigrationsAssembly(migrationsAssembly)
+            StorageProvider.PostgreSql => builder.UseNpgsql(PostgreSqlConnectionDefaults.Apply(connectionString), o => o.MigrationsAssembly(migrationsAssembly)
                 .ExecutionStrategy(dependencies => new PostgreSqlExecutionStrategy(dependencies))),
             StorageProvider.SqlServer => builder.UseSqlServer(connectionString, o => o.MigrationsAssembly(migrationsAssembly).EnableRetryOnFailure()),
             _ => throw new ArgumentOutOfRangeException(nameof(provider)),

@@ -35,7 +35,8 @@ public sealed record LogoutDelivery(LogoutTarget Target, bool Delivered, string?
 /// <summary>
 /// OpenID Connect Back-Channel Logout 1.0: builds logout tokens (signed JWTs, <c>typ</c> <c>logout+jwt</c>, with
 /// <c>iss</c>, <c>aud</c>, <c>iat</c>, <c>exp</c>, <c>jti</c>, <c>sub</c>, <c>sid</c> and the logout event, no
-/// <c>nonce</c>) with the provider's current signing key, POSTs them to each client's registered
+/// <c>nonce</c>) with the key that signs the client's ID tokens (RS256 unless it registered ES256: Back-Channel Logout
+/// §2.4, the same keys as for ID tokens; docs/decisions.md #33), POSTs them to each client's registered
 /// <c>backchannel_logout_uri</c>, and records each delivery on the session's client link so that a token is delivered
 /// once per (session, client). A relying party that fails is reported, never fatal.
 /// </summary>
@@ -46,31 +47,39 @@ public sealed class BackchannelLogoutSender(
     CafConnectDbContext db,
     TimeProvider clock,
     BackchannelLogoutOptions options,
+    TokenSigningSettings signingSettings,
     ILogger<BackchannelLogoutSender> logger,
     Observability.CafConnectMetrics? metrics = null)
 {
     public const string HttpClientName = "backchannel-logout";
     public const string LogoutEvent = "http://schemas.openid.net/event/backchannel-logout";
 
-    private SigningCredentials? _signing;
-    private readonly Dictionary<string, Uri?> _uris = new(StringComparer.Ordinal);
+    private IReadOnlyList<TokenKey>? _keys;
+    private readonly Dictionary<string, SigningCredentials> _signing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ClientRegistration?> _registrations = new(StringComparer.Ordinal);
+
+    private async Task<ClientRegistration?> RegistrationOfAsync(string clientId, CancellationToken cancellationToken)
+    {
+        if (!_registrations.TryGetValue(clientId, out var registration))
+        {
+            registration = await clients.FindAsync(clientId, cancellationToken);
+            _registrations[clientId] = registration;
+        }
+        return registration;
+    }
 
     /// <summary>The logout URI registered by <paramref name="clientId"/>, or null when it registered none.</summary>
-    public async Task<Uri?> LogoutUriOfAsync(string clientId, CancellationToken cancellationToken = default)
-    {
-        if (!_uris.TryGetValue(clientId, out var uri))
-        {
-            var registration = await clients.FindAsync(clientId, cancellationToken);
-            uri = registration?.BackchannelLogoutUri is { } value ? new Uri(value, UriKind.Absolute) : null;
-            _uris[clientId] = uri;
-        }
-        return uri;
-    }
+    public async Task<Uri?> LogoutUriOfAsync(string clientId, CancellationToken cancellationToken = default) =>
+        (await RegistrationOfAsync(clientId, cancellationToken))?.BackchannelLogoutUri is { } value ? new Uri(value, UriKind.Absolute) : null;
 
     /// <summary>A signed logout token for one session at one client.</summary>
     public async Task<string> CreateLogoutTokenAsync(string issuer, LogoutTarget target, CancellationToken cancellationToken = default)
     {
-        _signing ??= await CurrentSigningCredentialsAsync(cancellationToken);
+        var algorithm = TokenSigning.IdTokenAlgorithmOf((await RegistrationOfAsync(target.ClientId, cancellationToken))?.IdTokenSignedResponseAlg);
+        if (!_signing.TryGetValue(algorithm, out var signing))
+        {
+            _signing[algorithm] = signing = await CurrentSigningCredentialsAsync(algorithm, cancellationToken);
+        }
         var now = clock.GetUtcNow().UtcDateTime;
         var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
         return handler.CreateToken(new SecurityTokenDescriptor
@@ -80,7 +89,7 @@ public sealed class BackchannelLogoutSender(
             Audience = target.ClientId,
             IssuedAt = now,
             Expires = now + options.TokenLifetime,
-            SigningCredentials = _signing,
+            SigningCredentials = signing,
             Claims = new Dictionary<string, object>
             {
                 [JwtRegisteredClaimNames.Jti] = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
@@ -151,11 +160,11 @@ public sealed class BackchannelLogoutSender(
         return results;
     }
 
-    private async Task<SigningCredentials> CurrentSigningCredentialsAsync(CancellationToken cancellationToken)
+    private async Task<SigningCredentials> CurrentSigningCredentialsAsync(string algorithm, CancellationToken cancellationToken)
     {
-        // The same order as the host's key ring: the oldest active signing key signs (docs/decisions.md #4).
-        var key = (await keys.LoadAsync(cancellationToken)).FirstOrDefault(k => k.Record.Use == TokenKeyUses.Signing && k.IsActive)
-            ?? throw new InvalidOperationException("no active signing key in the store: start the provider once or run 'cafconnect keys rotate'");
+        // The host's rule (docs/decisions.md #29, #33): the oldest active key of the algorithm, once every instance knows it.
+        _keys ??= await keys.LoadAsync(cancellationToken);
+        var key = TokenSigning.SignerFor(algorithm, _keys, clock.GetUtcNow(), signingSettings.PublicationDelay);
         return new SigningCredentials(key.SecurityKey, key.Record.Algorithm);
     }
 }

@@ -292,6 +292,7 @@ public sealed class ClientsAdminApiTests(StoreKind kind) : StoreFixture(kind)
         yield return Case("a bad client id", "client_id", new() { ["client_id"] = "Pas Valide!" });
         yield return Case("no display name", "display_name", new() { ["display_name"] = "" });
         yield return Case("an http back-channel logout URI", "backchannel_logout_uri", new() { ["backchannel_logout_uri"] = "http://rp.example.fr/logout" });
+        yield return Case("an ID token algorithm the provider has no key for", "id_token_signed_response_alg", new() { ["id_token_signed_response_alg"] = "HS256" });
     }
 
     [TestCaseSource(nameof(InvalidRegistrations))]
@@ -319,6 +320,7 @@ public sealed class ClientsAdminApiTests(StoreKind kind) : StoreFixture(kind)
             Scopes = (string[])body["scopes"],
             ExtraGrantTypes = body.TryGetValue("grant_types", out var grants) ? (string[])grants : [],
             BackchannelLogoutUri = body.TryGetValue("backchannel_logout_uri", out var logout) ? (string)logout : null,
+            IdTokenSignedResponseAlg = body.TryGetValue("id_token_signed_response_alg", out var alg) ? (string)alg : null,
         };
         var expected = ClientRegistrations.Validate(registration).Where(p => ClientsAdminEndpoint.FieldOf(p.Field) == field).Select(p => $"{field}: {p.Message}").Distinct();
         Assert.That(messages, Is.EqualTo(expected));
@@ -332,6 +334,24 @@ public sealed class ClientsAdminApiTests(StoreKind kind) : StoreFixture(kind)
         var json = await AdminClient.JsonOf(response);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), json.ToString());
         Assert.That(json.GetProperty("errors").GetProperty("kind")[0].GetString(), Does.Contain("operator"));
+    }
+
+    [Test]
+    public async Task The_ID_token_algorithm_is_RS256_unless_ES256_is_registered_and_can_be_set_back()
+    {
+        var id = NewId();
+        var body = new Dictionary<string, object>(NewConfidential(id)) { ["id_token_signed_response_alg"] = "ES256" };
+        var created = await AdminClient.JsonOf(await SendAsync(HttpMethod.Post, Path, body, await ClientsTokenAsync()));
+        var other = (await CreateAsync(NewId())).Client;
+        var reset = await AdminClient.JsonOf(await SendAsync(HttpMethod.Patch, $"{Path}/{id}", new { id_token_signed_response_alg = "RS256" }, await ClientsTokenAsync()));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(created.GetProperty("client").GetProperty("id_token_signed_response_alg").GetString(), Is.EqualTo("ES256"), created.ToString());
+            Assert.That(other.GetProperty("id_token_signed_response_alg").GetString(), Is.EqualTo("RS256"), "the default");
+            Assert.That(reset.GetProperty("client").GetProperty("id_token_signed_response_alg").GetString(), Is.EqualTo("RS256"), reset.ToString());
+            Assert.That((await AuditOfClientAsync(id)).First().Details, Does.Contain("id_token_signed_response_alg=ES256"));
+        });
     }
 
     // ---- update, rotate, disable ---------------------------------------------------------------------------------

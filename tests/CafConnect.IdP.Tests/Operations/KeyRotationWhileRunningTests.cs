@@ -46,6 +46,14 @@ public sealed class KeyRotationWhileRunningTests(StoreKind kind)
 
     private static string KidOf(string jwt) => new JsonWebToken(jwt).Kid;
 
+    /// <summary>The key that signed one of the provider's own (encrypted) tokens, which must be the EC key.</summary>
+    private static string EcKidOf(CafConnectFactory host, string token)
+    {
+        var inner = CafConnect.IdP.Tests.Protocol.TokenSigningAlgorithmTests.InnerToken(host, token);
+        Assert.That(inner.Alg, Is.EqualTo("ES256"));
+        return inner.Kid;
+    }
+
     private async Task ReloadBothAsync()
     {
         await _first.Services.GetRequiredService<TokenKeyRingRefresher>().RefreshAsync();
@@ -63,20 +71,25 @@ public sealed class KeyRotationWhileRunningTests(StoreKind kind)
     {
         var beforeRotation = await SignInOnFirstAsync();
         var oldKid = KidOf(beforeRotation.IdToken);
+        var oldEcKid = EcKidOf(_first, beforeRotation.AccessToken);
 
-        TokenKeyRecord newSigning;
+        TokenKeyRecord newSigning, newEcSigning;
         await using (var scope = _first.Services.CreateAsyncScope())
         {
             var created = await scope.ServiceProvider.GetRequiredService<TokenKeyStore>().RotateAsync(null, TimeSpan.FromHours(1));
             newSigning = created.Single(k => k.Use == TokenKeyUses.Signing);
+            newEcSigning = created.Single(k => k.Use == TokenKeyUses.EcSigning);
         }
         await ReloadBothAsync();
 
         var duringPublication = await SignInOnFirstAsync();
         Assert.Multiple(async () =>
         {
-            Assert.That(await PublishedKidsAsync(_second), Does.Contain(newSigning.KeyId).And.Contain(oldKid), "the other instance publishes the new key at once");
+            Assert.That(await PublishedKidsAsync(_second), Does.Contain(newSigning.KeyId).And.Contain(oldKid).And.Contain(newEcSigning.KeyId).And.Contain(oldEcKid),
+                "the other instance publishes both new signing keys at once");
             Assert.That(KidOf(duringPublication.IdToken), Is.EqualTo(oldKid), "the old key still signs during the publication delay");
+            Assert.That(EcKidOf(_first, duringPublication.AccessToken), Is.EqualTo(oldEcKid), "the old EC key still signs access tokens during the publication delay");
+            Assert.That(EcKidOf(_first, duringPublication.RefreshToken!), Is.EqualTo(oldEcKid), "and refresh tokens");
         });
 
         // The publication delay passes: the old keys retire (what the clock would do an hour later).
@@ -93,6 +106,7 @@ public sealed class KeyRotationWhileRunningTests(StoreKind kind)
 
         var afterRetirement = await SignInOnFirstAsync();
         Assert.That(KidOf(afterRetirement.IdToken), Is.EqualTo(newSigning.KeyId), "the new key signs, without a restart");
+        Assert.That(EcKidOf(_first, afterRetirement.AccessToken), Is.EqualTo(newEcSigning.KeyId), "the new EC key signs access tokens, without a restart");
 
         var second = new OidcDriver(_second.CreateBrowser());
         foreach (var (name, tokens) in new[] { ("before the rotation", beforeRotation), ("during the publication", duringPublication), ("after the retirement", afterRetirement) })

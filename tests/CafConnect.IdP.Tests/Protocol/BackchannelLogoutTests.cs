@@ -45,6 +45,45 @@ public sealed class BackchannelLogoutTests(StoreKind kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task A_client_registered_for_ES256_gets_its_logout_token_signed_ES256_and_others_RS256()
+    {
+        await using (var scope = Host.Services.CreateAsyncScope())
+        {
+            var clients = scope.ServiceProvider.GetRequiredService<ClientAdministration>();
+            var aripa = (await clients.FindAsync(TestClient.Aripa.ClientId))!;
+            await clients.UpdateAsync(aripa with { BackchannelLogoutUri = _receiver.LogoutUri, IdTokenSignedResponseAlg = "ES256", ClientSecret = null });
+        }
+        try
+        {
+            var before = _receiver.Tokens.Count;
+            var driver = NewBrowser();
+            var tokens = await driver.SignInAndRedeemAsync(TestClient.Aripa, DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password, scope: "openid profile");
+            await driver.Browser.GetAsync(ProtocolEndpoints.EndSessionPath + OidcDriver.QueryString(new Dictionary<string, string?>
+            {
+                ["id_token_hint"] = tokens.IdToken,
+                ["post_logout_redirect_uri"] = TestClient.Aripa.PostLogoutRedirectUri,
+            }));
+            var received = await _receiver.WaitForAsync(before + 1);
+            var jwks = await Host.CreateClient().GetStringAsync("/.well-known/jwks");
+            await BackchannelLogoutReceiver.VerifyWithJoseAsync(received[^1], jwks, "http://localhost/", TestClient.Aripa.ClientId);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(tokens.IdToken).Alg, Is.EqualTo("ES256"));
+                Assert.That(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(received[^1]).Alg, Is.EqualTo("ES256"),
+                    "Back-Channel Logout §2.4: the keys of the client's ID tokens");
+            });
+        }
+        finally
+        {
+            await using var scope = Host.Services.CreateAsyncScope();
+            var clients = scope.ServiceProvider.GetRequiredService<ClientAdministration>();
+            var aripa = (await clients.FindAsync(TestClient.Aripa.ClientId))!;
+            await clients.UpdateAsync(aripa with { BackchannelLogoutUri = null, IdTokenSignedResponseAlg = null, ClientSecret = null });
+        }
+    }
+
+    [Test]
     public async Task Logout_at_the_end_session_endpoint_sends_one_logout_token_for_the_session_to_the_registered_uri()
     {
         var before = _receiver.Tokens.Count;
@@ -66,6 +105,7 @@ public sealed class BackchannelLogoutTests(StoreKind kind) : StoreFixture(kind)
         Assert.Multiple(() =>
         {
             Assert.That(payload["sub"]!.GetValue<string>(), Is.EqualTo(idToken.Subject));
+            Assert.That(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(received[^1]).Alg, Is.EqualTo("RS256"), "a client that registered nothing");
             Assert.That(payload["sid"]!.GetValue<string>(), Is.EqualTo(idToken.GetClaim("sid").Value), "the sid of the ID token the relying party holds");
         });
 

@@ -98,9 +98,13 @@ public sealed partial class OidcDriver(HttpClient browser)
         return new AuthorizationResponse(location, query.ToDictionary(p => p.Key, p => p.Value.ToString()));
     }
 
-    public async Task<HttpResponseMessage> TokenRequestAsync(TestClient client, IDictionary<string, string> form)
+    public Task<HttpResponseMessage> TokenRequestAsync(TestClient client, IDictionary<string, string> form) =>
+        TokenRequestAsyncAt("/connect/token", client, form);
+
+    /// <summary>A POST to a back-channel endpoint (token, introspection, revocation) with the client's authentication.</summary>
+    public async Task<HttpResponseMessage> TokenRequestAsyncAt(string path, TestClient client, IDictionary<string, string> form)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token");
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
         var fields = new Dictionary<string, string>(form);
         if (client.Secret is null)
         {

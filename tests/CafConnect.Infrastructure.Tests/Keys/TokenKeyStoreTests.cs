@@ -34,17 +34,22 @@ public sealed class TokenKeyStoreTests
     }
 
     [Test]
-    public async Task First_load_creates_one_signing_and_one_encryption_key_and_later_loads_reuse_them()
+    public async Task First_load_creates_an_RSA_and_an_EC_signing_key_and_one_encryption_key_and_later_loads_reuse_them()
     {
         var first = await _store.LoadOrCreateAsync();
         var second = await _store.LoadOrCreateAsync();
 
         Assert.Multiple(() =>
         {
-            Assert.That(first.Select(k => k.Record.Use), Is.EquivalentTo(new[] { TokenKeyUses.Signing, TokenKeyUses.Encryption }));
+            Assert.That(first.Select(k => k.Record.Use), Is.EquivalentTo(new[] { TokenKeyUses.Signing, TokenKeyUses.EcSigning, TokenKeyUses.Encryption }));
             Assert.That(second.Select(k => k.Record.KeyId), Is.EquivalentTo(first.Select(k => k.Record.KeyId)));
             Assert.That(first.Single(k => k.Record.Use == TokenKeyUses.Signing).SecurityKey, Is.InstanceOf<RsaSecurityKey>());
             Assert.That(first.Single(k => k.Record.Use == TokenKeyUses.Encryption).SecurityKey, Is.InstanceOf<SymmetricSecurityKey>());
+            var ec = first.Single(k => k.Record.Use == TokenKeyUses.EcSigning);
+            Assert.That(ec.Record.Algorithm, Is.EqualTo("ES256"));
+            Assert.That(((ECDsaSecurityKey)ec.SecurityKey).ECDsa.ExportParameters(false).Curve.Oid.Value, Is.EqualTo("1.2.840.10045.3.1.7"), "P-256");
+            Assert.That(TokenSigning.SignerFor(TokenSigning.Es256, first, _clock.GetUtcNow(), TimeSpan.FromHours(1)), Is.SameAs(ec),
+                "created with the RSA key, the EC key signs at once");
         });
     }
 
@@ -86,7 +91,7 @@ public sealed class TokenKeyStoreTests
         var original = (await _store.LoadOrCreateAsync()).First(k => k.Record.Use == TokenKeyUses.Signing).Record.KeyId;
         _clock.Advance(TimeSpan.FromDays(1));
 
-        var fresh = (await _store.RotateAsync(TokenKeyUses.Signing, TimeSpan.FromHours(1))).Single().KeyId;
+        var fresh = (await _store.RotateAsync(TokenKeyUses.Signing, TimeSpan.FromHours(1))).Single(k => k.Use == TokenKeyUses.Signing).KeyId;
         var during = (await _store.LoadAsync()).Where(k => k.Record.Use == TokenKeyUses.Signing).ToList();
         _clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
         var after = (await _store.LoadAsync()).Where(k => k.Record.Use == TokenKeyUses.Signing).ToList();
@@ -107,11 +112,62 @@ public sealed class TokenKeyStoreTests
         // Every reading of the clock moves it a minute on: a slow rotation (RSA on a loaded machine, seen in the drill).
         _clock.AutoAdvanceAmount = TimeSpan.FromMinutes(1);
 
-        var fresh = (await _store.RotateAsync(TokenKeyUses.Signing, TimeSpan.FromMinutes(10))).Single();
+        var fresh = (await _store.RotateAsync(TokenKeyUses.Signing, TimeSpan.FromMinutes(10))).Single(k => k.Use == TokenKeyUses.Signing);
         _clock.AutoAdvanceAmount = TimeSpan.Zero;
         var old = (await _db.TokenKeys.AsNoTracking().Where(k => k.Use == TokenKeyUses.Signing && k.KeyId != fresh.KeyId).SingleAsync());
 
         Assert.That(old.RetiredAt, Is.GreaterThanOrEqualTo(fresh.CreatedAt + TimeSpan.FromMinutes(10)),
             "the old key retires a full delay after the new one exists, never earlier");
+    }
+
+    [Test]
+    public async Task Rotating_the_signing_keys_rotates_the_RSA_and_the_EC_key_together_and_each_old_one_signs_until_it_retires()
+    {
+        var first = await _store.LoadOrCreateAsync();
+        var oldRsa = first.Single(k => k.Record.Use == TokenKeyUses.Signing).Record.KeyId;
+        var oldEc = first.Single(k => k.Record.Use == TokenKeyUses.EcSigning).Record.KeyId;
+        _clock.Advance(TimeSpan.FromDays(1));
+
+        var created = await _store.RotateAsync(TokenKeyUses.Signing, TimeSpan.FromHours(1));
+        var during = await _store.LoadAsync();
+        _clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        var after = await _store.LoadAsync();
+
+        string Signer(string algorithm, IReadOnlyList<TokenKey> keys) => TokenSigning.SignerFor(algorithm, keys, _clock.GetUtcNow(), TimeSpan.FromHours(1)).Record.KeyId;
+        Assert.Multiple(() =>
+        {
+            Assert.That(created.Select(k => k.Use), Is.EquivalentTo(new[] { TokenKeyUses.Signing, TokenKeyUses.EcSigning }), "--use sig: both signing keys");
+            Assert.That(created.Select(k => k.CreatedAt).Distinct().Count(), Is.EqualTo(1), "made together");
+            Assert.That(Signer(TokenSigning.Rs256, during), Is.EqualTo(oldRsa));
+            Assert.That(Signer(TokenSigning.Es256, during), Is.EqualTo(oldEc), "the old EC key signs while the new one is only published");
+            Assert.That(during.Where(k => k.Record.Use == TokenKeyUses.EcSigning).Select(k => k.Record.KeyId), Is.EquivalentTo(new[] { oldEc, created.Single(k => k.Use == TokenKeyUses.EcSigning).KeyId }));
+            Assert.That(Signer(TokenSigning.Rs256, after), Is.EqualTo(created.Single(k => k.Use == TokenKeyUses.Signing).KeyId));
+            Assert.That(Signer(TokenSigning.Es256, after), Is.EqualTo(created.Single(k => k.Use == TokenKeyUses.EcSigning).KeyId), "the new EC key signs once the old one retired");
+            Assert.That(after.Single(k => k.Record.KeyId == oldEc).IsActive, Is.False, "the old EC key stays published as retired");
+        });
+    }
+
+    [Test]
+    public async Task A_store_without_an_EC_key_gets_one_at_start_which_signs_only_after_the_publication_delay()
+    {
+        await _store.LoadOrCreateAsync();
+        // The store as the version before ES256 left it.
+        await _db.TokenKeys.Where(k => k.Use == TokenKeyUses.EcSigning).ExecuteDeleteAsync();
+        Assert.That(TokenSigning.SignerFor(TokenSigning.Es256, await _store.LoadAsync(), _clock.GetUtcNow(), TimeSpan.FromHours(1)).Record.Algorithm,
+            Is.EqualTo("RS256"), "no EC key: RS256, as before");
+        _clock.Advance(TimeSpan.FromDays(3));
+
+        var upgraded = await _store.LoadOrCreateAsync();
+        var ec = upgraded.Single(k => k.Record.Use == TokenKeyUses.EcSigning);
+        var justAfter = TokenSigning.SignerFor(TokenSigning.Es256, upgraded, _clock.GetUtcNow(), TimeSpan.FromHours(1));
+        _clock.Advance(TimeSpan.FromHours(1));
+        var anHourLater = TokenSigning.SignerFor(TokenSigning.Es256, await _store.LoadAsync(), _clock.GetUtcNow(), TimeSpan.FromHours(1));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(justAfter.Record.Algorithm, Is.EqualTo("RS256"), "published only: instances of the earlier version do not know it");
+            Assert.That(anHourLater.Record.KeyId, Is.EqualTo(ec.Record.KeyId), "published for the delay: it signs");
+            Assert.That(TokenSigning.SignerFor(TokenSigning.Rs256, upgraded, _clock.GetUtcNow(), TimeSpan.FromHours(1)).Record.Algorithm, Is.EqualTo("RS256"));
+        });
     }
 }

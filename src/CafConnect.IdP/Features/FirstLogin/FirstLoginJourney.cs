@@ -32,7 +32,7 @@ public sealed record FirstLoginStep(SelfServiceFlow Flow, FirstLoginContext Cont
 /// one opens the session and returns to the relying party.
 /// </summary>
 public sealed class FirstLoginJourney(
-    FlowStore flows, PersonDirectory persons, CafConnectDbContext db, ISecretHasher hasher, TermsOfUseCatalog terms,
+    FlowStore flows, PersonDirectory persons, CafConnectDbContext db, TermsOfUseCatalog terms,
     VerificationCodeStep codeStep, INotificationOutbox outbox, AuditTrail audit, FlowBrowserBinding binding, TimeProvider clock,
     DelegationService delegations, LoginOptions loginOptions, SetPersonalPassword passwords, ContactProof contactProof, IUnitOfWork unitOfWork,
     CommitSignIn signIns)
