@@ -292,7 +292,7 @@ psql_drill() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d cafcon
 # The outbox retries with a backoff of at most 10 s: give the messages queued during the outage that long to leave.
 for _ in $(seq 1 40); do [ "$(psql_drill 'SELECT count(*) FROM "OutboxMessages" WHERE "SentAt" IS NULL AND "FailedAt" IS NULL' 2>/dev/null)" = 0 ] && break; sleep 1; done
 ready=""
-for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((base + i))/health/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo unreachable);"; done
+for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((base + i))/health/ready" | python3 -c 'import json,sys; r=json.load(sys.stdin); bad=[k for k, c in r["checks"].items() if c["status"] != "Healthy"]; print(r["status"] + (" (" + ", ".join(bad) + ")" if bad else ""))' 2>/dev/null || echo unreachable);"; done
 sort -n -o "$events" "$events"
 outbox="$(psql_drill 'SELECT count(*), count("SentAt"), count("FailedAt"), count(*) FILTER (WHERE "SentAt" IS NULL AND "FailedAt" IS NULL) FROM "OutboxMessages"' 2>/dev/null || echo "-1|-1|-1|-1")"
 python3 "$root/bench/fault-drill/results.py" "$run/requests.csv" "$events" "$run/summary.json" "$run/received.txt" "$outbox" "$ready" "$run/readiness-outage.tsv" >"$results"

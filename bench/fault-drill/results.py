@@ -42,7 +42,8 @@ def sample(line):
     except ValueError:
         detail = {}
     return {"t": float(at), "http": http, "status": detail.get("status", "unreadable"),
-            "outbox": detail.get("checks", {}).get("outbox", {}).get("description")}
+            "outbox": detail.get("checks", {}).get("outbox", {}).get("description"),
+            "not_healthy": [name for name, check in detail.get("checks", {}).items() if check.get("status") != "Healthy"]}
 
 
 samples = [sample(line) for line in open(readiness_tsv) if line.strip()]
@@ -80,6 +81,7 @@ print(json.dumps({
         "first_degraded_after_s": next((round(s["t"] - t0 - next((t for t, n in events if n.startswith("SMTP and SMS gateways down")), 0), 1)
                                         for s in samples if s["status"] == "Degraded"), None),
         "reason": reasons[-1] if reasons else None,
+        "unhealthy_checks": sorted({name for s in samples if s["status"] == "Unhealthy" for name in s["not_healthy"]}),
     },
     "first_logins": {
         "persons": summary.get("first_login_persons", 0),
