@@ -59,6 +59,7 @@ cleanup() {
   set +e
   for i in "${!pids[@]}"; do kill "${pids[$i]}" 2>/dev/null; done
   for i in "${!sinks[@]}"; do kill "${sinks[$i]}" 2>/dev/null; done
+  [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null
   [ -f "$run/nginx/nginx.pid" ] && nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -s stop 2>/dev/null
   for port in "$sentinel_port" "$replica_port" "$redis_port"; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1; done
   [ -d "$run/pg/data" ] && as_pg "$(pg_bin)/pg_ctl" -D "$run/pg/data" -m fast stop >/dev/null 2>&1
@@ -133,6 +134,12 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$run/certs/tls.key" -out "$ru
 openssl pkcs12 -export -inkey "$run/certs/tls.key" -in "$run/certs/tls.crt" -out "$run/certs/keyring.pfx" -passout pass:drill-keyring
 chmod -R a+rX "$run/certs"
 
+cli() {
+  env ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production Storage__Provider=PostgreSql \
+    ConnectionStrings__CafConnect="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=cafconnect_drill" \
+    DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
+    Keys__PublicationDelay=00:00:$publication_delay dotnet "$run/cli/cafconnect.dll" "$@"
+}
 content_root=""; [ "$ci" = 1 ] && content_root="$root/src/CafConnect.IdP"
 start_instance() {
   local i="$1" port=$((base + $1)) migrate=false
@@ -147,10 +154,10 @@ start_instance() {
     Verification__MinIntervalBetweenSends=00:00:01 \
     Oidc__Issuer="https://127.0.0.1:$nginx_port/" ReverseProxy__TrustedProxies__0=127.0.0.1 \
     DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
-    Health__DetailNetworks__0=127.0.0.0/8 Demo__Enabled=true Notifications__FileSink__Directory="$run/letters" \
+    Health__DetailNetworks__0=127.0.0.0/8 Health__OutboxFailingMessagesThreshold=1 Demo__Enabled=true Notifications__FileSink__Directory="$run/letters" \
     Clients__0__ClientId=drill Clients__0__DisplayName="Fault drill" Clients__0__Kind=Confidential \
     Clients__0__ClientSecret=drill-secret-not-for-production-0123456789 Clients__0__RedirectUris__0=https://rp.drill.test/callback \
-    Clients__0__Scopes__0=profile Clients__0__Scopes__1=caf Clients__0__Scopes__2=offline_access \
+    Clients__0__Scopes__0=profile Clients__0__Scopes__1=caf Clients__0__Scopes__2=offline_access Clients__0__Scopes__3=phone \
     ${content_root:+ASPNETCORE_CONTENTROOT=$content_root} dotnet "$run/idp/CafConnect.IdP.dll" >>"$run/logs/idp-$i.log" 2>&1 &
   pids[$i]=$!
 }
@@ -162,9 +169,40 @@ wait_ready() {
   done
   log "instance $1 not ready"; tail -20 "$run/logs/idp-$1.log" >&2; return 1
 }
+# Persons for the first-login journeys: one file each (allocataire alone, a mobile on record, the file's old 8-digit
+# code), imported with `cafconnect accounts import` once instance 1 has migrated the store, while 2 and 3 start. A
+# person does their first login once: enough for the load's first-login workers over the whole run.
+first_login_persons="${DRILL_FIRST_LOGIN_PERSONS:-$([ "$ci" = 1 ] && echo 150 || echo 300)}"
+python3 - "$first_login_persons" "$run/first-logins.csv" "$run/first-logins.json" <<'PY'
+import csv, json, random, sys
+count, csv_path, json_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rng = random.Random(15)
+letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+persons = []
+with open(csv_path, "w", newline="") as f:
+    out = csv.writer(f)
+    out.writerow(["file_number", "role", "nir", "provisional_id", "civility", "birth_name", "usage_name", "given_names", "birth_date",
+                  "birth_country", "birth_city", "postal_code", "mobile", "email", "legacy_secret", "legacy_secret_format"])
+    for i in range(count):
+        # Born in May 1984 in the Nord (59), communes 350 and up: NIRs no demo person has.
+        nir = f"1840559{350 + i // 999:03d}{i % 999 + 1:03d}"  # order 001–999 (000 is no NIR)
+        name = "BASCULE" + "".join(letters[(i // 26 ** k) % 26] for k in range(3))
+        mobile = f"06 17 {i // 10000 % 100:02d} {i // 100 % 100:02d} {i % 100:02d}"
+        code = "".join(rng.choice("0123456789") for _ in range(8))
+        while len(set(code)) < 4:  # nothing like 11111111 or 12121212
+            code = "".join(rng.choice("0123456789") for _ in range(8))
+        out.writerow([f"77{i:05d}", "allocataire", nir, "", "M", name, "", "Drill", "1984-05-10", "FRANCE", "LILLE", "59000",
+                      mobile, "", code, "plain"])
+        persons.append({"nir": nir, "code": code, "mobile": mobile, "name": name})
+json.dump(persons, open(json_path, "w"))
+PY
 log "three instances on 127.0.0.1:$((base + 1))..$((base + 3))"
 start_instance 1; wait_ready 1
+log "importing $first_login_persons persons for the first-login journeys (cafconnect accounts import)"
+cli accounts import "$run/first-logins.csv" >"$run/logs/import.log" 2>&1 & import_pid=$!
 start_instance 2; start_instance 3; wait_ready 2; wait_ready 3
+wait "$import_pid" || { log "the import of the first-login persons failed"; tail -20 "$run/logs/import.log" >&2; exit 2; }
+log "import: $(grep -o 'rows imported=[0-9]*' "$run/logs/import.log" || tail -1 "$run/logs/import.log")"
 
 # deploy/nginx.conf, with the drill's upstreams, listen address and certificate.
 sed -e "s|upstream cafconnect { server idp-1:8080; server idp-2:8080; }|upstream cafconnect { server 127.0.0.1:$((base + 1)); server 127.0.0.1:$((base + 2)); server 127.0.0.1:$((base + 3)); }|" \
@@ -188,19 +226,19 @@ nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -t 2>"$run/nginx/test.log" || {
 nginx -p "$run/nginx" -c "$run/nginx/nginx.conf"
 log "nginx on https://127.0.0.1:$nginx_port/ (deploy/nginx.conf); load for ${seconds}s"
 
+# The load's end may move later (set_load_end: an epoch, never earlier than DRILL_SECONDS): until the gateways' outage
+# has begun and its end is known, the load holds on for up to 120 s past DRILL_SECONDS, so that a fault pushed late by
+# a slow machine (the rotation's CLI) still has load after it. Written atomically: the load reads it in its loops.
+set_load_end() { echo "$1" >"$run/load-deadline.tmp" && mv "$run/load-deadline.tmp" "$run/load-deadline"; }
+set_load_end "$(echo "$(date +%s.%N) + $seconds + 120" | bc)"
 events="$run/events.txt"; : >"$events"
-DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=$t_gw_down DRILL_MESSAGES_TO=$t_msg_to \
+DRILL_DEADLINE_FILE="$run/load-deadline" DRILL_FIRST_LOGINS="$run/first-logins.json" DRILL_SMS_INBOX="http://127.0.0.1:$sms_port/inbox" \
+  DRILL_NGINX_PORT=$nginx_port DRILL_SECONDS=$seconds DRILL_CSV="$run/requests.csv" DRILL_MESSAGES_FROM=$t_gw_down DRILL_MESSAGES_TO=$t_msg_to \
   python3 "$root/bench/fault-drill/load.py" >"$run/summary.json" &
 load_pid=$!
 started=$(date +%s.%N)
 at() { local target; target=$(echo "$started + $1" | bc); while [ "$(echo "$(date +%s.%N) < $target" | bc)" = 1 ]; do sleep 0.2; done; }
 event() { echo "$(date +%s.%N) $*" >>"$events"; log "$*"; }
-cli() {
-  env ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production Storage__Provider=PostgreSql \
-    ConnectionStrings__CafConnect="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=cafconnect_drill" \
-    DataProtection__Certificate__Path="$run/certs/keyring.pfx" DataProtection__Certificate__Password=drill-keyring \
-    Keys__PublicationDelay=00:00:$publication_delay dotnet "$run/cli/cafconnect.dll" "$@"
-}
 # Straight to an instance, as nginx would forward it (the instances trust 127.0.0.1 and accept only https requests).
 jwks_kids() { curl -s -H "X-Forwarded-Proto: https" "http://127.0.0.1:$((base + $1))/.well-known/jwks" | python3 -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null || echo "unreachable"; }
 at $t_kill;  event "instance 2 killed (SIGKILL)"; kill -9 "${pids[2]}"
@@ -228,25 +266,45 @@ for _ in $(seq 1 60); do
 done
 log "new signing key published by the 3 instances after ${published:-?} s"
 echo "$(echo "$rotated_at + $publication_delay" | bc) new keys sign (publication delay over)" >>"$events"
+# Readiness as the load balancer's probe and the person on call see it while the gateways are down: instance 1's
+# /health/ready every second, one line each: time, HTTP status, JSON detail (read by results.py; curl only, as cheap
+# as a probe on a loaded machine).
+sample_readiness() { # until (epoch)
+  while [ "$(echo "$(date +%s.%N) < $1" | bc)" = 1 ]; do
+    local at code; at=$(date +%s.%N)
+    code=$(curl -s -m 5 -o "$run/ready-sample.json" -w '%{http_code}' "http://127.0.0.1:$((base + 1))/health/ready" || true)
+    printf '%s\t%s\t%s\n' "$at" "$code" "$(tr -d '\n' <"$run/ready-sample.json" 2>/dev/null)" >>"$run/readiness-outage.tsv"
+    sleep 1
+  done
+}
+: >"$run/readiness-outage.tsv"
 at $t_gw_down; event "SMTP and SMS gateways down"; stop_sink smtp; stop_sink sms
+
+# The outage lasts its nominal length from when it began: on a loaded machine the rotation's CLI may have pushed it late.
+gw_down_at=$(echo "$(date +%s.%N) - $started" | bc); t_gw_up=$(echo "if ($gw_down_at + $t_gw_up - $t_gw_down > $t_gw_up) $gw_down_at + $t_gw_up - $t_gw_down else $t_gw_up" | bc)
+set_load_end "$(echo "$started + $t_gw_up + 15" | bc)" # at least 15 s of load after the gateways are back
+sample_readiness "$(echo "$started + $t_gw_up" | bc)" & sampler_pid=$!
 at $t_gw_up; event "SMTP and SMS gateways back"; start_sink smtp "$smtp_port"; start_sink sms "$sms_port"
+wait "$sampler_pid" 2>/dev/null || true
 wait "$rotate_pid" 2>/dev/null || log "keys rotate: the CLI did not exit within 120 s (see logs/keys-rotate.log)"
 wait "$load_pid"
 psql_drill() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d cafconnect_drill -At -c "$1"; }
 # The outbox retries with a backoff of at most 10 s: give the messages queued during the outage that long to leave.
 for _ in $(seq 1 40); do [ "$(psql_drill 'SELECT count(*) FROM "OutboxMessages" WHERE "SentAt" IS NULL AND "FailedAt" IS NULL' 2>/dev/null)" = 0 ] && break; sleep 1; done
 ready=""
-for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((base + i))/health/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo unreachable);"; done
+for i in 1 2 3; do ready="$ready instance $i: $(curl -s "http://127.0.0.1:$((base + i))/health/ready" | python3 -c 'import json,sys; r=json.load(sys.stdin); bad=[k for k, c in r["checks"].items() if c["status"] != "Healthy"]; print(r["status"] + (" (" + ", ".join(bad) + ")" if bad else ""))' 2>/dev/null || echo unreachable);"; done
+sort -n -o "$events" "$events"
+outbox="$(psql_drill 'SELECT count(*), count("SentAt"), count("FailedAt"), count(*) FILTER (WHERE "SentAt" IS NULL AND "FailedAt" IS NULL) FROM "OutboxMessages"' 2>/dev/null || echo "-1|-1|-1|-1")"
+python3 "$root/bench/fault-drill/results.py" "$run/requests.csv" "$events" "$run/summary.json" "$run/received.txt" "$outbox" "$ready" "$run/readiness-outage.tsv" >"$results"
 
 {
   echo "# Fault drill report"
   echo
   echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`bench/fault-drill.sh\`: 3 instances ($([ "$ci" = 1 ] && echo "Debug, short mode --ci" || echo Release)) behind nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), PostgreSQL $(as_pg "$(pg_bin)/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $(nproc) cores shared with other work (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
-  echo "Load: $(python3 -c 'import os; print(os.environ.get("DRILL_WORKERS", "6"))') workers in a loop of sign-in rounds (authorize, login page, login POST, authorize, token, userinfo, refresh, userinfo) as 4 demo persons. Phases start at the faults."
+  echo "Load: $(python3 -c 'import os; print(os.environ.get("DRILL_WORKERS", "6"))') workers in a loop of sign-in rounds (authorize, login page, login POST, authorize, token, userinfo, refresh, userinfo) as 4 demo persons; $(python3 -c 'import os; print(os.environ.get("DRILL_FIRST_LOGIN_WORKERS", "2"))') workers doing first logins with the file's old code (login, terms, new password, mobile on record, SMS code, back to the relying party, userinfo) as $first_login_persons imported persons, each once. Phases start at the faults."
   echo
 } >"$report"
-sort -n -o "$events" "$events"
-python3 "$root/bench/fault-drill/report.py" "$run/requests.csv" "$events" "$(cat "$run/summary.json")" "$report"
+python3 "$root/bench/fault-drill/report.py" "$run/requests.csv" "$events" "$(cat "$run/summary.json")" "$report" "$results"
 {
   echo "- readiness after the drill:$ready"
   echo "- instance 2's restart: $(grep -c 'Now listening' "$run/logs/idp-2.log" || true) start(s) logged"
@@ -256,7 +314,5 @@ python3 "$root/bench/fault-drill/report.py" "$run/requests.csv" "$events" "$(cat
   echo "- gateways: recoveries started during the outage: $(python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["recoveries"], "completed,", s["recoveries_failed"], "failed")' <"$run/summary.json"); outbox rows (channel: created / sent / given up / still waiting / max seconds from creation to sending): $(psql_drill "SELECT string_agg(c || ': ' || n || ' / ' || s || ' / ' || f || ' / ' || w || ' / ' || coalesce(d, '-'), '; ') FROM (SELECT \"Channel\"::text c, count(*) n, count(\"SentAt\") s, count(\"FailedAt\") f, count(*) FILTER (WHERE \"SentAt\" IS NULL AND \"FailedAt\" IS NULL) w, round(max(extract(epoch FROM \"SentAt\" - \"CreatedAt\")))::text d FROM \"OutboxMessages\" GROUP BY 1) x" 2>&1)"
   echo "- gateways: messages received by the stand-ins: $(grep -c . "$run/received.txt" || true) ($(awk '{print $2}' "$run/received.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ';')), received more than once: $(awk '{print $2, $3}' "$run/received.txt" | sort | uniq -d | wc -l), first one at $(awk 'NR==1{print $1}' "$run/received.txt" | xargs -I{} echo "{} - $started" | bc | cut -c1-5) s"
 } >>"$report"
-outbox="$(psql_drill 'SELECT count(*), count("SentAt"), count("FailedAt"), count(*) FILTER (WHERE "SentAt" IS NULL AND "FailedAt" IS NULL) FROM "OutboxMessages"' 2>/dev/null || echo "-1|-1|-1|-1")"
-python3 "$root/bench/fault-drill/results.py" "$run/requests.csv" "$events" "$run/summary.json" "$run/received.txt" "$outbox" "$ready" >"$results"
 cat "$report"
 log "results: $results"

@@ -8,11 +8,32 @@ password (the `sub` of their first round): a mismatch is another person's data. 
 The `kid` of every ID token is noted (first and last time seen), to show when a rotated key starts signing.
 Between DRILL_MESSAGES_FROM and DRILL_MESSAGES_TO (seconds from the start), a messenger starts a password recovery
 every 5 s as one of 4 other demo persons and asks the code again by e-mail: an SMS and an e-mail through the outbox.
+
+First-login workers (DRILL_FIRST_LOGIN_WORKERS, 2) each take, in turn, a person the drill imported for that purpose
+(DRILL_FIRST_LOGINS: a JSON list of NIR, the file's old 8-digit code, mobile on record, birth name) and do « la
+bascule » as a browser does: authorize -> login with the NIR and the old code -> « Première connexion » -> terms ->
+new password -> contact (the mobile on record) -> the 6-digit code the SMS stand-in received (bench/fault-drill/sinks.py,
+GET /inbox) -> back to authorize -> code -> token -> userinfo (scope phone), whose name and mobile must be that
+person's, the mobile verified. Every form
+is read from its page with its anti-forgery token; the flow lives on the server (the URL carries only its id), so the
+journey is driven by the page the server shows: after a transient failure (network error, 502, 503, 504) the person
+reloads the flow's page after a second and goes on from the step the server says, on whichever instance nginx picks.
+A person does their first login once: a journey that fails is not retried with that person.
 """
-import base64, csv, hashlib, http.client, json, os, re, secrets, ssl, sys, threading, time, urllib.parse
+import base64, csv, hashlib, http.client, json, os, re, secrets, ssl, sys, threading, time, urllib.parse, urllib.request
 
 HOST, PORT = "127.0.0.1", int(os.environ["DRILL_NGINX_PORT"])
 DEADLINE = time.time() + float(os.environ.get("DRILL_SECONDS", "150"))
+DEADLINE_FILE = os.environ.get("DRILL_DEADLINE_FILE", "")
+
+
+def deadline():
+    """DRILL_SECONDS from the start, or later if the drill wrote a later end (an epoch) to DRILL_DEADLINE_FILE: a fault
+    that came late on a loaded machine still gets load after it."""
+    try:
+        return max(DEADLINE, float(open(DEADLINE_FILE).read())) if DEADLINE_FILE else DEADLINE
+    except (OSError, ValueError):
+        return DEADLINE
 WORKERS = int(os.environ.get("DRILL_WORKERS", "6"))
 MAX_REQUESTS = int(os.environ.get("DRILL_MAX_REQUESTS", "200000"))
 OUT = os.environ["DRILL_CSV"]
@@ -28,6 +49,12 @@ MESSAGES_FROM = float(os.environ.get("DRILL_MESSAGES_FROM", "-1"))
 MESSAGES_TO = float(os.environ.get("DRILL_MESSAGES_TO", "-1"))
 RECOVERING = ["1 78 04 13 055 123", "2 80 09 13 055 456", "2 85 03 75 112 048", "1 83 11 75 115 230"]
 recoveries = [0, 0]
+FIRST_LOGIN_WORKERS = int(os.environ.get("DRILL_FIRST_LOGIN_WORKERS", "2"))
+FIRST_LOGINS = json.load(open(os.environ["DRILL_FIRST_LOGINS"])) if os.environ.get("DRILL_FIRST_LOGINS") else []
+SMS_INBOX = os.environ.get("DRILL_SMS_INBOX", "")
+FIRST_PASSWORD = "Bascule7Drome"
+TRANSIENT_BUDGET = float(os.environ.get("DRILL_TRANSIENT_BUDGET", "75"))  # seconds a journey keeps reloading through a fault
+first_logins, next_first_login, rounds = [], [0], []  # rounds: (started, ended) of each completed sign-in round  # (started, ended, outcome, transient failures) per journey
 T0 = time.time()
 
 
@@ -159,9 +186,203 @@ def recovery(identifier):
         recoveries[0] += 1
 
 
+class Transient(Exception):
+    pass
+
+
+def transient(outcome):
+    return not outcome[:1].isdigit() or outcome in ("502", "503", "504")
+
+
+def page_request(cookies, method, path, body=None, step=""):
+    """A request of the first-login journey; a transient failure raises Transient (the person reloads)."""
+    try:
+        response, html = request(cookies, method, path, body, step=step)
+    except Step as failure:
+        raise Transient(f"{step}:{failure}")
+    if transient(str(response.status)):
+        raise Transient(f"{step}:{response.status}")
+    return response, html
+
+
+def form_of(html, step):
+    action = re.search(r'<form method="post"[^>]*action="([^"]+)"', html)
+    antiforgery = re.search(r'name="__RequestVerificationToken" type="hidden" value="([^"]+)"', html)
+    if not action or not antiforgery:
+        raise Step(f"{step}:no form")
+    return action.group(1).replace("&amp;", "&"), antiforgery.group(1)
+
+
+def sms_codes(mobile):
+    try:
+        with urllib.request.urlopen(SMS_INBOX + "?to=" + urllib.parse.quote(mobile), timeout=5) as answer:
+            return json.load(answer)["codes"]
+    except Exception:
+        return None  # the stand-in is down (the gateways' outage): the person waits for their SMS
+
+
+STEPS = {  # page path -> (step name, fields)
+    "/premiere-connexion": ("first login: start", lambda person: {}),
+    "/premiere-connexion/conditions": ("first login: terms", lambda person: {"Accepted": "true"}),
+    "/premiere-connexion/mot-de-passe": ("first login: password", lambda person: {"Password": FIRST_PASSWORD, "Confirmation": FIRST_PASSWORD}),
+    "/premiere-connexion/coordonnees": ("first login: contact", lambda person: {"Channel": "Sms", "Mobile": person["mobile"]}),
+}
+
+
+def first_login(person, journey):
+    """One first login; returns when the person is signed in at the relying party and their userinfo checked."""
+    cookies = {}
+    budget_end = time.time() + TRANSIENT_BUDGET
+
+    def retrying(action):
+        while True:
+            try:
+                return action()
+            except Transient:
+                journey["transient"] += 1
+                if time.time() > min(budget_end, deadline() + 60):
+                    raise
+                time.sleep(1)
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urllib.parse.urlencode({"client_id": CLIENT_ID, "redirect_uri": REDIRECT, "response_type": "code",
+                                    "scope": "openid profile phone caf offline_access", "state": secrets.token_hex(8),
+                                    "nonce": secrets.token_hex(8), "code_challenge": challenge, "code_challenge_method": "S256"})
+
+    def login(password=person["code"]):
+        response, _ = page_request(cookies, "GET", "/connect/authorize?" + query, step="first login: authorize")
+        expect(response, (302,), "first login: authorize")
+        login_url = urllib.parse.urlsplit(response.getheader("Location"))
+        response, html = page_request(cookies, "GET", login_url.path + "?" + login_url.query, step="first login: login page")
+        expect(response, (200,), "first login: login page")
+        action, antiforgery = form_of(html, "first login: login page")
+        response, _ = page_request(cookies, "POST", action, {"Input.Identifier": person["nir"], "Input.Password": password,
+                                                              "__RequestVerificationToken": antiforgery}, step="first login: login POST")
+        expect(response, (302,), "first login: login POST")
+        return response.getheader("Location")
+
+    location = retrying(login)
+    if not location.startswith("/premiere-connexion"):
+        raise Step(f"first login: login POST:sent to {urllib.parse.urlsplit(location).path}")
+    journey["flow_started"] = True
+    codes_before = [None]
+
+    def one_step():
+        """Reads the flow's page (the server redirects to its current step) and submits it; returns where it leads."""
+        nonlocal location
+        response, html = page_request(cookies, "GET", location, step="first login: page")
+        hops = 0
+        while response.status == 302 and hops < 5:
+            location = response.getheader("Location")
+            if not location.startswith("/premiere-connexion"):
+                return location
+            response, html = page_request(cookies, "GET", location, step="first login: page")
+            hops += 1
+        path = urllib.parse.urlsplit(location).path
+        expect(response, (200,), f"first login: page {path}")
+        action, antiforgery = form_of(html, "first login: page " + path)
+        if path == "/premiere-connexion/verification":
+            step, fields = "first login: code", {"Code": wait_for_code(person, codes_before[0])}
+        elif path == "/premiere-connexion/autorisations":
+            step, fields = "first login: delegation", {}
+            action = path + "?handler=Skip&flow=" + urllib.parse.quote(urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["flow"][0])
+        elif path in STEPS:
+            step, make = STEPS[path]
+            fields = make(person)
+            if path == "/premiere-connexion/coordonnees":
+                codes_before[0] = len(sms_codes(person["mobile"]) or [])
+        else:
+            raise Step(f"first login: unknown page {path}")
+        fields["__RequestVerificationToken"] = antiforgery
+        response, _ = page_request(cookies, "POST", action, fields, step=step)
+        if response.status == 400 and step == "first login: code":
+            # The code was refused (Redis lost it while down, or it expired): ask a new one, as the page offers.
+            codes_before[0] = len(sms_codes(person["mobile"]) or [])
+            flow = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["flow"][0]
+            response, _ = page_request(cookies, "POST", path + "?handler=Resend&flow=" + urllib.parse.quote(flow),
+                                       {"__RequestVerificationToken": antiforgery}, step="first login: resend code")
+            journey["resent"] += 1
+            if journey["resent"] > 3:
+                raise Step("first login: code:refused 4 times")
+        expect(response, (302,), step)
+        location = response.getheader("Location")
+        return location if not location.startswith("/premiere-connexion") else None
+
+    back = None
+    try:
+        while back is None:
+            back = retrying(one_step)
+    except Step as failure:
+        # The answer to the last step was lost (a time-out while PostgreSQL restarted) but the server had done it: the
+        # flow is closed (410) and the password is the account's. The person does what the page says: signs in again,
+        # now with their new password.
+        if not str(failure).endswith(":410") or journey["transient"] == 0:
+            raise
+        journey["signed_in_again"] += 1
+        back = retrying(lambda: login(FIRST_PASSWORD))
+    back_url = urllib.parse.urlsplit(back)
+    if back_url.path != "/connect/authorize":
+        raise Step(f"first login: ended at {back_url.path}")
+
+    def authorize_code():
+        response, _ = page_request(cookies, "GET", back_url.path + "?" + back_url.query, step="first login: authorize (code)")
+        expect(response, (302,), "first login: authorize (code)")
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(response.getheader("Location")).query).get("code", [None])[0]
+        if not code:
+            raise Step("first login: authorize (code):no code")
+        return code
+
+    code = retrying(authorize_code)
+    tokens = token({}, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}, "first login: token")
+    response, body = request({}, "GET", "/connect/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]}, step="first login: userinfo")
+    expect(response, (200,), "first login: userinfo")
+    info = json.loads(body)
+    if info.get("sub") != claims(tokens["id_token"])["sub"] or (info.get("family_name") or "").upper() != person["name"] \
+            or re.sub(r"\D", "", info.get("phone_number") or "")[-9:] != re.sub(r"\D", "", person["mobile"])[-9:] \
+            or info.get("phone_number_verified") is not True:
+        with lock:
+            mismatches.append(f"first login {person['nir'][:3]}…: userinfo names {info.get('family_name')} / {info.get('phone_number')}")
+        raise Step("first login: userinfo:another person's data")
+
+
+def wait_for_code(person, seen):
+    """The person waits for the SMS (queued in the outbox while the gateways are down) and types its code."""
+    until = time.time() + TRANSIENT_BUDGET
+    while time.time() < until:
+        codes = sms_codes(person["mobile"])
+        if codes and len(codes) > (seen or 0):
+            return codes[-1]
+        time.sleep(0.5)
+    raise Step("first login: code:no SMS received")
+
+
+def first_login_worker():
+    while time.time() < deadline():
+        with lock:
+            if next_first_login[0] >= len(FIRST_LOGINS):
+                return  # every seeded person has done their first login
+            person = FIRST_LOGINS[next_first_login[0]]
+            next_first_login[0] += 1
+        journey = {"transient": 0, "resent": 0, "signed_in_again": 0, "flow_started": False}
+        started = time.time()
+        try:
+            first_login(person, journey)
+            outcome = "completed"
+        except (Step, Transient) as failure:
+            outcome = str(failure)
+        except SystemExit:
+            return
+        with lock:
+            first_logins.append({"started": round(started - T0, 3), "ended": round(time.time() - T0, 3), "outcome": outcome,
+                                 "transient": journey["transient"], "resent": journey["resent"], "signed_in_again": journey["signed_in_again"]})
+        if outcome != "completed":
+            time.sleep(0.5)
+
+
 def messenger():
     n = 0
-    while time.time() < DEADLINE and time.time() - T0 < MESSAGES_TO:
+    while time.time() < deadline() and time.time() - T0 < MESSAGES_TO:
         if time.time() - T0 >= MESSAGES_FROM:
             try:
                 recovery(RECOVERING[n % len(RECOVERING)])
@@ -178,9 +399,12 @@ def messenger():
 
 def worker(index):
     n = index
-    while time.time() < DEADLINE:
+    while time.time() < deadline():
+        started = time.time()
         try:
             round_of(PERSONS[n % len(PERSONS)])
+            with lock:
+                rounds.append((round(started - T0, 3), round(time.time() - T0, 3)))
         except Step:
             time.sleep(0.2)  # a failed round: the person tries again shortly, as people do
         except SystemExit:
@@ -191,14 +415,17 @@ def worker(index):
 threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(WORKERS)]
 if MESSAGES_TO > 0:
     threads.append(threading.Thread(target=messenger, daemon=True))
+if FIRST_LOGINS and SMS_INBOX:
+    threads += [threading.Thread(target=first_login_worker, daemon=True) for _ in range(FIRST_LOGIN_WORKERS)]
 for t in threads:
     t.start()
 for t in threads:
-    t.join(timeout=max(0, DEADLINE - time.time()) + 30)
+    t.join(timeout=max(0, deadline() - time.time()) + 30)
 with open(OUT, "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["t", "step", "outcome", "ms"])
     with lock:
         writer.writerows(rows)
 print(json.dumps({"requests": len(rows), "mismatches": mismatches[:20], "mismatch_count": len(mismatches), "t0": T0,
-                  "kids": kids, "recoveries": recoveries[0], "recoveries_failed": recoveries[1]}))
+                  "kids": kids, "recoveries": recoveries[0], "recoveries_failed": recoveries[1],
+                  "first_logins": first_logins, "first_login_persons": len(FIRST_LOGINS), "rounds": rounds}))

@@ -3,6 +3,7 @@
 import csv, json, sys, collections
 
 csv_path, events_path, summary_json, out_path = sys.argv[1:5]
+results = json.load(open(sys.argv[5])) if len(sys.argv) > 5 else None
 summary = json.loads(summary_json)
 t0 = summary["t0"]
 events = []
@@ -39,3 +40,17 @@ with open(out_path, "a") as out:
               f"503: {sum(1 for r in rows if r['outcome'] == '503')}); network errors: {sum(1 for r in rows if not r['outcome'][:1].isdigit())}\n")
     out.write(f"- another person's data (ID token or userinfo `sub` differing from the person's): **{summary['mismatch_count']}**"
               + ("" if not summary["mismatches"] else f" — {summary['mismatches']}") + "\n")
+    if results is not None:
+        first = results["first_logins"]
+        out.write(f"\nFirst logins with the file's old code ({first['persons']} persons imported, each once): {first['started']} started, "
+                  f"{first['completed']} completed, failed: {'; '.join(f'{k}: {v}' for k, v in first['failed'].items()) or 'none'}; "
+                  f"reloads after a transient failure: {first['reloads_after_transient_failures']}; codes asked again: {first['codes_asked_again']}; "
+                  f"signed in again with the new password after a lost answer to the last step: {first['signed_in_again_after_a_lost_answer']}; "
+                  f"answers 500: {first['status_500']}.\n\n")
+        out.write("| phase | first logins started | completed | failed (by kind) | completed journeys under way in the phase |\n| --- | ---: | ---: | --- | ---: |\n")
+        for phase in results["phases"]:
+            failed = "; ".join(f"{k}: {v}" for k, v in phase["first_logins_failed"].items()) or "none"
+            out.write(f"| {phase['name']} ({phase['from']:.0f}–{phase['to']:.0f}) | {phase['first_logins_started']} | {phase['first_logins_completed']} | {failed} | {phase['first_logins_through']} |\n")
+        outage = results["readiness_during_gateways_outage"]
+        out.write(f"\n- readiness of instance 1 while the gateways were down ({outage['samples']} samples, one a second): HTTP {outage['http']}, "
+                  f"status {outage['status']}, first Degraded {outage['first_degraded_after_s']} s after the gateways stopped; reason: « {outage['reason']} »\n")

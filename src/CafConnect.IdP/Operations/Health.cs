@@ -23,6 +23,13 @@ public sealed class HealthOptions
     /// <summary>Age of the oldest pending message above which the outbox check reports <c>Degraded</c>.</summary>
     public TimeSpan OutboxMaxAge { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Waiting messages whose last attempt failed, from which the outbox check reports <c>Degraded</c> with the reason
+    /// « delivery failing »: the SMTP relay or the SMS gateway refuses or cannot be reached. Several, not one, so that a
+    /// single message to a bad number does not page anyone; small, so that an outage shows within the first minute.
+    /// </summary>
+    public int OutboxFailingMessagesThreshold { get; set; } = 5;
+
     /// <summary>Each dependency check gives up after this (a probe must answer before the orchestrator's timeout).</summary>
     public TimeSpan CheckTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
@@ -117,14 +124,33 @@ public sealed class SigningKeysHealthCheck(TokenKeyRing ring) : IHealthCheck
             : HealthCheckResult.Unhealthy("no signing key loaded"));
 }
 
-/// <summary>Degraded when the outbox holds more, or older, messages than <see cref="HealthOptions"/> allow.</summary>
+/// <summary>
+/// Degraded when the gateways fail (at least <see cref="HealthOptions.OutboxFailingMessagesThreshold"/> waiting messages
+/// whose last attempt failed: « delivery failing », with the channels), or when the outbox holds more, or older,
+/// messages than <see cref="HealthOptions"/> allow (« outbox backed up »). Healthy again once the messages leave.
+/// </summary>
 public sealed class OutboxBacklogHealthCheck(IServiceScopeFactory scopes, HealthOptions options, TimeProvider clock) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var backlog = await OutboxBacklogProbe.MeasureAsync(scope.ServiceProvider.GetRequiredService<CafConnectDbContext>(), clock, cancellationToken);
-        var data = new Dictionary<string, object> { ["pending"] = backlog.Pending, ["oldestAgeSeconds"] = Math.Round(backlog.OldestAge.TotalSeconds) };
+        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+        var backlog = await OutboxBacklogProbe.MeasureAsync(db, clock, cancellationToken);
+        var failing = backlog.Pending == 0 ? new Dictionary<NotificationChannel, long>() : await OutboxBacklogProbe.FailingByChannelAsync(db, cancellationToken);
+        var failingTotal = failing.Values.Sum();
+        var data = new Dictionary<string, object>
+        {
+            ["pending"] = backlog.Pending,
+            ["oldestAgeSeconds"] = Math.Round(backlog.OldestAge.TotalSeconds),
+            ["failing"] = failingTotal,
+        };
+        if (failingTotal >= options.OutboxFailingMessagesThreshold && failingTotal > 0)
+        {
+            var channels = string.Join(", ", failing.Where(f => f.Value > 0).OrderBy(f => f.Key).Select(f => $"{f.Key}: {f.Value}"));
+            data["failingChannels"] = channels;
+            return new HealthCheckResult(context.Registration.FailureStatus,
+                $"delivery failing: {failingTotal} waiting message(s) whose last attempt failed ({channels}); the gateway refuses or cannot be reached", data: data);
+        }
         return backlog.Pending > options.OutboxBacklogThreshold || backlog.OldestAge > options.OutboxMaxAge
             ? new HealthCheckResult(context.Registration.FailureStatus, "outbox backed up", data: data)
             : HealthCheckResult.Healthy("outbox flowing", data);

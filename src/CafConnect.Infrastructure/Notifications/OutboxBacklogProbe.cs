@@ -19,4 +19,15 @@ public static class OutboxBacklogProbe
         var age = oldest is { } created && created < now ? now - created : TimeSpan.Zero;
         return new OutboxBacklog(count, age, now);
     }
+
+    /// <summary>
+    /// Waiting messages whose last attempt failed (the dispatcher keeps <see cref="OutboxMessage.LastError"/> until a
+    /// send succeeds), by channel: the sign that a gateway refuses or cannot be reached, whatever the backlog's size.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<NotificationChannel, long>> FailingByChannelAsync(CafConnectDbContext db, CancellationToken cancellationToken) =>
+        await db.OutboxMessages.AsNoTracking()
+            .Where(m => m.SentAt == null && m.FailedAt == null && m.LastError != null)
+            .GroupBy(m => m.Channel)
+            .Select(g => new { Channel = g.Key, Count = g.LongCount() })
+            .ToDictionaryAsync(x => x.Channel, x => x.Count, cancellationToken);
 }

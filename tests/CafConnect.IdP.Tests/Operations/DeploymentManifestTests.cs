@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using CafConnect.IdP.Operations;
+using StackExchange.Redis;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 
@@ -223,6 +224,28 @@ public sealed partial class DeploymentManifestTests
     }
 
     [Test]
+    public void The_example_Redis_configuration_is_the_Sentinel_form_the_fault_drill_runs()
+    {
+        var example = Text(Single("Secret", "cafconnect"), "stringData.Redis__Configuration")!;
+        var options = ConfigurationOptions.Parse(example);
+        // The drill's instances (bench/fault-drill.sh) run this form against Debian's redis-sentinel: same options.
+        var drill = DrillRedisConfiguration().Match(File.ReadAllText(Path.Combine(Root, "bench", "fault-drill.sh")));
+        Assert.That(drill.Success, Is.True, "bench/fault-drill.sh sets Redis__Configuration");
+        var drillOptions = ConfigurationOptions.Parse(drill.Groups["value"].Value.Replace("$sentinel_port", "26379"));
+        static IEnumerable<string> OptionNames(string configuration) =>
+            configuration.Split(',').Where(part => part.Contains('=')).Select(part => part[..part.IndexOf('=')]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.ServiceName, Is.EqualTo("cafconnect"), "Sentinel mode: the monitored service's name");
+            Assert.That(options.ServiceName, Is.EqualTo(drillOptions.ServiceName), "the service name the drill's Sentinel monitors");
+            Assert.That(options.EndPoints, Has.Count.EqualTo(3), "three Sentinels (quorum 2)");
+            Assert.That(options.EndPoints.OfType<System.Net.DnsEndPoint>().Select(e => e.Port), Is.All.EqualTo(26379), "the Sentinels' port, open in the NetworkPolicy");
+            Assert.That(options.AbortOnConnectFail, Is.False);
+            Assert.That(OptionNames(example), Is.SupersetOf(OptionNames(drill.Groups["value"].Value)), "every option the drill sets");
+        });
+    }
+
+    [Test]
     public void Every_configuration_key_the_manifests_set_is_documented_and_read_by_the_code()
     {
         var documented = File.ReadAllText(Path.Combine(Root, "README.md")) + File.ReadAllText(Path.Combine(Root, "docs", "operations.md"));
@@ -284,4 +307,7 @@ public sealed partial class DeploymentManifestTests
 
     [GeneratedRegex(@":\d+(?=$|:)")]
     private static partial Regex IndexSuffix();
+
+    [GeneratedRegex("Redis__Configuration=\"(?<value>[^\"]+)\"")]
+    private static partial Regex DrillRedisConfiguration();
 }

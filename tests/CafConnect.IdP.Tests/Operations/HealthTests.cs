@@ -8,6 +8,7 @@ using CafConnect.Infrastructure.Persistence;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace CafConnect.IdP.Tests.Operations;
@@ -116,6 +117,95 @@ public sealed class HealthTests(StoreKind kind)
             Assert.That(outbox.GetProperty("status").GetString(), Is.EqualTo("Degraded"));
             Assert.That(outbox.GetProperty("data").GetProperty("pending").GetInt64(), Is.EqualTo(1));
         });
+    }
+
+    [Test]
+    public async Task Failing_gateways_degrade_readiness_with_the_reason_and_it_turns_Healthy_once_messages_leave()
+    {
+        await using var store = TestStore.Create(kind);
+        var gateway = new SwitchableGateway { Failing = true };
+        await using var host = new CafConnectFactory(store, DetailFromMonitoring(new()
+        {
+            ["Health:OutboxFailingMessagesThreshold"] = "2",
+            ["Notifications:PollInterval"] = "00:00:00.100",
+            ["Notifications:RetryBaseDelay"] = "00:00:00.200",
+            ["Notifications:RetryMaxDelay"] = "00:00:00.400",
+        }), services =>
+        {
+            services.RemoveAll<INotificationSenderResolver>();
+            services.AddSingleton<INotificationSenderResolver>(new NotificationSenderResolver(gateway, gateway, gateway));
+        });
+        _ = host.Server;
+        await using (var scope = host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            var now = DateTimeOffset.UtcNow;
+            foreach (var (channel, recipient) in new[] { (NotificationChannel.Sms, "+33600000001"), (NotificationChannel.Email, "personne@example.fr") })
+            {
+                db.OutboxMessages.Add(new OutboxMessage
+                {
+                    Kind = NotificationKind.AccountLocked, Channel = channel, Recipient = recipient,
+                    IdempotencyKey = "health-failing:" + Guid.NewGuid(), CreatedAt = now, NextAttemptAt = now,
+                });
+            }
+            await db.SaveChangesAsync();
+        }
+
+        // The dispatcher tries both, the gateway refuses both: readiness says why, and stays 200.
+        var degraded = await WaitForReadinessAsync(host, body => body.GetProperty("status").GetString() == "Degraded");
+        var outbox = degraded.Body.GetProperty("checks").GetProperty("outbox");
+        Assert.Multiple(() =>
+        {
+            Assert.That(degraded.Status, Is.EqualTo(200), "every instance shares the gateways: failing readiness would take them all out of the load balancer");
+            Assert.That(outbox.GetProperty("status").GetString(), Is.EqualTo("Degraded"));
+            Assert.That(outbox.GetProperty("description").GetString(), Does.StartWith("delivery failing: 2 waiting message(s)").And.Contain("Email: 1").And.Contain("Sms: 1"));
+            Assert.That(outbox.GetProperty("data").GetProperty("failing").GetInt64(), Is.EqualTo(2));
+            Assert.That(outbox.ToString(), Does.Not.Contain("gateway down for the test"), "never the exception's text");
+        });
+
+        gateway.Failing = false;
+        // Healthy as soon as fewer than the threshold still fail; both have left once nothing waits.
+        var healthy = await WaitForReadinessAsync(host, body => body.GetProperty("status").GetString() == "Healthy"
+            && body.GetProperty("checks").GetProperty("outbox").GetProperty("data").GetProperty("pending").GetInt64() == 0);
+        Assert.Multiple(() =>
+        {
+            Assert.That(healthy.Body.GetProperty("checks").GetProperty("outbox").GetProperty("description").GetString(), Is.EqualTo("outbox flowing"));
+            Assert.That(gateway.Delivered, Is.EqualTo(2), "both messages left once the gateway answered");
+        });
+    }
+
+    private static async Task<(int Status, JsonElement Body)> WaitForReadinessAsync(CafConnectFactory host, Func<JsonElement, bool> until)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var ready = await ProbeAsync(host, HealthEndpoints.ReadyPath, Monitoring);
+            var body = JsonDocument.Parse(ready.Body).RootElement.Clone();
+            if (until(body) || DateTime.UtcNow > deadline)
+            {
+                Assert.That(until(body), Is.True, "readiness never reached the expected state: " + ready.Body);
+                return (ready.Status, body);
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A gateway that refuses every message while <see cref="Failing"/>, then accepts them.</summary>
+    private sealed class SwitchableGateway : INotificationSender
+    {
+        private int _delivered;
+        public volatile bool Failing;
+        public int Delivered => _delivered;
+
+        public Task SendAsync(OutgoingNotification message, CancellationToken cancellationToken)
+        {
+            if (Failing)
+            {
+                throw new HttpRequestException("gateway down for the test");
+            }
+            Interlocked.Increment(ref _delivered);
+            return Task.CompletedTask;
+        }
     }
 
     [Test]
