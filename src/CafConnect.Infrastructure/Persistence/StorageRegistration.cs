@@ -57,19 +57,18 @@ public static class StorageRegistration
     public static IServiceCollection AddCafConnectStorage(this IServiceCollection services, StorageSettings settings)
     {
         services.AddSingleton(settings);
-        // Pooled contexts: every request (and every token-endpoint call) needs one; reusing them spares building the
-        // context and its internal services each time (docs/decisions.md #36). A context holds no per-request state of
-        // ours: EF Core resets its change tracker and options when it goes back to the pool.
+        // Not pooled (AddDbContextPool): with pooled contexts EF Core's commands left the OpenTelemetry traces once several
+        // hosts had run in one process (docs/decisions.md #36).
         switch (settings.Provider)
         {
             case StorageProvider.Sqlite:
-                services.AddDbContextPool<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContext<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
             case StorageProvider.PostgreSql:
-                services.AddDbContextPool<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContext<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
             case StorageProvider.SqlServer:
-                services.AddDbContextPool<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContext<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
         }
 
