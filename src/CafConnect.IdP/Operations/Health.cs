@@ -58,7 +58,11 @@ public static class HealthEndpoints
         var checks = services.AddHealthChecks();
         if (storage.Provider == StorageProvider.PostgreSql)
         {
-            checks.AddNpgSql(storage.ConnectionString, name: "store", tags: [ReadyTag], timeout: options.CheckTimeout);
+            // A connection of its own at each probe (no pool): a pooled idle connection killed by a PostgreSQL restart made
+            // the first probe after it fail (57P01) although the store was back, and a probe's failure takes the instance
+            // out of the load balancer (fault drill, docs/operations.md).
+            var probe = new Npgsql.NpgsqlConnectionStringBuilder(storage.ConnectionString) { Pooling = false }.ConnectionString;
+            checks.AddNpgSql(probe, name: "store", tags: [ReadyTag], timeout: options.CheckTimeout);
         }
         else
         {
