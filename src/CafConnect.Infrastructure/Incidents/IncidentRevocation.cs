@@ -216,8 +216,8 @@ public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplic
         }
         foreach (var ids in liveTokenIds.Chunk(Chunk))
         {
-            await db.Set<OpenIddictEntityFrameworkCoreToken>().Where(t => ids.Contains(t.Id!) && t.Status != Statuses.Revoked)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Statuses.Revoked), cancellationToken);
+            // As every revocation: the rows' concurrency tokens change too, so a redemption in flight cannot write over it.
+            await BatchedTokenStore.RevokeAsync(db.Set<OpenIddictEntityFrameworkCoreToken>().Where(t => ids.Contains(t.Id!)), cancellationToken);
             Step("tokens", ids.Length);
         }
         foreach (var ids in flows.Select(f => f.Id).Chunk(Chunk))

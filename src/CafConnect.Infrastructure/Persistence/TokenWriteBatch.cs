@@ -3,6 +3,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using OpenIddict.EntityFrameworkCore;
 using OpenIddict.EntityFrameworkCore.Models;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace CafConnect.Infrastructure.Persistence;
 
@@ -107,5 +108,51 @@ public sealed class BatchedTokenStore(
         store.Attach(token);
         token.ConcurrencyToken = Guid.NewGuid().ToString();
         store.Update(token);
+    }
+
+    // Revocations change each row's concurrency token as well as its status. OpenIddict's bulk revocations set the status
+    // alone, so a refresh or code redemption that read the token before a revocation (a password reset, a file event, an
+    // incident) and wrote after it still matched the concurrency token it had read: its "redeemed" overwrote "revoked" and
+    // it handed out fresh tokens. With a new concurrency token the redemption's write finds the row changed and is refused
+    // as a lost race (TokenWriteBatch.FlushAsync), in every journey that revokes through the token manager.
+
+    public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        var store = await Context.GetDbContextAsync(cancellationToken);
+        return await RevokeAsync(store.Set<OpenIddictEntityFrameworkCoreToken>().Where(t => t.Subject == subject), cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        var store = await Context.GetDbContextAsync(cancellationToken);
+        return await RevokeAsync(store.Set<OpenIddictEntityFrameworkCoreToken>().Where(t => t.Authorization!.Id == identifier), cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        var store = await Context.GetDbContextAsync(cancellationToken);
+        return await RevokeAsync(store.Set<OpenIddictEntityFrameworkCoreToken>().Where(t => t.Application!.Id == identifier), cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken)
+    {
+        var store = await Context.GetDbContextAsync(cancellationToken);
+        IQueryable<OpenIddictEntityFrameworkCoreToken> tokens = store.Set<OpenIddictEntityFrameworkCoreToken>();
+        if (!string.IsNullOrEmpty(subject)) tokens = tokens.Where(t => t.Subject == subject);
+        if (!string.IsNullOrEmpty(client)) tokens = tokens.Where(t => t.Application!.Id == client);
+        if (!string.IsNullOrEmpty(status)) tokens = tokens.Where(t => t.Status == status);
+        if (!string.IsNullOrEmpty(type)) tokens = tokens.Where(t => t.Type == type);
+        return await RevokeAsync(tokens, cancellationToken);
+    }
+
+    /// <summary>Revokes the tokens of <paramref name="tokens"/> not yet revoked, giving each a new concurrency token.</summary>
+    public static Task<int> RevokeAsync(IQueryable<OpenIddictEntityFrameworkCoreToken> tokens, CancellationToken cancellationToken)
+    {
+        var changed = Guid.NewGuid().ToString();
+        return tokens.Where(t => t.Status != Statuses.Revoked)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Statuses.Revoked).SetProperty(t => t.ConcurrencyToken, changed), cancellationToken);
     }
 }

@@ -101,6 +101,42 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
         Assert.That(await ErrorOfAsync(await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!)), Is.EqualTo("invalid_grant"));
     }
 
+    [Test]
+    public async Task A_refresh_in_flight_when_the_persons_grants_are_revoked_hands_out_nothing()
+    {
+        // A password reset, a file event or an incident revokes a person's tokens while a refresh that already validated
+        // one of them is still running (a thief refreshing at that moment): the refresh must not write "redeemed" over
+        // "revoked" and hand out fresh tokens.
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        var userInfo = await driver.UserInfoAsync(issued.AccessToken);
+        var subject = JsonDocument.Parse(await userInfo.Content.ReadAsStringAsync()).RootElement.GetProperty("sub").GetString()!;
+
+        _rendezvous.Arm(parties: 2);
+        HttpResponseMessage answer;
+        try
+        {
+            var refresh = Task.Run(() => driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
+            await _rendezvous.FirstArrival.WaitAsync(TimeSpan.FromSeconds(30));
+            using (var scope = _host.Services.CreateScope())
+            {
+                // What CredentialReset.RevokeGrantsAsync does for every journey that revokes a person's grants.
+                await scope.ServiceProvider.GetRequiredService<IOpenIddictAuthorizationManager>().RevokeBySubjectAsync(subject);
+                await scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>().RevokeBySubjectAsync(subject);
+            }
+            await _rendezvous.ArriveAsync();
+            answer = await refresh;
+        }
+        finally
+        {
+            _rendezvous.Disarm();
+        }
+
+        Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await DescribeAsync([answer]));
+        Assert.That(await ErrorOfAsync(answer), Is.EqualTo("invalid_grant"));
+        Assert.That((await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!)).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+    }
+
     private async Task<HttpResponseMessage[]> RaceAsync(Func<Task<HttpResponseMessage>> request)
     {
         _rendezvous.Arm(parties: 2);
@@ -132,6 +168,7 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
     {
         private readonly Lock _lock = new();
         private TaskCompletionSource? _all;
+        private TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _expected;
         private int _arrived;
 
@@ -140,6 +177,7 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
             lock (_lock)
             {
                 _all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _expected = parties;
                 _arrived = 0;
             }
@@ -154,6 +192,18 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
             }
         }
 
+        /// <summary>Completes when the first armed request is held.</summary>
+        public Task FirstArrival
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _first.Task;
+                }
+            }
+        }
+
         public async Task ArriveAsync()
         {
             Task wait;
@@ -163,6 +213,7 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
                 {
                     return;
                 }
+                _first.TrySetResult();
                 if (++_arrived >= _expected)
                 {
                     _all.TrySetResult();
