@@ -109,4 +109,34 @@ public sealed class PooledConnectionTests(StoreKind kind)
             Assert.That(prepared, Has.Some.Contains("\"Nir\""), "the person lookup should be prepared on this pooled connection");
         }
     }
+
+    [Test]
+    public async Task A_migration_adding_a_column_while_statements_are_prepared_breaks_nothing()
+    {
+        if (kind != StoreKind.PostgreSql)
+        {
+            Assert.Ignore("Automatic preparation is Npgsql's.");
+        }
+        await using var services = Services();
+        async Task<int> LookUpAsync()
+        {
+            await using var scope = services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            return await db.Persons.AsNoTracking().Where(p => p.Nir == "1850575123456").CountAsync();
+        }
+        for (var i = 0; i < 3; i++)
+        {
+            await LookUpAsync();
+        }
+        // What a rolling deployment does: the new version's migration runs while this instance holds prepared statements.
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            await db.Database.ExecuteSqlRawAsync("ALTER TABLE \"Persons\" ADD COLUMN \"AddedByALaterVersion\" text NULL");
+        }
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.That(await LookUpAsync(), Is.Zero);
+        }
+    }
 }
