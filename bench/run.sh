@@ -23,7 +23,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=full persons=2000 sessions=10000 large=1000000 large_tokens="" warm_up=180 seconds=10 connections="1 4 16 64" configuration=Release
 while [ $# -gt 0 ]; do
   case "$1" in
-    --tiny) mode=tiny persons=30 sessions=20 large=60 large_tokens=200 warm_up=0 seconds=1 connections=4 configuration=Debug ;;
+    --tiny) mode=tiny persons=20 sessions=20 large=60 large_tokens=200 warm_up=0 seconds=1 connections=4 configuration=Debug ;;
     --persons) persons="$2"; shift ;;
     --sessions) sessions="$2"; shift ;;
     --large) large="$2"; shift ;;
@@ -175,13 +175,16 @@ bench seed "$postgres" 0 "$persons"
 
 # Sign-ins: the first $persons persons, 2 per core at a time; each gives a refresh token (half caf-mobile, half bench-rp).
 login_conc=$((cores * 2))
-login_post_conc="${BENCH_LOGIN_POST_CONCURRENCY:-$login_conc}"
 half=$((persons / 2))
 log "hashing limit of the provider process ($cores in parallel)"
 hashes=200
-[ "$mode" = tiny ] && hashes=8
-bench hashing-limit "$provider" "$hashes" "$raw/hashing.json"
-log "sign-ins: $half persons for caf-mobile, $half for bench-rp, $login_conc at a time"
+[ "$mode" = tiny ] && hashes=4
+# The login POSTs (each batch's second phase, the issue's "logins") run with as many in flight as the limit's hashes in
+# parallel (the provider's processor count, which the endpoint reports): the same number of hashes competes for the
+# cores in both, and the same number of runnable threads for the scheduler of a shared machine. The other phases of a
+# sign-in run at 2 per core.
+login_post_conc="$(bench hashing-limit "$provider" "$hashes" "$raw/hashing.json")"
+log "sign-ins: $half persons for caf-mobile, $half for bench-rp, $login_conc at a time ($login_post_conc for the login POSTs)"
 # The first phase warms the provider up (the tiered JIT keeps compiling for minutes) until the sign-in rate is stable.
 bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile" "$warm_up" "$login_post_conc"
 # BENCH_PERF=1: perf records the provider during the login POSTs of this phase only (enabled and disabled through its

@@ -11,7 +11,7 @@ public static class BenchFigures
         "refresh_public_peak_per_second", "refresh_public_peer_peak_per_second", "refresh_public_ratio_to_peer", "refresh_public_p99_ms_at_half_peak",
         "refresh_confidential_peak_per_second", "refresh_confidential_peer_peak_per_second", "refresh_confidential_ratio_to_peer", "refresh_confidential_p99_ms_at_half_peak",
         "login_posts_per_second", "hashing_limit_per_second", "login_posts_ratio_to_hashing_limit", "login_post_concurrency", "hashing_parallelism",
-        "hashing_two_per_core_per_second", "hashing_two_per_core_to_limit_ratio", "sign_ins_per_second", "sign_ins_ratio_to_hashing_limit",
+        "sign_ins_per_second", "sign_ins_ratio_to_hashing_limit",
         "server_cpu_ms_per_login", "cpu_ms_per_hash", "cpu_per_login_to_hash_ratio",
         "server_cpu_ms_per_login_post", "login_post_cpu_to_hash_ratio", "server_cpu_ms_per_login_pages", "server_cpu_ms_per_login_code_and_token",
         "rss_bytes_per_session", "managed_heap_bytes_per_session", "pg_bytes_per_session",
