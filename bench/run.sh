@@ -4,9 +4,10 @@
 # and the peer (node oidc-provider, bench/peer), then measures in one run:
 #   - client-credentials grant: CafConnect with a generated secret (keyed hash), with a typed secret (PBKDF2), the peer;
 #   - refresh grant, public and confidential clients, CafConnect and the peer (rotated refresh tokens, both);
-#   - sign-ins through the pages against the hashing limit (Argon2id throughput of the provider process itself, as many
-#     hashes in parallel as cores), after a warm-up until their rate is stable, and server CPU from /proc/<pid>/stat
-#     around the login POSTs alone and around whole sign-ins;
+#   - sign-ins through the pages, after a warm-up until their rate is stable, in batches whose second phase runs the login
+#     POSTs alone with as many in flight as the hashing limit's hashes (Argon2id throughput of the provider process
+#     itself, as many in parallel as cores): the login POSTs' rate against that limit (the issue's "logins"), whole
+#     sign-ins' rate for information, and server CPU from /proc/<pid>/stat around the login POSTs alone and whole sign-ins;
 #   - managed heap and resident memory (after a full collection) and PostgreSQL bytes by table per session (SESSIONS sign-ins);
 #   - scale: the grants and sign-ins again after the store grew to LARGE persons and LARGE_TOKENS token rows (COPY).
 # Load: wrk (Debian) with bench/wrk/token.lua; every result carries the load average before and after it.
@@ -173,7 +174,8 @@ wait "$mint_pid" || { log "the peer's tokens could not be minted"; tail -30 "$ru
 log "seeding $persons persons"
 bench seed "$postgres" 0 "$persons"
 
-# Sign-ins: the first $persons persons, 2 per core at a time; each gives a refresh token (half caf-mobile, half bench-rp).
+# Sign-ins: the first $persons persons, 2 per core at a time (the login POSTs: below); each gives a refresh token (half
+# caf-mobile, half bench-rp).
 login_conc=$((cores * 2))
 half=$((persons / 2))
 log "hashing limit of the provider process ($cores in parallel)"
