@@ -178,18 +178,20 @@ bench seed "$postgres" 0 "$persons"
 # caf-mobile, half bench-rp).
 login_conc=$((cores * 2))
 half=$((persons / 2))
-log "hashing limit of the provider process ($cores in parallel)"
 hashes=200
 [ "$mode" = tiny ] && hashes=4
 # The login POSTs (each batch's second phase, the issue's "logins") run with as many in flight as the limit's hashes in
 # parallel (the provider's processor count, which the endpoint reports): the same number of hashes competes for the
 # cores in both, and the same number of runnable threads for the scheduler of a shared machine. The other phases of a
-# sign-in run at 2 per core.
-login_post_conc="$(bench hashing-limit "$provider" "$hashes" "$raw/hashing.json")"
+# sign-in run at 2 per core. This first reading gives that number; the limit of the figures is read again right before
+# the measured sign-ins below, so that both see the same moment of a shared machine.
+login_post_conc="$(bench hashing-limit "$provider" "$hashes" "$raw/hashing-first.json")"
 log "sign-ins: $half persons for caf-mobile, $half for bench-rp, $login_conc at a time ($login_post_conc for the login POSTs)"
 # The first phase warms the provider up (the tiered JIT keeps compiling for minutes) until the sign-in rate is stable.
 bench logins "$provider" caf-mobile - fr.caf.moncompte:/oauth2redirect 0 "$half" "$login_conc" "$server_pid" - "$raw/tokens-public" "$raw/logins-public.json" "sign-ins caf-mobile" "$warm_up" "$login_post_conc"
-# BENCH_PERF=1: perf records the provider during the login POSTs of this phase only (enabled and disabled through its
+log "hashing limit of the provider process ($login_post_conc in parallel)"
+bench hashing-limit "$provider" "$hashes" "$raw/hashing.json" >/dev/null
+# BENCH_PERF=1: perf records the provider during the login POSTs of the measured phase only (enabled and disabled through its
 # control FIFO by the bench around each batch's POSTs); the report goes to $raw/perf-login-post.txt.
 perf_login=""
 if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
