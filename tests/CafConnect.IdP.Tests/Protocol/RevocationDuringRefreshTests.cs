@@ -98,6 +98,22 @@ public sealed class RevocationDuringRefreshTests(StoreKind kind)
         await AssertNothingOfThePersonWorksAsync(driver, subject, refreshed);
     }
 
+    [Test]
+    public async Task A_reused_refresh_token_while_the_chain_refreshes_leaves_no_token_of_the_authorization_valid()
+    {
+        // A thief replays a refresh token already redeemed while the chain's newest one is being refreshed: OpenIddict
+        // answers the reuse by revoking the authorization's tokens (not the authorization itself), so here the token rows
+        // are all that stops the refresh's new tokens.
+        var (driver, issued, subject) = await SignInAsync();
+        var rotated = await OidcDriver.ReadTokensAsync(await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
+        HttpResponseMessage reuse = null!;
+
+        var refreshed = await RefreshWhileRevokingAsync(driver, rotated, async _ => reuse = await driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
+
+        Assert.That(reuse.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await reuse.Content.ReadAsStringAsync());
+        await AssertNothingOfThePersonWorksAsync(driver, subject, refreshed);
+    }
+
     private async Task<(OidcDriver Driver, TokenSet Issued, string Subject)> SignInAsync()
     {
         var driver = new OidcDriver(_host.CreateBrowser());
