@@ -114,7 +114,10 @@ public sealed class BatchedTokenStore(
     // alone, so a refresh or code redemption that read the token before a revocation (a password reset, a file event, an
     // incident) and wrote after it still matched the concurrency token it had read: its "redeemed" overwrote "revoked" and
     // it handed out fresh tokens. With a new concurrency token the redemption's write finds the row changed and is refused
-    // as a lost race (TokenWriteBatch.FlushAsync), in every journey that revokes through the token manager.
+    // as a lost race (TokenWriteBatch.FlushAsync), in every journey that revokes through the token manager. And the rows
+    // are chosen by the UPDATE, pass after pass, until none is left (RevokeAsync below, docs/decisions.md #38): OpenIddict's
+    // manager routes its bulk revocations, and OpenIddict's server its reuse detection (RevokeByAuthorizationIdAsync),
+    // to these overrides.
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken)
     {
@@ -175,8 +178,11 @@ public sealed class BatchedTokenStore(
             }
             if (pass == MaxRevocationPasses)
             {
-                // Each pass after the first needs a refresh of a token the previous pass revoked to have been in flight
-                // at that very moment: endless passes mean something keeps minting tokens, which must not go unnoticed.
+                // A pass finds rows only if a refresh had locked a matched token before the previous pass reached it;
+                // the passes follow each other within milliseconds and a new refresh needs a whole request. Rows still
+                // appearing after 20 passes mean something keeps minting tokens: fail rather than report a revocation
+                // that left valid tokens (in the caller's transaction nothing is changed; outside one, what the passes
+                // revoked stays revoked).
                 throw new InvalidOperationException($"tokens were still being issued after {MaxRevocationPasses} revocation passes");
             }
         }

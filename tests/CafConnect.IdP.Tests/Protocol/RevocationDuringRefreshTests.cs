@@ -15,14 +15,15 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace CafConnect.IdP.Tests.Protocol;
 
 /// <summary>
-/// A revocation leaves none of the person's tokens valid, also those of a refresh that commits while it runs
+/// A revocation leaves none of the tokens it covers valid, also those of a refresh that commits while it runs
 /// (docs/decisions.md #38). The refresh is held just before its commit — its refresh token marked redeemed, its new
-/// tokens inserted, the row locks taken — while a password reset or an incident revocation starts; then it commits and
-/// the revocation ends. The revocation must have chosen its rows after that commit: no token row of the person valid,
-/// and the access token the refresh handed out refused by introspection and userinfo. Before, on PostgreSQL, the
-/// revocation's UPDATE (or its list of ids, for the incident) did not see the refresh's rows and that access token
-/// stayed good for its 5 minutes. SQLite's writers take turns (the revocation waits for the refresh's whole transaction
-/// to end), so there the test passes before and after: it checks the store keeps that property.
+/// tokens inserted, the row locks taken — while a password reset, an incident revocation or a replayed refresh token
+/// revokes; then it commits and the revocation ends. The revocation must have chosen its rows after that commit: no token
+/// row left valid, and the access token the refresh handed out refused by introspection and userinfo. Before, on
+/// PostgreSQL, the revocation's UPDATE (or its list of ids, for the incident) did not see the refresh's rows: they stayed
+/// valid in every case, and after a replay (which revokes the authorization's tokens, not the authorization) the access
+/// token stayed active and the chain went on. SQLite's writers take turns (the revocation waits for the refresh's whole
+/// transaction), so there the tests pass before and after: they check the store keeps that property.
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
@@ -112,6 +113,15 @@ public sealed class RevocationDuringRefreshTests(StoreKind kind)
 
         Assert.That(reuse.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await reuse.Content.ReadAsStringAsync());
         await AssertNothingOfThePersonWorksAsync(driver, subject, refreshed);
+    }
+
+    [Test]
+    public void OpenIddicts_authorization_revocations_stay_one_UPDATE_that_chooses_its_rows_when_it_runs()
+    {
+        // RevokeBySubjectAsync and the other bulk revocations of OpenIddict's authorization store are one ExecuteUpdate
+        // unless bulk operations are disabled; disabled, they list the authorizations first and save them one by one.
+        var options = _host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<OpenIddict.EntityFrameworkCore.OpenIddictEntityFrameworkCoreOptions>>();
+        Assert.That(options.CurrentValue.DisableBulkOperations, Is.False);
     }
 
     private async Task<(OidcDriver Driver, TokenSet Issued, string Subject)> SignInAsync()
