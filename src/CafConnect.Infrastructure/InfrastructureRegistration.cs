@@ -46,6 +46,9 @@ public static class InfrastructureRegistration
         services.AddScoped<Flows.FlowStore>();
         services.AddScoped<Terms.TermsOfUseCatalog>();
         services.AddScoped<ClientAdministration>();
+        // Client rows shared across requests for 5 s, evicted by this process's changes (docs/decisions.md #39).
+        services.AddSingleton<ApplicationRowSnapshots>();
+        services.AddScoped<OpenIddict.Abstractions.IOpenIddictApplicationCache<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>, SharedApplicationCache>();
         services.AddSingleton<ClientSecretKeys>();
         services.AddScoped<AuditTrail>();
         services.AddScoped<TokenWriteBatch>();

@@ -52,7 +52,8 @@ public static class ProtocolEndpoints
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the authorization request.");
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
         var facts = session.Succeeded ? session.Principal.Facts() : null;
-        var person = session.Succeeded && session.Principal.PersonId() is { } personId ? await persons.FindByIdAsync(personId, http.RequestAborted) : null;
+        // The claims' one query (PersonDirectory.FindForClaimsAsync), fresh at each request like the token endpoint's.
+        var person = session.Succeeded && session.Principal.PersonId() is { } personId ? await persons.FindForClaimsAsync(personId, http.RequestAborted) : null;
         var signedIn = facts is not null && person is not null && !person.IsClosed;
 
         var parameters = (http.Request.HasFormContentType ? http.Request.Form.AsEnumerable() : http.Request.Query.AsEnumerable())

@@ -58,17 +58,19 @@ public static class StorageRegistration
     {
         services.AddSingleton(settings);
         // Not pooled (AddDbContextPool): with pooled contexts EF Core's commands left the OpenTelemetry traces once several
-        // hosts had run in one process (docs/decisions.md #36).
+        // hosts had run in one process (docs/decisions.md #36). The options are built once (singleton), not per request:
+        // building them (connection string defaults, provider extensions, EF's service-provider cache lookup by options)
+        // was about 5 % of the provider's CPU per grant (docs/decisions.md #39). They depend on nothing scoped.
         switch (settings.Provider)
         {
             case StorageProvider.Sqlite:
-                services.AddDbContext<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContext<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString), ServiceLifetime.Scoped, ServiceLifetime.Singleton);
                 break;
             case StorageProvider.PostgreSql:
-                services.AddDbContext<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContext<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString), ServiceLifetime.Scoped, ServiceLifetime.Singleton);
                 break;
             case StorageProvider.SqlServer:
-                services.AddDbContext<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                services.AddDbContext<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString), ServiceLifetime.Scoped, ServiceLifetime.Singleton);
                 break;
         }
 

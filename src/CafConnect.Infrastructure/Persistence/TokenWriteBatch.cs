@@ -92,6 +92,7 @@ public sealed class BatchedTokenStore(
 
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
     {
+        ClearPayloadOnceRedeemed(token);
         if (!batch.IsOpen)
         {
             await base.UpdateAsync(token, cancellationToken);
@@ -108,6 +109,23 @@ public sealed class BatchedTokenStore(
         store.Attach(token);
         token.ConcurrencyToken = Guid.NewGuid().ToString();
         store.Update(token);
+    }
+
+    /// <summary>
+    /// A redeemed authorization code keeps no payload (docs/decisions.md #37). Codes are reference tokens: the row holds
+    /// the whole encrypted code (≈ 3 KB, the largest part of a session's storage), which OpenIddict needs only to redeem
+    /// it. What a replay needs — the row, found by its reference id, its status, type, expiry and authorization — stays;
+    /// <c>CafConnect.IdP.Protocol.RedeemedCodes</c> answers a replay of such a row as OpenIddict answers a replayed code.
+    /// Cleared in the same write that marks the code redeemed (the grant's one write, or nothing at all). Refresh tokens
+    /// are not reference tokens here: their rows hold no payload to clear.
+    /// </summary>
+    private static void ClearPayloadOnceRedeemed(OpenIddictEntityFrameworkCoreToken token)
+    {
+        // The type as OpenIddict writes it (its URN), or as versions before OpenIddict 5 wrote it.
+        if (token is { Type: TokenTypeIdentifiers.Private.AuthorizationCode or "authorization_code", Status: Statuses.Redeemed })
+        {
+            token.Payload = null;
+        }
     }
 
     // Revocations change each row's concurrency token as well as its status. OpenIddict's bulk revocations set the status

@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using OpenIddict.Core;
+using OpenIddict.EntityFrameworkCore.Models;
+using CafConnect.Infrastructure.Persistence;
+
+namespace CafConnect.Infrastructure.Clients;
+
+/// <summary>
+/// The client rows read from the store in the last <see cref="Lifetime"/>, shared by every request of this process
+/// (docs/decisions.md #39). OpenIddict's own entity cache lives in the request's scope, so every grant read its client's
+/// row again: one of the two or three round trips of a client-credentials grant.
+/// </summary>
+/// <remarks>
+/// Bound on staleness: a change made through this process's application manager (admin API, configuration sync, CLI
+/// in its own process) evicts the row at once here; a change made by another process (another instance, the CLI) is
+/// seen within <see cref="Lifetime"/>. A disabled client or a rotated secret is therefore refused everywhere within
+/// 5 seconds; tokens it already holds live their own lifetime either way.
+/// The rows kept here are templates never handed out: each request gets its own copy, tracked by its own context.
+/// </remarks>
+public sealed class ApplicationRowSnapshots(TimeProvider time)
+{
+    /// <summary>How long a row read from the store serves other requests.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, Snapshot> _byClientId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Snapshot> _byId = new(StringComparer.Ordinal);
+    private long _generation;
+
+    private sealed record Snapshot(OpenIddictEntityFrameworkCoreApplication Template, DateTimeOffset ExpiresAt);
+
+    /// <summary>Taken before a store read: a row read while an eviction happened is not kept (it may predate the change).</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public OpenIddictEntityFrameworkCoreApplication? FindByClientId(string clientId) => Fresh(_byClientId, clientId);
+
+    public OpenIddictEntityFrameworkCoreApplication? FindById(string id) => Fresh(_byId, id);
+
+    /// <summary>Keeps a copy of <paramref name="row"/> unless an eviction happened since <paramref name="generationBeforeRead"/>.</summary>
+    public void Keep(OpenIddictEntityFrameworkCoreApplication row, long generationBeforeRead)
+    {
+        if (row.Id is null || row.ClientId is null)
+        {
+            return;
+        }
+        var snapshot = new Snapshot(Copy(row), time.GetUtcNow() + Lifetime);
+        lock (_byId)
+        {
+            if (Interlocked.Read(ref _generation) != generationBeforeRead)
+            {
+                return;
+            }
+            _byId[row.Id] = snapshot;
+            _byClientId[row.ClientId] = snapshot;
+        }
+    }
+
+    /// <summary>Forgets every row: called for each change made through this process's application manager.</summary>
+    public void EvictAll()
+    {
+        lock (_byId)
+        {
+            Interlocked.Increment(ref _generation);
+            _byId.Clear();
+            _byClientId.Clear();
+        }
+    }
+
+    private OpenIddictEntityFrameworkCoreApplication? Fresh(ConcurrentDictionary<string, Snapshot> index, string key)
+    {
+        if (!index.TryGetValue(key, out var snapshot))
+        {
+            return null;
+        }
+        if (snapshot.ExpiresAt <= time.GetUtcNow())
+        {
+            index.TryRemove(new KeyValuePair<string, Snapshot>(key, snapshot));
+            return null;
+        }
+        return snapshot.Template;
+    }
+
+    /// <summary>A detached copy of every stored column (not the navigations, which the cache never serves).</summary>
+    public static OpenIddictEntityFrameworkCoreApplication Copy(OpenIddictEntityFrameworkCoreApplication row) => new()
+    {
+        ApplicationType = row.ApplicationType,
+        ClientId = row.ClientId,
+        ClientSecret = row.ClientSecret,
+        ClientType = row.ClientType,
+        ConcurrencyToken = row.ConcurrencyToken,
+        ConsentType = row.ConsentType,
+        DisplayName = row.DisplayName,
+        DisplayNames = row.DisplayNames,
+        Id = row.Id,
+        JsonWebKeySet = row.JsonWebKeySet,
+        Permissions = row.Permissions,
+        PostLogoutRedirectUris = row.PostLogoutRedirectUris,
+        Properties = row.Properties,
+        RedirectUris = row.RedirectUris,
+        Requirements = row.Requirements,
+        Settings = row.Settings,
+    };
+}
+
+/// <summary>
+/// OpenIddict's entity cache for applications (replacing its per-request one): lookups by client id or id are served
+/// from <see cref="ApplicationRowSnapshots"/> when fresh, as a copy attached to the request's context (so that token
+/// rows can reference it and OpenIddict's writes see a tracked entity, exactly as after a store read); lookups by
+/// redirect URI go to the store. Changes through the manager evict.
+/// </summary>
+public sealed class SharedApplicationCache(
+    ApplicationRowSnapshots snapshots,
+    IOpenIddictApplicationStore<OpenIddictEntityFrameworkCoreApplication> store,
+    CafConnectDbContext db) : IOpenIddictApplicationCache<OpenIddictEntityFrameworkCoreApplication>
+{
+    public ValueTask AddAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken)
+    {
+        // Called by the manager after it created or updated a row: what others hold is older.
+        snapshots.EvictAll();
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask RemoveAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken)
+    {
+        snapshots.EvictAll();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        if (snapshots.FindByClientId(identifier) is { } template)
+        {
+            return Attach(template);
+        }
+        var generation = snapshots.Generation;
+        var row = await store.FindByClientIdAsync(identifier, cancellationToken);
+        if (row is not null)
+        {
+            snapshots.Keep(row, generation);
+        }
+        return row;
+    }
+
+    public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        if (snapshots.FindById(identifier) is { } template)
+        {
+            return Attach(template);
+        }
+        var generation = snapshots.Generation;
+        var row = await store.FindByIdAsync(identifier, cancellationToken);
+        if (row is not null)
+        {
+            snapshots.Keep(row, generation);
+        }
+        return row;
+    }
+
+    public IAsyncEnumerable<OpenIddictEntityFrameworkCoreApplication> FindByPostLogoutRedirectUriAsync(string uri, CancellationToken cancellationToken) =>
+        store.FindByPostLogoutRedirectUriAsync(uri, cancellationToken);
+
+    public IAsyncEnumerable<OpenIddictEntityFrameworkCoreApplication> FindByRedirectUriAsync(string uri, CancellationToken cancellationToken) =>
+        store.FindByRedirectUriAsync(uri, cancellationToken);
+
+    /// <summary>The request's own copy, tracked as unchanged (the one already tracked if this request has read the row).</summary>
+    private OpenIddictEntityFrameworkCoreApplication Attach(OpenIddictEntityFrameworkCoreApplication template)
+    {
+        var applications = db.Set<OpenIddictEntityFrameworkCoreApplication>();
+        if (applications.Local.FindEntry(template.Id!) is { } tracked)
+        {
+            return tracked.Entity;
+        }
+        var copy = ApplicationRowSnapshots.Copy(template);
+        applications.Attach(copy);
+        return copy;
+    }
+}
