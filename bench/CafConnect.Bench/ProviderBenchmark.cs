@@ -268,15 +268,16 @@ public static partial class ProviderBenchmark
     /// Persons per batch: each phase of a batch runs for all its sign-ins before the next phase starts. The login POST
     /// phase is the login rate (POSTs completed / the phase's wall time): it must last long enough that its
     /// start (every worker starting at once) and its end (the last POSTs finishing while the other workers have nothing
-    /// left) are a small part of it. 250 per core: about 5 s of POSTs at the hashing limit (≈ 19 ms of CPU per Argon2id
-    /// verification), where the end's idle time (under one POST per worker) is well under 1 %.
+    /// left) are a small part of it. 250 per core: 4 to 5 s of POSTs at the hashing limit (16.5–19 ms of CPU per Argon2id
+    /// verification in the quiet runs), where the end's idle time (under one POST per worker) is well under 1 %.
     /// </summary>
     private static readonly int BatchSize = 250 * Environment.ProcessorCount;
 
     /// <summary>
     /// Signs persons From..From+Count-1 in, Concurrency at a time: authorize → login page → login POST → authorize → token,
     /// in batches whose three phases (pages; login POST; authorize + token) run one after the other, so that the provider's
-    /// CPU (/proc/&lt;pid&gt;/stat) is read around the login POSTs alone as well as around the whole sign-ins.
+    /// CPU (/proc/&lt;pid&gt;/stat) is read around the login POSTs alone as well as around the whole sign-ins, and the login
+    /// POSTs' own rate is taken (PostConcurrency of them in flight: run.sh gives the hashing limit's parallelism).
     /// With WarmUpSeconds, first signs the same persons in (unmeasured) until the rate of consecutive batches is stable
     /// (the tiered JIT still compiles during the first minutes). With Postgres, reads the database by table before and
     /// after, and the provider's managed heap and RSS after a full collection (POST /bench/gc).
