@@ -62,9 +62,19 @@ public static class BenchReport
             ["refresh_confidential_peer_peak_per_second"] = Peak("refresh-confidential-peer"),
             ["refresh_confidential_ratio_to_peer"] = Ratio(Peak("refresh-confidential"), Peak("refresh-confidential-peer")),
             ["refresh_confidential_p99_ms_at_half_peak"] = P99AtHalf("refresh-confidential"),
-            ["logins_per_second"] = (double)logins["per_second"]!,
+            // The issue's "logins": the login POSTs (the /connexion form that checks the password), alone in the second
+            // phase of each batch of sign-ins, POSTs completed / that phase's wall time, against the hashing limit
+            // (Argon2id in the same process, as many in parallel as cores).
+            ["login_posts_per_second"] = (double)logins["login_posts_per_second"]!,
             ["hashing_limit_per_second"] = (double)hashing["per_second"]!,
-            ["logins_ratio_to_hashing_limit"] = Ratio((double)logins["per_second"]!, (double)hashing["per_second"]!),
+            ["login_posts_ratio_to_hashing_limit"] = Ratio((double)logins["login_posts_per_second"]!, (double)hashing["per_second"]!),
+            // Login POSTs in flight and hashes in parallel: equal (run.sh), so that both rates are taken with as many
+            // hashes competing for the cores — and, on a shared machine, with as many runnable threads in the scheduler.
+            ["login_post_concurrency"] = (double)logins["login_post_concurrency"]!,
+            ["hashing_parallelism"] = (double)hashing["parallelism"]!,
+            // Whole sign-ins (authorize, login page, login POST, authorize with the cookie, token: 5 requests), for information.
+            ["sign_ins_per_second"] = (double)logins["per_second"]!,
+            ["sign_ins_ratio_to_hashing_limit"] = Ratio((double)logins["per_second"]!, (double)hashing["per_second"]!),
             ["server_cpu_ms_per_login"] = (double)logins["server_cpu_ms_per_login"]!,
             ["cpu_ms_per_hash"] = (double)hashing["cpu_ms_per_hash"]!,
             ["cpu_per_login_to_hash_ratio"] = Ratio((double)logins["server_cpu_ms_per_login"]!, (double)hashing["cpu_ms_per_hash"]!),
@@ -81,7 +91,8 @@ public static class BenchReport
             ["scale_large_tokens"] = (double?)scale["large_tokens"] ?? 0,
             ["scale_client_credentials_ratio"] = (double?)scale["client_credentials_ratio"] ?? 0,
             ["scale_refresh_ratio"] = (double?)scale["refresh_ratio"] ?? 0,
-            ["scale_logins_ratio"] = (double?)scale["logins_ratio"] ?? 0,
+            ["scale_login_posts_ratio"] = (double?)scale["login_posts_ratio"] ?? 0,
+            ["scale_sign_ins_ratio"] = (double?)scale["logins_ratio"] ?? 0,
             ["scale_login_cpu_ratio"] = (double?)scale["login_cpu_ratio"] ?? 0,
         };
         var document = new JsonObject
@@ -130,7 +141,8 @@ public static class BenchReport
             ("refresh, public client, p99 at half the peak", $"{N(f["refresh_public_p99_ms_at_half_peak"], "F1")} ms", "< 20 ms", ""),
             ("refresh, confidential client (generated secret) / peer, peak", $"{N(f["refresh_confidential_peak_per_second"])} /s vs {N(f["refresh_confidential_peer_peak_per_second"])} /s", "≥ 1 (aim 2)", N(f["refresh_confidential_ratio_to_peer"], "F2")),
             ("refresh, confidential client, p99 at half the peak", $"{N(f["refresh_confidential_p99_ms_at_half_peak"], "F1")} ms", "< 20 ms", ""),
-            ("sign-ins (authorize, page, POST, code, token) / hashing limit", $"{N(f["logins_per_second"], "F1")} /s vs {N(f["hashing_limit_per_second"], "F1")} /s", "≥ 0.9", N(f["logins_ratio_to_hashing_limit"], "F2")),
+            ($"logins: login POSTs alone ({N(f["login_post_concurrency"])} in flight) / hashing limit ({N(f["hashing_parallelism"])} in parallel)", $"{N(f["login_posts_per_second"], "F1")} /s vs {N(f["hashing_limit_per_second"], "F1")} /s", "≥ 0.9", N(f["login_posts_ratio_to_hashing_limit"], "F2")),
+            ("whole sign-ins (authorize, page, POST, code, token) / hashing limit, for information", $"{N(f["sign_ins_per_second"], "F1")} /s vs {N(f["hashing_limit_per_second"], "F1")} /s", "", N(f["sign_ins_ratio_to_hashing_limit"], "F2")),
             ("server CPU per login POST / per Argon2id hash", $"{N(f["server_cpu_ms_per_login_post"], "F1")} ms vs {N(f["cpu_ms_per_hash"], "F1")} ms", "≤ 1.1", N(f["login_post_cpu_to_hash_ratio"], "F2")),
             ("server CPU per sign-in (5 requests) / per Argon2id hash", $"{N(f["server_cpu_ms_per_login"], "F1")} ms vs {N(f["cpu_ms_per_hash"], "F1")} ms (pages {N(f["server_cpu_ms_per_login_pages"], "F1")}, POST {N(f["server_cpu_ms_per_login_post"], "F1")}, authorize + token {N(f["server_cpu_ms_per_login_code_and_token"], "F1")})", "", N(f["cpu_per_login_to_hash_ratio"], "F2")),
             ($"managed heap per session, after a full collection ({sessions:N0} sessions)", $"{N(f["managed_heap_bytes_per_session"])} B", "< 5 KB", N((double)f["managed_heap_bytes_per_session"]! / 5120, "F2")),
@@ -138,7 +150,8 @@ public static class BenchReport
             ($"PostgreSQL bytes per session ({sessions:N0} sessions)", $"{N(f["pg_bytes_per_session"])} B{ByTable(sessionsResult)}", "< 5 KB", N((double)f["pg_bytes_per_session"]! / 5120, "F2")),
             ($"scale: {N(f["scale_large_persons"])} persons and {N(f["scale_large_tokens"])} tokens vs {N(f["scale_small_persons"])} persons, client credentials", "", "within ±10 %", N(f["scale_client_credentials_ratio"], "F2")),
             ("scale: refresh", "", "within ±10 %", N(f["scale_refresh_ratio"], "F2")),
-            ("scale: sign-ins", "", "within ±10 %", N(f["scale_logins_ratio"], "F2")),
+            ("scale: logins (login POSTs alone)", "", "within ±10 %", N(f["scale_login_posts_ratio"], "F2")),
+            ("scale: whole sign-ins", "", "within ±10 %", N(f["scale_sign_ins_ratio"], "F2")),
             ("scale: server CPU per sign-in, large / small store", "", "within ±10 %", N(f["scale_login_cpu_ratio"], "F2")),
         };
         var table = new StringBuilder();

@@ -4,32 +4,22 @@ using System.Text;
 using CafConnect.Infrastructure.Security;
 using Konscious.Security.Cryptography;
 
-// The provider benchmark (bench/run.sh): seed, logins, report.
-if (args.Length > 0 && args[0] == "seed")
+// The provider benchmark (bench/run.sh): seed, logins, report, and the small steps between them (ProviderCommands).
+if (args.Length > 0 && args[0] == "serve")
 {
-    // seed POSTGRES FROM COUNT [TOKENS]: COUNT persons (COPY), and TOKENS token rows copied from the store's last sign-ins
-    await ProviderBenchmark.SeedAsync(args[1], int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? long.Parse(args[4]) : 0);
-    return;
+    // bench/run.sh keeps one bench process for the whole run and sends it its commands (ProviderCommands.ServeAsync):
+    // each `dotnet` start-up costs seconds on a loaded machine, and a run has a dozen steps.
+    return await ProviderCommands.ServeAsync(Console.In);
 }
-if (args.Length > 0 && args[0] == "logins")
+if (args.Length > 0 && ProviderCommands.Names.Contains(args[0]))
 {
-    // logins PROVIDER CLIENT_ID SECRET|- REDIRECT_URI FROM COUNT CONCURRENCY PID POSTGRES|- TOKENS_FILE RESULT_FILE LABEL [WARM_UP_SECONDS]
-    await ProviderBenchmark.LoginsAsync(new ProviderBenchmark.LoginSettings(new Uri(args[1]), args[2], args[3] == "-" ? null : args[3], args[4],
-        int.Parse(args[5]), int.Parse(args[6]), int.Parse(args[7]), int.Parse(args[8]), args[9] == "-" ? null : args[9], args[10], args[11], args[12],
-        args.Length > 13 ? double.Parse(args[13], System.Globalization.CultureInfo.InvariantCulture) : 0));
-    return;
-}
-if (args.Length > 0 && args[0] == "report")
-{
-    // report RAW_DIR JSON_PATH README_PATH|- PLOT_DIR|-
-    BenchReport.Write(args[1], args[2], args[3] == "-" ? "" : args[3], args[4] == "-" ? "" : args[4]);
-    return;
+    return await ProviderCommands.RunAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "import")
 {
     await ImportBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, withEntityFramework: !args.Contains("--no-ef"));
-    return;
+    return 0;
 }
 
 // Argon2id, same parameters, same process, alternating runs: CafConnect's hasher (libsodium through NSec)
@@ -71,3 +61,4 @@ Console.WriteLine($"Argon2id m={memoryKiB} KiB t={iterations} p=1, {Runs} runs e
 Console.WriteLine($"  NSec (libsodium), CafConnect's hasher: median {Median(nsec):F1} ms (min {nsec.Min():F1}, max {nsec.Max():F1})");
 Console.WriteLine($"  Konscious.Security.Cryptography:      median {Median(konscious):F1} ms (min {konscious.Min():F1}, max {konscious.Max():F1})");
 Console.WriteLine($"  ratio Konscious / NSec: {Median(konscious) / Median(nsec):F2}");
+return 0;

@@ -243,7 +243,11 @@ public static partial class ProviderBenchmark
     }
 
     public sealed record LoginSettings(Uri Provider, string ClientId, string? ClientSecret, string RedirectUri, int From, int Count, int Concurrency, int ProviderPid,
-        string? Postgres, string TokensFile, string ResultFile, string Label, double WarmUpSeconds = 0);
+        string? Postgres, string TokensFile, string ResultFile, string Label, double WarmUpSeconds = 0, int? LoginPostConcurrency = null, string? PerfControl = null)
+    {
+        /// <summary>Login POSTs in flight during each batch's second phase (the "logins"); the other phases run at <see cref="Concurrency"/>.</summary>
+        public int PostConcurrency => LoginPostConcurrency ?? Concurrency;
+    }
 
     /// <summary>A sign-in between its phases: the browser's cookies, the login form, the PKCE verifier, where the POST sent it.</summary>
     private sealed class SignInState(int person)
@@ -260,13 +264,20 @@ public static partial class ProviderBenchmark
     /// <summary>The three phases of a sign-in, measured apart: the login POST (the Argon2id verification) alone in the middle.</summary>
     private enum Phase { Pages, LoginPost, CodeAndToken }
 
-    /// <summary>Persons per batch: each phase of a batch runs for all its sign-ins before the next phase starts.</summary>
-    private const int BatchSize = 100;
+    /// <summary>
+    /// Persons per batch: each phase of a batch runs for all its sign-ins before the next phase starts. The login POST
+    /// phase is the login rate (POSTs completed / the phase's wall time): it must last long enough that its
+    /// start (every worker starting at once) and its end (the last POSTs finishing while the other workers have nothing
+    /// left) are a small part of it. 250 per core: 4 to 5 s of POSTs at the hashing limit (16.5–19 ms of CPU per Argon2id
+    /// verification in the quiet runs), where the end's idle time (under one POST per worker) is well under 1 %.
+    /// </summary>
+    private static readonly int BatchSize = 250 * Environment.ProcessorCount;
 
     /// <summary>
     /// Signs persons From..From+Count-1 in, Concurrency at a time: authorize → login page → login POST → authorize → token,
     /// in batches whose three phases (pages; login POST; authorize + token) run one after the other, so that the provider's
-    /// CPU (/proc/&lt;pid&gt;/stat) is read around the login POSTs alone as well as around the whole sign-ins.
+    /// CPU (/proc/&lt;pid&gt;/stat) is read around the login POSTs alone as well as around the whole sign-ins, and the login
+    /// POSTs' own rate is taken (PostConcurrency of them in flight: run.sh gives the hashing limit's parallelism).
     /// With WarmUpSeconds, first signs the same persons in (unmeasured) until the rate of consecutive batches is stable
     /// (the tiered JIT still compiles during the first minutes). With Postgres, reads the database by table before and
     /// after, and the provider's managed heap and RSS after a full collection (POST /bench/gc).
@@ -274,7 +285,7 @@ public static partial class ProviderBenchmark
     /// </summary>
     public static async Task LoginsAsync(LoginSettings settings)
     {
-        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, MaxConnectionsPerServer = settings.Concurrency * 2 })
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, MaxConnectionsPerServer = Math.Max(settings.Concurrency, settings.PostConcurrency) * 2 })
         { BaseAddress = settings.Provider, Timeout = TimeSpan.FromMinutes(2) };
         if (settings.WarmUpSeconds > 0)
         {
@@ -285,28 +296,32 @@ public static partial class ProviderBenchmark
         var firstFailure = (string?)null;
         var phaseCpu = new double[3];
         var phaseSeconds = new double[3];
+        var loginPosts = 0;
+        var batches = 0;
         var memoryBefore = settings.Postgres is null ? null : await CollectedMemoryAsync(http);
         if (settings.Postgres is not null) await VacuumWhenAskedAsync(settings.Postgres);
         var tablesBefore = settings.Postgres is null ? null : await TableBytesAsync(settings.Postgres);
         var pgBefore = settings.Postgres is null ? 0 : await DatabaseBytesAsync(settings.Postgres);
-        // BENCH_PERF_CONTROL=CTL,ACK: perf record --control fifo:CTL,ACK -D -1 profiles the login POSTs alone (bench/run.sh, BENCH_PERF).
-        var profiler = Environment.GetEnvironmentVariable("BENCH_PERF_CONTROL") is { Length: > 0 } control ? control.Split(',') : null;
+        // PerfControl=CTL,ACK: perf record --control fifo:CTL,ACK -D -1 profiles the login POSTs alone (bench/run.sh, BENCH_PERF).
+        var profiler = settings.PerfControl is { Length: > 0 } control ? control.Split(',') : null;
         var cpuBefore = ProcessCpu(settings.ProviderPid);
         var watch = Stopwatch.StartNew();
         for (var batchStart = settings.From; batchStart < settings.From + settings.Count; batchStart += BatchSize)
         {
             var batch = Enumerable.Range(batchStart, Math.Min(BatchSize, settings.From + settings.Count - batchStart)).Select(i => new SignInState(i)).ToArray();
+            batches++;
             foreach (var phase in Enum.GetValues<Phase>())
             {
                 if (phase == Phase.LoginPost) await PerfControlAsync(profiler, "enable");
                 var phaseWatch = Stopwatch.StartNew();
                 var before = ProcessCpu(settings.ProviderPid);
-                await ForEachAsync(batch.Where(s => !s.Failed).ToArray(), settings.Concurrency, async state =>
+                await ForEachAsync(batch.Where(s => !s.Failed).ToArray(), phase == Phase.LoginPost ? settings.PostConcurrency : settings.Concurrency, async state =>
                 {
                     try
                     {
                         var token = await RunPhaseAsync(http, settings, state, phase);
                         if (token is not null) tokens.Add(token);
+                        if (phase == Phase.LoginPost) Interlocked.Increment(ref loginPosts);
                     }
                     catch (Exception exception) when (exception is HttpRequestException or InvalidOperationException or TaskCanceledException or JsonException or KeyNotFoundException)
                     {
@@ -334,13 +349,19 @@ public static partial class ProviderBenchmark
             ["label"] = settings.Label,
             ["client_id"] = settings.ClientId,
             ["concurrency"] = settings.Concurrency,
+            ["login_post_concurrency"] = settings.PostConcurrency,
+            ["batches"] = batches,
+            ["batch_size"] = BatchSize,
             ["logins"] = logins,
             ["failures"] = failures,
             ["first_failure"] = firstFailure,
             ["seconds"] = elapsed.TotalSeconds,
             ["per_second"] = logins / elapsed.TotalSeconds,
-            // The login POSTs alone, as if they ran back to back: the rate the Argon2id verification allows the page.
-            ["login_posts_per_second"] = phaseSeconds[(int)Phase.LoginPost] == 0 ? 0 : logins / phaseSeconds[(int)Phase.LoginPost],
+            // The "logins": the login POSTs (the /connexion form that checks the password) completed during the
+            // batches' second phase, which runs them alone, over that phase's wall time summed over the batches.
+            ["login_posts"] = loginPosts,
+            ["login_post_seconds"] = phaseSeconds[(int)Phase.LoginPost],
+            ["login_posts_per_second"] = phaseSeconds[(int)Phase.LoginPost] == 0 ? 0 : loginPosts / phaseSeconds[(int)Phase.LoginPost],
             ["server_cpu_ms_per_login"] = PerLogin(cpu.TotalMilliseconds),
             ["server_cpu_ms_per_login_post"] = PerLogin(phaseCpu[(int)Phase.LoginPost]),
             ["server_cpu_ms_per_login_pages"] = PerLogin(phaseCpu[(int)Phase.Pages]),
@@ -379,7 +400,8 @@ public static partial class ProviderBenchmark
             result["pg_tables"] = tables;
         }
         await File.WriteAllTextAsync(settings.ResultFile, result.ToJsonString());
-        Console.WriteLine($"{settings.Label}: {logins} logins ({failures} failed) in {elapsed.TotalSeconds:F1} s = {logins / elapsed.TotalSeconds:F1}/s, " +
+        Console.WriteLine($"{settings.Label}: {logins} logins ({failures} failed) in {elapsed.TotalSeconds:F1} s = {logins / elapsed.TotalSeconds:F1}/s; " +
+            $"login POSTs {loginPosts} in {phaseSeconds[(int)Phase.LoginPost]:F1} s = {(phaseSeconds[(int)Phase.LoginPost] == 0 ? 0 : loginPosts / phaseSeconds[(int)Phase.LoginPost]):F1}/s, {settings.PostConcurrency} at a time; " +
             $"server CPU {PerLogin(cpu.TotalMilliseconds):F1} ms per sign-in: login POST {PerLogin(phaseCpu[(int)Phase.LoginPost]):F1} ms, " +
             $"pages {PerLogin(phaseCpu[(int)Phase.Pages]):F1} ms, authorize + token {PerLogin(phaseCpu[(int)Phase.CodeAndToken]):F1} ms" +
             (firstFailure is null ? "" : $"; first failure: {firstFailure}"));
