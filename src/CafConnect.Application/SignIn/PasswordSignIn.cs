@@ -1,4 +1,3 @@
-using System.Net;
 using CafConnect.Application.Credentials;
 using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
@@ -17,7 +16,13 @@ namespace CafConnect.Application.SignIn;
 /// <see cref="SignInMethod.Password"/> for the login page, <see cref="SignInMethod.Kiosk"/> for the identifier-password
 /// grant of the agency's kiosks (only the steps no one may skip hold a kiosk login back).
 /// </param>
-public sealed record PasswordSignInRequest(LoginIdentifier Identifier, string Password, string? ClientId, IPAddress? ClientIp, SignInMethod Method = SignInMethod.Password);
+/// <param name="Source">
+/// The source budget the attempt spends besides the account's: the client IP's (<see cref="ThrottleSource.FromIp"/>, the
+/// login page), or the authenticated kiosk client's own (<see cref="ThrottleSource.FromAuthenticatedClient"/>: every
+/// kiosk of an office leaves through its backend's one address; docs/decisions.md #40). The account's counters are the
+/// same either way.
+/// </param>
+public sealed record PasswordSignInRequest(LoginIdentifier Identifier, string Password, string? ClientId, ThrottleSource Source, SignInMethod Method = SignInMethod.Password);
 
 public enum PasswordSignInStatus
 {
@@ -46,7 +51,8 @@ public sealed record PasswordSignInResult(PasswordSignInStatus Status, PersonAcc
 
 /// <summary>
 /// The one check of an identifier and a password, whatever the channel — the login page (<c>/connexion</c>) and the
-/// kiosks' identifier-password grant: the throttle (per account, per client IP; an identifier nobody holds is counted
+/// kiosks' identifier-password grant: the throttle (per account, and per source — the client IP, or the authenticated
+/// kiosk client's own budget; an identifier nobody holds is counted
 /// under its claimed identity so that it locks like a real one), <see cref="VerifyStoredSecret"/> (every kind of stored
 /// secret, provisional expiry, hash upgrade), the failure and success audit lines, the last-login date and
 /// <see cref="RequiredActionsStart"/>. A wrong identifier, a wrong password and a closed account cost one Argon2id
@@ -71,14 +77,14 @@ public sealed class PasswordSignIn(
         // An identifier nobody holds (or a closed account's) spends a budget of its own, so that after ten guesses it is
         // refused exactly like a locked account: a channel that says "locked" (the kiosk) reveals nothing by it.
         var gate = person is { IsClosed: false }
-            ? await throttle.BeginAsync(person, request.ClientIp, cancellationToken)
-            : await throttle.BeginForAccountKeyAsync(ThrottleKeys.ForClaimedIdentity(ClaimedIdentity(request.Identifier)), request.ClientIp, cancellationToken);
+            ? await throttle.BeginAsync(person, request.Source, cancellationToken)
+            : await throttle.BeginForAccountKeyAsync(ThrottleKeys.ForClaimedIdentity(ClaimedIdentity(request.Identifier)), request.Source, cancellationToken);
         if (!gate.Allowed)
         {
             // Refused before any check of the secret; its cost is that of a wrong password.
             hasher.VerifyAgainstDummy(password);
             audit.Append(new AuditEntry(AuditEventTypes.LoginFailed, gate.RefusalReason, person?.Id, request.ClientId,
-                $"scope={(gate.Decision.Refusal == ThrottleRefusal.IpBlocked ? "ip" : "account")}"));
+                $"scope={RefusalScope(gate.Decision.Refusal)}"));
             LogFailure(logger, person?.Id);
             await unitOfWork.CommitAsync(cancellationToken);
             return new(PasswordSignInStatus.Throttled, null) { Refusal = gate.Decision.Refusal, RetryAfter = gate.Decision.RetryAfter };
@@ -131,6 +137,13 @@ public sealed class PasswordSignIn(
             ? new(PasswordSignInStatus.SignedIn, person) { SignedInWith = check.Kind }
             : new(PasswordSignInStatus.AccountChanged, null);
     }
+
+    private static string RefusalScope(ThrottleRefusal? refusal) => refusal switch
+    {
+        ThrottleRefusal.IpBlocked => "ip",
+        ThrottleRefusal.ClientBlocked => "client",
+        _ => "account",
+    };
 
     private static string ClaimedIdentity(LoginIdentifier identifier) =>
         (identifier.Kind == LoginIdentifierKind.Nir ? "login-nir:" : "login-provisional:") + identifier.Value;

@@ -1,13 +1,16 @@
 using System.Net.Http.Headers;
 using System.Text;
+using CafConnect.Infrastructure.Throttling;
+using Microsoft.AspNetCore;
 using OpenIddict.Abstractions;
+using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace CafConnect.IdP.Protocol;
 
 /// <summary>
 /// A confidential client's right to a grant, judged as OpenIddict's token endpoint judges it, for the places that stand
-/// beside that endpoint: the phone grant's handler (whose budget depends on it) and the phone channel's forgotten-code
+/// beside that endpoint: the phone and kiosk grants' handlers (whose source budget depends on it) and the phone channel's forgotten-code
 /// endpoint (which OpenIddict does not serve, so authenticates the client itself). One rule for both: confidential, the
 /// token endpoint permitted (a disabled client has no endpoint permission left: ClientAdministration), the grant
 /// permitted, and — where the client is not already authenticated — its secret checked by the application manager.
@@ -20,6 +23,27 @@ public static class ConfidentialClients
         !string.IsNullOrEmpty(clientId)
         && await applications.FindByClientIdAsync(clientId, cancellationToken) is { } application
         && await MayUseGrantAsync(applications, application, grantType, cancellationToken);
+
+    /// <summary>
+    /// The source budget a token request of a relaying grant spends (the voice server's legacy-code grant, the kiosks'
+    /// identifier-password grant; docs/decisions.md #13, #40): the authenticated client's own
+    /// <paramref name="clientBudget"/> when the client is confidential and holds <paramref name="grantType"/> — so
+    /// OpenIddict, before the handler ran, checked its secret (<c>invalid_client</c> otherwise) and its permission
+    /// (<c>unauthorized_client</c>) — and otherwise (a registration edited into a public client, which authenticates
+    /// nothing) the per-IP budget of browsers. The client id is therefore never one the request merely names. Only for the
+    /// token endpoint's own handlers: anywhere else nothing has authenticated the client yet.
+    /// </summary>
+    public static async Task<ThrottleSource> ThrottleSourceAsync(this IOpenIddictApplicationManager applications, HttpContext http,
+        OpenIddictRequest request, string grantType, SourceBudget clientBudget, CancellationToken cancellationToken)
+    {
+        if (http.GetOpenIddictServerEndpointType() != OpenIddictServerEndpointType.Token || request.GrantType != grantType)
+        {
+            throw new InvalidOperationException("A client's source budget is chosen only in the token endpoint's handler of its grant, after OpenIddict authenticated the client.");
+        }
+        return await applications.MayUseGrantAsync(request.ClientId, grantType, cancellationToken)
+            ? ThrottleSource.FromAuthenticatedClient(request.ClientId!, clientBudget)
+            : ThrottleSource.FromIp(http.Connection.RemoteIpAddress);
+    }
 
     /// <summary>
     /// The client id when the request authenticates a client (<c>client_secret_basic</c>, or else <c>client_secret_post</c>

@@ -36,36 +36,38 @@ public interface ILoginThrottle
     Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The same account budget, with the source budget <paramref name="source"/> names: a client IP's, or an authenticated
+    /// client's own (<see cref="ThrottleSource.FromAuthenticatedClient"/>, refusal <see cref="ThrottleRefusal.ClientBlocked"/>).
+    /// </summary>
+    Task<SecretAttempt> BeginAsync(PersonAccount? person, ThrottleSource source, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The same budget under an account key chosen by the caller (<see cref="ThrottleKeys.ForPerson"/>, or
     /// <see cref="ThrottleKeys.ForClaimedIdentity"/> where no account exists yet): the verification-code step
     /// (<c>CafConnect.Application.CodeStep</c>) spends it for every code check.
     /// </summary>
     Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default);
 
-    /// <summary>
-    /// The same budget for the file's shared legacy code on the phone channel: counted per file (its own counters, not a
-    /// person's) and per client IP. A lock tells the file holder (<see cref="NotificationKind.PhoneAccessLocked"/>).
-    /// </summary>
-    /// <param name="householdId">The file the number names, or null when it names none (the IP budget still applies).</param>
-    Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default);
+    /// <summary>The same, with the source budget <paramref name="source"/> names (see <see cref="BeginAsync(PersonAccount?, ThrottleSource, CancellationToken)"/>).</summary>
+    Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, ThrottleSource source, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The file's budget as <see cref="BeginForFileAsync"/>, but for an attempt relayed by an authenticated confidential
-    /// client holding the phone grant (the voice server, whose one IP carries every caller's mistakes): the per-IP
-    /// budget of browsers does not apply; the client's own <paramref name="clientBudget"/> does (refusal
-    /// <see cref="ThrottleRefusal.ClientBlocked"/>), so a stolen voice-server credential still cannot spray codes
-    /// across files unslowed. The caller must have checked that the client authenticated and holds the grant.
+    /// The same budget for the file's shared legacy code on the phone channel: counted per file (its own counters, not a
+    /// person's) and per source — the client IP, or, for an attempt relayed by an authenticated voice server (whose one
+    /// IP carries every caller's mistakes), that client's own budget (refusal <see cref="ThrottleRefusal.ClientBlocked"/>),
+    /// so that a stolen voice-server credential still cannot spray codes across files unslowed. A lock tells the file
+    /// holder (<see cref="NotificationKind.PhoneAccessLocked"/>).
     /// </summary>
-    Task<SecretAttempt> BeginForFileFromClientAsync(Guid? householdId, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken = default);
+    /// <param name="householdId">The file the number names, or null when it names none (the source budget still applies).</param>
+    Task<SecretAttempt> BeginForFileAsync(Guid? householdId, ThrottleSource source, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The phone channel's budget for a person's own phone code (NIR + personal code): the same delays and locks as a
-    /// file's code (<see cref="BeginForFileAsync"/>, <see cref="BeginForFileFromClientAsync"/>), counted per person under
-    /// <see cref="ThrottleKeys.ForPhoneCode"/>, and per client IP — or, for an authenticated voice server, per
-    /// <paramref name="voiceServer"/> with its own budget. A lock tells the person (<see cref="NotificationKind.PhoneAccessLocked"/>).
+    /// file's code (<see cref="BeginForFileAsync"/>), counted per person under <see cref="ThrottleKeys.ForPhoneCode"/>,
+    /// and per source. A lock tells the person (<see cref="NotificationKind.PhoneAccessLocked"/>).
     /// </summary>
     /// <param name="personId">The person the NIR names, or null when it names none (the source budget still applies).</param>
-    Task<SecretAttempt> BeginForPhoneCodeAsync(Guid? personId, IPAddress? clientIp, (string ClientId, SourceBudget Budget)? voiceServer, CancellationToken cancellationToken = default);
+    Task<SecretAttempt> BeginForPhoneCodeAsync(Guid? personId, ThrottleSource source, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The secret was wrong. When this failure locked the account: audits <c>account.locked</c> and tells the owner
@@ -91,78 +93,62 @@ public sealed class LoginThrottle(
     ILogger<LoginThrottle> logger,
     Observability.CafConnectMetrics? metrics = null) : ILoginThrottle
 {
-    public async Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default)
-    {
-        var account = person is { IsClosed: false } ? ThrottleKeys.ForPerson(person.Id) : null;
-        var ip = ThrottleKeys.ForIp(clientIp);
-        var decision = await store.BeginAsync(account, ip, cancellationToken);
-        if (!decision.Allowed)
-        {
-            Refused(decision.Refusal!.Value);
-            ThrottleLog.Refused(logger, decision.Refusal!.Value, person?.Id, decision.RetryAfter);
-        }
-        return new SecretAttempt(decision, account, ip);
-    }
+    public Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default) =>
+        BeginAsync(person, ThrottleSource.FromIp(clientIp), cancellationToken);
 
-    public async Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    public Task<SecretAttempt> BeginAsync(PersonAccount? person, ThrottleSource source, CancellationToken cancellationToken = default) =>
+        BeginFromSourceAsync(person is { IsClosed: false } ? ThrottleKeys.ForPerson(person.Id) : null, source, person?.Id, NotificationKind.AccountLocked, cancellationToken);
+
+    public Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default) =>
+        BeginForAccountKeyAsync(accountKey, ThrottleSource.FromIp(clientIp), cancellationToken);
+
+    public Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, ThrottleSource source, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(accountKey);
-        var ip = ThrottleKeys.ForIp(clientIp);
-        var decision = await store.BeginAsync(accountKey, ip, cancellationToken);
+        return BeginFromSourceAsync(accountKey, source, null, NotificationKind.AccountLocked, cancellationToken);
+    }
+
+    public Task<SecretAttempt> BeginForFileAsync(Guid? householdId, ThrottleSource source, CancellationToken cancellationToken = default) =>
+        BeginFromSourceAsync(householdId is { } id ? ThrottleKeys.ForFile(id) : null, source, null, NotificationKind.PhoneAccessLocked, cancellationToken);
+
+    public Task<SecretAttempt> BeginForPhoneCodeAsync(Guid? personId, ThrottleSource source, CancellationToken cancellationToken = default) =>
+        BeginFromSourceAsync(personId is { } id ? ThrottleKeys.ForPhoneCode(id) : null, source, null, NotificationKind.PhoneAccessLocked, cancellationToken);
+
+    /// <summary>
+    /// Every Begin: the account key's counters and the source's budget — the per-IP one of the options, or the
+    /// authenticated client's own under <see cref="ThrottleKeys.ForClient"/>, whose refusal is
+    /// <see cref="ThrottleRefusal.ClientBlocked"/> (logged as a warning: the relay's every user waits with it).
+    /// </summary>
+    private async Task<SecretAttempt> BeginFromSourceAsync(string? account, ThrottleSource source, Guid? personId, NotificationKind lockNotice,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        string sourceKey;
+        ThrottleDecision decision;
+        if (source.ClientId is { } clientId)
+        {
+            sourceKey = ThrottleKeys.ForClient(clientId);
+            decision = await store.BeginAsync(account, sourceKey, source.ClientBudget!, cancellationToken);
+            if (decision.Refusal == ThrottleRefusal.IpBlocked)
+            {
+                // The store names every refused source "IP"; here the source is the client.
+                decision = decision with { Refusal = ThrottleRefusal.ClientBlocked };
+                Refused(ThrottleRefusal.ClientBlocked);
+                ThrottleLog.ClientBlocked(logger, clientId, decision.RetryAfter);
+                return new SecretAttempt(decision, account, sourceKey) { LockNotice = lockNotice };
+            }
+        }
+        else
+        {
+            sourceKey = ThrottleKeys.ForIp(source.Ip);
+            decision = await store.BeginAsync(account, sourceKey, cancellationToken);
+        }
         if (!decision.Allowed)
         {
             Refused(decision.Refusal!.Value);
-            ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
+            ThrottleLog.Refused(logger, decision.Refusal!.Value, personId, decision.RetryAfter);
         }
-        return new SecretAttempt(decision, accountKey, ip);
-    }
-
-    public Task<SecretAttempt> BeginForFileAsync(Guid? householdId, IPAddress? clientIp, CancellationToken cancellationToken = default) =>
-        BeginForPhoneKeyAsync(householdId is { } id ? ThrottleKeys.ForFile(id) : null, clientIp, cancellationToken);
-
-    public Task<SecretAttempt> BeginForFileFromClientAsync(Guid? householdId, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken = default) =>
-        BeginForPhoneKeyFromClientAsync(householdId is { } id ? ThrottleKeys.ForFile(id) : null, clientId, clientBudget, cancellationToken);
-
-    public Task<SecretAttempt> BeginForPhoneCodeAsync(Guid? personId, IPAddress? clientIp, (string ClientId, SourceBudget Budget)? voiceServer, CancellationToken cancellationToken = default)
-    {
-        var account = personId is { } id ? ThrottleKeys.ForPhoneCode(id) : null;
-        return voiceServer is { } client
-            ? BeginForPhoneKeyFromClientAsync(account, client.ClientId, client.Budget, cancellationToken)
-            : BeginForPhoneKeyAsync(account, clientIp, cancellationToken);
-    }
-
-    /// <summary>The phone channel's one budget (a file's code or a person's phone code), per key and per client IP.</summary>
-    private async Task<SecretAttempt> BeginForPhoneKeyAsync(string? account, IPAddress? clientIp, CancellationToken cancellationToken)
-    {
-        var ip = ThrottleKeys.ForIp(clientIp);
-        var decision = await store.BeginAsync(account, ip, cancellationToken);
-        if (!decision.Allowed)
-        {
-            Refused(decision.Refusal!.Value);
-            ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
-        }
-        return new SecretAttempt(decision, account, ip) { LockNotice = NotificationKind.PhoneAccessLocked };
-    }
-
-    /// <summary>The same, relayed by an authenticated voice server: its own budget replaces the per-IP one.</summary>
-    private async Task<SecretAttempt> BeginForPhoneKeyFromClientAsync(string? account, string clientId, SourceBudget clientBudget, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(clientId);
-        var source = ThrottleKeys.ForClient(clientId);
-        var decision = await store.BeginAsync(account, source, clientBudget, cancellationToken);
-        if (decision.Refusal == ThrottleRefusal.IpBlocked)
-        {
-            // The store names every refused source "IP"; here the source is the client.
-            decision = decision with { Refusal = ThrottleRefusal.ClientBlocked };
-            Refused(ThrottleRefusal.ClientBlocked);
-            ThrottleLog.ClientBlocked(logger, clientId, decision.RetryAfter);
-        }
-        else if (!decision.Allowed)
-        {
-            Refused(decision.Refusal!.Value);
-            ThrottleLog.Refused(logger, decision.Refusal!.Value, null, decision.RetryAfter);
-        }
-        return new SecretAttempt(decision, account, source) { LockNotice = NotificationKind.PhoneAccessLocked };
+        return new SecretAttempt(decision, account, sourceKey) { LockNotice = lockNotice };
     }
 
     public async Task FailedAsync(SecretAttempt attempt, PersonAccount? person, string? clientId, CancellationToken cancellationToken = default)

@@ -41,10 +41,27 @@ public static class IdentifierPasswordGrant
     public static readonly IReadOnlySet<string> NeverGranted = new HashSet<string>(StringComparer.Ordinal) { Scopes.OpenId, Scopes.OfflineAccess };
 }
 
-/// <summary>Section <c>Kiosk</c>: the lifetime of a kiosk's access token (a visit at the kiosk, not a session).</summary>
+/// <summary>
+/// Section <c>Kiosk</c>: the lifetime of a kiosk's access token (a visit at the kiosk, not a session), and the failure
+/// budget of a kiosk client. Every kiosk of an office — of every office, where the backend is shared — reaches the
+/// provider through the kiosk backend's one address, so the per-IP budget of browsers (<c>Throttling:IpMaxFailures</c>,
+/// 30 in 10 minutes) would let a few dozen mistyped passwords block every kiosk behind it. The authenticated kiosk client
+/// spends a budget of its own instead, sized for a fleet of kiosks; the account's counters (delay, lock, an unknown
+/// identifier's claimed-identity budget) stay the web login's (docs/decisions.md #40, docs/security.md).
+/// </summary>
 public sealed class KioskOptions
 {
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Failures (wrong passwords, unknown identifiers, refused attempts) one kiosk client may present within <see cref="ClientWindow"/>.</summary>
+    public int ClientBudget { get; set; } = 300;
+
+    public TimeSpan ClientWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long the client's attempts are refused once its budget is spent (every kiosk behind it waits with it).</summary>
+    public TimeSpan ClientBlockDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    public SourceBudget Budget => new(ClientBudget, ClientWindow, ClientBlockDuration);
 
     /// <summary>Binds the section and refuses nonsense at start-up rather than at the first kiosk login.</summary>
     public static KioskOptions FromConfiguration(IConfiguration configuration)
@@ -53,6 +70,11 @@ public sealed class KioskOptions
         if (options.AccessTokenLifetime <= TimeSpan.Zero || options.AccessTokenLifetime > TimeSpan.FromHours(1))
         {
             throw new InvalidOperationException("Kiosk:AccessTokenLifetime must be a positive duration of at most one hour (e.g. 00:05:00).");
+        }
+        if (options.ClientBudget < 1 || options.ClientWindow <= TimeSpan.Zero || options.ClientBlockDuration <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException(
+                "Kiosk:ClientBudget must be at least 1 and Kiosk:ClientWindow and Kiosk:ClientBlockDuration must be positive durations (e.g. 300, 00:10:00, 00:05:00).");
         }
         return options;
     }
@@ -63,10 +85,13 @@ public sealed class KioskOptions
 /// provisional identifier and their password on a kiosk in a Caf office, and the kiosk (a confidential client registered
 /// with this grant, and only such a client: OpenIddict answers <c>unauthorized_client</c> to any other) exchanges them
 /// for a short access token of that person. The check is <see cref="PasswordSignIn"/>, the login page's own: the same
-/// secrets, the same guess budget (ten wrong kiosk attempts lock the web login too, and the reverse), the same audit
-/// lines, on the channel <c>borne</c>. Why only the agency's devices: docs/decisions.md #26.
+/// secrets, the same account budget (ten wrong kiosk attempts lock the web login too, and the reverse), the same audit
+/// lines, on the channel <c>borne</c>. Only its source budget differs: the authenticated kiosk client's own
+/// (<see cref="KioskOptions.Budget"/>), not the per-IP one. Why only the agency's devices: docs/decisions.md #26; the
+/// budget: #40.
 /// </summary>
-public sealed class IdentifierPasswordGrantHandler(PasswordSignIn signIn, AuditTrail audit, KioskOptions options, TimeProvider clock)
+public sealed class IdentifierPasswordGrantHandler(PasswordSignIn signIn, AuditTrail audit, KioskOptions options, TimeProvider clock,
+    IOpenIddictApplicationManager applications)
 {
     public async Task<IResult> ExchangeAsync(HttpContext http, OpenIddictRequest request)
     {
@@ -95,8 +120,11 @@ public sealed class IdentifierPasswordGrantHandler(PasswordSignIn signIn, AuditT
             scopes.Add(CafScopes.Caf);
         }
 
+        // The kiosk client's own budget, for a client OpenIddict authenticated and that holds the grant; else (a registration
+        // edited into a public client) the per-IP budget of browsers.
+        var source = await applications.ThrottleSourceAsync(http, request, IdentifierPasswordGrant.GrantType, options.Budget, http.RequestAborted);
         var result = await signIn.ExecuteAsync(
-            new PasswordSignInRequest(identifier, password, request.ClientId, http.Connection.RemoteIpAddress, SignInMethod.Kiosk),
+            new PasswordSignInRequest(identifier, password, request.ClientId, source, SignInMethod.Kiosk),
             cancellationToken: http.RequestAborted);
         if (result.Status == PasswordSignInStatus.SignedIn)
         {

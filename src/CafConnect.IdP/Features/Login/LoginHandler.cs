@@ -6,6 +6,7 @@ using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Flows;
+using CafConnect.Infrastructure.Throttling;
 using Microsoft.AspNetCore.Authentication;
 
 namespace CafConnect.IdP.Features.Login;
@@ -90,7 +91,8 @@ public sealed class LoginHandler(PasswordSignIn signIn, TimeProvider clock, Firs
         var identifier = LoginIdentifierFor(normalised!);
         // The one check of an identifier and a password (Application): throttle, secret, audit, required actions.
         var result = await signIn.ExecuteAsync(
-            new PasswordSignInRequest(identifier, password, attempt.ClientId, http.Connection.RemoteIpAddress),
+            // A browser: the per-IP budget (only the kiosk grant's authenticated client spends a budget of its own).
+            new PasswordSignInRequest(identifier, password, attempt.ClientId, ThrottleSource.FromIp(http.Connection.RemoteIpAddress)),
             openSession: async (person, _) =>
             {
                 // A brand-new session for every authentication (no fixation); audited with that session's id.

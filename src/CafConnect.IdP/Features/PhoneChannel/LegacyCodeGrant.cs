@@ -104,8 +104,7 @@ public sealed class LegacyCodeGrantHandler(
         }
 
         var person = await persons.FindByNirAsync(nir.Value, cancellationToken);
-        var voiceServer = await IsAuthenticatedVoiceServerAsync(request.ClientId, cancellationToken) ? (request.ClientId!, options.Budget) : ((string, SourceBudget)?)null;
-        var gate = await throttle.BeginForPhoneCodeAsync(person?.Id, http.Connection.RemoteIpAddress, voiceServer, cancellationToken);
+        var gate = await throttle.BeginForPhoneCodeAsync(person?.Id, await SourceAsync(http, request), cancellationToken);
         var target = person is null ? "person=unknown" : "code=personal";
         if (!gate.Allowed)
         {
@@ -185,9 +184,7 @@ public sealed class LegacyCodeGrantHandler(
         }
 
         var file = await persons.FindFileAsync(fileNumber.Value, cancellationToken);
-        var gate = await IsAuthenticatedVoiceServerAsync(request.ClientId, cancellationToken)
-            ? await throttle.BeginForFileFromClientAsync(file?.Id, request.ClientId!, options.Budget, cancellationToken)
-            : await throttle.BeginForFileAsync(file?.Id, http.Connection.RemoteIpAddress, cancellationToken);
+        var gate = await throttle.BeginForFileAsync(file?.Id, await SourceAsync(http, request), cancellationToken);
         var holder = file is null ? null : FileCodeIssuer.Holder(file);
         if (!gate.Allowed)
         {
@@ -257,13 +254,12 @@ public sealed class LegacyCodeGrantHandler(
     }
 
     /// <summary>
-    /// Whether the caller is a confidential client holding the phone grant. OpenIddict has already authenticated the
-    /// client and checked the permission before this handler runs; checked again here because it decides which budget
-    /// applies: only such a client (the voice server) is exempt from the per-IP budget. Anything else (a registration
-    /// edited by hand into a public client) falls back to the per-IP budget of browsers.
+    /// The source budget of the attempt: the voice server's own (<see cref="PhoneChannelOptions.Budget"/>) when the caller
+    /// is an authenticated confidential client holding the phone grant — only such a client is exempt from the per-IP
+    /// budget — and the per-IP one otherwise (<see cref="ConfidentialClients.ThrottleSourceAsync"/>, the kiosks' rule too).
     /// </summary>
-    private Task<bool> IsAuthenticatedVoiceServerAsync(string? clientId, CancellationToken cancellationToken) =>
-        applications.MayUseGrantAsync(clientId, LegacyCodeGrant.GrantType, cancellationToken);
+    private Task<ThrottleSource> SourceAsync(HttpContext http, OpenIddictRequest request) =>
+        applications.ThrottleSourceAsync(http, request, LegacyCodeGrant.GrantType, options.Budget, http.RequestAborted);
 
     private static string Scope(ThrottleRefusal? refusal) => refusal switch
     {
