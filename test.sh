@@ -12,8 +12,8 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 cd "$root"
 run_dir="$root/.test-run"
-pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
-redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
+pg_port="${CAFCONNECT_TEST_PG_PORT:-15432}"
+redis_port="${CAFCONNECT_TEST_REDIS_PORT:-16379}"
 export CAFCONNECT_TEST_PG_PORT="$pg_port" CAFCONNECT_TEST_REDIS_PORT="$redis_port"
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 

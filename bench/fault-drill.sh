@@ -29,8 +29,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 ci="${DRILL_CI:-0}"; [ "${1:-}" = --ci ] && ci=1
 run="${DRILL_RUN_DIR:-$root/.drill-run}"
-pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
-redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
+pg_port="${CAFCONNECT_TEST_PG_PORT:-15432}"
+redis_port="${CAFCONNECT_TEST_REDIS_PORT:-16379}"
 base="${DRILL_BASE_PORT:-18070}"
 nginx_port=$((base + 10))
 seconds="${DRILL_SECONDS:-350}"

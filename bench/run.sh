@@ -15,7 +15,7 @@
 # Usage: bench/run.sh [--tiny] [--persons N] [--sessions N] [--large N] [--large-tokens N] [--warm-up S] [--seconds S] [--connections "1 4 16 64"]
 #   --tiny       the CI check (tests/CafConnect.IdP.Tests/Operations/BenchmarkSmokeTests.cs): a few persons, 1 s runs,
 #                the Debug build already there, results in $BENCH_OUT_DIR (default .bench-run/tiny), README untouched.
-# Environment: BENCH_PG_PORT (55516), BENCH_REDIS_PORT (56516), BENCH_PROVIDER_PORT (18516), BENCH_PEER_PORT (18600);
+# Environment: BENCH_PG_PORT (15516), BENCH_REDIS_PORT (16516), BENCH_PROVIDER_PORT, BENCH_PEER_PORT (free ports in 18000-32767);
 #   BENCH_POSTGRES / BENCH_REDIS to use running servers instead of starting them (a fresh database is made and dropped).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,8 +41,18 @@ run="$root/.bench-run/$mode"
 out_dir="${BENCH_OUT_DIR:-$root/bench/results}"
 [ "$mode" = tiny ] && out_dir="${BENCH_OUT_DIR:-$run/results}"
 raw="$run/raw"
-pg_port="${BENCH_PG_PORT:-55516}" redis_port="${BENCH_REDIS_PORT:-56516}"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pg_port="${BENCH_PG_PORT:-15516}" redis_port="${BENCH_REDIS_PORT:-16516}"
+# A free port below Linux's ephemeral range (32768 and up, handed to outgoing connections): port 0 would give one of
+# those, which an outgoing connection may take between this check and the server's start.
+free_port() { python3 -c '
+import random, socket
+for port in random.sample(range(18000, 32768), 200):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port)); print(port); break
+    except OSError: pass
+    finally: s.close()
+else: raise SystemExit("no free port in 18000-32767")'; }
 provider_port="${BENCH_PROVIDER_PORT:-$(free_port)}" peer_port="${BENCH_PEER_PORT:-$(free_port)}"
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -4,7 +4,7 @@
 #   tools/test-servers.sh stop        stop both, remove the PostgreSQL directory
 #   tools/test-servers.sh self-test   start and stop them from a copy of this script in a checkout-like folder under a
 #                                     mode-700 directory (what a clone in /root or a home directory looks like)
-# Ports: CAFCONNECT_TEST_PG_PORT (55432) and CAFCONNECT_TEST_REDIS_PORT (56379).
+# Ports: CAFCONNECT_TEST_PG_PORT (15432) and CAFCONNECT_TEST_REDIS_PORT (16379).
 #
 # Where things go. PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user, who cannot
 # enter a checkout below a private directory (/root is mode 700). Everything that user must reach — data directory,
@@ -16,8 +16,8 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # CAFCONNECT_TEST_RUN_DIR: another run directory, for a second pair of servers beside a test run (bench/run.sh).
 run_dir="${CAFCONNECT_TEST_RUN_DIR:-$root/.test-run}"
-pg_port="${CAFCONNECT_TEST_PG_PORT:-55432}"
-redis_port="${CAFCONNECT_TEST_REDIS_PORT:-56379}"
+pg_port="${CAFCONNECT_TEST_PG_PORT:-15432}"
+redis_port="${CAFCONNECT_TEST_REDIS_PORT:-16379}"
 log() { printf '[test-servers] %s\n' "$*" >&2; }
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }

@@ -245,6 +245,34 @@ public abstract partial class StoreRoundTripTests
         Assert.That(LineWith(list.Out, newSigning.KeyId), Does.Contain("published; signs once the previous key retires"));
     }
 
+    [Test]
+    public async Task Keys_list_shows_an_EC_key_added_to_an_upgraded_store_as_waiting_out_the_publication_delay_not_as_active()
+    {
+        Assert.That((await Cli.RunAsync("db", "migrate")).ExitCode, Is.EqualTo(0));
+        Assert.That((await Cli.RunAsync("keys", "rotate", "--immediately")).ExitCode, Is.EqualTo(0));
+        // The store as a version before ES256 left it (RSA and AES keys only), then started by this version: the EC key it
+        // gets is created after the RSA key that signs, so it signs only once published for Keys:PublicationDelay (1 hour).
+        var ecKeyId = await Cli.WithServicesAsync(async s =>
+        {
+            var db = s.GetRequiredService<CafConnectDbContext>();
+            db.TokenKeys.RemoveRange(await db.TokenKeys.Where(k => k.Use == TokenKeyUses.EcSigning).ToListAsync());
+            await db.SaveChangesAsync();
+            var keys = await s.GetRequiredService<TokenKeyStore>().LoadOrCreateAsync();
+            return keys.Single(k => k.Record.Use == TokenKeyUses.EcSigning).Record.KeyId;
+        });
+        var ec = (await KeysAsync()).Single(k => k.KeyId == ecKeyId);
+        var rsa = (await KeysAsync()).Single(k => k.Use == TokenKeyUses.Signing);
+        Assert.That(ec.CreatedAt, Is.GreaterThan(rsa.CreatedAt), "the upgrade's EC key is younger than the RSA key that signs");
+
+        var list = await Cli.RunAsync("keys", "list");
+
+        Assert.That(list.ExitCode, Is.EqualTo(0), list.ToString());
+        var signsFrom = ec.CreatedAt.AddHours(1).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(LineWith(list.Out, ecKeyId), Does.Contain("sig-ec").And.Contain("waiting out the publication delay").And.Contain(signsFrom)
+            .And.Not.Contain("active"));
+        Assert.That(LineWith(list.Out, rsa.KeyId), Does.Contain("active"), "the RSA key signs meanwhile");
+    }
+
     private static string LineWith(string output, string text) =>
         output.Split('\n').SingleOrDefault(l => l.Contains(text, StringComparison.Ordinal)) ?? $"(no line with {text})";
 

@@ -27,7 +27,7 @@ public static class KeyCommands
                 session.Console.MarkupLine("No token key yet: the IdP creates its first keys at start-up (or run 'cafconnect keys rotate').");
                 return ExitCodes.Success;
             }
-            session.Console.Write(Table(keys, session.Get<TimeProvider>().GetUtcNow()));
+            session.Console.Write(Table(keys, session.Get<TimeProvider>().GetUtcNow(), PublicationDelay(session.Host.Configuration)));
             return ExitCodes.Success;
         });
         return command;
@@ -106,15 +106,24 @@ public static class KeyCommands
         }
     }
 
-    private static Table Table(IEnumerable<TokenKeyRecord> keys, DateTimeOffset now)
+    private static Table Table(IReadOnlyList<TokenKeyRecord> keys, DateTimeOffset now, TimeSpan publicationDelay)
     {
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("Kid").AddColumn("Use").AddColumn("Algorithm").AddColumn("Created (UTC)").AddColumn("Retired (UTC)").AddColumn("Status");
+        // The RSA key that signs, as the host picks it (TokenKeyStore.LoadAsync: the oldest active one).
+        var rsaSigner = keys.Where(k => k.Use == TokenKeyUses.Signing && (k.RetiredAt is null || k.RetiredAt > now))
+            .OrderBy(k => k.CreatedAt).ThenBy(k => k.KeyId, StringComparer.Ordinal).FirstOrDefault();
         foreach (var key in keys)
         {
+            // An EC key added to a store of an earlier version is published at once but signs only after the publication
+            // delay (docs/decisions.md #33), by the host's own rule.
+            var ecSigningStartsAt = key.Use == TokenKeyUses.EcSigning && key.RetiredAt is null
+                ? TokenSigning.EcSigningStartsAt(key, rsaSigner, publicationDelay)
+                : null;
             var status = key.RetiredAt switch
             {
                 null when keys.Any(k => k.Use == key.Use && k.RetiredAt > now) => "published; signs once the previous key retires",
+                null when ecSigningStartsAt > now => $"published; waiting out the publication delay, signs from {Format(ecSigningStartsAt.Value)}",
                 null => "active",
                 { } retiring when retiring > now => $"active until {Format(retiring)}, then retired",
                 { } retired when retired + TokenKeyStore.RetiredKeyLifetime > now => $"retired, published until {Format(retired + TokenKeyStore.RetiredKeyLifetime)}",

@@ -1,4 +1,5 @@
 using CafConnect.Infrastructure.Persistence;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -19,6 +20,10 @@ public static class TokenWriteHandlers
         options.AddEventHandler(OpenBatch.Descriptor);
         options.AddEventHandler(FlushBatch.Descriptor);
         options.AddEventHandler(DiscardOnError.Descriptor);
+        // The write that redeems a code clears its payload (BatchedTokenStore); a replay is answered from the row alone
+        // (docs/decisions.md #37). The two go together: without this handler OpenIddict fails on a replayed code.
+        options.AddEventHandler(RedeemedCodes.Descriptor);
+        options.Services.TryAddScoped<TokenReuse>();
         return options;
     }
 
@@ -49,7 +54,7 @@ public static class TokenWriteHandlers
     /// is a reuse: nothing of this request is stored, and, as for any reuse, the tokens of its authorization are revoked
     /// (OpenIddict's own rule for a token presented after its redemption; RFC 6749 §4.1.2 for codes).
     /// </summary>
-    public sealed class FlushBatch(TokenWriteBatch batch, IOpenIddictTokenManager tokens, ILogger<FlushBatch> logger) : IOpenIddictServerHandler<ProcessSignInContext>
+    public sealed class FlushBatch(TokenWriteBatch batch, TokenReuse reuse) : IOpenIddictServerHandler<ProcessSignInContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
             .UseScopedHandler<FlushBatch>()
@@ -68,15 +73,15 @@ public static class TokenWriteHandlers
                 return;
             }
 
-            var authorizationId = context.Principal?.GetAuthorizationId();
-            if (!string.IsNullOrEmpty(authorizationId))
+            await reuse.RevokeAuthorizationAsync(context.Principal?.GetAuthorizationId(), TokenReuseKind.LostRace, context.Request?.GrantType, context.CancellationToken);
+            if (context.Request?.IsAuthorizationCodeGrantType() == true)
             {
-                var revoked = await tokens.RevokeByAuthorizationIdAsync(authorizationId, context.CancellationToken);
-                TokenWriteLog.ReuseRevoked(logger, context.Request?.GrantType, authorizationId, revoked);
+                context.Reject(Errors.InvalidGrant, TokenReuse.CodeAlreadyRedeemed, TokenReuse.CodeAlreadyRedeemedUri);
             }
-            context.Reject(Errors.InvalidGrant, context.Request?.IsAuthorizationCodeGrantType() == true
-                ? "The specified authorization code has already been redeemed."
-                : "The specified refresh token has already been redeemed.");
+            else
+            {
+                context.Reject(Errors.InvalidGrant, TokenReuse.RefreshTokenAlreadyRedeemed, TokenReuse.RefreshTokenAlreadyRedeemedUri);
+            }
         }
     }
 
@@ -98,11 +103,4 @@ public static class TokenWriteHandlers
             return default;
         }
     }
-}
-
-internal static partial class TokenWriteLog
-{
-    [LoggerMessage(EventId = 3401, Level = LogLevel.Warning,
-        Message = "A {GrantType} was redeemed twice at the same moment: the second request was refused and the {Revoked} tokens of authorization {AuthorizationId} were revoked.")]
-    public static partial void ReuseRevoked(ILogger logger, string? grantType, string authorizationId, long revoked);
 }

@@ -208,18 +208,19 @@ public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplic
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.EndedAt, now).SetProperty(x => x.EndReason, SessionRegistry.EndedByIncident), cancellationToken);
             Step("sessions", ids.Length);
         }
-        foreach (var ids in liveAuthorizationIds.Chunk(Chunk))
-        {
-            await db.Set<OpenIddictEntityFrameworkCoreAuthorization>().Where(a => ids.Contains(a.Id!) && a.Status != Statuses.Revoked)
-                .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, Statuses.Revoked), cancellationToken);
-            Step("authorizations", ids.Length);
-        }
-        foreach (var ids in liveTokenIds.Chunk(Chunk))
-        {
-            // As every revocation: the rows' concurrency tokens change too, so a redemption in flight cannot write over it.
-            await BatchedTokenStore.RevokeAsync(db.Set<OpenIddictEntityFrameworkCoreToken>().Where(t => ids.Contains(t.Id!)), cancellationToken);
-            Step("tokens", ids.Length);
-        }
+        // Authorizations and tokens are revoked by their scope, not by the ids listed above: the UPDATE chooses the rows
+        // when it runs (docs/decisions.md #38). A refresh under an authorization of the window that commits after the
+        // listing inserts tokens the list does not hold; revoked by id, its access token would stay valid.
+        var authorizationChanged = Guid.NewGuid().ToString();
+        var authorizationsRevoked = await authorizationQuery.Where(a => a.Status != Statuses.Revoked)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, Statuses.Revoked).SetProperty(a => a.ConcurrencyToken, authorizationChanged), cancellationToken);
+        Step("authorizations", liveAuthorizationIds.Count);
+        var tokenScope = db.Set<OpenIddictEntityFrameworkCoreToken>().Where(t =>
+            (t.CreationDate >= fromUtc && t.CreationDate < toUtc && (applicationId == null || t.Application!.Id == applicationId))
+            || authorizationQuery.Any(a => a.Id == t.Authorization!.Id));
+        // As every revocation: the rows' concurrency tokens change too, so a redemption in flight cannot write over it.
+        var tokensRevoked = await BatchedTokenStore.RevokeAsync(tokenScope, cancellationToken);
+        Step("tokens", liveTokenIds.Count);
         foreach (var ids in flows.Select(f => f.Id).Chunk(Chunk))
         {
             await db.Flows.Where(f => ids.Contains(f.Id) && f.VoidedAt == null && f.CompletedAt == null)
@@ -242,6 +243,8 @@ public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplic
             Step("passwords", ids.Length);
         }
 
+        // What this run changed: the UPDATEs' own counts (a refresh committed since the listing adds its tokens).
+        report = report with { AuthorizationsRevoked = authorizationsRevoked, TokensRevoked = tokensRevoked };
         foreach (var person in affected)
         {
             await audit(new AuditEntry(AuditEventTypes.IncidentPersonRevoked, string.Join(',', person.Reasons), person.PersonId, scope.ClientId,

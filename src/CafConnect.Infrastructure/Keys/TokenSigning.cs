@@ -33,9 +33,17 @@ public static class TokenSigning
         {
             return null;
         }
-        var rsa = RsaSigner(keys);
-        return rsa is null || ec.Record.CreatedAt <= rsa.Record.CreatedAt || ec.Record.CreatedAt + publicationDelay <= now ? ec : null;
+        return EcSigningStartsAt(ec.Record, RsaSigner(keys)?.Record, publicationDelay) is not { } startsAt || startsAt <= now ? ec : null;
     }
+
+    /// <summary>
+    /// When the active EC key <paramref name="ec"/> may start signing (see <see cref="EcSigner"/>), or null when it may at
+    /// once: created with or before the RSA key that signs (<paramref name="rsaSigner"/>), or no RSA key signs. Otherwise
+    /// it is a key added to a store of an earlier version and waits out <paramref name="publicationDelay"/> from its
+    /// creation. Also what <c>cafconnect keys list</c> shows.
+    /// </summary>
+    public static DateTimeOffset? EcSigningStartsAt(TokenKeyRecord ec, TokenKeyRecord? rsaSigner, TimeSpan publicationDelay) =>
+        rsaSigner is null || ec.CreatedAt <= rsaSigner.CreatedAt ? null : ec.CreatedAt + publicationDelay;
 
     /// <summary>
     /// The key that signs with <paramref name="algorithm"/> (<see cref="Rs256"/> or <see cref="Es256"/>); RS256 when no EC

@@ -92,6 +92,7 @@ public sealed class BatchedTokenStore(
 
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
     {
+        ClearPayloadOnceRedeemed(token);
         if (!batch.IsOpen)
         {
             await base.UpdateAsync(token, cancellationToken);
@@ -110,11 +111,31 @@ public sealed class BatchedTokenStore(
         store.Update(token);
     }
 
+    /// <summary>
+    /// A redeemed authorization code keeps no payload (docs/decisions.md #37). Codes are reference tokens: the row holds
+    /// the whole encrypted code (≈ 3 KB, the largest part of a session's storage), which OpenIddict needs only to redeem
+    /// it. What a replay needs — the row, found by its reference id, its status, type, expiry and authorization — stays;
+    /// <c>CafConnect.IdP.Protocol.RedeemedCodes</c> answers a replay of such a row as OpenIddict answers a replayed code.
+    /// Cleared in the same write that marks the code redeemed (the grant's one write, or nothing at all). Refresh tokens
+    /// are not reference tokens here: their rows hold no payload to clear.
+    /// </summary>
+    private static void ClearPayloadOnceRedeemed(OpenIddictEntityFrameworkCoreToken token)
+    {
+        // The type as OpenIddict writes it (its URN), or as versions before OpenIddict 5 wrote it.
+        if (token is { Type: TokenTypeIdentifiers.Private.AuthorizationCode or "authorization_code", Status: Statuses.Redeemed })
+        {
+            token.Payload = null;
+        }
+    }
+
     // Revocations change each row's concurrency token as well as its status. OpenIddict's bulk revocations set the status
     // alone, so a refresh or code redemption that read the token before a revocation (a password reset, a file event, an
     // incident) and wrote after it still matched the concurrency token it had read: its "redeemed" overwrote "revoked" and
     // it handed out fresh tokens. With a new concurrency token the redemption's write finds the row changed and is refused
-    // as a lost race (TokenWriteBatch.FlushAsync), in every journey that revokes through the token manager.
+    // as a lost race (TokenWriteBatch.FlushAsync), in every journey that revokes through the token manager. And the rows
+    // are chosen by the UPDATE, pass after pass, until none is left (RevokeAsync below, docs/decisions.md #38): OpenIddict's
+    // manager routes its bulk revocations, and OpenIddict's server its reuse detection (RevokeByAuthorizationIdAsync),
+    // to these overrides.
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken)
     {
@@ -148,11 +169,42 @@ public sealed class BatchedTokenStore(
         return await RevokeAsync(tokens, cancellationToken);
     }
 
-    /// <summary>Revokes the tokens of <paramref name="tokens"/> not yet revoked, giving each a new concurrency token.</summary>
-    public static Task<int> RevokeAsync(IQueryable<OpenIddictEntityFrameworkCoreToken> tokens, CancellationToken cancellationToken)
+    /// <summary>
+    /// Revokes every token <paramref name="tokens"/> matches that is not revoked yet, each with a new concurrency token,
+    /// and returns how many it changed. The rows are chosen by the UPDATE itself (docs/decisions.md #38), never listed
+    /// first, and the UPDATE runs again until it changes nothing, because one statement is not enough on PostgreSQL: its
+    /// UPDATE sees the rows committed when the statement started. A refresh that marked its token redeemed before this
+    /// statement reached it makes the statement wait for the refresh's commit, then revoke that token, but the tokens the
+    /// refresh inserted in the same transaction are not in the statement's snapshot and would stay valid (their access
+    /// token accepted by introspection and userinfo for its 5 minutes). The next statement sees them: a pass that
+    /// changes nothing means no refresh of a matched token was in flight, and every refresh that starts later finds its
+    /// token's concurrency token changed and stores nothing (<see cref="TokenWriteBatch.FlushAsync"/>). On SQLite, whose
+    /// writers take turns, the second pass is a no-op.
+    /// </summary>
+    public static async Task<int> RevokeAsync(IQueryable<OpenIddictEntityFrameworkCoreToken> tokens, CancellationToken cancellationToken)
     {
-        var changed = Guid.NewGuid().ToString();
-        return tokens.Where(t => t.Status != Statuses.Revoked)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Statuses.Revoked).SetProperty(t => t.ConcurrencyToken, changed), cancellationToken);
+        var revoked = 0;
+        for (var pass = 1; ; pass++)
+        {
+            var changed = Guid.NewGuid().ToString();
+            var count = await tokens.Where(t => t.Status != Statuses.Revoked)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Statuses.Revoked).SetProperty(t => t.ConcurrencyToken, changed), cancellationToken);
+            revoked += count;
+            if (count == 0)
+            {
+                return revoked;
+            }
+            if (pass == MaxRevocationPasses)
+            {
+                // A pass finds rows only if a refresh had locked a matched token before the previous pass reached it;
+                // the passes follow each other within milliseconds and a new refresh needs a whole request. Rows still
+                // appearing after 20 passes mean something keeps minting tokens: fail rather than report a revocation
+                // that left valid tokens (in the caller's transaction nothing is changed; outside one, what the passes
+                // revoked stays revoked).
+                throw new InvalidOperationException($"tokens were still being issued after {MaxRevocationPasses} revocation passes");
+            }
+        }
     }
+
+    private const int MaxRevocationPasses = 20;
 }

@@ -30,8 +30,8 @@ public sealed class FaultDrillTests
         // The drill starts servers of its own: ports derived from this run's, away from test.sh's PostgreSQL and Redis,
         // and below the ephemeral range (32768 and up): Redis and PostgreSQL restart on their port during the drill, and
         // an outgoing connection may have taken a port of that range meanwhile.
-        var pgPort = int.TryParse(Environment.GetEnvironmentVariable("CAFCONNECT_TEST_PG_PORT"), out var pg) ? pg : 55432;
-        var redisPort = int.TryParse(Environment.GetEnvironmentVariable("CAFCONNECT_TEST_REDIS_PORT"), out var rd) ? rd : 56379;
+        var pgPort = TestServerPorts.PostgreSql;
+        var redisPort = TestServerPorts.Redis;
         var work = Path.Combine(Path.GetTempPath(), "cafconnect-fault-drill", Guid.NewGuid().ToString("N"));
         var output = Path.Combine(work, "out");
         var start = new ProcessStartInfo("bash", [Path.Combine(root, "bench", "fault-drill.sh"), "--ci"])

@@ -102,6 +102,30 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
     }
 
     [Test]
+    public async Task A_code_presented_after_a_race_was_lost_stays_refused_and_its_row_keeps_no_payload()
+    {
+        var driver = new OidcDriver(_host.CreateBrowser());
+        var pkce = Pkce.Create();
+        var code = (await driver.SignInAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), JeanneNir, JeannePassword))["code"]!;
+
+        await RaceAsync(() => driver.RedeemCodeAsync(TestClient.CafFr, code, pkce.Verifier));
+
+        // The winner's write cleared the payload (decision 37), the loser's reuse revoked the row: a third presentation
+        // is answered from the row alone, with OpenIddict's answer for a revoked code.
+        using (var scope = _host.Services.CreateScope())
+        {
+            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>();
+            var row = await manager.FindByReferenceIdAsync(code);
+            Assert.That(row, Is.Not.Null);
+            Assert.That((await manager.GetPayloadAsync(row!))?.Length ?? 0, Is.Zero, "the winner's write cleared the payload");
+            Assert.That(await manager.GetStatusAsync(row!), Is.EqualTo(OpenIddictConstants.Statuses.Revoked));
+        }
+        var again = await driver.RedeemCodeAsync(TestClient.CafFr, code, pkce.Verifier);
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await DescribeAsync([again]));
+        Assert.That(await ErrorOfAsync(again), Is.EqualTo("invalid_grant"));
+    }
+
+    [Test]
     public async Task A_refresh_in_flight_when_the_persons_grants_are_revoked_hands_out_nothing()
     {
         // A password reset, a file event or an incident revokes a person's tokens while a refresh that already validated

@@ -47,9 +47,8 @@ public sealed class TokenSigningAlgorithmTests(StoreKind kind) : StoreFixture(ki
         var pkce = Pkce.Create();
         var authorization = await driver.SignInAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password);
         var code = authorization["code"]!;
-        var tokens = await OidcDriver.ReadTokensAsync(await driver.RedeemCodeAsync(TestClient.CafFr, code, pkce.Verifier));
-        var idToken = await driver.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId);
-        // The code is a reference: what OpenIddict signed is the payload of its token entry.
+        // The code is a reference: what OpenIddict signed is the payload of its token entry, read before the code is
+        // redeemed (the redemption clears it, docs/decisions.md #37).
         string codePayload;
         await using (var scope = Host.Services.CreateAsyncScope())
         {
@@ -57,6 +56,8 @@ public sealed class TokenSigningAlgorithmTests(StoreKind kind) : StoreFixture(ki
             var entry = await manager.FindByReferenceIdAsync(code);
             codePayload = entry is null ? code : (await manager.GetPayloadAsync(entry))!;
         }
+        var tokens = await OidcDriver.ReadTokensAsync(await driver.RedeemCodeAsync(TestClient.CafFr, code, pkce.Verifier));
+        var idToken = await driver.ValidateIdTokenAsync(tokens.IdToken, TestClient.CafFr.ClientId);
 
         var ring = Host.Services.GetRequiredService<TokenKeyRing>();
         var ecKid = ring.Keys.First(k => k.Record.Use == TokenKeyUses.EcSigning && k.IsActive).Record.KeyId;

@@ -11,7 +11,7 @@ public sealed class InMemoryVerificationCodeStoreTests : VerificationCodeStoreCo
 }
 
 /// <summary>
-/// The same contract against a real Redis (<c>CAFCONNECT_TEST_REDIS</c>, e.g. 127.0.0.1:56379). Keys go under a prefix
+/// The same contract against a real Redis (<c>CAFCONNECT_TEST_REDIS</c>, e.g. 127.0.0.1:16379). Keys go under a prefix
 /// of this fixture, deleted at the end. Expiry uses Redis's own TTLs: lifetimes of 1 s (SMS) and 2 s (e-mail), and real waits.
 /// </summary>
 [NonParallelizable]
