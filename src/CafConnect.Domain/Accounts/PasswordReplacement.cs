@@ -4,7 +4,7 @@ namespace CafConnect.Domain.Accounts;
 /// A sign-in made before the person's password was last replaced (reset, provisional password, change) is over: its
 /// browser session and every grant issued under it. One rule for the session cookie (PersonSession) and for the
 /// token endpoint, which applies it to codes and refresh tokens at the moment they are used — so a code or a refresh
-/// that committed just after a reset's revocations (docs/decisions.md #38) is refused all the same (#40).
+/// that committed just after a reset's revocations (docs/decisions.md #38) is refused all the same (#41).
 /// </summary>
 public static class PasswordReplacement
 {

@@ -10,7 +10,7 @@ namespace CafConnect.IdP.Tests.Protocol;
 
 /// <summary>
 /// A code or a refresh token is refused at its use when the person's password was replaced after the sign-in behind
-/// it, and a code when that sign-in has ended (docs/decisions.md #40). The revocations of a reset cannot see a grant
+/// it, and a code when that sign-in has ended (docs/decisions.md #41). The revocations of a reset cannot see a grant
 /// that commits just after them (#38); these tests put the store in the state that race leaves: the grant written,
 /// valid, and the password newer than its sign-in (or the session ended).
 /// </summary>
