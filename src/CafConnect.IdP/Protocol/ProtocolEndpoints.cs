@@ -165,6 +165,18 @@ public static class ProtocolEndpoints
         {
             return Results.Forbid(ErrorProperties(Errors.InvalidGrant, "The account bound to this grant is no longer active."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
         }
+        // The revocations of a password replacement cannot see a code or a refresh that commits just after them
+        // (docs/decisions.md #38): the grant is refused at its use instead, by the session cookie's own rule.
+        if (CafConnect.Domain.Accounts.PasswordReplacement.ReplacedSince(person.PasswordSetAt, facts.AuthenticatedAt))
+        {
+            return Results.Forbid(ErrorProperties(Errors.InvalidGrant, "The password was replaced after the sign-in behind this grant."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+        }
+        // A code is redeemed within its minute: the sign-in behind it must still be on (no logout, no incident since).
+        if (request.IsAuthorizationCodeGrantType()
+            && !await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>().IsLiveAsync(facts.SessionId, person.Id, http.RequestAborted))
+        {
+            return Results.Forbid(ErrorProperties(Errors.InvalidGrant, "The sign-in behind this code has ended."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+        }
 
         // Claims are rebuilt from the store, so a refresh reflects today's files and roles.
         var principal = CafClaims.CreatePrincipal(person, redeemed!.GetScopes().ToList(), facts);

@@ -95,9 +95,7 @@ public static class PersonSession
             }), context.HttpContext.RequestAborted);
         // Milliseconds when the session carries them; whole seconds (auth_time) for sessions opened before they did.
         var signedInMs = long.TryParse(context.Principal!.FindFirst(AuthenticatedAtMsClaim)?.Value, out var ms) ? ms : (long?)null;
-        var stale = state?.PasswordSetAt is { } setAt && (signedInMs is { } precise
-            ? setAt.ToUnixTimeMilliseconds() > precise
-            : setAt.ToUnixTimeSeconds() > facts.AuthenticatedAt.ToUnixTimeSeconds());
+        var stale = CafConnect.Domain.Accounts.PasswordReplacement.ReplacedSince(state?.PasswordSetAt, facts.AuthenticatedAt, signedInMs);
         if (state is null || state.ClosedAt is not null || stale || !state.SessionLive)
         {
             context.RejectPrincipal();

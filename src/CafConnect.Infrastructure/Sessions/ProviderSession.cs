@@ -53,6 +53,10 @@ public sealed class SessionRegistry(CafConnectDbContext db, TimeProvider clock)
     public void Start(string sessionId, Guid personId, DateTimeOffset createdAt) =>
         db.ProviderSessions.Add(new ProviderSession { Id = sessionId, PersonId = personId, CreatedAt = createdAt });
 
+    /// <summary>Whether the person's session is still on (not ended by a logout, a new sign-in, a password change or an incident).</summary>
+    public Task<bool> IsLiveAsync(string sessionId, Guid personId, CancellationToken cancellationToken = default) =>
+        db.ProviderSessions.AnyAsync(s => s.Id == sessionId && s.PersonId == personId && s.EndedAt == null, cancellationToken);
+
     /// <summary>Ends a session for every instance; a session already ended keeps its first end.</summary>
     public Task<int> EndAsync(string sessionId, string reason, CancellationToken cancellationToken = default)
     {
