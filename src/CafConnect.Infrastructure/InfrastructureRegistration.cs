@@ -48,6 +48,8 @@ public static class InfrastructureRegistration
         services.AddScoped<ClientAdministration>();
         // Client rows shared across requests for 5 s, evicted by this process's changes (docs/decisions.md #39).
         services.AddSingleton<ApplicationRowSnapshots>();
+        // ...except for the requests that send a browser where the registration says (docs/decisions.md #44).
+        services.AddScoped<ApplicationRowReads>();
         services.AddScoped<OpenIddict.Abstractions.IOpenIddictApplicationCache<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>, SharedApplicationCache>();
         services.AddSingleton<ClientSecretKeys>();
         services.AddScoped<AuditTrail>();

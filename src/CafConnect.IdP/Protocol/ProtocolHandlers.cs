@@ -18,6 +18,8 @@ public static class ProtocolHandlers
         options.AddEventHandler(AuthorizationErrorsToTheClient.Descriptor);
         options.AddEventHandler(AuthorizationErrorResponseMode.Descriptor);
         options.AddEventHandler(UserInfoPostWithoutBody.Descriptor);
+        // Redirect URIs judged by the store's row, not the shared one (docs/decisions.md #44).
+        options.AddEventHandler(ClientRowsFromStore.Descriptor);
         // Replaced by UserInfoPostWithoutBody, which hands every other request back to it.
         options.RemoveEventHandler(OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext>.Descriptor);
         return options;

@@ -104,59 +104,111 @@ public sealed class ApplicationRowSnapshots(TimeProvider time)
 }
 
 /// <summary>
+/// Whether the current request must judge its client by the row as the store holds it now (docs/decisions.md #44): set
+/// by the host for the requests whose answer sends a browser somewhere the registration names — the authorization
+/// endpoint (redirect URIs: a removed one must not receive a code, not even for <see cref="ApplicationRowSnapshots.Lifetime"/>)
+/// and the end-session endpoint (post-logout redirect URIs). Those requests also see a disabled client refused at once.
+/// Back-channel requests (token, introspection, revocation), the hot path the shared rows are for, keep them.
+/// </summary>
+public sealed class ApplicationRowReads
+{
+    /// <summary>True once <see cref="RequireStore"/> was called for this request.</summary>
+    public bool FromStore { get; private set; }
+
+    public void RequireStore() => FromStore = true;
+}
+
+/// <summary>
 /// OpenIddict's entity cache for applications (replacing its per-request one): lookups by client id or id are served
 /// from <see cref="ApplicationRowSnapshots"/> when fresh, as a copy attached to the request's context (so that token
 /// rows can reference it and OpenIddict's writes see a tracked entity, exactly as after a store read); lookups by
-/// redirect URI go to the store. Changes through the manager evict.
+/// redirect URI go to the store. Changes through the manager evict. A request that requires the store
+/// (<see cref="ApplicationRowReads"/>) reads each row from the store once and keeps it for its own later lookups.
 /// </summary>
 public sealed class SharedApplicationCache(
     ApplicationRowSnapshots snapshots,
     IOpenIddictApplicationStore<OpenIddictEntityFrameworkCoreApplication> store,
-    CafConnectDbContext db) : IOpenIddictApplicationCache<OpenIddictEntityFrameworkCoreApplication>
+    CafConnectDbContext db,
+    ApplicationRowReads reads) : IOpenIddictApplicationCache<OpenIddictEntityFrameworkCoreApplication>
 {
+    // Rows this request read from the store while it required the store: OpenIddict looks the client up several times
+    // per request, and the first read is as fresh as the request needs.
+    private readonly Dictionary<string, OpenIddictEntityFrameworkCoreApplication> _readFromStoreByClientId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OpenIddictEntityFrameworkCoreApplication> _readFromStoreById = new(StringComparer.Ordinal);
+
     public ValueTask AddAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken)
     {
         // Called by the manager after it created or updated a row: what others hold is older.
         snapshots.EvictAll();
+        ForgetThisRequestsReads();
         return ValueTask.CompletedTask;
     }
 
     public ValueTask RemoveAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken)
     {
         snapshots.EvictAll();
+        ForgetThisRequestsReads();
         return ValueTask.CompletedTask;
     }
 
     public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
-        if (snapshots.FindByClientId(identifier) is { } template)
+        if (reads.FromStore)
+        {
+            if (_readFromStoreByClientId.TryGetValue(identifier, out var read))
+            {
+                return read;
+            }
+        }
+        else if (snapshots.FindByClientId(identifier) is { } template)
         {
             return Attach(template);
         }
         var generation = snapshots.Generation;
         var row = await store.FindByClientIdAsync(identifier, cancellationToken);
-        if (row is not null)
-        {
-            snapshots.Keep(row, generation);
-        }
+        Remember(row, generation);
         return row;
     }
 
     public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
-        if (snapshots.FindById(identifier) is { } template)
+        if (reads.FromStore)
+        {
+            if (_readFromStoreById.TryGetValue(identifier, out var read))
+            {
+                return read;
+            }
+        }
+        else if (snapshots.FindById(identifier) is { } template)
         {
             return Attach(template);
         }
         var generation = snapshots.Generation;
         var row = await store.FindByIdAsync(identifier, cancellationToken);
-        if (row is not null)
-        {
-            snapshots.Keep(row, generation);
-        }
+        Remember(row, generation);
         return row;
+    }
+
+    private void Remember(OpenIddictEntityFrameworkCoreApplication? row, long generation)
+    {
+        if (row is null)
+        {
+            return;
+        }
+        snapshots.Keep(row, generation);
+        if (reads.FromStore && row.Id is not null && row.ClientId is not null)
+        {
+            _readFromStoreByClientId[row.ClientId] = row;
+            _readFromStoreById[row.Id] = row;
+        }
+    }
+
+    private void ForgetThisRequestsReads()
+    {
+        _readFromStoreByClientId.Clear();
+        _readFromStoreById.Clear();
     }
 
     public IAsyncEnumerable<OpenIddictEntityFrameworkCoreApplication> FindByPostLogoutRedirectUriAsync(string uri, CancellationToken cancellationToken) =>
