@@ -55,6 +55,7 @@ public static class InfrastructureRegistration
         services.AddScoped<AuditTrail>();
         services.AddScoped<TokenWriteBatch>();
         services.AddScoped<Sessions.SessionRegistry>();
+        services.AddScoped<Sessions.SessionsEndedByTheServer>();
         services.AddScoped<Incidents.IncidentRevocation>();
         Sessions.BackchannelLogoutRegistration.AddCafConnectBackchannelLogout(services, configuration);
         // Same section as the login's Accounts:PasswordExpiry, so a provisional password's letter and its expiry agree.

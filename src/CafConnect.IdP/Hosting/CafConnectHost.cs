@@ -229,6 +229,8 @@ public static class CafConnectHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
+        // Relying parties hear of the sessions a password replacement ended (docs/decisions.md #44).
+        app.UseLogoutNotificationOfSessionsEndedByTheServer();
         app.MapRazorPages();
         app.MapProtocolEndpoints();
         app.MapForgottenFileCode();

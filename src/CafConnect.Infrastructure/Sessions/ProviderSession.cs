@@ -37,8 +37,24 @@ public sealed class ProviderSessionClient
     public string? LastLogoutError { get; set; }
 }
 
+/// <summary>
+/// The sessions a request ended on the server for a person who is not logging out there — a password replaced ends
+/// every other session of the person — and whose relying parties must therefore be told by back-channel logout once
+/// the request's unit of work has committed (docs/decisions.md #44). Scoped: one per request; the host reads it after
+/// the request. A logout and an incident revocation tell the relying parties themselves and are not listed here.
+/// </summary>
+public sealed class SessionsEndedByTheServer
+{
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> Ids => _ids;
+
+    /// <summary>A use case's transaction may run again (execution strategy): the same id twice is one.</summary>
+    public void Add(IEnumerable<string> sessionIds) => _ids.UnionWith(sessionIds);
+}
+
 /// <summary>Writes and reads the session registry. Cheap by design: primary-key lookups and single-row writes.</summary>
-public sealed class SessionRegistry(CafConnectDbContext db, TimeProvider clock)
+public sealed class SessionRegistry(CafConnectDbContext db, TimeProvider clock, SessionsEndedByTheServer endedByTheServer)
 {
     public const string EndedByLogout = "logout";
     public const string EndedByReplacement = "replaced";
@@ -65,12 +81,18 @@ public sealed class SessionRegistry(CafConnectDbContext db, TimeProvider clock)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.EndedAt, now).SetProperty(x => x.EndReason, reason), cancellationToken);
     }
 
-    /// <summary>Ends every open session of the person but <paramref name="exceptSessionId"/> (the one to keep, if any).</summary>
-    public Task<int> EndAllOfPersonAsync(Guid personId, string? exceptSessionId, string reason, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Ends every open session of the person but <paramref name="exceptSessionId"/> (the one to keep, if any), and lists
+    /// them in <see cref="SessionsEndedByTheServer"/>: the relying parties authorized in them are told after the commit.
+    /// </summary>
+    public async Task<int> EndAllOfPersonAsync(Guid personId, string? exceptSessionId, string reason, CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
-        return db.ProviderSessions.Where(s => s.PersonId == personId && s.EndedAt == null && s.Id != (exceptSessionId ?? string.Empty))
-            .ExecuteUpdateAsync(s => s.SetProperty(x => x.EndedAt, now).SetProperty(x => x.EndReason, reason), cancellationToken);
+        var open = db.ProviderSessions.Where(s => s.PersonId == personId && s.EndedAt == null && s.Id != (exceptSessionId ?? string.Empty));
+        var ids = await open.Select(s => s.Id).ToListAsync(cancellationToken);
+        var ended = await open.ExecuteUpdateAsync(s => s.SetProperty(x => x.EndedAt, now).SetProperty(x => x.EndReason, reason), cancellationToken);
+        endedByTheServer.Add(ids);
+        return ended;
     }
 
     /// <summary>
