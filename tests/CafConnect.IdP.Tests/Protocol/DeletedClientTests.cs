@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Admin;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
@@ -51,16 +52,50 @@ public sealed class DeletedClientTests(StoreKind kind) : StoreFixture(kind)
         });
     }
 
-    private async Task RegisterAsync(string clientId)
+    [Test]
+    public async Task A_refresh_token_of_a_client_deleted_elsewhere_while_its_row_is_cached_here_gets_invalid_grant_and_no_token()
     {
-        using var scope = Host.Services.CreateScope();
-        await scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>().CreateAsync(new OpenIddictApplicationDescriptor
+        var client = new TestClient("client-supprime-rt-" + Guid.NewGuid().ToString("N")[..8], Secret, RedirectUri, null);
+        await RegisterAsync(client.ClientId, new OpenIddictApplicationDescriptor
         {
-            ClientId = clientId,
-            ClientSecret = Secret,
-            ClientType = ClientTypes.Confidential,
-            Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
+            RedirectUris = { new Uri(RedirectUri) },
+            ConsentType = ConsentTypes.Implicit,
+            Permissions =
+            {
+                Permissions.Endpoints.Authorization, Permissions.Endpoints.Token, Permissions.ResponseTypes.Code,
+                Permissions.GrantTypes.AuthorizationCode, Permissions.GrantTypes.RefreshToken,
+                Permissions.Prefixes.Scope + Scopes.OfflineAccess,
+            },
         });
+        var driver = NewBrowser();
+        var issued = await driver.SignInAndRedeemAsync(client, JeanneNir, DemoData.JeanneDupont.Password, scope: "openid offline_access");
+        Assert.That(issued.RefreshToken, Is.Not.Null);
+
+        await DeleteBehindTheCacheAsync(client.ClientId);
+        var (tokensBefore, linesBefore) = await CountAsync(client.ClientId);
+        var refused = await driver.RefreshAsync(client, issued.RefreshToken!);
+
+        var body = await refused.Content.ReadAsStringAsync();
+        Assert.Multiple(async () =>
+        {
+            // OpenIddict's deletion removes the client's tokens first: the refresh token is no longer found.
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
+            Assert.That(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString(), Is.EqualTo(Errors.InvalidGrant), body);
+            Assert.That(await CountAsync(client.ClientId), Is.EqualTo((tokensBefore, linesBefore)), "no token row, no token.issued line");
+        });
+    }
+
+    private const string JeanneNir = "2850375112048";
+    private const string RedirectUri = "http://127.0.0.1:5300/callback";
+
+    private async Task RegisterAsync(string clientId, OpenIddictApplicationDescriptor? descriptor = null)
+    {
+        descriptor ??= new OpenIddictApplicationDescriptor { Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials } };
+        descriptor.ClientId = clientId;
+        descriptor.ClientSecret = Secret;
+        descriptor.ClientType = ClientTypes.Confidential;
+        using var scope = Host.Services.CreateScope();
+        await scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>().CreateAsync(descriptor);
     }
 
     private async Task DeleteBehindTheCacheAsync(string clientId)
