@@ -4,7 +4,6 @@ using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Persistence;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,22 +22,11 @@ public abstract class RelayedGrantFixture(StoreKind kind)
     protected JourneyHost Journey { get; private set; } = null!;
     protected CafConnectFactory Host => Journey.Host;
 
-    /// <summary>The fixture's settings (budgets, lifetimes) besides the outbox folder, which is its own.</summary>
+    /// <summary>The fixture's settings (budgets, lifetimes).</summary>
     protected abstract IReadOnlyDictionary<string, string?> Settings { get; }
 
     [OneTimeSetUp]
-    public void StartHost()
-    {
-        var settings = new Dictionary<string, string?>(Settings)
-        {
-            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
-        };
-        Journey = JourneyHost.Start(Kind, settings, services =>
-        {
-            services.AddSingleton<TimeProvider>(Clock);
-            services.AddSingleton<IStartupFilter, TestClientIp>();
-        });
-    }
+    public void StartHost() => Journey = JourneyHost.StartOnClock(Kind, Clock, Settings);
 
     [OneTimeTearDown]
     public async Task StopHost()
