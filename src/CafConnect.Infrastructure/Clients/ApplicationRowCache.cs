@@ -151,42 +151,38 @@ public sealed class SharedApplicationCache(
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(identifier);
-        if (reads.FromStore)
-        {
-            if (_readFromStoreByClientId.TryGetValue(identifier, out var read))
-            {
-                return read;
-            }
-        }
-        else if (snapshots.FindByClientId(identifier) is { } template)
-        {
-            return Attach(template);
-        }
-        var generation = snapshots.Generation;
-        var row = await store.FindByClientIdAsync(identifier, cancellationToken);
-        Remember(row, generation);
-        return row;
-    }
+    public ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken) =>
+        FindAsync(identifier, snapshots.FindByClientId, _readFromStoreByClientId, store.FindByClientIdAsync, cancellationToken);
 
-    public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
+    public ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(string identifier, CancellationToken cancellationToken) =>
+        FindAsync(identifier, snapshots.FindById, _readFromStoreById, store.FindByIdAsync, cancellationToken);
+
+    /// <summary>
+    /// The fresh snapshot under <paramref name="identifier"/>, attached to this request; else the store's row, kept for
+    /// the next requests unless an eviction happened during the read. A request that requires the store
+    /// (<see cref="ApplicationRowReads"/>) never takes a snapshot: its first read of the row serves its later lookups.
+    /// </summary>
+    private async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindAsync(
+        string identifier,
+        Func<string, OpenIddictEntityFrameworkCoreApplication?> findSnapshot,
+        Dictionary<string, OpenIddictEntityFrameworkCoreApplication> readFromStoreThisRequest,
+        Func<string, CancellationToken, ValueTask<OpenIddictEntityFrameworkCoreApplication?>> readStore,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
         if (reads.FromStore)
         {
-            if (_readFromStoreById.TryGetValue(identifier, out var read))
+            if (readFromStoreThisRequest.TryGetValue(identifier, out var read))
             {
                 return read;
             }
         }
-        else if (snapshots.FindById(identifier) is { } template)
+        else if (findSnapshot(identifier) is { } template)
         {
             return Attach(template);
         }
         var generation = snapshots.Generation;
-        var row = await store.FindByIdAsync(identifier, cancellationToken);
+        var row = await readStore(identifier, cancellationToken);
         Remember(row, generation);
         return row;
     }

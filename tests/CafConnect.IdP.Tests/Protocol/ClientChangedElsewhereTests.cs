@@ -8,7 +8,9 @@ using CafConnect.Infrastructure.Persistence;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
 using OpenIddict.EntityFrameworkCore.Models;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace CafConnect.IdP.Tests.Protocol;
 
@@ -154,5 +156,44 @@ public sealed class ClientChangedElsewhereTests(StoreKind kind) : StoreFixture(k
         {
             await RestoreAsync(TestClient.CafFr.ClientId, nameof(OpenIddictEntityFrameworkCoreApplication.PostLogoutRedirectUris), before);
         }
+    }
+
+    [Test]
+    public async Task A_client_deleted_by_another_instance_gets_the_unknown_client_page_at_once()
+    {
+        var client = new TestClient("client-supprime-az-" + Guid.NewGuid().ToString("N")[..8], "un-secret-de-client-supprime-0123456789", "http://127.0.0.1:5300/callback", null);
+        await using (var scope = Host.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>().CreateAsync(new OpenIddictApplicationDescriptor
+            {
+                ClientId = client.ClientId,
+                ClientSecret = client.Secret,
+                ClientType = ClientTypes.Confidential,
+                ConsentType = ConsentTypes.Implicit,
+                RedirectUris = { new Uri(client.RedirectUri) },
+                Permissions =
+                {
+                    Permissions.Endpoints.Authorization, Permissions.Endpoints.Token, Permissions.ResponseTypes.Code,
+                    Permissions.GrantTypes.AuthorizationCode,
+                },
+            });
+        }
+        var driver = NewBrowser();
+        var first = await driver.SignInAsync(OidcDriver.AuthorizationParameters(client, Pkce.Create(), scope: "openid"), DemoData.JeanneDupont.Nir!, DemoData.JeanneDupont.Password);
+        Assert.That(first["code"], Is.Not.Null);
+
+        // Another process deletes the client (its tokens and authorizations, then the row); this process is not told.
+        await using (var scope = Host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            var id = await db.Set<OpenIddictEntityFrameworkCoreApplication>().Where(a => a.ClientId == client.ClientId).Select(a => a.Id).SingleAsync();
+            await db.Set<OpenIddictEntityFrameworkCoreToken>().Where(t => t.Application!.Id == id).ExecuteDeleteAsync();
+            await db.Set<OpenIddictEntityFrameworkCoreAuthorization>().Where(a => a.Application!.Id == id).ExecuteDeleteAsync();
+            await db.Set<OpenIddictEntityFrameworkCoreApplication>().Where(a => a.Id == id).ExecuteDeleteAsync();
+        }
+
+        var refused = await driver.AuthorizeAsync(OidcDriver.AuthorizationParameters(client, Pkce.Create(), scope: "openid"));
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "an unknown client gets the provider's error page, not a 500");
+        Assert.That(refused.Headers.Location, Is.Null, "never a redirect for a client that no longer exists");
     }
 }
