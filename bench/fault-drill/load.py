@@ -17,8 +17,12 @@ GET /inbox) -> back to authorize -> code -> token -> userinfo (scope phone), who
 person's, the mobile verified. Every form
 is read from its page with its anti-forgery token; the flow lives on the server (the URL carries only its id), so the
 journey is driven by the page the server shows: after a transient failure (network error, 502, 503, 504) the person
-reloads the flow's page after a second and goes on from the step the server says, on whichever instance nginx picks.
-A person does their first login once: a journey that fails is not retried with that person.
+reloads the flow's page after a second and goes on from the step the server says, on whichever instance nginx picks,
+for up to DRILL_TRANSIENT_BUDGET seconds from the first failure of that step. A person who has no new SMS after
+DRILL_CODE_PATIENCE seconds (or whose code is refused) asks for a new one, as the page offers, at most 3 times. When the
+relying party's code exchange meets a fault (502: the instance died under it), the person is sent to sign in again and,
+still signed in at the provider, comes back with a new code. A person does their first login once: a journey that
+fails is not retried with that person.
 """
 import base64, csv, hashlib, http.client, json, os, re, secrets, ssl, sys, threading, time, urllib.parse, urllib.request
 
@@ -232,14 +236,16 @@ STEPS = {  # page path -> (step name, fields)
 def first_login(person, journey):
     """One first login; returns when the person is signed in at the relying party and their userinfo checked."""
     cookies = {}
-    budget_end = time.time() + TRANSIENT_BUDGET
 
     def retrying(action):
+        """Reloads through one fault: up to TRANSIENT_BUDGET seconds from the first failure of this step."""
+        budget_end = None
         while True:
             try:
                 return action()
             except Transient:
                 journey["transient"] += 1
+                budget_end = budget_end or time.time() + TRANSIENT_BUDGET
                 if time.time() > min(budget_end, deadline() + 60):
                     raise
                 time.sleep(1)
@@ -283,7 +289,12 @@ def first_login(person, journey):
         expect(response, (200,), f"first login: page {path}")
         action, antiforgery = form_of(html, "first login: page " + path)
         if path == "/premiere-connexion/verification":
-            step, fields = "first login: code", {"Code": wait_for_code(person, codes_before[0])}
+            code = wait_for_code(person, codes_before[0])
+            if code is None:
+                # No SMS after a person's patience (its request was answered 503 while Redis failed over, or the code
+                # was lost with the old primary): they ask for a new one, as the page offers.
+                return resend(path, antiforgery)
+            step, fields = "first login: code", {"Code": code}
         elif path == "/premiere-connexion/autorisations":
             step, fields = "first login: delegation", {}
             action = path + "?handler=Skip&flow=" + urllib.parse.quote(urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["flow"][0])
@@ -291,23 +302,31 @@ def first_login(person, journey):
             step, make = STEPS[path]
             fields = make(person)
             if path == "/premiere-connexion/coordonnees":
-                codes_before[0] = len(sms_codes(person["mobile"]) or [])
+                codes_before[0] = codes_seen(person)
         else:
             raise Step(f"first login: unknown page {path}")
         fields["__RequestVerificationToken"] = antiforgery
         response, _ = page_request(cookies, "POST", action, fields, step=step)
         if response.status == 400 and step == "first login: code":
             # The code was refused (Redis lost it while down, or it expired): ask a new one, as the page offers.
-            codes_before[0] = len(sms_codes(person["mobile"]) or [])
-            flow = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["flow"][0]
-            response, _ = page_request(cookies, "POST", path + "?handler=Resend&flow=" + urllib.parse.quote(flow),
-                                       {"__RequestVerificationToken": antiforgery}, step="first login: resend code")
-            journey["resent"] += 1
-            if journey["resent"] > 3:
-                raise Step("first login: code:refused 4 times")
+            return resend(path, antiforgery)
         expect(response, (302,), step)
         location = response.getheader("Location")
         return location if not location.startswith("/premiere-connexion") else None
+
+    def resend(path, antiforgery):
+        """"Recevoir un nouveau code": the codes received so far are the old ones; the next one to arrive is the new."""
+        nonlocal location
+        journey["resent"] += 1
+        if journey["resent"] > 3:
+            raise Step("first login: code:asked again 4 times")
+        codes_before[0] = codes_seen(person)
+        flow = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["flow"][0]
+        response, _ = page_request(cookies, "POST", path + "?handler=Resend&flow=" + urllib.parse.quote(flow),
+                                   {"__RequestVerificationToken": antiforgery}, step="first login: resend code")
+        expect(response, (302,), "first login: resend code")
+        location = response.getheader("Location")
+        return None
 
     back = None
     try:
@@ -333,8 +352,19 @@ def first_login(person, journey):
             raise Step("first login: authorize (code):no code")
         return code
 
-    code = retrying(authorize_code)
-    tokens = token({}, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}, "first login: token")
+    def exchange():
+        """The relying party exchanges a code; when that exchange meets a fault (the instance died under it, 502), the
+        person is sent to sign in again and, still signed in at the provider, comes back with a new code."""
+        code = authorize_code()
+        try:
+            return token({}, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}, "first login: token")
+        except Step as failure:
+            if transient(str(failure).rsplit(":", 1)[-1]):
+                journey["tokens_again"] += 1
+                raise Transient(f"first login: token:{failure}")
+            raise
+
+    tokens = retrying(exchange)
     response, body = request({}, "GET", "/connect/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]}, step="first login: userinfo")
     expect(response, (200,), "first login: userinfo")
     info = json.loads(body)
@@ -346,15 +376,30 @@ def first_login(person, journey):
         raise Step("first login: userinfo:another person's data")
 
 
+CODE_PATIENCE = float(os.environ.get("DRILL_CODE_PATIENCE", "45"))  # seconds a person waits for an SMS before asking again
+codes_read = {}  # mobile -> every code the person has read on their phone (the stand-in's inbox is lost when it restarts)
+
+
+def codes_seen(person):
+    """The codes the person has received so far: whatever arrives after is the answer to their last request."""
+    codes = sms_codes(person["mobile"]) or []
+    with lock:
+        known = codes_read.setdefault(person["mobile"], set())
+        known.update(codes)
+        return set(known)
+
+
 def wait_for_code(person, seen):
-    """The person waits for the SMS (queued in the outbox while the gateways are down) and types its code."""
-    until = time.time() + TRANSIENT_BUDGET
+    """The person waits for the SMS (queued in the outbox while the gateways are down) and types its code; None when
+    nothing new arrived within their patience (longer than the short drill's gateway outage)."""
+    until = time.time() + CODE_PATIENCE
     while time.time() < until:
-        codes = sms_codes(person["mobile"])
-        if codes and len(codes) > (seen or 0):
-            return codes[-1]
+        fresh = [code for code in (sms_codes(person["mobile"]) or []) if code not in (seen or set())]
+        if fresh:
+            codes_seen(person)
+            return fresh[-1]
         time.sleep(0.5)
-    raise Step("first login: code:no SMS received")
+    return None
 
 
 def first_login_worker():
@@ -364,7 +409,7 @@ def first_login_worker():
                 return  # every seeded person has done their first login
             person = FIRST_LOGINS[next_first_login[0]]
             next_first_login[0] += 1
-        journey = {"transient": 0, "resent": 0, "signed_in_again": 0, "flow_started": False}
+        journey = {"transient": 0, "resent": 0, "signed_in_again": 0, "tokens_again": 0, "flow_started": False}
         started = time.time()
         try:
             first_login(person, journey)
@@ -375,7 +420,7 @@ def first_login_worker():
             return
         with lock:
             first_logins.append({"started": round(started - T0, 3), "ended": round(time.time() - T0, 3), "outcome": outcome,
-                                 "transient": journey["transient"], "resent": journey["resent"], "signed_in_again": journey["signed_in_again"]})
+                                 "transient": journey["transient"], "resent": journey["resent"], "signed_in_again": journey["signed_in_again"], "tokens_again": journey["tokens_again"]})
         if outcome != "completed":
             time.sleep(0.5)
 

@@ -46,6 +46,7 @@ with open(out_path, "a") as out:
                   f"{first['completed']} completed, failed: {'; '.join(f'{k}: {v}' for k, v in first['failed'].items()) or 'none'}; "
                   f"reloads after a transient failure: {first['reloads_after_transient_failures']}; codes asked again: {first['codes_asked_again']}; "
                   f"signed in again with the new password after a lost answer to the last step: {first['signed_in_again_after_a_lost_answer']}; "
+                  f"code exchanges that met a fault, redone with a new code: {first.get('codes_exchanged_again_after_a_fault', 0)}; "
                   f"answers 500: {first['status_500']}.\n\n")
         out.write("| phase | first logins started | completed | failed (by kind) | completed journeys under way in the phase |\n| --- | ---: | ---: | --- | ---: |\n")
         for phase in results["phases"]:

@@ -91,6 +91,7 @@ print(json.dumps({
         "reloads_after_transient_failures": sum(j["transient"] for j in journeys),
         "codes_asked_again": sum(j["resent"] for j in journeys),
         "signed_in_again_after_a_lost_answer": sum(j.get("signed_in_again", 0) for j in journeys),
+        "codes_exchanged_again_after_a_fault": sum(j.get("tokens_again", 0) for j in journeys),
         "status_500": sum(1 for _, step, outcome in rows if step.startswith("first login") and outcome == "500"),
     },
     "phases": phases,

@@ -98,7 +98,7 @@ public sealed class VerificationCodeStep(
         }
 
         var destination = request.Destination;
-        var attempt = await throttle.BeginForAccountKeyAsync(request.Budget.Key, request.ClientIp, cancellationToken);
+        var attempt = await throttle.BeginForAccountKeyAsync(request.Budget.Key, ThrottleSource.FromIp(request.ClientIp), cancellationToken);
         var result = await codes.CheckAsync(request.FlowId, destination.Channel, destination.Contact,
             attempt.Allowed ? typed : RefusedSubmission, cancellationToken);
         if (attempt.Allowed && result.Outcome == CodeCheck.Verified)

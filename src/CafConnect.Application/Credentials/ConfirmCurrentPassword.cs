@@ -23,7 +23,7 @@ public sealed class ConfirmCurrentPassword(LegacySecretVerifiers secrets, ILogin
         {
             return MissingMessage;
         }
-        var gate = await throttle.BeginAsync(person, clientIp, cancellationToken);
+        var gate = await throttle.BeginAsync(person, ThrottleSource.FromIp(clientIp), cancellationToken);
         var right = gate.Allowed && person.PasswordHash is not null
             && secrets.VerifyAndUpgrade(currentPassword, person.PasswordHash, out _);
         if (!right)

@@ -110,9 +110,8 @@ public static class KeyCommands
     {
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("Kid").AddColumn("Use").AddColumn("Algorithm").AddColumn("Created (UTC)").AddColumn("Retired (UTC)").AddColumn("Status");
-        // The RSA key that signs, as the host picks it (TokenKeyStore.LoadAsync: the oldest active one).
-        var rsaSigner = keys.Where(k => k.Use == TokenKeyUses.Signing && (k.RetiredAt is null || k.RetiredAt > now))
-            .OrderBy(k => k.CreatedAt).ThenBy(k => k.KeyId, StringComparer.Ordinal).FirstOrDefault();
+        // The RSA key that signs, by the host's own rule.
+        var rsaSigner = TokenSigning.RsaSignerRecord(keys, now);
         foreach (var key in keys)
         {
             // An EC key added to a store of an earlier version is published at once but signs only after the publication

@@ -1,6 +1,9 @@
+using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
@@ -54,7 +57,15 @@ public static class TokenWriteHandlers
     /// is a reuse: nothing of this request is stored, and, as for any reuse, the tokens of its authorization are revoked
     /// (OpenIddict's own rule for a token presented after its redemption; RFC 6749 §4.1.2 for codes).
     /// </summary>
-    public sealed class FlushBatch(TokenWriteBatch batch, TokenReuse reuse) : IOpenIddictServerHandler<ProcessSignInContext>
+    /// <remarks>
+    /// A client deleted by another process (another instance, the CLI) in the last seconds is still served here from the
+    /// shared client-row cache (docs/decisions.md #39): OpenIddict authenticated it from that row, and the write fails on
+    /// the token row's reference to the deleted application row. The grant is then answered as OpenIddict answers an
+    /// unknown client, <c>invalid_client</c> (401), and the cache forgets its rows so the next request is refused before any
+    /// work. Any other failed write is still an error, never tokens.
+    /// </remarks>
+    public sealed class FlushBatch(TokenWriteBatch batch, TokenReuse reuse, ApplicationRowSnapshots clientRows, CafConnectDbContext db)
+        : IOpenIddictServerHandler<ProcessSignInContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
             .UseScopedHandler<FlushBatch>()
@@ -68,7 +79,24 @@ public static class TokenWriteHandlers
             {
                 return;
             }
-            if (await batch.FlushAsync(context.CancellationToken) == TokenWriteOutcome.Stored)
+            TokenWriteOutcome outcome;
+            try
+            {
+                outcome = await batch.FlushAsync(context.CancellationToken);
+            }
+            catch (DbUpdateException) when (context.EndpointType is OpenIddictServerEndpointType.Token)
+            {
+                // The batch was discarded: nothing of this grant is pending, the question below reads the store itself.
+                if (!await ClientIsGoneAsync(context.Request?.ClientId, context.CancellationToken))
+                {
+                    throw;
+                }
+                clientRows.EvictAll();
+                context.Reject(Errors.InvalidClient, OpenIddictResources.FormatID2052(Parameters.ClientId),
+                    OpenIddictResources.FormatID8000(OpenIddictResources.ID2052));
+                return;
+            }
+            if (outcome == TokenWriteOutcome.Stored)
             {
                 return;
             }
@@ -83,6 +111,11 @@ public static class TokenWriteHandlers
                 context.Reject(Errors.InvalidGrant, TokenReuse.RefreshTokenAlreadyRedeemed, TokenReuse.RefreshTokenAlreadyRedeemedUri);
             }
         }
+
+        /// <summary>Whether the store no longer holds the client the request authenticated as (read past the row cache).</summary>
+        private async Task<bool> ClientIsGoneAsync(string? clientId, CancellationToken cancellationToken) =>
+            !string.IsNullOrEmpty(clientId)
+            && !await db.Set<OpenIddictEntityFrameworkCoreApplication>().AsNoTracking().AnyAsync(a => a.ClientId == clientId, cancellationToken);
     }
 
     /// <summary>A sign-in refused after the batch opened stores nothing of it (no token row, no audit line of tokens not handed out).</summary>

@@ -127,31 +127,29 @@ public sealed class SharedApplicationCache(
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(identifier);
-        if (snapshots.FindByClientId(identifier) is { } template)
-        {
-            return Attach(template);
-        }
-        var generation = snapshots.Generation;
-        var row = await store.FindByClientIdAsync(identifier, cancellationToken);
-        if (row is not null)
-        {
-            snapshots.Keep(row, generation);
-        }
-        return row;
-    }
+    public ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken) =>
+        FindAsync(identifier, snapshots.FindByClientId, store.FindByClientIdAsync, cancellationToken);
 
-    public async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
+    public ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(string identifier, CancellationToken cancellationToken) =>
+        FindAsync(identifier, snapshots.FindById, store.FindByIdAsync, cancellationToken);
+
+    /// <summary>
+    /// The fresh snapshot under <paramref name="identifier"/>, attached to this request; else the store's row, kept for
+    /// the next requests unless an eviction happened during the read.
+    /// </summary>
+    private async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindAsync(
+        string identifier,
+        Func<string, OpenIddictEntityFrameworkCoreApplication?> findSnapshot,
+        Func<string, CancellationToken, ValueTask<OpenIddictEntityFrameworkCoreApplication?>> readStore,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
-        if (snapshots.FindById(identifier) is { } template)
+        if (findSnapshot(identifier) is { } template)
         {
             return Attach(template);
         }
         var generation = snapshots.Generation;
-        var row = await store.FindByIdAsync(identifier, cancellationToken);
+        var row = await readStore(identifier, cancellationToken);
         if (row is not null)
         {
             snapshots.Keep(row, generation);

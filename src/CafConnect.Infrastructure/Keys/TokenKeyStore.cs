@@ -90,7 +90,7 @@ public sealed class TokenKeyStore(CafConnectDbContext db, IDataProtectionProvide
         var records = await db.TokenKeys.AsNoTracking()
             .Where(k => k.Use == TokenKeyUses.Signing || k.Use == TokenKeyUses.EcSigning || k.Use == TokenKeyUses.Encryption)
             .ToListAsync(cancellationToken);
-        var active = records.Where(r => r.RetiredAt is null || r.RetiredAt > now).OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
+        var active = TokenSigning.ActiveInSigningOrder(records, now);
         var retired = records.Where(r => r.RetiredAt <= now && r.RetiredAt > cutoff).OrderByDescending(r => r.RetiredAt);
         return active.Select(r => new TokenKey(r, ToSecurityKey(r), IsActive: true))
             .Concat(retired.Select(r => new TokenKey(r, ToSecurityKey(r), IsActive: false))).ToList();

@@ -16,7 +16,27 @@ public static class TokenSigning
     /// <summary>The values a client may register as <c>id_token_signed_response_alg</c> (none: RS256).</summary>
     public static readonly IReadOnlySet<string> IdTokenAlgorithms = new HashSet<string>(StringComparer.Ordinal) { Rs256, Es256 };
 
-    /// <summary>The RSA key that signs: the oldest active <c>sig</c> key.</summary>
+    /// <summary>
+    /// The keys active at <paramref name="now"/> (not retired, or retiring later), in the order every instance picks its
+    /// signers from: oldest first, ties (keys created at the same instant by racing instances) broken by key id, so that
+    /// all agree. <see cref="TokenKeyStore.LoadAsync"/> loads the active keys in this order.
+    /// </summary>
+    public static IEnumerable<TokenKeyRecord> ActiveInSigningOrder(IEnumerable<TokenKeyRecord> records, DateTimeOffset now) =>
+        records.Where(r => r.RetiredAt is null || r.RetiredAt > now)
+            .OrderBy(r => r.CreatedAt).ThenBy(r => r.KeyId, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The RSA key that signs at <paramref name="now"/>, from the stored records: the oldest active <c>sig</c> key
+    /// (<see cref="ActiveInSigningOrder"/>). What <see cref="RsaSigner"/> picks among the keys loaded at that instant;
+    /// <c>cafconnect keys list</c> shows it.
+    /// </summary>
+    public static TokenKeyRecord? RsaSignerRecord(IEnumerable<TokenKeyRecord> records, DateTimeOffset now) =>
+        ActiveInSigningOrder(records, now).FirstOrDefault(r => r.Use == TokenKeyUses.Signing);
+
+    /// <summary>
+    /// The RSA key that signs, among keys loaded by <see cref="TokenKeyStore.LoadAsync"/> (active ones first, in
+    /// <see cref="ActiveInSigningOrder"/>): the first active <c>sig</c> key, i.e. <see cref="RsaSignerRecord"/> at load time.
+    /// </summary>
     public static TokenKey? RsaSigner(IReadOnlyList<TokenKey> keys) =>
         keys.FirstOrDefault(k => k.Record.Use == TokenKeyUses.Signing && k.IsActive);
 

@@ -1,4 +1,3 @@
-using System.Net;
 using CafConnect.Domain.Accounts;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
@@ -31,24 +30,20 @@ public sealed record SecretAttempt(ThrottleDecision Decision, string? Account, s
 /// </summary>
 public interface ILoginThrottle
 {
-    /// <param name="person">The account the identifier names, or null when it names none (the IP budget still applies).</param>
-    /// <param name="clientIp">The connection's remote address (forwarded headers are the operators' configuration).</param>
-    Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default);
-
     /// <summary>
-    /// The same account budget, with the source budget <paramref name="source"/> names: a client IP's, or an authenticated
-    /// client's own (<see cref="ThrottleSource.FromAuthenticatedClient"/>, refusal <see cref="ThrottleRefusal.ClientBlocked"/>).
+    /// The account's budget, and the source budget <paramref name="source"/> names: the client IP's
+    /// (<see cref="ThrottleSource.FromIp"/>: the connection's remote address, forwarded headers being the operators'
+    /// configuration), or an authenticated client's own (<see cref="ThrottleSource.FromAuthenticatedClient"/>, refusal
+    /// <see cref="ThrottleRefusal.ClientBlocked"/>).
     /// </summary>
+    /// <param name="person">The account the identifier names, or null when it names none (the source budget still applies).</param>
     Task<SecretAttempt> BeginAsync(PersonAccount? person, ThrottleSource source, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The same budget under an account key chosen by the caller (<see cref="ThrottleKeys.ForPerson"/>, or
     /// <see cref="ThrottleKeys.ForClaimedIdentity"/> where no account exists yet): the verification-code step
-    /// (<c>CafConnect.Application.CodeStep</c>) spends it for every code check.
+    /// (<c>CafConnect.Application.CodeStep</c>) spends it for every code check; the source budget as in <see cref="BeginAsync"/>.
     /// </summary>
-    Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default);
-
-    /// <summary>The same, with the source budget <paramref name="source"/> names (see <see cref="BeginAsync(PersonAccount?, ThrottleSource, CancellationToken)"/>).</summary>
     Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, ThrottleSource source, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -93,14 +88,8 @@ public sealed class LoginThrottle(
     ILogger<LoginThrottle> logger,
     Observability.CafConnectMetrics? metrics = null) : ILoginThrottle
 {
-    public Task<SecretAttempt> BeginAsync(PersonAccount? person, IPAddress? clientIp, CancellationToken cancellationToken = default) =>
-        BeginAsync(person, ThrottleSource.FromIp(clientIp), cancellationToken);
-
     public Task<SecretAttempt> BeginAsync(PersonAccount? person, ThrottleSource source, CancellationToken cancellationToken = default) =>
         BeginFromSourceAsync(person is { IsClosed: false } ? ThrottleKeys.ForPerson(person.Id) : null, source, person?.Id, NotificationKind.AccountLocked, cancellationToken);
-
-    public Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, IPAddress? clientIp, CancellationToken cancellationToken = default) =>
-        BeginForAccountKeyAsync(accountKey, ThrottleSource.FromIp(clientIp), cancellationToken);
 
     public Task<SecretAttempt> BeginForAccountKeyAsync(string accountKey, ThrottleSource source, CancellationToken cancellationToken = default)
     {

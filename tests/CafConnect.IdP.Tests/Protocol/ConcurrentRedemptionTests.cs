@@ -1,10 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
-using CafConnect.Infrastructure.Audit;
-using CafConnect.Infrastructure.Persistence;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -20,39 +16,21 @@ namespace CafConnect.IdP.Tests.Protocol;
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
-public sealed class ConcurrentRedemptionTests(StoreKind kind)
+public sealed class ConcurrentRedemptionTests(StoreKind kind) : HookedHostFixture(kind)
 {
-    private const string JeanneNir = "2850375112048";
-    private static string JeannePassword => DemoData.JeanneDupont.Password;
-
     private readonly Rendezvous _rendezvous = new();
-    private TestStore _store = null!;
-    private CafConnectFactory _host = null!;
 
-    [OneTimeSetUp]
-    public void StartHost()
+    protected override void ConfigureServices(IServiceCollection services)
     {
-        _store = TestStore.Create(kind);
-        _host = new CafConnectFactory(_store, configureServices: services =>
-        {
-            services.AddSingleton(_rendezvous);
-            services.AddOpenIddict().AddServer(options => options.AddEventHandler(HoldBeforeRedeeming.Descriptor));
-        });
-        _ = _host.Server;
-    }
-
-    [OneTimeTearDown]
-    public async Task StopHostAsync()
-    {
-        if (_host is not null) await _host.DisposeAsync();
-        if (_store is not null) await _store.DisposeAsync();
+        services.AddSingleton(_rendezvous);
+        services.AddOpenIddict().AddServer(options => options.AddEventHandler(HoldBeforeRedeeming.Descriptor));
     }
 
     [Test]
     public async Task Two_simultaneous_redemptions_of_one_refresh_token_give_exactly_one_success_and_revoke_the_authorization()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        var driver = NewBrowser();
+        var issued = await SignInJeanneAsync(driver);
         var auditedBefore = await TokenIssuedLinesAsync("refresh_token");
 
         var answers = await RaceAsync(() => driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
@@ -72,12 +50,11 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
     [Test]
     public async Task Two_simultaneous_redemptions_of_one_code_give_exactly_one_success_and_revoke_its_tokens()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var pkce = Pkce.Create();
-        var authorization = await driver.SignInAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), JeanneNir, JeannePassword);
+        var driver = NewBrowser();
+        var (code, verifier) = await JeannesCodeAsync(driver);
         var auditedBefore = await TokenIssuedLinesAsync("authorization_code");
 
-        var answers = await RaceAsync(() => driver.RedeemCodeAsync(TestClient.CafFr, authorization["code"]!, pkce.Verifier));
+        var answers = await RaceAsync(() => driver.RedeemCodeAsync(TestClient.CafFr, code, verifier));
 
         var winners = answers.Where(a => a.StatusCode == HttpStatusCode.OK).ToList();
         Assert.That(winners, Has.Count.EqualTo(1), "one code, one success: " + await DescribeAsync(answers));
@@ -93,8 +70,8 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
     [Test]
     public async Task A_refresh_token_used_after_a_race_was_lost_stays_refused()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        var driver = NewBrowser();
+        var issued = await SignInJeanneAsync(driver);
 
         await RaceAsync(() => driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
 
@@ -104,15 +81,14 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
     [Test]
     public async Task A_code_presented_after_a_race_was_lost_stays_refused_and_its_row_keeps_no_payload()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var pkce = Pkce.Create();
-        var code = (await driver.SignInAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), JeanneNir, JeannePassword))["code"]!;
+        var driver = NewBrowser();
+        var (code, verifier) = await JeannesCodeAsync(driver);
 
-        await RaceAsync(() => driver.RedeemCodeAsync(TestClient.CafFr, code, pkce.Verifier));
+        await RaceAsync(() => driver.RedeemCodeAsync(TestClient.CafFr, code, verifier));
 
         // The winner's write cleared the payload (decision 37), the loser's reuse revoked the row: a third presentation
         // is answered from the row alone, with OpenIddict's answer for a revoked code.
-        using (var scope = _host.Services.CreateScope())
+        using (var scope = Host.Services.CreateScope())
         {
             var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>();
             var row = await manager.FindByReferenceIdAsync(code);
@@ -120,7 +96,7 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
             Assert.That((await manager.GetPayloadAsync(row!))?.Length ?? 0, Is.Zero, "the winner's write cleared the payload");
             Assert.That(await manager.GetStatusAsync(row!), Is.EqualTo(OpenIddictConstants.Statuses.Revoked));
         }
-        var again = await driver.RedeemCodeAsync(TestClient.CafFr, code, pkce.Verifier);
+        var again = await driver.RedeemCodeAsync(TestClient.CafFr, code, verifier);
         Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await DescribeAsync([again]));
         Assert.That(await ErrorOfAsync(again), Is.EqualTo("invalid_grant"));
     }
@@ -131,10 +107,9 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
         // A password reset, a file event or an incident revokes a person's tokens while a refresh that already validated
         // one of them is still running (a thief refreshing at that moment): the refresh must not write "redeemed" over
         // "revoked" and hand out fresh tokens.
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
-        var userInfo = await driver.UserInfoAsync(issued.AccessToken);
-        var subject = JsonDocument.Parse(await userInfo.Content.ReadAsStringAsync()).RootElement.GetProperty("sub").GetString()!;
+        var driver = NewBrowser();
+        var issued = await SignInJeanneAsync(driver);
+        var subject = await SubjectOfAsync(driver, issued.AccessToken);
 
         _rendezvous.Arm(parties: 2);
         HttpResponseMessage answer;
@@ -142,7 +117,7 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
         {
             var refresh = Task.Run(() => driver.RefreshAsync(TestClient.CafFr, issued.RefreshToken!));
             await _rendezvous.FirstArrival.WaitAsync(TimeSpan.FromSeconds(30));
-            using (var scope = _host.Services.CreateScope())
+            using (var scope = Host.Services.CreateScope())
             {
                 // What CredentialReset.RevokeGrantsAsync does for every journey that revokes a person's grants.
                 await scope.ServiceProvider.GetRequiredService<IOpenIddictAuthorizationManager>().RevokeBySubjectAsync(subject);
@@ -172,13 +147,6 @@ public sealed class ConcurrentRedemptionTests(StoreKind kind)
         {
             _rendezvous.Disarm();
         }
-    }
-
-    private async Task<int> TokenIssuedLinesAsync(string grant)
-    {
-        using var scope = _host.Services.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-        return await db.AuditEvents.AsNoTracking().CountAsync(e => e.Type == AuditEventTypes.TokenIssued && e.Outcome == grant);
     }
 
     private static async Task<string?> ErrorOfAsync(HttpResponseMessage response) =>

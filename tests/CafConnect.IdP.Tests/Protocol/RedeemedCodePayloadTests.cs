@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
@@ -20,35 +19,18 @@ namespace CafConnect.IdP.Tests.Protocol;
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
-public sealed class RedeemedCodePayloadTests(StoreKind kind)
+public sealed class RedeemedCodePayloadTests(StoreKind kind) : HookedHostFixture(kind)
 {
-    private const string JeanneNir = "2850375112048";
-    private static string JeannePassword => DemoData.JeanneDupont.Password;
     private const string AlreadyRedeemed = "The specified authorization code has already been redeemed.";
     private const string AlreadyRedeemedUri = "https://documentation.openiddict.com/errors/ID2010";
     private const string NoLongerValid = "The specified authorization code is no longer valid.";
 
     private readonly ManualClock _clock = new();
-    private TestStore _store = null!;
-    private CafConnectFactory _host = null!;
 
-    [OneTimeSetUp]
-    public void StartHost()
+    protected override void ConfigureServices(IServiceCollection services)
     {
-        _store = TestStore.Create(kind);
-        _host = new CafConnectFactory(_store, configureServices: services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddFakeLogging();
-        });
-        _ = _host.Server;
-    }
-
-    [OneTimeTearDown]
-    public async Task StopHostAsync()
-    {
-        if (_host is not null) await _host.DisposeAsync();
-        if (_store is not null) await _store.DisposeAsync();
+        services.AddSingleton<TimeProvider>(_clock);
+        services.AddFakeLogging();
     }
 
     [Test]
@@ -79,7 +61,7 @@ public sealed class RedeemedCodePayloadTests(StoreKind kind)
         var (driver, code, verifier) = await SignInAsync();
         var first = await OidcDriver.ReadTokensAsync(await driver.RedeemCodeAsync(TestClient.CafFr, code, verifier));
         Assert.That(await IntrospectAsync(driver, first.AccessToken), Is.True, "control: active before the replay");
-        var logs = _host.Services.GetFakeLogCollector();
+        var logs = Host.Services.GetFakeLogCollector();
         logs.Clear();
 
         var replay = await driver.RedeemCodeAsync(TestClient.CafFr, code, verifier);
@@ -162,17 +144,15 @@ public sealed class RedeemedCodePayloadTests(StoreKind kind)
 
     private async Task<(OidcDriver Driver, string Code, string Verifier)> SignInAsync()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var pkce = Pkce.Create();
-        var response = await driver.SignInAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, pkce), JeanneNir, JeannePassword);
-        Assert.That(response["code"], Is.Not.Null);
-        return (driver, response["code"]!, pkce.Verifier);
+        var driver = NewBrowser();
+        var (code, verifier) = await JeannesCodeAsync(driver);
+        return (driver, code, verifier);
     }
 
     /// <summary>The code's row as stored, found as OpenIddict finds it (by its reference id), read without any cache.</summary>
     private async Task<CodeRow> CodeRowAsync(string code)
     {
-        using var scope = _host.Services.CreateScope();
+        using var scope = Host.Services.CreateScope();
         var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>();
         var token = await manager.FindByReferenceIdAsync(code);
         Assert.That(token, Is.Not.Null, "the code's row");

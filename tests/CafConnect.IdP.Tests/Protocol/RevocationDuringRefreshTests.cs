@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Net;
 using System.Text.Json;
 using CafConnect.Application.Credentials;
-using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Incidents;
 using CafConnect.Infrastructure.Persistence;
@@ -27,33 +26,11 @@ namespace CafConnect.IdP.Tests.Protocol;
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
-public sealed class RevocationDuringRefreshTests(StoreKind kind)
+public sealed class RevocationDuringRefreshTests(StoreKind kind) : HookedHostFixture(kind)
 {
-    private const string JeanneNir = "2850375112048";
-    private static string JeannePassword => DemoData.JeanneDupont.Password;
-
     private readonly HeldRefreshCommit _hold = new();
-    private TestStore _store = null!;
-    private CafConnectFactory _host = null!;
 
-    [OneTimeSetUp]
-    public void StartHost()
-    {
-        _store = TestStore.Create(kind);
-        _host = new CafConnectFactory(_store, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(_hold, _hold.AtCommit));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(_hold, _hold.AtCommit));
-        });
-        _ = _host.Server;
-    }
-
-    [OneTimeTearDown]
-    public async Task StopHostAsync()
-    {
-        if (_host is not null) await _host.DisposeAsync();
-        if (_store is not null) await _store.DisposeAsync();
-    }
+    protected override void ConfigureServices(IServiceCollection services) => InterceptStore(services, _hold, _hold.AtCommit);
 
     [TearDown]
     public void Disarm() => _hold.Disarm();
@@ -120,16 +97,15 @@ public sealed class RevocationDuringRefreshTests(StoreKind kind)
     {
         // RevokeBySubjectAsync and the other bulk revocations of OpenIddict's authorization store are one ExecuteUpdate
         // unless bulk operations are disabled; disabled, they list the authorizations first and save them one by one.
-        var options = _host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<OpenIddict.EntityFrameworkCore.OpenIddictEntityFrameworkCoreOptions>>();
+        var options = Host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<OpenIddict.EntityFrameworkCore.OpenIddictEntityFrameworkCoreOptions>>();
         Assert.That(options.CurrentValue.DisableBulkOperations, Is.False);
     }
 
     private async Task<(OidcDriver Driver, TokenSet Issued, string Subject)> SignInAsync()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
-        var userInfo = await driver.UserInfoAsync(issued.AccessToken);
-        var subject = JsonDocument.Parse(await userInfo.Content.ReadAsStringAsync()).RootElement.GetProperty("sub").GetString()!;
+        var driver = NewBrowser();
+        var issued = await SignInJeanneAsync(driver);
+        var subject = await SubjectOfAsync(driver, issued.AccessToken);
         return (driver, issued, subject);
     }
 
@@ -146,7 +122,7 @@ public sealed class RevocationDuringRefreshTests(StoreKind kind)
 
         var revocation = Task.Run(async () =>
         {
-            using var scope = _host.Services.CreateScope();
+            using var scope = Host.Services.CreateScope();
             await revoke(scope.ServiceProvider);
         });
         await WaitUntilTheRevocationWaitsAsync(revocation);
@@ -161,7 +137,7 @@ public sealed class RevocationDuringRefreshTests(StoreKind kind)
 
     private async Task WaitUntilTheRevocationWaitsAsync(Task revocation)
     {
-        if (kind == StoreKind.Sqlite)
+        if (Kind == StoreKind.Sqlite)
         {
             // SQLite cannot say who waits for its write lock; the revocation needs far less than this to get there.
             await Task.Delay(TimeSpan.FromSeconds(1));
@@ -170,7 +146,7 @@ public sealed class RevocationDuringRefreshTests(StoreKind kind)
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline && !revocation.IsCompleted)
         {
-            using var scope = _host.Services.CreateScope();
+            using var scope = Host.Services.CreateScope();
             var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
             var waiting = await db.Database.SqlQueryRaw<int>(
                 "SELECT count(*)::int AS \"Value\" FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()").SingleAsync();
@@ -185,7 +161,7 @@ public sealed class RevocationDuringRefreshTests(StoreKind kind)
 
     private async Task AssertNothingOfThePersonWorksAsync(OidcDriver driver, string subject, TokenSet refreshed)
     {
-        using (var scope = _host.Services.CreateScope())
+        using (var scope = Host.Services.CreateScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
             var notRevoked = await db.Set<OpenIddictEntityFrameworkCoreToken>().AsNoTracking()

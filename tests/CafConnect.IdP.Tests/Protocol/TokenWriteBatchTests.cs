@@ -1,8 +1,6 @@
 using System.Net;
-using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Admin;
 using CafConnect.IdP.Tests.Support;
-using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -20,33 +18,11 @@ namespace CafConnect.IdP.Tests.Protocol;
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
-public sealed class TokenWriteBatchTests(StoreKind kind)
+public sealed class TokenWriteBatchTests(StoreKind kind) : HookedHostFixture(kind)
 {
-    private const string JeanneNir = "2850375112048";
-    private static string JeannePassword => DemoData.JeanneDupont.Password;
-
     private readonly FailingTokenWrite _failure = new();
-    private TestStore _store = null!;
-    private CafConnectFactory _host = null!;
 
-    [OneTimeSetUp]
-    public void StartHost()
-    {
-        _store = TestStore.Create(kind);
-        _host = new CafConnectFactory(_store, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(_failure));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(_failure));
-        });
-        _ = _host.Server;
-    }
-
-    [OneTimeTearDown]
-    public async Task StopHostAsync()
-    {
-        if (_host is not null) await _host.DisposeAsync();
-        if (_store is not null) await _store.DisposeAsync();
-    }
+    protected override void ConfigureServices(IServiceCollection services) => InterceptStore(services, _failure);
 
     [TearDown]
     public void Disarm() => _failure.Armed = false;
@@ -54,7 +30,7 @@ public sealed class TokenWriteBatchTests(StoreKind kind)
     [Test]
     public async Task OpenIddicts_token_store_writes_through_the_requests_store_context()
     {
-        using var scope = _host.Services.CreateScope();
+        using var scope = Host.Services.CreateScope();
         var openIddictContext = await scope.ServiceProvider.GetRequiredService<IOpenIddictEntityFrameworkCoreContext>().GetDbContextAsync(CancellationToken.None);
 
         Assert.That(openIddictContext, Is.SameAs(scope.ServiceProvider.GetRequiredService<CafConnectDbContext>()), "the audit trail's context, committed by IUnitOfWork");
@@ -66,7 +42,7 @@ public sealed class TokenWriteBatchTests(StoreKind kind)
     {
         var (tokens, lines) = await CountAsync("client_credentials");
 
-        var response = await new AdminClient(_host.CreateBrowser()).RequestTokenAsync();
+        var response = await new AdminClient(Host.CreateBrowser()).RequestTokenAsync();
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
         Assert.That(await CountAsync("client_credentials"), Is.EqualTo((tokens + 1, lines + 1)));
@@ -78,7 +54,7 @@ public sealed class TokenWriteBatchTests(StoreKind kind)
         var before = await CountAsync("client_credentials");
         _failure.Armed = true;
 
-        var response = await new AdminClient(_host.CreateBrowser()).RequestTokenAsync();
+        var response = await new AdminClient(Host.CreateBrowser()).RequestTokenAsync();
 
         _failure.Armed = false;
         Assert.That(response.StatusCode, Is.Not.EqualTo(HttpStatusCode.OK));
@@ -89,8 +65,8 @@ public sealed class TokenWriteBatchTests(StoreKind kind)
     [Test]
     public async Task A_refresh_whose_write_fails_gets_an_error_and_the_refresh_token_stays_usable()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        var driver = NewBrowser();
+        var issued = await SignInJeanneAsync(driver);
         var before = await CountAsync("refresh_token");
         _failure.Armed = true;
 
@@ -108,8 +84,8 @@ public sealed class TokenWriteBatchTests(StoreKind kind)
     [Test]
     public async Task A_refresh_writes_the_redeemed_token_and_the_new_ones_in_one_save()
     {
-        var driver = new OidcDriver(_host.CreateBrowser());
-        var issued = await driver.SignInAndRedeemAsync(TestClient.CafFr, JeanneNir, JeannePassword);
+        var driver = NewBrowser();
+        var issued = await SignInJeanneAsync(driver);
         _failure.CountTokenSaves = true;
         _failure.TokenSaves = 0;
 
@@ -122,11 +98,10 @@ public sealed class TokenWriteBatchTests(StoreKind kind)
 
     private async Task<(int Tokens, int Lines)> CountAsync(string grant)
     {
-        using var scope = _host.Services.CreateScope();
+        using var scope = Host.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
         var tokens = await db.Set<OpenIddictEntityFrameworkCoreToken>().AsNoTracking().CountAsync();
-        var lines = await db.AuditEvents.AsNoTracking().CountAsync(e => e.Type == AuditEventTypes.TokenIssued && e.Outcome == grant);
-        return (tokens, lines);
+        return (tokens, await TokenIssuedLinesAsync(grant));
     }
 
     /// <summary>When armed, a save that writes a token row fails as a store outage would, before anything is sent.</summary>

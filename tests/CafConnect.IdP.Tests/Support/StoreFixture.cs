@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace CafConnect.IdP.Tests.Support;
 
 /// <summary>
@@ -14,7 +16,7 @@ public abstract class StoreFixture(StoreKind kind)
     public async Task StartHostAsync()
     {
         Store = TestStore.Create(Kind);
-        Host = new CafConnectFactory(Store);
+        Host = new CafConnectFactory(Store, configureServices: ConfigureServices);
         _ = Host.Server; // start now: migrations and seeding happen here, not inside the first test
         await Task.CompletedTask;
     }
@@ -33,4 +35,9 @@ public abstract class StoreFixture(StoreKind kind)
     }
 
     protected OidcDriver NewBrowser() => new(Host.CreateBrowser());
+
+    /// <summary>Services the fixture replaces or adds after the host registered its own (a clock, a hook).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
 }

@@ -170,4 +170,25 @@ public sealed class TokenKeyStoreTests
             Assert.That(TokenSigning.SignerFor(TokenSigning.Rs256, upgraded, _clock.GetUtcNow(), TimeSpan.FromHours(1)).Record.Algorithm, Is.EqualTo("RS256"));
         });
     }
+
+    [Test]
+    public async Task The_loaded_key_ring_signs_with_the_RSA_key_the_records_rule_names_even_on_a_creation_tie()
+    {
+        var first = (await _store.LoadOrCreateAsync()).Single(k => k.Record.Use == TokenKeyUses.Signing).Record;
+        // A second instance created its first RSA key at the same instant (the race at a first start).
+        var twin = await _db.TokenKeys.AsNoTracking().SingleAsync(k => k.KeyId == first.KeyId);
+        twin.Id = Guid.NewGuid();
+        twin.KeyId = first.KeyId.StartsWith('A') ? "B" + first.KeyId[1..] : "A" + first.KeyId[1..];
+        _db.TokenKeys.Add(twin);
+        await _db.SaveChangesAsync();
+
+        var signer = TokenSigning.RsaSigner(await _store.LoadAsync());
+        var named = TokenSigning.RsaSignerRecord(await _store.ListAsync(), _clock.GetUtcNow());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(named?.KeyId, Is.EqualTo(new[] { first.KeyId, twin.KeyId }.Min(StringComparer.Ordinal)), "the tie goes to the smaller key id");
+            Assert.That(signer?.Record.KeyId, Is.EqualTo(named?.KeyId), "what the host signs with is what the CLI shows");
+        });
+    }
 }

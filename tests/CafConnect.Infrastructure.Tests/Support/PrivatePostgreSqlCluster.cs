@@ -101,10 +101,27 @@ public sealed class PrivatePostgreSqlCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A free port below Linux's ephemeral range (32768 and up): the tests restart this cluster, and a port the kernel
+    /// handed out could be taken by an outgoing connection while the server is down (the same reason as the test and
+    /// bench servers' defaults, PortDefaultsTests).
+    /// </summary>
     private static int FreeTcpPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(24000, 32000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: another one.
+            }
+        }
+        throw new InvalidOperationException("No free port between 24000 and 32000 on 127.0.0.1.");
     }
 }

@@ -271,10 +271,17 @@ public sealed class FirstLoginJourney(
             (step.Context.Channel, step.Context.Contact) = (nextChannel, nextContact);
             (step.Context.NextChannel, step.Context.NextContact) = (null, null);
             audit.Append(new AuditEntry(AuditEventTypes.ContactVerified, channel.ToString(), step.Person.Id, step.Flow.ClientId, "origin=records"));
-            var refused = await SendCodeAsync(step, cancellationToken);
-            // One commit: the records' contact proven (kept even when the next code is refused: the person asks again
-            // from the next page), the next code's message, the flow.
+            // The records' contact proven (and the password it made the account's) is committed first, through the
+            // step's own commit: a code the message ceiling refuses commits its audit line at once (VerificationCodeStep),
+            // and that commit must not carry the person's changes past CommitSignIn's merge of concurrent sign-ins. It is
+            // kept even when the next code is refused: the person asks again from the next page.
             FlowStore.WriteContext(step.Flow, step.Context);
+            if (await SaveAsync(step, cancellationToken) is { } notStored)
+            {
+                return notStored;
+            }
+            var refused = await SendCodeAsync(step, cancellationToken);
+            // The next code's message and audit line, with the flow.
             return await SaveAsync(step, cancellationToken)
                 ?? (refused is not null ? StepResult.Stay(FormField, refused) : StepResult.Go(UrlOf(step.Flow)));
         }

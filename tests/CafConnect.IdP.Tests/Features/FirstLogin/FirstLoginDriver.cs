@@ -45,6 +45,29 @@ public sealed class JourneyHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// A host whose time is <paramref name="clock"/> (delays, locks and blocks are waited out by advancing it) and whose
+    /// requests come from the address a test names in <see cref="TestClientIp.Header"/> (budgets count per address);
+    /// messages without a gateway go to an outbox folder of its own.
+    /// </summary>
+    public static JourneyHost StartOnClock(StoreKind kind, ManualClock clock, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            // Lock notices by e-mail go to the file sink (no SMTP here): into a temporary folder, not the source tree.
+            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        return Start(kind, settings, services =>
+        {
+            services.AddSingleton<TimeProvider>(clock);
+            services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, TestClientIp>();
+        });
+    }
+
     /// <summary>Stops this instance and starts a new one on the same store (a restart).</summary>
     public async Task RestartAsync()
     {

@@ -5,12 +5,9 @@ using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Features.Kiosk;
 using CafConnect.IdP.Protocol;
-using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Security;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,71 +21,19 @@ namespace CafConnect.IdP.Tests.Features.Kiosk;
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
-public sealed class IdentifierPasswordGrantTests(StoreKind kind)
+public sealed class IdentifierPasswordGrantTests(StoreKind kind) : KioskGrantFixture(kind)
 {
-    public const string GrantType = "urn:cafconnect:params:oauth:grant-type:identifier-password";
     public static readonly TestClient KioskClient = new("borne", "demo-secret-borne-not-for-production", "http://127.0.0.1:5200/callback", null);
-    private static readonly TestClient VoiceServer = new("serveur-vocal", "demo-secret-serveur-vocal-not-for-production", "http://127.0.0.1:5300/callback", null);
     private static readonly TestClient AdminService = new("systeme-prestations", "demo-secret-systeme-prestations-not-for-production", "http://unused", null);
 
-    private const string WrongPassword = "PasLeBon123";
-    private const string WebWrongCredentials = "Le numéro de Sécurité sociale ou le mot de passe est incorrect.";
     private const int ConfiguredLifetimeSeconds = 180;
 
-    private static int _nextPerson = 100;
+    // Configurable; the default (5 minutes) is KioskOptions' own.
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?> { ["Kiosk:AccessTokenLifetime"] = "00:03:00" };
 
-    private ManualClock _clock = null!;
-    private JourneyHost _host = null!;
-
-    private CafConnectFactory Host => _host.Host;
-
-    [OneTimeSetUp]
-    public void StartHost()
-    {
-        _clock = new ManualClock();
-        _host = JourneyHost.Start(kind, new Dictionary<string, string?>
-        {
-            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
-            // Configurable; the default (5 minutes) is KioskOptions' own.
-            ["Kiosk:AccessTokenLifetime"] = "00:03:00",
-        }, services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddSingleton<IStartupFilter, TestClientIp>();
-        });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopHost()
-    {
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-    }
-
-    /// <summary>Each test its own IP, so that the per-IP budget of one test never refuses another's attempts.</summary>
-    private static string NewIp() => $"198.18.{Interlocked.Increment(ref _nextPerson) % 250}.{Random.Shared.Next(1, 250)}";
-
-    private async Task<HttpResponseMessage> KioskAsync(string? identifier, string? password, TestClient? client = null, string? scope = null, string? ip = null)
-    {
-        var browser = Host.CreateBrowser();
-        browser.DefaultRequestHeaders.Add(TestClientIp.Header, ip ?? NewIp());
-        var form = new Dictionary<string, string> { ["grant_type"] = GrantType };
-        if (identifier is not null) form["identifier"] = identifier;
-        if (password is not null) form["password"] = password;
-        if (scope is not null) form["scope"] = scope;
-        return await new OidcDriver(browser).TokenRequestAsync(client ?? KioskClient, form);
-    }
-
-    private async Task<HttpResponseMessage> WebLoginAsync(string nir, string password, string ip)
-    {
-        var browser = Host.CreateBrowser();
-        browser.DefaultRequestHeaders.Add(TestClientIp.Header, ip);
-        return await new OidcDriver(browser).SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), nir, password);
-    }
-
-    private static async Task<JsonElement> JsonOf(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    /// <summary>The demo kiosk by default, each request from an address of its own unless the test names one.</summary>
+    private Task<HttpResponseMessage> KioskAsync(string? identifier, string? password, TestClient? client = null, string? scope = null, string? ip = null) =>
+        KioskAsync(client ?? KioskClient, identifier, password, ip ?? NewIp(), scope);
 
     private static async Task<JsonElement> AssertError(HttpResponseMessage response, string error, string? cafconnectError, string what)
     {
@@ -106,39 +51,6 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
         }
         Assert.That(body, Does.Not.Contain("access_token"), what);
         return json;
-    }
-
-    /// <summary>A person of this test alone, with a password of the given kind, terms accepted and a verified mobile.</summary>
-    private async Task<(PersonAccount Person, string Nir)> NewPersonAsync(string password, CredentialKind credential = CredentialKind.Personal, TimeSpan? passwordAge = null,
-        bool termsAccepted = true)
-    {
-        using var scope = Host.Services.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-        var hasher = scope.ServiceProvider.GetRequiredService<ISecretHasher>();
-        var n = Interlocked.Increment(ref _nextPerson);
-        var nir = "2900675056" + (n % 1000).ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
-        var person = new PersonAccount
-        {
-            Nir = nir,
-            GivenNames = "Borne",
-            BirthName = "KIOSQUE" + n,
-            MobilePhone = "+33699" + n.ToString("D6", System.Globalization.CultureInfo.InvariantCulture),
-            MobilePhoneVerified = true,
-            PasswordHash = hasher.Hash(password),
-            CredentialKind = credential,
-            PasswordSetAt = _clock.GetUtcNow() - (passwordAge ?? TimeSpan.FromDays(1)),
-            AcceptedTermsVersion = termsAccepted ? 1 : null,
-        };
-        db.Persons.Add(person);
-        await db.SaveChangesAsync();
-        return (person, nir);
-    }
-
-    private async Task<List<AuditEvent>> AuditOfAsync(Guid personId)
-    {
-        using var scope = Host.Services.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-        return await db.AuditEvents.AsNoTracking().Where(e => e.PersonId == personId).OrderBy(e => e.Id).ToListAsync();
     }
 
     [Test]
@@ -280,7 +192,7 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
         for (var i = 0; i < 10; i++)
         {
             await AssertError(await KioskAsync(nir, WrongPassword, ip: ip), "invalid_grant", IdentifierPasswordGrant.InvalidCredentials, $"failure {i + 1}");
-            _clock.Advance(TimeSpan.FromMinutes(2)); // past every delay before the lock
+            Clock.Advance(TimeSpan.FromMinutes(2)); // past every delay before the lock
         }
 
         var locked = await AssertError(await KioskAsync(nir, "Verrou7Dijon", ip: ip), "invalid_grant", IdentifierPasswordGrant.AccountLocked, "right password, locked");
@@ -291,7 +203,7 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
 
         var audit = await AuditOfAsync(person.Id);
         Assert.That(audit.Count(e => e.Type == AuditEventTypes.AccountLocked && e.Channel == IdentifierPasswordGrant.Channel), Is.EqualTo(1), "the lock is audited on the kiosk channel");
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
 
     [Test]
@@ -302,12 +214,12 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
         for (var i = 0; i < 10; i++)
         {
             Assert.That(await OidcDriver.ErrorsOf(await WebLoginAsync(nir, WrongPassword, ip)), Is.EqualTo(WebWrongCredentials), $"failure {i + 1}");
-            _clock.Advance(TimeSpan.FromMinutes(2));
+            Clock.Advance(TimeSpan.FromMinutes(2));
         }
 
         var locked = await AssertError(await KioskAsync(nir, "Verrou8Nancy"), "invalid_grant", IdentifierPasswordGrant.AccountLocked, "right password at the kiosk after ten web failures");
         Assert.That(locked.GetProperty("retry_after").GetInt64(), Is.GreaterThan(0));
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
 
     [Test]
@@ -318,12 +230,12 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
         for (var i = 0; i < 5; i++)
         {
             await AssertError(await KioskAsync(nir, WrongPassword, ip: ip), "invalid_grant", IdentifierPasswordGrant.InvalidCredentials, $"kiosk failure {i + 1}");
-            _clock.Advance(TimeSpan.FromMinutes(2));
+            Clock.Advance(TimeSpan.FromMinutes(2));
             await WebLoginAsync(nir, WrongPassword, ip);
-            _clock.Advance(TimeSpan.FromMinutes(2));
+            Clock.Advance(TimeSpan.FromMinutes(2));
         }
         await AssertError(await KioskAsync(nir, "Verrou9Tours"), "invalid_grant", IdentifierPasswordGrant.AccountLocked, "5 + 5 failures lock");
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
 
     [Test]
@@ -334,11 +246,11 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
         for (var i = 0; i < 10; i++)
         {
             await AssertError(await KioskAsync(nobody, WrongPassword, ip: ip), "invalid_grant", IdentifierPasswordGrant.InvalidCredentials, $"failure {i + 1}");
-            _clock.Advance(TimeSpan.FromMinutes(2));
+            Clock.Advance(TimeSpan.FromMinutes(2));
         }
         var locked = await AssertError(await KioskAsync(nobody, WrongPassword, ip: ip), "invalid_grant", IdentifierPasswordGrant.AccountLocked, "nobody's identifier after ten failures");
         Assert.That(locked.GetProperty("retry_after").GetInt64(), Is.InRange(60, 15 * 60));
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
 
     [Test]
@@ -352,7 +264,7 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
         }
         var delayed = await AssertError(await KioskAsync(nir, "Delai7Rouen", ip: ip), "invalid_grant", IdentifierPasswordGrant.AccountLocked, "within the 1 s delay");
         Assert.That(delayed.GetProperty("retry_after").GetInt64(), Is.EqualTo(1));
-        _clock.Advance(TimeSpan.FromSeconds(1));
+        Clock.Advance(TimeSpan.FromSeconds(1));
         var response = await KioskAsync(nir, "Delai7Rouen", ip: ip);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "after the delay: " + await response.Content.ReadAsStringAsync());
     }
@@ -361,7 +273,7 @@ public sealed class IdentifierPasswordGrantTests(StoreKind kind)
     public async Task Clients_not_registered_for_the_grant_are_unauthorized_and_spend_nothing()
     {
         var (person, nir) = await NewPersonAsync("Client7Reims");
-        foreach (var client in new[] { TestClient.CafFr, TestClient.Aripa, VoiceServer, AdminService })
+        foreach (var client in new[] { TestClient.CafFr, TestClient.Aripa, PhoneChannel.LegacyCodeGrantTests.VoiceServer, AdminService })
         {
             await AssertError(await KioskAsync(nir, "Client7Reims", client), "unauthorized_client", null, client.ClientId);
         }

@@ -3,17 +3,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Features.Kiosk;
 using CafConnect.IdP.Protocol;
-using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Clients;
-using CafConnect.Infrastructure.Persistence;
-using CafConnect.Infrastructure.Security;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;
@@ -29,10 +23,10 @@ namespace CafConnect.IdP.Tests.Features.Kiosk;
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
-public sealed class KioskSourceBudgetTests(StoreKind kind)
+public sealed class KioskSourceBudgetTests(StoreKind kind) : KioskGrantFixture(kind)
 {
-    private const string WrongPassword = "PasLeBon123";
-    private const string WebWrongCredentials = "Le numéro de Sécurité sociale ou le mot de passe est incorrect.";
+    /// <summary>The password of every person these tests create.</summary>
+    private const string Password = "Borne7Budget42";
 
     /// <summary>The per-IP budget of browsers (<c>Throttling:IpMaxFailures</c>, its default).</summary>
     private const int IpMaxFailures = 30;
@@ -42,111 +36,18 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
 
     private static readonly TimeSpan KioskClientBlock = TimeSpan.FromMinutes(5);
 
-    private static int _next = 400;
-
-    private ManualClock _clock = null!;
-    private JourneyHost _host = null!;
-
-    private CafConnectFactory Host => _host.Host;
-
-    [OneTimeSetUp]
-    public void StartHost()
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
-        _clock = new ManualClock();
-        _host = JourneyHost.Start(kind, new Dictionary<string, string?>
-        {
-            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
-            [$"Kiosk:{nameof(KioskOptions.ClientBudget)}"] = KioskClientBudget.ToString(CultureInfo.InvariantCulture),
-            [$"Kiosk:{nameof(KioskOptions.ClientBlockDuration)}"] = "00:05:00",
-        }, services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddSingleton<IStartupFilter, TestClientIp>();
-        });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopHost()
-    {
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-    }
-
-    /// <summary>An address of this test alone: the kiosk backend's, or a browser's.</summary>
-    private static string NewIp() => $"198.19.{Interlocked.Increment(ref _next) % 250}.{Random.Shared.Next(1, 250)}";
+        [$"Kiosk:{nameof(KioskOptions.ClientBudget)}"] = KioskClientBudget.ToString(CultureInfo.InvariantCulture),
+        [$"Kiosk:{nameof(KioskOptions.ClientBlockDuration)}"] = "00:05:00",
+    };
 
     /// <summary>A NIR nobody holds, a different one each time (each spends its own claimed-identity budget once).</summary>
     private static string UnknownNir()
     {
-        var n = Interlocked.Increment(ref _next);
+        var n = NextNumber();
         return "1991299" + (n / 900 % 900 + 100).ToString(CultureInfo.InvariantCulture) + (n % 900 + 100).ToString(CultureInfo.InvariantCulture);
     }
-
-    /// <summary>A kiosk client of this test alone: confidential, holding the kiosk grant, so a budget of its own.</summary>
-    private async Task<TestClient> NewKioskClientAsync()
-    {
-        var client = new TestClient("borne-" + Guid.NewGuid().ToString("N")[..8], "secret-de-test-" + Guid.NewGuid().ToString("N"), "http://127.0.0.1:5200/callback", null);
-        using var scope = Host.Services.CreateScope();
-        await scope.ServiceProvider.GetRequiredService<ClientAdministration>().AddAsync(new ClientRegistration
-        {
-            ClientId = client.ClientId,
-            DisplayName = "Borne de test",
-            Kind = ClientKind.Confidential,
-            ClientSecret = client.Secret,
-            RedirectUris = [client.RedirectUri],
-            Scopes = [CafScopes.Caf],
-            ExtraGrantTypes = [IdentifierPasswordGrantTests.GrantType],
-        });
-        return client;
-    }
-
-    private async Task<(PersonAccount Person, string Nir, string Password)> NewPersonAsync()
-    {
-        using var scope = Host.Services.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-        var hasher = scope.ServiceProvider.GetRequiredService<ISecretHasher>();
-        var n = Interlocked.Increment(ref _next);
-        var nir = "2910575056" + (n % 900 + 100).ToString(CultureInfo.InvariantCulture);
-        var password = "Borne7Budget" + (n % 100).ToString("D2", CultureInfo.InvariantCulture);
-        var person = new PersonAccount
-        {
-            Nir = nir,
-            GivenNames = "Budget",
-            BirthName = "BORNE" + n,
-            MobilePhone = "+33698" + n.ToString("D6", CultureInfo.InvariantCulture),
-            MobilePhoneVerified = true,
-            PasswordHash = hasher.Hash(password),
-            CredentialKind = CredentialKind.Personal,
-            PasswordSetAt = _clock.GetUtcNow() - TimeSpan.FromDays(1),
-            AcceptedTermsVersion = 1,
-        };
-        db.Persons.Add(person);
-        await db.SaveChangesAsync();
-        return (person, nir, password);
-    }
-
-    private HttpClient BrowserFrom(string ip)
-    {
-        var browser = Host.CreateBrowser();
-        browser.DefaultRequestHeaders.Add(TestClientIp.Header, ip);
-        return browser;
-    }
-
-    private static Dictionary<string, string> KioskForm(string identifier, string password) => new()
-    {
-        ["grant_type"] = IdentifierPasswordGrantTests.GrantType,
-        ["identifier"] = identifier,
-        ["password"] = password,
-    };
-
-    private Task<HttpResponseMessage> KioskAsync(TestClient client, string identifier, string password, string ip) =>
-        new OidcDriver(BrowserFrom(ip)).TokenRequestAsync(client, KioskForm(identifier, password));
-
-    private Task<HttpResponseMessage> WebLoginAsync(string nir, string password, string ip, string? returnUrl = null) =>
-        new OidcDriver(BrowserFrom(ip)).SubmitLoginAsync(
-            new Uri(returnUrl is null ? "/connexion" : "/connexion?returnUrl=" + Uri.EscapeDataString(returnUrl), UriKind.Relative), nir, password);
 
     private static async Task<JsonElement> AssertKioskError(HttpResponseMessage response, string cafconnectError, string what)
     {
@@ -174,25 +75,18 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
         }
     }
 
-    private async Task<List<AuditEvent>> AuditOfAsync(Guid personId)
-    {
-        using var scope = Host.Services.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-        return await db.AuditEvents.AsNoTracking().Where(e => e.PersonId == personId).OrderBy(e => e.Id).ToListAsync();
-    }
-
     [Test]
     public async Task More_failures_from_a_kiosk_client_than_the_IP_budget_allows_do_not_block_its_kiosks()
     {
         var backend = NewIp(); // every kiosk of the office leaves through the backend's one address
         var kiosk = await NewKioskClientAsync();
-        var (_, nir, password) = await NewPersonAsync();
+        var (_, nir) = await NewPersonAsync(Password);
 
         var failures = IpMaxFailures + 10;
         Assert.That(failures, Is.GreaterThan(IpMaxFailures).And.LessThan(KioskClientBudget), "the premise: past the IP budget, within the client's");
         await KioskFailuresAsync(kiosk, failures, backend);
 
-        await AssertToken(await KioskAsync(kiosk, nir, password, backend), "a person typing the right password at a kiosk of the office");
+        await AssertToken(await KioskAsync(kiosk, nir, Password, backend), "a person typing the right password at a kiosk of the office");
     }
 
     [Test]
@@ -200,10 +94,10 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
     {
         var backend = NewIp();
         var kiosk = await NewKioskClientAsync();
-        var (person, nir, password) = await NewPersonAsync();
+        var (person, nir) = await NewPersonAsync(Password);
         await KioskFailuresAsync(kiosk, KioskClientBudget, backend);
 
-        var refused = await AssertKioskError(await KioskAsync(kiosk, nir, password, backend), IdentifierPasswordGrant.AccountLocked, "the right password once the client's budget is spent");
+        var refused = await AssertKioskError(await KioskAsync(kiosk, nir, Password, backend), IdentifierPasswordGrant.AccountLocked, "the right password once the client's budget is spent");
         Assert.That(refused.GetProperty(IdentifierPasswordGrant.RetryAfterParameter).GetInt64(), Is.InRange(1, (long)KioskClientBlock.TotalSeconds), "seconds until the client's block ends");
         var audit = await AuditOfAsync(person.Id);
         Assert.Multiple(() =>
@@ -214,12 +108,12 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
         });
 
         // Another kiosk client, behind the same address: a budget of its own, and the person's account was not counted against.
-        await AssertToken(await KioskAsync(await NewKioskClientAsync(), nir, password, backend), "a second kiosk client");
+        await AssertToken(await KioskAsync(await NewKioskClientAsync(), nir, Password, backend), "a second kiosk client");
         // The web login from the same address: the per-IP budget, untouched by the kiosk client's failures.
-        Assert.That((await WebLoginAsync(nir, password, backend)).StatusCode, Is.EqualTo(HttpStatusCode.Redirect), "the web login from the backend's address");
+        Assert.That((await WebLoginAsync(nir, Password, backend)).StatusCode, Is.EqualTo(HttpStatusCode.Redirect), "the web login from the backend's address");
 
-        _clock.Advance(KioskClientBlock + TimeSpan.FromSeconds(1));
-        await AssertToken(await KioskAsync(kiosk, nir, password, backend), "after the client's block");
+        Clock.Advance(KioskClientBlock + TimeSpan.FromSeconds(1));
+        await AssertToken(await KioskAsync(kiosk, nir, Password, backend), "after the client's block");
     }
 
     [Test]
@@ -227,19 +121,19 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
     {
         var backend = NewIp();
         var kiosk = await NewKioskClientAsync();
-        var (_, nir, password) = await NewPersonAsync();
+        var (_, nir) = await NewPersonAsync(Password);
 
         for (var i = 0; i < IpMaxFailures; i++)
         {
             Assert.That(await OidcDriver.ErrorsOf(await WebLoginAsync(UnknownNir(), WrongPassword, backend)), Is.EqualTo(WebWrongCredentials), $"web failure {i + 1}");
         }
-        var blocked = await WebLoginAsync(nir, password, backend);
+        var blocked = await WebLoginAsync(nir, Password, backend);
         Assert.That(blocked.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the right password refused: the address spent its budget");
         Assert.That(await OidcDriver.ErrorsOf(blocked), Is.EqualTo(WebWrongCredentials));
 
         // The kiosks behind that address are not blocked by the browsers' failures either.
-        await AssertToken(await KioskAsync(kiosk, nir, password, backend), "a kiosk behind the blocked address");
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        await AssertToken(await KioskAsync(kiosk, nir, Password, backend), "a kiosk behind the blocked address");
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
 
     [Test]
@@ -247,21 +141,21 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
     {
         var backend = NewIp();
         var kiosk = await NewKioskClientAsync();
-        var (person, nir, password) = await NewPersonAsync();
+        var (person, nir) = await NewPersonAsync(Password);
         for (var i = 0; i < 10; i++)
         {
             await AssertKioskError(await KioskAsync(kiosk, nir, WrongPassword, backend), IdentifierPasswordGrant.InvalidCredentials, $"failure {i + 1}");
-            _clock.Advance(TimeSpan.FromMinutes(2)); // past every delay before the lock
+            Clock.Advance(TimeSpan.FromMinutes(2)); // past every delay before the lock
         }
 
-        Assert.That(await OidcDriver.ErrorsOf(await WebLoginAsync(nir, password, NewIp())), Is.EqualTo(WebWrongCredentials), "the web login is locked");
-        var locked = await AssertKioskError(await KioskAsync(await NewKioskClientAsync(), nir, password, backend), IdentifierPasswordGrant.AccountLocked,
+        Assert.That(await OidcDriver.ErrorsOf(await WebLoginAsync(nir, Password, NewIp())), Is.EqualTo(WebWrongCredentials), "the web login is locked");
+        var locked = await AssertKioskError(await KioskAsync(await NewKioskClientAsync(), nir, Password, backend), IdentifierPasswordGrant.AccountLocked,
             "another kiosk client: the lock is the account's, not the client's");
         Assert.That(locked.GetProperty(IdentifierPasswordGrant.RetryAfterParameter).GetInt64(), Is.InRange(60, 15 * 60));
         var audit = await AuditOfAsync(person.Id);
         Assert.That(audit.Count(e => e.Type == AuditEventTypes.AccountLocked), Is.EqualTo(1));
         Assert.That(audit.Where(e => e.Type == AuditEventTypes.LoginFailed && e.Outcome == "locked").Select(e => e.Details), Is.All.EqualTo("scope=account"));
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
 
     [Test]
@@ -269,22 +163,22 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
     {
         var ip = NewIp();
         var kiosk = await NewKioskClientAsync();
-        var (person, nir, password) = await NewPersonAsync();
+        var (person, nir) = await NewPersonAsync(Password);
         var returnUrl = $"/connect/authorize?client_id={kiosk.ClientId}&redirect_uri={Uri.EscapeDataString(kiosk.RedirectUri)}&response_type=code&scope=openid";
 
         for (var i = 0; i < IpMaxFailures; i++)
         {
             Assert.That(await OidcDriver.ErrorsOf(await WebLoginAsync(UnknownNir(), WrongPassword, ip, returnUrl)), Is.EqualTo(WebWrongCredentials), $"web failure {i + 1}");
         }
-        var blocked = await WebLoginAsync(nir, password, ip, returnUrl);
+        var blocked = await WebLoginAsync(nir, Password, ip, returnUrl);
         Assert.That(await OidcDriver.ErrorsOf(blocked), Is.EqualTo(WebWrongCredentials), "the browser's address is blocked whatever client it names");
         var audit = await AuditOfAsync(person.Id);
         Assert.That(audit.Select(e => (e.Outcome, e.Details)), Is.EqualTo(new[] { ((string?)"throttled", (string?)"scope=ip") }));
 
         // And the kiosk client's own budget was not spent by any of it: its whole budget is still there.
         await KioskFailuresAsync(kiosk, KioskClientBudget - 1, ip);
-        await AssertToken(await KioskAsync(kiosk, nir, password, ip), "the kiosk client, within its whole budget");
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        await AssertToken(await KioskAsync(kiosk, nir, Password, ip), "the kiosk client, within its whole budget");
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
 
     [Test]
@@ -293,7 +187,7 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
         var ip = NewIp();
         var kiosk = await NewKioskClientAsync();
         var other = await NewKioskClientAsync();
-        var (person, nir, password) = await NewPersonAsync();
+        var (person, nir) = await NewPersonAsync(Password);
         await KioskFailuresAsync(kiosk, KioskClientBudget - 1, ip); // one failure left
 
         for (var i = 0; i < 5; i++)
@@ -311,24 +205,24 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
                 Content = new FormUrlEncodedContent(new Dictionary<string, string>(KioskForm(UnknownNir(), WrongPassword)) { ["client_id"] = kiosk.ClientId }),
             };
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{other.ClientId}:{other.Secret}")));
-            var mixed = await BrowserFrom(ip).SendAsync(request);
+            var mixed = await DriverFrom(ip).Browser.SendAsync(request);
             Assert.That(mixed.StatusCode, Is.Not.EqualTo(HttpStatusCode.OK), await mixed.Content.ReadAsStringAsync());
         }
 
         await AssertKioskError(await KioskAsync(kiosk, UnknownNir(), WrongPassword, ip), IdentifierPasswordGrant.InvalidCredentials, "the kiosk's last failure of its budget");
-        await AssertKioskError(await KioskAsync(kiosk, nir, password, ip), IdentifierPasswordGrant.AccountLocked, "now the budget is spent");
+        await AssertKioskError(await KioskAsync(kiosk, nir, Password, ip), IdentifierPasswordGrant.AccountLocked, "now the budget is spent");
         Assert.That((await AuditOfAsync(person.Id)).Single().Details, Is.EqualTo("scope=client"));
-        _clock.Advance(KioskClientBlock + TimeSpan.FromSeconds(1));
+        Clock.Advance(KioskClientBlock + TimeSpan.FromSeconds(1));
     }
 
     [Test]
     public async Task Clients_without_the_grant_are_refused_and_a_public_client_holding_it_gets_only_the_per_IP_budget()
     {
         var ip = NewIp();
-        var (_, nir, password) = await NewPersonAsync();
-        foreach (var client in new[] { TestClient.CafFr, TestClient.Aripa, VoiceServer })
+        var (_, nir) = await NewPersonAsync(Password);
+        foreach (var client in new[] { TestClient.CafFr, TestClient.Aripa, PhoneChannel.LegacyCodeGrantTests.VoiceServer })
         {
-            var response = await KioskAsync(client, nir, password, ip);
+            var response = await KioskAsync(client, nir, Password, ip);
             Assert.That(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString(), Is.EqualTo("unauthorized_client"), client.ClientId);
         }
 
@@ -338,16 +232,14 @@ public sealed class KioskSourceBudgetTests(StoreKind kind)
         using (var scope = Host.Services.CreateScope())
         {
             var descriptor = new OpenIddictApplicationDescriptor { ClientId = publicKiosk.ClientId, ClientType = ClientTypes.Public, DisplayName = "Borne publique" };
-            descriptor.Permissions.UnionWith([Permissions.Endpoints.Token, Permissions.Prefixes.GrantType + IdentifierPasswordGrantTests.GrantType, Permissions.Prefixes.Scope + CafScopes.Caf]);
+            descriptor.Permissions.UnionWith([Permissions.Endpoints.Token, Permissions.Prefixes.GrantType + GrantType, Permissions.Prefixes.Scope + CafScopes.Caf]);
             await scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>().CreateAsync(descriptor);
         }
         // OpenIddict lets a public client use a grant it holds (nothing to authenticate): the handler must not trust its id.
         await KioskFailuresAsync(publicKiosk, IpMaxFailures, ip);
-        await AssertKioskError(await KioskAsync(publicKiosk, nir, password, ip), IdentifierPasswordGrant.AccountLocked, "the public client's address spent the per-IP budget");
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        await AssertKioskError(await KioskAsync(publicKiosk, nir, Password, ip), IdentifierPasswordGrant.AccountLocked, "the public client's address spent the per-IP budget");
+        Clock.Advance(TimeSpan.FromMinutes(16));
     }
-
-    private static readonly TestClient VoiceServer = new("serveur-vocal", "demo-secret-serveur-vocal-not-for-production", "http://127.0.0.1:5300/callback", null);
 
     [Test]
     public void The_kiosk_budget_defaults_to_a_fleets_and_nonsense_is_refused_at_start_up()

@@ -9,7 +9,6 @@ using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Infrastructure.Throttling;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -38,16 +37,7 @@ public sealed class LoginThrottlingTests(StoreKind kind)
     {
         _host = null!;
         _clock = new ManualClock();
-        var overrides = new Dictionary<string, string?>
-        {
-            // Lock notices by e-mail go to the file sink (no SMTP here): into a temporary folder, not the source tree.
-            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
-        };
-        _host = JourneyHost.Start(kind, overrides, services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddSingleton<IStartupFilter, TestClientIp>();
-        });
+        _host = JourneyHost.StartOnClock(kind, _clock);
     }
 
     [TearDown]

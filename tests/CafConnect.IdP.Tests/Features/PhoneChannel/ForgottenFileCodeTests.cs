@@ -39,10 +39,7 @@ public sealed partial class ForgottenFileCodeTests(StoreKind kind)
     }
 
     private static Task<HttpResponseMessage> FileCodeGrantAsync(JourneyHost host, string fileNumber, string code) =>
-        new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(LegacyCodeGrantTests.VoiceServer, new Dictionary<string, string>
-        {
-            ["grant_type"] = LegacyCodeGrantTests.GrantType, ["file_number"] = fileNumber, ["legacy_code"] = code,
-        });
+        LegacyCodeGrantTests.RequestPhoneGrantAsync(host.Host.CreateBrowser(), new Dictionary<string, string> { ["file_number"] = fileNumber, ["legacy_code"] = code });
 
     [GeneratedRegex(@"\b(\d{8})\b")]
     private static partial Regex EightDigits();

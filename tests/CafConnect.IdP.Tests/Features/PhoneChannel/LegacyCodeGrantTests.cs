@@ -7,13 +7,10 @@ using CafConnect.Domain.Households;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
-using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Security;
 using CafConnect.Application.PhoneChannel;
-using CafConnect.IdP.Tests.Features.FirstLogin;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -25,7 +22,7 @@ namespace CafConnect.IdP.Tests.Features.PhoneChannel;
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
 [TestFixture(StoreKind.PostgreSql)]
-public sealed class LegacyCodeGrantTests(StoreKind kind)
+public sealed class LegacyCodeGrantTests(StoreKind kind) : RelayedGrantFixture(kind)
 {
     public const string GrantType = "urn:cafconnect:params:oauth:grant-type:legacy-code";
     public static readonly TestClient VoiceServer = new("serveur-vocal", "demo-secret-serveur-vocal-not-for-production", "http://127.0.0.1:5300/callback", null);
@@ -38,46 +35,19 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
     private const int ClientBudget = 45;
     private const int IpMaxFailures = 30;
 
-    private ManualClock _clock = null!;
-    private JourneyHost _host = null!;
-
-    private CafConnectFactory Host => _host.Host;
-
-    [OneTimeSetUp]
-    public void StartHost()
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
-        _clock = new ManualClock();
-        _host = JourneyHost.Start(kind, new Dictionary<string, string?>
-        {
-            ["Notifications:FileSink:Directory"] = Path.Combine(Path.GetTempPath(), "cafconnect-tests", "outbox-" + Guid.NewGuid().ToString("N")),
-            // Above the per-IP budget (30), small enough to spend in a test; each budget test uses a voice server of its own.
-            [$"PhoneChannel:{nameof(PhoneChannelOptions.ClientBudget)}"] = ClientBudget.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [$"PhoneChannel:{nameof(PhoneChannelOptions.ClientBlockDuration)}"] = "00:05:00",
-        }, services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddSingleton<IStartupFilter, TestClientIp>();
-        });
-    }
+        // Above the per-IP budget (30), small enough to spend in a test; each budget test uses a voice server of its own.
+        [$"PhoneChannel:{nameof(PhoneChannelOptions.ClientBudget)}"] = ClientBudget.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        [$"PhoneChannel:{nameof(PhoneChannelOptions.ClientBlockDuration)}"] = "00:05:00",
+    };
 
-    [OneTimeTearDown]
-    public async Task StopHost()
-    {
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-    }
-
-    private OidcDriver NewBrowser(string? ip = null)
-    {
-        var browser = Host.CreateBrowser();
-        if (ip is not null)
-        {
-            browser.DefaultRequestHeaders.Add(TestClientIp.Header, ip);
-        }
-        return new OidcDriver(browser);
-    }
+    /// <summary>
+    /// The phone grant (file number and file code, or NIR and personal phone code) as the voice server — or
+    /// <paramref name="client"/> — calls it from <paramref name="browser"/>.
+    /// </summary>
+    public static Task<HttpResponseMessage> RequestPhoneGrantAsync(HttpClient browser, IDictionary<string, string> parameters, TestClient? client = null) =>
+        new OidcDriver(browser).TokenRequestAsync(client ?? VoiceServer, new Dictionary<string, string>(parameters) { ["grant_type"] = GrantType });
 
     /// <summary>A new file of its own for a test: a holder with a verified mobile, and the file's code.</summary>
     /// <param name="storedCode">What the file stores for its code; an Argon2id hash of <paramref name="code"/> when null.</param>
@@ -109,35 +79,18 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
     }
 
     /// <summary>Another voice server (confidential, holding the phone grant) with a budget of its own.</summary>
-    private async Task<TestClient> NewVoiceServerAsync()
-    {
-        var client = new TestClient("serveur-vocal-" + Guid.NewGuid().ToString("N")[..8], "secret-de-test-" + Guid.NewGuid().ToString("N"), "http://127.0.0.1:5300/callback", null);
-        using var scope = Host.Services.CreateScope();
-        await scope.ServiceProvider.GetRequiredService<ClientAdministration>().AddAsync(new ClientRegistration
-        {
-            ClientId = client.ClientId,
-            DisplayName = "Serveur vocal de test",
-            Kind = ClientKind.Confidential,
-            ClientSecret = client.Secret,
-            RedirectUris = [client.RedirectUri],
-            Scopes = [CafScopes.Caf],
-            ExtraGrantTypes = [GrantType],
-        });
-        return client;
-    }
+    private Task<TestClient> NewVoiceServerAsync() => NewRelayingClientAsync("serveur-vocal-", "Serveur vocal de test", GrantType, "http://127.0.0.1:5300/callback");
 
     private static string UnknownFileNumber() => Interlocked.Increment(ref _nextUnknownFile).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private async Task<HttpResponseMessage> PhoneGrantAsync(string? fileNumber, string? code, TestClient? client = null, string? scope = null, string? ip = null)
+    private Task<HttpResponseMessage> PhoneGrantAsync(string? fileNumber, string? code, TestClient? client = null, string? scope = null, string? ip = null)
     {
-        var form = new Dictionary<string, string> { ["grant_type"] = GrantType };
-        if (fileNumber is not null) form["file_number"] = fileNumber;
-        if (code is not null) form["legacy_code"] = code;
-        if (scope is not null) form["scope"] = scope;
-        return await NewBrowser(ip).TokenRequestAsync(client ?? VoiceServer, form);
+        var parameters = new Dictionary<string, string>();
+        if (fileNumber is not null) parameters["file_number"] = fileNumber;
+        if (code is not null) parameters["legacy_code"] = code;
+        if (scope is not null) parameters["scope"] = scope;
+        return RequestPhoneGrantAsync(DriverFrom(ip).Browser, parameters, client);
     }
-
-    private static async Task<JsonElement> JsonOf(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
     private static async Task AssertError(HttpResponseMessage response, HttpStatusCode status, string error, string what)
     {
@@ -145,13 +98,6 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         Assert.That(response.StatusCode, Is.EqualTo(status), what + ": " + body);
         Assert.That(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString(), Is.EqualTo(error), what);
         Assert.That(body, Does.Not.Contain("access_token"), what);
-    }
-
-    private async Task<List<AuditEvent>> AuditOfAsync(Guid? personId)
-    {
-        using var scope = Host.Services.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-        return await db.AuditEvents.AsNoTracking().Where(e => e.PersonId == personId).OrderBy(e => e.Id).ToListAsync();
     }
 
     [Test]
@@ -237,7 +183,7 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
     public async Task Token_names_the_file_holder_the_file_the_channel_and_the_method()
     {
         var tokens = await JsonOf(await PhoneGrantAsync(MartinFile, DemoData.MartinLegacyCode));
-        var browser = NewBrowser();
+        var browser = DriverFrom(null);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/introspect")
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = tokens.GetProperty("access_token").GetString()! }),
@@ -269,7 +215,7 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         // The holder of a new file is also the partner on the DUPONT file: the phone token of the new file must not show it.
         var (file, holder) = await NewFileAsync("46820913", alsoConjointOn: "0260311");
         var tokens = await JsonOf(await PhoneGrantAsync(file.FileNumber, "46820913"));
-        var userinfo = await NewBrowser().UserInfoAsync(tokens.GetProperty("access_token").GetString()!);
+        var userinfo = await DriverFrom(null).UserInfoAsync(tokens.GetProperty("access_token").GetString()!);
         var json = await JsonOf(userinfo);
 
         Assert.Multiple(() =>
@@ -390,14 +336,14 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         for (var attempt = 0; attempt < 10; attempt++)
         {
             await AssertError(await PhoneGrantAsync(file.FileNumber, "11111111", ip: callerIp), HttpStatusCode.BadRequest, "invalid_grant", $"failure {attempt + 1}");
-            _clock.Advance(TimeSpan.FromMinutes(2)); // past every progressive delay: only the lock stops the 10th
+            Clock.Advance(TimeSpan.FromMinutes(2)); // past every progressive delay: only the lock stops the 10th
         }
         var locked = await PhoneGrantAsync(file.FileNumber, "70318264", ip: callerIp);
         var lockedFromElsewhere = await PhoneGrantAsync(file.FileNumber, "70318264", ip: "198.51.100.23");
         await AssertError(locked, HttpStatusCode.BadRequest, "invalid_grant", "the right code on a locked file");
         await AssertError(lockedFromElsewhere, HttpStatusCode.BadRequest, "invalid_grant", "locked from any IP");
 
-        var sms = await _host.Sms.WaitForAsync(holder.MobilePhone!);
+        var sms = await Journey.Sms.WaitForAsync(holder.MobilePhone!);
         var audit = await AuditOfAsync(holder.Id);
         Assert.Multiple(() =>
         {
@@ -410,7 +356,7 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         });
 
         // The lock is the file's, not the holder's account: the web login counts separately.
-        _clock.Advance(TimeSpan.FromMinutes(16));
+        Clock.Advance(TimeSpan.FromMinutes(16));
         Assert.That((await PhoneGrantAsync(file.FileNumber, "70318264", ip: callerIp)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "after the 15-minute lock");
     }
 
@@ -459,7 +405,7 @@ public sealed class LegacyCodeGrantTests(StoreKind kind)
         var otherVoiceServer = await PhoneGrantAsync(file.FileNumber, "27519463", await NewVoiceServerAsync());
         Assert.That(otherVoiceServer.StatusCode, Is.EqualTo(HttpStatusCode.OK), "another client keeps its budget, and the file was not counted against");
 
-        _clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        Clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
         var afterBlock = await PhoneGrantAsync(file.FileNumber, "27519463", voiceServer);
         Assert.That(afterBlock.StatusCode, Is.EqualTo(HttpStatusCode.OK), "after the client's 5-minute block");
     }

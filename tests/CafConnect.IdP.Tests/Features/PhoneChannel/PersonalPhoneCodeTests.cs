@@ -25,8 +25,6 @@ namespace CafConnect.IdP.Tests.Features.PhoneChannel;
 [TestFixture(StoreKind.PostgreSql)]
 public sealed class PersonalPhoneCodeTests(StoreKind kind)
 {
-    private const string GrantType = LegacyCodeGrantTests.GrantType;
-    private static readonly TestClient VoiceServer = LegacyCodeGrantTests.VoiceServer;
     private static readonly Uri Page = new("/mon-compte/code-telephone", UriKind.Relative);
     private const string MarcCode = "47302918";
 
@@ -41,11 +39,8 @@ public sealed class PersonalPhoneCodeTests(StoreKind kind)
     private static Task<HttpResponseMessage> ChooseAsync(FirstLoginDriver browser, string current, string code, string? confirmation = null) =>
         browser.PostAsync(Page, new Dictionary<string, string> { ["Current"] = current, ["Code"] = code, ["Confirmation"] = confirmation ?? code });
 
-    private static Task<HttpResponseMessage> PhoneAsync(JourneyHost host, IDictionary<string, string> parameters, TestClient? client = null)
-    {
-        var form = new Dictionary<string, string>(parameters) { ["grant_type"] = GrantType };
-        return new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(client ?? VoiceServer, form);
-    }
+    private static Task<HttpResponseMessage> PhoneAsync(JourneyHost host, IDictionary<string, string> parameters, TestClient? client = null) =>
+        LegacyCodeGrantTests.RequestPhoneGrantAsync(host.Host.CreateBrowser(), parameters, client);
 
     private static Task<HttpResponseMessage> PersonalAsync(JourneyHost host, string nir, string code) =>
         PhoneAsync(host, new Dictionary<string, string> { ["nir"] = nir, ["phone_code"] = code });
