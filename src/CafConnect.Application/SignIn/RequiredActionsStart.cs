@@ -50,9 +50,9 @@ public sealed class RequiredActionsStart(TermsOfUseCatalog terms, LoginOptions o
             SignInMethod.AccountCreation => PasswordKind.Provisional,
             _ => request.SignedInWith,
         };
-        var currentTerms = await terms.CurrentAsync(cancellationToken);
+        var currentTermsVersion = await terms.CurrentVersionAsync(cancellationToken);
         var pending = RequiredActionTriggers.Evaluate(person, new RequiredActionContext(
-            currentTerms?.Version ?? 0, clock.GetUtcNow(), signedInWith, options.PasswordExpiry, options.ContactReminderInterval)
+            currentTermsVersion ?? 0, clock.GetUtcNow(), signedInWith, options.PasswordExpiry, options.ContactReminderInterval)
         {
             DelegationReminderInterval = options.DelegationReminderInterval,
         });

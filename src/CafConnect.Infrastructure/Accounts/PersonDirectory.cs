@@ -13,10 +13,13 @@ namespace CafConnect.Infrastructure.Accounts;
 /// </summary>
 public sealed class PersonDirectory(CafConnectDbContext db)
 {
+    // One round trip (a single query), not four: a person holds a few files of a few members and a few pending actions,
+    // so the joined rows stay few, while each extra round trip of a split query cost the login POST measurable CPU
+    // (bench/README.md, "Login POST: where the CPU goes").
     private IQueryable<PersonAccount> WithFiles => db.Persons
         .Include(p => p.Memberships).ThenInclude(m => m.Household).ThenInclude(h => h!.Members)
         .Include(p => p.RequiredActions)
-        .AsSplitQuery();
+        .AsSingleQuery();
 
     /// <summary>Everyone on the person's files (themselves included): the password rules check all their birth dates and phones.</summary>
     public async Task<IReadOnlyList<PersonAccount>> HouseholdMembersOfAsync(PersonAccount person, CancellationToken cancellationToken = default)
@@ -76,15 +79,15 @@ public sealed class PersonDirectory(CafConnectDbContext db)
 
     /// <summary>
     /// A person with their files, read-only, in one round trip: what the claims need at every token and userinfo request
-    /// (CafClaims.Release reads the files, their state and the person's role), fresh from the store each time. The split
-    /// query of <see cref="WithFiles"/> (the other members, the required actions) is for the login, not for tokens.
+    /// (CafClaims.Release reads the files, their state and the person's role), fresh from the store each time, untracked.
+    /// <see cref="WithFiles"/>'s other members and required actions are for the login, not for tokens.
     /// </summary>
     public Task<PersonAccount?> FindForClaimsAsync(string subject, CancellationToken cancellationToken = default) =>
         ForClaims.FirstOrDefaultAsync(p => p.Subject == subject, cancellationToken);
 
     /// <summary>
     /// <see cref="FindForClaimsAsync(string, CancellationToken)"/> by the id a session names: what the authorization
-    /// endpoint needs to issue a code (one round trip instead of the login's four).
+    /// endpoint needs to issue a code (one round trip, untracked, without the login's other members and required actions).
     /// </summary>
     public Task<PersonAccount?> FindForClaimsAsync(Guid id, CancellationToken cancellationToken = default) =>
         ForClaims.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);

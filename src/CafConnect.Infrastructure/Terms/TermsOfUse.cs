@@ -29,6 +29,13 @@ public sealed class TermsOfUseCatalog(CafConnectDbContext db, TimeProvider clock
     public Task<TermsOfUseVersion?> CurrentAsync(CancellationToken cancellationToken = default) =>
         db.TermsOfUse.OrderByDescending(t => t.Version).FirstOrDefaultAsync(cancellationToken);
 
+    /// <summary>
+    /// The current version's number alone (null when none is published): what every login compares with the version the
+    /// person accepted. Neither the text nor a tracked row is needed for that.
+    /// </summary>
+    public Task<int?> CurrentVersionAsync(CancellationToken cancellationToken = default) =>
+        db.TermsOfUse.MaxAsync(t => (int?)t.Version, cancellationToken);
+
     /// <summary>Publishes the first version when the store has none (start-up); later versions come through the admin tool.</summary>
     public async Task EnsurePublishedAsync(CancellationToken cancellationToken = default)
     {
