@@ -22,17 +22,22 @@ public sealed class BackchannelLogoutOnPasswordReplacementTests(StoreKind kind)
 {
     private const string NewPassword = "Lavande6Arles";
 
+    /// <summary>A host where caf.fr registered <paramref name="receiver"/> as its back-channel logout URI.</summary>
+    private async Task<JourneyHost> StartWithCafFrListeningAsync(BackchannelLogoutReceiver receiver)
+    {
+        var host = HostStore.Start(kind);
+        await using var scope = host.Host.Services.CreateAsyncScope();
+        var clients = scope.ServiceProvider.GetRequiredService<ClientAdministration>();
+        var cafFr = (await clients.FindAsync(TestClient.CafFr.ClientId))!;
+        await clients.UpdateAsync(cafFr with { BackchannelLogoutUri = receiver.LogoutUri, ClientSecret = null });
+        return host;
+    }
+
     [Test]
     public async Task Changing_the_password_tells_the_relying_parties_of_the_other_sessions_it_ended()
     {
         await using var receiver = await BackchannelLogoutReceiver.StartAsync();
-        await using var host = HostStore.Start(kind);
-        await using (var scope = host.Host.Services.CreateAsyncScope())
-        {
-            var clients = scope.ServiceProvider.GetRequiredService<ClientAdministration>();
-            var cafFr = (await clients.FindAsync(TestClient.CafFr.ClientId))!;
-            await clients.UpdateAsync(cafFr with { BackchannelLogoutUri = receiver.LogoutUri, ClientSecret = null });
-        }
+        await using var host = await StartWithCafFrListeningAsync(receiver);
 
         // The thief's browser, signed in at caf.fr with the password they know.
         var thief = new OidcDriver(host.Host.CreateBrowser());
@@ -66,13 +71,7 @@ public sealed class BackchannelLogoutOnPasswordReplacementTests(StoreKind kind)
     public async Task A_password_change_refused_tells_nobody()
     {
         await using var receiver = await BackchannelLogoutReceiver.StartAsync();
-        await using var host = HostStore.Start(kind);
-        await using (var scope = host.Host.Services.CreateAsyncScope())
-        {
-            var clients = scope.ServiceProvider.GetRequiredService<ClientAdministration>();
-            var cafFr = (await clients.FindAsync(TestClient.CafFr.ClientId))!;
-            await clients.UpdateAsync(cafFr with { BackchannelLogoutUri = receiver.LogoutUri, ClientSecret = null });
-        }
+        await using var host = await StartWithCafFrListeningAsync(receiver);
         var other = new OidcDriver(host.Host.CreateBrowser());
         await other.SignInAndRedeemAsync(TestClient.CafFr, DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
 
