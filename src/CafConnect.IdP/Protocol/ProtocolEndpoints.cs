@@ -6,6 +6,7 @@ using CafConnect.IdP.Features.PhoneChannel;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Primitives;
@@ -108,7 +109,7 @@ public static class ProtocolEndpoints
 
         var principal = CafClaims.CreatePrincipal(person!, request.GetScopes().ToList(), facts!);
         // Whom to tell, by back-channel logout, when this session ends (logout, incident revocation).
-        await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>()
+        await http.RequestServices.GetRequiredService<SessionRegistry>()
             .LinkClientAsync(facts!.SessionId, request.ClientId!, http.RequestAborted);
         // Stored with OpenIddict's writes of the authorization and the code (TokenWriteHandlers, docs/decisions.md #34).
         audit.Append(new AuditEntry(AuditEventTypes.TokenIssued, "authorization_code", person!.Id, request.ClientId));
@@ -167,13 +168,13 @@ public static class ProtocolEndpoints
         }
         // The revocations of a password replacement cannot see a code or a refresh that commits just after them
         // (docs/decisions.md #38): the grant is refused at its use instead, by the session cookie's own rule.
-        if (CafConnect.Domain.Accounts.PasswordReplacement.ReplacedSince(person.PasswordSetAt, facts.AuthenticatedAt))
+        if (PasswordReplacement.ReplacedSince(person.PasswordSetAt, facts.AuthenticatedAt))
         {
             return Results.Forbid(ErrorProperties(Errors.InvalidGrant, "The password was replaced after the sign-in behind this grant."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
         }
         // A code is redeemed within its minute: the sign-in behind it must still be on (no logout, no incident since).
         if (request.IsAuthorizationCodeGrantType()
-            && !await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>().IsLiveAsync(facts.SessionId, person.Id, http.RequestAborted))
+            && !await http.RequestServices.GetRequiredService<SessionRegistry>().IsLiveAsync(facts.SessionId, person.Id, http.RequestAborted))
         {
             return Results.Forbid(ErrorProperties(Errors.InvalidGrant, "The sign-in behind this code has ended."), [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
         }
