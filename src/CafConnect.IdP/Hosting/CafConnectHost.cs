@@ -248,6 +248,12 @@ public static class CafConnectHost
     /// <summary>Before serving: migrate the store, load (or create) token keys, register configured clients, seed demo data.</summary>
     public static async Task InitializeCafConnectAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
+        // Telemetry subscribes to the store's diagnostics when its providers are built, which the host would do only when it
+        // starts, after this method. A pooled DbContext used here while nobody listened would remember "nobody listens" for
+        // EF Core's logging cache time (1 s) and leave the store's spans out of the first requests' traces.
+        _ = app.Services.GetService<OpenTelemetry.Trace.TracerProvider>();
+        _ = app.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
+
         using var scope = app.Services.CreateScope();
         var provider = scope.ServiceProvider;
         if (app.Configuration.GetValue("Storage:MigrateOnStartup", true))

@@ -57,20 +57,21 @@ public static class StorageRegistration
     public static IServiceCollection AddCafConnectStorage(this IServiceCollection services, StorageSettings settings)
     {
         services.AddSingleton(settings);
-        // Not pooled (AddDbContextPool): with pooled contexts EF Core's commands left the OpenTelemetry traces once several
-        // hosts had run in one process (docs/decisions.md #36). The options are built once (singleton), not per request:
-        // building them (connection string defaults, provider extensions, EF's service-provider cache lookup by options)
-        // was about 5 % of the provider's CPU per grant (docs/decisions.md #39). They depend on nothing scoped.
+        // Pooled: a request leases a context whose EF Core services are already resolved; creating one per request (the
+        // internal service provider found by comparing options, its scope, the model lookup) was about 10 % of the CPU of a
+        // client-credentials grant (docs/decisions.md #47). A pooled context keeps no state between leases: EF Core resets its
+        // change tracker and settings, and CafConnect sets nothing else on a context. The options are built once; they
+        // depend on nothing scoped. Telemetry must listen before the first context is used (InitializeCafConnectAsync).
         switch (settings.Provider)
         {
             case StorageProvider.Sqlite:
-                services.AddDbContext<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString), ServiceLifetime.Scoped, ServiceLifetime.Singleton);
+                services.AddDbContextPool<CafConnectDbContext, SqliteCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
             case StorageProvider.PostgreSql:
-                services.AddDbContext<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString), ServiceLifetime.Scoped, ServiceLifetime.Singleton);
+                services.AddDbContextPool<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
             case StorageProvider.SqlServer:
-                services.AddDbContext<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString), ServiceLifetime.Scoped, ServiceLifetime.Singleton);
+                services.AddDbContextPool<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
                 break;
         }
 
