@@ -439,11 +439,11 @@ public sealed class FileEventsTests(StoreKind kind)
         var sophie = await PersonAsync(host, DemoData.SophieMartin.Nir!);
         Assert.That((await host.OutboxOfAsync(sophie.Id)).Where(m => m.Kind == NotificationKind.FileCodeIssued), Is.Empty, "to the holder only");
 
-        var phone = await new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer,
-            new Dictionary<string, string> { ["grant_type"] = CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.GrantType, ["file_number"] = "0499999", ["legacy_code"] = code });
+        var phone = await CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.RequestPhoneGrantAsync(host.Host.CreateBrowser(),
+            new Dictionary<string, string> { ["file_number"] = "0499999", ["legacy_code"] = code });
         Assert.That(phone.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the household keeps its phone access with the new number and code");
-        var old = await new OidcDriver(host.Host.CreateBrowser()).TokenRequestAsync(CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer,
-            new Dictionary<string, string> { ["grant_type"] = CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.GrantType, ["file_number"] = "0499999", ["legacy_code"] = DemoData.MartinLegacyCode });
+        var old = await CafConnect.IdP.Tests.Features.PhoneChannel.LegacyCodeGrantTests.RequestPhoneGrantAsync(host.Host.CreateBrowser(),
+            new Dictionary<string, string> { ["file_number"] = "0499999", ["legacy_code"] = DemoData.MartinLegacyCode });
         Assert.That(old.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "the old code is void");
     }
 }

@@ -151,12 +151,7 @@ public sealed class MessageCeilingTests(StoreKind kind)
         }
 
         // « Code confidentiel oublié » on the voice server for Paul's file: the same 202, no SMS, the old code kept.
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/phone/forgotten-code");
-        var voice = Features.PhoneChannel.LegacyCodeGrantTests.VoiceServer;
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(voice.ClientId)}:{Uri.EscapeDataString(voice.Secret!)}")));
-        request.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["file_number"] = "0412345" });
-        var phone = await host.Host.CreateBrowser().SendAsync(request);
+        var phone = await Features.PhoneChannel.ForgottenFileCodeTests.AskAsync(host, "0412345");
         Assert.That(phone.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
 
         // « Identifiant provisoire oublié ? » for Amina with her verified e-mail: the same page, nothing sent.

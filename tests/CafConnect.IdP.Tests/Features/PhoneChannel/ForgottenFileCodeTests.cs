@@ -26,7 +26,8 @@ public sealed partial class ForgottenFileCodeTests(StoreKind kind)
     private const string Path = "/connect/phone/forgotten-code";
     private const string MartinFile = "0412345";
 
-    private static async Task<HttpResponseMessage> AskAsync(JourneyHost host, string? fileNumber, TestClient? client = null)
+    /// <summary>« Code confidentiel oublié » as the voice server — or <paramref name="client"/> — asks it for a file.</summary>
+    internal static async Task<HttpResponseMessage> AskAsync(JourneyHost host, string? fileNumber, TestClient? client = null)
     {
         client ??= LegacyCodeGrantTests.VoiceServer;
         using var request = new HttpRequestMessage(HttpMethod.Post, Path);
