@@ -38,6 +38,7 @@ public sealed class ApplicationRowCacheTests(StoreKind kind)
         {
             settings["Redis:Configuration"] = TestServers.Require(TestServers.RedisVariable, "Redis");
             settings["Throttling:KeyPrefix"] = $"cafconnect-test:{Guid.NewGuid():N}:thr:";
+            settings["Redis:ClientChangesChannel"] = $"cafconnect-test:{Guid.NewGuid():N}:clients-changed";
         }
         _clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var services = new ServiceCollection();
