@@ -93,11 +93,14 @@ public sealed partial class ClientChangesSubscriber(
     private readonly Action<RedisChannel, RedisValue> _onMessage = (_, _) => snapshots.EvictAll();
     private volatile bool _subscribed;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
-        await TrySubscribeAsync();
+        var subscribing = TrySubscribeAsync();
+        // Connected: subscribed before the host serves. Redis unreachable: the host starts anyway (decision 30) rather
+        // than wait out the command's timeout; the rows kept until the subscription takes effect are evicted then.
+        return redis.IsConnected ? subscribing : Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
