@@ -48,6 +48,12 @@ public static class InfrastructureRegistration
         services.AddScoped<ClientAdministration>();
         // Client rows shared across requests for 5 s, evicted by this process's changes (docs/decisions.md #39).
         services.AddSingleton<ApplicationRowSnapshots>();
+        // Every change of a client row evicts here and, with Redis, on every host instance (docs/decisions.md #45).
+        if (ClientChangesChannel.FromConfiguration(configuration) is { } clientChangesChannel)
+        {
+            services.AddSingleton(clientChangesChannel);
+        }
+        services.AddSingleton<ClientRowChanges>();
         // ...except for the requests that send a browser where the registration says (docs/decisions.md #44).
         services.AddScoped<ApplicationRowReads>();
         services.AddScoped<OpenIddict.Abstractions.IOpenIddictApplicationCache<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>, SharedApplicationCache>();

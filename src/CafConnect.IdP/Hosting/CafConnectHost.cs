@@ -141,6 +141,8 @@ public static class CafConnectHost
 
         // The host (not the CLI) sends what the outbox holds.
         services.AddOutboxDispatcher();
+        // ...and, with Redis, evicts its client rows when another process announces a change (docs/decisions.md #45).
+        services.AddClientChangesSubscriber(configuration);
 
         services.AddSingleton<TokenKeyRing>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, TokenKeyRingConfigurator>();

@@ -58,11 +58,15 @@ public static class TokenWriteHandlers
     /// (OpenIddict's own rule for a token presented after its redemption; RFC 6749 §4.1.2 for codes).
     /// </summary>
     /// <remarks>
-    /// A client deleted by another process (another instance, the CLI) in the last seconds is still served here from the
-    /// shared client-row cache (docs/decisions.md #39): OpenIddict authenticated it from that row, and the write fails on
-    /// the token row's reference to the deleted application row. The grant is then answered as OpenIddict answers an
+    /// A client deleted by another process (another instance, the CLI) in the last seconds may still be served here from
+    /// the shared client-row cache (docs/decisions.md #39): OpenIddict authenticated it from that row, and the write fails
+    /// on the token row's reference to the deleted application row. The grant is then answered as OpenIddict answers an
     /// unknown client, <c>invalid_client</c> (401), and the cache forgets its rows so the next request is refused before any
     /// work. Any other failed write is still an error, never tokens.
+    /// Still needed with Redis's change announcements (docs/decisions.md #45): they evict the row on every instance as the
+    /// delete commits, but a message can be lost (Redis down, this instance's subscriber reconnecting, a CLI of an earlier
+    /// version or without Redis configured), and a grant already past its client lookup when the message arrives writes
+    /// after the delete.
     /// </remarks>
     public sealed class FlushBatch(TokenWriteBatch batch, TokenReuse reuse, ApplicationRowSnapshots clientRows, CafConnectDbContext db)
         : IOpenIddictServerHandler<ProcessSignInContext>

@@ -14,9 +14,12 @@ namespace CafConnect.Infrastructure.Clients;
 /// </summary>
 /// <remarks>
 /// Bound on staleness: a change made through this process's application manager (admin API, configuration sync, CLI
-/// in its own process) evicts the row at once here; a change made by another process (another instance, the CLI) is
-/// seen within <see cref="Lifetime"/>. A disabled client or a rotated secret is therefore refused everywhere within
-/// 5 seconds; tokens it already holds live their own lifetime either way.
+/// in its own process) evicts the row at once here; with Redis, a change made by another process (another instance, the
+/// CLI) is announced and evicts here as soon as the message arrives (<see cref="ClientRowChanges"/>,
+/// <see cref="ClientChangesSubscriber"/>, docs/decisions.md #45). <see cref="Lifetime"/> bounds what a lost message
+/// (Redis down, a subscriber reconnecting, a writer of an earlier version) or a process without Redis leaves stale: a
+/// disabled client or a rotated secret is refused everywhere within 5 seconds at worst; tokens it already holds live
+/// their own lifetime either way.
 /// The rows kept here are templates never handed out: each request gets its own copy, tracked by its own context.
 /// </remarks>
 public sealed class ApplicationRowSnapshots(TimeProvider time)
@@ -56,7 +59,10 @@ public sealed class ApplicationRowSnapshots(TimeProvider time)
         }
     }
 
-    /// <summary>Forgets every row: called for each change made through this process's application manager.</summary>
+    /// <summary>
+    /// Forgets every row, and makes a read that overlapped this call not kept: for each change made through this
+    /// process's application manager, and for each change announced by another process (docs/decisions.md #45).
+    /// </summary>
     public void EvictAll()
     {
         lock (_byId)

@@ -114,18 +114,68 @@ public sealed class ClientSecretKeys
 
 /// <summary>
 /// OpenIddict's application manager with CafConnect's secret policy (<see cref="ClientSecretPolicy"/>): the two hooks
-/// OpenIddict provides for it, everything else unchanged.
+/// OpenIddict provides for it; and every write of an application row announced to every instance
+/// (<see cref="ClientRowChanges"/>, docs/decisions.md #45), everything else unchanged.
 /// </summary>
+/// <remarks>
+/// The three overrides below are the ends every write of OpenIddict's manager reaches: <c>CreateAsync(descriptor)</c> and
+/// <c>CreateAsync(application)</c> call <c>CreateAsync(application, secret)</c>; <c>UpdateAsync(application, secret)</c>
+/// and <c>UpdateAsync(application, descriptor)</c> call <c>UpdateAsync(application)</c>. The announcement follows the
+/// store's write (committed then), and is made even when the write throws: whether it was committed is then unknown, and
+/// an eviction costs a read.
+/// </remarks>
 public sealed class CafConnectApplicationManager<TApplication>(
     IOpenIddictApplicationCache<TApplication> cache,
     ILogger<OpenIddictApplicationManager<TApplication>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictApplicationStore<TApplication> store,
     TokenKeyStore keyStore,
-    ClientSecretKeys secretKeys)
+    ClientSecretKeys secretKeys,
+    ClientRowChanges changes)
     : OpenIddictApplicationManager<TApplication>(cache, logger, options, store)
     where TApplication : class
 {
+    public override async ValueTask CreateAsync(TApplication application, string? secret, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await base.CreateAsync(application, secret, cancellationToken);
+        }
+        finally
+        {
+            await AnnounceAsync(application);
+        }
+    }
+
+    public override async ValueTask UpdateAsync(TApplication application, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await base.UpdateAsync(application, cancellationToken);
+        }
+        finally
+        {
+            await AnnounceAsync(application);
+        }
+    }
+
+    public override async ValueTask DeleteAsync(TApplication application, CancellationToken cancellationToken = default)
+    {
+        // Read before the delete: the entity may be detached afterwards.
+        var clientId = await Store.GetClientIdAsync(application, CancellationToken.None);
+        try
+        {
+            await base.DeleteAsync(application, cancellationToken);
+        }
+        finally
+        {
+            await changes.AnnounceAsync(clientId);
+        }
+    }
+
+    private async Task AnnounceAsync(TApplication application) =>
+        await changes.AnnounceAsync(await Store.GetClientIdAsync(application, CancellationToken.None));
+
     protected override async ValueTask<string> ObfuscateClientSecretAsync(string secret, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(secret);

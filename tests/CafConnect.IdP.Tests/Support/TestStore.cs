@@ -78,6 +78,8 @@ public sealed class TestStore : IAsyncDisposable
             ["Redis:Configuration"] = redis,
             // Throttling counters of this store only (the IP of the test server is the same for every fixture).
             ["Throttling:KeyPrefix"] = $"cafconnect-test:{databaseName}:thr:",
+            // Client-change announcements of this store's instances only (docs/decisions.md #45).
+            ["Redis:ClientChangesChannel"] = $"cafconnect-test:{databaseName}:clients-changed",
         }, databaseName, null);
     }
 

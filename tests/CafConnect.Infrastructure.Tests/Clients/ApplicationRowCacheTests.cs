@@ -38,20 +38,30 @@ public sealed class ApplicationRowCacheTests(StoreKind kind)
         {
             settings["Redis:Configuration"] = TestServers.Require(TestServers.RedisVariable, "Redis");
             settings["Throttling:KeyPrefix"] = $"cafconnect-test:{Guid.NewGuid():N}:thr:";
+            settings["Redis:ClientChangesChannel"] = $"cafconnect-test:{Guid.NewGuid():N}:clients-changed";
         }
         _clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        services.AddSingleton<TimeProvider>(_clock);
-        services.AddCafConnectInfrastructure(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), _database.Directory);
-        _services = services.BuildServiceProvider();
+        _settings = settings;
+        _services = NewProcess();
         await using var scope = _services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<ClientAdministration>().AddAsync(new ClientRegistration
         {
             ClientId = ClientId, DisplayName = "Avant", Kind = ClientKind.Service, ClientSecret = "Secret-typed-by-an-operator-1", Scopes = ["cafconnect.admin"],
         });
     }
+
+    /// <summary>The services of one process on this store (and Redis with PostgreSQL); a second call is another process.</summary>
+    private ServiceProvider NewProcess()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
+        services.AddSingleton<TimeProvider>(_clock);
+        services.AddCafConnectInfrastructure(new ConfigurationBuilder().AddInMemoryCollection(_settings).Build(), _database.Directory);
+        return services.BuildServiceProvider();
+    }
+
+    private Dictionary<string, string?> _settings = null!;
 
     [TearDown]
     public async Task Stop()
@@ -156,6 +166,57 @@ public sealed class ApplicationRowCacheTests(StoreKind kind)
         snapshots.Keep(row, snapshots.Generation);
         Assert.That(snapshots.FindByClientId("race-probe")?.DisplayName, Is.EqualTo("lu avant"));
         await Task.CompletedTask;
+    }
+
+    [Test]
+    public async Task A_row_read_while_another_process_announced_a_change_is_not_kept()
+    {
+        if (kind != StoreKind.PostgreSql)
+        {
+            Assert.Ignore("Announcements need Redis; the embedded SQLite store has none (docs/decisions.md #45).");
+        }
+        // Another process (a host instance) on the same store and Redis, listening as a host does.
+        await using var other = NewProcess();
+        var subscriber = ActivatorUtilities.CreateInstance<ClientChangesSubscriber>(other);
+        await subscriber.StartAsync(CancellationToken.None);
+        try
+        {
+            var otherRows = other.GetRequiredService<ApplicationRowSnapshots>();
+            // Its read of the row is in flight: the generation taken, the row as the store held it.
+            var generationBeforeRead = otherRows.Generation;
+            OpenIddictEntityFrameworkCoreApplication readBefore;
+            await using (var scope = other.CreateAsyncScope())
+            {
+                readBefore = await scope.ServiceProvider.GetRequiredService<CafConnectDbContext>().Set<OpenIddictEntityFrameworkCoreApplication>()
+                    .AsNoTracking().SingleAsync(a => a.ClientId == ClientId);
+            }
+
+            // This process changes the client through its manager: announced.
+            await using (var scope = _services.CreateAsyncScope())
+            {
+                var administration = scope.ServiceProvider.GetRequiredService<ClientAdministration>();
+                var registration = await administration.FindAsync(ClientId);
+                await administration.UpdateAsync(registration! with { DisplayName = "Après", ClientSecret = null });
+            }
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (otherRows.Generation == generationBeforeRead && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+
+            // The read completes after the announcement arrived: it is not kept, exactly as after a local change.
+            otherRows.Keep(readBefore, generationBeforeRead);
+            Assert.That(otherRows.FindByClientId(ClientId), Is.Null, "a row read before the announcement is not kept");
+            await using (var scope = other.CreateAsyncScope())
+            {
+                var applications = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+                Assert.That(await applications.GetDisplayNameAsync((await applications.FindByClientIdAsync(ClientId))!), Is.EqualTo("Après"));
+            }
+        }
+        finally
+        {
+            await subscriber.StopAsync(CancellationToken.None);
+        }
     }
 
     [Test]
