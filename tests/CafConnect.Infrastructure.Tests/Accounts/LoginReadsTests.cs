@@ -53,10 +53,6 @@ public sealed class LoginReadsTests(StoreKind kind)
         }
     }
 
-    private CafConnectDbContext CountedContext(CommandCounter counter) => _database.Kind == StoreKind.Sqlite
-        ? new SqliteCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<SqliteCafConnectDbContext>().AddInterceptors(counter), StorageProvider.Sqlite, _database.ConnectionString).Options)
-        : new PostgreSqlCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<PostgreSqlCafConnectDbContext>().AddInterceptors(counter), StorageProvider.PostgreSql, _database.ConnectionString).Options);
-
     /// <summary>A couple on one file, a child on it too, and a second file of hers; two steps pending for her.</summary>
     private async Task<PersonAccount> SeedCoupleAsync()
     {
@@ -84,7 +80,7 @@ public sealed class LoginReadsTests(StoreKind kind)
     {
         var her = await SeedCoupleAsync();
         var counter = new CommandCounter();
-        await using var db = CountedContext(counter);
+        await using var db = _database.NewContext(counter);
 
         var found = await new PersonDirectory(db).FindByNirAsync("2850375112048");
 
@@ -111,7 +107,7 @@ public sealed class LoginReadsTests(StoreKind kind)
         }
 
         var counter = new CommandCounter();
-        await using var counted = CountedContext(counter);
+        await using var counted = _database.NewContext(counter);
         var version = await new TermsOfUseCatalog(counted, TimeProvider.System).CurrentVersionAsync();
 
         Assert.That(version, Is.EqualTo(2), "the latest published version");

@@ -35,7 +35,7 @@ public sealed class TokenWriteTransactionTests(StoreKind kind)
     public async Task Inserts_only_are_stored_and_on_PostgreSQL_sent_as_one_command_without_a_transaction_round_trip()
     {
         var watch = new StoreWatch();
-        await using var db = WatchedContext(watch);
+        await using var db = _database.NewContext(watch);
         var batch = new TokenWriteBatch(db);
         batch.Open();
         db.Add(AuditLine());
@@ -90,7 +90,7 @@ public sealed class TokenWriteTransactionTests(StoreKind kind)
             await seed.SaveChangesAsync();
         }
         var watch = new StoreWatch();
-        await using var db = WatchedContext(watch);
+        await using var db = _database.NewContext(watch);
         var redeemed = await db.Set<OpenIddictEntityFrameworkCoreToken>().SingleAsync(t => t.Id == "tok-old");
         watch.Commands = 0;
         var batch = new TokenWriteBatch(db);
@@ -125,10 +125,6 @@ public sealed class TokenWriteTransactionTests(StoreKind kind)
         return (await db.Set<OpenIddictEntityFrameworkCoreToken>().CountAsync(),
             await db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.TokenIssued));
     }
-
-    private CafConnectDbContext WatchedContext(StoreWatch watch) => kind == StoreKind.Sqlite
-        ? new SqliteCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<SqliteCafConnectDbContext>().AddInterceptors(watch), StorageProvider.Sqlite, _database.ConnectionString).Options)
-        : new PostgreSqlCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<PostgreSqlCafConnectDbContext>().AddInterceptors(watch), StorageProvider.PostgreSql, _database.ConnectionString).Options);
 
     /// <summary>Counts the commands a context sends and the transactions it begins.</summary>
     private sealed class StoreWatch : IDbCommandInterceptor, IDbTransactionInterceptor

@@ -84,9 +84,10 @@ public sealed class TestDatabase : IAsyncDisposable
         return database;
     }
 
-    public CafConnectDbContext NewContext() => Kind == StoreKind.Sqlite
-        ? new SqliteCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<SqliteCafConnectDbContext>(), StorageProvider.Sqlite, ConnectionString).Options)
-        : new PostgreSqlCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<PostgreSqlCafConnectDbContext>(), StorageProvider.PostgreSql, ConnectionString).Options);
+    /// <summary>A context on this database, as the provider configures it, with <paramref name="interceptors"/> watching it.</summary>
+    public CafConnectDbContext NewContext(params Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor[] interceptors) => Kind == StoreKind.Sqlite
+        ? new SqliteCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<SqliteCafConnectDbContext>().AddInterceptors(interceptors), StorageProvider.Sqlite, ConnectionString).Options)
+        : new PostgreSqlCafConnectDbContext(StorageRegistration.Configure(new DbContextOptionsBuilder<PostgreSqlCafConnectDbContext>().AddInterceptors(interceptors), StorageProvider.PostgreSql, ConnectionString).Options);
 
     public async ValueTask DisposeAsync()
     {
