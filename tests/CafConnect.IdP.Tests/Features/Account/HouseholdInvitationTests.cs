@@ -216,6 +216,45 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     }
 
     [Test]
+    public async Task An_invitation_sent_by_a_holder_who_has_since_left_the_file_joins_nobody_to_it()
+    {
+        // Adversarial review (5 December 2026, fourth session): Jeanne, still the holder, invites a made-up member onto
+        // the DUPONT file with a contact of her own; the separation then leaves the file to Marc. Her open invitation must
+        // not let her plant someone on the file of the ex-partner she left (before the fix: « Rejoindre le dossier
+        // n° 0260311 ? », and the account joined Marc's file).
+        await using var host = HostStore.Start(kind);
+        var jeanne = await SignInAsync(host, DemoData.JeanneDupont);
+        var planted = Nina(contact: "jeanne.autre@example.fr");
+        planted["FileNumber"] = "0260311";
+        var sent = await jeanne.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), planted);
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        var admin = new CafConnect.IdP.Tests.Admin.AdminClient(host.Host.CreateClient());
+        var separation = new { event_id = "SEP-INVITE", type = "separation", file_number = "0260311", new_file_number = "0260399", person = new { nir = DemoData.JeanneDupont.Nir } };
+        var applied = await admin.PostJsonAsync("/admin/v1/file-events", separation, await admin.TokenAsync());
+        Assert.That(applied.StatusCode, Is.EqualTo(HttpStatusCode.OK), await applied.Content.ReadAsStringAsync());
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "jeanne.autre@example.fr", birthDate: "01/01/2008");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var next = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("jeanne.autre@example.fr") }));
+        Assert.That(next.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"), "no invitation to answer: its sender no longer holds the file");
+
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(2008, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero, "nobody joined the file Jeanne left");
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync()), Has.Property("AcceptedAt").Null);
+        // Marc, the holder now, is not shown his ex-partner's invitation as one of his own, and it does not count as his.
+        var marc = await SignInAsync(host, DemoData.MarcDupont);
+        var (page, html) = await marc.GetAsync(new Uri("/mon-compte/foyer", UriKind.Relative));
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(WebUtility.HtmlDecode(html), Does.Not.Contain("Invitation envoyée le"));
+    }
+
+    [Test]
     public async Task A_holder_cannot_invite_a_second_partner_while_a_partners_invitation_is_open()
     {
         await using var host = HostStore.Start(kind);
