@@ -255,6 +255,37 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     }
 
     [Test]
+    public async Task An_invitation_offered_before_its_sender_left_the_file_is_not_joined_at_the_answer()
+    {
+        // The answer is checked again: the separation comes while « Rejoindre le dossier n° 0260311 ? » is on the screen.
+        await using var host = HostStore.Start(kind);
+        var jeanne = await SignInAsync(host, DemoData.JeanneDupont);
+        var planted = Nina(contact: "jeanne.autre@example.fr");
+        planted["FileNumber"] = "0260311";
+        FirstLoginDriver.Next(await jeanne.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), planted));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "jeanne.autre@example.fr", birthDate: "01/01/2008");
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("jeanne.autre@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 0260311 ?"), "offered while Jeanne holds the file");
+
+        var admin = new CafConnect.IdP.Tests.Admin.AdminClient(host.Host.CreateClient());
+        var separation = new { event_id = "SEP-ANSWER", type = "separation", file_number = "0260311", new_file_number = "0260399", person = new { nir = DemoData.JeanneDupont.Nir } };
+        Assert.That((await admin.PostJsonAsync("/admin/v1/file-events", separation, await admin.TokenAsync())).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = InvitationOnPage(joinHtml) }, "Join");
+        Assert.That(FirstLoginDriver.Next(answered).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(2008, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero, "nobody joined the file Jeanne left");
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync()), Has.Property("AcceptedAt").Null);
+    }
+
+    [Test]
     public async Task An_invitation_sent_before_the_holders_password_was_recovered_joins_nobody_and_changing_it_keeps_them()
     {
         // Adversarial review (5 December 2026, fourth session): someone who had Jeanne's password invites a made-up member
