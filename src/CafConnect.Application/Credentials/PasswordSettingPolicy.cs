@@ -1,5 +1,7 @@
 using CafConnect.Domain.Accounts;
+using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Sessions;
+using Microsoft.EntityFrameworkCore;
 
 namespace CafConnect.Application.Credentials;
 
@@ -16,11 +18,16 @@ namespace CafConnect.Application.Credentials;
 /// <item>the personal phone code (docs/decisions.md #25), chosen with the old password, unless the change is made from
 /// the person's own open session with their current password (« Changer mon mot de passe »): after a recovery, a
 /// provisional password or an incident, whoever held the old password must not keep the phone channel.</item>
+/// <item>on the same terms, the « Mon foyer » invitations the person sent and nobody has answered yet: whoever held the old
+/// password may have sent them, with a made-up civil status and a contact of their own, to place someone on the person's
+/// file once the password is back in its owner's hands (adversarial review, 5 December 2026, fourth session). The
+/// holder sends them again if they were theirs.</item>
 /// </list>
 /// Sending a provisional password changes nothing here: the current secret keeps working until the provisional one is
 /// first used (docs/security.md, item 9 of the review), so nothing is revoked before then.
 /// </summary>
-public sealed class PasswordSettingPolicy(CredentialReset grants, SessionRegistry sessions, Infrastructure.Audit.AuditTrail audit)
+public sealed class PasswordSettingPolicy(CredentialReset grants, SessionRegistry sessions, Infrastructure.Audit.AuditTrail audit, CafConnectDbContext db,
+    TimeProvider clock)
 {
     public const string PasswordReplacedReason = "password_replaced";
 
@@ -34,6 +41,26 @@ public sealed class PasswordSettingPolicy(CredentialReset grants, SessionRegistr
             person.PhoneCodeHash = null;
             person.PhoneCodeSetAt = null;
             audit.Append(new Infrastructure.Audit.AuditEntry(Infrastructure.Audit.AuditEventTypes.PhoneCodeSet, "revoked", person.Id, Details: "reason=" + PasswordReplacedReason));
+        }
+        if (keepSessionId is null)
+        {
+            await VoidOpenInvitationsAsync(person, cancellationToken);
+        }
+    }
+
+    /// <summary>Ends now the person's invitations still waiting for an answer (committed by the caller, with the new secret).</summary>
+    private async Task VoidOpenInvitationsAsync(PersonAccount person, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        // Dates compared in memory, as every invitation query does (SQLite does not order DateTimeOffset values).
+        var unanswered = await db.HouseholdInvitations
+            .Where(i => i.InvitedByPersonId == person.Id && i.AcceptedAt == null)
+            .ToListAsync(cancellationToken);
+        foreach (var invitation in unanswered.Where(i => i.ExpiresAt > now))
+        {
+            invitation.ExpiresAt = now;
+            audit.Append(new Infrastructure.Audit.AuditEntry(Infrastructure.Audit.AuditEventTypes.HouseholdInvitationVoided, PasswordReplacedReason, person.Id,
+                Details: $"invitation={invitation.Id}"));
         }
     }
 }

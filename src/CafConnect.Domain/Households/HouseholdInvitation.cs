@@ -30,7 +30,21 @@ public sealed class HouseholdInvitation
     public DateTimeOffset? AcceptedAt { get; set; }
     public Guid? AcceptedByPersonId { get; set; }
 
-    public bool IsOpenAt(DateTimeOffset now) => AcceptedAt is null && now < ExpiresAt;
+    /// <summary>
+    /// Whether the invitation may still be shown, counted and answered: not answered, not expired, and its sender still
+    /// the holder (allocataire) of <see cref="Household"/> with an open account. An invitation speaks for the holder who
+    /// sent it: once they leave the file (a separation gives it to the ex-partner), or their account is closed, it would
+    /// let them place someone of their choosing — a civil status they made up and a contact of their own — on a file that
+    /// is no longer theirs (adversarial review, 5 December 2026, fourth session). The one rule every journey asks.
+    /// </summary>
+    /// <remarks>
+    /// Reads <see cref="Household"/>'s members and their accounts: load them (<c>Include(i => i.Household).ThenInclude(h =>
+    /// h.Members).ThenInclude(m => m.Person)</c>). Anything not loaded reads as closed — never as open.
+    /// </remarks>
+    public bool IsOpenAt(DateTimeOffset now) =>
+        AcceptedAt is null && now < ExpiresAt
+        && Household is { } household && household.Id == HouseholdId
+        && household.Members.Any(m => m.PersonId == InvitedByPersonId && m.Role == HouseholdRole.Allocataire && m.Person is { IsClosed: false });
 
     /// <summary>The invitee's civil status as the holder typed it, compared like every civil status.</summary>
     public bool Invites(string? birthName, string? givenNames, DateOnly birthDate) =>

@@ -83,6 +83,8 @@ public static class AuditEventTypes
     public const string HouseholdInvitationAccepted = "household.invitation_accepted";
     /// <summary>An invitee answered « Ne pas rejoindre ce dossier », or the file could not take them (outcome: why; details: file, role).</summary>
     public const string HouseholdInvitationDeclined = "household.invitation_declined";
+    /// <summary>An invitation still unanswered was ended before its term (outcome: why, e.g. <c>password_replaced</c>; details: invitation).</summary>
+    public const string HouseholdInvitationVoided = "household.invitation_voided";
     public const string ClientAdded = "admin.client.added";
     public const string ClientUpdated = "admin.client.updated";
     public const string ClientRemoved = "admin.client.removed";

@@ -2,6 +2,7 @@ using CafConnect.Application.RateLimiting;
 using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
+using CafConnect.Infrastructure.Households;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Notifications;
 using CafConnect.Infrastructure.Persistence;
@@ -43,7 +44,7 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
     public async Task<IReadOnlyList<HouseholdInvitation>> OpenInvitationsAsync(Household household, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        return (await db.HouseholdInvitations.AsNoTracking().Where(i => i.HouseholdId == household.Id && i.AcceptedAt == null).ToListAsync(cancellationToken))
+        return (await db.HouseholdInvitations.AsNoTracking().WithFileAndSender().Where(i => i.HouseholdId == household.Id && i.AcceptedAt == null).ToListAsync(cancellationToken))
             .Where(i => i.IsOpenAt(now)).OrderBy(i => i.CreatedAt).ToList();
     }
 

@@ -7,6 +7,7 @@ using CafConnect.Application.SignIn;
 using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
+using CafConnect.Infrastructure.Households;
 using CafConnect.Domain.Identity;
 using CafConnect.Domain.Passwords;
 using CafConnect.IdP.Features.FirstLogin;
@@ -635,7 +636,7 @@ public sealed partial class AccountCreationJourney(
             return [];
         }
         var now = clock.GetUtcNow();
-        return (await db.HouseholdInvitations.AsNoTracking().Where(i => i.BirthDate == birthDate && i.AcceptedAt == null).ToListAsync(cancellationToken))
+        return (await db.HouseholdInvitations.AsNoTracking().WithFileAndSender().Where(i => i.BirthDate == birthDate && i.AcceptedAt == null).ToListAsync(cancellationToken))
             .Where(i => i.IsOpenAt(now) && i.Contact == contact && i.Invites(person.BirthName, person.GivenNames, birthDate))
             .OrderBy(i => i.CreatedAt)
             .Select(i => i.Id)
@@ -650,7 +651,7 @@ public sealed partial class AccountCreationJourney(
             return null;
         }
         var id = step.Context.PendingInvitations[0];
-        var invitation = await db.HouseholdInvitations.AsNoTracking().Include(i => i.Household).SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        var invitation = await db.HouseholdInvitations.AsNoTracking().WithFileAndSender().SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
         if (invitation?.Household is null || !invitation.IsOpenAt(clock.GetUtcNow()))
         {
             return null;
@@ -682,7 +683,7 @@ public sealed partial class AccountCreationJourney(
             var id = step.Context.PendingInvitations[0];
             step.Context.PendingInvitations.RemoveAt(0);
             var now = clock.GetUtcNow();
-            var invitation = await db.HouseholdInvitations.Include(i => i.Household).ThenInclude(h => h!.Members).SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+            var invitation = await db.HouseholdInvitations.WithFileAndSender().SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
             // Checked again at the answer: still open, still for this person and the contact they proved.
             var stillValid = invitation?.Household is not null && invitation.IsOpenAt(now) && invitation.Contact == step.Context.Contact
                 && person.BirthDate is { } birthDate && invitation.Invites(person.BirthName, person.GivenNames, birthDate);

@@ -97,7 +97,18 @@ public sealed class FranceConnectSignIn(
         // Memberships too: a birth commune held as a name counts only for a person on a file (PivotIdentityMatching).
         var candidates = await db.Persons.AsNoTracking().Include(p => p.Memberships)
             .Where(p => p.BirthDate == birthDate && p.ClosedAt == null).Take(MaxCandidates + 1).ToListAsync(cancellationToken);
-        List<PersonAccount> matches = candidates.Count > MaxCandidates ? [] : candidates.Where(p => PivotIdentityMatching.Matches(p, pivot)).Take(2).ToList();
+        if (candidates.Count > MaxCandidates)
+        {
+            candidates = [];
+        }
+        // The files each person without a NIR joined by answering an invitation: their own doing, never the agency's record.
+        var withoutNir = candidates.Where(p => p.Nir is null).Select(p => p.Id).ToList();
+        var joinedByInvitation = (withoutNir.Count == 0 ? [] : await db.HouseholdInvitations.AsNoTracking()
+                .Where(i => i.AcceptedByPersonId != null && withoutNir.Contains(i.AcceptedByPersonId.Value))
+                .Select(i => new JoinedByInvitation(i.AcceptedByPersonId!.Value, i.HouseholdId))
+                .ToListAsync(cancellationToken))
+            .ToLookup(j => j.PersonId, j => j.HouseholdId);
+        List<PersonAccount> matches = candidates.Where(p => PivotIdentityMatching.Matches(p, pivot, joinedByInvitation[p.Id].ToList())).Take(2).ToList();
         if (matches.Count != 1)
         {
             // Never the candidates' ids: an unmatched identity names nobody, even in the audit trail.
@@ -124,3 +135,6 @@ public sealed class FranceConnectSignIn(
         return person;
     }
 }
+
+/// <summary>A file a person is on because they answered an invitation to it.</summary>
+internal sealed record JoinedByInvitation(Guid PersonId, Guid HouseholdId);

@@ -44,13 +44,22 @@ public static partial class PivotIdentityMatching
 {
     public static bool Matches(PersonAccount person, PivotIdentity pivot) => Matches(person, pivot, InseeCommunes.Official);
 
-    public static bool Matches(PersonAccount person, PivotIdentity pivot, InseeCommunes communes) =>
+    public static bool Matches(PersonAccount person, PivotIdentity pivot, InseeCommunes communes) => Matches(person, pivot, [], communes);
+
+    /// <param name="filesJoinedByInvitation">
+    /// The files <paramref name="person"/> is on because they answered a holder's « Mon foyer » invitation: a membership
+    /// the person (and whoever invited them) made, not the agency, so it never makes a birth commune they typed count.
+    /// </param>
+    public static bool Matches(PersonAccount person, PivotIdentity pivot, IReadOnlyCollection<Guid> filesJoinedByInvitation) =>
+        Matches(person, pivot, filesJoinedByInvitation, InseeCommunes.Official);
+
+    public static bool Matches(PersonAccount person, PivotIdentity pivot, IReadOnlyCollection<Guid> filesJoinedByInvitation, InseeCommunes communes) =>
         !person.IsClosed
         && person.BirthDate is { } birthDate && pivot.BirthDate == birthDate
         && Same(person.BirthName, pivot.FamilyName)
         && GivenNamesAgree(person.GivenNames, pivot.GivenNames)
         && GenderAgrees(person, pivot.Gender)
-        && BirthPlaceAgrees(person, pivot, communes);
+        && BirthPlaceAgrees(person, pivot, filesJoinedByInvitation, communes);
 
     private static bool Same(string? stored, string? certified)
     {
@@ -87,7 +96,9 @@ public static partial class PivotIdentityMatching
     /// certified, and one held as a name must designate, on the date of birth, exactly one commune: the certified one
     /// (<see cref="BirthCommuneNameAgrees"/>).
     /// </summary>
-    internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot, InseeCommunes communes)
+    internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot, InseeCommunes communes) => BirthPlaceAgrees(person, pivot, [], communes);
+
+    internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot, IReadOnlyCollection<Guid> filesJoinedByInvitation, InseeCommunes communes)
     {
         var country = (pivot.BirthCountry ?? string.Empty).Trim();
         var place = (pivot.BirthPlace ?? string.Empty).Trim().ToUpperInvariant();
@@ -133,8 +144,11 @@ public static partial class PivotIdentityMatching
         // A name is compared only when the agency's systems gave it (a person on a file: import, application, file
         // events). « Créer Mon Compte » without a NIR lets anyone declare a civil status and a birth commune; compared,
         // it would let a squatter who knows someone's civil status pre-create the account that person's first
-        // FranceConnect login then opens (pre-account hijack, docs/security.md).
-        return person.Memberships.Count > 0 && BirthCommuneNameAgrees(person.BirthCity, place, birthDate, communes);
+        // FranceConnect login then opens (pre-account hijack, docs/security.md). A file the person joined by answering a
+        // holder's invitation is not the agency's word either: any holder could invite the squatter's account onto their
+        // own file (adversarial review, 5 December 2026, fourth session).
+        return person.Memberships.Any(m => !filesJoinedByInvitation.Contains(m.HouseholdId))
+            && BirthCommuneNameAgrees(person.BirthCity, place, birthDate, communes);
     }
 
     /// <summary>

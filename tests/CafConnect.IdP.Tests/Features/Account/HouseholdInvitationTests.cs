@@ -216,6 +216,123 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     }
 
     [Test]
+    public async Task An_invitation_sent_by_a_holder_who_has_since_left_the_file_joins_nobody_to_it()
+    {
+        // Adversarial review (5 December 2026, fourth session): Jeanne, still the holder, invites a made-up member onto
+        // the DUPONT file with a contact of her own; the separation then leaves the file to Marc. Her open invitation must
+        // not let her plant someone on the file of the ex-partner she left (before the fix: « Rejoindre le dossier
+        // n° 0260311 ? », and the account joined Marc's file).
+        await using var host = HostStore.Start(kind);
+        var jeanne = await SignInAsync(host, DemoData.JeanneDupont);
+        var planted = Nina(contact: "jeanne.autre@example.fr");
+        planted["FileNumber"] = "0260311";
+        var sent = await jeanne.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), planted);
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        var admin = new CafConnect.IdP.Tests.Admin.AdminClient(host.Host.CreateClient());
+        var separation = new { event_id = "SEP-INVITE", type = "separation", file_number = "0260311", new_file_number = "0260399", person = new { nir = DemoData.JeanneDupont.Nir } };
+        var applied = await admin.PostJsonAsync("/admin/v1/file-events", separation, await admin.TokenAsync());
+        Assert.That(applied.StatusCode, Is.EqualTo(HttpStatusCode.OK), await applied.Content.ReadAsStringAsync());
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "jeanne.autre@example.fr", birthDate: "01/01/2008");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var next = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("jeanne.autre@example.fr") }));
+        Assert.That(next.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"), "no invitation to answer: its sender no longer holds the file");
+
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(2008, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero, "nobody joined the file Jeanne left");
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync()), Has.Property("AcceptedAt").Null);
+        // Marc, the holder now, is not shown his ex-partner's invitation as one of his own, and it does not count as his.
+        var marc = await SignInAsync(host, DemoData.MarcDupont);
+        var (page, html) = await marc.GetAsync(new Uri("/mon-compte/foyer", UriKind.Relative));
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(WebUtility.HtmlDecode(html), Does.Not.Contain("Invitation envoyée le"));
+    }
+
+    [Test]
+    public async Task An_invitation_offered_before_its_sender_left_the_file_is_not_joined_at_the_answer()
+    {
+        // The answer is checked again: the separation comes while « Rejoindre le dossier n° 0260311 ? » is on the screen.
+        await using var host = HostStore.Start(kind);
+        var jeanne = await SignInAsync(host, DemoData.JeanneDupont);
+        var planted = Nina(contact: "jeanne.autre@example.fr");
+        planted["FileNumber"] = "0260311";
+        FirstLoginDriver.Next(await jeanne.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), planted));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "jeanne.autre@example.fr", birthDate: "01/01/2008");
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("jeanne.autre@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 0260311 ?"), "offered while Jeanne holds the file");
+
+        var admin = new CafConnect.IdP.Tests.Admin.AdminClient(host.Host.CreateClient());
+        var separation = new { event_id = "SEP-ANSWER", type = "separation", file_number = "0260311", new_file_number = "0260399", person = new { nir = DemoData.JeanneDupont.Nir } };
+        Assert.That((await admin.PostJsonAsync("/admin/v1/file-events", separation, await admin.TokenAsync())).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = InvitationOnPage(joinHtml) }, "Join");
+        Assert.That(FirstLoginDriver.Next(answered).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(2008, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero, "nobody joined the file Jeanne left");
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync()), Has.Property("AcceptedAt").Null);
+    }
+
+    [Test]
+    public async Task An_invitation_sent_before_the_holders_password_was_recovered_joins_nobody_and_changing_it_keeps_them()
+    {
+        // Adversarial review (5 December 2026, fourth session): someone who had Jeanne's password invites a made-up member
+        // with a contact of their own; Jeanne takes her account back with « Mot de passe oublié ? ». Like the phone code,
+        // what was sent with the old password ends with it (before the fix: « Rejoindre le dossier n° 0260311 ? »).
+        await using var host = HostStore.Start(kind);
+        var thief = await SignInAsync(host, DemoData.JeanneDupont);
+        var planted = Nina(contact: "complice@example.fr");
+        planted["FileNumber"] = "0260311";
+        Assert.That(FirstLoginDriver.Next(await thief.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), planted)).OriginalString,
+            Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
+
+        var jeanne = new RecoveryDriver(host.Host.CreateBrowser());
+        var codePage = await jeanne.RequestCodePageAsync(DemoData.JeanneDupont.Nir!);
+        var code = SmsGatewaySink.CodeIn((await host.Sms.WaitForAsync(DemoData.JeanneDupont.Mobile!)).Text);
+        var passwordPage = FirstLoginDriver.Next(await jeanne.Pages.PostAsync(codePage, new Dictionary<string, string> { ["Code"] = code }));
+        var done = FirstLoginDriver.Next(await jeanne.Pages.PostAsync(passwordPage, new Dictionary<string, string> { ["Password"] = "Marguerite7Jardin", ["Confirmation"] = "Marguerite7Jardin" }));
+        Assert.That(done.OriginalString, Is.EqualTo("/connexion?motdepasse=modifie"));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "complice@example.fr", birthDate: "01/01/2008");
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var next = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("complice@example.fr") }));
+        Assert.That(next.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"), "the invitation ended with the old password");
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.Household!.FileNumber == "0260311")), Is.EqualTo(2), "Jeanne and Marc only");
+        var jeanneId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.JeanneDupont.Nir).Select(p => p.Id).SingleAsync());
+        var voided = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.Type == AuditEventTypes.HouseholdInvitationVoided).ToListAsync());
+        Assert.That(voided.Select(e => (e.Outcome, e.PersonId)), Is.EqualTo(new[] { ("password_replaced", (Guid?)jeanneId) }));
+
+        // « Changer mon mot de passe », from her own session with her current password, keeps what she sent.
+        var owner = new FirstLoginDriver(host.Host.CreateBrowser());
+        Assert.That((await owner.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.JeanneDupont.Nir!, "Marguerite7Jardin")).Headers.Location?.OriginalString,
+            Is.EqualTo("/mon-compte"));
+        var again = Nina(contact: "nina.dubois@example.fr");
+        again["FileNumber"] = "0260311";
+        Assert.That(FirstLoginDriver.Next(await owner.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), again)).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
+        var changed = await owner.PostAsync(new Uri("/mon-compte/mot-de-passe", UriKind.Relative),
+            new Dictionary<string, string> { ["Current"] = "Marguerite7Jardin", ["Password"] = "Coquelicot8Champ", ["Confirmation"] = "Coquelicot8Champ" });
+        Assert.That(changed.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(changed));
+        var (_, foyer) = await owner.GetAsync(new Uri("/mon-compte/foyer", UriKind.Relative));
+        Assert.That(WebUtility.HtmlDecode(foyer), Does.Contain("Invitation envoyée le"), "the invitation sent from her own session stands");
+    }
+
+    [Test]
     public async Task A_holder_cannot_invite_a_second_partner_while_a_partners_invitation_is_open()
     {
         await using var host = HostStore.Start(kind);

@@ -124,6 +124,50 @@ public sealed class FranceConnectTests(StoreKind kind)
     }
 
     [Test]
+    public async Task A_self_declared_account_that_joined_a_file_by_invitation_is_never_what_a_FranceConnect_identity_opens()
+    {
+        // Adversarial review (5 December 2026, fourth session), the residual of the 4 December one: a holder (Louise here)
+        // invites Lucie BERNARD's civil status — someone the Caf does not know — with a contact of her own, creates that
+        // account without a NIR with « Nantes » typed as the birth commune, and accepts the invitation. A file membership
+        // made the typed commune count: Lucie's first FranceConnect login opened the account Louise holds the password of.
+        var louise = await PersonAsync(DemoData.LouiseDubois.Nir!);
+        var squatter = await SeedBornInFranceAsync("P44109001", Domain.Accounts.Civility.Madame, "Lucie", "BERNARD", new DateOnly(1995, 2, 1), "Nantes", onAFile: false);
+        await QueryAsync(async db =>
+        {
+            var file = await db.Households.SingleAsync(h => h.FileNumber == "1234567");
+            var now = DateTimeOffset.UtcNow;
+            db.HouseholdInvitations.Add(new Domain.Households.HouseholdInvitation
+            {
+                HouseholdId = file.Id, Role = Domain.Households.HouseholdRole.Autre, BirthName = "BERNARD", GivenNames = "Lucie", BirthDate = new DateOnly(1995, 2, 1),
+                Contact = squatter.MobilePhone!, InvitedByPersonId = louise.Id, CreatedAt = now.AddMinutes(-10), ExpiresAt = now.AddDays(30),
+                AcceptedAt = now, AcceptedByPersonId = squatter.Id,
+            });
+            db.Memberships.Add(new Domain.Households.HouseholdMembership { HouseholdId = file.Id, PersonId = squatter.Id, Role = Domain.Households.HouseholdRole.Autre, JoinedAt = now });
+            return await db.SaveChangesAsync();
+        });
+        try
+        {
+            using var browser = NewBrowser();
+            var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+            var callback = await browser.AuthenticateAtFranceConnectAsync(await browser.ClickFranceConnectAsync(challenge.Headers.Location!), StandInIdentities.Nobody);
+            var back = await browser.ArriveAtCafConnectAsync(callback);
+
+            Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/compte-non-trouve"), "a birth commune only the person typed is never compared");
+            Assert.That(await QueryAsync(db => db.ExternalLogins.CountAsync(l => l.Subject == StandInIdentities.Nobody || l.PersonId == squatter.Id)), Is.Zero);
+        }
+        finally
+        {
+            // The fixture's store is shared: the other tests of Lucie's identity must still find nobody.
+            await QueryAsync(async db =>
+            {
+                db.ExternalLogins.RemoveRange(db.ExternalLogins.Where(l => l.PersonId == squatter.Id));
+                (await db.Persons.SingleAsync(p => p.Id == squatter.Id)).ClosedAt = DateTimeOffset.UtcNow;
+                return await db.SaveChangesAsync();
+            });
+        }
+    }
+
+    [Test]
     public async Task An_identity_that_matches_nobody_gets_the_french_page_and_no_session()
     {
         using var browser = NewBrowser();
