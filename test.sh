@@ -77,7 +77,8 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 results="$run_dir/results"
-mkdir -p "$results"
+# Only this run's result files are counted (the servers' start clears them only when they share this run directory).
+rm -rf "$results" && mkdir -p "$results"
 log "running the suite"
 dotnet test CafConnect.IdP.sln --nologo --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$run_dir/dotnet-test.log"
 status=${PIPESTATUS[0]}
