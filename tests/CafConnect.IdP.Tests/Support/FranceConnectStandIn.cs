@@ -107,6 +107,14 @@ public sealed class FranceConnectStandIn : IAsyncDisposable
         {
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(90)); // generous: node starts slowly on a loaded 2-core runner
         }
+        catch (TimeoutException)
+        {
+            if (!node.HasExited) node.Kill(entireProcessTree: true);
+            string printed;
+            lock (output) printed = output.ToString();
+            // What node printed (or that it printed nothing) is what tells a slow start from a stuck one.
+            throw new TimeoutException($"The FranceConnect stand-in (port {port}, pid {node.Id}) did not say it was listening within 90 s. It printed:\n{printed}");
+        }
         catch
         {
             if (!node.HasExited) node.Kill(entireProcessTree: true);
