@@ -42,24 +42,19 @@ public sealed record PivotIdentity(
 /// </summary>
 public static partial class PivotIdentityMatching
 {
-    public static bool Matches(PersonAccount person, PivotIdentity pivot) => Matches(person, pivot, InseeCommunes.Official);
-
-    public static bool Matches(PersonAccount person, PivotIdentity pivot, InseeCommunes communes) => Matches(person, pivot, [], communes);
+    public static bool Matches(PersonAccount person, PivotIdentity pivot) => Matches(person, pivot, []);
 
     /// <param name="filesJoinedByInvitation">
     /// The files <paramref name="person"/> is on because they answered a holder's « Mon foyer » invitation: a membership
     /// the person (and whoever invited them) made, not the agency, so it never makes a birth commune they typed count.
     /// </param>
     public static bool Matches(PersonAccount person, PivotIdentity pivot, IReadOnlyCollection<Guid> filesJoinedByInvitation) =>
-        Matches(person, pivot, filesJoinedByInvitation, InseeCommunes.Official);
-
-    public static bool Matches(PersonAccount person, PivotIdentity pivot, IReadOnlyCollection<Guid> filesJoinedByInvitation, InseeCommunes communes) =>
         !person.IsClosed
         && person.BirthDate is { } birthDate && pivot.BirthDate == birthDate
         && Same(person.BirthName, pivot.FamilyName)
         && GivenNamesAgree(person.GivenNames, pivot.GivenNames)
         && GenderAgrees(person, pivot.Gender)
-        && BirthPlaceAgrees(person, pivot, filesJoinedByInvitation, communes);
+        && BirthPlaceAgrees(person, pivot, filesJoinedByInvitation, InseeCommunes.Official);
 
     private static bool Same(string? stored, string? certified)
     {
@@ -96,8 +91,6 @@ public static partial class PivotIdentityMatching
     /// certified, and one held as a name must designate, on the date of birth, exactly one commune: the certified one
     /// (<see cref="BirthCommuneNameAgrees"/>).
     /// </summary>
-    internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot, InseeCommunes communes) => BirthPlaceAgrees(person, pivot, [], communes);
-
     internal static bool BirthPlaceAgrees(PersonAccount person, PivotIdentity pivot, IReadOnlyCollection<Guid> filesJoinedByInvitation, InseeCommunes communes)
     {
         var country = (pivot.BirthCountry ?? string.Empty).Trim();
