@@ -88,6 +88,28 @@ public sealed class AuditTrail
         }
     }
 
+    /// <summary>
+    /// The lines among <paramref name="entities"/> were stored by a write outside this context's save (the grants' group
+    /// commit, <see cref="Persistence.CoalescedInserts"/>): counted as a save counts them, before they leave the context.
+    /// </summary>
+    public void CountStoredElsewhere(IEnumerable<object> entities)
+    {
+        if (_metrics is null)
+        {
+            return;
+        }
+        var stored = entities.OfType<AuditEvent>().ToHashSet(ReferenceEqualityComparer.Instance);
+        for (var i = _uncounted.Count - 1; i >= 0; i--)
+        {
+            var (row, entry, context) = _uncounted[i];
+            if (stored.Contains(row))
+            {
+                _uncounted.RemoveAt(i);
+                _metrics.Audited(entry, context);
+            }
+        }
+    }
+
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 }
 

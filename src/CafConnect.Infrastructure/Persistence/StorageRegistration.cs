@@ -18,6 +18,12 @@ public sealed record StorageSettings(StorageProvider Provider, string Connection
     public const string ConnectionStringName = "CafConnect";
 
     /// <summary>
+    /// <c>Storage:CoalesceInserts</c> (PostgreSQL only, default true): the inserts-only writes of concurrent grants are
+    /// stored together (<see cref="CoalescedInserts"/>, docs/decisions.md #48). False: each request saves its own.
+    /// </summary>
+    public bool CoalesceInserts { get; init; } = true;
+
+    /// <summary>
     /// Reads the configuration; without a connection string, SQLite defaults to <c>data/cafconnect.db</c>
     /// under <paramref name="contentRoot"/> (the embedded default needs no set-up).
     /// Unknown provider names fail here, at start-up, not at the first request.
@@ -45,7 +51,10 @@ public sealed record StorageSettings(StorageProvider Provider, string Connection
             connectionString = $"Data Source={Path.Combine(dataDirectory, "cafconnect.db")}";
         }
 
-        return new StorageSettings(provider, connectionString);
+        return new StorageSettings(provider, connectionString)
+        {
+            CoalesceInserts = !bool.TryParse(configuration["Storage:CoalesceInserts"], out var coalesce) || coalesce,
+        };
     }
 }
 
@@ -69,6 +78,10 @@ public static class StorageRegistration
                 break;
             case StorageProvider.PostgreSql:
                 services.AddDbContextPool<CafConnectDbContext, PostgreSqlCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));
+                if (settings.CoalesceInserts)
+                {
+                    services.AddSingleton<CoalescedInserts>();
+                }
                 break;
             case StorageProvider.SqlServer:
                 services.AddDbContextPool<CafConnectDbContext, SqlServerCafConnectDbContext>(o => Configure(o, settings.Provider, settings.ConnectionString));

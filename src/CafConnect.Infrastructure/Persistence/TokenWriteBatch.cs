@@ -31,7 +31,7 @@ public enum TokenWriteOutcome
 /// redeemed row's concurrency token (one use of a code or refresh token) is made in the same transaction as the inserts.
 /// Outside a batch (revocation, introspection, the CLI, the admin API) the store saves at once, as OpenIddict's does.
 /// </summary>
-public sealed class TokenWriteBatch(CafConnectDbContext db)
+public sealed class TokenWriteBatch(CafConnectDbContext db, CoalescedInserts? coalesced = null, Audit.AuditTrail? audit = null)
 {
     public bool IsOpen { get; private set; }
 
@@ -51,6 +51,10 @@ public sealed class TokenWriteBatch(CafConnectDbContext db)
             // not apply (docs/decisions.md #29), in one transaction when it holds more than one statement.
             if (IsOneImplicitTransaction())
             {
+                if (await TryCoalescedInsertAsync())
+                {
+                    return TokenWriteOutcome.Stored;
+                }
                 db.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
             }
             await db.SaveChangesAsync(cancellationToken);
@@ -100,6 +104,30 @@ public sealed class TokenWriteBatch(CafConnectDbContext db)
             }
         }
         return inserts > 1;
+    }
+
+    /// <summary>
+    /// Inserts only (a client-credentials grant) go with other requests' inserts when PostgreSQL holds the tokens
+    /// (<see cref="CoalescedInserts"/>, docs/decisions.md #48). Once stored, the rows leave this context, as after a save
+    /// nothing more is written of them; the audit lines among them are counted as a save counts them.
+    /// </summary>
+    private async Task<bool> TryCoalescedInsertAsync()
+    {
+        if (coalesced is null)
+        {
+            return false;
+        }
+        var entries = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added).ToList();
+        if (!coalesced.CanWrite(entries) || !await coalesced.TryInsertAsync(entries))
+        {
+            return false;
+        }
+        audit?.CountStoredElsewhere(entries.Select(e => e.Entity));
+        foreach (var entry in entries)
+        {
+            entry.State = EntityState.Detached;
+        }
+        return true;
     }
 
     /// <summary>Drops whatever the request had pending (a sign-in refused after the batch opened, a failed flush).</summary>

@@ -22,10 +22,40 @@ public sealed class TokenWriteBatchTests(StoreKind kind) : HookedHostFixture(kin
 {
     private readonly FailingTokenWrite _failure = new();
 
-    protected override void ConfigureServices(IServiceCollection services) => InterceptStore(services, _failure);
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        InterceptStore(services, _failure);
+        // On PostgreSQL the client-credentials grant's rows go through the group commit (docs/decisions.md #48): it fails
+        // with the store too, and the grant's own save after it.
+        if (services.Any(d => d.ServiceType == typeof(CoalescedInserts)))
+        {
+            services.AddSingleton<CoalescedInserts>(sp => new FailingCoalescedInserts(sp.GetRequiredService<StorageSettings>(), _failure));
+        }
+    }
 
     [TearDown]
     public void Disarm() => _failure.Armed = false;
+
+    [Test]
+    public async Task On_PostgreSQL_a_client_credentials_grants_rows_are_written_by_the_group_commit_and_not_by_a_save_of_its_own()
+    {
+        _failure.CountTokenSaves = true;
+        _failure.TokenSaves = 0;
+        var writes = _failure.CoalescedWrites;
+
+        var response = await new AdminClient(Host.CreateBrowser()).RequestTokenAsync();
+
+        _failure.CountTokenSaves = false;
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        if (Kind == StoreKind.PostgreSql)
+        {
+            Assert.That((_failure.CoalescedWrites - writes, _failure.TokenSaves), Is.EqualTo((1, 0)));
+        }
+        else
+        {
+            Assert.That((_failure.CoalescedWrites - writes, _failure.TokenSaves), Is.EqualTo((0, 1)), "SQLite: the request's own save");
+        }
+    }
 
     [Test]
     public async Task OpenIddicts_token_store_writes_through_the_requests_store_context()
@@ -52,6 +82,7 @@ public sealed class TokenWriteBatchTests(StoreKind kind) : HookedHostFixture(kin
     public async Task A_client_credentials_grant_whose_write_fails_gets_an_error_and_leaves_neither_token_nor_audit_line()
     {
         var before = await CountAsync("client_credentials");
+        var coalescedFailures = _failure.CoalescedFailures;
         _failure.Armed = true;
 
         var response = await new AdminClient(Host.CreateBrowser()).RequestTokenAsync();
@@ -59,6 +90,7 @@ public sealed class TokenWriteBatchTests(StoreKind kind) : HookedHostFixture(kin
         _failure.Armed = false;
         Assert.That(response.StatusCode, Is.Not.EqualTo(HttpStatusCode.OK));
         Assert.That(await response.Content.ReadAsStringAsync(), Does.Not.Contain("access_token"));
+        Assert.That(_failure.CoalescedFailures - coalescedFailures, Is.EqualTo(Kind == StoreKind.PostgreSql ? 1 : 0), "on PostgreSQL the group commit failed first");
         Assert.That(await CountAsync("client_credentials"), Is.EqualTo(before), "no token row, no token.issued line");
     }
 
@@ -104,12 +136,30 @@ public sealed class TokenWriteBatchTests(StoreKind kind) : HookedHostFixture(kin
         return (tokens, await TokenIssuedLinesAsync(grant));
     }
 
+    /// <summary>The group commit, failing as a store outage would while <see cref="FailingTokenWrite.Armed"/>.</summary>
+    private sealed class FailingCoalescedInserts(StorageSettings settings, FailingTokenWrite failure)
+        : CoalescedInserts(settings, Microsoft.Extensions.Logging.Abstractions.NullLogger<CoalescedInserts>.Instance, Task.CompletedTask)
+    {
+        protected override Task ExecuteAsync(Npgsql.NpgsqlBatch batch)
+        {
+            Interlocked.Increment(ref failure.CoalescedWrites);
+            if (failure.Armed)
+            {
+                Interlocked.Increment(ref failure.CoalescedFailures);
+                throw new InvalidOperationException("Simulated failure of the store while writing tokens.");
+            }
+            return base.ExecuteAsync(batch);
+        }
+    }
+
     /// <summary>When armed, a save that writes a token row fails as a store outage would, before anything is sent.</summary>
     private sealed class FailingTokenWrite : SaveChangesInterceptor
     {
         public volatile bool Armed;
         public volatile bool CountTokenSaves;
         public int TokenSaves;
+        public int CoalescedWrites;
+        public int CoalescedFailures;
 
         public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
         {

@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CafConnect.Infrastructure.Persistence;
+
+/// <summary>
+/// Group commit of the inserts-only writes of concurrent grants on PostgreSQL (docs/decisions.md #48). A
+/// client-credentials grant writes two rows (its access token, its audit line); written by each request on its own, that
+/// is one round trip, two INSERT statements and one transaction per grant, and EF Core's save machinery around them. Here
+/// every request hands its rows over and waits; one writer takes whatever has gathered meanwhile and stores it with one
+/// multi-row <c>INSERT … SELECT FROM unnest(…)</c> per table, all in one Npgsql batch: one round trip and one implicit
+/// transaction for all of them (if any row fails, none is kept). A request answers only once its rows are stored, so
+/// "a token is handed out if and only if it and its audit line are stored" still holds.
+/// </summary>
+/// <remarks>
+/// A write that fails for any reason is reported to each request of the batch, which then saves its own rows as before
+/// (<see cref="TokenWriteBatch.FlushAsync"/>): a row that cannot be stored (the token of a client deleted meanwhile)
+/// fails only its own request, with EF Core's exception, and the provider's retrying execution strategy applies. If the
+/// server had in fact committed the batch before the connection broke, the request's own save finds its token's key taken
+/// and fails: an error, never a token that is not stored.
+/// </remarks>
+public class CoalescedInserts : IAsyncDisposable
+{
+    /// <summary>Rows of one request at most in one write: a bound on the statement's arrays, far above what gathers in practice.</summary>
+    public const int MaxRowsPerWrite = 512;
+
+    private readonly string _connectionString;
+    private readonly ILogger<CoalescedInserts> _logger;
+    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<IEntityType, TableInsert?> _tables = new();
+    private readonly Task _writer;
+    private readonly Task _writesMayStart;
+    private int _writes;
+
+    public CoalescedInserts(StorageSettings settings, ILogger<CoalescedInserts> logger)
+        : this(settings, logger, Task.CompletedTask)
+    {
+    }
+
+    /// <summary>For tests: the writer waits for <paramref name="writesMayStart"/>, so that requests queued before it share a write.</summary>
+    protected internal CoalescedInserts(StorageSettings settings, ILogger<CoalescedInserts> logger, Task writesMayStart)
+    {
+        _writesMayStart = writesMayStart;
+        if (settings.Provider != StorageProvider.PostgreSql)
+        {
+            throw new InvalidOperationException("coalesced inserts are written with PostgreSQL's unnest");
+        }
+        _connectionString = PostgreSqlConnectionDefaults.Apply(settings.ConnectionString);
+        _logger = logger;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Whether every one of <paramref name="entries"/> (the rows a request added) can be written here.</summary>
+    public bool CanWrite(IReadOnlyList<EntityEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry.State != EntityState.Added || TableOf(entry.Metadata) is null)
+            {
+                return false;
+            }
+            // A key the caller set itself would be written by EF Core; here the server's identity gives it.
+            if (entry.Metadata.FindPrimaryKey()!.Properties is [var key] && TableInsert.IsServerIdentityKey(key) && !entry.Property(key).IsTemporary)
+            {
+                return false;
+            }
+        }
+        return entries.Count > 0 && entries.Count <= MaxRowsPerWrite;
+    }
+
+    /// <summary>
+    /// Stores the rows of <paramref name="entries"/> (values read now, on the caller's thread: they belong to its
+    /// context) with other requests' rows. True once they are stored; false if the write failed, and then nothing of
+    /// them is stored unless the server committed a batch whose answer was lost (the caller's own save then fails).
+    /// </summary>
+    public async Task<bool> TryInsertAsync(IReadOnlyList<EntityEntry> entries)
+    {
+        var rows = new PendingRow[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var table = TableOf(entries[i].Metadata)!;
+            rows[i] = new PendingRow(table, table.ValuesOf(entries[i]));
+        }
+        var pending = new PendingWrite(rows);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return false;
+        }
+        return await pending.Stored.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Writes attempted so far (each holding the rows of one or more requests).</summary>
+    internal int Writes => Volatile.Read(ref _writes);
+
+    private TableInsert? TableOf(IEntityType entityType) => _tables.GetOrAdd(entityType, TableInsert.For);
+
+    private async Task WriteLoopAsync()
+    {
+        await _writesMayStart.ConfigureAwait(false);
+        var batch = new List<PendingWrite>();
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            var rows = 0;
+            while (rows < MaxRowsPerWrite && _queue.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+                rows += pending.Rows.Length;
+            }
+            var stored = false;
+            Interlocked.Increment(ref _writes);
+            try
+            {
+                await WriteAsync(batch).ConfigureAwait(false);
+                stored = true;
+            }
+            catch (Exception exception)
+            {
+                // Each request saves its own rows instead, with EF Core's errors and retries: no detail is lost here.
+                _logger.LogDebug(exception, "A coalesced insert of {Requests} requests failed; each saves its own rows", batch.Count);
+            }
+            foreach (var pending in batch)
+            {
+                pending.Stored.TrySetResult(stored);
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<PendingWrite> writes)
+    {
+        var byTable = new Dictionary<TableInsert, List<object?[]>>();
+        foreach (var write in writes)
+        {
+            foreach (var row in write.Rows)
+            {
+                if (!byTable.TryGetValue(row.Table, out var list))
+                {
+                    byTable[row.Table] = list = [];
+                }
+                list.Add(row.Values);
+            }
+        }
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync().ConfigureAwait(false);
+        // One batch without a transaction: PostgreSQL runs it as one implicit transaction (decision 47).
+        await using var command = new NpgsqlBatch(connection);
+        foreach (var (table, values) in byTable)
+        {
+            command.BatchCommands.Add(table.Command(values));
+        }
+        await ExecuteAsync(command).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends one write (overridden by tests that make the store fail).</summary>
+    protected virtual Task ExecuteAsync(NpgsqlBatch batch) => batch.ExecuteNonQueryAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+
+    private sealed record PendingRow(TableInsert Table, object?[] Values);
+
+    private sealed class PendingWrite(PendingRow[] rows)
+    {
+        public PendingRow[] Rows { get; } = rows;
+        public TaskCompletionSource<bool> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>One table's multi-row insert, built from EF Core's model (names, store types, value converters).</summary>
+    private sealed class TableInsert
+    {
+        private readonly IProperty[] _properties;
+        private readonly Type[] _providerTypes;
+        private readonly string[] _arrayTypes;
+        private readonly string _sql;
+
+        private TableInsert(IProperty[] properties, Type[] providerTypes, string[] arrayTypes, string sql)
+        {
+            _properties = properties;
+            _providerTypes = providerTypes;
+            _arrayTypes = arrayTypes;
+            _sql = sql;
+        }
+
+        /// <summary>A single integer key generated on add: an identity column on PostgreSQL (EF Core's convention).</summary>
+        public static bool IsServerIdentityKey(IProperty property) =>
+            property.IsPrimaryKey() && property.ValueGenerated == ValueGenerated.OnAdd
+            && property.DeclaringType is IEntityType { } owner && owner.FindPrimaryKey()!.Properties.Count == 1
+            && (property.ClrType == typeof(long) || property.ClrType == typeof(int));
+
+        /// <summary>
+        /// The insert of <paramref name="entityType"/>'s rows, or null when this writer cannot store them as EF Core would:
+        /// a type that is not one plain table (inheritance, owned or split entities), or whose values the server generates
+        /// other than an identity key (which is left to the server, as EF Core's insert does).
+        /// </summary>
+        public static TableInsert? For(IEntityType entityType)
+        {
+            if (entityType.GetTableName() is not { } tableName || entityType.BaseType is not null || entityType.GetDerivedTypes().Any()
+                || entityType.IsOwned() || entityType.GetNavigations().Any(n => n.TargetEntityType.IsOwned()))
+            {
+                return null;
+            }
+            var store = StoreObjectIdentifier.Table(tableName, entityType.GetSchema());
+            var properties = new List<IProperty>();
+            var columns = new List<string>();
+            var casts = new List<string>();
+            var types = new List<Type>();
+            var arrayTypes = new List<string>();
+            foreach (var property in entityType.GetProperties())
+            {
+                if (property.GetColumnName(store) is not { } column)
+                {
+                    return null;
+                }
+                if (property.ValueGenerated != ValueGenerated.Never)
+                {
+                    if (IsServerIdentityKey(property))
+                    {
+                        // The audit line's identity key is the server's to give; EF Core leaves it out of its insert too.
+                        continue;
+                    }
+                    if (!(property.IsPrimaryKey() && (property.ClrType == typeof(Guid) || property.ClrType == typeof(string))))
+                    {
+                        // Keys EF Core generates on Add (a GUID) are written as they are; any other value the server would
+                        // compute (a default, a computed column) is not handled here: such a type is saved by EF Core.
+                        return null;
+                    }
+                }
+                var mapping = property.GetRelationalTypeMapping();
+                var providerType = mapping.Converter?.ProviderClrType ?? property.ClrType;
+                providerType = Nullable.GetUnderlyingType(providerType) ?? providerType;
+                properties.Add(property);
+                columns.Add(Quote(column));
+                casts.Add($"${casts.Count + 1}::{mapping.StoreType}[]");
+                types.Add(providerType);
+                arrayTypes.Add((mapping.StoreTypeNameBase ?? mapping.StoreType) + "[]");
+            }
+            var schema = entityType.GetSchema();
+            var target = schema is null ? Quote(tableName) : $"{Quote(schema)}.{Quote(tableName)}";
+            var sql = $"INSERT INTO {target} ({string.Join(", ", columns)}) SELECT * FROM unnest({string.Join(", ", casts)})";
+            return new TableInsert([.. properties], [.. types], [.. arrayTypes], sql);
+        }
+
+        public object?[] ValuesOf(EntityEntry entry)
+        {
+            var values = new object?[_properties.Length];
+            for (var i = 0; i < _properties.Length; i++)
+            {
+                var property = _properties[i];
+                var value = entry.Property(property).CurrentValue;
+                var converter = property.GetRelationalTypeMapping().Converter;
+                values[i] = value is not null && converter is not null ? converter.ConvertToProvider(value) : value;
+            }
+            return values;
+        }
+
+        public NpgsqlBatchCommand Command(List<object?[]> rows)
+        {
+            var command = new NpgsqlBatchCommand(_sql);
+            for (var column = 0; column < _properties.Length; column++)
+            {
+                var type = _providerTypes[column];
+                var elementType = type.IsValueType ? typeof(Nullable<>).MakeGenericType(type) : type;
+                var array = Array.CreateInstance(elementType, rows.Count);
+                for (var row = 0; row < rows.Count; row++)
+                {
+                    array.SetValue(rows[row][column], row);
+                }
+                command.Parameters.Add(new NpgsqlParameter { Value = array, DataTypeName = _arrayTypes[column] });
+            }
+            return command;
+        }
+
+        private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+    }
+}
