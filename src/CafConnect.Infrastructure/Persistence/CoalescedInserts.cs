@@ -81,10 +81,19 @@ public class CoalescedInserts : IAsyncDisposable
     public async Task<bool> TryInsertAsync(IReadOnlyList<EntityEntry> entries)
     {
         var rows = new PendingRow[entries.Count];
-        for (var i = 0; i < entries.Count; i++)
+        try
         {
-            var table = TableOf(entries[i].Metadata)!;
-            rows[i] = new PendingRow(table, table.ValuesOf(entries[i]));
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var table = TableOf(entries[i].Metadata)!;
+                rows[i] = new PendingRow(table, table.ValuesOf(entries[i]));
+            }
+        }
+        catch (Exception exception)
+        {
+            // A value this writer cannot convert: EF Core's own save stores it or reports why.
+            _logger.LogDebug(exception, "Rows not coalesced; the request saves them itself");
+            return false;
         }
         var pending = new PendingWrite(rows);
         if (!_queue.Writer.TryWrite(pending))
