@@ -116,11 +116,28 @@ public sealed class ContactProof(PersonDirectory persons)
             return null;
         }
         var members = await persons.HouseholdMembersOfAsync(person, cancellationToken);
-        var taken = members.Any(m => m.Id != person.Id && (channel == ContactChannel.Sms
-            ? m.MobilePhoneVerified && m.MobilePhone is not null && Same(channel, m.MobilePhone, contact)
-            : m.EmailVerified && m.Email is not null && Same(channel, m.Email, contact)));
-        return taken ? NotPersonalMessage : null;
+        return members.Any(m => m.Id != person.Id && HasVerified(m, channel, contact)) ? NotPersonalMessage : null;
     }
+
+    /// <summary>The holder's invitation form: the invitee's contact must be their own, not one of the file's members'.</summary>
+    public const string NotPersonalForInviteeMessage =
+        "Indiquez une adresse mail ou un numéro de portable personnels de la personne invitée, différents de ceux des membres de votre foyer.";
+
+    /// <summary>
+    /// The same rule for someone about to join file <paramref name="householdId"/> (an invitation sent, an invitation
+    /// answered): the contact that will be theirs — the one the invitation is sent to and they prove — must not be one
+    /// another member of that file (the holder included) verified. Otherwise the holder, or a member, would receive the
+    /// codes and recovery of the invitee's account. True when it is personal.
+    /// </summary>
+    public async Task<bool> IsPersonalOnFileAsync(Guid householdId, ContactChannel channel, string contact, Guid? joiningPersonId, CancellationToken cancellationToken)
+    {
+        var members = await persons.MembersOfFileAsync(householdId, cancellationToken);
+        return !members.Any(m => m.Id != joiningPersonId && HasVerified(m, channel, contact));
+    }
+
+    private static bool HasVerified(PersonAccount member, ContactChannel channel, string contact) => channel == ContactChannel.Sms
+        ? member.MobilePhoneVerified && member.MobilePhone is not null && Same(channel, member.MobilePhone, contact)
+        : member.EmailVerified && member.Email is not null && Same(channel, member.Email, contact);
 
     private static bool Same(ContactChannel channel, string left, string right) =>
         string.Equals(ContactNormalizer.Normalize(channel, left), ContactNormalizer.Normalize(channel, right), StringComparison.Ordinal);

@@ -28,6 +28,10 @@ public sealed class PersonDirectory(CafConnectDbContext db)
         return await db.Persons.Where(p => p.Memberships.Any(m => householdIds.Contains(m.HouseholdId))).ToListAsync(cancellationToken);
     }
 
+    /// <summary>Everyone on file <paramref name="householdId"/>, untracked (the contact rule reads them).</summary>
+    public async Task<IReadOnlyList<PersonAccount>> MembersOfFileAsync(Guid householdId, CancellationToken cancellationToken = default) =>
+        await db.Persons.AsNoTracking().Where(p => p.Memberships.Any(m => m.HouseholdId == householdId)).ToListAsync(cancellationToken);
+
     /// <summary>
     /// What the person's file knows (NIR, file numbers, every member's birth date and mobile): the facts a new password
     /// or a provisional one must not be built from. One place for the first login, recovery and the agents' tool.

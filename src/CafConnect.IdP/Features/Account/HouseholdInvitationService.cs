@@ -1,3 +1,4 @@
+using CafConnect.Application.Identity;
 using CafConnect.Application.RateLimiting;
 using CafConnect.Application.Persistence;
 using CafConnect.Domain.Accounts;
@@ -20,7 +21,7 @@ public sealed record InvitationRequest(string? FileNumber, string? Role, string?
 /// a NIR) with this civil status and prove this contact, they join the file with the role chosen here.
 /// </summary>
 public sealed class HouseholdInvitationService(CafConnectDbContext db, INotificationOutbox outbox, MessageCap messageCap, AuditTrail audit,
-    IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, TimeProvider clock)
+    IJourneyRateLimiter limiter, JourneyRateLimitOptions limits, IUnitOfWork unitOfWork, ContactProof contactProof, TimeProvider clock)
 {
     public const string FileNumberField = "FileNumber";
     public const string UnknownFileMessage = "Choisissez un de vos dossiers.";
@@ -101,6 +102,11 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         if (!CivilStatusInput.TryContact(request.Contact, out var channel, out var contact, out error))
         {
             errors[ContactField] = error;
+        }
+        else if (!await contactProof.IsPersonalOnFileAsync(household.Id, channel, contact, null, cancellationToken))
+        {
+            // Seeds 003/004, the rule of ContactProof: the invitee's codes and recovery would reach the holder or a member.
+            errors[ContactField] = ContactProof.NotPersonalForInviteeMessage;
         }
         if (underAge)
         {

@@ -636,11 +636,34 @@ public sealed partial class AccountCreationJourney(
             return [];
         }
         var now = clock.GetUtcNow();
-        return (await db.HouseholdInvitations.AsNoTracking().WithFileAndSender().Where(i => i.BirthDate == birthDate && i.AcceptedAt == null).ToListAsync(cancellationToken))
+        var offered = new List<Guid>();
+        foreach (var invitation in (await db.HouseholdInvitations.AsNoTracking().WithFileAndSender().Where(i => i.BirthDate == birthDate && i.AcceptedAt == null).ToListAsync(cancellationToken))
             .Where(i => i.IsOpenAt(now) && i.Contact == contact && i.Invites(person.BirthName, person.GivenNames, birthDate))
-            .OrderBy(i => i.CreatedAt)
-            .Select(i => i.Id)
-            .ToList();
+            .OrderBy(i => i.CreatedAt))
+        {
+            if (await IsPersonalOnInvitingFileAsync(invitation, person, cancellationToken))
+            {
+                offered.Add(invitation.Id);
+            }
+        }
+        return offered;
+    }
+
+    /// <summary>
+    /// Whether the contact the invitee proved (the invitation's) is personal on the file they would join: not one another
+    /// member verified (ContactProof's rule, seeds 003/004). The invitation form refuses such a contact; this also holds
+    /// for an invitation sent before it did, or whose contact a member verified since.
+    /// </summary>
+    private async Task<bool> IsPersonalOnInvitingFileAsync(HouseholdInvitation invitation, PersonAccount person, CancellationToken cancellationToken)
+    {
+        var channel = invitation.Contact.Contains('@', StringComparison.Ordinal) ? ContactChannel.Email : ContactChannel.Sms;
+        if (await contactProof.IsPersonalOnFileAsync(invitation.HouseholdId, channel, invitation.Contact, person.Id, cancellationToken))
+        {
+            return true;
+        }
+        audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationDeclined, "contact_not_personal", person.Id, null,
+            $"file={invitation.Household?.FileNumber} role={invitation.Role.ToClaimValue()}"));
+        return false;
     }
 
     /// <summary>The invitation on the page: the file, who invites, as what (null when it is no longer open).</summary>
@@ -687,7 +710,7 @@ public sealed partial class AccountCreationJourney(
             // Checked again at the answer: still open, still for this person and the contact they proved.
             var stillValid = invitation?.Household is not null && invitation.IsOpenAt(now) && invitation.Contact == step.Context.Contact
                 && person.BirthDate is { } birthDate && invitation.Invites(person.BirthName, person.GivenNames, birthDate);
-            if (!stillValid)
+            if (!stillValid || !await IsPersonalOnInvitingFileAsync(invitation!, person, cancellationToken))
             {
                 return await NextAfterInvitationAsync(http, step, person, cancellationToken);
             }

@@ -350,6 +350,80 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     }
 
     [Test]
+    public async Task An_invitation_to_a_contact_a_member_of_the_file_verified_is_refused_and_sends_nothing()
+    {
+        // Seeds 003/004, ContactProof's rule: the invitee's codes and recovery must not reach the holder or a member. Louise
+        // verified her e-mail and her mobile; neither may be the one her invitee proves.
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+
+        foreach (var contact in new[] { "louise.dubois@example.fr", "Louise.Dubois@Example.fr", "06 15 00 00 03", "+33 6 15 00 00 03" })
+        {
+            var refused = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina(contact: contact));
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), contact);
+            Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain(
+                "Indiquez une adresse mail ou un numéro de portable personnels de la personne invitée, différents de ceux des membres de votre foyer."), contact);
+        }
+
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync()), Is.Zero);
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Kind == NotificationKind.HouseholdInvitation)), Is.Zero);
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina());
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), "Nina's own contact is accepted");
+    }
+
+    [Test]
+    public async Task An_invitation_whose_contact_a_member_of_the_file_verified_is_neither_offered_nor_joined()
+    {
+        // An invitation stored before the form refused such contacts (or whose contact a member verified since): Louise's
+        // own e-mail. Whoever creates the account with it — Louise herself, who receives the code — joins nothing.
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        FirstLoginDriver.Next(await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina(contact: "nina.dubois@example.fr")));
+        await host.QueryAsync(db => db.HouseholdInvitations.ExecuteUpdateAsync(s => s.SetProperty(i => i.Contact, "louise.dubois@example.fr")));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "louise.dubois@example.fr", birthDate: "01/01/2008");
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var next = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("louise.dubois@example.fr") }));
+
+        Assert.That(next.AbsolutePathOrOriginal(), Is.Not.EqualTo("/creer-mon-compte/rejoindre-dossier"), "no « Rejoindre le dossier » offered");
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.Household!.FileNumber == "1234567" && m.Person!.BirthDate == new DateOnly(2008, 1, 1))),
+            Is.Zero, "nobody joined Louise's file");
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync()), Has.Property("AcceptedAt").Null);
+        Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationDeclined && e.Outcome == "contact_not_personal")),
+            Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task An_invitation_whose_contact_a_member_verified_while_it_was_on_screen_is_not_joined_at_the_answer()
+    {
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+        FirstLoginDriver.Next(await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina(contact: "nina.dubois@example.fr")));
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"));
+
+        // Meanwhile a member of the file (Léa) has that address as her verified one.
+        await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.LeaDubois.Nir)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Email, "nina.dubois@example.fr").SetProperty(p => p.EmailVerified, true)));
+        var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = InvitationOnPage(joinHtml) }, "Join");
+
+        Assert.That(FirstLoginDriver.Next(answered).AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.Household!.FileNumber == "1234567" && m.Person!.BirthDate == new DateOnly(2008, 1, 1))),
+            Is.Zero);
+    }
+
+    [Test]
     public async Task Inviting_someone_under_16_is_refused_with_a_clear_message()
     {
         await using var host = HostStore.Start(kind);
