@@ -35,17 +35,30 @@ public class CoalescedInserts : IAsyncDisposable
     private readonly ConcurrentDictionary<IEntityType, TableInsert?> _tables = new();
     private readonly Task _writer;
     private readonly Task _writesMayStart;
+    private readonly long _bypassAfterFailureMs;
+    private long _bypassUntil;
     private int _writes;
 
+    /// <summary>
+    /// After a write that failed without an answer from the server, requests save their own rows for this long. A store that does not answer (a network
+    /// partition: each attempt waits for the connection timeout) would otherwise make every request wait for a shared
+    /// attempt and then for its own; bypassed, an outage costs each request what it cost before the group commit.
+    /// </summary>
+    public static readonly TimeSpan BypassAfterFailure = TimeSpan.FromSeconds(5);
+
     public CoalescedInserts(StorageSettings settings, ILogger<CoalescedInserts> logger)
-        : this(settings, logger, Task.CompletedTask)
+        : this(settings, logger, Task.CompletedTask, BypassAfterFailure)
     {
     }
 
-    /// <summary>For tests: the writer waits for <paramref name="writesMayStart"/>, so that requests queued before it share a write.</summary>
-    protected internal CoalescedInserts(StorageSettings settings, ILogger<CoalescedInserts> logger, Task writesMayStart)
+    /// <summary>
+    /// For tests: the writer waits for <paramref name="writesMayStart"/>, so that requests queued before it share a write;
+    /// <paramref name="bypassAfterFailure"/> replaces <see cref="BypassAfterFailure"/>.
+    /// </summary>
+    protected internal CoalescedInserts(StorageSettings settings, ILogger<CoalescedInserts> logger, Task writesMayStart, TimeSpan bypassAfterFailure)
     {
         _writesMayStart = writesMayStart;
+        _bypassAfterFailureMs = (long)bypassAfterFailure.TotalMilliseconds;
         if (settings.Provider != StorageProvider.PostgreSql)
         {
             throw new InvalidOperationException("coalesced inserts are written with PostgreSQL's unnest");
@@ -80,6 +93,10 @@ public class CoalescedInserts : IAsyncDisposable
     /// </summary>
     public async Task<bool> TryInsertAsync(IReadOnlyList<EntityEntry> entries)
     {
+        if (IsBypassed)
+        {
+            return false;
+        }
         var rows = new PendingRow[entries.Count];
         try
         {
@@ -106,6 +123,8 @@ public class CoalescedInserts : IAsyncDisposable
     /// <summary>Writes attempted so far (each holding the rows of one or more requests).</summary>
     internal int Writes => Volatile.Read(ref _writes);
 
+    private bool IsBypassed => Environment.TickCount64 < Volatile.Read(ref _bypassUntil);
+
     private TableInsert? TableOf(IEntityType entityType) => _tables.GetOrAdd(entityType, TableInsert.For);
 
     private async Task WriteLoopAsync()
@@ -122,16 +141,24 @@ public class CoalescedInserts : IAsyncDisposable
                 rows += pending.Rows.Length;
             }
             var stored = false;
-            Interlocked.Increment(ref _writes);
-            try
+            if (!IsBypassed)
             {
-                await WriteAsync(batch).ConfigureAwait(false);
-                stored = true;
-            }
-            catch (Exception exception)
-            {
-                // Each request saves its own rows instead, with EF Core's errors and retries: no detail is lost here.
-                _logger.LogDebug(exception, "A coalesced insert of {Requests} requests failed; each saves its own rows", batch.Count);
+                Interlocked.Increment(ref _writes);
+                try
+                {
+                    await WriteAsync(batch).ConfigureAwait(false);
+                    stored = true;
+                }
+                catch (Exception exception)
+                {
+                    // Each request saves its own rows instead, with EF Core's errors and retries: no detail is lost here.
+                    _logger.LogDebug(exception, "A coalesced insert of {Requests} requests failed; each saves its own rows", batch.Count);
+                    if (exception is not PostgresException)
+                    {
+                        // The store did not answer (a server's refusal of a row says it is there): bypass for a while.
+                        Volatile.Write(ref _bypassUntil, Environment.TickCount64 + _bypassAfterFailureMs);
+                    }
+                }
             }
             foreach (var pending in batch)
             {

@@ -138,7 +138,7 @@ public sealed class TokenWriteBatchTests(StoreKind kind) : HookedHostFixture(kin
 
     /// <summary>The group commit, failing as a store outage would while <see cref="FailingTokenWrite.Armed"/>.</summary>
     private sealed class FailingCoalescedInserts(StorageSettings settings, FailingTokenWrite failure)
-        : CoalescedInserts(settings, Microsoft.Extensions.Logging.Abstractions.NullLogger<CoalescedInserts>.Instance, Task.CompletedTask)
+        : CoalescedInserts(settings, Microsoft.Extensions.Logging.Abstractions.NullLogger<CoalescedInserts>.Instance, Task.CompletedTask, TimeSpan.Zero)
     {
         protected override Task ExecuteAsync(Npgsql.NpgsqlBatch batch)
         {

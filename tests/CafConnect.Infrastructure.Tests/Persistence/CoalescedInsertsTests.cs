@@ -26,7 +26,7 @@ public sealed class CoalescedInsertsTests
         _database = await TestDatabase.CreateAsync(StoreKind.PostgreSql);
         _writesMayStart = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _coalesced = new CoalescedInserts(new StorageSettings(StorageProvider.PostgreSql, _database.ConnectionString),
-            NullLogger<CoalescedInserts>.Instance, _writesMayStart.Task);
+            NullLogger<CoalescedInserts>.Instance, _writesMayStart.Task, CoalescedInserts.BypassAfterFailure);
         await using var db = _database.NewContext();
         db.Add(new OpenIddictEntityFrameworkCoreApplication { Id = "app-1", ClientId = "systeme-prestations", ConcurrencyToken = "c" });
         await db.SaveChangesAsync();
@@ -105,6 +105,48 @@ public sealed class CoalescedInsertsTests
     }
 
     [Test]
+    public async Task After_a_write_the_store_did_not_answer_grants_save_their_own_rows_for_a_while()
+    {
+        await using var unreachable = new UnreachableOnce(new StorageSettings(StorageProvider.PostgreSql, _database.ConnectionString));
+        var first = NewGrant("tok-x", unreachable);
+        Assert.That(await first.Batch.FlushAsync(CancellationToken.None), Is.EqualTo(TokenWriteOutcome.Stored), "its own save after the failed write");
+        Assert.That(unreachable.Attempts, Is.EqualTo(1));
+
+        var next = NewGrant("tok-y", unreachable);
+        Assert.That(await next.Batch.FlushAsync(CancellationToken.None), Is.EqualTo(TokenWriteOutcome.Stored));
+
+        Assert.That(unreachable.Attempts, Is.EqualTo(1), "within the bypass the grant saved its rows itself, without waiting for a shared attempt");
+        await using var db = _database.NewContext();
+        Assert.That(await db.Set<OpenIddictEntityFrameworkCoreToken>().CountAsync(t => t.Id == "tok-x" || t.Id == "tok-y"), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task A_row_the_server_refuses_does_not_stop_the_group_commit_for_the_others()
+    {
+        await using (var seed = _database.NewContext())
+        {
+            seed.Add(new OpenIddictEntityFrameworkCoreToken { Id = "tok-taken", Type = "access_token", Status = "valid", ConcurrencyToken = "c" });
+            await seed.SaveChangesAsync();
+        }
+        _writesMayStart.SetResult();
+        Assert.That(async () => await NewGrant("tok-taken").Batch.FlushAsync(CancellationToken.None), Throws.InstanceOf<DbUpdateException>());
+
+        Assert.That(await NewGrant("tok-next").Batch.FlushAsync(CancellationToken.None), Is.EqualTo(TokenWriteOutcome.Stored));
+
+        Assert.That(_coalesced.Writes, Is.EqualTo(2), "the server answered: the next grant is coalesced again");
+    }
+
+    /// <summary>A group commit whose first write meets a store that does not answer (no server error: a broken connection).</summary>
+    private sealed class UnreachableOnce(StorageSettings settings)
+        : CoalescedInserts(settings, NullLogger<CoalescedInserts>.Instance, Task.CompletedTask, BypassAfterFailure)
+    {
+        public int Attempts;
+
+        protected override Task ExecuteAsync(Npgsql.NpgsqlBatch batch) =>
+            Interlocked.Increment(ref Attempts) == 1 ? throw new Npgsql.NpgsqlException("the store did not answer") : base.ExecuteAsync(batch);
+    }
+
+    [Test]
     public async Task A_write_that_also_updates_is_not_coalesced()
     {
         await using (var seed = _database.NewContext())
@@ -122,11 +164,11 @@ public sealed class CoalescedInsertsTests
         Assert.That(_coalesced.Writes, Is.Zero, "a redemption is checked in its own transaction (its UPDATE's affected rows)");
     }
 
-    private Grant NewGrant(string tokenId)
+    private Grant NewGrant(string tokenId, CoalescedInserts? coalesced = null)
     {
         var db = _database.NewContext();
         _requests.Add(db);
-        var batch = new TokenWriteBatch(db, _coalesced);
+        var batch = new TokenWriteBatch(db, coalesced ?? _coalesced);
         batch.Open();
         // As a request has it: the client's row tracked unchanged, the token referring to it.
         var client = new OpenIddictEntityFrameworkCoreApplication { Id = "app-1", ClientId = "systeme-prestations", ConcurrencyToken = "c" };
