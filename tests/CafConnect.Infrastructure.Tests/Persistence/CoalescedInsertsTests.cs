@@ -81,11 +81,7 @@ public sealed class CoalescedInsertsTests
     [Test]
     public async Task A_row_the_server_refuses_fails_its_own_grant_and_the_others_of_its_write_are_stored()
     {
-        await using (var seed = _database.NewContext())
-        {
-            seed.Add(new OpenIddictEntityFrameworkCoreToken { Id = "tok-taken", Type = "access_token", Status = "valid", ConcurrencyToken = "c" });
-            await seed.SaveChangesAsync();
-        }
+        await SeedTokenAsync("tok-taken", "access_token");
         var first = NewGrant("tok-a");
         var clash = NewGrant("tok-taken");
         var last = NewGrant("tok-c");
@@ -123,11 +119,7 @@ public sealed class CoalescedInsertsTests
     [Test]
     public async Task A_row_the_server_refuses_does_not_stop_the_group_commit_for_the_others()
     {
-        await using (var seed = _database.NewContext())
-        {
-            seed.Add(new OpenIddictEntityFrameworkCoreToken { Id = "tok-taken", Type = "access_token", Status = "valid", ConcurrencyToken = "c" });
-            await seed.SaveChangesAsync();
-        }
+        await SeedTokenAsync("tok-taken", "access_token");
         _writesMayStart.SetResult();
         Assert.That(async () => await NewGrant("tok-taken").Batch.FlushAsync(CancellationToken.None), Throws.InstanceOf<DbUpdateException>());
 
@@ -149,11 +141,7 @@ public sealed class CoalescedInsertsTests
     [Test]
     public async Task A_write_that_also_updates_is_not_coalesced()
     {
-        await using (var seed = _database.NewContext())
-        {
-            seed.Add(new OpenIddictEntityFrameworkCoreToken { Id = "tok-old", Type = "refresh_token", Status = "valid", ConcurrencyToken = "c" });
-            await seed.SaveChangesAsync();
-        }
+        await SeedTokenAsync("tok-old", "refresh_token");
         var grant = NewGrant("tok-new");
         var redeemed = await grant.Context.Set<OpenIddictEntityFrameworkCoreToken>().SingleAsync(t => t.Id == "tok-old");
         redeemed.Status = "redeemed";
@@ -162,6 +150,14 @@ public sealed class CoalescedInsertsTests
         Assert.That(await grant.Batch.FlushAsync(CancellationToken.None), Is.EqualTo(TokenWriteOutcome.Stored));
 
         Assert.That(_coalesced.Writes, Is.Zero, "a redemption is checked in its own transaction (its UPDATE's affected rows)");
+    }
+
+    /// <summary>A token row already in the store (one a grant's insert would clash with, or one it redeems).</summary>
+    private async Task SeedTokenAsync(string id, string type)
+    {
+        await using var seed = _database.NewContext();
+        seed.Add(new OpenIddictEntityFrameworkCoreToken { Id = id, Type = type, Status = "valid", ConcurrencyToken = "c" });
+        await seed.SaveChangesAsync();
     }
 
     private Grant NewGrant(string tokenId, CoalescedInserts? coalesced = null)

@@ -49,6 +49,22 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         return await pages.PostAsync(page, new Dictionary<string, string> { ["Invitation"] = InvitationOnPage(html) }, handler);
     }
 
+    /// <summary>
+    /// Nina DUBOIS (born 01/01/2008, no NIR) creates her account at the relying party with <paramref name="contact"/> and
+    /// enters the code sent there: the driver and the page the code leads to.
+    /// </summary>
+    private static async Task<(AccountCreationDriver Nina, Uri Next)> NinaCreatesHerAccountAsync(JourneyHost host, string contact)
+    {
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: contact, birthDate: "01/01/2008");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        return (nina, FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync(contact) })));
+    }
+
     [Test]
     public async Task An_invited_member_creates_their_account_and_joins_the_file_with_the_role_chosen()
     {
@@ -69,14 +85,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         Assert.That(audit.Details, Does.Contain("file=1234567"));
 
         // Nina has no NIR: she creates her account without one, with the civil status and the contact of the invitation.
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (nina, join) = await NinaCreatesHerAccountAsync(host, "nina.dubois@example.fr");
         Assert.That(join.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"), "the invitation is answered, not redeemed silently");
         var (_, joinHtml) = await nina.Pages.GetAsync(join);
         Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?").And.Contain("Louise DUBOIS, responsable du dossier Caf n° 1234567"));
@@ -181,14 +190,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         var sent = await jeanne.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), toJeannesFile);
         Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
 
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var first = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (nina, first) = await NinaCreatesHerAccountAsync(host, "nina.dubois@example.fr");
         var (_, firstHtml) = await nina.Pages.GetAsync(first);
         Assert.That(WebUtility.HtmlDecode(firstHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "the oldest invitation first");
         var firstInvitation = InvitationOnPage(firstHtml);
@@ -234,14 +236,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         var applied = await admin.PostJsonAsync("/admin/v1/file-events", separation, await admin.TokenAsync());
         Assert.That(applied.StatusCode, Is.EqualTo(HttpStatusCode.OK), await applied.Content.ReadAsStringAsync());
 
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "jeanne.autre@example.fr", birthDate: "01/01/2008");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var next = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("jeanne.autre@example.fr") }));
+        var (nina, next) = await NinaCreatesHerAccountAsync(host, "jeanne.autre@example.fr");
         Assert.That(next.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"), "no invitation to answer: its sender no longer holds the file");
 
         var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(2008, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
@@ -264,13 +259,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         planted["FileNumber"] = "0260311";
         FirstLoginDriver.Next(await jeanne.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), planted));
 
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "jeanne.autre@example.fr", birthDate: "01/01/2008");
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("jeanne.autre@example.fr") }));
+        var (nina, join) = await NinaCreatesHerAccountAsync(host, "jeanne.autre@example.fr");
         var (_, joinHtml) = await nina.Pages.GetAsync(join);
         Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 0260311 ?"), "offered while Jeanne holds the file");
 
@@ -305,13 +294,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         var done = FirstLoginDriver.Next(await jeanne.Pages.PostAsync(passwordPage, new Dictionary<string, string> { ["Password"] = "Marguerite7Jardin", ["Confirmation"] = "Marguerite7Jardin" }));
         Assert.That(done.OriginalString, Is.EqualTo("/connexion?motdepasse=modifie"));
 
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "complice@example.fr", birthDate: "01/01/2008");
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var next = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("complice@example.fr") }));
+        var (nina, next) = await NinaCreatesHerAccountAsync(host, "complice@example.fr");
         Assert.That(next.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"), "the invitation ended with the old password");
         Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.Household!.FileNumber == "0260311")), Is.EqualTo(2), "Jeanne and Marc only");
         var jeanneId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.JeanneDupont.Nir).Select(p => p.Id).SingleAsync());
@@ -381,13 +364,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         FirstLoginDriver.Next(await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina(contact: "nina.dubois@example.fr")));
         await host.QueryAsync(db => db.HouseholdInvitations.ExecuteUpdateAsync(s => s.SetProperty(i => i.Contact, "louise.dubois@example.fr")));
 
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "louise.dubois@example.fr", birthDate: "01/01/2008");
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var next = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("louise.dubois@example.fr") }));
+        var (nina, next) = await NinaCreatesHerAccountAsync(host, "louise.dubois@example.fr");
 
         Assert.That(next.AbsolutePathOrOriginal(), Is.Not.EqualTo("/creer-mon-compte/rejoindre-dossier"), "no « Rejoindre le dossier » offered");
         Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.Household!.FileNumber == "1234567" && m.Person!.BirthDate == new DateOnly(2008, 1, 1))),
@@ -403,13 +380,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         await using var host = HostStore.Start(kind);
         var louise = await SignInAsync(host, DemoData.LouiseDubois);
         FirstLoginDriver.Next(await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina(contact: "nina.dubois@example.fr")));
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (nina, join) = await NinaCreatesHerAccountAsync(host, "nina.dubois@example.fr");
         var (_, joinHtml) = await nina.Pages.GetAsync(join);
         Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"));
 
