@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Mail;
 
 namespace CafConnect.Domain.Contacts;
@@ -61,10 +62,47 @@ public static class EmailAddress
             error = "Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr.";
             return false;
         }
-        normalised = text[..at] + "@" + text[(at + 1)..].ToLowerInvariant();
+        // One mailbox, one spelling (adversarial review, 5 December 2026, fifth session; docs/decisions.md #49): a quoted
+        // local part that needs no quotes ("jean.dupont"@…) and an internationalised domain (…@exämple.fr) reach the same
+        // mailbox as jean.dupont@… and …@xn--exmple-cua.fr, so they are stored that way; otherwise the personal-contact
+        // rule (ContactProof), which compares spellings, let a member's own address through written differently.
+        var localPart = text[..at];
+        if (localPart.Contains('"'))
+        {
+            if (localPart.Length < 3 || localPart[0] != '"' || localPart[^1] != '"' || !IsDotAtom(localPart[1..^1]))
+            {
+                error = "Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr.";
+                return false;
+            }
+            localPart = localPart[1..^1];
+        }
+        if (AsciiDomain(text[(at + 1)..]) is not { } domain)
+        {
+            error = "Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr.";
+            return false;
+        }
+        normalised = localPart + "@" + domain;
         error = string.Empty;
         return true;
     }
+
+    /// <summary>The domain in lower-case ASCII (IDNA: <c>exämple.fr</c> is <c>xn--exmple-cua.fr</c>), or null when it is not a valid one.</summary>
+    public static string? AsciiDomain(string domain)
+    {
+        try
+        {
+            return new IdnMapping().GetAscii(domain).ToLowerInvariant();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    // RFC 5322's dot-atom: what a local part may be without quotes.
+    private static bool IsDotAtom(string text) =>
+        text.Length > 0 && !text.StartsWith('.') && !text.EndsWith('.') && !text.Contains("..", StringComparison.Ordinal)
+        && text.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-/=?^_`{|}~.".Contains(c));
 
     /// <summary>Two addresses are the same person's when they match ignoring case.</summary>
     public static bool SameAddress(string? left, string? right) =>

@@ -1,3 +1,5 @@
+using CafConnect.Domain.Contacts;
+
 namespace CafConnect.Infrastructure.Verification;
 
 /// <summary>
@@ -12,8 +14,13 @@ public static class ContactNormalizer
         return channel == ContactChannel.Email ? NormalizeEmail(contact) : NormalizePhone(contact);
     }
 
-    /// <summary>Trimmed and lower-cased (French providers treat the local part case-insensitively, as everyone in practice).</summary>
-    public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+    /// <summary>
+    /// Trimmed and lower-cased (French providers treat the local part case-insensitively, as everyone in practice), in
+    /// <see cref="EmailAddress.TryNormalise"/>'s spelling when it reads it (no needless quotes, an ASCII domain): one
+    /// mailbox compares equal however it was written (docs/decisions.md #49).
+    /// </summary>
+    public static string NormalizeEmail(string email) =>
+        (EmailAddress.TryNormalise(email, out var normalised, out _) ? normalised : email.Trim()).ToLowerInvariant();
 
     /// <summary>
     /// Digits only (a leading '+' kept as "00"); French numbers in international form (+33 / 0033, with or without

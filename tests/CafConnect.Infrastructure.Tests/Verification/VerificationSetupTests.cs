@@ -39,6 +39,14 @@ public sealed class CodeGenerationTests
     [Test]
     public void Emails_are_trimmed_and_lower_cased() =>
         Assert.That(ContactNormalizer.Normalize(ContactChannel.Email, "  Jean.Dupont@Exemple.FR "), Is.EqualTo("jean.dupont@exemple.fr"));
+
+    // Adversarial review, 5 December 2026 (fifth session): one mailbox written two ways was two contacts to the
+    // personal-contact rule.
+    [TestCase("\"Jean.Dupont\"@exemple.fr", "jean.dupont@exemple.fr")]
+    [TestCase("jean.dupont@EXÄMPLE.fr", "jean.dupont@xn--exmple-cua.fr")]
+    [TestCase("jean.dupont@xn--exmple-cua.fr", "jean.dupont@xn--exmple-cua.fr")]
+    public void One_mailbox_has_one_spelling_however_it_is_written(string input, string expected) =>
+        Assert.That(ContactNormalizer.Normalize(ContactChannel.Email, input), Is.EqualTo(expected));
 }
 
 public sealed class MacKeyTests

@@ -1,4 +1,5 @@
 using System.Net;
+using CafConnect.Application.Identity;
 using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.IdP.Demo;
@@ -352,6 +353,23 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Kind == NotificationKind.HouseholdInvitation)), Is.Zero);
         var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina());
         Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), "Nina's own contact is accepted");
+    }
+
+    [Test]
+    public async Task A_members_verified_address_with_needless_quotes_is_refused_as_the_address_itself()
+    {
+        // Adversarial review, 5 December 2026 (fifth session): "louise.dubois"@example.fr is Louise's mailbox (RFC 5321:
+        // the quotes change nothing), but compared as written it was another contact: the invitation was stored and sent,
+        // and the invitee's codes and recovery would have gone to Louise.
+        await using var host = HostStore.Start(kind);
+        var louise = await SignInAsync(host, DemoData.LouiseDubois);
+
+        var refused = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), Nina(contact: "\"louise.dubois\"@example.fr"));
+
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await OidcDriver.ErrorsOf(refused), Does.Contain(ContactProof.NotPersonalForInviteeMessage));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync()), Is.Zero);
+        Assert.That(await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Kind == NotificationKind.HouseholdInvitation)), Is.Zero);
     }
 
     [Test]
