@@ -2,6 +2,7 @@ using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Tests.Support;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenIddict.EntityFrameworkCore.Models;
 
@@ -136,6 +137,20 @@ public sealed class CoalescedInsertsTests
 
         protected override Task ExecuteAsync(Npgsql.NpgsqlBatch batch) =>
             Interlocked.Increment(ref Attempts) == 1 ? throw new Npgsql.NpgsqlException("the store did not answer") : base.ExecuteAsync(batch);
+    }
+
+    [Test]
+    public void A_container_disposed_synchronously_stops_the_writer_without_error()
+    {
+        // A tool's container (the CLI's) is disposed synchronously; an only-asynchronously disposable singleton would make
+        // that dispose throw.
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddCafConnectStorage(new StorageSettings(StorageProvider.PostgreSql, _database.ConnectionString));
+        var provider = services.BuildServiceProvider();
+        Assert.That(provider.GetService<CoalescedInserts>(), Is.Not.Null);
+
+        Assert.That(() => provider.Dispose(), Throws.Nothing);
     }
 
     [Test]
