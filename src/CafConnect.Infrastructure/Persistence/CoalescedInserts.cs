@@ -83,7 +83,14 @@ public class CoalescedInserts : IAsyncDisposable, IDisposable
                 return false;
             }
         }
-        return entries.Count > 0 && entries.Count <= MaxRowsPerWrite;
+        if (entries.Count == 0 || entries.Count > MaxRowsPerWrite)
+        {
+            return false;
+        }
+        // One insert per table, in no particular order: a row referring to another row of the same write (an
+        // authorization and its code) would meet its foreign key before its parent exists. EF Core orders such a save.
+        var types = entries.Select(e => e.Metadata).ToHashSet();
+        return !types.Any(type => type.GetForeignKeys().Any(fk => types.Contains(fk.PrincipalEntityType)));
     }
 
     /// <summary>

@@ -154,6 +154,23 @@ public sealed class CoalescedInsertsTests
     }
 
     [Test]
+    public async Task A_write_whose_rows_refer_to_each_other_is_not_coalesced()
+    {
+        // An authorization and a token of it in one write: one insert per table could meet the token's foreign key first.
+        var grant = NewGrant("tok-child");
+        var authorization = new OpenIddictEntityFrameworkCoreAuthorization { Id = "authz-1", Status = "valid", Type = "permanent", ConcurrencyToken = "c" };
+        grant.Token.Authorization = authorization;
+        grant.Context.Add(authorization);
+        _writesMayStart.SetResult();
+
+        Assert.That(await grant.Batch.FlushAsync(CancellationToken.None), Is.EqualTo(TokenWriteOutcome.Stored));
+
+        Assert.That(_coalesced.Writes, Is.Zero, "saved by EF Core, which inserts the authorization first");
+        await using var db = _database.NewContext();
+        Assert.That(await db.Set<OpenIddictEntityFrameworkCoreToken>().CountAsync(t => t.Id == "tok-child" && t.Authorization!.Id == "authz-1"), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_write_that_also_updates_is_not_coalesced()
     {
         await SeedTokenAsync("tok-old", "refresh_token");
