@@ -24,7 +24,7 @@ namespace CafConnect.Infrastructure.Persistence;
 /// server had in fact committed the batch before the connection broke, the request's own save finds its token's key taken
 /// and fails: an error, never a token that is not stored.
 /// </remarks>
-public class CoalescedInserts : IAsyncDisposable
+public class CoalescedInserts : IAsyncDisposable, IDisposable
 {
     /// <summary>Rows of one request at most in one write: a bound on the statement's arrays, far above what gathers in practice.</summary>
     public const int MaxRowsPerWrite = 512;
@@ -83,7 +83,14 @@ public class CoalescedInserts : IAsyncDisposable
                 return false;
             }
         }
-        return entries.Count > 0 && entries.Count <= MaxRowsPerWrite;
+        if (entries.Count == 0 || entries.Count > MaxRowsPerWrite)
+        {
+            return false;
+        }
+        // One insert per table, in no particular order: a row referring to another row of the same write (an
+        // authorization and its code) would meet its foreign key before its parent exists. EF Core orders such a save.
+        var types = entries.Select(e => e.Metadata).ToHashSet();
+        return !types.Any(type => type.GetForeignKeys().Any(fk => types.Contains(fk.PrincipalEntityType)));
     }
 
     /// <summary>
@@ -195,10 +202,22 @@ public class CoalescedInserts : IAsyncDisposable
     /// <summary>Sends one write (overridden by tests that make the store fail).</summary>
     protected virtual Task ExecuteAsync(NpgsqlBatch batch) => batch.ExecuteNonQueryAsync();
 
+    /// <summary>Stops taking rows and waits for the writes already queued (a host stopping: their requests are answered).</summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The same for a container disposed synchronously (a tool's): without it, such a container refuses to dispose a
+    /// singleton that is only asynchronously disposable. Waits a bounded time: the queued writes finish in milliseconds.
+    /// </summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _writer.Wait(TimeSpan.FromSeconds(10));
         GC.SuppressFinalize(this);
     }
 

@@ -2,6 +2,7 @@ using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using CafConnect.Infrastructure.Tests.Support;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenIddict.EntityFrameworkCore.Models;
 
@@ -136,6 +137,37 @@ public sealed class CoalescedInsertsTests
 
         protected override Task ExecuteAsync(Npgsql.NpgsqlBatch batch) =>
             Interlocked.Increment(ref Attempts) == 1 ? throw new Npgsql.NpgsqlException("the store did not answer") : base.ExecuteAsync(batch);
+    }
+
+    [Test]
+    public void A_container_disposed_synchronously_stops_the_writer_without_error()
+    {
+        // A tool's container (the CLI's) is disposed synchronously; an only-asynchronously disposable singleton would make
+        // that dispose throw.
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddCafConnectStorage(new StorageSettings(StorageProvider.PostgreSql, _database.ConnectionString));
+        var provider = services.BuildServiceProvider();
+        Assert.That(provider.GetService<CoalescedInserts>(), Is.Not.Null);
+
+        Assert.That(() => provider.Dispose(), Throws.Nothing);
+    }
+
+    [Test]
+    public async Task A_write_whose_rows_refer_to_each_other_is_not_coalesced()
+    {
+        // An authorization and a token of it in one write: one insert per table could meet the token's foreign key first.
+        var grant = NewGrant("tok-child");
+        var authorization = new OpenIddictEntityFrameworkCoreAuthorization { Id = "authz-1", Status = "valid", Type = "permanent", ConcurrencyToken = "c" };
+        grant.Token.Authorization = authorization;
+        grant.Context.Add(authorization);
+        _writesMayStart.SetResult();
+
+        Assert.That(await grant.Batch.FlushAsync(CancellationToken.None), Is.EqualTo(TokenWriteOutcome.Stored));
+
+        Assert.That(_coalesced.Writes, Is.Zero, "saved by EF Core, which inserts the authorization first");
+        await using var db = _database.NewContext();
+        Assert.That(await db.Set<OpenIddictEntityFrameworkCoreToken>().CountAsync(t => t.Id == "tok-child" && t.Authorization!.Id == "authz-1"), Is.EqualTo(1));
     }
 
     [Test]
