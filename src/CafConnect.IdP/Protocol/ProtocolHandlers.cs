@@ -20,9 +20,44 @@ public static class ProtocolHandlers
         options.AddEventHandler(UserInfoPostWithoutBody.Descriptor);
         // Redirect URIs judged by the store's row, not the shared one (docs/decisions.md #44).
         options.AddEventHandler(ClientRowsFromStore.Descriptor);
+        // A client revokes only what was issued to it (RFC 7009 §2.1; adversarial review, 5 December 2026, fifth session).
+        options.AddEventHandler(RevocationByTheTokensClient.Descriptor);
         // Replaced by UserInfoPostWithoutBody, which hands every other request back to it.
         options.RemoveEventHandler(OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext>.Descriptor);
         return options;
+    }
+
+    /// <summary>
+    /// RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the revocation request".
+    /// OpenIddict checks an access token's caller only when the token names an audience, and CafConnect's access tokens
+    /// (client credentials, and the relying parties' for userinfo) name none: any client holding another's access token
+    /// could revoke it (adversarial review, 5 December 2026, fifth session). Here an access or refresh token is revoked
+    /// only by a client it was presented to (OpenIddict records the client a token was issued to as its presenter) or
+    /// named as its audience; otherwise the request is refused as OpenIddict refuses a code of another client (ID2080),
+    /// and nothing changes.
+    /// </summary>
+    public sealed class RevocationByTheTokensClient : IOpenIddictServerHandler<ValidateRevocationRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateRevocationRequestContext>()
+            .UseSingletonHandler<RevocationByTheTokensClient>()
+            .SetOrder(OpenIddictServerHandlers.Revocation.ValidateAuthorizedParty.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ValidateRevocationRequestContext context)
+        {
+            if (context.GenericTokenPrincipal is not { } token || !(token.HasTokenType(TokenTypeIdentifiers.AccessToken) || token.HasTokenType(TokenTypeIdentifiers.RefreshToken)))
+            {
+                return default;
+            }
+            var caller = context.ClientId;
+            if (string.IsNullOrEmpty(caller) || !(token.HasPresenter(caller) || token.HasAudience(caller)))
+            {
+                context.Reject(Errors.InvalidToken, OpenIddictResources.GetResourceString(OpenIddictResources.ID2080),
+                    OpenIddictResources.FormatID8000(OpenIddictResources.ID2080));
+            }
+            return default;
+        }
     }
 
     /// <summary>
