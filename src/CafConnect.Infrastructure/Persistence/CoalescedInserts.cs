@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -232,16 +233,18 @@ public class CoalescedInserts : IAsyncDisposable, IDisposable
     /// <summary>One table's multi-row insert, built from EF Core's model (names, store types, value converters).</summary>
     private sealed class TableInsert
     {
-        private readonly IProperty[] _properties;
-        private readonly Type[] _providerTypes;
-        private readonly string[] _arrayTypes;
+        /// <summary>
+        /// One column, as the model says once for every row: its property, the converter to its provider value, the
+        /// element type of its array parameter (nullable for value types) and that array's PostgreSQL type.
+        /// </summary>
+        private sealed record Column(IProperty Property, ValueConverter? Converter, Type ElementType, string ArrayType);
+
+        private readonly Column[] _columns;
         private readonly string _sql;
 
-        private TableInsert(IProperty[] properties, Type[] providerTypes, string[] arrayTypes, string sql)
+        private TableInsert(Column[] columns, string sql)
         {
-            _properties = properties;
-            _providerTypes = providerTypes;
-            _arrayTypes = arrayTypes;
+            _columns = columns;
             _sql = sql;
         }
 
@@ -264,14 +267,12 @@ public class CoalescedInserts : IAsyncDisposable, IDisposable
                 return null;
             }
             var store = StoreObjectIdentifier.Table(tableName, entityType.GetSchema());
-            var properties = new List<IProperty>();
-            var columns = new List<string>();
+            var columns = new List<Column>();
+            var names = new List<string>();
             var casts = new List<string>();
-            var types = new List<Type>();
-            var arrayTypes = new List<string>();
             foreach (var property in entityType.GetProperties())
             {
-                if (property.GetColumnName(store) is not { } column)
+                if (property.GetColumnName(store) is not { } name)
                 {
                     return null;
                 }
@@ -292,27 +293,24 @@ public class CoalescedInserts : IAsyncDisposable, IDisposable
                 var mapping = property.GetRelationalTypeMapping();
                 var providerType = mapping.Converter?.ProviderClrType ?? property.ClrType;
                 providerType = Nullable.GetUnderlyingType(providerType) ?? providerType;
-                properties.Add(property);
-                columns.Add(Quote(column));
+                var elementType = providerType.IsValueType ? typeof(Nullable<>).MakeGenericType(providerType) : providerType;
+                columns.Add(new Column(property, mapping.Converter, elementType, (mapping.StoreTypeNameBase ?? mapping.StoreType) + "[]"));
+                names.Add(Quote(name));
                 casts.Add($"${casts.Count + 1}::{mapping.StoreType}[]");
-                types.Add(providerType);
-                arrayTypes.Add((mapping.StoreTypeNameBase ?? mapping.StoreType) + "[]");
             }
             var schema = entityType.GetSchema();
             var target = schema is null ? Quote(tableName) : $"{Quote(schema)}.{Quote(tableName)}";
-            var sql = $"INSERT INTO {target} ({string.Join(", ", columns)}) SELECT * FROM unnest({string.Join(", ", casts)})";
-            return new TableInsert([.. properties], [.. types], [.. arrayTypes], sql);
+            var sql = $"INSERT INTO {target} ({string.Join(", ", names)}) SELECT * FROM unnest({string.Join(", ", casts)})";
+            return new TableInsert([.. columns], sql);
         }
 
         public object?[] ValuesOf(EntityEntry entry)
         {
-            var values = new object?[_properties.Length];
-            for (var i = 0; i < _properties.Length; i++)
+            var values = new object?[_columns.Length];
+            for (var i = 0; i < _columns.Length; i++)
             {
-                var property = _properties[i];
-                var value = entry.Property(property).CurrentValue;
-                var converter = property.GetRelationalTypeMapping().Converter;
-                values[i] = value is not null && converter is not null ? converter.ConvertToProvider(value) : value;
+                var value = entry.Property(_columns[i].Property).CurrentValue;
+                values[i] = value is not null && _columns[i].Converter is { } converter ? converter.ConvertToProvider(value) : value;
             }
             return values;
         }
@@ -320,16 +318,14 @@ public class CoalescedInserts : IAsyncDisposable, IDisposable
         public NpgsqlBatchCommand Command(List<object?[]> rows)
         {
             var command = new NpgsqlBatchCommand(_sql);
-            for (var column = 0; column < _properties.Length; column++)
+            for (var column = 0; column < _columns.Length; column++)
             {
-                var type = _providerTypes[column];
-                var elementType = type.IsValueType ? typeof(Nullable<>).MakeGenericType(type) : type;
-                var array = Array.CreateInstance(elementType, rows.Count);
+                var array = Array.CreateInstance(_columns[column].ElementType, rows.Count);
                 for (var row = 0; row < rows.Count; row++)
                 {
                     array.SetValue(rows[row][column], row);
                 }
-                command.Parameters.Add(new NpgsqlParameter { Value = array, DataTypeName = _arrayTypes[column] });
+                command.Parameters.Add(new NpgsqlParameter { Value = array, DataTypeName = _columns[column].ArrayType });
             }
             return command;
         }

@@ -14,6 +14,9 @@ public static class ContactNormalizer
         return channel == ContactChannel.Email ? NormalizeEmail(contact) : NormalizePhone(contact);
     }
 
+    /// <summary>The channel a contact as typed or stored is reached by: an e-mail address has an @, anything else is a mobile.</summary>
+    public static ContactChannel ChannelOf(string contact) => contact.Contains('@', StringComparison.Ordinal) ? ContactChannel.Email : ContactChannel.Sms;
+
     /// <summary>
     /// Trimmed and lower-cased (French providers treat the local part case-insensitively, as everyone in practice), in
     /// <see cref="EmailAddress.TryNormalise"/>'s spelling when it reads it (no needless quotes, an ASCII domain): one

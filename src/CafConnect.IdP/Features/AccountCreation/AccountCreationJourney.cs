@@ -656,8 +656,7 @@ public sealed partial class AccountCreationJourney(
     /// </summary>
     private async Task<bool> IsPersonalOnInvitingFileAsync(HouseholdInvitation invitation, PersonAccount person, CancellationToken cancellationToken)
     {
-        var channel = invitation.Contact.Contains('@', StringComparison.Ordinal) ? ContactChannel.Email : ContactChannel.Sms;
-        if (await contactProof.IsPersonalOnFileAsync(invitation.HouseholdId, channel, invitation.Contact, person.Id, cancellationToken))
+        if (await contactProof.IsPersonalOnFileAsync(invitation.HouseholdId, ContactNormalizer.ChannelOf(invitation.Contact), invitation.Contact, person.Id, cancellationToken))
         {
             return true;
         }

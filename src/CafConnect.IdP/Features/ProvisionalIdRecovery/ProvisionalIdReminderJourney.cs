@@ -120,7 +120,7 @@ public sealed class ProvisionalIdReminderJourney(
         {
             return (ContactChannel.Email, null, "Saisissez votre adresse mail ou votre numéro de téléphone portable.");
         }
-        if (text.Contains('@'))
+        if (ContactNormalizer.ChannelOf(text) == ContactChannel.Email)
         {
             return EmailAddress.TryNormalise(text, out var email, out var emailError) ? (ContactChannel.Email, email, null) : (ContactChannel.Email, null, emailError);
         }

@@ -61,7 +61,7 @@ public static class CivilStatusInput
     public static bool TryContact(string? input, out ContactChannel channel, out string contact, out string error)
     {
         var text = (input ?? string.Empty).Trim();
-        channel = text.Contains('@') ? ContactChannel.Email : ContactChannel.Sms;
+        channel = ContactNormalizer.ChannelOf(text);
         if (text.Length == 0)
         {
             contact = string.Empty;
