@@ -37,10 +37,18 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
         SenderLeftTheFile,
     }
 
-    [TestCase(Competitor.AcceptedElsewhere)]
-    [TestCase(Competitor.VoidedByRecovery)]
-    [TestCase(Competitor.SenderLeftTheFile)]
-    public async Task An_answer_that_meets_a_concurrent_change_of_its_invitation_joins_nothing_and_says_so(Competitor competitor)
+    /// <param name="inFlight">
+    /// False: the other change commits before the answer's transaction starts. True: it is still uncommitted then and
+    /// commits half a second later, while the answer's transaction runs (on PostgreSQL the answer must wait for it: the
+    /// row locks; a read alone would see the invitation and the sender's membership as they were).
+    /// </param>
+    [TestCase(Competitor.AcceptedElsewhere, false)]
+    [TestCase(Competitor.VoidedByRecovery, false)]
+    [TestCase(Competitor.SenderLeftTheFile, false)]
+    [TestCase(Competitor.AcceptedElsewhere, true)]
+    [TestCase(Competitor.VoidedByRecovery, true)]
+    [TestCase(Competitor.SenderLeftTheFile, true)]
+    public async Task An_answer_that_meets_a_concurrent_change_of_its_invitation_joins_nothing_and_says_so(Competitor competitor, bool inFlight)
     {
         var hook = new BeforeTheAnswersCommit();
         await using var host = HostStore.Start(kind, configureServices: services =>
@@ -72,28 +80,52 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
         var louiseId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.LouiseDubois.Nir).Select(p => p.Id).SingleAsync());
         var otherAnswerer = Guid.NewGuid();
 
-        // The other change commits after the answer read the invitation, just before the answer's commit.
+        // The other change comes after the answer read the invitation, just before the answer's commit.
+        var otherCommitted = Task.CompletedTask;
         hook.Arm(async () =>
         {
-            using var scope = host.Host.Services.CreateScope();
+            var scope = host.Host.Services.CreateScope();
             var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
             var now = DateTimeOffset.UtcNow;
-            switch (competitor)
+            async Task ChangeAsync()
             {
-                case Competitor.AcceptedElsewhere:
-                    await db.HouseholdInvitations.Where(i => i.Id == invitationId)
-                        .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedByPersonId, otherAnswerer));
-                    break;
-                case Competitor.VoidedByRecovery:
-                    await db.HouseholdInvitations.Where(i => i.Id == invitationId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now));
-                    break;
-                case Competitor.SenderLeftTheFile:
-                    await db.Memberships.Where(m => m.PersonId == louiseId && m.Household!.FileNumber == "1234567").ExecuteDeleteAsync();
-                    break;
+                switch (competitor)
+                {
+                    case Competitor.AcceptedElsewhere:
+                        await db.HouseholdInvitations.Where(i => i.Id == invitationId)
+                            .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedByPersonId, otherAnswerer));
+                        break;
+                    case Competitor.VoidedByRecovery:
+                        await db.HouseholdInvitations.Where(i => i.Id == invitationId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now));
+                        break;
+                    case Competitor.SenderLeftTheFile:
+                        await db.Memberships.Where(m => m.PersonId == louiseId && m.Household!.FileNumber == "1234567").ExecuteDeleteAsync();
+                        break;
+                }
             }
+            if (!inFlight)
+            {
+                await ChangeAsync();
+                scope.Dispose();
+                return;
+            }
+            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null;
+            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+            {
+                transaction = await db.Database.BeginTransactionAsync();
+                await ChangeAsync();
+            });
+            otherCommitted = Task.Run(async () =>
+            {
+                await Task.Delay(500);
+                await transaction!.CommitAsync();
+                await transaction.DisposeAsync();
+                scope.Dispose();
+            });
         });
         var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
         Assert.That(hook.Fired, Is.True, "set-up: the other change came between the answer's read and its commit");
+        await otherCommitted;
 
         Assert.That(answered.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(answered));
         var again = FirstLoginDriver.Next(answered);
