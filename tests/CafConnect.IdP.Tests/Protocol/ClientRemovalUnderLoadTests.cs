@@ -90,6 +90,72 @@ public sealed class ClientRemovalUnderLoadTests(StoreKind kind) : StoreFixture(k
         }
     }
 
+    [Test]
+    public async Task Removing_a_client_while_its_refresh_grants_run_succeeds_and_they_are_refused_as_a_removed_clients_never_with_a_500()
+    {
+        var client = new TestClient("client-retire-rt-" + Guid.NewGuid().ToString("N")[..8], Secret, "http://127.0.0.1:5301/callback", null);
+        using (var scope = Host.Services.CreateScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>().CreateAsync(new OpenIddictApplicationDescriptor
+            {
+                ClientId = client.ClientId,
+                ClientSecret = Secret,
+                ClientType = ClientTypes.Confidential,
+                ConsentType = ConsentTypes.Implicit,
+                RedirectUris = { new Uri(client.RedirectUri) },
+                Permissions =
+                {
+                    Permissions.Endpoints.Authorization, Permissions.Endpoints.Token, Permissions.ResponseTypes.Code,
+                    Permissions.GrantTypes.AuthorizationCode, Permissions.GrantTypes.RefreshToken, Permissions.Prefixes.Scope + Scopes.OfflineAccess,
+                },
+            });
+        }
+        // Three sessions, each refreshing its own chain (refresh tokens rotate) until the client is removed.
+        var chains = new List<(OidcDriver Driver, string RefreshToken)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var driver = NewBrowser();
+            var issued = await driver.SignInAndRedeemAsync(client, "2850375112048", CafConnect.IdP.Demo.DemoData.JeanneDupont.Password, scope: "openid offline_access");
+            chains.Add((driver, issued.RefreshToken!));
+        }
+        var answers = new ConcurrentBag<(HttpStatusCode Status, string Body)>();
+        var refreshes = 0;
+        using var stop = new CancellationTokenSource();
+        async Task RefreshLoopAsync(OidcDriver driver, string refreshToken)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var response = await driver.RefreshAsync(client, refreshToken);
+                var body = await response.Content.ReadAsStringAsync();
+                answers.Add((response.StatusCode, body));
+                Interlocked.Increment(ref refreshes);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    return;
+                }
+                refreshToken = JsonDocument.Parse(body).RootElement.GetProperty("refresh_token").GetString()!;
+            }
+        }
+        var workers = chains.Select(c => Task.Run(() => RefreshLoopAsync(c.Driver, c.RefreshToken))).ToList();
+        while (Volatile.Read(ref refreshes) < 30)
+        {
+            await Task.Delay(10);
+        }
+        await RemoveAsTheCliDoesAsync(client.ClientId);
+        await Task.WhenAll(workers.Select(w => w.WaitAsync(TimeSpan.FromSeconds(30))));
+        await stop.CancelAsync();
+
+        var unexpected = answers.Where(a => !(a.Status == HttpStatusCode.OK
+            || (a.Status == HttpStatusCode.BadRequest && ErrorOf(a.Body) == Errors.InvalidGrant)
+            || (a.Status == HttpStatusCode.Unauthorized && ErrorOf(a.Body) == Errors.InvalidClient))).ToList();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(unexpected.Select(a => $"{(int)a.Status} {a.Body[..Math.Min(200, a.Body.Length)]}"), Is.Empty, "tokens, invalid_grant or invalid_client only");
+            Assert.That(answers.Count(a => a.Status != HttpStatusCode.OK), Is.EqualTo(3), "each chain ends, refused");
+            Assert.That(await StoredAsync(client.ClientId), Is.EqualTo((false, 0)));
+        });
+    }
+
     private static string? ErrorOf(string body)
     {
         try
