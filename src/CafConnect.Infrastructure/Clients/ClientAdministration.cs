@@ -1,6 +1,9 @@
 using System.Text.Json;
+using CafConnect.Infrastructure.Persistence;
 using FluentValidation;
+using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace CafConnect.Infrastructure.Clients;
@@ -19,7 +22,7 @@ public sealed record ClientSummary(string ClientId, string DisplayName, string K
 }
 
 /// <summary>Adds, updates, removes and lists relying parties through OpenIddict's application manager.</summary>
-public sealed class ClientAdministration(IOpenIddictApplicationManager applications)
+public sealed class ClientAdministration(IOpenIddictApplicationManager applications, CafConnectDbContext db)
 {
     public const string BackchannelLogoutUriProperty = "backchannel_logout_uri";
 
@@ -98,15 +101,60 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
         }
     }
 
+    /// <summary>
+    /// Removes the client with its tokens and authorizations, even while it is requesting tokens (docs/decisions.md #51).
+    /// OpenIddict's deletion lists the client's tokens, deletes them, then the client's row: a token inserted between the
+    /// list and the delete still references the row, and on PostgreSQL the delete failed on that foreign key (23503).
+    /// Here, in one transaction (the caller's when it has one: the CLI's audited change, the admin API's idempotent
+    /// request), the client's row is locked first: on PostgreSQL <c>SELECT … FOR UPDATE</c>, which a token insert's
+    /// foreign-key check (<c>FOR KEY SHARE</c> on that row) waits for; on SQL Server an exclusive row lock; on SQLite
+    /// nothing, its writers take turns. Then the tokens and authorizations are deleted by the statements themselves
+    /// (every row committed by then, none listed beforehand), and the row through OpenIddict's manager (its caches and
+    /// the change announcement, decision 45). A grant that waited on the lock then fails on the foreign key and is
+    /// answered <c>invalid_client</c> (decision 42); nothing of it is stored.
+    /// </summary>
     public async Task<bool> RemoveAsync(string clientId, CancellationToken cancellationToken = default)
     {
-        var application = await applications.FindByClientIdAsync(clientId, cancellationToken);
-        if (application is null)
+        if (db.Database.CurrentTransaction is not null)
         {
+            return await RemoveInTransactionAsync(clientId, cancellationToken);
+        }
+        return await db.InTransactionAsync(ct => RemoveInTransactionAsync(clientId, ct), cancellationToken);
+    }
+
+    private async Task<bool> RemoveInTransactionAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var application = await applications.FindByClientIdAsync(clientId, cancellationToken);
+        var id = application is null ? null : await applications.GetIdAsync(application, cancellationToken);
+        if (id is null || !await LockApplicationRowAsync(id, cancellationToken))
+        {
+            // Gone meanwhile (another operator, another instance): nothing to remove.
             return false;
         }
-        await applications.DeleteAsync(application, cancellationToken);
+        // Tokens of the client, and tokens of its authorizations (OpenIddict's deletion removes both), then the authorizations.
+        await db.Set<OpenIddictEntityFrameworkCoreToken>()
+            .Where(t => t.Application!.Id == id || t.Authorization!.Application!.Id == id)
+            .ExecuteDeleteAsync(cancellationToken);
+        await db.Set<OpenIddictEntityFrameworkCoreAuthorization>().Where(a => a.Application!.Id == id).ExecuteDeleteAsync(cancellationToken);
+        await applications.DeleteAsync(application!, cancellationToken);
         return true;
+    }
+
+    /// <summary>Locks the application row until the transaction ends (see <see cref="RemoveAsync"/>); false when it no longer exists.</summary>
+    private async Task<bool> LockApplicationRowAsync(string id, CancellationToken cancellationToken)
+    {
+        var entity = db.Model.FindEntityType(typeof(OpenIddictEntityFrameworkCoreApplication))!;
+        var table = entity.GetTableName()!;
+        var key = entity.FindProperty(nameof(OpenIddictEntityFrameworkCoreApplication.Id))!.GetColumnName();
+        var sql = db.Database.ProviderName switch
+        {
+            "Npgsql.EntityFrameworkCore.PostgreSQL" => $"SELECT \"{key}\" AS \"Value\" FROM \"{table}\" WHERE \"{key}\" = {{0}} FOR UPDATE",
+            // A foreign-key check takes a shared lock on the referenced row: an update lock would not stop it, XLOCK does.
+            "Microsoft.EntityFrameworkCore.SqlServer" => $"SELECT [{key}] AS [Value] FROM [{table}] WITH (XLOCK, ROWLOCK) WHERE [{key}] = {{0}}",
+            _ => $"SELECT \"{key}\" AS \"Value\" FROM \"{table}\" WHERE \"{key}\" = {{0}}",
+        };
+        // Not composed (ToList): a locking clause stays at the top of its statement.
+        return (await db.Database.SqlQueryRaw<string>(sql, id).ToListAsync(cancellationToken)).Count > 0;
     }
 
     public async Task<ClientRegistration?> FindAsync(string clientId, CancellationToken cancellationToken = default)

@@ -731,8 +731,7 @@ public sealed partial class AccountCreationJourney(
                 await unitOfWork.CommitAsync(cancellationToken);
                 return StepResult.Stay(FormField, "Ce dossier compte déjà un(e) conjoint(e) : vous ne pouvez pas le rejoindre en tant que conjoint(e). Contactez votre Caf.");
             }
-            invitation.AcceptedAt = now;
-            invitation.AcceptedByPersonId = person.Id;
+            // The invitation itself is marked accepted at the commit, by the one conditional write (HouseholdInvitationAnswers).
             if (!alreadyMember)
             {
                 db.Memberships.Add(new HouseholdMembership { HouseholdId = household.Id, PersonId = person.Id, Role = invitation.Role, JoinedAt = now });
@@ -740,11 +739,17 @@ public sealed partial class AccountCreationJourney(
             step.Context.JoinedFileNumber ??= household.FileNumber;
             audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationAccepted, alreadyMember ? "already_member" : "joined", person.Id, step.Flow.ClientId,
                 $"file={household.FileNumber} role={invitation.Role.ToClaimValue()}"));
+            return await NextAfterInvitationAsync(http, step, person, cancellationToken, accepted: (invitation.Id, invitation.ExpiresAt, now));
         }
         return await NextAfterInvitationAsync(http, step, person, cancellationToken);
     }
 
-    private async Task<StepResult> NextAfterInvitationAsync(HttpContext http, AccountCreationStep step, PersonAccount person, CancellationToken cancellationToken)
+    /// <param name="accepted">The invitation this answer accepts: its membership is committed only if the invitation is still
+    /// open at the commit and nobody else accepted it (docs/decisions.md #52). Otherwise nothing of the answer is stored
+    /// and <see cref="DbUpdateConcurrencyException"/> is thrown, as for a flow changed by another request: the page is
+    /// shown again, and its invitation as it now is (« Cette invitation n'est plus valable »).</param>
+    private async Task<StepResult> NextAfterInvitationAsync(HttpContext http, AccountCreationStep step, PersonAccount person, CancellationToken cancellationToken,
+        (Guid Id, DateTimeOffset ExpiresAt, DateTimeOffset At)? accepted = null)
     {
         // Each answer is one commit: the invitation answered (membership, audit line) with the flow's next state.
         SelfServiceFlow? firstLoginFlow = null;
@@ -759,8 +764,37 @@ public sealed partial class AccountCreationJourney(
         }
         FlowStore.WriteContext(step.Flow, step.Context);
         FlowStore.MarkChanged(step.Flow);
-        await unitOfWork.CommitAsync(cancellationToken);
+        if (accepted is { } invitation)
+        {
+            await CommitAcceptanceAsync(invitation.Id, invitation.ExpiresAt, person.Id, invitation.At, cancellationToken);
+        }
+        else
+        {
+            await unitOfWork.CommitAsync(cancellationToken);
+        }
         return StepResult.Go(firstLoginFlow is null ? UrlOf(step.Flow) : FirstLoginJourney.UrlOf(firstLoginFlow));
+    }
+
+    /// <summary>
+    /// The answer's one commit, in a transaction that first accepts the invitation by its conditional write; when that
+    /// matches nothing (answered, voided or closed meanwhile), nothing is stored. Retried as a whole by the provider's
+    /// execution strategy on a failure the server did not apply (the tracked changes are accepted only after the commit).
+    /// </summary>
+    private async Task CommitAcceptanceAsync(Guid invitationId, DateTimeOffset expiresAtAsRead, Guid personId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            if (!await HouseholdInvitationAnswers.TryAcceptAsync(db, invitationId, expiresAtAsRead, personId, now, ct))
+            {
+                await transaction.RollbackAsync(ct);
+                db.ChangeTracker.Clear();
+                throw new DbUpdateConcurrencyException("the invitation was answered, voided or closed since it was read");
+            }
+            await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
+            await transaction.CommitAsync(ct);
+        }, cancellationToken);
+        db.ChangeTracker.AcceptAllChanges();
     }
 
     /// <summary>The first-login flow the creation hands over to, added to the caller's unit of work (committed with its step).</summary>

@@ -69,7 +69,8 @@ public static class HostStore
     /// A <see cref="JourneyHost"/> whose file sink (letters; e-mail without SMTP) writes to a private temporary
     /// directory, not under the IdP project's content root.
     /// </summary>
-    public static JourneyHost Start(StoreKind kind, IDictionary<string, string?>? overrides = null)
+    public static JourneyHost Start(StoreKind kind, IDictionary<string, string?>? overrides = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -81,7 +82,7 @@ public static class HostStore
         {
             settings[key] = value;
         }
-        return JourneyHost.Start(kind, settings);
+        return JourneyHost.Start(kind, settings, configureServices);
     }
 
     /// <summary>A private directory for the file sink of one host.</summary>

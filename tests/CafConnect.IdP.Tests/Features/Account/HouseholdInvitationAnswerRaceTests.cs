@@ -1,0 +1,177 @@
+using System.Data.Common;
+using System.Net;
+using CafConnect.Domain.Households;
+using CafConnect.IdP.Demo;
+using CafConnect.IdP.Tests.Features.AccountCreation;
+using CafConnect.IdP.Tests.Features.FirstLogin;
+using CafConnect.IdP.Tests.Features.Recovery;
+using CafConnect.IdP.Tests.Support;
+using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CafConnect.IdP.Tests.Features.Account;
+
+/// <summary>
+/// « Rejoindre ce dossier » while something else changes the invitation between the answer's read and its commit
+/// (docs/decisions.md #52): another answer accepts it, the holder's password recovery voids it, or its sender loses the
+/// file. The answer used to check the invitation when it read it and then write the membership whatever had happened
+/// since: two memberships from one invitation, or one from a voided invitation. Now exactly one outcome stands — the
+/// other change — and the person is shown « Cette invitation n'est plus valable », never a 500.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
+{
+    public enum Competitor
+    {
+        /// <summary>Another answer (another account created with this civil status and contact) accepts it first.</summary>
+        AcceptedElsewhere,
+
+        /// <summary>The holder's password recovery voids it (PasswordSettingPolicy: its expiry set to now).</summary>
+        VoidedByRecovery,
+
+        /// <summary>Its sender loses the file (a separation deletes the leaving holder's membership).</summary>
+        SenderLeftTheFile,
+    }
+
+    /// <param name="inFlight">
+    /// False: the other change commits before the answer's transaction starts. True: it is still uncommitted then and
+    /// commits half a second later, while the answer's transaction runs (on PostgreSQL the answer must wait for it: the
+    /// row locks; a read alone would see the invitation and the sender's membership as they were).
+    /// </param>
+    [TestCase(Competitor.AcceptedElsewhere, false)]
+    [TestCase(Competitor.VoidedByRecovery, false)]
+    [TestCase(Competitor.SenderLeftTheFile, false)]
+    [TestCase(Competitor.AcceptedElsewhere, true)]
+    [TestCase(Competitor.VoidedByRecovery, true)]
+    [TestCase(Competitor.SenderLeftTheFile, true)]
+    public async Task An_answer_that_meets_a_concurrent_change_of_its_invitation_joins_nothing_and_says_so(Competitor competitor, bool inFlight)
+    {
+        var hook = new BeforeTheAnswersCommit();
+        await using var host = HostStore.Start(kind, configureServices: services =>
+        {
+            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
+            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
+        });
+        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
+        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
+        {
+            ["FileNumber"] = "1234567", ["Role"] = "autre", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/2008",
+            ["Contact"] = "nina.dubois@example.fr",
+        });
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
+        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+        var louiseId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.LouiseDubois.Nir).Select(p => p.Id).SingleAsync());
+        var otherAnswerer = Guid.NewGuid();
+
+        // The other change comes after the answer read the invitation, just before the answer's commit.
+        var otherCommitted = Task.CompletedTask;
+        hook.Arm(async () =>
+        {
+            var scope = host.Host.Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            var now = DateTimeOffset.UtcNow;
+            async Task ChangeAsync()
+            {
+                switch (competitor)
+                {
+                    case Competitor.AcceptedElsewhere:
+                        await db.HouseholdInvitations.Where(i => i.Id == invitationId)
+                            .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedByPersonId, otherAnswerer));
+                        break;
+                    case Competitor.VoidedByRecovery:
+                        await db.HouseholdInvitations.Where(i => i.Id == invitationId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now));
+                        break;
+                    case Competitor.SenderLeftTheFile:
+                        await db.Memberships.Where(m => m.PersonId == louiseId && m.Household!.FileNumber == "1234567").ExecuteDeleteAsync();
+                        break;
+                }
+            }
+            if (!inFlight)
+            {
+                await ChangeAsync();
+                scope.Dispose();
+                return;
+            }
+            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null;
+            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+            {
+                transaction = await db.Database.BeginTransactionAsync();
+                await ChangeAsync();
+            });
+            otherCommitted = Task.Run(async () =>
+            {
+                await Task.Delay(500);
+                await transaction!.CommitAsync();
+                await transaction.DisposeAsync();
+                scope.Dispose();
+            });
+        });
+        var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
+        Assert.That(hook.Fired, Is.True, "set-up: the other change came between the answer's read and its commit");
+        await otherCommitted;
+
+        Assert.That(answered.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(answered));
+        var again = FirstLoginDriver.Next(answered);
+        Assert.That(again.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"), "the page again, as the invitation now is");
+        var (page, html) = await nina.Pages.GetAsync(again);
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(2008, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        var invitation = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Id == invitationId));
+        Assert.Multiple(async () =>
+        {
+            Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(WebUtility.HtmlDecode(html), Does.Contain("Cette invitation n'est plus valable."));
+            Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero, "no membership from this answer");
+            Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationAccepted)), Is.Zero,
+                "no acceptance recorded for it");
+            Assert.That(invitation.AcceptedByPersonId, Is.EqualTo(competitor == Competitor.AcceptedElsewhere ? otherAnswerer : (Guid?)null),
+                "the invitation is answered once: by the other answer, or not at all");
+        });
+
+        // « Continuer »: the creation goes on, without the file.
+        var summary = FirstLoginDriver.Next(await nina.Pages.PostAsync(again, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Decline"));
+        Assert.That(summary.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero);
+    }
+
+    /// <summary>
+    /// Runs an action once, when the store is about to start the transaction that writes an answer's membership (the
+    /// commit of « Rejoindre ce dossier »), from another scope — as another request or instance would commit meanwhile.
+    /// </summary>
+    private sealed class BeforeTheAnswersCommit : DbTransactionInterceptor
+    {
+        private Func<Task>? _action;
+
+        public bool Fired { get; private set; }
+
+        public void Arm(Func<Task> action) => Volatile.Write(ref _action, action);
+
+        public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData,
+            InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
+        {
+            if (eventData.Context is { } context && context.ChangeTracker.Entries<HouseholdMembership>().Any(e => e.State == EntityState.Added)
+                && Interlocked.Exchange(ref _action, null) is { } action)
+            {
+                await action();
+                Fired = true;
+            }
+            return result;
+        }
+    }
+}
