@@ -48,9 +48,9 @@ public static class HouseholdInvitationAnswers
             var table = membership.GetTableName()!;
             var household = membership.FindProperty(nameof(HouseholdMembership.HouseholdId))!.GetColumnName();
             var person = membership.FindProperty(nameof(HouseholdMembership.PersonId))!.GetColumnName();
-            await db.Database.SqlQueryRaw<int>(
-                $"SELECT 1 AS \"Value\" FROM \"{table}\" WHERE \"{household}\" = {{0}} AND \"{person}\" = {{1}} FOR SHARE",
-                sender.HouseholdId, sender.InvitedByPersonId).ToListAsync(cancellationToken);
+            // Names from the model, values as parameters.
+            var lockSenderMembership = $"SELECT 1 AS \"Value\" FROM \"{table}\" WHERE \"{household}\" = {{0}} AND \"{person}\" = {{1}} FOR SHARE";
+            await db.Database.SqlQueryRaw<int>(lockSenderMembership, sender.HouseholdId, sender.InvitedByPersonId).ToListAsync(cancellationToken);
         }
         var invitation = await db.HouseholdInvitations.AsNoTracking().WithFileAndSender().SingleOrDefaultAsync(i => i.Id == invitationId, cancellationToken);
         if (invitation is null || !invitation.IsOpenAt(now) || invitation.ExpiresAt != expiresAtAsRead)
