@@ -188,30 +188,47 @@ public sealed class BatchedTokenStore(
     /// <summary>
     /// A token by its id, with its authorization, as OpenIddict's store reads it but without joining its client's row and
     /// through a query compiled once (bench/README.md, "Refresh"). OpenIddict reads a token by id at every use of a refresh
-    /// token or code and at every validation of an access token; what it then asks of the token's client is its id
+    /// token and at every validation of an access token; what it then asks of the token's client is its id
     /// (<see cref="GetApplicationIdAsync"/>), which the token row holds. The authorization is included because OpenIddict
     /// checks it next and finds it among the tracked entities instead of querying it.
     /// </summary>
-    public override async ValueTask<OpenIddictEntityFrameworkCoreToken?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
+    public override ValueTask<OpenIddictEntityFrameworkCoreToken?> FindByIdAsync(string identifier, CancellationToken cancellationToken) =>
+        FindWithAuthorizationAsync(identifier, byReferenceId: false, cancellationToken);
+
+    /// <summary>A token by its reference id (an authorization code: codes are reference tokens here), read as <see cref="FindByIdAsync"/>.</summary>
+    public override ValueTask<OpenIddictEntityFrameworkCoreToken?> FindByReferenceIdAsync(string identifier, CancellationToken cancellationToken) =>
+        FindWithAuthorizationAsync(identifier, byReferenceId: true, cancellationToken);
+
+    private async ValueTask<OpenIddictEntityFrameworkCoreToken?> FindWithAuthorizationAsync(string identifier, bool byReferenceId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
         var store = await Context.GetDbContextAsync(cancellationToken);
+        // As OpenIddict's store: a token this request already tracks (created or read) is the one answered.
         foreach (var entry in store.ChangeTracker.Entries<OpenIddictEntityFrameworkCoreToken>())
         {
-            if (entry.Entity.Id == identifier)
+            if ((byReferenceId ? entry.Entity.ReferenceId : entry.Entity.Id) == identifier)
             {
                 return entry.Entity;
             }
         }
-        var query = TokenWithAuthorizationById.GetValue(store.Model, static _ => EF.CompileAsyncQuery((DbContext store, string identifier, CancellationToken _) =>
-            store.Set<OpenIddictEntityFrameworkCoreToken>().Include(t => t.Authorization).AsTracking().FirstOrDefault(t => t.Id == identifier)));
-        return await query(store, identifier, cancellationToken);
+        var queries = CompiledQueries.GetValue(store.Model, static _ => new TokenQueries());
+        return await (byReferenceId ? queries.ByReferenceId : queries.ById)(store, identifier, cancellationToken);
     }
 
-    // A compiled query serves one model only (EF Core refuses another): one per model, so that a process holding several
-    // (the tests: SQLite and PostgreSQL side by side) compiles it once for each.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Microsoft.EntityFrameworkCore.Metadata.IModel,
-        Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>>> TokenWithAuthorizationById = new();
+    private sealed class TokenQueries
+    {
+        public readonly Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>> ById =
+            EF.CompileAsyncQuery((DbContext store, string identifier, CancellationToken _) =>
+                store.Set<OpenIddictEntityFrameworkCoreToken>().Include(t => t.Authorization).AsTracking().FirstOrDefault(t => t.Id == identifier));
+
+        public readonly Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>> ByReferenceId =
+            EF.CompileAsyncQuery((DbContext store, string identifier, CancellationToken _) =>
+                store.Set<OpenIddictEntityFrameworkCoreToken>().Include(t => t.Authorization).AsTracking().FirstOrDefault(t => t.ReferenceId == identifier));
+    }
+
+    // A compiled query serves one model only (EF Core refuses another): one set per model, so that a process holding several
+    // (the tests: SQLite and PostgreSQL side by side) compiles them once for each.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Microsoft.EntityFrameworkCore.Metadata.IModel, TokenQueries> CompiledQueries = new();
 
     /// <summary>The token's client id from the row's foreign key when the client's row was not loaded with it (<see cref="FindByIdAsync"/>).</summary>
     public override async ValueTask<string?> GetApplicationIdAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
