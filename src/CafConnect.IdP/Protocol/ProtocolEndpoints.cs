@@ -6,6 +6,7 @@ using CafConnect.IdP.Features.PhoneChannel;
 using CafConnect.IdP.Sessions;
 using CafConnect.Infrastructure.Accounts;
 using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
@@ -48,9 +49,13 @@ public static class ProtocolEndpoints
         endpoints.MapMethods(EndSessionPath, [HttpMethods.Get, HttpMethods.Post], EndSessionAsync).DisableAntiforgery();
     }
 
-    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, ReauthenticationMarkers markers, TimeProvider clock)
+    private static async Task<IResult> AuthorizeAsync(HttpContext http, PersonDirectory persons, AuditTrail audit, ReauthenticationMarkers markers, TimeProvider clock,
+        IOpenIddictApplicationManager applications)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the authorization request.");
+        // A kiosk's browser serves one person after another (docs/decisions.md #53): the session the previous visitor left
+        // in it must never answer the next one's request, so a kiosk client's every request asks the login prompt=login asks.
+        var sharedDevice = await applications.MayUseGrantAsync(request.ClientId, CafGrantTypes.IdentifierPassword, http.RequestAborted);
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
         var facts = session.Succeeded ? session.Principal.Facts() : null;
         // The claims' one query (PersonDirectory.FindForClaimsAsync), fresh at each request like the token endpoint's.
@@ -67,7 +72,7 @@ public static class ProtocolEndpoints
         var loggedInForThisRequest = signedIn && marker is not null && await markers.ConsumeAsync(http, marker, request.ClientId, Flatten(parameters), facts);
 
         // With a marker the request was stripped of prompt=login / max_age: only the login it asked for will do.
-        var mustLogin = !signedIn || (marker is not null ? !loggedInForThisRequest : RequiresFreshLogin(request, facts!, clock));
+        var mustLogin = !signedIn || (marker is not null ? !loggedInForThisRequest : sharedDevice || RequiresFreshLogin(request, facts!, clock));
 
         // Core §3.1.2.1 (id_token_hint): a relying party naming a person other than the one signed in never gets a code
         // for the one signed in. OpenIddict validated the hint (issued by us, signature, audience); an invalid one names nobody.
@@ -98,7 +103,7 @@ public static class ProtocolEndpoints
                 parameters.Add(new(Parameters.Prompt, remainingPrompt));
             }
             var returnPath = http.Request.PathBase + http.Request.Path;
-            if (request.HasPromptValue(PromptValues.Login) || request.MaxAge is not null || !string.IsNullOrEmpty(request.IdTokenHint))
+            if (sharedDevice || request.HasPromptValue(PromptValues.Login) || request.MaxAge is not null || !string.IsNullOrEmpty(request.IdTokenHint))
             {
                 var minted = await markers.MintAsync(http, request.ClientId!, Flatten(parameters), returnPath + QueryString.Create(parameters), signedIn ? facts : null);
                 parameters.Add(new(ReauthenticationParameter, minted));

@@ -13,6 +13,19 @@ public sealed class FlowBrowserBinding(IConfiguration configuration)
 
     public string? Read(HttpContext http) => http.Request.Cookies.TryGetValue(CookieName, out var value) && value.Length == 43 ? value : null;
 
+    /// <summary>
+    /// « Se déconnecter »: the browser drops its binding, so no journey left open in it (a recovery whose code was proven,
+    /// a first login, an account creation) can be resumed by the next person at a shared computer. Flow rows are not
+    /// indexed by binding: they stay until they expire, opened by no browser.
+    /// </summary>
+    public void Forget(HttpContext http)
+    {
+        if (http.Request.Cookies.ContainsKey(CookieName))
+        {
+            http.Response.Cookies.Delete(CookieName, new CookieOptions { Secure = _secure || http.Request.IsHttps, SameSite = SameSiteMode.Lax, Path = "/" });
+        }
+    }
+
     public string GetOrCreate(HttpContext http)
     {
         if (Read(http) is { } existing)

@@ -59,7 +59,11 @@ public static class PersonSession
         return facts;
     }
 
-    /// <summary>Ends the session server-side (every instance refuses its cookie from now on), then removes the cookie.</summary>
+    /// <summary>
+    /// Logout: ends the session server-side (every instance refuses its cookie from now on), then removes the cookie, and
+    /// with it the journeys left open in this browser (<see cref="FlowBrowserBinding.Forget"/>): the next person at a
+    /// shared computer resumes nothing of the previous one's.
+    /// </summary>
     public static async Task SignOutAsync(HttpContext http, string reason)
     {
         if (http.User.FindFirst(CafClaimTypes.SessionId)?.Value is { } sessionId)
@@ -67,6 +71,7 @@ public static class PersonSession
             await http.RequestServices.GetRequiredService<CafConnect.Infrastructure.Sessions.SessionRegistry>().EndAsync(sessionId, reason, http.RequestAborted);
         }
         await http.SignOutAsync(Scheme);
+        http.RequestServices.GetRequiredService<FlowBrowserBinding>().Forget(http);
     }
 
     /// <summary>
