@@ -87,15 +87,7 @@ public sealed class PersonDirectory(CafConnectDbContext db)
     /// <see cref="WithFiles"/>'s other members and required actions are for the login, not for tokens.
     /// </summary>
     public Task<PersonAccount?> FindForClaimsAsync(string subject, CancellationToken cancellationToken = default) =>
-        ForClaimsBySubject.GetValue(db.Model, static _ => EF.CompileAsyncQuery((CafConnectDbContext store, string subject, CancellationToken _) =>
-            store.Persons.AsNoTracking().Include(p => p.Memberships).ThenInclude(m => m.Household).AsSingleQuery()
-                .FirstOrDefault(p => p.Subject == subject)))(db, subject, cancellationToken);
-
-    // Every refresh and userinfo request runs this query: compiled once (per model: a compiled query serves one, and the
-    // tests hold SQLite and PostgreSQL side by side), so EF Core does not rebuild and compare its expression tree each
-    // time to find it in its cache (bench/README.md, "Refresh"). The same query as ForClaims.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Microsoft.EntityFrameworkCore.Metadata.IModel,
-        Func<CafConnectDbContext, string, CancellationToken, Task<PersonAccount?>>> ForClaimsBySubject = new();
+        ForClaims.FirstOrDefaultAsync(p => p.Subject == subject, cancellationToken);
 
     /// <summary>
     /// <see cref="FindForClaimsAsync(string, CancellationToken)"/> by the id a session names: what the authorization
