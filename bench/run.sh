@@ -225,15 +225,30 @@ basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
 db_url() { admin_url | sed "s|/postgres\$|/$database|"; }
 stats_wait=1.2; [ "$mode" = tiny ] && stats_wait=0 # the tiny run checks that figures exist, not their values
 pg_transactions() { sleep "$stats_wait"; bench pg-transactions "$postgres"; }
+# CPU time (clock ticks) of the provider process, and of the PostgreSQL processes as "pid ticks" lines (own servers only):
+# per request of a run, what the provider and its database spent, which does not move with whatever else shares the
+# machine as a rate does (the load generator, another job, an autovacuum). PostgreSQL's is summed over the processes
+# alive at both readings (the pool's backends): a process that ended in between (an autovacuum worker) took its
+# counters with it and would make the difference meaningless.
+provider_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+pg_ticks() {
+  [ "$own_servers" = 1 ] || return 0
+  local postmaster p; postmaster="$(head -1 "$(cat "$run/servers/pg-dir")/data/postmaster.pid")"
+  for p in "$postmaster" $(pgrep -P "$postmaster"); do awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done
+}
+ticks_between() { awk 'NR == FNR { before[$1] = $2; next } ($1 in before) { s += $2 - before[$1] } END { print s + 0 }' "$1" "$2"; }
 # wrk_run SERIES URL CONNECTIONS [tokens file] [extra]: one run, its JSON in $raw/wrk-SERIES-cN.json.
 wrk_run() {
-  local series="$1" url="$2" c="$3" threads=$(( $3 < cores ? $3 : cores )) before after
+  local series="$1" url="$2" c="$3" threads=$(( $3 < cores ? $3 : cores )) before after cpu0 cpu1
   before="$(pg_transactions)"
+  cpu0="$(provider_ticks)"; pg_ticks >"$run/pg-ticks.before"
   BENCH_SERIES="$series" BENCH_CONNECTIONS="$c" BENCH_THREADS="$threads" BENCH_LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_OUT="$raw/wrk-$series-c$c.json" \
     wrk -t"$threads" -c"$c" -d"${seconds}s" --timeout 10s -s "$root/bench/wrk/token.lua" "$url" >>"$run/logs/wrk.log" 2>&1
+  cpu1="$(provider_ticks)"; pg_ticks >"$run/pg-ticks.after"
   after="$(pg_transactions)"
-  # Adds the transactions per request to the run's JSON and prints its line (the bench process: no start-up per run).
-  bench wrk-result "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider"
+  # Adds the transactions and CPU per request to the run's JSON and prints its line (the bench process: no start-up per run).
+  bench wrk-result "$raw/wrk-$series-c$c.json" "$before" "$after" "$url" "$provider" "$((cpu1 - cpu0))" \
+    "$([ "$own_servers" = 1 ] && ticks_between "$run/pg-ticks.before" "$run/pg-ticks.after" || echo -)" "$(getconf CLK_TCK)"
 }
 # take N lines from a token file (each run gets fresh ones: the rotated tokens stay inside wrk)
 take() { head -n "$2" "$1" >"$1.run"; tail -n +"$(( $2 + 1 ))" "$1" >"$1.rest"; mv "$1.rest" "$1"; echo "$1.run"; }
@@ -299,8 +314,18 @@ bench logins "$provider" bench-rp "$rp_secret" "$redirect" 0 "$sessions" "$login
 # Scale: the store grows to $large persons (each with a file; the sessions above hold their tokens), then the same figures.
 log "scale: the store grows from $store_persons to $large persons"
 scale_c="$max_conn"
-BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run scale-small-cc "$provider/connect/token" "$scale_c"
-BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-small-refresh "$provider/connect/token" "$scale_c"
+# Both sizes get the same short unrecorded warm-up of each grant: the large store's runs follow minutes of seeding during
+# which the provider was idle (its pools pruned), the small store's follow the sign-ins.
+scale_warm_up=$(( seconds < 5 ? seconds : 5 ))
+scale_grants() { # small|large
+  BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" BENCH_SERIES=warm-up BENCH_OUT="$warm/scale-$1-cc.json" \
+    wrk -t"$cores" -c"$scale_c" -d"${scale_warm_up}s" -s "$root/bench/wrk/token.lua" "$provider/connect/token" >/dev/null 2>&1 || true
+  BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run "scale-$1-cc" "$provider/connect/token" "$scale_c"
+  BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" BENCH_SERIES=warm-up BENCH_OUT="$warm/scale-$1-refresh.json" \
+    wrk -t"$cores" -c"$scale_c" -d"${scale_warm_up}s" -s "$root/bench/wrk/token.lua" "$provider/connect/token" >/dev/null 2>&1 || true
+  BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run "scale-$1-refresh" "$provider/connect/token" "$scale_c"
+}
+scale_grants small
 scale_logins=$(( sessions / 4 > 10 ? sessions / 4 : 10 )); [ "$scale_logins" -gt 1000 ] && scale_logins=1000
 bench logins "$provider" bench-rp "$rp_secret" "$redirect" 0 "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-small" "$raw/scale-small-logins.json" "scale small" 0 "$login_post_conc"
 seed_started="$EPOCHREALTIME"
@@ -308,10 +333,21 @@ seed_started="$EPOCHREALTIME"
 seed_seconds="$(awk -v a="$seed_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
 large_tokens_stored="$(psql "$(db_url)" -tAc 'SELECT count(*) FROM "OpenIddictTokens"')"
 log "large store: $large persons, $large_tokens_stored token rows, seeded in ${seed_seconds}s"
-BENCH_AUTH="$(basic bench-service "$service_secret")" BENCH_BODY="grant_type=client_credentials&scope=cafconnect.admin" wrk_run scale-large-cc "$provider/connect/token" "$scale_c"
-BENCH_AUTH="$(basic bench-rp "$rp_secret")" BENCH_TOKENS="$(take "$raw/tokens-sessions" "$scale_c")" BENCH_EXTRA="" wrk_run scale-large-refresh "$provider/connect/token" "$scale_c"
+# After a bulk load, as after `cafconnect accounts import` (docs/import.md): VACUUM (ANALYZE), then no autovacuum
+# left running. Without it the autovacuum the millions of inserted rows trigger may run during the measured seconds on
+# 2 cores (it was at work on the token table until a second before the first one, 6 December): a figure of the
+# maintenance, not of the store's size.
+maintenance_started="$EPOCHREALTIME"
+psql "$(db_url)" -qc 'VACUUM (ANALYZE)' && psql "$(db_url)" -qc 'CHECKPOINT' >/dev/null
+for _ in $(seq 1 120); do
+  [ "$(psql "$(db_url)" -tAc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ] && break
+  sleep 1
+done
+maintenance_seconds="$(awk -v a="$maintenance_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
+log "VACUUM (ANALYZE) and CHECKPOINT of the large store: ${maintenance_seconds}s"
+scale_grants large
 bench logins "$provider" bench-rp "$rp_secret" "$redirect" $((large - scale_logins)) "$scale_logins" "$login_conc" "$server_pid" - "$raw/tokens-scale-large" "$raw/scale-large-logins.json" "scale large" 0 "$login_post_conc"
-bench scale "$raw" "$store_persons" "$large" "$large_tokens_stored" "$seed_seconds"
+bench scale "$raw" "$store_persons" "$large" "$large_tokens_stored" "$seed_seconds" "$maintenance_seconds"
 # The scale runs are not points of the concurrency plots.
 mkdir -p "$raw/scale" && mv "$raw"/wrk-scale-* "$raw/scale/"
 

@@ -16,5 +16,6 @@ public static class BenchFigures
         "server_cpu_ms_per_login_post", "login_post_cpu_to_hash_ratio", "server_cpu_ms_per_login_pages", "server_cpu_ms_per_login_code_and_token",
         "rss_bytes_per_session", "managed_heap_bytes_per_session", "pg_bytes_per_session",
         "scale_small_persons", "scale_large_persons", "scale_large_tokens", "scale_client_credentials_ratio", "scale_refresh_ratio", "scale_login_posts_ratio", "scale_sign_ins_ratio", "scale_login_cpu_ratio",
+        "scale_client_credentials_cpu_ratio", "scale_refresh_cpu_ratio",
     ];
 }

@@ -94,6 +94,8 @@ public static class BenchReport
             ["scale_login_posts_ratio"] = (double?)scale["login_posts_ratio"] ?? 0,
             ["scale_sign_ins_ratio"] = (double?)scale["logins_ratio"] ?? 0,
             ["scale_login_cpu_ratio"] = (double?)scale["login_cpu_ratio"] ?? 0,
+            ["scale_client_credentials_cpu_ratio"] = (double?)scale["client_credentials_cpu_ratio"] ?? 0,
+            ["scale_refresh_cpu_ratio"] = (double?)scale["refresh_cpu_ratio"] ?? 0,
         };
         var document = new JsonObject
         {
@@ -153,6 +155,8 @@ public static class BenchReport
             ("scale: logins (login POSTs alone)", "", "within ±10 %", N(f["scale_login_posts_ratio"], "F2")),
             ("scale: whole sign-ins", "", "within ±10 %", N(f["scale_sign_ins_ratio"], "F2")),
             ("scale: server CPU per sign-in, large / small store", "", "within ±10 %", N(f["scale_login_cpu_ratio"], "F2")),
+            ("scale: CPU per grant (provider + PostgreSQL), large / small store: client credentials, refresh", "", "for information",
+                $"{N(f["scale_client_credentials_cpu_ratio"], "F2")}, {N(f["scale_refresh_cpu_ratio"], "F2")}"),
         };
         var table = new StringBuilder();
         table.AppendLine(TableStart);

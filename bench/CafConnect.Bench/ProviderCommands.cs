@@ -74,12 +74,14 @@ public static class ProviderCommands
                 Console.WriteLine(await TransactionsAsync(args[1]));
                 return 0;
             case "wrk-result":
-                // wrk-result FILE TRANSACTIONS_BEFORE TRANSACTIONS_AFTER URL PROVIDER
-                WrkResult(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), long.Parse(args[3], CultureInfo.InvariantCulture), args[4], args[5]);
+                // wrk-result FILE TRANSACTIONS_BEFORE TRANSACTIONS_AFTER URL PROVIDER [PROVIDER_TICKS PG_TICKS|- CLOCK_TICKS_PER_SECOND]
+                WrkResult(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), long.Parse(args[3], CultureInfo.InvariantCulture), args[4], args[5],
+                    args.Length > 8 ? new CpuTicks(long.Parse(args[6], CultureInfo.InvariantCulture),
+                        Optional(args[7]) is { } pg ? long.Parse(pg, CultureInfo.InvariantCulture) : null, int.Parse(args[8], CultureInfo.InvariantCulture)) : null);
                 return 0;
             case "scale":
-                // scale RAW_DIR SMALL_PERSONS LARGE_PERSONS LARGE_TOKENS SEED_SECONDS
-                Scale(args[1], args[2], args[3], args[4], args[5]);
+                // scale RAW_DIR SMALL_PERSONS LARGE_PERSONS LARGE_TOKENS SEED_SECONDS MAINTENANCE_SECONDS
+                Scale(args[1], args[2], args[3], args[4], args[5], args[6]);
                 return 0;
             default:
                 await Console.Error.WriteLineAsync($"unknown bench command: {args[0]}");
@@ -133,25 +135,40 @@ public static class ProviderCommands
         }
     }
 
-    /// <summary>Adds the provider database's transactions per request to one wrk run's JSON and prints its line.</summary>
-    private static void WrkResult(string path, long before, long after, string url, string provider)
+    /// <summary>CPU time of the provider process and of its PostgreSQL backends during one wrk run (run.sh, from /proc).</summary>
+    private sealed record CpuTicks(long Provider, long? Postgres, int PerSecond);
+
+    /// <summary>Adds the provider database's transactions, and the provider's and PostgreSQL's CPU, per request to one wrk run's JSON and prints its line.</summary>
+    private static void WrkResult(string path, long before, long after, string url, string provider, CpuTicks? cpu)
     {
         var run = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         var requests = (long)run["requests"]!;
         // Only the provider's runs touch its database; the peer keeps everything in memory. The two readings' own
         // transactions are taken off.
-        run["pg_transactions_per_request"] = url.StartsWith(provider, StringComparison.Ordinal) && requests > 0 ? (after - before - 2) / (double)requests : 0;
+        var providerRun = url.StartsWith(provider, StringComparison.Ordinal) && requests > 0;
+        run["pg_transactions_per_request"] = providerRun ? (after - before - 2) / (double)requests : 0;
+        if (providerRun && cpu is not null)
+        {
+            run["provider_cpu_ms_per_request"] = cpu.Provider * 1000.0 / cpu.PerSecond / requests;
+            if (cpu.Postgres is { } pg)
+            {
+                run["pg_cpu_ms_per_request"] = pg * 1000.0 / cpu.PerSecond / requests;
+            }
+        }
         File.WriteAllText(path, run.ToJsonString());
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {(string)run["series"]!,-26} c={(int)run["connections"]!,-3} {(double)run["per_second"]!,9:F1}/s p99 {(double)run["p99_ms"]!,7:F1} ms errors {(long)run["errors"]!} " +
             $"db transactions/request {(double)run["pg_transactions_per_request"]!:F1} (load {run["load_before"]} -> {run["load_after"]})"));
     }
 
-    /// <summary>scale.json: the large store's rates and CPU per sign-in against the small store's, from the scale runs' files.</summary>
-    private static void Scale(string raw, string smallPersons, string largePersons, string largeTokens, string seedSeconds)
+    /// <summary>scale.json: the large store's rates and CPU per sign-in and per grant against the small store's, from the scale runs' files.</summary>
+    private static void Scale(string raw, string smallPersons, string largePersons, string largeTokens, string seedSeconds, string maintenanceSeconds)
     {
         JsonObject Read(string name) => JsonNode.Parse(File.ReadAllText(Path.Combine(raw, name)))!.AsObject();
-        double Rate(string prefix) => (double)Read(Path.GetFileName(Directory.GetFiles(raw, prefix + "*.json").Single()))["per_second"]!;
+        JsonObject Run(string prefix) => Read(Path.GetFileName(Directory.GetFiles(raw, prefix + "*.json").Single()));
+        double Rate(string prefix) => (double)Run(prefix)["per_second"]!;
+        // The provider's and its database's CPU per request (0 when a reading is missing: servers not started by the run).
+        double Cpu(string prefix) => ((double?)Run(prefix)["provider_cpu_ms_per_request"] ?? 0) + ((double?)Run(prefix)["pg_cpu_ms_per_request"] ?? 0);
         static double Ratio(double a, double b) => a / Math.Max(b, 1e-9);
         var small = Read("scale-small-logins.json");
         var large = Read("scale-large-logins.json");
@@ -161,8 +178,12 @@ public static class ProviderCommands
             ["large_persons"] = int.Parse(largePersons, CultureInfo.InvariantCulture),
             ["large_tokens"] = long.Parse(largeTokens, CultureInfo.InvariantCulture),
             ["seed_seconds"] = double.Parse(seedSeconds, CultureInfo.InvariantCulture),
+            ["maintenance_seconds"] = double.Parse(maintenanceSeconds, CultureInfo.InvariantCulture),
             ["client_credentials_ratio"] = Ratio(Rate("wrk-scale-large-cc-"), Rate("wrk-scale-small-cc-")),
             ["refresh_ratio"] = Ratio(Rate("wrk-scale-large-refresh-"), Rate("wrk-scale-small-refresh-")),
+            // CPU per grant (provider + PostgreSQL), large / small: what the store's size costs, whatever else the machine runs.
+            ["client_credentials_cpu_ratio"] = Ratio(Cpu("wrk-scale-large-cc-"), Cpu("wrk-scale-small-cc-")),
+            ["refresh_cpu_ratio"] = Ratio(Cpu("wrk-scale-large-refresh-"), Cpu("wrk-scale-small-refresh-")),
             ["logins_ratio"] = Ratio((double)large["per_second"]!, (double)small["per_second"]!),
             // Server CPU per sign-in, large / small: what the store's size costs the provider, whatever the machine's load.
             ["login_cpu_ratio"] = Ratio((double)large["server_cpu_ms_per_login"]!, (double)small["server_cpu_ms_per_login"]!),
