@@ -36,7 +36,7 @@ public sealed class TelemetryOptions
 }
 
 /// <summary>
-/// OpenTelemetry: traces (ASP.NET Core, HttpClient, EF Core, StackExchange.Redis) and metrics (<see cref="CafConnectMetrics"/>,
+/// OpenTelemetry: traces (ASP.NET Core; with OTLP on, also HttpClient, EF Core, StackExchange.Redis) and metrics (<see cref="CafConnectMetrics"/>,
 /// ASP.NET Core, HttpClient). The trace id of a request is the audit trail's correlation id
 /// (<see cref="HttpAuditContextAccessor"/>): an audit row leads to its trace and back. Incoming <c>traceparent</c> headers
 /// are ignored: the provider faces the internet, and a caller must not choose the correlation id of its own audit rows.
@@ -58,16 +58,19 @@ public static class Telemetry
             .ConfigureResource(resource => resource.AddService(ServiceName, serviceInstanceId: Environment.MachineName))
             .WithTracing(tracing =>
             {
-                tracing.AddAspNetCoreInstrumentation(o => o.Filter = http => !HealthEndpoints.IsHealth(http.Request.Path))
-                    .AddHttpClientInstrumentation()
-                    // Statement text only (EF Core parameterises every value); never parameters.
-                    .AddEntityFrameworkCoreInstrumentation();
-                if (redis)
-                {
-                    tracing.AddRedisInstrumentation();
-                }
+                // Always: the request's activity carries the trace id that is the audit rows' correlation id.
+                tracing.AddAspNetCoreInstrumentation(o => o.Filter = http => !HealthEndpoints.IsHealth(http.Request.Path));
                 if (options.OtlpEnabled)
                 {
+                    // The child spans exist only to be exported: without an exporter they cost every request CPU
+                    // (an activity and its tags per SQL command, Redis call and outgoing call) and go nowhere.
+                    tracing.AddHttpClientInstrumentation()
+                        // Statement text only (EF Core parameterises every value); never parameters.
+                        .AddEntityFrameworkCoreInstrumentation();
+                    if (redis)
+                    {
+                        tracing.AddRedisInstrumentation();
+                    }
                     tracing.AddOtlpExporter(o => SetEndpoint(o, options));
                 }
             })
