@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using CafConnect.Infrastructure.Clients;
 using CafConnect.Infrastructure.Throttling;
 using Microsoft.AspNetCore;
 using OpenIddict.Abstractions;
@@ -23,6 +24,14 @@ public static class ConfidentialClients
         !string.IsNullOrEmpty(clientId)
         && await applications.FindByClientIdAsync(clientId, cancellationToken) is { } application
         && await MayUseGrantAsync(applications, application, grantType, cancellationToken);
+
+    /// <summary>
+    /// A client whose browser serves one person after another: a kiosk in a Caf office, the clients registered for the
+    /// identifier-password grant (docs/decisions.md #26). Its journeys never reuse the session a previous visitor left in
+    /// the browser (#53) and never remember an identifier on the device (the login page). The one test of "shared device".
+    /// </summary>
+    public static Task<bool> IsSharedDeviceClientAsync(this IOpenIddictApplicationManager applications, string? clientId, CancellationToken cancellationToken) =>
+        applications.MayUseGrantAsync(clientId, CafGrantTypes.IdentifierPassword, cancellationToken);
 
     /// <summary>
     /// The source budget a token request of a relaying grant spends (the voice server's legacy-code grant, the kiosks'

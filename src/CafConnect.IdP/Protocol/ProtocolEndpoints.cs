@@ -55,7 +55,7 @@ public static class ProtocolEndpoints
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("OpenIddict did not attach the authorization request.");
         // A kiosk's browser serves one person after another (docs/decisions.md #53): the session the previous visitor left
         // in it must never answer the next one's request, so a kiosk client's every request asks the login prompt=login asks.
-        var sharedDevice = await applications.MayUseGrantAsync(request.ClientId, CafGrantTypes.IdentifierPassword, http.RequestAborted);
+        var sharedDevice = await applications.IsSharedDeviceClientAsync(request.ClientId, http.RequestAborted);
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
         var facts = session.Succeeded ? session.Principal.Facts() : null;
         // The claims' one query (PersonDirectory.FindForClaimsAsync), fresh at each request like the token endpoint's.

@@ -1,14 +1,16 @@
 using CafConnect.Application.Navigation;
 using CafConnect.Domain.Identity;
+using CafConnect.IdP.Protocol;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using OpenIddict.Abstractions;
 
 namespace CafConnect.IdP.Features.Login;
 
 /// <summary>"CONNEXION": NIR (or provisional identifier) and password.</summary>
 [AllowAnonymous]
-public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, RelyingParties relyingParties) : PageModel
+public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembered, RelyingParties relyingParties, IOpenIddictApplicationManager applications) : PageModel
 {
     public sealed class LoginForm
     {
@@ -40,25 +42,35 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
     /// <summary>The remembered identifier, masked, when the person ticked "Se souvenir de moi" on this device.</summary>
     public string? RememberedMasked { get; private set; }
 
-    public IActionResult OnGet([FromQuery(Name = "oublier")] bool forget = false)
+    /// <summary>
+    /// The journey of a kiosk (<see cref="ConfidentialClients.IsSharedDeviceClientAsync"/>): the next visitor must find
+    /// no identifier of the previous one, so "Se souvenir de moi" is neither offered nor honoured, and an identifier
+    /// remembered in that browser before is forgotten.
+    /// </summary>
+    public bool SharedDevice { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync([FromQuery(Name = "oublier")] bool forget = false)
     {
         if (forget)
         {
             remembered.Forget(HttpContext);
             return RedirectToPage(new { returnUrl = ReturnUrls.Usable(ReturnUrl), mode = Mode });
         }
-        RememberedMasked = remembered.Read(HttpContext, Kind)?.Masked;
+        var clientId = await relyingParties.RegisteredClientOfAsync(ReturnUrls.OrAccountHome(ReturnUrl), HttpContext.RequestAborted);
+        SharedDevice = await applications.IsSharedDeviceClientAsync(clientId, HttpContext.RequestAborted);
+        RememberedMasked = RememberedOnThisDevice()?.Masked;
         return Page();
     }
 
     public async Task<IActionResult> OnPostAsync()
     {
-        var rememberedIdentifier = remembered.Read(HttpContext, Kind);
-        var identifier = string.IsNullOrWhiteSpace(Input.Identifier) && rememberedIdentifier is not null ? rememberedIdentifier.Value : Input.Identifier;
         // Where to go and for whom are settled before anything is checked or written: an unusable return URL means
         // « Mon compte », and only a registered client is ever named in the audit trail.
         var returnUrl = ReturnUrls.OrAccountHome(ReturnUrl);
         var clientId = await relyingParties.RegisteredClientOfAsync(returnUrl, HttpContext.RequestAborted);
+        SharedDevice = await applications.IsSharedDeviceClientAsync(clientId, HttpContext.RequestAborted);
+        var rememberedIdentifier = RememberedOnThisDevice();
+        var identifier = string.IsNullOrWhiteSpace(Input.Identifier) && rememberedIdentifier is not null ? rememberedIdentifier.Value : Input.Identifier;
         var outcome = await handler.HandleAsync(new LoginAttempt(Kind, identifier, Input.Password, clientId, returnUrl), HttpContext, HttpContext.RequestAborted);
 
         if (outcome.NeedsActions)
@@ -86,9 +98,20 @@ public sealed class LoginPage(LoginHandler handler, RememberedIdentifier remembe
         return LocalRedirect(returnUrl);
     }
 
+    /// <summary>The identifier remembered in this browser; on a shared device none, and the one found there is forgotten.</summary>
+    private RememberedIdentifier.Remembered? RememberedOnThisDevice()
+    {
+        if (!SharedDevice)
+        {
+            return remembered.Read(HttpContext, Kind);
+        }
+        remembered.Forget(HttpContext);
+        return null;
+    }
+
     private void RememberIfAsked(string identifier)
     {
-        if (Input.RememberMe)
+        if (Input.RememberMe && !SharedDevice)
         {
             remembered.Remember(HttpContext, Kind, identifier);
         }

@@ -48,5 +48,11 @@ public sealed class RememberedIdentifier(IDataProtectionProvider protection, ICo
             MaxAge = TimeSpan.FromDays(395),
         });
 
-    public void Forget(HttpContext http) => http.Response.Cookies.Delete(CookieName, new CookieOptions { Path = "/", Secure = _secure || http.Request.IsHttps });
+    public void Forget(HttpContext http)
+    {
+        if (http.Request.Cookies.ContainsKey(CookieName))
+        {
+            http.Response.Cookies.Delete(CookieName, new CookieOptions { Path = "/", Secure = _secure || http.Request.IsHttps });
+        }
+    }
 }

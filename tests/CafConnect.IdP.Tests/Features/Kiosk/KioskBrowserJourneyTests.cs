@@ -50,6 +50,38 @@ public sealed class KioskBrowserJourneyTests(StoreKind kind) : KioskGrantFixture
     }
 
     [Test]
+    public async Task A_kiosk_login_page_neither_offers_nor_keeps_an_identifier_on_the_device()
+    {
+        var kiosk = await NewKioskClientAsync();
+        var (_, earlierNir) = await NewPersonAsync(Password);
+        var (_, visitorNir) = await NewPersonAsync(Password);
+        var browser = DriverFrom(NewIp());
+
+        // Someone ticked « Se souvenir de moi » in this browser at an ordinary login.
+        var earlier = await browser.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), earlierNir, Password, rememberMe: true);
+        Assert.That(earlier.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(earlier));
+        Assert.That(await browser.Browser.GetStringAsync("/connexion"), Does.Contain("Identifiant mémorisé"), "an ordinary login page shows it");
+
+        // The kiosk's journey in that browser: nothing of theirs shown, nothing offered, and what was remembered is forgotten.
+        var challenge = await browser.AuthorizeAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"));
+        Assert.That(challenge.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"));
+        var page = await browser.Browser.GetAsync(challenge.Headers.Location);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(html, Does.Not.Contain("Identifiant mémorisé").And.Not.Contain(earlierNir[^3..] + "</strong>"), "the previous person's identifier is not shown");
+            Assert.That(html, Does.Not.Contain("Se souvenir de moi").And.Not.Contain("Input.RememberMe"), "« Se souvenir de moi » is not offered");
+            Assert.That(page.Headers.TryGetValues("Set-Cookie", out var set) ? set : [], Has.Some.StartsWith("cafconnect.remember=;"), "the remembered identifier is deleted");
+        });
+
+        // A visitor posting the box anyway (it is not on the page) is not remembered either.
+        var login = await browser.SubmitLoginAsync(challenge.Headers.Location!, visitorNir, Password, rememberMe: true);
+        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(login));
+        Assert.That(login.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : [], Has.None.Matches<string>(c => c.StartsWith("cafconnect.remember=") && !c.StartsWith("cafconnect.remember=;")));
+        Assert.That(await browser.Browser.GetStringAsync("/connexion"), Does.Not.Contain("Identifiant mémorisé"), "the next ordinary login page remembers nobody");
+    }
+
+    [Test]
     public async Task Another_clients_request_still_uses_the_session_of_its_browser()
     {
         var (_, nir) = await NewPersonAsync(Password);
