@@ -778,24 +778,19 @@ public sealed partial class AccountCreationJourney(
     /// <summary>
     /// The answer's one commit, in a transaction that first accepts the invitation by its conditional write; when that
     /// matches nothing (answered, voided or closed meanwhile), nothing is stored. Retried as a whole by the provider's
-    /// execution strategy on a failure the server did not apply (the tracked changes are accepted only after the commit).
+    /// execution strategy on a failure the server did not apply (<see cref="StoreTransactions"/>).
     /// </summary>
-    private async Task CommitAcceptanceAsync(Guid invitationId, DateTimeOffset expiresAtAsRead, Guid personId, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+    private Task CommitAcceptanceAsync(Guid invitationId, DateTimeOffset expiresAtAsRead, Guid personId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(async ct =>
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
             if (!await HouseholdInvitationAnswers.TryAcceptAsync(db, invitationId, expiresAtAsRead, personId, now, ct))
             {
-                await transaction.RollbackAsync(ct);
+                // Nothing of the answer is stored: the transaction is rolled back, and the context forgets its changes.
+                await db.Database.RollbackTransactionAsync(ct);
                 db.ChangeTracker.Clear();
                 throw new DbUpdateConcurrencyException("the invitation was answered, voided or closed since it was read");
             }
-            await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
-            await transaction.CommitAsync(ct);
         }, cancellationToken);
-        db.ChangeTracker.AcceptAllChanges();
-    }
 
     /// <summary>The first-login flow the creation hands over to, added to the caller's unit of work (committed with its step).</summary>
     private async Task<SelfServiceFlow> HandOverToFirstLoginAsync(HttpContext http, SelfServiceFlow creation, PersonAccount person, CancellationToken cancellationToken)
