@@ -42,7 +42,7 @@ public static class HouseholdInvitationAnswers
         {
             return false;
         }
-        if (db.Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL")
+        if (db.Database.IsNpgsql())
         {
             var membership = db.Model.FindEntityType(typeof(HouseholdMembership))!;
             var table = membership.GetTableName()!;
