@@ -739,7 +739,7 @@ public sealed partial class AccountCreationJourney(
             step.Context.JoinedFileNumber ??= household.FileNumber;
             audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationAccepted, alreadyMember ? "already_member" : "joined", person.Id, step.Flow.ClientId,
                 $"file={household.FileNumber} role={invitation.Role.ToClaimValue()}"));
-            return await NextAfterInvitationAsync(http, step, person, cancellationToken, accepted: (invitation.Id, invitation.ExpiresAt, now));
+            return await NextAfterInvitationAsync(http, step, person, cancellationToken, accepted: (InvitationAsRead.Of(invitation), now));
         }
         return await NextAfterInvitationAsync(http, step, person, cancellationToken);
     }
@@ -749,7 +749,7 @@ public sealed partial class AccountCreationJourney(
     /// and <see cref="DbUpdateConcurrencyException"/> is thrown, as for a flow changed by another request: the page is
     /// shown again, and its invitation as it now is (« Cette invitation n'est plus valable »).</param>
     private async Task<StepResult> NextAfterInvitationAsync(HttpContext http, AccountCreationStep step, PersonAccount person, CancellationToken cancellationToken,
-        (Guid Id, DateTimeOffset ExpiresAt, DateTimeOffset At)? accepted = null)
+        (InvitationAsRead AsRead, DateTimeOffset At)? accepted = null)
     {
         // Each answer is one commit: the invitation answered (membership, audit line) with the flow's next state.
         SelfServiceFlow? firstLoginFlow = null;
@@ -766,7 +766,7 @@ public sealed partial class AccountCreationJourney(
         FlowStore.MarkChanged(step.Flow);
         if (accepted is { } invitation)
         {
-            await CommitAcceptanceAsync(invitation.Id, invitation.ExpiresAt, person.Id, invitation.At, cancellationToken);
+            await CommitAcceptanceAsync(invitation.AsRead, person.Id, invitation.At, cancellationToken);
         }
         else
         {
@@ -780,10 +780,10 @@ public sealed partial class AccountCreationJourney(
     /// matches nothing (answered, voided or closed meanwhile), nothing is stored. Retried as a whole by the provider's
     /// execution strategy on a failure the server did not apply (<see cref="StoreTransactions"/>).
     /// </summary>
-    private Task CommitAcceptanceAsync(Guid invitationId, DateTimeOffset expiresAtAsRead, Guid personId, DateTimeOffset now, CancellationToken cancellationToken) =>
+    private Task CommitAcceptanceAsync(InvitationAsRead asRead, Guid personId, DateTimeOffset now, CancellationToken cancellationToken) =>
         db.InTransactionAsync(async ct =>
         {
-            if (!await HouseholdInvitationAnswers.TryAcceptAsync(db, invitationId, expiresAtAsRead, personId, now, ct))
+            if (!await HouseholdInvitationAnswers.TryAcceptAsync(db, asRead, personId, now, ct))
             {
                 // Nothing of the answer is stored: the transaction is rolled back, and the context forgets its changes.
                 await db.Database.RollbackTransactionAsync(ct);
