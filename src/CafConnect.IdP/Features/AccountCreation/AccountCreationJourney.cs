@@ -721,7 +721,7 @@ public sealed partial class AccountCreationJourney(
             }
             var household = invitation!.Household!;
             var alreadyMember = household.Members.Any(m => m.PersonId == person.Id);
-            if (!alreadyMember && invitation.Role is HouseholdRole.Conjoint && household.Members.Any(m => m.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire))
+            if (!alreadyMember && household.HasPartnerAlreadyFor(invitation.Role))
             {
                 // The one-partner rule holds at the answer too (a partner may have joined since the invitation).
                 audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationDeclined, "file_has_partner", person.Id, step.Flow.ClientId,
