@@ -264,6 +264,93 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     }
 
     /// <summary>
+    /// The benefits system adds a partner to the file (admin API <c>person_added</c>, decision 54) while a partner
+    /// invitation's acceptance is about to commit: the event must see that partner. It read the members without a lock
+    /// and added a second partner once the answer committed.
+    /// </summary>
+    [Test]
+    public async Task A_partner_added_by_a_file_event_while_a_partner_invitation_is_being_accepted_is_refused()
+    {
+        var hook = new AtTheAnswersCommit();
+        await using var host = HostStore.Start(kind, configureServices: services =>
+        {
+            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
+            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
+        });
+        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
+        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
+        {
+            ["FileNumber"] = "1234567", ["Role"] = "conjoint", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/1990",
+            ["Contact"] = "nina.dubois@example.fr",
+        });
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/1990");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+        var admin = new Admin.AdminClient(host.Host.CreateClient());
+        var token = await admin.TokenAsync();
+
+        // The event is sent while the answer's transaction holds its membership, uncommitted; the answer commits half a
+        // second later.
+        var fileEvent = Task.FromResult<HttpResponseMessage>(null!);
+        hook.Arm(async () =>
+        {
+            fileEvent = Task.Run(() => admin.PostJsonAsync("/admin/v1/file-events", new
+            {
+                event_id = "ADD-PARTNER-RACE", type = "person_added", file_number = "1234567", role = "conjoint",
+                person = new { nir = "1150575112077", civility = "M", birth_name = "Dubois", given_names = "Hugo", birth_date = "2010-05-02" },
+            }, token));
+            await Task.Delay(500);
+        });
+        var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
+        Assert.That(hook.Fired, Is.True, "set-up: the event came while the answer was committing");
+        var refused = await fileEvent;
+
+        Assert.That(answered.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(answered));
+        Assert.That(FirstLoginDriver.Next(answered).AbsolutePathOrOriginal(), Is.Not.EqualTo("/creer-mon-compte/rejoindre-dossier"), "the answer joined");
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(1990, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        Assert.Multiple(async () =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), await refused.Content.ReadAsStringAsync());
+            Assert.That(await host.QueryAsync(db => db.Memberships.Where(m => m.Household!.FileNumber == "1234567" && m.Role == HouseholdRole.Conjoint)
+                .Select(m => m.PersonId).ToListAsync()), Is.EqualTo(new[] { ninaId }), "one partner: the answer's");
+        });
+        Assert.That((await Admin.AdminClient.JsonOf(refused)).GetProperty("code").GetString(), Is.EqualTo("file_has_partner"));
+    }
+
+    /// <summary>Runs an action once, when the answer's transaction (its membership written) is about to commit.</summary>
+    private sealed class AtTheAnswersCommit : DbTransactionInterceptor
+    {
+        private Func<Task>? _action;
+
+        public bool Fired { get; private set; }
+
+        public void Arm(Func<Task> action) => Volatile.Write(ref _action, action);
+
+        public override async ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData,
+            InterceptionResult result, CancellationToken cancellationToken = default)
+        {
+            // The answer saves without accepting its changes until the commit (StoreTransactions): its membership is still "Added".
+            if (eventData.Context is { } context && context.ChangeTracker.Entries<HouseholdMembership>().Any(e => e.State == EntityState.Added)
+                && Interlocked.Exchange(ref _action, null) is { } action)
+            {
+                await action();
+                Fired = true;
+            }
+            return result;
+        }
+    }
+
+    /// <summary>
     /// Runs an action once, when the store is about to start the transaction that writes an answer's membership (the
     /// commit of « Rejoindre ce dossier »), from another scope — as another request or instance would commit meanwhile.
     /// </summary>
