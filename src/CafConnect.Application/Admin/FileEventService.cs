@@ -47,6 +47,9 @@ public sealed class FileEventService(
 
     private async Task<AdminResponse> PersonAddedAsync(FileEventRequest e, AdminCaller caller, CancellationToken ct)
     {
+        // The file's row locked first (on PostgreSQL; SQLite's writers take turns): the members read next are the file's
+        // until the commit, for the one-partner and one-holder rules below (docs/decisions.md #54).
+        await RowLocks.LockAsync(db, typeof(Household), [(nameof(Household.FileNumber), e.FileNumber!)], RowLockMode.Update, ct);
         if (await FileAsync(e.FileNumber!, ct) is not { } household)
         {
             return UnknownFile();
@@ -81,7 +84,7 @@ public sealed class FileEventService(
         {
             return AdminResponse.Failure(AdminProblem.Conflict("file_has_allocataire", "The file already has an allocataire."));
         }
-        if (role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire && household.Members.Any(m => m.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire))
+        if (household.HasPartnerAlreadyFor(role))
         {
             return AdminResponse.Failure(AdminProblem.Conflict("file_has_partner", "The file already has a partner; record the separation first."));
         }

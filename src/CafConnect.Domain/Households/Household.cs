@@ -42,6 +42,16 @@ public sealed class Household
     public bool Pending { get; set; }
 
     public List<HouseholdMembership> Members { get; set; } = [];
+
+    /// <summary>
+    /// The one-partner rule: true when <paramref name="role"/> is a partner's (conjoint, conjoint allocataire) and the file
+    /// already has a partner, so that nobody may join it with that role. Reads <see cref="Members"/>: load them. A write
+    /// that adds a partner asks it again in its transaction, after locking the file's row (docs/decisions.md #54).
+    /// </summary>
+    public bool HasPartnerAlreadyFor(HouseholdRole role) =>
+        IsPartner(role) && Members.Any(m => IsPartner(m.Role));
+
+    private static bool IsPartner(HouseholdRole role) => role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire;
 }
 
 /// <summary>A person on a file, with their role and, for a partner, whether the holder delegated the file.</summary>

@@ -141,21 +141,8 @@ public sealed class ClientAdministration(IOpenIddictApplicationManager applicati
     }
 
     /// <summary>Locks the application row until the transaction ends (see <see cref="RemoveAsync"/>); false when it no longer exists.</summary>
-    private async Task<bool> LockApplicationRowAsync(string id, CancellationToken cancellationToken)
-    {
-        var entity = db.Model.FindEntityType(typeof(OpenIddictEntityFrameworkCoreApplication))!;
-        var table = entity.GetTableName()!;
-        var key = entity.FindProperty(nameof(OpenIddictEntityFrameworkCoreApplication.Id))!.GetColumnName();
-        var sql = db.Database.ProviderName switch
-        {
-            "Npgsql.EntityFrameworkCore.PostgreSQL" => $"SELECT \"{key}\" AS \"Value\" FROM \"{table}\" WHERE \"{key}\" = {{0}} FOR UPDATE",
-            // A foreign-key check takes a shared lock on the referenced row: an update lock would not stop it, XLOCK does.
-            "Microsoft.EntityFrameworkCore.SqlServer" => $"SELECT [{key}] AS [Value] FROM [{table}] WITH (XLOCK, ROWLOCK) WHERE [{key}] = {{0}}",
-            _ => $"SELECT \"{key}\" AS \"Value\" FROM \"{table}\" WHERE \"{key}\" = {{0}}",
-        };
-        // Not composed (ToList): a locking clause stays at the top of its statement.
-        return (await db.Database.SqlQueryRaw<string>(sql, id).ToListAsync(cancellationToken)).Count > 0;
-    }
+    private Task<bool> LockApplicationRowAsync(string id, CancellationToken cancellationToken) =>
+        RowLocks.LockAsync(db, typeof(OpenIddictEntityFrameworkCoreApplication), [(nameof(OpenIddictEntityFrameworkCoreApplication.Id), id)], RowLockMode.Update, cancellationToken);
 
     public async Task<ClientRegistration?> FindAsync(string clientId, CancellationToken cancellationToken = default)
     {

@@ -458,19 +458,24 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             : WriteWithEntityFrameworkAsync(batch, legacyHashes, cancellationToken);
 
     /// <summary>Portable path (SQLite, SQL Server): one transaction and one round of queries per batch of files.</summary>
-    private Task WriteWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken) =>
-        // PostgreSQL and SQL Server run with a retrying execution strategy, which accepts transactions only when opened through it.
-        db.Database.CreateExecutionStrategy().ExecuteAsync(ct => WriteBatchWithEntityFrameworkAsync(batch, legacyHashes, ct), cancellationToken);
-
-    private async Task WriteBatchWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
+    private async Task WriteWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
     {
+        // One transaction through the execution strategy (StoreTransactions); each attempt starts from a clean change tracker.
+        await db.InTransactionAsync(async ct =>
+        {
+            db.ChangeTracker.Clear();
+            await ReadAndApplyBatchAsync(batch, legacyHashes, ct);
+        }, cancellationToken);
         db.ChangeTracker.Clear();
+    }
+
+    private async Task ReadAndApplyBatchAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
+    {
         var rows = batch.SelectMany(h => h).ToList();
         var nirs = rows.Where(r => r.Nir is not null).Select(r => r.Nir!).Distinct().ToList();
         var provisionalIds = rows.Where(r => r.ProvisionalId is not null).Select(r => r.ProvisionalId!).Distinct().ToList();
         var fileNumbers = batch.Select(h => h[0].FileNumber).ToList();
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var persons = (await db.Persons.Where(p => (p.Nir != null && nirs.Contains(p.Nir)) || (p.ProvisionalId != null && provisionalIds.Contains(p.ProvisionalId))).ToListAsync(cancellationToken))
             .ToDictionary(p => p.Nir ?? p.ProvisionalId!, StringComparer.Ordinal);
         var households = (await db.Households.Include(h => h.Members).Where(h => fileNumbers.Contains(h.FileNumber)).ToListAsync(cancellationToken))
@@ -510,9 +515,6 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
                 }
             }
         }
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        db.ChangeTracker.Clear();
     }
 
     /// <summary>What the file says about a person; a changed contact loses its verification (it was verified for the old value).</summary>

@@ -12,14 +12,18 @@ public static class StoreTransactions
     /// A retry follows a failure after which the server applied nothing, but the context still holds what the failed
     /// attempt added (its audit rows, its outbox message): those are dropped before the work runs again, or the retry
     /// would store them twice (or fail on the message's unique idempotency key). Rows the context held before the first
-    /// attempt stay; changes to loaded entities are set again by the work (values, never increments).
+    /// attempt stay, still to be inserted: the save does not accept the tracked changes, they are accepted once the
+    /// strategy returned, i.e. after the commit (EF Core's pattern for an explicit transaction under a retrying strategy;
+    /// accepted at the save, a commit that failed would have left them marked stored, and the retry would have lost them).
+    /// Changes to loaded entities are set again by the work (values, never increments). A work that throws ends the
+    /// attempt: the transaction is rolled back as it is disposed, and nothing is accepted.
     /// </remarks>
-    public static Task<T> InTransactionAsync<T>(this DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    public static async Task<T> InTransactionAsync<T>(this DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         var pendingBefore = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added)
             .Select(e => e.Entity).ToHashSet(ReferenceEqualityComparer.Instance);
         var attempts = 0;
-        return db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+        var result = await db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
         {
             if (attempts++ > 0)
             {
@@ -30,9 +34,19 @@ public static class StoreTransactions
             }
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var result = await work(ct);
-            await db.SaveChangesAsync(ct);
+            await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
             await transaction.CommitAsync(ct);
             return result;
         }, cancellationToken);
+        db.ChangeTracker.AcceptAllChanges();
+        return result;
     }
+
+    /// <inheritdoc cref="InTransactionAsync{T}(DbContext, Func{CancellationToken, Task{T}}, CancellationToken)"/>
+    public static Task InTransactionAsync(this DbContext db, Func<CancellationToken, Task> work, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(async ct =>
+        {
+            await work(ct);
+            return true;
+        }, cancellationToken);
 }

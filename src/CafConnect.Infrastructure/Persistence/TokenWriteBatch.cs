@@ -87,7 +87,7 @@ public sealed class TokenWriteBatch(CafConnectDbContext db, CoalescedInserts? co
     /// </summary>
     private bool IsOneImplicitTransaction()
     {
-        if (db.Database.ProviderName != "Npgsql.EntityFrameworkCore.PostgreSQL" || db.Database.CurrentTransaction is not null)
+        if (!db.Database.IsNpgsql() || db.Database.CurrentTransaction is not null)
         {
             return false;
         }

@@ -71,7 +71,7 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         {
             errors[RoleField] = "Choisissez le lien de la personne avec le foyer : conjoint(e), enfant ou autre personne.";
         }
-        else if (role == HouseholdRole.Conjoint && household.Members.Any(m => m.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire))
+        else if (household.HasPartnerAlreadyFor(role.Value))
         {
             errors[RoleField] = "Votre dossier compte déjà un(e) conjoint(e). Pour un changement de situation, faites une déclaration à votre Caf.";
         }

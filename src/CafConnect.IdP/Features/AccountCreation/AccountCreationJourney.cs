@@ -721,7 +721,7 @@ public sealed partial class AccountCreationJourney(
             }
             var household = invitation!.Household!;
             var alreadyMember = household.Members.Any(m => m.PersonId == person.Id);
-            if (!alreadyMember && invitation.Role is HouseholdRole.Conjoint && household.Members.Any(m => m.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire))
+            if (!alreadyMember && household.HasPartnerAlreadyFor(invitation.Role))
             {
                 // The one-partner rule holds at the answer too (a partner may have joined since the invitation).
                 audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationDeclined, "file_has_partner", person.Id, step.Flow.ClientId,
@@ -739,7 +739,7 @@ public sealed partial class AccountCreationJourney(
             step.Context.JoinedFileNumber ??= household.FileNumber;
             audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationAccepted, alreadyMember ? "already_member" : "joined", person.Id, step.Flow.ClientId,
                 $"file={household.FileNumber} role={invitation.Role.ToClaimValue()}"));
-            return await NextAfterInvitationAsync(http, step, person, cancellationToken, accepted: (invitation.Id, invitation.ExpiresAt, now));
+            return await NextAfterInvitationAsync(http, step, person, cancellationToken, accepted: (InvitationAsRead.Of(invitation), now));
         }
         return await NextAfterInvitationAsync(http, step, person, cancellationToken);
     }
@@ -749,7 +749,7 @@ public sealed partial class AccountCreationJourney(
     /// and <see cref="DbUpdateConcurrencyException"/> is thrown, as for a flow changed by another request: the page is
     /// shown again, and its invitation as it now is (« Cette invitation n'est plus valable »).</param>
     private async Task<StepResult> NextAfterInvitationAsync(HttpContext http, AccountCreationStep step, PersonAccount person, CancellationToken cancellationToken,
-        (Guid Id, DateTimeOffset ExpiresAt, DateTimeOffset At)? accepted = null)
+        (InvitationAsRead AsRead, DateTimeOffset At)? accepted = null)
     {
         // Each answer is one commit: the invitation answered (membership, audit line) with the flow's next state.
         SelfServiceFlow? firstLoginFlow = null;
@@ -766,7 +766,7 @@ public sealed partial class AccountCreationJourney(
         FlowStore.MarkChanged(step.Flow);
         if (accepted is { } invitation)
         {
-            await CommitAcceptanceAsync(invitation.Id, invitation.ExpiresAt, person.Id, invitation.At, cancellationToken);
+            await CommitAcceptanceAsync(invitation.AsRead, person.Id, invitation.At, cancellationToken);
         }
         else
         {
@@ -778,24 +778,19 @@ public sealed partial class AccountCreationJourney(
     /// <summary>
     /// The answer's one commit, in a transaction that first accepts the invitation by its conditional write; when that
     /// matches nothing (answered, voided or closed meanwhile), nothing is stored. Retried as a whole by the provider's
-    /// execution strategy on a failure the server did not apply (the tracked changes are accepted only after the commit).
+    /// execution strategy on a failure the server did not apply (<see cref="StoreTransactions"/>).
     /// </summary>
-    private async Task CommitAcceptanceAsync(Guid invitationId, DateTimeOffset expiresAtAsRead, Guid personId, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+    private Task CommitAcceptanceAsync(InvitationAsRead asRead, Guid personId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(async ct =>
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            if (!await HouseholdInvitationAnswers.TryAcceptAsync(db, invitationId, expiresAtAsRead, personId, now, ct))
+            if (!await HouseholdInvitationAnswers.TryAcceptAsync(db, asRead, personId, now, ct))
             {
-                await transaction.RollbackAsync(ct);
+                // Nothing of the answer is stored: the transaction is rolled back, and the context forgets its changes.
+                await db.Database.RollbackTransactionAsync(ct);
                 db.ChangeTracker.Clear();
                 throw new DbUpdateConcurrencyException("the invitation was answered, voided or closed since it was read");
             }
-            await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
-            await transaction.CommitAsync(ct);
         }, cancellationToken);
-        db.ChangeTracker.AcceptAllChanges();
-    }
 
     /// <summary>The first-login flow the creation hands over to, added to the caller's unit of work (committed with its step).</summary>
     private async Task<SelfServiceFlow> HandOverToFirstLoginAsync(HttpContext http, SelfServiceFlow creation, PersonAccount person, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net;
+using CafConnect.Domain.Accounts;
 using CafConnect.Domain.Households;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Features.AccountCreation;
@@ -7,6 +8,7 @@ using CafConnect.IdP.Tests.Features.FirstLogin;
 using CafConnect.IdP.Tests.Features.Recovery;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
+using CafConnect.Infrastructure.Households;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -148,6 +150,204 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
         var summary = FirstLoginDriver.Next(await nina.Pages.PostAsync(again, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Decline"));
         Assert.That(summary.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"));
         Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero);
+    }
+
+    /// <summary>
+    /// Two partner (<c>conjoint</c>) invitations of one file, each answered « Rejoindre ce dossier » at the same time
+    /// (docs/decisions.md #54): the other one is accepted, and its partner joins, between this answer's read and its
+    /// commit. The one-partner rule read the members without a lock: both joined. Now the answer that comes second
+    /// joins nothing; answered again, it is told the file has a partner.
+    /// </summary>
+    /// <param name="inFlight">As above: the other acceptance commits before this answer's transaction starts, or half a
+    /// second into it (on PostgreSQL the answer must wait for it: the file's row lock).</param>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Two_partner_invitations_of_one_file_accepted_at_once_give_it_one_partner(bool inFlight)
+    {
+        var hook = new BeforeTheAnswersCommit();
+        await using var host = HostStore.Start(kind, configureServices: services =>
+        {
+            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
+            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
+        });
+        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
+        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
+        {
+            ["FileNumber"] = "1234567", ["Role"] = "conjoint", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/1990",
+            ["Contact"] = "nina.dubois@example.fr",
+        });
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        // The other partner invitation of the file (the form refuses a second one while the first is open: two
+        // invitations sent at the same instant, or a second sent once the first expired and reopened by nothing), and
+        // the account of the person it invites.
+        var (other, otherInvitation) = await host.QueryAsync(async db =>
+        {
+            var file = await db.Households.SingleAsync(h => h.FileNumber == "1234567");
+            var louiseId = await db.Persons.Where(p => p.Nir == DemoData.LouiseDubois.Nir).Select(p => p.Id).SingleAsync();
+            var person = new PersonAccount { BirthName = "MARTIN", GivenNames = "Hugo", BirthDate = new DateOnly(1988, 3, 4), ProvisionalId = "P98765432" };
+            var invitation = new HouseholdInvitation
+            {
+                HouseholdId = file.Id, Role = HouseholdRole.Conjoint, BirthName = "Martin", GivenNames = "Hugo", BirthDate = new DateOnly(1988, 3, 4),
+                Contact = "hugo.martin@example.fr", InvitedByPersonId = louiseId, CreatedAt = DateTimeOffset.UtcNow, ExpiresAt = DateTimeOffset.UtcNow + HouseholdInvitation.Lifetime,
+            };
+            db.Persons.Add(person);
+            db.HouseholdInvitations.Add(invitation);
+            await db.SaveChangesAsync();
+            return (person.Id, invitation.Id);
+        });
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/1990");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
+        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+
+        // The other answer, as its own commit makes it: its invitation accepted, its partner's membership, one transaction.
+        var otherCommitted = Task.CompletedTask;
+        hook.Arm(async () =>
+        {
+            var scope = host.Host.Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
+            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null;
+            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+            {
+                transaction = await db.Database.BeginTransactionAsync();
+                var now = DateTimeOffset.UtcNow;
+                var asRead = InvitationAsRead.Of(await db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Id == otherInvitation));
+                Assert.That(await HouseholdInvitationAnswers.TryAcceptAsync(db, asRead, other, now, default),
+                    Is.True, "set-up: the other invitation is accepted");
+                db.Memberships.Add(new HouseholdMembership { HouseholdId = asRead.HouseholdId, PersonId = other, Role = HouseholdRole.Conjoint, JoinedAt = now });
+                await db.SaveChangesAsync();
+            });
+            async Task CommitAsync()
+            {
+                await transaction!.CommitAsync();
+                await transaction.DisposeAsync();
+                scope.Dispose();
+            }
+            otherCommitted = inFlight ? Task.Run(async () => { await Task.Delay(500); await CommitAsync(); }) : CommitAsync();
+            await (inFlight ? Task.CompletedTask : otherCommitted);
+        });
+        var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
+        Assert.That(hook.Fired, Is.True, "set-up: the other acceptance came between the answer's read and its commit; answered " + answered.StatusCode + " " + answered.Headers.Location + " " + await OidcDriver.ErrorsOf(answered));
+        await otherCommitted;
+
+        Assert.That(answered.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(answered));
+        var again = FirstLoginDriver.Next(answered);
+        Assert.That(again.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/rejoindre-dossier"), "the page again, as the file now is");
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(1990, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await host.QueryAsync(db => db.Memberships.Where(m => m.Household!.FileNumber == "1234567" && m.Role == HouseholdRole.Conjoint)
+                .Select(m => m.PersonId).ToListAsync()), Is.EqualTo(new[] { other }), "one partner: the other answer's");
+            Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero, "no membership from this answer");
+            Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.Where(i => i.Id == invitationId).Select(i => i.AcceptedAt).SingleAsync()), Is.Null,
+                "this invitation not accepted");
+            Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationAccepted)), Is.Zero,
+                "no acceptance recorded for it");
+        });
+
+        // Answered again: the rule at the answer's read says why.
+        var refused = await nina.Pages.PostAsync(again, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
+        var refusedHtml = WebUtility.HtmlDecode(await refused.Content.ReadAsStringAsync());
+        Assert.That(refusedHtml, Does.Contain("Ce dossier compte déjà un(e) conjoint(e)"));
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.PersonId == ninaId)), Is.Zero);
+    }
+
+    /// <summary>
+    /// The benefits system adds a partner to the file (admin API <c>person_added</c>, decision 54) while a partner
+    /// invitation's acceptance is about to commit: the event must see that partner. It read the members without a lock
+    /// and added a second partner once the answer committed.
+    /// </summary>
+    [Test]
+    public async Task A_partner_added_by_a_file_event_while_a_partner_invitation_is_being_accepted_is_refused()
+    {
+        var hook = new AtTheAnswersCommit();
+        await using var host = HostStore.Start(kind, configureServices: services =>
+        {
+            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
+            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
+        });
+        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
+        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
+        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
+        {
+            ["FileNumber"] = "1234567", ["Role"] = "conjoint", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/1990",
+            ["Contact"] = "nina.dubois@example.fr",
+        });
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/1990");
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+        var admin = new Admin.AdminClient(host.Host.CreateClient());
+        var token = await admin.TokenAsync();
+
+        // The event is sent while the answer's transaction holds its membership, uncommitted; the answer commits half a
+        // second later.
+        var fileEvent = Task.FromResult<HttpResponseMessage>(null!);
+        hook.Arm(async () =>
+        {
+            fileEvent = Task.Run(() => admin.PostJsonAsync("/admin/v1/file-events", new
+            {
+                event_id = "ADD-PARTNER-RACE", type = "person_added", file_number = "1234567", role = "conjoint",
+                person = new { nir = "1150575112077", civility = "M", birth_name = "Dubois", given_names = "Hugo", birth_date = "2010-05-02" },
+            }, token));
+            await Task.Delay(500);
+        });
+        var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
+        Assert.That(hook.Fired, Is.True, "set-up: the event came while the answer was committing");
+        var refused = await fileEvent;
+
+        Assert.That(answered.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await OidcDriver.ErrorsOf(answered));
+        Assert.That(FirstLoginDriver.Next(answered).AbsolutePathOrOriginal(), Is.Not.EqualTo("/creer-mon-compte/rejoindre-dossier"), "the answer joined");
+        var ninaId = await host.QueryAsync(db => db.Persons.Where(p => p.BirthDate == new DateOnly(1990, 1, 1) && p.ProvisionalId != null).Select(p => p.Id).SingleAsync());
+        Assert.Multiple(async () =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), await refused.Content.ReadAsStringAsync());
+            Assert.That(await host.QueryAsync(db => db.Memberships.Where(m => m.Household!.FileNumber == "1234567" && m.Role == HouseholdRole.Conjoint)
+                .Select(m => m.PersonId).ToListAsync()), Is.EqualTo(new[] { ninaId }), "one partner: the answer's");
+        });
+        Assert.That((await Admin.AdminClient.JsonOf(refused)).GetProperty("code").GetString(), Is.EqualTo("file_has_partner"));
+    }
+
+    /// <summary>Runs an action once, when the answer's transaction (its membership written) is about to commit.</summary>
+    private sealed class AtTheAnswersCommit : DbTransactionInterceptor
+    {
+        private Func<Task>? _action;
+
+        public bool Fired { get; private set; }
+
+        public void Arm(Func<Task> action) => Volatile.Write(ref _action, action);
+
+        public override async ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData,
+            InterceptionResult result, CancellationToken cancellationToken = default)
+        {
+            // The answer saves without accepting its changes until the commit (StoreTransactions): its membership is still "Added".
+            if (eventData.Context is { } context && context.ChangeTracker.Entries<HouseholdMembership>().Any(e => e.State == EntityState.Added)
+                && Interlocked.Exchange(ref _action, null) is { } action)
+            {
+                await action();
+                Fired = true;
+            }
+            return result;
+        }
     }
 
     /// <summary>
