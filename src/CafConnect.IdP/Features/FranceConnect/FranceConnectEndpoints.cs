@@ -154,7 +154,7 @@ public static class FranceConnectEndpoints
         AuthenticateResult result;
         try
         {
-            result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+            result = await ReadAnswerAsync(http);
         }
         catch (Exception exception) when (FranceConnectFailures.IsUnavailable(exception))
         {
@@ -223,7 +223,7 @@ public static class FranceConnectEndpoints
     /// </summary>
     private static async Task<IResult> PostLogoutCallbackAsync(HttpContext http, AuditTrail audit, IUnitOfWork unitOfWork, IOpenIddictApplicationManager applications)
     {
-        var result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+        var result = await ReadAnswerAsync(http);
         if (!result.Succeeded)
         {
             audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "logout_invalid_response"));
@@ -233,6 +233,23 @@ public static class FranceConnectEndpoints
         var relyingParty = RelyingPartyReturn.From(result.Properties);
         return Results.Redirect(await relyingParty.TargetAsync(applications, http.RequestAborted) ?? FranceConnectSignOut.LoggedOutPath);
     }
+
+    /// <summary>
+    /// FranceConnect's answer, as OpenIddict's client validates it. It comes in the query of a GET or in a form POST; a
+    /// POST with no form body (none, JSON, text, multipart) is no answer at all, and is refused as an invalid one: OpenIddict
+    /// 7.8 rejects such a request when it extracts it, yet goes on authenticating it and throws a NullReferenceException in
+    /// its state-token handler — a 500 for anyone posting to the two return addresses (adversarial review, 6 December 2026,
+    /// seventh session).
+    /// </summary>
+    private static async Task<AuthenticateResult> ReadAnswerAsync(HttpContext http) =>
+        HttpMethods.IsPost(http.Request.Method) && !IsUrlEncodedForm(http.Request.ContentType)
+            ? AuthenticateResult.NoResult()
+            : await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+
+    /// <summary>The one form OpenIddict reads (multipart is a form to ASP.NET Core, not to OpenIddict).</summary>
+    private static bool IsUrlEncodedForm(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var type)
+        && string.Equals(type.MediaType.Value, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
 
     private static string ReturnQuery(string returnUrl, string separator) =>
         ReturnUrls.IsAuthorizationRequest(returnUrl) ? $"{separator}returnUrl={Uri.EscapeDataString(returnUrl)}" : string.Empty;

@@ -277,6 +277,36 @@ public sealed class FranceConnectTests(StoreKind kind)
         }
     }
 
+    /// <summary>
+    /// Adversarial review, 6 December 2026, seventh session: a POST to either return address without a url-encoded form
+    /// (no body, JSON, text, multipart) was a 500 — OpenIddict's client refused the request yet went on authenticating it
+    /// and threw in its state-token handler. It is no answer from FranceConnect: the invalid-answer page, as a forged form.
+    /// </summary>
+    [Test]
+    public async Task A_post_to_the_return_addresses_without_a_url_encoded_form_is_an_invalid_answer_never_a_500()
+    {
+        using var browser = NewBrowser();
+        var bodies = new Func<HttpContent?>[]
+        {
+            () => null,
+            () => new StringContent("{\"code\":\"abc\",\"state\":\"x\"}", System.Text.Encoding.UTF8, "application/json"),
+            () => new StringContent("code=abc&state=x", System.Text.Encoding.UTF8, "text/plain"),
+            () => new MultipartFormDataContent { { new StringContent("x"), "state" } },
+            () => new FormUrlEncodedContent(new Dictionary<string, string> { ["code"] = "abc", ["state"] = "x" }),
+        };
+        foreach (var (path, expected) in new[] { ("/franceconnect/retour", "/franceconnect/erreur?motif=invalide"), ("/franceconnect/deconnexion/retour", "/deconnexion/terminee") })
+        {
+            foreach (var body in bodies)
+            {
+                using var content = body();
+                var response = await browser.CafConnect.PostAsync(path, content);
+                var what = $"{path} {content?.Headers.ContentType?.MediaType ?? "(no body)"}";
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), what);
+                Assert.That(response.Headers.Location!.OriginalString, Is.EqualTo(expected), what);
+            }
+        }
+    }
+
     [Test]
     public async Task A_person_still_on_the_legacy_code_goes_through_the_first_login_then_signs_in_with_amr_fc()
     {
