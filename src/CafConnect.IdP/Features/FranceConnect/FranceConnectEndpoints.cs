@@ -121,11 +121,21 @@ public static class FranceConnectEndpoints
     /// <summary>« S'identifier avec FranceConnect »: off to FranceConnect, the return URL in the (protected) state.</summary>
     private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
     {
+        var parameters = new Dictionary<string, object?> { [Parameters.AcrValues] = options.AcrValues };
+        var redirectUri = ReturnUrls.OrAccountHome(returnUrl);
+        if (ReauthenticationMarkers.IsAskedBy(redirectUri))
+        {
+            // The pending request asked for a login made for it (prompt=login, max_age, another person's hint, every kiosk
+            // request: decision 53). FranceConnect keeps a session of its own in the browser and would answer at once with
+            // whoever signed in there before — at a kiosk, the previous visitor (adversarial review, 6 December 2026,
+            // seventh session): FranceConnect is asked to authenticate the person afresh too.
+            parameters[Parameters.Prompt] = PromptValues.Login;
+        }
         var properties = new AuthenticationProperties(
             new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName },
-            new Dictionary<string, object?> { [Parameters.AcrValues] = options.AcrValues })
+            parameters)
         {
-            RedirectUri = ReturnUrls.OrAccountHome(returnUrl),
+            RedirectUri = redirectUri,
         };
         try
         {

@@ -307,6 +307,30 @@ public sealed class FranceConnectTests(StoreKind kind)
         }
     }
 
+    /// <summary>
+    /// Adversarial review, 6 December 2026, seventh session: a kiosk asks a login for every visitor (decision 53), but
+    /// FranceConnect keeps a session of its own in the kiosk's browser. The next visitor clicking « S'identifier avec
+    /// FranceConnect » came back at once as the previous one, and the kiosk got a code for them. A request waiting for
+    /// a login made for it now asks FranceConnect for one too (prompt=login).
+    /// </summary>
+    [Test]
+    public async Task At_a_kiosk_FranceConnect_is_asked_for_a_login_so_the_previous_visitors_session_there_never_signs_the_next_one_in()
+    {
+        var kiosk = new TestClient("borne", "demo-secret-borne-not-for-production", "http://127.0.0.1:5200/callback", null);
+        using var browser = NewBrowser();
+        var first = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"), StandInIdentities.LouiseDubois);
+        Assert.That(first["code"], Is.Not.Null, "the first visitor signs in through FranceConnect");
+
+        // The next visitor, at the same kiosk: CafConnect asks a login, and the visitor chooses FranceConnect.
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"));
+        Assert.That(challenge.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"));
+        var request = await browser.ClickFranceConnectAsync(challenge.Headers.Location!);
+        Assert.That(FranceConnectDriver.QueryOf(request).GetValueOrDefault("prompt"), Is.EqualTo("login"));
+        var atFranceConnect = await browser.FollowAsync(request);
+        Assert.That(atFranceConnect.AbsolutePath, Does.StartWith("/interaction/"),
+            "FranceConnect asks who is signing in instead of answering with the previous visitor: " + atFranceConnect);
+    }
+
     [Test]
     public async Task A_person_still_on_the_legacy_code_goes_through_the_first_login_then_signs_in_with_amr_fc()
     {
