@@ -308,6 +308,32 @@ public sealed class FranceConnectTests(StoreKind kind)
     }
 
     /// <summary>
+    /// Adversarial review, 6 December 2026, seventh session: « S'identifier avec FranceConnect » posted without its
+    /// anti-forgery token (another site's form, or none) was refused with a 400 that the French error page, re-executed
+    /// with the refused form, turned into a 500 (with a stack trace in Development).
+    /// </summary>
+    [Test]
+    public async Task Starting_FranceConnect_without_the_anti_forgery_token_is_a_french_400_never_a_500()
+    {
+        using var browser = NewBrowser();
+        var bodies = new Func<HttpContent?>[]
+        {
+            () => new FormUrlEncodedContent(new Dictionary<string, string> { ["returnUrl"] = "/mon-compte" }),
+            () => new FormUrlEncodedContent(new Dictionary<string, string> { ["returnUrl"] = "/mon-compte", ["__RequestVerificationToken"] = "forge" }),
+            () => null,
+        };
+        foreach (var body in bodies)
+        {
+            using var content = body();
+            var response = await browser.CafConnect.PostAsync("/franceconnect/connexion", content);
+            var html = await response.Content.ReadAsStringAsync();
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), html);
+            Assert.That(response.Headers.Location, Is.Null, "not sent to FranceConnect");
+            Assert.That(html, Does.Contain("Demande invalide").And.Not.Contain("   at ").And.Not.Contain("Exception"));
+        }
+    }
+
+    /// <summary>
     /// Adversarial review, 6 December 2026, seventh session: a kiosk asks a login for every visitor (decision 53), but
     /// FranceConnect keeps a session of its own in the kiosk's browser. The next visitor clicking « S'identifier avec
     /// FranceConnect » came back at once as the previous one, and the kiosk got a code for them. A request waiting for
