@@ -136,7 +136,11 @@ public static class CafConnectHost
         {
             options.UseLocalServer();
             options.EnableTokenEntryValidation();
-            options.UseAspNetCore();
+            // The Authorization header only (RFC 6750 §2.1): a token in the query string or a form stays in proxies' access
+            // logs and browser histories (adversarial review, 6 December 2026, seventh session); the API's bodies are JSON.
+            options.UseAspNetCore()
+                .DisableAccessTokenExtractionFromQueryString()
+                .DisableAccessTokenExtractionFromBodyForm();
         });
 
         // The host (not the CLI) sends what the outbox holds.

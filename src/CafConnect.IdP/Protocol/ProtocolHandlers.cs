@@ -22,6 +22,9 @@ public static class ProtocolHandlers
         options.AddEventHandler(ClientRowsFromStore.Descriptor);
         // A client revokes only what was issued to it (RFC 7009 §2.1; adversarial review, 5 December 2026, fifth session).
         options.AddEventHandler(RevocationByTheTokensClient.Descriptor);
+        // offline_access only for a client registered for it (adversarial review, 6 December 2026, seventh session).
+        options.AddEventHandler(OfflineAccessByRegistration.AuthorizationDescriptor);
+        options.AddEventHandler(OfflineAccessByRegistration.RefreshDescriptor);
         // Replaced by UserInfoPostWithoutBody, which hands every other request back to it.
         options.RemoveEventHandler(OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext>.Descriptor);
         return options;
@@ -58,6 +61,55 @@ public static class ProtocolHandlers
             }
             return default;
         }
+    }
+
+    /// <summary>
+    /// A refresh token only for a client registered for <c>offline_access</c> (<c>cafconnect clients … --scope</c>, the admin
+    /// API's <c>scopes</c>, stored as the permission <c>scp:offline_access</c>). OpenIddict never checks that permission: it
+    /// treats <c>offline_access</c> as a protocol scope governed by the refresh-token grant, which every relying party of
+    /// CafConnect holds, so any client asking for it got a 14-day refresh token — ARIPA, the kiosks' browser journey
+    /// (decision 53), whichever the registration left out (adversarial review, 6 December 2026, seventh session). Here
+    /// the registration is the rule at both ends: the authorization request asking for it is refused as OpenIddict
+    /// refuses any other scope the client is not registered for (ID2051), and a refresh by a client no longer registered
+    /// for it is refused as a grant the client may not use (ID2064), so removing the scope ends the refreshes at once.
+    /// </summary>
+    public sealed class OfflineAccessByRegistration(IOpenIddictApplicationManager applications)
+        : IOpenIddictServerHandler<ValidateAuthorizationRequestContext>, IOpenIddictServerHandler<ValidateTokenRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor AuthorizationDescriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateAuthorizationRequestContext>()
+            .UseScopedHandler<OfflineAccessByRegistration>()
+            .SetOrder(OpenIddictServerHandlers.Authentication.ValidateScopePermissions.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public static OpenIddictServerHandlerDescriptor RefreshDescriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenRequestContext>()
+            .UseScopedHandler<OfflineAccessByRegistration>()
+            .SetOrder(OpenIddictServerHandlers.Exchange.ValidateGrantTypePermissions.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(ValidateAuthorizationRequestContext context)
+        {
+            if (context.Request.HasScope(Scopes.OfflineAccess) && !await IsRegisteredForItAsync(context.ClientId, context.CancellationToken))
+            {
+                context.Reject(Errors.InvalidRequest, OpenIddictResources.GetResourceString(OpenIddictResources.ID2051),
+                    OpenIddictResources.FormatID8000(OpenIddictResources.ID2051));
+            }
+        }
+
+        public async ValueTask HandleAsync(ValidateTokenRequestContext context)
+        {
+            if (context.Request.IsRefreshTokenGrantType() && !await IsRegisteredForItAsync(context.ClientId, context.CancellationToken))
+            {
+                context.Reject(Errors.UnauthorizedClient, OpenIddictResources.GetResourceString(OpenIddictResources.ID2064),
+                    OpenIddictResources.FormatID8000(OpenIddictResources.ID2064));
+            }
+        }
+
+        private async ValueTask<bool> IsRegisteredForItAsync(string? clientId, CancellationToken cancellationToken) =>
+            !string.IsNullOrEmpty(clientId)
+            && await applications.FindByClientIdAsync(clientId, cancellationToken) is { } application
+            && await applications.HasPermissionAsync(application, Permissions.Prefixes.Scope + Scopes.OfflineAccess, cancellationToken);
     }
 
     /// <summary>

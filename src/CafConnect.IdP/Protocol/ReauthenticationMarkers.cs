@@ -75,6 +75,16 @@ public sealed class ReauthenticationMarkers(FlowStore flows, FlowBrowserBinding 
         return context;
     }
 
+    /// <summary>
+    /// Whether <paramref name="returnUrl"/> is an authorization request waiting for a login made for it (it carries a
+    /// marker): whatever signs the person in on its way back — the login page, FranceConnect — must authenticate them
+    /// afresh, not answer from a session it already holds.
+    /// </summary>
+    public static bool IsAskedBy(string? returnUrl) =>
+        CafConnect.Application.Navigation.ReturnUrls.IsAuthorizationRequest(returnUrl)
+        && returnUrl!.IndexOf('?') is var index and >= 0
+        && Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[index..]).ContainsKey(ProtocolEndpoints.ReauthenticationParameter);
+
     /// <summary>The request's parameters, order aside.</summary>
     private static string HashOf(IEnumerable<KeyValuePair<string, string?>> parameters)
     {

@@ -32,6 +32,21 @@ public sealed class AdminApiAuthenticationTests(StoreKind kind) : StoreFixture(k
         Assert.That(response.Headers.WwwAuthenticate.ToString(), Does.Contain("invalid_token"));
     }
 
+    /// <summary>
+    /// Adversarial review, 6 December 2026, seventh session: the token was also taken from the query string (RFC 6750
+    /// §2.3, which servers may refuse), where proxies' access logs and browsers' histories keep it. The header only.
+    /// </summary>
+    [Test]
+    public async Task A_token_in_the_query_string_is_not_read()
+    {
+        var token = await Admin.TokenAsync();
+
+        var response = await Admin.PostJsonAsync("/admin/v1/file-events?access_token=" + Uri.EscapeDataString(token), Death, token: null);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(response.Headers.WwwAuthenticate.Single().Scheme, Is.EqualTo("Bearer"));
+    }
+
     [Test]
     public async Task A_service_token_without_the_admin_scope_is_403_insufficient_scope()
     {

@@ -21,9 +21,18 @@ public sealed class ErrorPage : PageModel
     /// <summary>The request's correlation id, as in the audit trail and the logs (docs/operations.md, "Metrics and traces").</summary>
     public string Reference => System.Diagnostics.Activity.Current?.TraceId.ToString() ?? HttpContext.TraceIdentifier;
 
-    public void OnGet(int? code) => Describe(code);
+    // No handler parameter: a page handler with one is bound from every value provider, the form included, and the
+    // status-code pages re-execute this page with the failed request's method and body. A form the anti-forgery middleware
+    // refused (a POST to « S'identifier avec FranceConnect » from another site) throws when it is read: the refusal's 400
+    // became a 500 here, with a stack trace in Development (adversarial review, 6 December 2026, seventh session).
+    public void OnGet() => Describe(StatusCodeOfRoute());
 
-    public void OnPost(int? code) => Describe(code);
+    public void OnPost() => Describe(StatusCodeOfRoute());
+
+    /// <summary>The <c>{code}</c> of <c>/erreur/{code}</c>, read from the route only.</summary>
+    private int? StatusCodeOfRoute() =>
+        int.TryParse(Convert.ToString(RouteData.Values["code"], System.Globalization.CultureInfo.InvariantCulture),
+            System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code) ? code : null;
 
     private void Describe(int? code)
     {

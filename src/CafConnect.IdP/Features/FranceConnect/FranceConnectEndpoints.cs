@@ -121,11 +121,21 @@ public static class FranceConnectEndpoints
     /// <summary>« S'identifier avec FranceConnect »: off to FranceConnect, the return URL in the (protected) state.</summary>
     private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
     {
+        var parameters = new Dictionary<string, object?> { [Parameters.AcrValues] = options.AcrValues };
+        var redirectUri = ReturnUrls.OrAccountHome(returnUrl);
+        if (ReauthenticationMarkers.IsAskedBy(redirectUri))
+        {
+            // The pending request asked for a login made for it (prompt=login, max_age, another person's hint, every kiosk
+            // request: decision 53). FranceConnect keeps a session of its own in the browser and would answer at once with
+            // whoever signed in there before — at a kiosk, the previous visitor (adversarial review, 6 December 2026,
+            // seventh session): FranceConnect is asked to authenticate the person afresh too.
+            parameters[Parameters.Prompt] = PromptValues.Login;
+        }
         var properties = new AuthenticationProperties(
             new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName },
-            new Dictionary<string, object?> { [Parameters.AcrValues] = options.AcrValues })
+            parameters)
         {
-            RedirectUri = ReturnUrls.OrAccountHome(returnUrl),
+            RedirectUri = redirectUri,
         };
         try
         {
@@ -154,7 +164,7 @@ public static class FranceConnectEndpoints
         AuthenticateResult result;
         try
         {
-            result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+            result = await ReadAnswerAsync(http);
         }
         catch (Exception exception) when (FranceConnectFailures.IsUnavailable(exception))
         {
@@ -223,7 +233,7 @@ public static class FranceConnectEndpoints
     /// </summary>
     private static async Task<IResult> PostLogoutCallbackAsync(HttpContext http, AuditTrail audit, IUnitOfWork unitOfWork, IOpenIddictApplicationManager applications)
     {
-        var result = await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+        var result = await ReadAnswerAsync(http);
         if (!result.Succeeded)
         {
             audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "logout_invalid_response"));
@@ -233,6 +243,23 @@ public static class FranceConnectEndpoints
         var relyingParty = RelyingPartyReturn.From(result.Properties);
         return Results.Redirect(await relyingParty.TargetAsync(applications, http.RequestAborted) ?? FranceConnectSignOut.LoggedOutPath);
     }
+
+    /// <summary>
+    /// FranceConnect's answer, as OpenIddict's client validates it. It comes in the query of a GET or in a form POST; a
+    /// POST with no form body (none, JSON, text, multipart) is no answer at all, and is refused as an invalid one: OpenIddict
+    /// 7.8 rejects such a request when it extracts it, yet goes on authenticating it and throws a NullReferenceException in
+    /// its state-token handler — a 500 for anyone posting to the two return addresses (adversarial review, 6 December 2026,
+    /// seventh session).
+    /// </summary>
+    private static async Task<AuthenticateResult> ReadAnswerAsync(HttpContext http) =>
+        HttpMethods.IsPost(http.Request.Method) && !IsUrlEncodedForm(http.Request.ContentType)
+            ? AuthenticateResult.NoResult()
+            : await http.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+
+    /// <summary>The one form OpenIddict reads (multipart is a form to ASP.NET Core, not to OpenIddict).</summary>
+    private static bool IsUrlEncodedForm(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var type)
+        && string.Equals(type.MediaType.Value, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
 
     private static string ReturnQuery(string returnUrl, string separator) =>
         ReturnUrls.IsAuthorizationRequest(returnUrl) ? $"{separator}returnUrl={Uri.EscapeDataString(returnUrl)}" : string.Empty;

@@ -277,6 +277,86 @@ public sealed class FranceConnectTests(StoreKind kind)
         }
     }
 
+    /// <summary>
+    /// Adversarial review, 6 December 2026, seventh session: a POST to either return address without a url-encoded form
+    /// (no body, JSON, text, multipart) was a 500 — OpenIddict's client refused the request yet went on authenticating it
+    /// and threw in its state-token handler. It is no answer from FranceConnect: the invalid-answer page, as a forged form.
+    /// </summary>
+    [Test]
+    public async Task A_post_to_the_return_addresses_without_a_url_encoded_form_is_an_invalid_answer_never_a_500()
+    {
+        using var browser = NewBrowser();
+        var bodies = new Func<HttpContent?>[]
+        {
+            () => null,
+            () => new StringContent("{\"code\":\"abc\",\"state\":\"x\"}", System.Text.Encoding.UTF8, "application/json"),
+            () => new StringContent("code=abc&state=x", System.Text.Encoding.UTF8, "text/plain"),
+            () => new MultipartFormDataContent { { new StringContent("x"), "state" } },
+            () => new FormUrlEncodedContent(new Dictionary<string, string> { ["code"] = "abc", ["state"] = "x" }),
+        };
+        foreach (var (path, expected) in new[] { ("/franceconnect/retour", "/franceconnect/erreur?motif=invalide"), ("/franceconnect/deconnexion/retour", "/deconnexion/terminee") })
+        {
+            foreach (var body in bodies)
+            {
+                using var content = body();
+                var response = await browser.CafConnect.PostAsync(path, content);
+                var what = $"{path} {content?.Headers.ContentType?.MediaType ?? "(no body)"}";
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), what);
+                Assert.That(response.Headers.Location!.OriginalString, Is.EqualTo(expected), what);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adversarial review, 6 December 2026, seventh session: « S'identifier avec FranceConnect » posted without its
+    /// anti-forgery token (another site's form, or none) was refused with a 400 that the French error page, re-executed
+    /// with the refused form, turned into a 500 (with a stack trace in Development).
+    /// </summary>
+    [Test]
+    public async Task Starting_FranceConnect_without_the_anti_forgery_token_is_a_french_400_never_a_500()
+    {
+        using var browser = NewBrowser();
+        var bodies = new Func<HttpContent?>[]
+        {
+            () => new FormUrlEncodedContent(new Dictionary<string, string> { ["returnUrl"] = "/mon-compte" }),
+            () => new FormUrlEncodedContent(new Dictionary<string, string> { ["returnUrl"] = "/mon-compte", ["__RequestVerificationToken"] = "forge" }),
+            () => null,
+        };
+        foreach (var body in bodies)
+        {
+            using var content = body();
+            var response = await browser.CafConnect.PostAsync("/franceconnect/connexion", content);
+            var html = await response.Content.ReadAsStringAsync();
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), html);
+            Assert.That(response.Headers.Location, Is.Null, "not sent to FranceConnect");
+            Assert.That(html, Does.Contain("Demande invalide").And.Not.Contain("   at ").And.Not.Contain("Exception"));
+        }
+    }
+
+    /// <summary>
+    /// Adversarial review, 6 December 2026, seventh session: a kiosk asks a login for every visitor (decision 53), but
+    /// FranceConnect keeps a session of its own in the kiosk's browser. The next visitor clicking « S'identifier avec
+    /// FranceConnect » came back at once as the previous one, and the kiosk got a code for them. A request waiting for
+    /// a login made for it now asks FranceConnect for one too (prompt=login).
+    /// </summary>
+    [Test]
+    public async Task At_a_kiosk_FranceConnect_is_asked_for_a_login_so_the_previous_visitors_session_there_never_signs_the_next_one_in()
+    {
+        var kiosk = new TestClient("borne", "demo-secret-borne-not-for-production", "http://127.0.0.1:5200/callback", null);
+        using var browser = NewBrowser();
+        var first = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"), StandInIdentities.LouiseDubois);
+        Assert.That(first["code"], Is.Not.Null, "the first visitor signs in through FranceConnect");
+
+        // The next visitor, at the same kiosk: CafConnect asks a login, and the visitor chooses FranceConnect.
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"));
+        Assert.That(challenge.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"));
+        var request = await browser.ClickFranceConnectAsync(challenge.Headers.Location!);
+        Assert.That(FranceConnectDriver.QueryOf(request).GetValueOrDefault("prompt"), Is.EqualTo("login"));
+        var atFranceConnect = await browser.FollowAsync(request);
+        Assert.That(atFranceConnect.AbsolutePath, Does.StartWith("/interaction/"),
+            "FranceConnect asks who is signing in instead of answering with the previous visitor: " + atFranceConnect);
+    }
+
     [Test]
     public async Task A_person_still_on_the_legacy_code_goes_through_the_first_login_then_signs_in_with_amr_fc()
     {
