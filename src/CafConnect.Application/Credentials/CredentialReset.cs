@@ -32,20 +32,12 @@ public sealed class CredentialReset(
     /// outbox message and the audit rows are stored together or not at all — the use case's one commit.
     /// </summary>
     /// <param name="afterWrite">
-    /// What must follow the write but belongs to the same commit (e.g. lifting a lock once the new password is written,
-    /// with its audit line): run after the changes are written, before the transaction commits.
+    /// What must follow the write but belongs to the same transaction (e.g. lifting a lock in the throttle's store once
+    /// the new password is written): run after the changes are written, before the transaction commits. It adds nothing
+    /// to the unit of work (its audit lines are added by <paramref name="work"/>): see <see cref="StoreTransactions"/>.
     /// </param>
     public Task<T> InTransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, Func<CancellationToken, Task>? afterWrite = null) =>
-        db.InTransactionAsync(async ct =>
-        {
-            var result = await work(ct);
-            if (afterWrite is not null)
-            {
-                await db.SaveChangesAsync(ct);
-                await afterWrite(ct);
-            }
-            return result;
-        }, cancellationToken);
+        db.InTransactionAsync(work, cancellationToken, afterWrite);
 
     /// <summary>
     /// A provisional password (8 digits, <see cref="LegacyCodePolicy"/>, cryptographic RNG), valid 2 months and replaced

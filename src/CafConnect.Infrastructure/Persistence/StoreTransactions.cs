@@ -18,7 +18,14 @@ public static class StoreTransactions
     /// Changes to loaded entities are set again by the work (values, never increments). A work that throws ends the
     /// attempt: the transaction is rolled back as it is disposed, and nothing is accepted.
     /// </remarks>
-    public static async Task<T> InTransactionAsync<T>(this DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    /// <param name="afterSave">
+    /// What must follow the write inside the same transaction (e.g. lifting a lock in the throttle's store once the new
+    /// password is written): run after the one save, before the commit, on every attempt. It must add nothing to the
+    /// context — nothing would save it (a second save would write the first one's rows again, as they are accepted only
+    /// after the commit), so anything it adds makes the call throw and the transaction roll back.
+    /// </param>
+    public static async Task<T> InTransactionAsync<T>(this DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken,
+        Func<CancellationToken, Task>? afterSave = null)
     {
         var pendingBefore = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added)
             .Select(e => e.Entity).ToHashSet(ReferenceEqualityComparer.Instance);
@@ -35,6 +42,15 @@ public static class StoreTransactions
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var result = await work(ct);
             await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
+            if (afterSave is not null)
+            {
+                var pending = PendingEntries(db);
+                await afterSave(ct);
+                if (PendingEntries(db) != pending)
+                {
+                    throw new InvalidOperationException("the after-save step added changes that nothing would save");
+                }
+            }
             await transaction.CommitAsync(ct);
             return result;
         }, cancellationToken);
@@ -42,7 +58,10 @@ public static class StoreTransactions
         return result;
     }
 
-    /// <inheritdoc cref="InTransactionAsync{T}(DbContext, Func{CancellationToken, Task{T}}, CancellationToken)"/>
+    private static int PendingEntries(DbContext db) =>
+        db.ChangeTracker.Entries().Count(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted);
+
+    /// <inheritdoc cref="InTransactionAsync{T}(DbContext, Func{CancellationToken, Task{T}}, CancellationToken, Func{CancellationToken, Task}?)"/>
     public static Task InTransactionAsync(this DbContext db, Func<CancellationToken, Task> work, CancellationToken cancellationToken) =>
         db.InTransactionAsync(async ct =>
         {

@@ -78,6 +78,13 @@ public interface ILoginThrottle
     /// auditing <c>account.unlocked</c> with <paramref name="reason"/> when a lock was in force. Returns whether it was.
     /// </summary>
     Task<bool> ResetAsync(Guid personId, string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="ResetAsync"/> in two steps around a transaction's one save: now, <c>account.unlocked</c> is added to the
+    /// caller's unit of work when a lock is in force; the step returned forgets the counters and lifts the lock, to run
+    /// once the new password is written (after the save, before the commit: <see cref="Persistence.StoreTransactions"/>).
+    /// </summary>
+    Task<Func<CancellationToken, Task>> PrepareResetAsync(Guid personId, string reason, CancellationToken cancellationToken = default);
 }
 
 public sealed class LoginThrottle(
@@ -184,6 +191,19 @@ public sealed class LoginThrottle(
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         var before = await store.ResetAsync(ThrottleKeys.ForPerson(personId), cancellationToken);
+        return AuditUnlock(personId, reason, before);
+    }
+
+    public async Task<Func<CancellationToken, Task>> PrepareResetAsync(Guid personId, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var account = ThrottleKeys.ForPerson(personId);
+        AuditUnlock(personId, reason, await store.GetAsync(account, cancellationToken));
+        return ct => store.ResetAsync(account, ct);
+    }
+
+    private bool AuditUnlock(Guid personId, string reason, AccountThrottleState? before)
+    {
         var wasLocked = before?.LockedUntil is { } until && until > clock.GetUtcNow();
         if (wasLocked)
         {

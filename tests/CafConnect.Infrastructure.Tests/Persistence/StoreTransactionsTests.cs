@@ -78,6 +78,56 @@ public sealed class StoreTransactionsTests(StoreKind kind)
         Assert.That(db.Database.CurrentTransaction, Is.Null);
     }
 
+    [Test]
+    public async Task A_retried_commit_with_an_after_save_step_stores_the_work_once_and_runs_the_step_after_each_save()
+    {
+        // Password recovery's shape (CredentialReset, docs/decisions.md #29): a write, then a step outside the context
+        // (the throttle's store) that must follow it in the same transaction. It once saved twice, accepting the first
+        // save: a retried commit then re-ran a work whose changes were already marked stored, and stored none of them.
+        var failFirstCommit = new FirstCommitFails(kind);
+        await using var db = NewContextRetryingOn(failFirstCommit);
+        var audit = new AuditTrail(db, new FixedAuditContextAccessor(AuditContext.None), TimeProvider.System);
+        var stepsSeeingTheWrite = 0;
+
+        await db.InTransactionAsync(_ =>
+        {
+            audit.Append(new AuditEntry("test.transaction.with-step"));
+            return Task.FromResult(true);
+        }, CancellationToken.None, afterSave: async ct =>
+        {
+            // Inside the transaction, after the save: the row is there for this connection.
+            stepsSeeingTheWrite += await db.AuditEvents.AsNoTracking().CountAsync(e => e.Type == "test.transaction.with-step", ct);
+        });
+
+        await using var check = _database.NewContext();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(failFirstCommit.Failed, Is.True, "set-up: the first commit failed");
+            Assert.That(stepsSeeingTheWrite, Is.EqualTo(2), "the step ran after the save, once per attempt");
+            Assert.That(await check.AuditEvents.CountAsync(e => e.Type == "test.transaction.with-step"), Is.EqualTo(1), "the work's row once");
+        });
+    }
+
+    [Test]
+    public async Task An_after_save_step_that_adds_changes_rolls_the_transaction_back()
+    {
+        await using var db = _database.NewContext();
+        var audit = new AuditTrail(db, new FixedAuditContextAccessor(AuditContext.None), TimeProvider.System);
+
+        Assert.That(async () => await db.InTransactionAsync(_ =>
+        {
+            audit.Append(new AuditEntry("test.transaction.before-step"));
+            return Task.FromResult(true);
+        }, CancellationToken.None, afterSave: _ =>
+        {
+            audit.Append(new AuditEntry("test.transaction.added-by-step"));
+            return Task.CompletedTask;
+        }), Throws.InvalidOperationException);
+
+        await using var check = _database.NewContext();
+        Assert.That(await check.AuditEvents.CountAsync(e => e.Type.StartsWith("test.transaction.")), Is.Zero, "nothing committed: a change nothing would save is an error");
+    }
+
     /// <summary>
     /// A context as the provider configures it; on SQLite, whose provider never retries, with a strategy retrying the
     /// simulated failure (as PostgreSQL's and SQL Server's do theirs).

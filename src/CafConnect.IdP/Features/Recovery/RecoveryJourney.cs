@@ -201,16 +201,17 @@ public sealed class RecoveryJourney(
 
         // The step's one commit, in one transaction (the grants' revocation runs in it): the password, the revocations,
         // the flow completed, the message and the audit lines.
+        // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
+        // failures counted against it no longer mean anything. The lock is lifted once the password is written in the
+        // transaction, and its audit line (when it was locked) is in the same commit.
+        Func<CancellationToken, Task> unlock = _ => Task.CompletedTask;
         await reset.InTransactionAsync(async ct =>
         {
             flows.Complete(step.Flow);
             await passwords.ExecuteAsync(request, ct);
+            unlock = await throttle.PrepareResetAsync(person.Id, "password_recovery", ct);
             return true;
-        }, cancellationToken,
-        // "Password recovery unlocks" (issue 7): the code proved the contact and the old password is gone, so the
-        // failures counted against it no longer mean anything. Once the password is written in the transaction, and its
-        // audit line (when it was locked) in the same commit.
-        afterWrite: ct => throttle.ResetAsync(person.Id, "password_recovery", ct));
+        }, cancellationToken, afterWrite: ct => unlock(ct));
         return StepResult.Go("/connexion?motdepasse=modifie" + (step.Context.Provisional ? "&mode=provisoire" : string.Empty));
     }
 
