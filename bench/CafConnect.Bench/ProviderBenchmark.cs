@@ -197,14 +197,15 @@ public static partial class ProviderBenchmark
                 {
                     var (authorization, templateTokens) = templates[t++ % templates.Count];
                     var newAuthorization = (object?[])authorization.Clone();
-                    newAuthorization[authorizationId] = Guid.NewGuid().ToString();
+                    // Time-ordered ids, as the provider gives them (docs/decisions.md #58).
+                    newAuthorization[authorizationId] = Guid.CreateVersion7().ToString();
                     newAuthorization[aSubject] = subjects[p];
                     if (aConcurrency >= 0) newAuthorization[aConcurrency] = Guid.NewGuid().ToString();
                     authorizationRows.Add(newAuthorization);
                     foreach (var token in templateTokens.Take((int)Math.Min(share, templateTokens.Count)))
                     {
                         var row = (object?[])token.Clone();
-                        row[tId] = Guid.NewGuid().ToString();
+                        row[tId] = Guid.CreateVersion7().ToString();
                         row[tAuthorization] = newAuthorization[authorizationId];
                         row[tSubject] = subjects[p];
                         if (tConcurrency >= 0) row[tConcurrency] = Guid.NewGuid().ToString();

@@ -77,6 +77,8 @@ public static class InfrastructureRegistration
                 options.UseEntityFrameworkCore().UseDbContext<CafConnectDbContext>();
                 // The token rows of a grant in one write with its audit line, while the host's batch is open (docs/decisions.md #34).
                 options.ReplaceTokenStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, BatchedTokenStore>(ServiceLifetime.Scoped);
+                // Time-ordered ids for authorizations as for tokens (TimeOrderedIds).
+                options.ReplaceAuthorizationStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization, TimeOrderedAuthorizationStore>(ServiceLifetime.Scoped);
                 // Generated client secrets as a keyed hash, others with OpenIddict's PBKDF2 (docs/decisions.md #28).
                 options.ReplaceApplicationManager(typeof(CafConnectApplicationManager<>));
             });

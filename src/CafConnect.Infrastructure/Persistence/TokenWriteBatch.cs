@@ -146,6 +146,10 @@ public sealed class BatchedTokenStore(
     IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context, IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, TokenWriteBatch batch)
     : OpenIddictEntityFrameworkCoreTokenStore(cache, context, options)
 {
+    /// <summary>A new token, keyed by a time-ordered id (<see cref="TimeOrderedIds"/>).</summary>
+    public override async ValueTask<OpenIddictEntityFrameworkCoreToken> InstantiateAsync(CancellationToken cancellationToken) =>
+        TimeOrderedIds.Assign(await base.InstantiateAsync(cancellationToken));
+
     public override async ValueTask CreateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
     {
         if (!batch.IsOpen)
@@ -153,7 +157,7 @@ public sealed class BatchedTokenStore(
             await base.CreateAsync(token, cancellationToken);
             return;
         }
-        // The key is generated on Add (a GUID string), so OpenIddict can put the token's id in the token before the write.
+        // The key is set here (before the write), so OpenIddict can put the token's id in the token before the write.
         (await Context.GetDbContextAsync(cancellationToken)).Add(token);
     }
 
