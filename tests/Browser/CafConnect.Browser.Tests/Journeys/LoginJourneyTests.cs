@@ -142,6 +142,30 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
     }
 
     [Test]
+    public async Task After_Se_deconnecter_the_Back_button_shows_no_page_of_Mon_compte_again()
+    {
+        // A shared computer: the next person presses « Précédent » after the holder logged out. The pages are sent
+        // no-store, so Chromium neither keeps them in its back/forward cache nor in its HTTP cache: going back asks the
+        // server again, which has no session any more (docs/security.md, "Browser-side attacks").
+        await Page.GotoAsync("/connexion");
+        await IdentifierField.FillAsync(JeanneNir);
+        await PasswordField.FillAsync(DemoData.JeanneDupont.Password);
+        await SubmitButton.ClickAsync();
+        await Page.WaitForURLAsync(new Regex("/mon-compte$"));
+        await Assertions.Expect(Page.GetByText("Dossier n° 0260311")).ToBeVisibleAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Se déconnecter" }).ClickAsync();
+        await Page.WaitForURLAsync(new Regex("/deconnexion/terminee$"));
+
+        var back = await Page.GoBackAsync();
+
+        Assert.That(back, Is.Not.Null, "« Précédent » reached the server: the page was not restored from the back/forward cache");
+        Assert.That(back!.FromServiceWorker, Is.False);
+        Assert.That(new Uri(Page.Url).AbsolutePath, Is.EqualTo("/connexion"), "« Mon compte » asked again, without a session");
+        await Assertions.Expect(Page.GetByText("Bonjour Jeanne DUPONT")).Not.ToBeVisibleAsync();
+        await Assertions.Expect(Page.GetByText("0260311")).Not.ToBeVisibleAsync();
+    }
+
+    [Test]
     public async Task Whole_native_login_with_the_keyboard_only()
     {
         var pkce = Pkce.Create();
