@@ -120,12 +120,8 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
     [Test]
     public async Task Direct_login_lands_on_Mon_compte_and_Se_deconnecter_signs_out()
     {
-        await Page.GotoAsync("/connexion");
-        await IdentifierField.FillAsync(JeanneNir);
-        await PasswordField.FillAsync(DemoData.JeanneDupont.Password);
-        await SubmitButton.ClickAsync();
+        await LogInDirectlyAsJeanneAsync();
 
-        await Page.WaitForURLAsync(new Regex("/mon-compte$"));
         await Assertions.Expect(Page.GetByText("Bonjour Jeanne DUPONT")).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByText("Dossier n° 0260311")).ToBeVisibleAsync();
         await StepAndCheckAccessibilityAsync("mon-compte");
@@ -147,11 +143,7 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
         // A shared computer: the next person presses « Précédent » after the holder logged out. The pages are sent
         // no-store, so Chromium neither keeps them in its back/forward cache nor in its HTTP cache: going back asks the
         // server again, which has no session any more (docs/security.md, "Browser-side attacks").
-        await Page.GotoAsync("/connexion");
-        await IdentifierField.FillAsync(JeanneNir);
-        await PasswordField.FillAsync(DemoData.JeanneDupont.Password);
-        await SubmitButton.ClickAsync();
-        await Page.WaitForURLAsync(new Regex("/mon-compte$"));
+        await LogInDirectlyAsJeanneAsync();
         await Assertions.Expect(Page.GetByText("Dossier n° 0260311")).ToBeVisibleAsync();
         await Page.GetByRole(AriaRole.Button, new() { Name = "Se déconnecter" }).ClickAsync();
         await Page.WaitForURLAsync(new Regex("/deconnexion/terminee$"));
@@ -163,6 +155,16 @@ public sealed class LoginJourneyTests(StoreKind kind) : BrowserFixture(kind)
         Assert.That(new Uri(Page.Url).AbsolutePath, Is.EqualTo("/connexion"), "« Mon compte » asked again, without a session");
         await Assertions.Expect(Page.GetByText("Bonjour Jeanne DUPONT")).Not.ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByText("0260311")).Not.ToBeVisibleAsync();
+    }
+
+    /// <summary>Jeanne logs in at /connexion, no relying party: she lands on « Mon compte ».</summary>
+    private async Task LogInDirectlyAsJeanneAsync()
+    {
+        await Page.GotoAsync("/connexion");
+        await IdentifierField.FillAsync(JeanneNir);
+        await PasswordField.FillAsync(DemoData.JeanneDupont.Password);
+        await SubmitButton.ClickAsync();
+        await Page.WaitForURLAsync(new Regex("/mon-compte$"));
     }
 
     [Test]
