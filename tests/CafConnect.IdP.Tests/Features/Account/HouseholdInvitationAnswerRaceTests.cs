@@ -53,32 +53,8 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     public async Task An_answer_that_meets_a_concurrent_change_of_its_invitation_joins_nothing_and_says_so(Competitor competitor, bool inFlight)
     {
         var hook = new BeforeTheAnswersCommit();
-        await using var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
-        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
-        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
-        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
-        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
-        {
-            ["FileNumber"] = "1234567", ["Role"] = "autre", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/2008",
-            ["Contact"] = "nina.dubois@example.fr",
-        });
-        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
-
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
-        var (_, joinHtml) = await nina.Pages.GetAsync(join);
-        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
-        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+        var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "autre", "01/01/2008");
+        await using var hostStoppedAtTheEnd = host;
         var louiseId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.LouiseDubois.Nir).Select(p => p.Id).SingleAsync());
         var otherAnswerer = Guid.NewGuid();
 
@@ -165,20 +141,8 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     public async Task Two_partner_invitations_of_one_file_accepted_at_once_give_it_one_partner(bool inFlight)
     {
         var hook = new BeforeTheAnswersCommit();
-        await using var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
-        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
-        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
-        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
-        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
-        {
-            ["FileNumber"] = "1234567", ["Role"] = "conjoint", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/1990",
-            ["Contact"] = "nina.dubois@example.fr",
-        });
-        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+        var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "conjoint", "01/01/1990");
+        await using var hostStoppedAtTheEnd = host;
 
         // The other partner invitation of the file (the form refuses a second one while the first is open: two
         // invitations sent at the same instant, or a second sent once the first expired and reopened by nothing), and
@@ -198,18 +162,6 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
             await db.SaveChangesAsync();
             return (person.Id, invitation.Id);
         });
-
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/1990");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
-        var (_, joinHtml) = await nina.Pages.GetAsync(join);
-        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
-        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
 
         // The other answer, as its own commit makes it: its invitation accepted, its partner's membership, one transaction.
         var otherCommitted = Task.CompletedTask;
@@ -272,30 +224,8 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     public async Task A_partner_added_by_a_file_event_while_a_partner_invitation_is_being_accepted_is_refused()
     {
         var hook = new AtTheAnswersCommit();
-        await using var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
-        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
-        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
-        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
-        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
-        {
-            ["FileNumber"] = "1234567", ["Role"] = "conjoint", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/1990",
-            ["Contact"] = "nina.dubois@example.fr",
-        });
-        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/1990");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
-        var (_, joinHtml) = await nina.Pages.GetAsync(join);
-        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+        var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "conjoint", "01/01/1990");
+        await using var hostStoppedAtTheEnd = host;
         var admin = new Admin.AdminClient(host.Host.CreateClient());
         var token = await admin.TokenAsync();
 
@@ -325,6 +255,36 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
                 .Select(m => m.PersonId).ToListAsync()), Is.EqualTo(new[] { ninaId }), "one partner: the answer's");
         });
         Assert.That((await Admin.AdminClient.JsonOf(refused)).GetProperty("code").GetString(), Is.EqualTo("file_has_partner"));
+    }
+
+    /// <summary>
+    /// What every race above starts from: a host whose store contexts run <paramref name="hook"/>; Louise DUBOIS, holder
+    /// of file 1234567, invites Nina DUBOIS (born <paramref name="birthDate"/>) as <paramref name="role"/>; Nina creates
+    /// her account without a NIR, proves the invited contact and is shown « Rejoindre le dossier n° 1234567 ? ».
+    /// </summary>
+    /// <returns>The host (to dispose), Nina's journey, the page that offers the invitation and the invitation's id.</returns>
+    private async Task<(JourneyHost Host, AccountCreationDriver Nina, Uri Join, Guid InvitationId)> ArrangeAnswerAsync(DbTransactionInterceptor hook, string role, string birthDate)
+    {
+        var host = HostStore.Start(kind, configureServices: services =>
+        {
+            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
+            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
+        });
+        var louise = await HouseholdInvitationTests.SignInAsync(host, DemoData.LouiseDubois);
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), HouseholdInvitationTests.Nina(birthDate, role));
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: birthDate);
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
+        return (host, nina, join, Guid.Parse(HouseholdInvitationTests.InvitationOnPage(joinHtml)));
     }
 
     /// <summary>Runs an action once, when the answer's transaction (its membership written) is about to commit.</summary>
