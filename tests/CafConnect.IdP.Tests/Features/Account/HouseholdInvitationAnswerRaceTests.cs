@@ -52,7 +52,7 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     [TestCase(Competitor.SenderLeftTheFile, true)]
     public async Task An_answer_that_meets_a_concurrent_change_of_its_invitation_joins_nothing_and_says_so(Competitor competitor, bool inFlight)
     {
-        var hook = new BeforeTheAnswersCommit();
+        var hook = BeforeTheAnswersCommit();
         var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "autre", "01/01/2008");
         await using var hostStoppedAtTheEnd = host;
         var louiseId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.LouiseDubois.Nir).Select(p => p.Id).SingleAsync());
@@ -60,47 +60,23 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
 
         // The other change comes after the answer read the invitation, just before the answer's commit.
         var otherCommitted = Task.CompletedTask;
-        hook.Arm(async () =>
+        hook.Arm(async () => otherCommitted = await host.CompeteAsync(inFlight, async db =>
         {
-            var scope = host.Host.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
             var now = DateTimeOffset.UtcNow;
-            async Task ChangeAsync()
+            switch (competitor)
             {
-                switch (competitor)
-                {
-                    case Competitor.AcceptedElsewhere:
-                        await db.HouseholdInvitations.Where(i => i.Id == invitationId)
-                            .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedByPersonId, otherAnswerer));
-                        break;
-                    case Competitor.VoidedByRecovery:
-                        await db.HouseholdInvitations.Where(i => i.Id == invitationId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now));
-                        break;
-                    case Competitor.SenderLeftTheFile:
-                        await db.Memberships.Where(m => m.PersonId == louiseId && m.Household!.FileNumber == "1234567").ExecuteDeleteAsync();
-                        break;
-                }
+                case Competitor.AcceptedElsewhere:
+                    await db.HouseholdInvitations.Where(i => i.Id == invitationId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedByPersonId, otherAnswerer));
+                    break;
+                case Competitor.VoidedByRecovery:
+                    await db.HouseholdInvitations.Where(i => i.Id == invitationId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now));
+                    break;
+                case Competitor.SenderLeftTheFile:
+                    await db.Memberships.Where(m => m.PersonId == louiseId && m.Household!.FileNumber == "1234567").ExecuteDeleteAsync();
+                    break;
             }
-            if (!inFlight)
-            {
-                await ChangeAsync();
-                scope.Dispose();
-                return;
-            }
-            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null;
-            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
-            {
-                transaction = await db.Database.BeginTransactionAsync();
-                await ChangeAsync();
-            });
-            otherCommitted = Task.Run(async () =>
-            {
-                await Task.Delay(500);
-                await transaction!.CommitAsync();
-                await transaction.DisposeAsync();
-                scope.Dispose();
-            });
-        });
+        }));
         var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
         Assert.That(hook.Fired, Is.True, "set-up: the other change came between the answer's read and its commit");
         await otherCommitted;
@@ -140,7 +116,7 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     [TestCase(true)]
     public async Task Two_partner_invitations_of_one_file_accepted_at_once_give_it_one_partner(bool inFlight)
     {
-        var hook = new BeforeTheAnswersCommit();
+        var hook = BeforeTheAnswersCommit();
         var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "conjoint", "01/01/1990");
         await using var hostStoppedAtTheEnd = host;
 
@@ -165,30 +141,14 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
 
         // The other answer, as its own commit makes it: its invitation accepted, its partner's membership, one transaction.
         var otherCommitted = Task.CompletedTask;
-        hook.Arm(async () =>
+        hook.Arm(async () => otherCommitted = await host.CompeteAsync(inFlight, async db =>
         {
-            var scope = host.Host.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null;
-            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
-            {
-                transaction = await db.Database.BeginTransactionAsync();
-                var now = DateTimeOffset.UtcNow;
-                var asRead = InvitationAsRead.Of(await db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Id == otherInvitation));
-                Assert.That(await HouseholdInvitationAnswers.TryAcceptAsync(db, asRead, other, now, default),
-                    Is.True, "set-up: the other invitation is accepted");
-                db.Memberships.Add(new HouseholdMembership { HouseholdId = asRead.HouseholdId, PersonId = other, Role = HouseholdRole.Conjoint, JoinedAt = now });
-                await db.SaveChangesAsync();
-            });
-            async Task CommitAsync()
-            {
-                await transaction!.CommitAsync();
-                await transaction.DisposeAsync();
-                scope.Dispose();
-            }
-            otherCommitted = inFlight ? Task.Run(async () => { await Task.Delay(500); await CommitAsync(); }) : CommitAsync();
-            await (inFlight ? Task.CompletedTask : otherCommitted);
-        });
+            var now = DateTimeOffset.UtcNow;
+            var asRead = InvitationAsRead.Of(await db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Id == otherInvitation));
+            Assert.That(await HouseholdInvitationAnswers.TryAcceptAsync(db, asRead, other, now, default), Is.True, "set-up: the other invitation is accepted");
+            db.Memberships.Add(new HouseholdMembership { HouseholdId = asRead.HouseholdId, PersonId = other, Role = HouseholdRole.Conjoint, JoinedAt = now });
+            await db.SaveChangesAsync();
+        }));
         var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
         Assert.That(hook.Fired, Is.True, "set-up: the other acceptance came between the answer's read and its commit; answered " + answered.StatusCode + " " + answered.Headers.Location + " " + await OidcDriver.ErrorsOf(answered));
         await otherCommitted;
@@ -263,13 +223,9 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     /// her account without a NIR, proves the invited contact and is shown « Rejoindre le dossier n° 1234567 ? ».
     /// </summary>
     /// <returns>The host (to dispose), Nina's journey, the page that offers the invitation and the invitation's id.</returns>
-    private async Task<(JourneyHost Host, AccountCreationDriver Nina, Uri Join, Guid InvitationId)> ArrangeAnswerAsync(DbTransactionInterceptor hook, string role, string birthDate)
+    private async Task<(JourneyHost Host, AccountCreationDriver Nina, Uri Join, Guid InvitationId)> ArrangeAnswerAsync(IInterceptor hook, string role, string birthDate)
     {
-        var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
+        var host = HostStore.Start(kind, configureServices: services => services.AddStoreInterceptor(hook));
         var louise = await HouseholdInvitationTests.SignInAsync(host, DemoData.LouiseDubois);
         var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), HouseholdInvitationTests.Nina(birthDate, role));
         Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
@@ -311,27 +267,9 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     }
 
     /// <summary>
-    /// Runs an action once, when the store is about to start the transaction that writes an answer's membership (the
-    /// commit of « Rejoindre ce dossier »), from another scope — as another request or instance would commit meanwhile.
+    /// A hook run once, when the store is about to start the transaction that writes an answer's membership (the commit
+    /// of « Rejoindre ce dossier »), from another scope — as another request or instance would commit meanwhile.
     /// </summary>
-    private sealed class BeforeTheAnswersCommit : DbTransactionInterceptor
-    {
-        private Func<Task>? _action;
-
-        public bool Fired { get; private set; }
-
-        public void Arm(Func<Task> action) => Volatile.Write(ref _action, action);
-
-        public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData,
-            InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
-        {
-            if (eventData.Context is { } context && context.ChangeTracker.Entries<HouseholdMembership>().Any(e => e.State == EntityState.Added)
-                && Interlocked.Exchange(ref _action, null) is { } action)
-            {
-                await action();
-                Fired = true;
-            }
-            return result;
-        }
-    }
+    private static BeforeTransactionStarts BeforeTheAnswersCommit() =>
+        new(context => context.ChangeTracker.Entries<HouseholdMembership>().Any(e => e.State == EntityState.Added));
 }

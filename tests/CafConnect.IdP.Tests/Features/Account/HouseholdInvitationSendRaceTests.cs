@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Net;
 using CafConnect.Domain.Households;
 using CafConnect.IdP.Demo;
@@ -8,9 +7,6 @@ using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace CafConnect.IdP.Tests.Features.Account;
 
@@ -33,12 +29,12 @@ public sealed class HouseholdInvitationSendRaceTests(StoreKind kind)
     [TestCase(true)]
     public async Task Two_partner_invitations_sent_at_once_for_one_file_store_only_one(bool inFlight)
     {
-        var hook = new BeforeTheInvitationIsStored();
-        await using var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
+        // Before the transaction that stores this invitation (its form checked, nothing pending yet) — or, as the code before
+        // decision 57 stored it, before its save's own transaction.
+        var hook = new BeforeTransactionStarts(context => context.ChangeTracker.Entries<Household>().Any(e => e.Entity.FileNumber == "1234567")
+            && (context.ChangeTracker.Entries().All(e => e.State is EntityState.Unchanged or EntityState.Detached)
+                || context.ChangeTracker.Entries<HouseholdInvitation>().Any(e => e.State == EntityState.Added)));
+        await using var host = HostStore.Start(kind, configureServices: services => services.AddStoreInterceptor(hook));
         var louise = await HouseholdInvitationTests.SignInAsync(host, DemoData.LouiseDubois);
         var (fileId, louiseId) = await host.QueryAsync(async db => (
             await db.Households.Where(h => h.FileNumber == "1234567").Select(h => h.Id).SingleAsync(),
@@ -47,34 +43,19 @@ public sealed class HouseholdInvitationSendRaceTests(StoreKind kind)
         // The other form's commit, as it makes it: the file's row locked, its partner invitation stored.
         var other = Guid.Empty;
         var otherCommitted = Task.CompletedTask;
-        hook.Arm(async () =>
+        hook.Arm(async () => otherCommitted = await host.CompeteAsync(inFlight, async db =>
         {
-            var scope = host.Host.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-            IDbContextTransaction? transaction = null;
-            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+            await RowLocks.LockAsync(db, typeof(Household), [(nameof(Household.Id), fileId)], RowLockMode.Update, default);
+            var invitation = new HouseholdInvitation
             {
-                transaction = await db.Database.BeginTransactionAsync();
-                await RowLocks.LockAsync(db, typeof(Household), [(nameof(Household.Id), fileId)], RowLockMode.Update, default);
-                var invitation = new HouseholdInvitation
-                {
-                    HouseholdId = fileId, Role = HouseholdRole.Conjoint, BirthName = "Martin", GivenNames = "Hugo", BirthDate = new DateOnly(1988, 3, 4),
-                    Contact = "hugo.martin@example.fr", InvitedByPersonId = louiseId, CreatedAt = DateTimeOffset.UtcNow,
-                    ExpiresAt = DateTimeOffset.UtcNow + HouseholdInvitation.Lifetime,
-                };
-                db.HouseholdInvitations.Add(invitation);
-                await db.SaveChangesAsync();
-                other = invitation.Id;
-            });
-            async Task CommitAsync()
-            {
-                await transaction!.CommitAsync();
-                await transaction.DisposeAsync();
-                scope.Dispose();
-            }
-            otherCommitted = inFlight ? Task.Run(async () => { await Task.Delay(500); await CommitAsync(); }) : CommitAsync();
-            await (inFlight ? Task.CompletedTask : otherCommitted);
-        });
+                HouseholdId = fileId, Role = HouseholdRole.Conjoint, BirthName = "Martin", GivenNames = "Hugo", BirthDate = new DateOnly(1988, 3, 4),
+                Contact = "hugo.martin@example.fr", InvitedByPersonId = louiseId, CreatedAt = DateTimeOffset.UtcNow,
+                ExpiresAt = DateTimeOffset.UtcNow + HouseholdInvitation.Lifetime,
+            };
+            db.HouseholdInvitations.Add(invitation);
+            await db.SaveChangesAsync();
+            other = invitation.Id;
+        }));
         var refused = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), HouseholdInvitationTests.Nina("01/01/1990", "conjoint"));
         Assert.That(hook.Fired, Is.True, "set-up: the other invitation came between the form's check and this one's commit");
         await otherCommitted;
@@ -88,31 +69,5 @@ public sealed class HouseholdInvitationSendRaceTests(StoreKind kind)
             Assert.That(await host.QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.HouseholdInvitationSent)), Is.Zero,
                 "nothing sent for the refused one");
         });
-    }
-
-    /// <summary>
-    /// Runs an action once, when the form is about to start the transaction that stores its invitation (its check made,
-    /// nothing pending yet, the holder's file tracked), from another scope — as another request would commit meanwhile.
-    /// </summary>
-    private sealed class BeforeTheInvitationIsStored : DbTransactionInterceptor
-    {
-        private Func<Task>? _action;
-
-        public bool Fired { get; private set; }
-
-        public void Arm(Func<Task> action) => Volatile.Write(ref _action, action);
-
-        public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData,
-            InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
-        {
-            if (eventData.Context is { } context && context.ChangeTracker.Entries<Household>().Any(e => e.Entity.FileNumber == "1234567")
-                && !context.ChangeTracker.Entries().Any(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
-                && Interlocked.Exchange(ref _action, null) is { } action)
-            {
-                await action();
-                Fired = true;
-            }
-            return result;
-        }
     }
 }
