@@ -307,7 +307,7 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
     /// <remarks>
     /// Every existing file of the batch is locked, not only those that gain a member: the merge updates each of them
     /// anyway (its legacy code, kept), which locks it until the commit, so locking them first adds no wait for anyone,
-    /// and in one order, where the merge's own locks came in the file's order (two imports of overlapping files could
+    /// and in one order, where the merge's own locks came in the CSV's order (two imports of overlapping files could
     /// deadlock). The rows come already reconciled: the second check only drops files, or more of what the store knows
     /// better (its problems and warnings are the ones that are new).
     /// </remarks>
