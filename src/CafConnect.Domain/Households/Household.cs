@@ -46,10 +46,26 @@ public sealed class Household
     /// <summary>
     /// The one-partner rule: true when <paramref name="role"/> is a partner's (conjoint, conjoint allocataire) and the file
     /// already has a partner, so that nobody may join it with that role. Reads <see cref="Members"/>: load them. A write
-    /// that adds a partner asks it again in its transaction, after locking the file's row (docs/decisions.md #54).
+    /// that adds a partner asks it again in its transaction, after locking the file's row (docs/decisions.md #54; the import
+    /// too, #57).
     /// </summary>
-    public bool HasPartnerAlreadyFor(HouseholdRole role) =>
-        IsPartner(role) && Members.Any(m => IsPartner(m.Role));
+    public bool HasPartnerAlreadyFor(HouseholdRole role) => HasPartnerAlreadyFor(role, Members.Select(m => m.Role));
+
+    /// <summary>
+    /// <see cref="HasPartnerAlreadyFor(HouseholdRole)"/> for a file known by its members' roles only (the import reads the
+    /// stored files as roles, not as entities): the same rule.
+    /// </summary>
+    public static bool HasPartnerAlreadyFor(HouseholdRole role, IEnumerable<HouseholdRole> memberRoles) =>
+        IsPartner(role) && memberRoles.Any(IsPartner);
+
+    /// <summary>
+    /// The one-partner rule at the invitation form: true when <paramref name="role"/> is a partner's and one of the file's
+    /// <paramref name="openInvitations"/> (those <see cref="HouseholdInvitation.IsOpenAt"/> says are open) already invites
+    /// a partner — both could be accepted. Asked again, with the members' rule, under the file's row lock when the
+    /// invitation is stored (docs/decisions.md #57).
+    /// </summary>
+    public static bool HasPartnerInvitedFor(HouseholdRole role, IEnumerable<HouseholdInvitation> openInvitations) =>
+        IsPartner(role) && openInvitations.Any(i => IsPartner(i.Role));
 
     private static bool IsPartner(HouseholdRole role) => role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire;
 }

@@ -79,8 +79,8 @@ public static class ImportReconciliation
                 {
                     refusals.Add(new ImportProblem(row.Line, FileHasAllocataire));
                 }
-                if (row.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire
-                    && storedFile.Members.Any(m => m.Role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire && m.PersonKey != row.PersonKey))
+                // The person is not a member (member is null): any partner of the stored file is someone else.
+                if (Household.HasPartnerAlreadyFor(row.Role, storedFile.Members.Select(m => m.Role)))
                 {
                     refusals.Add(new ImportProblem(row.Line, FileHasPartner));
                 }

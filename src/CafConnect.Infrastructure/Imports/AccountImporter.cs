@@ -226,7 +226,8 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
 
     /// <summary>
     /// Second pass, consumer: checks each batch against what the store holds (<see cref="ImportReconciliation"/>: the
-    /// import never lowers what the store knows better), then writes it in its own transaction (nothing in a dry run).
+    /// import never lowers what the store knows better), then writes it in its own transaction (nothing in a dry run),
+    /// where the check is made again under the lock of the batch's existing files (docs/decisions.md #57).
     /// </summary>
     private async Task WriteBatchesAsync(ChannelReader<List<List<HouseholdImportRow>>> batches, Dictionary<string, int> filesOfThisImport, ImportOptions options, ImportRun run, CancellationTokenSource stop)
     {
@@ -234,11 +235,13 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
         {
             await foreach (var checkedBatch in batches.ReadAllAsync(stop.Token))
             {
+                // Checked once before the transaction: the slow hashing below is spent only on files still to write, and
+                // never while the batch's transaction holds its locks.
                 var batch = await ReconcileWithStoreAsync(checkedBatch, filesOfThisImport, run, stop.Token);
                 if (!options.DryRun && batch.Count > 0)
                 {
                     var hashes = HashLegacySecrets(batch);
-                    await WriteBatchAsync(batch, hashes, stop.Token);
+                    batch = await WriteBatchAsync(batch, hashes, filesOfThisImport, run, stop.Token);
                 }
                 run.Written(batch);
                 run.Report();
@@ -286,6 +289,40 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
     /// </summary>
     private async Task<List<List<HouseholdImportRow>>> ReconcileWithStoreAsync(List<List<HouseholdImportRow>> batch, Dictionary<string, int> filesOfThisImport, ImportRun run, CancellationToken cancellationToken)
     {
+        var problems = new List<ImportProblem>();
+        var warnings = new List<ImportProblem>();
+        var accepted = await ReconcileAsync(batch, filesOfThisImport, problems, warnings, cancellationToken);
+        run.Report(problems, warnings);
+        return accepted;
+    }
+
+    /// <summary>
+    /// In the batch's write transaction, before anything is written (docs/decisions.md #57): the batch's files that exist
+    /// are locked (<see cref="RowLocks.LockEachAsync{T}"/>, <c>FOR UPDATE</c> in file-number order on PostgreSQL; SQLite's
+    /// transaction already holds the write lock), then the batch is checked again (<see cref="ReconcileAsync"/>, the
+    /// same rule) against the store as it is now. An invitation accepted or a file event applied since the first check
+    /// committed its member before this read, or waits for this transaction (it locks the same file row): the one-partner
+    /// and one-holder rules see it. A batch of files none of which exists yet (a first import) costs the one statement.
+    /// </summary>
+    /// <remarks>
+    /// Every existing file of the batch is locked, not only those that gain a member: the merge updates each of them
+    /// anyway (its legacy code, kept), which locks it until the commit, so locking them first adds no wait for anyone,
+    /// and in one order, where the merge's own locks came in the CSV's order (two imports of overlapping files could
+    /// deadlock). The rows come already reconciled: the second check only drops files, or more of what the store knows
+    /// better (its problems and warnings are the ones that are new).
+    /// </remarks>
+    private async Task<List<List<HouseholdImportRow>>> LockFilesAndCheckAgainAsync(List<List<HouseholdImportRow>> batch, Dictionary<string, int> filesOfThisImport,
+        List<ImportProblem> problems, List<ImportProblem> warnings, CancellationToken cancellationToken)
+    {
+        var existing = await RowLocks.LockEachAsync(db, typeof(Household), nameof(Household.FileNumber), batch.Select(h => h[0].FileNumber).ToList(),
+            RowLockMode.Update, cancellationToken);
+        return existing == 0 ? batch : await ReconcileAsync(batch, filesOfThisImport, problems, warnings, cancellationToken);
+    }
+
+    /// <summary>The rows of <paramref name="batch"/> that <see cref="ImportReconciliation"/> lets through, against the store as read now.</summary>
+    private async Task<List<List<HouseholdImportRow>>> ReconcileAsync(List<List<HouseholdImportRow>> batch, Dictionary<string, int> filesOfThisImport,
+        List<ImportProblem> problems, List<ImportProblem> warnings, CancellationToken cancellationToken)
+    {
         var rows = batch.SelectMany(h => h).ToList();
         var nirs = rows.Where(r => r.Nir is not null).Select(r => r.Nir!).Distinct().ToList();
         var provisionalIds = rows.Where(r => r.ProvisionalId is not null).Select(r => r.ProvisionalId!).Distinct().ToList();
@@ -312,22 +349,12 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
         }
 
         var accepted = new List<List<HouseholdImportRow>>(batch.Count);
-        var problems = new List<ImportProblem>();
-        var warnings = new List<ImportProblem>();
         foreach (var household in batch)
         {
             if (ImportReconciliation.Reconcile(household, files.GetValueOrDefault(household[0].FileNumber), persons, filesOfThisImport.ContainsKey, problems, warnings) is { } rowsToWrite)
             {
                 accepted.Add([.. rowsToWrite]);
             }
-        }
-        foreach (var problem in problems)
-        {
-            run.Refuse(problem);
-        }
-        foreach (var warning in warnings)
-        {
-            run.Warn(warning);
         }
         return accepted;
     }
@@ -373,6 +400,19 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
             lock (_reportLock)
             {
                 _warnings.Add(warning);
+            }
+        }
+
+        /// <summary>What a check against the store refused and kept.</summary>
+        public void Report(IEnumerable<ImportProblem> problems, IEnumerable<ImportProblem> warnings)
+        {
+            foreach (var problem in problems)
+            {
+                Refuse(problem);
+            }
+            foreach (var warning in warnings)
+            {
+                Warn(warning);
             }
         }
 
@@ -452,21 +492,40 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
         return new Dictionary<string, string>(result, StringComparer.Ordinal);
     }
 
-    private Task WriteBatchAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken) =>
-        storage.Provider == StorageProvider.PostgreSql
-            ? new PostgreSqlBulkWriter(db, clock).WriteAsync(batch, legacyHashes, cancellationToken)
-            : WriteWithEntityFrameworkAsync(batch, legacyHashes, cancellationToken);
+    /// <summary>Writes the batch in one transaction, checked again there (<see cref="LockFilesAndCheckAgainAsync"/>); returns what was written.</summary>
+    private async Task<List<List<HouseholdImportRow>>> WriteBatchAsync(List<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes,
+        Dictionary<string, int> filesOfThisImport, ImportRun run, CancellationToken cancellationToken)
+    {
+        var problems = new List<ImportProblem>();
+        var warnings = new List<ImportProblem>();
+        Task<List<List<HouseholdImportRow>>> CheckAgainAsync(CancellationToken ct)
+        {
+            // A retried transaction checks again from the start: only the attempt that commits reports.
+            problems.Clear();
+            warnings.Clear();
+            return LockFilesAndCheckAgainAsync(batch, filesOfThisImport, problems, warnings, ct);
+        }
+        var written = storage.Provider == StorageProvider.PostgreSql
+            ? await new PostgreSqlBulkWriter(db, clock).WriteAsync(CheckAgainAsync, legacyHashes, cancellationToken)
+            : await WriteWithEntityFrameworkAsync(CheckAgainAsync, legacyHashes, cancellationToken);
+        run.Report(problems, warnings);
+        return written;
+    }
 
     /// <summary>Portable path (SQLite, SQL Server): one transaction and one round of queries per batch of files.</summary>
-    private async Task WriteWithEntityFrameworkAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
+    private async Task<List<List<HouseholdImportRow>>> WriteWithEntityFrameworkAsync(Func<CancellationToken, Task<List<List<HouseholdImportRow>>>> checkAgain,
+        Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
     {
         // One transaction through the execution strategy (StoreTransactions); each attempt starts from a clean change tracker.
-        await db.InTransactionAsync(async ct =>
+        var written = await db.InTransactionAsync(async ct =>
         {
             db.ChangeTracker.Clear();
+            var batch = await checkAgain(ct);
             await ReadAndApplyBatchAsync(batch, legacyHashes, ct);
+            return batch;
         }, cancellationToken);
         db.ChangeTracker.Clear();
+        return written;
     }
 
     private async Task ReadAndApplyBatchAsync(IReadOnlyList<List<HouseholdImportRow>> batch, Dictionary<string, string> legacyHashes, CancellationToken cancellationToken)
@@ -498,7 +557,8 @@ public sealed class AccountImporter(CafConnectDbContext db, ISecretHasher hasher
                 households[row.FileNumber] = household;
                 db.Households.Add(household);
             }
-            if (legacyHashes.TryGetValue(row.FileNumber, out var hash) && row.Role == HouseholdRole.Allocataire)
+            // A code the check under the lock left out (the file exists by now) is not set, though hashed before.
+            if (row.LegacySecret is not null && legacyHashes.TryGetValue(row.FileNumber, out var hash) && row.Role == HouseholdRole.Allocataire)
             {
                 household.LegacySecretHash = hash;
             }

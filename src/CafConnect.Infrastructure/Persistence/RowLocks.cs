@@ -52,4 +52,46 @@ public static class RowLocks
         // Not composed (ToList): a locking clause stays at the top of its statement.
         return (await db.Database.SqlQueryRaw<int>(statement, where.Select(w => w.Value).ToArray()).ToListAsync(cancellationToken)).Count > 0;
     }
+
+    /// <summary>
+    /// Locks, until the transaction ends, every row whose <paramref name="property"/> is one of <paramref name="values"/>,
+    /// in the order of that property — the same order for every caller, so that two transactions locking overlapping
+    /// sets never wait for each other crosswise (a deadlock). One statement on PostgreSQL (<c>= ANY</c>, an array
+    /// parameter); lists of at most <see cref="ValuesPerStatement"/> parameters elsewhere (SQL Server takes 2,100 at most).
+    /// Returns how many rows were found.
+    /// </summary>
+    public static async Task<int> LockEachAsync<T>(DbContext db, Type entity, string property, IReadOnlyCollection<T> values, RowLockMode mode,
+        CancellationToken cancellationToken) where T : notnull
+    {
+        if (db.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("a row lock outside a transaction ends with its statement");
+        }
+        if (values.Count == 0)
+        {
+            return 0;
+        }
+        var entityType = db.Model.FindEntityType(entity) ?? throw new ArgumentException($"{entity.Name} is not in the model", nameof(entity));
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var table = sql.DelimitIdentifier(entityType.GetTableName()!, entityType.GetSchema());
+        var column = sql.DelimitIdentifier((entityType.FindProperty(property) ?? throw new ArgumentException($"{entity.Name}.{property} is not mapped", nameof(property))).GetColumnName());
+        var value = sql.DelimitIdentifier("Value");
+        if (db.Database.IsNpgsql())
+        {
+            // The rows are locked as the sort hands them over: in the column's order.
+            var statement = $"SELECT 1 AS {value} FROM {table} WHERE {column} = ANY({{0}}) ORDER BY {column} {(mode == RowLockMode.Share ? "FOR SHARE" : "FOR UPDATE")}";
+            return (await db.Database.SqlQueryRaw<int>(statement, new object[] { values.ToArray() }).ToListAsync(cancellationToken)).Count;
+        }
+        var hint = db.Database.IsSqlServer() ? $" WITH ({(mode == RowLockMode.Share ? "HOLDLOCK" : "XLOCK")}, ROWLOCK)" : "";
+        var found = 0;
+        foreach (var chunk in values.Distinct().Order().Chunk(ValuesPerStatement))
+        {
+            var statement = $"SELECT 1 AS {value} FROM {table}{hint} WHERE {column} IN ({string.Join(", ", chunk.Select((_, i) => $"{{{i}}}"))}) ORDER BY {column}";
+            found += (await db.Database.SqlQueryRaw<int>(statement, chunk.Cast<object>().ToArray()).ToListAsync(cancellationToken)).Count;
+        }
+        return found;
+    }
+
+    /// <summary>Values per statement of <see cref="LockEachAsync{T}"/> outside PostgreSQL.</summary>
+    public const int ValuesPerStatement = 1000;
 }

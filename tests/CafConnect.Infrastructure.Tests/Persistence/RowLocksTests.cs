@@ -48,6 +48,23 @@ public sealed class RowLocksTests(StoreKind kind)
         Assert.That(found, Is.EqualTo((true, false, true)));
     }
 
+    /// <summary>The import's lock of a batch's files (decision 57): the values found among many, more than one statement's worth outside PostgreSQL.</summary>
+    [Test]
+    public async Task Locking_each_row_of_a_list_of_values_counts_the_rows_found()
+    {
+        await using (var seed = _database.NewContext())
+        {
+            seed.Households.AddRange(new Household { FileNumber = "0260311" }, new Household { FileNumber = "1234567" });
+            await seed.SaveChangesAsync();
+        }
+        var numbers = Enumerable.Range(0, RowLocks.ValuesPerStatement + 500).Select(i => $"9{i:000000}").Append("1234567").Append("0260311").ToList();
+
+        await using var db = _database.NewContext();
+        var found = await db.InTransactionAsync(ct => RowLocks.LockEachAsync(db, typeof(Household), nameof(Household.FileNumber), numbers, RowLockMode.Update, ct),
+            CancellationToken.None);
+        Assert.That(found, Is.EqualTo(2));
+    }
+
     [Test]
     public async Task Outside_a_transaction_it_refuses_since_the_lock_would_end_with_its_statement()
     {

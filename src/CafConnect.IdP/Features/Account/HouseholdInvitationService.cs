@@ -71,14 +71,9 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
         {
             errors[RoleField] = "Choisissez le lien de la personne avec le foyer : conjoint(e), enfant ou autre personne.";
         }
-        else if (household.HasPartnerAlreadyFor(role.Value))
+        else if (await PartnerRefusalAsync(household, role.Value, cancellationToken) is { } partnerRefusal)
         {
-            errors[RoleField] = "Votre dossier compte déjà un(e) conjoint(e). Pour un changement de situation, faites une déclaration à votre Caf.";
-        }
-        else if (role == HouseholdRole.Conjoint && (await OpenInvitationsAsync(household, cancellationToken)).Any(i => i.Role == HouseholdRole.Conjoint))
-        {
-            // The one-partner rule counts the invitations still open: two partners invited could both join.
-            errors[RoleField] = "Vous avez déjà invité un(e) conjoint(e) sur ce dossier. Son invitation reste valable 30 jours.";
+            errors[RoleField] = partnerRefusal;
         }
         if (!CivilStatusInput.TryName(request.BirthName, "Saisissez le nom de naissance de la personne.", "Le nom de naissance", out var birthName, out var error))
         {
@@ -133,11 +128,44 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
             return (new Dictionary<string, string> { [FormField] = JourneyRateLimits.TooManyRequestsMessage }, true);
         }
 
+        // Stored in a transaction that locks the file's row and asks the one-partner rules again (docs/decisions.md #57):
+        // of two partner invitations sent at the same instant, the second sees the first; so does one sent while a partner
+        // joins the file (an invitation accepted, a file event), which locks the same row.
+        string? refusedUnderLock = null;
+        await db.InTransactionAsync(async ct =>
+        {
+            await RowLocks.LockAsync(db, typeof(Household), [(nameof(Household.Id), household.Id)], RowLockMode.Update, ct);
+            var asNow = await db.Households.AsNoTracking().Include(h => h.Members).SingleAsync(h => h.Id == household.Id, ct);
+            refusedUnderLock = await PartnerRefusalAsync(asNow, role!.Value, ct);
+            if (refusedUnderLock is null)
+            {
+                AddInvitation(holder, household, role.Value, birthName, givenNames, birthDate, channel, contact);
+            }
+        }, cancellationToken);
+        return refusedUnderLock is null ? (errors, false) : (new Dictionary<string, string> { [RoleField] = refusedUnderLock }, false);
+    }
+
+    /// <summary>
+    /// The one-partner rule at the form (<see cref="Household.HasPartnerAlreadyFor(HouseholdRole)"/>,
+    /// <see cref="Household.HasPartnerInvitedFor"/>): the file's partner, or a partner invitation still open — two
+    /// partners invited could both join. Null when the role may be invited.
+    /// </summary>
+    private async Task<string?> PartnerRefusalAsync(Household household, HouseholdRole role, CancellationToken cancellationToken) =>
+        household.HasPartnerAlreadyFor(role)
+            ? "Votre dossier compte déjà un(e) conjoint(e). Pour un changement de situation, faites une déclaration à votre Caf."
+            : Household.HasPartnerInvitedFor(role, await OpenInvitationsAsync(household, cancellationToken))
+                ? "Vous avez déjà invité un(e) conjoint(e) sur ce dossier. Son invitation reste valable 30 jours."
+                : null;
+
+    /// <summary>The invitation, its message and its audit line, added to the caller's transaction.</summary>
+    private void AddInvitation(PersonAccount holder, Household household, HouseholdRole role, string birthName, string givenNames, DateOnly birthDate,
+        ContactChannel channel, string contact)
+    {
         var now = clock.GetUtcNow();
         var invitation = new HouseholdInvitation
         {
             HouseholdId = household.Id,
-            Role = role!.Value,
+            Role = role,
             BirthName = birthName,
             GivenNames = givenNames,
             BirthDate = birthDate,
@@ -151,9 +179,7 @@ public sealed class HouseholdInvitationService(CafConnectDbContext db, INotifica
             channel == ContactChannel.Sms ? NotificationChannel.Sms : NotificationChannel.Email, contact,
             new Dictionary<string, string> { ["holder_name"] = $"{holder.GivenNames.Split(' ')[0]} {holder.FamilyName}", ["file_number"] = household.FileNumber },
             null, $"household-invitation:{invitation.Id}"));
-        audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationSent, role.Value.ToClaimValue(), holder.Id,
+        audit.Append(new AuditEntry(AuditEventTypes.HouseholdInvitationSent, role.ToClaimValue(), holder.Id,
             Details: $"file={household.FileNumber} channel={channel} invitation={invitation.Id}"));
-        await unitOfWork.CommitAsync(cancellationToken);
-        return (errors, false);
     }
 }

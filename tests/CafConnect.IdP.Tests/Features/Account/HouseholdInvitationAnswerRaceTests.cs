@@ -52,79 +52,31 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     [TestCase(Competitor.SenderLeftTheFile, true)]
     public async Task An_answer_that_meets_a_concurrent_change_of_its_invitation_joins_nothing_and_says_so(Competitor competitor, bool inFlight)
     {
-        var hook = new BeforeTheAnswersCommit();
-        await using var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
-        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
-        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
-        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
-        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
-        {
-            ["FileNumber"] = "1234567", ["Role"] = "autre", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/2008",
-            ["Contact"] = "nina.dubois@example.fr",
-        });
-        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
-
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/2008");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
-        var (_, joinHtml) = await nina.Pages.GetAsync(join);
-        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
-        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+        var hook = BeforeTheAnswersCommit();
+        var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "autre", "01/01/2008");
+        await using var hostStoppedAtTheEnd = host;
         var louiseId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.LouiseDubois.Nir).Select(p => p.Id).SingleAsync());
         var otherAnswerer = Guid.NewGuid();
 
         // The other change comes after the answer read the invitation, just before the answer's commit.
         var otherCommitted = Task.CompletedTask;
-        hook.Arm(async () =>
+        hook.Arm(async () => otherCommitted = await host.CompeteAsync(inFlight, async db =>
         {
-            var scope = host.Host.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
             var now = DateTimeOffset.UtcNow;
-            async Task ChangeAsync()
+            switch (competitor)
             {
-                switch (competitor)
-                {
-                    case Competitor.AcceptedElsewhere:
-                        await db.HouseholdInvitations.Where(i => i.Id == invitationId)
-                            .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedByPersonId, otherAnswerer));
-                        break;
-                    case Competitor.VoidedByRecovery:
-                        await db.HouseholdInvitations.Where(i => i.Id == invitationId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now));
-                        break;
-                    case Competitor.SenderLeftTheFile:
-                        await db.Memberships.Where(m => m.PersonId == louiseId && m.Household!.FileNumber == "1234567").ExecuteDeleteAsync();
-                        break;
-                }
+                case Competitor.AcceptedElsewhere:
+                    await db.HouseholdInvitations.Where(i => i.Id == invitationId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedByPersonId, otherAnswerer));
+                    break;
+                case Competitor.VoidedByRecovery:
+                    await db.HouseholdInvitations.Where(i => i.Id == invitationId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now));
+                    break;
+                case Competitor.SenderLeftTheFile:
+                    await db.Memberships.Where(m => m.PersonId == louiseId && m.Household!.FileNumber == "1234567").ExecuteDeleteAsync();
+                    break;
             }
-            if (!inFlight)
-            {
-                await ChangeAsync();
-                scope.Dispose();
-                return;
-            }
-            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null;
-            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
-            {
-                transaction = await db.Database.BeginTransactionAsync();
-                await ChangeAsync();
-            });
-            otherCommitted = Task.Run(async () =>
-            {
-                await Task.Delay(500);
-                await transaction!.CommitAsync();
-                await transaction.DisposeAsync();
-                scope.Dispose();
-            });
-        });
+        }));
         var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
         Assert.That(hook.Fired, Is.True, "set-up: the other change came between the answer's read and its commit");
         await otherCommitted;
@@ -164,21 +116,9 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     [TestCase(true)]
     public async Task Two_partner_invitations_of_one_file_accepted_at_once_give_it_one_partner(bool inFlight)
     {
-        var hook = new BeforeTheAnswersCommit();
-        await using var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
-        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
-        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
-        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
-        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
-        {
-            ["FileNumber"] = "1234567", ["Role"] = "conjoint", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/1990",
-            ["Contact"] = "nina.dubois@example.fr",
-        });
-        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+        var hook = BeforeTheAnswersCommit();
+        var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "conjoint", "01/01/1990");
+        await using var hostStoppedAtTheEnd = host;
 
         // The other partner invitation of the file (the form refuses a second one while the first is open: two
         // invitations sent at the same instant, or a second sent once the first expired and reopened by nothing), and
@@ -199,44 +139,16 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
             return (person.Id, invitation.Id);
         });
 
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/1990");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
-        var (_, joinHtml) = await nina.Pages.GetAsync(join);
-        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
-        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
-
         // The other answer, as its own commit makes it: its invitation accepted, its partner's membership, one transaction.
         var otherCommitted = Task.CompletedTask;
-        hook.Arm(async () =>
+        hook.Arm(async () => otherCommitted = await host.CompeteAsync(inFlight, async db =>
         {
-            var scope = host.Host.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<CafConnectDbContext>();
-            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null;
-            await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
-            {
-                transaction = await db.Database.BeginTransactionAsync();
-                var now = DateTimeOffset.UtcNow;
-                var asRead = InvitationAsRead.Of(await db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Id == otherInvitation));
-                Assert.That(await HouseholdInvitationAnswers.TryAcceptAsync(db, asRead, other, now, default),
-                    Is.True, "set-up: the other invitation is accepted");
-                db.Memberships.Add(new HouseholdMembership { HouseholdId = asRead.HouseholdId, PersonId = other, Role = HouseholdRole.Conjoint, JoinedAt = now });
-                await db.SaveChangesAsync();
-            });
-            async Task CommitAsync()
-            {
-                await transaction!.CommitAsync();
-                await transaction.DisposeAsync();
-                scope.Dispose();
-            }
-            otherCommitted = inFlight ? Task.Run(async () => { await Task.Delay(500); await CommitAsync(); }) : CommitAsync();
-            await (inFlight ? Task.CompletedTask : otherCommitted);
-        });
+            var now = DateTimeOffset.UtcNow;
+            var asRead = InvitationAsRead.Of(await db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Id == otherInvitation));
+            Assert.That(await HouseholdInvitationAnswers.TryAcceptAsync(db, asRead, other, now, default), Is.True, "set-up: the other invitation is accepted");
+            db.Memberships.Add(new HouseholdMembership { HouseholdId = asRead.HouseholdId, PersonId = other, Role = HouseholdRole.Conjoint, JoinedAt = now });
+            await db.SaveChangesAsync();
+        }));
         var answered = await nina.Pages.PostAsync(join, new Dictionary<string, string> { ["Invitation"] = invitationId.ToString() }, "Join");
         Assert.That(hook.Fired, Is.True, "set-up: the other acceptance came between the answer's read and its commit; answered " + answered.StatusCode + " " + answered.Headers.Location + " " + await OidcDriver.ErrorsOf(answered));
         await otherCommitted;
@@ -272,30 +184,8 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     public async Task A_partner_added_by_a_file_event_while_a_partner_invitation_is_being_accepted_is_refused()
     {
         var hook = new AtTheAnswersCommit();
-        await using var host = HostStore.Start(kind, configureServices: services =>
-        {
-            services.ConfigureDbContext<SqliteCafConnectDbContext>(o => o.AddInterceptors(hook));
-            services.ConfigureDbContext<PostgreSqlCafConnectDbContext>(o => o.AddInterceptors(hook));
-        });
-        var louise = new FirstLoginDriver(host.Host.CreateBrowser());
-        var login = await louise.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.LouiseDubois.Nir!, DemoData.LouiseDubois.Password);
-        Assert.That(login.Headers.Location?.OriginalString, Is.EqualTo("/mon-compte"));
-        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), new Dictionary<string, string>
-        {
-            ["FileNumber"] = "1234567", ["Role"] = "conjoint", ["BirthName"] = "Dubois", ["GivenNames"] = "Nina", ["BirthDate"] = "01/01/1990",
-            ["Contact"] = "nina.dubois@example.fr",
-        });
-        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
-        var nina = new AccountCreationDriver(host);
-        await nina.StartAtRelyingPartyAsync();
-        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: "01/01/1990");
-        fields["Civility"] = "MME";
-        fields["BirthName"] = "DUBOIS";
-        fields["GivenNames"] = "Nina";
-        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
-        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
-        var (_, joinHtml) = await nina.Pages.GetAsync(join);
-        var invitationId = Guid.Parse(System.Text.RegularExpressions.Regex.Match(joinHtml, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value);
+        var (host, nina, join, invitationId) = await ArrangeAnswerAsync(hook, "conjoint", "01/01/1990");
+        await using var hostStoppedAtTheEnd = host;
         var admin = new Admin.AdminClient(host.Host.CreateClient());
         var token = await admin.TokenAsync();
 
@@ -327,6 +217,32 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
         Assert.That((await Admin.AdminClient.JsonOf(refused)).GetProperty("code").GetString(), Is.EqualTo("file_has_partner"));
     }
 
+    /// <summary>
+    /// What every race above starts from: a host whose store contexts run <paramref name="hook"/>; Louise DUBOIS, holder
+    /// of file 1234567, invites Nina DUBOIS (born <paramref name="birthDate"/>) as <paramref name="role"/>; Nina creates
+    /// her account without a NIR, proves the invited contact and is shown « Rejoindre le dossier n° 1234567 ? ».
+    /// </summary>
+    /// <returns>The host (to dispose), Nina's journey, the page that offers the invitation and the invitation's id.</returns>
+    private async Task<(JourneyHost Host, AccountCreationDriver Nina, Uri Join, Guid InvitationId)> ArrangeAnswerAsync(IInterceptor hook, string role, string birthDate)
+    {
+        var host = HostStore.Start(kind, configureServices: services => services.AddStoreInterceptor(hook));
+        var louise = await HouseholdInvitationTests.SignInAsync(host, DemoData.LouiseDubois);
+        var sent = await louise.PostAsync(new Uri("/mon-compte/foyer", UriKind.Relative), HouseholdInvitationTests.Nina(birthDate, role));
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"), await OidcDriver.ErrorsOf(sent));
+
+        var nina = new AccountCreationDriver(host);
+        await nina.StartAtRelyingPartyAsync();
+        var fields = AccountCreationDriver.Morvan(contact: "nina.dubois@example.fr", birthDate: birthDate);
+        fields["Civility"] = "MME";
+        fields["BirthName"] = "DUBOIS";
+        fields["GivenNames"] = "Nina";
+        var verify = FirstLoginDriver.Next(await nina.SubmitWithoutNirAsync(fields));
+        var join = FirstLoginDriver.Next(await nina.Pages.PostAsync(verify, new Dictionary<string, string> { ["Code"] = await nina.CodeSentToAsync("nina.dubois@example.fr") }));
+        var (_, joinHtml) = await nina.Pages.GetAsync(join);
+        Assert.That(WebUtility.HtmlDecode(joinHtml), Does.Contain("Rejoindre le dossier n° 1234567 ?"), "set-up: the invitation is offered");
+        return (host, nina, join, Guid.Parse(HouseholdInvitationTests.InvitationOnPage(joinHtml)));
+    }
+
     /// <summary>Runs an action once, when the answer's transaction (its membership written) is about to commit.</summary>
     private sealed class AtTheAnswersCommit : DbTransactionInterceptor
     {
@@ -351,27 +267,9 @@ public sealed class HouseholdInvitationAnswerRaceTests(StoreKind kind)
     }
 
     /// <summary>
-    /// Runs an action once, when the store is about to start the transaction that writes an answer's membership (the
-    /// commit of « Rejoindre ce dossier »), from another scope — as another request or instance would commit meanwhile.
+    /// A hook run once, when the store is about to start the transaction that writes an answer's membership (the commit
+    /// of « Rejoindre ce dossier »), from another scope — as another request or instance would commit meanwhile.
     /// </summary>
-    private sealed class BeforeTheAnswersCommit : DbTransactionInterceptor
-    {
-        private Func<Task>? _action;
-
-        public bool Fired { get; private set; }
-
-        public void Arm(Func<Task> action) => Volatile.Write(ref _action, action);
-
-        public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData,
-            InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
-        {
-            if (eventData.Context is { } context && context.ChangeTracker.Entries<HouseholdMembership>().Any(e => e.State == EntityState.Added)
-                && Interlocked.Exchange(ref _action, null) is { } action)
-            {
-                await action();
-                Fired = true;
-            }
-            return result;
-        }
-    }
+    private static BeforeTransactionStarts BeforeTheAnswersCommit() =>
+        new(context => context.ChangeTracker.Entries<HouseholdMembership>().Any(e => e.State == EntityState.Added));
 }

@@ -21,7 +21,7 @@ namespace CafConnect.IdP.Tests.Features.Account;
 [TestFixture(StoreKind.PostgreSql)]
 public sealed class HouseholdInvitationTests(StoreKind kind)
 {
-    private static Dictionary<string, string> Nina(string birthDate = "01/01/2008", string role = "autre", string contact = "nina.dubois@example.fr") => new()
+    internal static Dictionary<string, string> Nina(string birthDate = "01/01/2008", string role = "autre", string contact = "nina.dubois@example.fr") => new()
     {
         ["FileNumber"] = "1234567",
         ["Role"] = role,
@@ -31,7 +31,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
         ["Contact"] = contact,
     };
 
-    private static async Task<FirstLoginDriver> SignInAsync(JourneyHost host, DemoPerson person)
+    internal static async Task<FirstLoginDriver> SignInAsync(JourneyHost host, DemoPerson person)
     {
         var browser = new FirstLoginDriver(host.Host.CreateBrowser());
         var login = await browser.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), person.Nir!, person.Password);
@@ -40,7 +40,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     }
 
     /// <summary>The invitation « Rejoindre le dossier … ? » shows (the answer names it).</summary>
-    private static string InvitationOnPage(string html) =>
+    internal static string InvitationOnPage(string html) =>
         System.Text.RegularExpressions.Regex.Match(html, "name=\"Invitation\" value=\"([^\"]*)\"").Groups[1].Value;
 
     /// <summary>« Rejoindre ce dossier » (Join) or « Ne pas rejoindre ce dossier » (Decline) on the page as shown.</summary>
