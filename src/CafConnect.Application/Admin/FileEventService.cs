@@ -80,7 +80,7 @@ public sealed class FileEventService(
         {
             return AdminResponse.Failure(AdminProblem.Conflict("already_member", "The person is already on this file."));
         }
-        if (role == HouseholdRole.Allocataire && household.Members.Any(m => m.Role == HouseholdRole.Allocataire))
+        if (household.HasHolderAlreadyFor(role))
         {
             return AdminResponse.Failure(AdminProblem.Conflict("file_has_allocataire", "The file already has an allocataire."));
         }

@@ -67,6 +67,20 @@ public sealed class Household
     public static bool HasPartnerInvitedFor(HouseholdRole role, IEnumerable<HouseholdInvitation> openInvitations) =>
         IsPartner(role) && openInvitations.Any(i => IsPartner(i.Role));
 
+    /// <summary>
+    /// The one-holder rule: true when <paramref name="role"/> is the allocataire's and another member already holds it, so
+    /// that nobody joins the file with that role (a change of holder goes through the file's events). Reads
+    /// <see cref="Members"/>: load them.
+    /// </summary>
+    public bool HasHolderAlreadyFor(HouseholdRole role) => HasHolderAlreadyFor(role, Members.Select(m => m.Role));
+
+    /// <summary>
+    /// <see cref="HasHolderAlreadyFor(HouseholdRole)"/> for a file known by the roles of its other members (the import,
+    /// which leaves out the person it is importing again): the same rule.
+    /// </summary>
+    public static bool HasHolderAlreadyFor(HouseholdRole role, IEnumerable<HouseholdRole> otherMemberRoles) =>
+        role == HouseholdRole.Allocataire && otherMemberRoles.Any(r => r == HouseholdRole.Allocataire);
+
     private static bool IsPartner(HouseholdRole role) => role is HouseholdRole.Conjoint or HouseholdRole.ConjointAllocataire;
 }
 

@@ -75,7 +75,7 @@ public static class ImportReconciliation
             }
             if (storedFile is not null && member is null)
             {
-                if (row.Role == HouseholdRole.Allocataire && storedFile.Members.Any(m => m.Role == HouseholdRole.Allocataire && m.PersonKey != row.PersonKey))
+                if (Household.HasHolderAlreadyFor(row.Role, storedFile.Members.Where(m => m.PersonKey != row.PersonKey).Select(m => m.Role)))
                 {
                     refusals.Add(new ImportProblem(row.Line, FileHasAllocataire));
                 }
