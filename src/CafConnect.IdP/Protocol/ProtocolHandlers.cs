@@ -11,10 +11,13 @@ namespace CafConnect.IdP.Protocol;
 /// Where OpenIddict's defaults differ from what OpenID Connect Core and OAuth 2.0 require of us, its own event model
 /// closes the gap (docs/decisions.md #18, docs/conformance.md).
 /// </summary>
-public static class ProtocolHandlers
+public static partial class ProtocolHandlers
 {
     public static OpenIddictServerBuilder AddCafConnectProtocolHandlers(this OpenIddictServerBuilder options)
     {
+        // RFC 6749 §3.1: no parameter twice (adversarial review, 6 December 2026, seventh session).
+        options.AddEventHandler(SingleValuedParameters.AuthorizationDescriptor);
+        options.AddEventHandler(SingleValuedParameters.TokenDescriptor);
         options.AddEventHandler(AuthorizationErrorsToTheClient.Descriptor);
         options.AddEventHandler(AuthorizationErrorResponseMode.Descriptor);
         options.AddEventHandler(UserInfoPostWithoutBody.Descriptor);
