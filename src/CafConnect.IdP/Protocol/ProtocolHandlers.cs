@@ -18,6 +18,8 @@ public static partial class ProtocolHandlers
         // RFC 6749 §3.1: no parameter twice (adversarial review, 6 December 2026, seventh session).
         options.AddEventHandler(SingleValuedParameters.AuthorizationDescriptor);
         options.AddEventHandler(SingleValuedParameters.TokenDescriptor);
+        // Parameters whose form a specification fixes (max_age: Core §3.1.2.1).
+        options.AddEventHandler(ParameterFormats.Descriptor);
         options.AddEventHandler(AuthorizationErrorsToTheClient.Descriptor);
         options.AddEventHandler(AuthorizationErrorResponseMode.Descriptor);
         options.AddEventHandler(UserInfoPostWithoutBody.Descriptor);
