@@ -18,7 +18,7 @@ public static partial class ProtocolHandlers
         // RFC 6749 §3.1: no parameter twice (adversarial review, 6 December 2026, seventh session).
         options.AddEventHandler(SingleValuedParameters.AuthorizationDescriptor);
         options.AddEventHandler(SingleValuedParameters.TokenDescriptor);
-        // Parameters whose form a specification fixes (max_age: Core §3.1.2.1).
+        // Parameters whose form a specification fixes (max_age: Core §3.1.2.1; code_challenge: RFC 7636 §4.2).
         options.AddEventHandler(ParameterFormats.Descriptor);
         options.AddEventHandler(AuthorizationErrorsToTheClient.Descriptor);
         options.AddEventHandler(AuthorizationErrorResponseMode.Descriptor);

@@ -7,7 +7,8 @@ namespace CafConnect.IdP.Tests.Protocol;
 /// <summary>
 /// Parameters of the authorization request whose form the specifications fix (adversarial review, 6 December 2026,
 /// seventh session): <c>max_age</c> is a non-negative number of seconds (Core §3.1.2.1) — <c>abc</c> was ignored and
-/// answered with a code from the session. It is <c>invalid_request</c> to the client now
+/// answered with a code from the session; <c>code_challenge</c> is 43 to 128 characters of the unreserved set (RFC 7636
+/// §4.2) — a 5-character one was accepted. Both are <c>invalid_request</c> to the client now
 /// (<c>ProtocolHandlers.ParameterFormats</c>).
 /// </summary>
 [TestFixture(StoreKind.Sqlite)]
@@ -52,6 +53,33 @@ public sealed class AuthorizationParameterFormatTests(StoreKind kind) : StoreFix
         {
             Assert.That(response.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"), "max_age=0 asks a login");
         }
+    }
+
+    [TestCase(42, 'a', TestName = "A code_challenge of 42 characters is an invalid request")]
+    [TestCase(129, 'a', TestName = "A code_challenge of 129 characters is an invalid request")]
+    [TestCase(5, 'a', TestName = "A code_challenge of 5 characters is an invalid request")]
+    [TestCase(43, '+', TestName = "A code_challenge with a character outside the unreserved set is an invalid request")]
+    [TestCase(44, '=', TestName = "A code_challenge with base64 padding is an invalid request")]
+    public async Task A_code_challenge_outside_RFC_7636_is_an_invalid_request(int length, char filler)
+    {
+        var driver = await SignedInAsync();
+        var parameters = OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create(), scope: "openid caf");
+        parameters["code_challenge"] = new string('a', length - 1) + filler;
+
+        await AssertInvalidRequestAtTheClientAsync(await driver.AuthorizeAsync(parameters), "code_challenge");
+    }
+
+    [TestCase(43)]
+    [TestCase(128)]
+    public async Task A_code_challenge_of_43_to_128_unreserved_characters_is_accepted(int length)
+    {
+        var driver = await SignedInAsync();
+        var parameters = OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create(), scope: "openid caf");
+        parameters["code_challenge"] = string.Concat(Enumerable.Repeat("aZ09-._~", 16))[..length];
+
+        var response = await driver.AuthorizeAsync(parameters);
+
+        Assert.That(OidcDriver.ToAuthorizationResponse(response)["code"], Is.Not.Null);
     }
 
     private async Task<OidcDriver> SignedInAsync()
