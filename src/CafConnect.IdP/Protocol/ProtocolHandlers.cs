@@ -30,6 +30,10 @@ public static partial class ProtocolHandlers
         // offline_access only for a client registered for it (adversarial review, 6 December 2026, seventh session).
         options.AddEventHandler(OfflineAccessByRegistration.AuthorizationDescriptor);
         options.AddEventHandler(OfflineAccessByRegistration.RefreshDescriptor);
+        // A wrong code_verifier spends the code (adversarial review, 6 December 2026, seventh session); replaces
+        // OpenIddict's check, which it runs.
+        options.AddEventHandler(CodeSpentByAWrongVerifier.Descriptor);
+        options.RemoveEventHandler(OpenIddictServerHandlers.Exchange.ValidateCodeVerifier.Descriptor);
         // Replaced by UserInfoPostWithoutBody, which hands every other request back to it.
         options.RemoveEventHandler(OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext>.Descriptor);
         return options;
