@@ -23,6 +23,7 @@ public static partial class ProtocolHandlers
         options.AddEventHandler(AuthorizationErrorsToTheClient.Descriptor);
         options.AddEventHandler(AuthorizationErrorResponseMode.Descriptor);
         options.AddEventHandler(UserInfoPostWithoutBody.Descriptor);
+        options.AddEventHandler(UserInfoTokenFromTheHeaderOnly.Descriptor);
         // Redirect URIs judged by the store's row, not the shared one (docs/decisions.md #44).
         options.AddEventHandler(ClientRowsFromStore.Descriptor);
         // A client revokes only what was issued to it (RFC 7009 §2.1; adversarial review, 5 December 2026, fifth session).
@@ -182,6 +183,30 @@ public static partial class ProtocolHandlers
             {
                 context.ResponseMode = ResponseModes.Query;
             }
+            return default;
+        }
+    }
+
+    /// <summary>
+    /// Userinfo reads the access token from the <c>Authorization</c> header only (RFC 6750 §2.1; adversarial review,
+    /// 6 December 2026, seventh session). OpenIddict also took it from the query string — which RFC 6750 §2.3 says
+    /// SHOULD NOT be used, and which proxies' access logs and browser histories keep — and from a form body (§2.2,
+    /// optional to servers, used by no relying party of the Caf: docs/claims.md tells them the header); the server has no
+    /// switch for either. Once the request is read, an <c>access_token</c> parameter is dropped, so such a request is
+    /// answered as one without a token (OpenIddict's own answer); the header is read after this, as before.
+    /// </summary>
+    public sealed class UserInfoTokenFromTheHeaderOnly : IOpenIddictServerHandler<ExtractUserInfoRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ExtractUserInfoRequestContext>()
+            .UseSingletonHandler<UserInfoTokenFromTheHeaderOnly>()
+            // After the request is read (UserInfoPostWithoutBody), before OpenIddict reads the Authorization header.
+            .SetOrder(OpenIddictServerAspNetCoreHandlers.ExtractAccessToken<ExtractUserInfoRequestContext>.Descriptor.Order - 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ExtractUserInfoRequestContext context)
+        {
+            context.Request?.RemoveParameter(Parameters.AccessToken);
             return default;
         }
     }
