@@ -37,11 +37,14 @@ public static partial class ProtocolHandlers
             {
                 return;
             }
-            var code = await tokens.FindByIdAsync(codeId, context.CancellationToken);
+            if (await tokens.FindByIdAsync(codeId, context.CancellationToken) is not { } code)
+            {
+                return;
+            }
             // A concurrent redemption with the right verifier may have redeemed it meanwhile: TryRevokeAsync then fails, and
             // that redemption stands.
-            var revoked = code is not null && await tokens.TryRevokeAsync(code, context.CancellationToken);
-            CodeSpentLog.WrongVerifier(logger, context.ClientId, await tokens.GetAuthorizationIdAsync(code!, context.CancellationToken), revoked);
+            var revoked = await tokens.TryRevokeAsync(code, context.CancellationToken);
+            CodeSpentLog.WrongVerifier(logger, context.ClientId, await tokens.GetAuthorizationIdAsync(code, context.CancellationToken), revoked);
         }
     }
 }
