@@ -9,6 +9,9 @@
 //   FC_STANDIN_REDIRECT_URIS            comma-separated, default http://127.0.0.1:5000/franceconnect/retour
 //   FC_STANDIN_POST_LOGOUT_REDIRECT_URIS comma-separated, default http://127.0.0.1:5000/franceconnect/deconnexion/retour
 // Prints "FranceConnect stand-in listening on <issuer>" once it accepts requests.
+//
+// For tests only, the login form also takes `auth_time_age_seconds`: the authentication is recorded as made that many
+// seconds earlier (the ID token's auth_time), as a FranceConnect answering a request with a session it already had.
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -128,12 +131,15 @@ async function interaction(req, res) {
     res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
     return res.end('unknown identity');
   }
+  // A test may say the person authenticated earlier (a session FranceConnect already had): the ID token's auth_time.
+  const age = Number(form.get('auth_time_age_seconds') ?? 0);
+  const ts = Math.floor(Date.now() / 1000) - (Number.isFinite(age) && age > 0 ? Math.floor(age) : 0);
   // Consent to every requested scope: the person agreed to share the identity pivot (FranceConnect asks them).
   const grant = new provider.Grant({ accountId: identity.sub, clientId: params.client_id });
   grant.addOIDCScope(params.scope);
   const grantId = await grant.save();
   return provider.interactionFinished(req, res, {
-    login: { accountId: identity.sub, acr: 'eidas1', amr: ['pwd'] },
+    login: { accountId: identity.sub, acr: 'eidas1', amr: ['pwd'], ts },
     consent: { grantId },
   }, { mergeWithLastSubmission: false });
 }

@@ -121,10 +121,14 @@ public static class ProtocolEndpoints
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    /// <summary>prompt=login, or a session older than max_age.</summary>
+    /// <summary>
+    /// prompt=login, or a session older than max_age. Compared in seconds: a max_age beyond what a TimeSpan holds
+    /// (<c>9223372036854775807</c>, valid per Core §3.1.2.1) threw, a 500. One too large for a number (20 digits) reaches
+    /// here as none: any age.
+    /// </summary>
     private static bool RequiresFreshLogin(OpenIddictRequest request, SessionFacts facts, TimeProvider clock) =>
         request.HasPromptValue(PromptValues.Login)
-        || (request.MaxAge is { } maxAge && clock.GetUtcNow() - facts.AuthenticatedAt > TimeSpan.FromSeconds(maxAge));
+        || (request.MaxAge is { } maxAge && (clock.GetUtcNow() - facts.AuthenticatedAt).TotalSeconds > maxAge);
 
     private static List<KeyValuePair<string, string?>> Flatten(IEnumerable<KeyValuePair<string, StringValues>> parameters) =>
         parameters.SelectMany(p => p.Value.Select(value => new KeyValuePair<string, string?>(p.Key, value))).ToList();

@@ -11,13 +11,19 @@ namespace CafConnect.IdP.Protocol;
 /// Where OpenIddict's defaults differ from what OpenID Connect Core and OAuth 2.0 require of us, its own event model
 /// closes the gap (docs/decisions.md #18, docs/conformance.md).
 /// </summary>
-public static class ProtocolHandlers
+public static partial class ProtocolHandlers
 {
     public static OpenIddictServerBuilder AddCafConnectProtocolHandlers(this OpenIddictServerBuilder options)
     {
+        // RFC 6749 §3.1: no parameter twice (adversarial review, 6 December 2026, seventh session).
+        options.AddEventHandler(SingleValuedParameters.AuthorizationDescriptor);
+        options.AddEventHandler(SingleValuedParameters.TokenDescriptor);
+        // Parameters whose form a specification fixes (max_age: Core §3.1.2.1; code_challenge: RFC 7636 §4.2).
+        options.AddEventHandler(ParameterFormats.Descriptor);
         options.AddEventHandler(AuthorizationErrorsToTheClient.Descriptor);
         options.AddEventHandler(AuthorizationErrorResponseMode.Descriptor);
         options.AddEventHandler(UserInfoPostWithoutBody.Descriptor);
+        options.AddEventHandler(UserInfoTokenFromTheHeaderOnly.Descriptor);
         // Redirect URIs judged by the store's row, not the shared one (docs/decisions.md #44).
         options.AddEventHandler(ClientRowsFromStore.Descriptor);
         // A client revokes only what was issued to it (RFC 7009 §2.1; adversarial review, 5 December 2026, fifth session).
@@ -25,6 +31,10 @@ public static class ProtocolHandlers
         // offline_access only for a client registered for it (adversarial review, 6 December 2026, seventh session).
         options.AddEventHandler(OfflineAccessByRegistration.AuthorizationDescriptor);
         options.AddEventHandler(OfflineAccessByRegistration.RefreshDescriptor);
+        // A wrong code_verifier spends the code (adversarial review, 6 December 2026, seventh session); replaces
+        // OpenIddict's check, which it runs.
+        options.AddEventHandler(CodeSpentByAWrongVerifier.Descriptor);
+        options.RemoveEventHandler(OpenIddictServerHandlers.Exchange.ValidateCodeVerifier.Descriptor);
         // Replaced by UserInfoPostWithoutBody, which hands every other request back to it.
         options.RemoveEventHandler(OpenIddictServerAspNetCoreHandlers.ExtractGetOrPostRequest<ExtractUserInfoRequestContext>.Descriptor);
         return options;
@@ -173,6 +183,30 @@ public static class ProtocolHandlers
             {
                 context.ResponseMode = ResponseModes.Query;
             }
+            return default;
+        }
+    }
+
+    /// <summary>
+    /// Userinfo reads the access token from the <c>Authorization</c> header only (RFC 6750 §2.1; adversarial review,
+    /// 6 December 2026, seventh session). OpenIddict also took it from the query string — which RFC 6750 §2.3 says
+    /// SHOULD NOT be used, and which proxies' access logs and browser histories keep — and from a form body (§2.2,
+    /// optional to servers, used by no relying party of the Caf: docs/claims.md tells them the header); the server has no
+    /// switch for either. Once the request is read, an <c>access_token</c> parameter is dropped, so such a request is
+    /// answered as one without a token (OpenIddict's own answer); the header is read after this, as before.
+    /// </summary>
+    public sealed class UserInfoTokenFromTheHeaderOnly : IOpenIddictServerHandler<ExtractUserInfoRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ExtractUserInfoRequestContext>()
+            .UseSingletonHandler<UserInfoTokenFromTheHeaderOnly>()
+            // After the request is read (UserInfoPostWithoutBody), before OpenIddict reads the Authorization header.
+            .SetOrder(OpenIddictServerAspNetCoreHandlers.ExtractAccessToken<ExtractUserInfoRequestContext>.Descriptor.Order - 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ExtractUserInfoRequestContext context)
+        {
+            context.Request?.RemoveParameter(Parameters.AccessToken);
             return default;
         }
     }

@@ -47,7 +47,7 @@ public static class AuditEventTypes
     public const string FranceConnectLinked = "franceconnect.linked";
     /// <summary>A FranceConnect identity opened no account (outcome: <c>no_match</c>, <c>ambiguous</c>, <c>already_linked</c>, <c>closed_account</c>).</summary>
     public const string FranceConnectNotLinked = "franceconnect.not_linked";
-    /// <summary>FranceConnect's answer was refused (outcome: <c>access_denied</c>, <c>invalid_response</c>, <c>insufficient_acr</c>, <c>incomplete_identity</c>…).</summary>
+    /// <summary>FranceConnect's answer was refused (outcome: <c>access_denied</c>, <c>invalid_response</c>, <c>insufficient_acr</c>, <c>incomplete_identity</c>, <c>stale_authentication</c>…).</summary>
     public const string FranceConnectFailed = "franceconnect.failed";
     public const string TokenIssued = "token.issued";
     public const string PasswordRehashed = "password.rehashed";

@@ -119,21 +119,21 @@ public static class FranceConnectEndpoints
     }
 
     /// <summary>« S'identifier avec FranceConnect »: off to FranceConnect, the return URL in the (protected) state.</summary>
-    private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers, [FromForm(Name = "returnUrl")] string? returnUrl)
+    private static async Task<IResult> StartAsync(HttpContext http, FranceConnectOptions options, AuditTrail audit, IUnitOfWork unitOfWork, RelyingParties relyingParties, ILoggerFactory loggers, TimeProvider clock, [FromForm(Name = "returnUrl")] string? returnUrl)
     {
         var parameters = new Dictionary<string, object?> { [Parameters.AcrValues] = options.AcrValues };
+        var items = new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName };
         var redirectUri = ReturnUrls.OrAccountHome(returnUrl);
         if (ReauthenticationMarkers.IsAskedBy(redirectUri))
         {
             // The pending request asked for a login made for it (prompt=login, max_age, another person's hint, every kiosk
             // request: decision 53). FranceConnect keeps a session of its own in the browser and would answer at once with
             // whoever signed in there before — at a kiosk, the previous visitor (adversarial review, 6 December 2026,
-            // seventh session): FranceConnect is asked to authenticate the person afresh too.
-            parameters[Parameters.Prompt] = PromptValues.Login;
+            // seventh session): FranceConnect is asked to authenticate the person afresh too, and its answer is checked
+            // for it (FreshLoginAtFranceConnect).
+            FreshLoginAtFranceConnect.Ask(parameters, items, clock.GetUtcNow());
         }
-        var properties = new AuthenticationProperties(
-            new Dictionary<string, string?> { [OpenIddictClientAspNetCoreConstants.Properties.ProviderName] = FranceConnectOptions.ProviderName },
-            parameters)
+        var properties = new AuthenticationProperties(items, parameters)
         {
             RedirectUri = redirectUri,
         };
@@ -193,6 +193,17 @@ public static class FranceConnectEndpoints
             await unitOfWork.CommitAsync(http.RequestAborted);
             var motif = reason switch { "access_denied" => "annule", "unavailable" => "indisponible", _ => "invalide" };
             return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=" + motif + ReturnQuery(returnUrl, "&"));
+        }
+
+        if (FreshLoginAtFranceConnect.IsStale(result, out var authTime))
+        {
+            // A login was asked and FranceConnect answered with an older one (or did not say when): the session it already
+            // had, perhaps someone else's. Nobody is signed in.
+            logger.LogInformation(new EventId(2106, "FranceConnectStaleAuthentication"),
+                "FranceConnect answered a login request with an earlier authentication (auth_time {AuthTime})", authTime ?? "(none)");
+            audit.Append(new AuditEntry(AuditEventTypes.FranceConnectFailed, "stale_authentication", null, clientId, $"auth_time={Truncate(authTime ?? "(none)", 32)}"));
+            await unitOfWork.CommitAsync(http.RequestAborted);
+            return Results.Redirect(FranceConnectOptions.ErrorPath + "?motif=reconnexion" + ReturnQuery(returnUrl, "&"));
         }
 
         var acr = result.Principal.FindFirst(Claims.AuthenticationContextReference)?.Value;

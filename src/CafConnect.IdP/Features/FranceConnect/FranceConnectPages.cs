@@ -30,7 +30,7 @@ public sealed class NoMatchPage(FranceConnectOptions options) : FranceConnectPag
     public IActionResult OnGet() => Disabled ? NotFound() : Page();
 }
 
-/// <summary>FranceConnect's refusals and failures (cancelled, invalid answer, unavailable), in French.</summary>
+/// <summary>FranceConnect's refusals and failures (cancelled, invalid answer, unavailable, an older login when a new one was asked), in French.</summary>
 [AllowAnonymous]
 public sealed class ErrorPage(FranceConnectOptions options) : FranceConnectPage(options)
 {
@@ -51,6 +51,7 @@ public sealed class ErrorPage(FranceConnectOptions options) : FranceConnectPage(
         {
             "annule" => ("Connexion avec FranceConnect annulée", "Vous avez annulé la connexion sur FranceConnect, ou FranceConnect a refusé l'accès. Aucune information n'a été transmise."),
             "incomplet" => ("Connexion avec FranceConnect impossible", "FranceConnect n'a pas transmis toutes les informations d'identité nécessaires (nom, prénoms, date et lieu de naissance, sexe)."),
+            "reconnexion" => ("Nouvelle identification nécessaire", "FranceConnect ne vous a pas demandé de vous identifier à nouveau : il a répondu avec une connexion plus ancienne, peut-être celle d'une autre personne sur cet appareil. Pour votre sécurité, vous n'êtes pas connecté. Déconnectez-vous de FranceConnect, puis réessayez."),
             "indisponible" => ("FranceConnect est momentanément indisponible", "Le service FranceConnect n'a pas pu être joint ou n'a pas répondu correctement. Réessayez dans quelques instants."),
             _ => ("Connexion avec FranceConnect impossible", "La réponse de FranceConnect n'a pas pu être vérifiée (demande expirée, déjà utilisée ou modifiée). Pour votre sécurité, vous n'êtes pas connecté."),
         };

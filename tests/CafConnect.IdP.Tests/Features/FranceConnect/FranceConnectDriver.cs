@@ -36,7 +36,8 @@ public sealed partial class FranceConnectDriver(HttpClient cafConnect) : IDispos
     }
 
     /// <summary>At FranceConnect: the login page, one identity chosen (or « Annuler »); returns CafConnect's callback URL.</summary>
-    public async Task<Uri> AuthenticateAtFranceConnectAsync(Uri authorizationRequest, string subject, bool cancel = false)
+    /// <remarks><paramref name="authenticatedSecondsAgo"/>: the stand-in records the authentication as made that long ago (its ID token's auth_time).</remarks>
+    public async Task<Uri> AuthenticateAtFranceConnectAsync(Uri authorizationRequest, string subject, bool cancel = false, int authenticatedSecondsAgo = 0)
     {
         var interaction = await FollowAsync(authorizationRequest);
         var page = await FranceConnect.GetAsync(interaction);
@@ -47,6 +48,7 @@ public sealed partial class FranceConnectDriver(HttpClient cafConnect) : IDispos
         {
             ["identity"] = subject,
             ["action"] = cancel ? "cancel" : "login",
+            ["auth_time_age_seconds"] = authenticatedSecondsAgo.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }));
         return await FollowAsync(posted, stopAt: uri => uri.Host == "localhost");
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using CafConnect.IdP.Demo;
 using CafConnect.IdP.Tests.Features.FirstLogin;
@@ -356,6 +357,69 @@ public sealed class FranceConnectTests(StoreKind kind)
         Assert.That(atFranceConnect.AbsolutePath, Does.StartWith("/interaction/"),
             "FranceConnect asks who is signing in instead of answering with the previous visitor: " + atFranceConnect);
     }
+
+    /// <summary>
+    /// A FranceConnect that ignores <c>prompt=login</c> answers with the session it already had: its ID token's
+    /// <c>auth_time</c> is older than the request (adversarial review, 6 December 2026, seventh session, residual of
+    /// decision 55). The stand-in is told the identity authenticated ten minutes earlier.
+    /// </summary>
+    [Test]
+    public async Task When_a_login_was_asked_an_authentication_older_than_the_request_is_refused_with_a_french_page_and_audited()
+    {
+        var kiosk = new TestClient("borne", "demo-secret-borne-not-for-production", "http://127.0.0.1:5200/callback", null);
+        using var browser = NewBrowser();
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"));
+        var request = await browser.ClickFranceConnectAsync(challenge.Headers.Location!);
+        Assert.That(FranceConnectDriver.QueryOf(request).GetValueOrDefault("prompt"), Is.EqualTo("login"));
+        var auditedBefore = await CountAuditAsync("stale_authentication");
+
+        var callback = await browser.AuthenticateAtFranceConnectAsync(request, StandInIdentities.Nobody, authenticatedSecondsAgo: 600);
+        var back = await browser.ArriveAtCafConnectAsync(callback);
+
+        Assert.That(back.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await back.Content.ReadAsStringAsync());
+        Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/erreur?motif=reconnexion"), "no session, no code");
+        var page = WebUtility.HtmlDecode(await (await browser.CafConnect.GetAsync(back.Headers.Location)).Content.ReadAsStringAsync());
+        Assert.That(page, Does.Contain("FranceConnect ne vous a pas demandé de vous identifier à nouveau"));
+        Assert.That(await CountAuditAsync("stale_authentication"), Is.EqualTo(auditedBefore + 1));
+        var again = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"));
+        Assert.That(again.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"), "nobody was signed in");
+    }
+
+    [Test]
+    public async Task When_a_login_was_asked_an_answer_without_auth_time_is_refused()
+    {
+        var kiosk = new TestClient("borne", "demo-secret-borne-not-for-production", "http://127.0.0.1:5200/callback", null);
+        using var browser = NewBrowser();
+        var first = await browser.SignInThroughFranceConnectAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"), StandInIdentities.LouiseDubois);
+        Assert.That(first["code"], Is.Not.Null, "a fresh authentication at FranceConnect signs the first visitor in");
+
+        // The next visitor: the request asks FranceConnect for prompt=login, which this FranceConnect ignores (the
+        // parameter is dropped): it answers at once from its session, with an ID token that says nothing of when.
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(kiosk, Pkce.Create(), scope: "openid caf"));
+        var request = await browser.ClickFranceConnectAsync(challenge.Headers.Location!);
+        var ignoringPrompt = new Uri(request.GetLeftPart(UriPartial.Path) + QueryString.Create(FranceConnectDriver.QueryOf(request).Where(p => p.Key != "prompt")!));
+        var callback = await browser.FollowAsync(ignoringPrompt);
+        Assert.That(callback.AbsolutePath, Is.EqualTo("/franceconnect/retour"), "FranceConnect answered from its session");
+        var back = await browser.ArriveAtCafConnectAsync(callback);
+
+        Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/franceconnect/erreur?motif=reconnexion"));
+    }
+
+    [Test]
+    public async Task Without_a_login_asked_an_earlier_authentication_at_FranceConnect_still_signs_in()
+    {
+        using var browser = NewBrowser();
+        var challenge = await browser.Oidc.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create(), scope: "openid caf"));
+        var request = await browser.ClickFranceConnectAsync(challenge.Headers.Location!);
+        Assert.That(FranceConnectDriver.QueryOf(request).ContainsKey("prompt"), Is.False);
+
+        var back = await browser.ArriveAtCafConnectAsync(await browser.AuthenticateAtFranceConnectAsync(request, StandInIdentities.LouiseDubois, authenticatedSecondsAgo: 600));
+
+        Assert.That(back.Headers.Location!.OriginalString, Does.StartWith("/connect/authorize"), "FranceConnect's single sign-on is kept");
+    }
+
+    private Task<int> CountAuditAsync(string outcome) =>
+        QueryAsync(db => db.AuditEvents.CountAsync(e => e.Type == AuditEventTypes.FranceConnectFailed && e.Outcome == outcome));
 
     [Test]
     public async Task A_person_still_on_the_legacy_code_goes_through_the_first_login_then_signs_in_with_amr_fc()
