@@ -22,6 +22,10 @@ namespace CafConnect.Application.Credentials;
 /// password may have sent them, with a made-up civil status and a contact of their own, to place someone on the person's
 /// file once the password is back in its owner's hands (adversarial review, 5 December 2026, fourth session). The
 /// holder sends them again if they were theirs.</item>
+/// <item>every journey of the person still open in any browser (first-login steps, recovery…) but the one making the
+/// change: a login with the old password that stopped at a step (the contact step, the terms) would otherwise open a
+/// session once finished — after the change, so the session check finds nothing stale (adversarial review, 6 December
+/// 2026, eighth session; docs/decisions.md #59).</item>
 /// </list>
 /// Sending a provisional password changes nothing here: the current secret keeps working until the provisional one is
 /// first used (docs/security.md, item 9 of the review), so nothing is revoked before then.
@@ -32,9 +36,11 @@ public sealed class PasswordSettingPolicy(CredentialReset grants, SessionRegistr
     public const string PasswordReplacedReason = "password_replaced";
 
     /// <param name="keepSessionId">The session making the change, when it stays open; null ends them all.</param>
-    public async Task RevokeAsync(PersonAccount person, string? keepSessionId, CancellationToken cancellationToken)
+    /// <param name="keepFlowId">The journey making the change (it goes on to its end); null ends them all.</param>
+    public async Task RevokeAsync(PersonAccount person, string? keepSessionId, CancellationToken cancellationToken, string? keepFlowId = null)
     {
         await sessions.EndAllOfPersonAsync(person.Id, keepSessionId, SessionRegistry.EndedByPasswordChange, cancellationToken);
+        await VoidOtherJourneysAsync(person, keepFlowId, cancellationToken);
         await grants.RevokeGrantsAsync(person, cancellationToken, PasswordReplacedReason);
         if (keepSessionId is null && person.PhoneCodeHash is not null)
         {
@@ -45,6 +51,25 @@ public sealed class PasswordSettingPolicy(CredentialReset grants, SessionRegistr
         if (keepSessionId is null)
         {
             await VoidOpenInvitationsAsync(person, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Voids the person's journeys still open, but <paramref name="keepFlowId"/>: whatever step they were left at, the
+    /// next page finds them ended (as after an incident revocation, which voids flows the same way). A step of one of
+    /// them in flight still loses at its commit: the sign-in's commit refuses a secret changed meanwhile (<c>CommitSignIn</c>).
+    /// </summary>
+    private async Task VoidOtherJourneysAsync(PersonAccount person, string? keepFlowId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var stamp = Guid.NewGuid();
+        var voided = await db.Flows
+            .Where(f => f.PersonId == person.Id && f.CompletedAt == null && f.VoidedAt == null && f.Id != (keepFlowId ?? string.Empty))
+            .ExecuteUpdateAsync(s => s.SetProperty(f => f.VoidedAt, now).SetProperty(f => f.ConcurrencyStamp, stamp), cancellationToken);
+        if (voided > 0)
+        {
+            audit.Append(new Infrastructure.Audit.AuditEntry(Infrastructure.Audit.AuditEventTypes.FlowVoided, PasswordReplacedReason, person.Id,
+                Details: $"flows={voided}"));
         }
     }
 

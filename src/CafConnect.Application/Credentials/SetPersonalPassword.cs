@@ -22,9 +22,10 @@ public enum PasswordSettingReason
 
 /// <param name="KeepSessionId">The provider session making the change, kept open (« Changer mon mot de passe »); null ends them all.</param>
 /// <param name="IdempotencyKey">Key of the « mot de passe modifié » message.</param>
+/// <param name="KeepFlowId">The journey setting the password (first login, recovery), which goes on; every other open journey of the person ends.</param>
 public sealed record SetPersonalPasswordRequest(
     PersonAccount Person, string? Password, string? Confirmation, PasswordSettingReason Reason, string IdempotencyKey,
-    string? ClientId = null, string? KeepSessionId = null, string? AuditOutcome = null);
+    string? ClientId = null, string? KeepSessionId = null, string? AuditOutcome = null, string? KeepFlowId = null);
 
 /// <summary>Refused: <see cref="Field"/> is <see cref="PasswordField"/> or <see cref="ConfirmationField"/>, with the French message.</summary>
 public sealed record SetPersonalPasswordResult(string? Field, string? Message)
@@ -101,7 +102,7 @@ public sealed class SetPersonalPassword(
         {
             outbox.EnqueueToVerifiedContact(person, NotificationKind.PasswordChanged, new Dictionary<string, string>(), request.IdempotencyKey);
         }
-        await policy.RevokeAsync(person, request.KeepSessionId, cancellationToken);
+        await policy.RevokeAsync(person, request.KeepSessionId, cancellationToken, request.KeepFlowId);
         var (type, outcome) = request.Reason == PasswordSettingReason.Recovery
             ? (AuditEventTypes.PasswordReset, request.AuditOutcome)
             : (AuditEventTypes.PasswordChanged, request.AuditOutcome ?? request.Reason.ToString());

@@ -31,6 +31,8 @@ public static class AuditEventTypes
     /// <summary>A lock lifted before its end (outcome: why, e.g. <c>password_recovery</c>).</summary>
     public const string AccountUnlocked = "account.unlocked";
     public const string FlowQuit = "flow.quit";
+    /// <summary>A new secret ended the person's other open journeys (outcome <c>password_replaced</c>; details: how many).</summary>
+    public const string FlowVoided = "flow.voided";
     public const string TermsAccepted = "terms.accepted";
     public const string PasswordChanged = "password.changed";
     public const string ContactCodeSent = "contact.code_sent";

@@ -30,6 +30,21 @@ public sealed class AccountPage(PersonDirectory persons, DelegationService deleg
         return Page();
     }
 
+    /// <summary>
+    /// The page has no form of its own: a POST, or a handler it does not have, would render it without <see cref="OnGetAsync"/>
+    /// and so without its person (a 500, adversarial review of 6 December 2026, eighth session). It is shown again instead.
+    /// </summary>
+    public override async Task OnPageHandlerExecutionAsync(Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutingContext context,
+        Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutionDelegate next)
+    {
+        if (context.HandlerMethod is null)
+        {
+            context.Result = Redirect("/mon-compte");
+            return;
+        }
+        await next();
+    }
+
     /// <summary>The role's French label (one table, in the Domain: <see cref="CafConnect.Domain.Households.HouseholdRoleNames.Label"/>).</summary>
     public static string RoleLabel(CafConnect.Domain.Households.HouseholdRole role) => CafConnect.Domain.Households.HouseholdRoleNames.Label(role);
 }

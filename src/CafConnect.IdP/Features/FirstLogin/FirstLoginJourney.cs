@@ -176,7 +176,7 @@ public sealed class FirstLoginJourney(
     private static SetPersonalPasswordRequest PasswordRequest(FirstLoginStep step, string? password, string? confirmation) =>
         new(step.Person, password, confirmation,
             step.Context.IsMigration || step.Context.IsAccountCreation ? PasswordSettingReason.FirstPassword : PasswordSettingReason.RequiredReplacement,
-            $"password-changed:{step.Flow.Id}", step.Flow.ClientId, AuditOutcome: step.Context.SignedInWith.ToString());
+            $"password-changed:{step.Flow.Id}", step.Flow.ClientId, AuditOutcome: step.Context.SignedInWith.ToString(), KeepFlowId: step.Flow.Id);
 
     public async Task<StepResult> ChooseContactAsync(HttpContext http, FirstLoginStep step, ContactChannel? channel, string? mobile, string? email, CancellationToken cancellationToken)
     {

@@ -192,7 +192,7 @@ public sealed class RecoveryJourney(
     {
         var person = step.Person!;
         var request = new SetPersonalPasswordRequest(person, password, confirmation, PasswordSettingReason.Recovery,
-            $"password-reset:{step.Flow.Id}", AuditOutcome: step.Context.Channel.ToString());
+            $"password-reset:{step.Flow.Id}", AuditOutcome: step.Context.Channel.ToString(), KeepFlowId: step.Flow.Id);
         var refused = await passwords.CheckAsync(request, cancellationToken);
         if (!refused.Succeeded)
         {
