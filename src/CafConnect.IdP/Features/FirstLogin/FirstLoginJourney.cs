@@ -286,7 +286,18 @@ public sealed class FirstLoginJourney(
                 ?? (refused is not null ? StepResult.Stay(FormField, refused) : StepResult.Go(UrlOf(step.Flow)));
         }
 
+        // A contact that is not one of the person's own is told to the contact it joins: the records' contact proven
+        // just before (a first login with the file's code), or else the person's own contact that this one replaces or
+        // sits beside. A login with the personal password may add a contact without proving the records' one; whoever
+        // stole that password could otherwise put their own mobile on the account unseen, and with it receive the
+        // « mot de passe modifié » notice and the recovery codes after the owner changed the password (adversarial
+        // review of 6 December 2026, eighth session).
+        var toldInstead = recordsContact is null && step.Context.ToldContact is null ? ContactProof.Destination(step.Person, channel) : null;
         MarkVerified(step.Person, channel, contact);
+        if (toldInstead is not null)
+        {
+            (step.Context.ToldContactChannel, step.Context.ToldContact) = (toldInstead.Channel, toldInstead.Value);
+        }
         if (step.Context.ToldContact is { } told && step.Context.ToldContactChannel is { } toldChannel && recordsContact is null)
         {
             outbox.Enqueue(new NotificationRequest(NotificationKind.ContactChanged,

@@ -126,6 +126,32 @@ public sealed partial class IdentityProofTests(StoreKind kind)
         Assert.That((person.MobilePhone, person.MobilePhoneVerified), Is.EqualTo(("+33611223344", true)));
     }
 
+    /// <summary>
+    /// Adversarial review of 6 December 2026 (eighth session): a login with the personal password may prove a contact of
+    /// its own at the contact step, without the records' one. Whoever stole the password put their mobile on the account
+    /// unseen, and then received the owner's « mot de passe modifié » notice and the recovery codes. The person's own
+    /// contact is now told, as after a first login with the file's code.
+    /// </summary>
+    [Test]
+    public async Task A_contact_proven_after_a_password_login_is_told_to_the_persons_own_contact_it_replaces()
+    {
+        await using var host = JourneyHost.Start(kind);
+        var thief = new FirstLoginDriver(host.Host.CreateBrowser());
+        var contactStep = (await thief.Oidc.SubmitLoginAsync(new Uri("/connexion", UriKind.Relative), DemoData.KarimBenali.Nir!, DemoData.KarimBenali.Password)).Headers.Location!;
+        Assert.That(contactStep.AbsolutePathOrOriginal(), Is.EqualTo("/premiere-connexion/coordonnees"), "no verified contact: the contact step is asked");
+
+        var verify = FirstLoginDriver.Next(await thief.PostAsync(contactStep, new Dictionary<string, string> { ["Channel"] = "Sms", ["Mobile"] = "06 99 99 99 99" }));
+        var code = await host.Sms.WaitForAsync(AttackerMobile);
+        var next = FirstLoginDriver.Next(await thief.PostAsync(verify, new Dictionary<string, string> { ["Code"] = SmsGatewaySink.CodeIn(code.Text) }));
+        Assert.That(next.AbsolutePathOrOriginal(), Is.Not.EqualTo(verify.AbsolutePathOrOriginal()), "the typed mobile is proven");
+
+        var told = await host.Sms.WaitForAsync(DemoData.KarimBenali.Mobile!);
+        Assert.That(told.Text, Does.Contain("De nouvelles coordonnées").And.Contain("Si ce n'est pas vous"));
+        Assert.That(told.Text, Does.Not.Contain("0699999999").And.Not.Contain("06 99 99 99 99").And.Not.Contain("+33699999999"), "the new mobile masked");
+        var audit = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.Type == AuditEventTypes.ContactAdded).CountAsync());
+        Assert.That(audit, Is.EqualTo(1), "contact.added audited");
+    }
+
     [Test]
     public async Task Legacy_code_first_login_without_a_contact_on_record_ends_with_a_letter_to_the_person()
     {
