@@ -251,9 +251,10 @@ public static class ProtocolEndpoints
         }
 
         var session = await http.AuthenticateAsync(PersonSession.Scheme);
-        if (session.Succeeded && session.Principal.FindFirst(Claims.Subject)?.Value != hintSubject)
+        if (session.Succeeded && !HintNamesThisSession(hint!, session.Principal))
         {
-            // Another person's hint never ends this session without asking, and never sends the browser anywhere.
+            // Another person's hint, or the hint of a session already ended, never ends this session without asking,
+            // and never sends the browser anywhere (RP-Initiated Logout 1.0 §2).
             return Results.Redirect(LogoutConfirmationPath);
         }
 
@@ -284,6 +285,15 @@ public static class ProtocolEndpoints
         // To the post_logout_redirect_uri OpenIddict validated, with the state; without one, our page.
         return Results.SignOut(new AuthenticationProperties { RedirectUri = "/deconnexion/terminee" }, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
     }
+
+    /// <summary>
+    /// The hint was issued in the browser's current session: same person and same session id (<c>sid</c>, the
+    /// registry's id, which every ID token of this provider carries). A hint without <c>sid</c> vouches for no session,
+    /// as a code or refresh token without one is refused (<see cref="SessionFactsFromToken"/>): the person is asked.
+    /// </summary>
+    private static bool HintNamesThisSession(ClaimsPrincipal hint, ClaimsPrincipal session) =>
+        hint.GetClaim(Claims.Subject) is { } subject && subject == session.FindFirst(Claims.Subject)?.Value
+        && hint.GetClaim(CafClaimTypes.SessionId) is { } sessionId && sessionId == session.FindFirst(CafClaimTypes.SessionId)?.Value;
 
     /// <summary>The client an ID token hint was issued to (the one OpenIddict checked post_logout_redirect_uri against).</summary>
     private static string? SingleAudience(ClaimsPrincipal hint) => hint.GetAudiences() is [var audience] ? audience : null;

@@ -108,6 +108,47 @@ public sealed class RestartAndLogoutTests(StoreKind kind)
     }
 
     [Test]
+    public async Task Logout_with_the_hint_of_a_session_already_ended_asks_and_keeps_the_current_session()
+    {
+        await using var host = new CafConnectFactory(_store);
+        var driver = new OidcDriver(host.CreateBrowser());
+        var ended = await driver.SignInAndRedeemAsync(TestClient.CafFr, "2850375112048", DemoData.JeanneDupont.Password);
+        var firstLogout = await driver.Browser.GetAsync(ProtocolEndpoints.EndSessionPath + OidcDriver.QueryString(new Dictionary<string, string?>
+        {
+            ["id_token_hint"] = ended.IdToken,
+            ["post_logout_redirect_uri"] = TestClient.CafFr.PostLogoutRedirectUri,
+        }));
+        Assert.That(firstLogout.Headers.Location!.ToString(), Does.StartWith(TestClient.CafFr.PostLogoutRedirectUri!), "the first session ends as usual");
+        var current = await driver.SignInAndRedeemAsync(TestClient.CafFr, "2850375112048", DemoData.JeanneDupont.Password);
+
+        // The ID token of the session she already left, replayed in the browser of her new one.
+        var stale = await driver.Browser.GetAsync(ProtocolEndpoints.EndSessionPath + OidcDriver.QueryString(new Dictionary<string, string?>
+        {
+            ["id_token_hint"] = ended.IdToken,
+            ["post_logout_redirect_uri"] = TestClient.CafFr.PostLogoutRedirectUri,
+            ["state"] = "evil",
+        }));
+
+        Assert.That(stale.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(stale.Headers.Location!.OriginalString, Is.EqualTo("/deconnexion"), "asked, never sent to the relying party with the state");
+        var confirmation = await (await driver.Browser.GetAsync("/deconnexion")).Content.ReadAsStringAsync();
+        Assert.That(confirmation, Does.Contain("Voulez-vous vous déconnecter"));
+        var stillSignedIn = await driver.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+        Assert.That(stillSignedIn.Headers.Location!.ToString(), Does.StartWith(TestClient.CafFr.RedirectUri), "the current session is alive");
+
+        // The current session's own hint still ends it at once and returns to the relying party.
+        var logout = await driver.Browser.GetAsync(ProtocolEndpoints.EndSessionPath + OidcDriver.QueryString(new Dictionary<string, string?>
+        {
+            ["id_token_hint"] = current.IdToken,
+            ["post_logout_redirect_uri"] = TestClient.CafFr.PostLogoutRedirectUri,
+            ["state"] = "retour-43",
+        }));
+        Assert.That(logout.Headers.Location!.ToString(), Is.EqualTo(TestClient.CafFr.PostLogoutRedirectUri + "?state=retour-43"));
+        var again = await driver.AuthorizeAsync(OidcDriver.AuthorizationParameters(TestClient.CafFr, Pkce.Create()));
+        Assert.That(again.Headers.Location!.AbsolutePath, Is.EqualTo("/connexion"), "the session is gone");
+    }
+
+    [Test]
     public async Task Logout_to_an_unregistered_uri_is_refused_without_redirect()
     {
         await using var host = new CafConnectFactory(_store);
