@@ -397,7 +397,7 @@ public sealed class IncidentRevokeTests(StoreKind kind)
 public sealed class IncidentRevokeInvitationTests(StoreKind kind)
 {
     [Test]
-    public async Task Incident_revoke_voids_the_invitations_sent_in_the_window_and_keeps_those_sent_before()
+    public async Task Incident_revoke_voids_the_invitations_sent_in_the_window_or_from_its_sessions_and_keeps_those_sent_before()
     {
         await using var host = HostStore.Start(kind);
         var foyer = new Uri("/mon-compte/foyer", UriKind.Relative);
@@ -417,6 +417,10 @@ public sealed class IncidentRevokeInvitationTests(StoreKind kind)
         await Task.Delay(50);
         var to = DateTimeOffset.UtcNow;
         await Task.Delay(50);
+        // After the window, from the session opened in it (still live until the run): ended with that session.
+        var later = HouseholdInvitationTests.Nina(contact: "complice2@example.fr");
+        (later["FileNumber"], later["GivenNames"]) = ("0260311", "Nino");
+        Assert.That(FirstLoginDriver.Next(await intruder.PostAsync(foyer, later)).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
 
         var config = IncidentRevokeTests.WriteCliConfig(host.Store);
         try
@@ -424,10 +428,10 @@ public sealed class IncidentRevokeInvitationTests(StoreKind kind)
             string[] window = ["incident", "revoke", "--from", from.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"), "--to", to.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
                 "--issuer", "http://localhost/", "--config", config];
             var dryRun = await CliAsync([.. window, "--dry-run"]);
-            Assert.That(dryRun, Does.Contain("would void 0 flow(s) and 1 household invitation(s)"));
+            Assert.That(dryRun, Does.Contain("would void 0 flow(s) and 2 household invitation(s)"));
             var planted = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Contact == "complice@example.fr"));
             Assert.That(planted.ExpiresAt, Is.GreaterThan(DateTimeOffset.UtcNow), "the dry run changes nothing");
-            Assert.That(await CliAsync(window), Does.Contain("voided 0 flow(s) and 1 household invitation(s)"));
+            Assert.That(await CliAsync(window), Does.Contain("voided 0 flow(s) and 2 household invitation(s)"));
             Assert.That(await CliAsync(window), Does.Contain("voided 0 flow(s) and 0 household invitation(s)"), "a re-run voids nothing twice");
         }
         finally
@@ -441,7 +445,8 @@ public sealed class IncidentRevokeInvitationTests(StoreKind kind)
         Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.Household!.FileNumber == "0260311")), Is.EqualTo(2), "Jeanne and Marc only");
         var jeanneId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.JeanneDupont.Nir).Select(p => p.Id).SingleAsync());
         var voided = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.Type == AuditEventTypes.HouseholdInvitationVoided).ToListAsync());
-        Assert.That(voided.Select(e => (e.Outcome, e.PersonId, e.Channel)), Is.EqualTo(new[] { ("incident", (Guid?)jeanneId, "cli") }));
+        Assert.That(voided.Select(e => (e.Outcome, e.PersonId, e.Channel)), Is.EqualTo(new[] { ("incident", (Guid?)jeanneId, "cli"), ("incident", (Guid?)jeanneId, "cli") }));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync(i => i.Contact.StartsWith("complice") && i.AcceptedAt == null)), Is.EqualTo(2));
 
         // Louise's invitation, sent before the window, stands.
         var (_, html) = await louise.GetAsync(foyer);
