@@ -30,7 +30,8 @@ public static class IncidentCommands
         var issuer = new Option<string?>("--issuer") { Description = "The provider's issuer for logout tokens (default: Oidc:Issuer)", HelpName = "url" };
         var command = new Command("revoke",
             "End every provider session and revoke every authorization and token issued in the window, void every flow in "
-            + "progress, ask a new password of everyone whose password was set in the window, list the affected persons, "
+            + "progress and every household invitation sent in the window or from a session it ends, ask a new password of "
+            + "everyone whose password was set in the window, list the affected persons, "
             + "and tell relying parties through OpenID back-channel logout. Idempotent: a re-run changes nothing twice and "
             + "retries only the logout deliveries that failed.")
         {
@@ -139,7 +140,7 @@ public static class IncidentCommands
             var prefix = isDryRun ? "Dry run, nothing changed or sent: would revoke" : "Revoked";
             session.Console.MarkupLine(Markup.Escape(
                 $"{prefix} {report.SessionsRevoked} session(s), {report.AuthorizationsRevoked} authorization(s), {report.TokensRevoked} token(s); "
-                + $"{(isDryRun ? "would void" : "voided")} {report.FlowsVoided} flow(s); {(isDryRun ? "would ask" : "asked")} a new password of {report.PasswordsFlagged} person(s); "
+                + $"{(isDryRun ? "would void" : "voided")} {report.FlowsVoided} flow(s) and {report.InvitationsVoided} household invitation(s); {(isDryRun ? "would ask" : "asked")} a new password of {report.PasswordsFlagged} person(s); "
                 + $"{report.AffectedPersons.Count} person(s) affected ({window})."));
             session.Console.MarkupLine(Markup.Escape(isDryRun
                 ? $"Back-channel logout: {withUri.Count} logout token(s) would be sent."
@@ -164,7 +165,7 @@ public static class IncidentCommands
 
     private static string Counts(IncidentReport r) =>
         $"sessions={r.SessionsRevoked}; authorizations={r.AuthorizationsRevoked}; tokens={r.TokensRevoked}; flows={r.FlowsVoided}; "
-        + $"passwords={r.PasswordsFlagged}; persons={r.AffectedPersons.Count}";
+        + $"invitations={r.InvitationsVoided}; passwords={r.PasswordsFlagged}; persons={r.AffectedPersons.Count}";
 
     /// <summary>The notification list: readable by the operator only (it holds contacts), one row per person.</summary>
     private static async Task WriteCsvAsync(FileInfo file, IReadOnlyList<AffectedPerson> persons, CancellationToken cancellationToken)

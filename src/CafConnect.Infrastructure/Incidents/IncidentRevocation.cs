@@ -23,6 +23,7 @@ public sealed record IncidentReport(
     int TokensRevoked,
     int FlowsVoided,
     int PasswordsFlagged,
+    int InvitationsVoided,
     IReadOnlyList<AffectedPerson> AffectedPersons,
     IReadOnlyList<LogoutTarget> LogoutTargets);
 
@@ -32,8 +33,9 @@ public sealed record IncidentProgress(string Step, int Done, int Total);
 /// <summary>
 /// <c>cafconnect incident revoke</c>: in one transaction, ends every provider session opened in the window, revokes
 /// every OpenIddict authorization and token created in it (and the tokens of those authorizations), voids every
-/// self-service flow in progress, and asks a new password at the next login of everyone whose password was set in
-/// the window. Then (after the commit, see <see cref="BackchannelLogoutSender"/>) the relying parties are told.
+/// self-service flow in progress, asks a new password at the next login of everyone whose password was set in the
+/// window, and ends the « Mon foyer » invitations still unanswered that were sent in the window or from a session it
+/// ends (docs/decisions.md #60). Then (after the commit, see <see cref="BackchannelLogoutSender"/>) the relying parties are told.
 /// Idempotent: only what is still live is changed, so a re-run changes and counts nothing.
 /// </summary>
 public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplicationManager applications, TimeProvider clock)
@@ -123,7 +125,7 @@ public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplic
             var clientId = scope.ClientId;
             sessionQuery = sessionQuery.Where(s => db.ProviderSessionClients.Any(l => l.SessionId == s.Id && l.ClientId == clientId));
         }
-        var sessions = await sessionQuery.Select(s => new { s.Id, s.PersonId, s.EndedAt }).ToListAsync(cancellationToken);
+        var sessions = await sessionQuery.Select(s => new { s.Id, s.PersonId, s.CreatedAt, s.EndedAt }).ToListAsync(cancellationToken);
         var liveSessionIds = sessions.Where(s => s.EndedAt == null).Select(s => s.Id).ToList();
         foreach (var s in sessions)
         {
@@ -176,6 +178,30 @@ public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplic
         }
         var passwordsToFlag = passwordCandidates.Where(p => !p.Flagged).Select(p => p.Id).ToList();
 
+        // 6. « Mon foyer » invitations still unanswered, sent in the window (with a client: by the persons it touched) or
+        // later from a session opened in it: sending one asks no password, so whoever was in another's session could
+        // place a civil status and a contact of their own on that file for 30 days (the 2021 failure mode; decision 60).
+        // Dates compared in memory but the window's, as every invitation query does.
+        var sentInWindow = await db.HouseholdInvitations.Where(i => i.AcceptedAt == null && i.CreatedAt >= from && i.CreatedAt < to)
+            .Select(i => new { i.Id, i.InvitedByPersonId, i.CreatedAt, i.ExpiresAt }).ToListAsync(cancellationToken);
+        if (scope.ClientId is not null)
+        {
+            sentInWindow = sentInWindow.Where(i => reasons.ContainsKey(i.InvitedByPersonId)).ToList();
+        }
+        var sessionsByPerson = sessions.ToLookup(s => s.PersonId);
+        foreach (var persons in sessionsByPerson.Select(g => g.Key).Chunk(Chunk))
+        {
+            var sentLater = await db.HouseholdInvitations.Where(i => i.AcceptedAt == null && persons.Contains(i.InvitedByPersonId) && i.CreatedAt >= to)
+                .Select(i => new { i.Id, i.InvitedByPersonId, i.CreatedAt, i.ExpiresAt }).ToListAsync(cancellationToken);
+            sentInWindow.AddRange(sentLater.Where(i => sessionsByPerson[i.InvitedByPersonId]
+                .Any(s => s.CreatedAt <= i.CreatedAt && (s.EndedAt is not { } ended || i.CreatedAt < ended))));
+        }
+        var invitationsToVoid = sentInWindow.Where(i => i.ExpiresAt > now).ToList();
+        foreach (var i in invitationsToVoid)
+        {
+            Affect(i.InvitedByPersonId, "invitation");
+        }
+
         // Contacts for the notification list: verified ones only (an unverified address may not be the person's).
         var affected = new List<AffectedPerson>();
         foreach (var chunk in reasons.Keys.Chunk(Chunk))
@@ -188,13 +214,13 @@ public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplic
         affected = [.. affected.OrderBy(a => a.PersonId)];
 
         var report = new IncidentReport(dryRun, liveSessionIds.Count, liveAuthorizationIds.Count, liveTokenIds.Count, flows.Count, passwordsToFlag.Count,
-            affected, logoutTargets);
+            invitationsToVoid.Count, affected, logoutTargets);
         if (dryRun)
         {
             return report;
         }
 
-        var total = liveSessionIds.Count + liveAuthorizationIds.Count + liveTokenIds.Count + flows.Count + passwordsToFlag.Count;
+        var total = liveSessionIds.Count + liveAuthorizationIds.Count + liveTokenIds.Count + flows.Count + passwordsToFlag.Count + invitationsToVoid.Count;
         var done = 0;
         void Step(string step, int count)
         {
@@ -241,6 +267,19 @@ public sealed class IncidentRevocation(CafConnectDbContext db, IOpenIddictApplic
             }
             await db.SaveChangesAsync(cancellationToken);
             Step("passwords", ids.Length);
+        }
+        // Voided as a password setting voids them: the invitation expires now, so no journey offers or joins it any more.
+        foreach (var chunk in invitationsToVoid.Chunk(Chunk))
+        {
+            var ids = chunk.Select(i => i.Id).ToList();
+            await db.HouseholdInvitations.Where(i => ids.Contains(i.Id) && i.AcceptedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now), cancellationToken);
+            foreach (var invitation in chunk)
+            {
+                await audit(new AuditEntry(AuditEventTypes.HouseholdInvitationVoided, IncidentReason, invitation.InvitedByPersonId, scope.ClientId,
+                    $"invitation={invitation.Id}; window={from:O}..{to:O}"));
+            }
+            Step("invitations", chunk.Length);
         }
 
         // What this run changed: the UPDATEs' own counts (a refresh committed since the listing adds its tokens).

@@ -8,6 +8,9 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using CafConnect.Domain.Accounts;
 using CafConnect.IdP.Demo;
+using CafConnect.IdP.Tests.Features.Account;
+using CafConnect.IdP.Tests.Features.FirstLogin;
+using CafConnect.IdP.Tests.Features.Recovery;
 using CafConnect.IdP.Tests.Support;
 using CafConnect.Infrastructure.Audit;
 using CafConnect.Infrastructure.Persistence;
@@ -252,7 +255,7 @@ public sealed class IncidentRevokeTests(StoreKind kind)
     public void Rerun_revokes_nothing_twice_and_sends_no_duplicate_logout()
     {
         Assert.That(_rerun.ExitCode, Is.Zero, _rerun.ToString());
-        Assert.That(_rerun.Text, Does.Contain("Revoked 0 session(s), 0 authorization(s), 0 token(s); voided 0 flow(s); asked a new password of 0 person(s)"));
+        Assert.That(_rerun.Text, Does.Contain("Revoked 0 session(s), 0 authorization(s), 0 token(s); voided 0 flow(s) and 0 household invitation(s); asked a new password of 0 person(s)"));
         Assert.That(_rerun.Text, Does.Contain("Back-channel logout: 0 delivered, 0 failed."));
         Assert.That(_afterRerun.LogoutTokensReceived, Is.EqualTo(_afterRun.LogoutTokensReceived));
         Assert.That(_afterRerun.SessionAliveOnA["louise"] && _afterRerun.SessionAliveOnB["amina"], Is.True);
@@ -381,5 +384,82 @@ public sealed class IncidentRevokeTests(StoreKind kind)
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         File.WriteAllText(file, root.ToJsonString());
         return file;
+    }
+}
+
+/// <summary>
+/// <c>cafconnect incident revoke</c> and « Mon foyer » (adversarial review, 6 December 2026, eighth session; decision 60):
+/// an invitation sent from a session of the window — sending asks no password — is what someone in another's session
+/// would leave behind: a civil status and a contact of their own, waiting 30 days to be placed on that file.
+/// </summary>
+[TestFixture(StoreKind.Sqlite)]
+[TestFixture(StoreKind.PostgreSql)]
+public sealed class IncidentRevokeInvitationTests(StoreKind kind)
+{
+    [Test]
+    public async Task Incident_revoke_voids_the_invitations_sent_in_the_window_or_from_its_sessions_and_keeps_those_sent_before()
+    {
+        await using var host = HostStore.Start(kind);
+        var foyer = new Uri("/mon-compte/foyer", UriKind.Relative);
+        // Before the window: Louise invites Nina onto her own file.
+        var louise = await HouseholdInvitationTests.SignInAsync(host, DemoData.LouiseDubois);
+        var kept = await louise.PostAsync(foyer, HouseholdInvitationTests.Nina());
+        Assert.That(FirstLoginDriver.Next(kept).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
+        await Task.Delay(50);
+        var from = DateTimeOffset.UtcNow;
+        await Task.Delay(50);
+        // In the window: someone in Jeanne's session invites a made-up member with a contact of their own onto her file.
+        var intruder = await HouseholdInvitationTests.SignInAsync(host, DemoData.JeanneDupont);
+        var fields = HouseholdInvitationTests.Nina(contact: "complice@example.fr");
+        fields["FileNumber"] = "0260311";
+        var sent = await intruder.PostAsync(foyer, fields);
+        Assert.That(FirstLoginDriver.Next(sent).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
+        await Task.Delay(50);
+        var to = DateTimeOffset.UtcNow;
+        await Task.Delay(50);
+        // After the window, from the session opened in it (still live until the run): ended with that session.
+        var later = HouseholdInvitationTests.Nina(contact: "complice2@example.fr");
+        (later["FileNumber"], later["GivenNames"]) = ("0260311", "Nino");
+        Assert.That(FirstLoginDriver.Next(await intruder.PostAsync(foyer, later)).OriginalString, Is.EqualTo("/mon-compte/foyer?invitation=envoyee"));
+
+        var config = IncidentRevokeTests.WriteCliConfig(host.Store);
+        try
+        {
+            string[] window = ["incident", "revoke", "--from", from.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"), "--to", to.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
+                "--issuer", "http://localhost/", "--config", config];
+            var dryRun = await CliAsync([.. window, "--dry-run"]);
+            Assert.That(dryRun, Does.Contain("would void 0 flow(s) and 2 household invitation(s)"));
+            var planted = await host.QueryAsync(db => db.HouseholdInvitations.AsNoTracking().SingleAsync(i => i.Contact == "complice@example.fr"));
+            Assert.That(planted.ExpiresAt, Is.GreaterThan(DateTimeOffset.UtcNow), "the dry run changes nothing");
+            Assert.That(await CliAsync(window), Does.Contain("voided 0 flow(s) and 2 household invitation(s)"));
+            Assert.That(await CliAsync(window), Does.Contain("voided 0 flow(s) and 0 household invitation(s)"), "a re-run voids nothing twice");
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+
+        // The invitee of the planted invitation is not offered it: her account joins nobody's file.
+        var (_, next) = await HouseholdInvitationTests.NinaCreatesHerAccountAsync(host, "complice@example.fr");
+        Assert.That(next.AbsolutePathOrOriginal(), Is.EqualTo("/creer-mon-compte/recapitulatif"), "no invitation to answer: the incident ended it");
+        Assert.That(await host.QueryAsync(db => db.Memberships.CountAsync(m => m.Household!.FileNumber == "0260311")), Is.EqualTo(2), "Jeanne and Marc only");
+        var jeanneId = await host.QueryAsync(db => db.Persons.Where(p => p.Nir == DemoData.JeanneDupont.Nir).Select(p => p.Id).SingleAsync());
+        var voided = await host.QueryAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.Type == AuditEventTypes.HouseholdInvitationVoided).ToListAsync());
+        Assert.That(voided.Select(e => (e.Outcome, e.PersonId, e.Channel)), Is.EqualTo(new[] { ("incident", (Guid?)jeanneId, "cli"), ("incident", (Guid?)jeanneId, "cli") }));
+        Assert.That(await host.QueryAsync(db => db.HouseholdInvitations.CountAsync(i => i.Contact.StartsWith("complice") && i.AcceptedAt == null)), Is.EqualTo(2));
+
+        // Louise's invitation, sent before the window, stands.
+        var (_, html) = await louise.GetAsync(foyer);
+        Assert.That(WebUtility.HtmlDecode(html), Does.Contain("Invitation envoyée le"), "the invitation sent before the window is still open");
+    }
+
+    private static async Task<string> CliAsync(string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await cli::CafConnect.Cli.CafConnectCli.RunAsync(args, stdout, stderr);
+        await TestContext.Out.WriteLineAsync($"$ cafconnect {string.Join(' ', args)}\nexit {exit}\n{stdout}\n{stderr}");
+        Assert.That(exit, Is.Zero, stderr.ToString());
+        return Regex.Replace(stdout.ToString(), @"\s+", " ");
     }
 }

@@ -54,7 +54,7 @@ public sealed class HouseholdInvitationTests(StoreKind kind)
     /// Nina DUBOIS (born 01/01/2008, no NIR) creates her account at the relying party with <paramref name="contact"/> and
     /// enters the code sent there: the driver and the page the code leads to.
     /// </summary>
-    private static async Task<(AccountCreationDriver Nina, Uri Next)> NinaCreatesHerAccountAsync(JourneyHost host, string contact)
+    internal static async Task<(AccountCreationDriver Nina, Uri Next)> NinaCreatesHerAccountAsync(JourneyHost host, string contact)
     {
         var nina = new AccountCreationDriver(host);
         await nina.StartAtRelyingPartyAsync();
