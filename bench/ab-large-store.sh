@@ -1,6 +1,7 @@
 #!/bin/bash
 # A/B of two provider builds on one PostgreSQL store, small then large (docs/decisions.md #58, bench/README.md "Time-ordered ids").
-# Usage: A_DIR=<published provider> B_DIR=<published provider> [SMALL= LARGE= TOKENS= SECS= REPORT=1] bench/ab-large-store.sh
+# Usage: A_DIR=<published provider> B_DIR=<published provider> [A_ENV="VAR=value …" B_ENV=… SMALL= LARGE= TOKENS= SECS= REPORT=1] bench/ab-large-store.sh
+# (A_ENV/B_ENV: environment variables for that build only, e.g. a runtime setting compared on one build.)
 # Publish each build with: dotnet publish src/CafConnect.IdP -c Release -o DIR. Build bench/CafConnect.Bench in Release first.
 # Prints, per run: rate, p99, provider and PostgreSQL CPU per request, WAL and shared-buffer pages per request
 # (pg_stat_statements, pg_stat_wal); the page counts do not depend on what else the machine runs, the rates do.
@@ -22,7 +23,7 @@ gen() { head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
 ss=$(gen) rs=$(gen); redirect=http://127.0.0.1:5000/demo/callback
 ppid_=
 start() {
-(cd $1 && exec env ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS=http://127.0.0.1:$port \
+(cd $1 && exec env ${2:-} ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS=http://127.0.0.1:$port \
   Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.AspNetCore=Warning \
   Storage__Provider=PostgreSql ConnectionStrings__CafConnect="$postgres" Redis__Configuration=127.0.0.1:$redis_port \
   Notifications__FileSink__Directory=$run/letters Bench__HashingEndpoint=true Throttling__IpMaxFailures=1000000 \
@@ -37,7 +38,7 @@ for _ in $(seq 1 300); do [ "$(curl -s -o /dev/null -w '%{http_code}' http://127
 }
 stop() { kill $ppid_; wait $ppid_ 2>/dev/null; }
 trap 'kill $ppid_ 2>/dev/null; wait $ppid_ 2>/dev/null; $root/tools/test-servers.sh stop >/dev/null' EXIT
-start $A_DIR
+start $A_DIR "${A_ENV:-}"
 dotnet $bench/CafConnect.Bench.dll seed "$postgres" 0 $SMALL >/dev/null
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
 pgcpu() { local pm; pm=$(head -1 "$(cat $run/servers/pg-dir)/data/postmaster.pid"); local s=0; for p in $pm $(pgrep -P $pm); do s=$((s + $(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $s; }
@@ -69,8 +70,8 @@ rf() { head -n 64 $run/tokens > $run/tok.$1; sed -i "1,64d" $run/tokens; BENCH_A
 report() { psql -h 127.0.0.1 -p $pg_port -U postgres -d postgres -P pager=off -c "SELECT calls, round((total_exec_time/calls)::numeric*1000,1) AS us_per_call, round(shared_blks_hit::numeric/calls,1) AS hit, round(shared_blks_read::numeric/calls,2) AS read, round(shared_blks_dirtied::numeric/calls,2) AS dirtied, left(regexp_replace(query,'\s+',' ','g'),100) AS q FROM pg_stat_statements WHERE calls > 100 ORDER BY calls DESC, total_exec_time DESC LIMIT 10"; }
 both() { # label
   for x in A B; do
-    d=$A_DIR; [ $x = B ] && d=$B_DIR
-    stop; start $d
+    d=$A_DIR e="${A_ENV:-}"; [ $x = B ] && d=$B_DIR e="${B_ENV:-}"
+    stop; start $d "$e"
     cc warm-cc-$x-$1 >/dev/null; rf warm-rf-$x-$1 >/dev/null
     cc cc-$x-$1; rf rf-$x-$1
     [ "${REPORT:-}" ] && report
